@@ -1,0 +1,82 @@
+"""gridmap.database: the engine, sessions, and the URL of the database in use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gridmap.embedded import Cluster
+from gridmap.errors import DatabaseUnavailable
+from gridmap.settings import DatabaseSettings
+
+
+def embedded_cluster(settings: DatabaseSettings) -> Cluster:
+    """The embedded cluster these settings describe."""
+    return Cluster(home=settings.home, port=settings.embedded_port)
+
+
+def database_url(settings: DatabaseSettings, database: str | None = None) -> str:
+    """The SQLAlchemy URL in use: ``DATABASE_URL`` when set, else the embedded cluster's."""
+    if settings.url is not None:
+        url = str(settings.url)
+        if database is not None:
+            from sqlalchemy.engine import make_url
+
+            return make_url(url).set(database=database).render_as_string(hide_password=False)
+        return url
+    return embedded_cluster(settings).url(database or settings.embedded_db)
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine for ``url`` with connections checked before use."""
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+        connect_args={"application_name": "gridmap"},
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (handlers serialise after committing)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def ensure_database(settings: DatabaseSettings, database: str) -> bool:
+    """Create ``database`` on the server if it is missing; return whether it was created."""
+    admin = make_engine(database_url(settings, "postgres"), pool_size=1)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+            ).scalar()
+            if exists:
+                return False
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+            return True
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot reach the database server: {exc.orig}") from exc
+    finally:
+        admin.dispose()
+
+
+def drop_database(settings: DatabaseSettings, database: str) -> None:
+    """Drop ``database`` (closing its other connections first)."""
+    admin = make_engine(database_url(settings, "postgres"), pool_size=1)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

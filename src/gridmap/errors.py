@@ -1,0 +1,101 @@
+"""gridmap.errors: domain errors, and the one place that maps them to HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GridmapError(Exception):
+    """Base of every error gridmap raises on purpose.
+
+    ``code`` is machine-readable and stable; ``extra`` goes into the error body beside it.
+    """
+
+    code = "error"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class EmbeddedClusterError(GridmapError):
+    """The embedded PostgreSQL cluster could not be set up or started."""
+
+    code = "embedded_cluster"
+
+
+class DatabaseUnavailable(GridmapError):
+    """The database does not answer."""
+
+    code = "database_unavailable"
+
+
+class InvalidInput(GridmapError):
+    """A parameter or body is malformed or out of range."""
+
+    code = "invalid_input"
+
+
+class UnknownCRS(InvalidInput):
+    """A ``crs=`` the service does not support."""
+
+    code = "unknown_crs"
+
+
+class OutsideChina(InvalidInput):
+    """A coordinate outside China's bounds: usually lon/lat swapped or a projected CRS."""
+
+    code = "outside_china"
+
+
+class NotFound(GridmapError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+
+
+class RegionNotFound(NotFound):
+    """No region with that code."""
+
+    code = "region_not_found"
+
+
+class GridNotFound(NotFound):
+    """No grid with that code."""
+
+    code = "grid_not_found"
+
+
+class OutsideGrids(NotFound):
+    """A point that lies in no grid."""
+
+    code = "outside_grids"
+
+
+class DataSetError(GridmapError):
+    """A data set folder that cannot be loaded as it is."""
+
+    code = "bad_data_set"
+
+
+DEFAULT_STATUS_CODES: dict[type[GridmapError], int] = {
+    InvalidInput: 422,
+    NotFound: 404,
+    DatabaseUnavailable: 503,
+    DataSetError: 422,
+    EmbeddedClusterError: 503,
+}
+
+
+def status_for(exc: GridmapError) -> int:
+    """HTTP status of a domain error: the entry of its nearest class in the table."""
+    for cls in type(exc).__mro__:
+        if cls in DEFAULT_STATUS_CODES:
+            return DEFAULT_STATUS_CODES[cls]  # type: ignore[index]
+    return 500
+
+
+def error_body(exc: GridmapError) -> dict[str, Any]:
+    """The JSON body of a domain error: ``detail``, ``code`` and any extra fields."""
+    return {"detail": exc.message, "code": exc.code, **exc.extra}

@@ -1,0 +1,1 @@
+"""gridmap.geo: pure geometry and coordinate code, free of the web and the database."""

@@ -1,0 +1,420 @@
+"""gridmap.models: the tables of the domain model (SQLAlchemy 2 declarative, GeoAlchemy2 columns).
+
+Alembic's migrations in ``migrations/`` create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from geoalchemy2 import Geometry
+
+from gridmap.settings import STORAGE_SRID
+
+REGION_LEVELS = ("district", "street", "community")
+GRID_KINDS = ("basic", "exclusive")
+EXCLUSIVE_SUBTYPES = ("campus", "hospital", "market", "office", "park", "school", "other")
+STAFF_ROLES = ("leader", "worker", "guide", "police", "mediator", "safety", "volunteer")
+CENTER_KINDS = ("party_mass_center", "red_station", "convenience_station")
+LIST_KINDS = ("resource", "need", "project")
+LIST_STATUSES = ("open", "matched", "in_progress", "done", "closed")
+OWNER_KINDS = ("unit", "resident", "branch")
+SEVERITIES = ("general", "important", "urgent")
+INCIDENT_STATES = (
+    "reported",
+    "accepted",
+    "cancelled",
+    "dispatched",
+    "handling",
+    "resolved",
+    "closed",
+    "returned",
+    "evaluated",
+    "extended",
+    "parked",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _geom(kind: str) -> Geometry:
+    # spatial_index=False: the GiST indexes are declared explicitly below, named, as in the migration.
+    return Geometry(kind, srid=STORAGE_SRID, spatial_index=False)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all gridmap tables."""
+
+
+class Region(Base):
+    """District (6-digit code), street (9) or community (12), nested by code and by parent."""
+
+    __tablename__ = "region"
+    __table_args__ = (
+        CheckConstraint(_in("level", REGION_LEVELS), name="region_level_known"),
+        CheckConstraint(
+            "(level = 'district' AND code ~ '^[0-9]{6}$') OR "
+            "(level = 'street' AND code ~ '^[0-9]{9}$') OR "
+            "(level = 'community' AND code ~ '^[0-9]{12}$')",
+            name="region_code_matches_level",
+        ),
+        CheckConstraint(
+            "parent_code IS NULL OR left(code, length(parent_code)) = parent_code",
+            name="region_code_under_parent",
+        ),
+        CheckConstraint("geom IS NULL OR ST_IsValid(geom)", name="region_geom_valid"),
+        CheckConstraint("length(btrim(name)) > 0", name="region_name_not_blank"),
+        Index("region_geom_gist", "geom", postgresql_using="gist"),
+        Index("region_parent_idx", "parent_code"),
+    )
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    official_name: Mapped[str | None] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
+    geom: Mapped[Any | None] = mapped_column(_geom("MULTIPOLYGON"))
+    label_point: Mapped[Any | None] = mapped_column(_geom("POINT"))
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class Grid(Base):
+    """One version of a grid (网格); the current version has ``valid_to`` NULL."""
+
+    __tablename__ = "grid"
+    __table_args__ = (
+        UniqueConstraint("code", "version", name="grid_code_version_key"),
+        CheckConstraint("code ~ '^[0-9]{14,15}$'", name="grid_code_format"),
+        CheckConstraint("left(code, 12) = community_code", name="grid_code_in_community"),
+        CheckConstraint("version >= 1", name="grid_version_positive"),
+        CheckConstraint(_in("kind", GRID_KINDS), name="grid_kind_known"),
+        CheckConstraint(
+            f"(kind = 'basic' AND subtype IS NULL) OR "
+            f"(kind = 'exclusive' AND {_in('subtype', EXCLUSIVE_SUBTYPES)})",
+            name="grid_subtype_matches_kind",
+        ),
+        CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="grid_geom_valid"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="grid_validity_ordered"),
+        CheckConstraint("households IS NULL OR households >= 0", name="grid_households_nonneg"),
+        Index("grid_geom_gist", "geom", postgresql_using="gist"),
+        Index("grid_community_idx", "community_code"),
+        Index(
+            "grid_current_code_key",
+            "code",
+            unique=True,
+            postgresql_where=text("valid_to IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(15))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    community_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), server_default=text("'basic'"))
+    subtype: Mapped[str | None] = mapped_column(String(32))
+    households: Mapped[int | None] = mapped_column(Integer)
+    geom: Mapped[Any] = mapped_column(_geom("MULTIPOLYGON"))
+    valid_from: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class GridPiece(Base):
+    """A small piece of a grid version (``ST_Subdivide``), kept in step by a trigger for lookups."""
+
+    __tablename__ = "grid_piece"
+    __table_args__ = (Index("grid_piece_geom_gist", "geom", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(
+        ForeignKey("grid.id", ondelete="CASCADE"), index=True
+    )
+    geom: Mapped[Any] = mapped_column(_geom("POLYGON"))
+
+
+class GridStaff(Base):
+    """A person attached to a grid (personal data: masked unless the role may see it)."""
+
+    __tablename__ = "grid_staff"
+    __table_args__ = (
+        CheckConstraint(_in("role", STAFF_ROLES), name="grid_staff_role_known"),
+        CheckConstraint("grid_code ~ '^[0-9]{14,15}$'", name="grid_staff_grid_code_format"),
+        CheckConstraint("phone IS NULL OR phone ~ '^[0-9+ -]{5,20}$'", name="grid_staff_phone"),
+        UniqueConstraint("grid_code", "role", "name", name="grid_staff_unique"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(20))
+
+
+class Building(Base):
+    """A building (楼栋) with its standard address; ``grid_code`` is derived from its position."""
+
+    __tablename__ = "building"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9A-Za-z-]{4,32}$'", name="building_code_format"),
+        CheckConstraint("floors IS NULL OR floors BETWEEN 1 AND 200", name="building_floors"),
+        CheckConstraint("households >= 0", name="building_households_nonneg"),
+        CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="building_geom_valid"),
+        Index("building_geom_gist", "geom", postgresql_using="gist"),
+        Index("building_grid_idx", "grid_code"),
+        Index(
+            "building_address_trgm",
+            "address",
+            postgresql_using="gin",
+            postgresql_ops={"address": "gin_trgm_ops"},
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    use: Mapped[str | None] = mapped_column(String(32))
+    floors: Mapped[int | None] = mapped_column(Integer)
+    households: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    osm_id: Mapped[str | None] = mapped_column(String(32))
+    geom: Mapped[Any] = mapped_column(_geom("POLYGON"))
+
+
+class Household(Base):
+    """A household (户); ``served_by`` links it to the designated household (党员中心户) serving it."""
+
+    __tablename__ = "household"
+    __table_args__ = (
+        UniqueConstraint("building_id", "unit", "room", name="household_address_key"),
+        CheckConstraint("party_members >= 0", name="household_party_members_nonneg"),
+        CheckConstraint("served_by IS NULL OR served_by <> id", name="household_not_self_served"),
+        CheckConstraint(
+            "contact_phone IS NULL OR contact_phone ~ '^[0-9+ -]{5,20}$'", name="household_phone"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    building_id: Mapped[int] = mapped_column(
+        ForeignKey("building.id", ondelete="CASCADE"), index=True
+    )
+    unit: Mapped[str] = mapped_column(String(16))
+    room: Mapped[str] = mapped_column(String(16))
+    designated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    party_members: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    served_by: Mapped[int | None] = mapped_column(
+        ForeignKey("household.id", ondelete="SET NULL"), index=True
+    )
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+
+
+class ServiceCenter(Base):
+    """A Party–mass service centre, red station or convenience station."""
+
+    __tablename__ = "service_center"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CENTER_KINDS), name="service_center_kind_known"),
+        Index("service_center_geom_gist", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    opening_hours: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    source: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(_geom("POINT"))
+
+
+class ServiceCircle(Base):
+    """The area reachable from a centre within ``minutes``, by network or by plain buffer."""
+
+    __tablename__ = "service_circle"
+    __table_args__ = (
+        CheckConstraint("minutes BETWEEN 1 AND 120", name="service_circle_minutes"),
+        CheckConstraint("method IN ('network', 'buffer')", name="service_circle_method"),
+        CheckConstraint("ST_IsValid(geom)", name="service_circle_geom_valid"),
+        UniqueConstraint("center_id", "minutes", name="service_circle_center_minutes_key"),
+        Index("service_circle_geom_gist", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_center.id", ondelete="CASCADE"))
+    minutes: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    geom: Mapped[Any] = mapped_column(_geom("MULTIPOLYGON"))
+
+
+class ListItem(Base):
+    """One entry of the three lists (资源清单, 需求清单, 项目清单)."""
+
+    __tablename__ = "list_item"
+    __table_args__ = (
+        CheckConstraint(_in("list", LIST_KINDS), name="list_item_list_known"),
+        CheckConstraint(_in("status", LIST_STATUSES), name="list_item_status_known"),
+        CheckConstraint(_in("owner_kind", OWNER_KINDS), name="list_item_owner_kind_known"),
+        CheckConstraint(
+            "contact_phone IS NULL OR contact_phone ~ '^[0-9+ -]{5,20}$'", name="list_item_phone"
+        ),
+        Index("list_item_geom_gist", "geom", postgresql_using="gist"),
+        Index("list_item_grid_idx", "grid_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    list: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    owner_kind: Mapped[str] = mapped_column(String(16))
+    owner_name: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'open'"))
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("list_item.id", ondelete="SET NULL"))
+    resource_id: Mapped[int | None] = mapped_column(
+        ForeignKey("list_item.id", ondelete="SET NULL")
+    )
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    geom: Mapped[Any] = mapped_column(_geom("POINT"))
+
+
+class Incident(Base):
+    """An incident (事件) with the grid, community and street it was reported in."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        CheckConstraint(_in("severity", SEVERITIES), name="incident_severity_known"),
+        CheckConstraint(_in("status", INCIDENT_STATES), name="incident_status_known"),
+        CheckConstraint(
+            "reporter_phone IS NULL OR reporter_phone ~ '^[0-9+ -]{5,20}$'", name="incident_phone"
+        ),
+        CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="incident_score_range"),
+        Index("incident_geom_gist", "geom", postgresql_using="gist"),
+        Index("incident_grid_idx", "grid_code"),
+        Index("incident_status_idx", "status"),
+        Index("incident_reported_at_idx", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    category: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16), server_default=text("'general'"))
+    description: Mapped[str | None] = mapped_column(Text)
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_phone: Mapped[str | None] = mapped_column(String(20))
+    crs_in: Mapped[str] = mapped_column(String(16), server_default=text("'EPSG:4326'"))
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    street_code: Mapped[str | None] = mapped_column(String(9))
+    distance_to_grid_m: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'reported'"))
+    reported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    score: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    geom: Mapped[Any] = mapped_column(_geom("POINT"))
+
+
+class IncidentEvent(Base):
+    """One step of an incident's life: who did what, when, with a note."""
+
+    __tablename__ = "incident_event"
+    __table_args__ = (UniqueConstraint("incident_id", "seq", name="incident_event_seq_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class RoadEdge(Base):
+    """One edge of the walking network, with pgRouting's ``source``/``target`` node ids."""
+
+    __tablename__ = "road_edge"
+    __table_args__ = (
+        CheckConstraint("length_m >= 0", name="road_edge_length_nonneg"),
+        Index("road_edge_geom_gist", "geom", postgresql_using="gist"),
+        Index("road_edge_source_idx", "source"),
+        Index("road_edge_target_idx", "target"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    osm_id: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(Text)
+    highway: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[int] = mapped_column(BigInteger)
+    target: Mapped[int] = mapped_column(BigInteger)
+    length_m: Mapped[float] = mapped_column(Float)
+    geom: Mapped[Any] = mapped_column(_geom("LINESTRING"))
+
+
+class AuditLog(Base):
+    """Every write: who, when, what, the row before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("audit_log_entity_idx", "entity", "entity_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_key: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class DataSet(Base):
+    """A data set folder loaded into the database, with its checksum and what the load changed."""
+
+    __tablename__ = "data_set"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    checksum: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

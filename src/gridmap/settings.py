@@ -1,0 +1,82 @@
+"""gridmap.settings: configuration from the environment (prefix ``GRIDMAP_``) and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, PostgresDsn, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def project_root() -> Path:
+    """Return the checkout gridmap runs from (the folder holding ``pyproject.toml``)."""
+    here = Path(__file__).resolve().parents[2]
+    if (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd()
+
+
+# Everything is stored in EPSG:4326 (lon/lat). CGCS2000 (EPSG:4490) differs by centimetres and is
+# accepted and produced as the same numbers; areas and distances are computed in metres.
+STORAGE_SRID = 4326
+
+_ENV = SettingsConfigDict(env_prefix="GRIDMAP_", env_file=".env", extra="ignore")
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the PostGIS database is: an external ``DATABASE_URL`` or the embedded cluster."""
+
+    model_config = _ENV
+
+    url: PostgresDsn | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "GRIDMAP_DATABASE_URL")
+    )
+    home: Path = Field(default_factory=lambda: project_root() / ".gridmap")
+    embedded_port: int = 5432
+    embedded_db: str = "gridmap"
+    pool_size: int = 5
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _psycopg3_driver(cls, value: object) -> object:
+        # Users paste URLs as libpq writes them; SQLAlchemy needs the psycopg 3 driver named.
+        if isinstance(value, str) and value:
+            for prefix in ("postgres://", "postgresql://"):
+                if value.startswith(prefix):
+                    return "postgresql+psycopg://" + value[len(prefix) :]
+        return value or None
+
+
+class ApiSettings(BaseSettings):
+    """How the HTTP service behaves."""
+
+    model_config = _ENV
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "GRIDMAP_PORT"))
+    web_dir: Path = Field(default_factory=lambda: project_root() / "web")
+    data_dir: Path = Field(default_factory=lambda: project_root() / "data" / "boundaries")
+    max_body_bytes: int = 10 * 1024 * 1024
+    page_limit_max: int = 10_000
+    # Optional base-map tile URL template (OSM, Tianditu, AMap …); none is needed offline.
+    tile_url: str | None = None
+    tile_attribution: str = ""
+    tile_crs: Literal["EPSG:3857", "GCJ-02"] = "EPSG:3857"
+
+
+class Settings(BaseSettings):
+    """All settings of one gridmap process."""
+
+    model_config = _ENV
+
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once from the environment."""
+    return Settings()
