@@ -1,0 +1,15 @@
+"""gridmap.api: one router per resource, gathered into one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gridmap.api import grids, health, lookup, regions
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(regions.router)
+api_router.include_router(grids.router)
+api_router.include_router(lookup.router)
+
+root_router = APIRouter()
+root_router.include_router(health.router)

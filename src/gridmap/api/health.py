@@ -1,0 +1,29 @@
+"""gridmap.api.health: ``GET /health``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from gridmap.queries.health import health as health_query
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Database reachable, PostGIS version, data counts")
+def health(request: Request) -> Any:
+    """``200`` with versions and counts, or ``503`` saying why the database is not usable."""
+    try:
+        with request.app.state.sessionmaker() as session:
+            info = health_query(session)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return JSONResponse(
+            status_code=503,
+            content={"status": "unavailable", "detail": f"database not usable: {reason}",
+                     "code": "database_unavailable"},
+        )
+    return {"status": "ok", "database": "ok", **info}

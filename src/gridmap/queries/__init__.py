@@ -1,0 +1,1 @@
+"""gridmap.queries: the spatial SQL, one module per resource; PostGIS builds the answers."""

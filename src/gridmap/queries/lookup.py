@@ -1,0 +1,100 @@
+"""gridmap.queries.lookup: which grid, community and street a point is in.
+
+Border rule: a point on the shared border of two grids (or on a vertex several grids share)
+belongs to the grid with the lowest code. Every path that assigns points to grids (this lookup,
+the loader, bulk assignment) applies the same rule, so the same point always gets the same grid.
+
+The test runs against ``grid_piece``: each grid cut by ``ST_Subdivide`` into pieces of at most 64
+vertices, rebuilt by a trigger whenever a grid's geometry is written. The GiST index then narrows
+a lookup to one or two small pieces, where testing a whole grid would walk all its vertices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap.errors import OutsideGrids
+from gridmap.privacy import mask_name, mask_phone
+
+_GRID_AT = """
+SELECT g.code, g.name, g.kind, g.subtype, g.version, g.community_code
+FROM grid_piece p JOIN grid g ON g.id = p.grid_id
+WHERE g.valid_to IS NULL
+  AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+ORDER BY g.code
+LIMIT 1
+"""
+
+_REGIONS_AT = """
+SELECT r.code, r.level, r.name FROM region r
+WHERE r.geom && ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+  AND ST_Intersects(r.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+ORDER BY r.level, r.code
+"""
+
+_NEAREST = """
+SELECT g.code, g.name,
+       ST_Distance(g.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
+           AS distance_m
+FROM grid g
+WHERE g.valid_to IS NULL
+ORDER BY g.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), g.code
+LIMIT 5
+"""
+
+
+def _region(session: Session, code: str | None) -> dict[str, str] | None:
+    if code is None:
+        return None
+    row = session.execute(
+        text("SELECT code, name FROM region WHERE code = :code"), {"code": code}
+    ).one_or_none()
+    return {"code": row[0], "name": row[1]} if row else None
+
+
+def lookup_point(
+    session: Session, *, lon: float, lat: float, show_personal: bool = False
+) -> dict[str, Any]:
+    """The grid, community, street, district and team at a WGS84 point."""
+    params = {"lon": lon, "lat": lat}
+    grid = session.execute(text(_GRID_AT), params).one_or_none()
+    if grid is None:
+        regions = {r.level: {"code": r.code, "name": r.name}
+                   for r in session.execute(text(_REGIONS_AT), params)}
+        # KNN on the bounding boxes finds candidates; exact geodesic distance picks among them.
+        near = sorted(session.execute(text(_NEAREST), params).all(), key=lambda r: r.distance_m)
+        nearest = (
+            {"code": near[0].code, "name": near[0].name,
+             "distance_m": round(float(near[0].distance_m), 1)}
+            if near else None
+        )
+        raise OutsideGrids(
+            f"the point ({lon:.6f}, {lat:.6f}) lies in no grid"
+            + (f"; the nearest is {nearest['code']} at {nearest['distance_m']} m" if nearest else ""),
+            lon=lon, lat=lat, nearest_grid=nearest, community=regions.get("community"),
+            street=regions.get("street"), district=regions.get("district"),
+        )
+    community_code = grid.community_code
+    team = [
+        {"role": r.role,
+         "name": r.name if show_personal else mask_name(r.name),
+         "phone": r.phone if show_personal else mask_phone(r.phone)}
+        for r in session.execute(
+            text("SELECT role, name, phone FROM grid_staff WHERE grid_code = :code "
+                 "ORDER BY array_position(ARRAY['leader','worker','guide','police','mediator',"
+                 "'safety','volunteer']::text[], role::text), id"),
+            {"code": grid.code},
+        )
+    ]
+    return {
+        "grid": {"code": grid.code, "name": grid.name, "kind": grid.kind,
+                 "subtype": grid.subtype, "version": grid.version},
+        "community": _region(session, community_code),
+        "street": _region(session, community_code[:9]),
+        "district": _region(session, community_code[:6]),
+        "team": team,
+        "personal_data": "shown" if show_personal else "masked",
+    }
