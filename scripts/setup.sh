@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install what gridmap needs on Debian 12, skipping whatever is already there:
+# PostgreSQL 15 + PostGIS 3 + pgRouting from Debian, and a virtualenv at .venv with gridmap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pkg in postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+python_ok() { command -v python3 >/dev/null && python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
+if ! python_ok; then need_apt+=(python3 python3-venv python3-dev); fi
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "gridmap needs these Debian packages: ${need_apt[*]}" >&2
+        echo "run this as root, or: sudo apt-get install ${need_apt[*]}" >&2
+        exit 1
+    fi
+    echo "==> installing ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    # Debian starts a system cluster on install; gridmap runs its own, so leave that one off.
+    if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online'; then
+        pg_ctlcluster 15 main stop || true
+    fi
+fi
+
+stamp=.venv/.gridmap-installed
+want="$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv"
+    python3 -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing gridmap into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e '.[dev]'
+    echo "$want" > "$stamp"
+fi

@@ -1,0 +1,107 @@
+"""GET /api/v1/lookup: inside, on the shared border, at a shared vertex, outside, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap.geo.crs import from_wgs84
+from tests.utils.fixtures import BORDER_LON, COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
+
+
+@pytest.fixture
+def grids(db: Session) -> None:
+    two_grids(db)
+
+
+def lookup(client: TestClient, lon: object, lat: object, **extra: object):  # type: ignore[no-untyped-def]
+    return client.get("/api/v1/lookup", params={"lon": lon, "lat": lat, **extra})
+
+
+def test_point_inside_a_grid(client: TestClient, grids: None) -> None:
+    r = lookup(client, 116.342, 40.005)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["grid"]["code"] == WEST_GRID
+    assert body["grid"]["name"] == "西网格"
+    assert body["community"] == {"code": COMMUNITY, "name": "测试社区"}
+    assert body["street"] == {"code": STREET, "name": "学院路街道"}
+    assert body["district"]["code"] == "110108"
+    r = lookup(client, 116.348, 40.005)
+    assert r.json()["grid"]["code"] == EAST_GRID
+
+
+def test_team_is_masked(client: TestClient, grids: None) -> None:
+    team = lookup(client, 116.342, 40.005).json()["team"]
+    assert [m["role"] for m in team] == ["leader", "worker"]
+    assert team[0]["name"] == "王**" and team[0]["phone"] == "138****1234"
+    assert all("晓明" not in m["name"] for m in team)
+
+
+@pytest.mark.parametrize("lat", [40.0, 40.005, 40.01])
+def test_shared_border_goes_to_the_lowest_code(client: TestClient, grids: None, lat: float) -> None:
+    # On the edge, at its middle and at the vertices both grids share.
+    for _ in range(3):
+        assert lookup(client, BORDER_LON, lat).json()["grid"]["code"] == WEST_GRID
+
+
+def test_point_outside_every_grid_is_404_with_the_nearest(client: TestClient, grids: None) -> None:
+    r = lookup(client, 116.36, 40.005)  # 0.01° east of the east grid
+    assert r.status_code == 404
+    body = r.json()
+    assert body["code"] == "outside_grids"
+    assert "lies in no grid" in body["detail"]
+    assert body["nearest_grid"]["code"] == EAST_GRID
+    assert body["nearest_grid"]["distance_m"] == pytest.approx(853.0, rel=0.01)
+
+
+def test_gcj02_and_bd09_input_find_the_same_grid(client: TestClient, grids: None) -> None:
+    for crs in ("GCJ-02", "BD-09", "EPSG:3857", "EPSG:4490"):
+        x, y = from_wgs84(116.3449, 40.005, crs)
+        body = lookup(client, x, y, crs=crs).json()
+        assert body["grid"]["code"] == WEST_GRID, crs
+        assert body["point"]["lon"] == pytest.approx(116.3449, abs=1e-7)
+
+
+def test_current_version_only(client: TestClient, db: Session, grids: None) -> None:
+    # Retire the west grid; its pieces remain in grid_piece, but lookups must ignore them.
+    db.execute(text("UPDATE grid SET valid_to = valid_from + interval '1 second' "
+                    "WHERE code = :c"), {"c": WEST_GRID})
+    assert lookup(client, 116.342, 40.005).status_code == 404
+
+
+def test_pieces_follow_geometry_changes(client: TestClient, db: Session, grids: None) -> None:
+    # Shrink the east grid; the trigger must rebuild its pieces so lookups see the new shape.
+    db.execute(text("UPDATE grid SET geom = ST_GeomFromEWKT("
+                    "'SRID=4326;MULTIPOLYGON(((116.345 40,116.346 40,116.346 40.01,116.345 40.01,"
+                    "116.345 40)))') WHERE code = :c"), {"c": EAST_GRID})
+    assert lookup(client, 116.348, 40.005).status_code == 404
+    assert lookup(client, 116.3455, 40.005).json()["grid"]["code"] == EAST_GRID
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"lon": 40.005, "lat": 116.342}, "outside_china"),
+        ({"lon": 2.35, "lat": 48.85}, "outside_china"),
+        ({"lon": "nan", "lat": 40.0}, "invalid_input"),
+        ({"lon": "inf", "lat": 40.0}, "invalid_input"),
+        ({"lon": "116.3abc", "lat": 40.0}, "invalid_input"),
+        ({"lon": 116.342}, "invalid_input"),
+        ({"lon": 116.342, "lat": 40.005, "crs": "EPSG:99999"}, "unknown_crs"),
+        ({"lon": 116.342, "lat": 40.005, "crs": "x" * 500}, "invalid_input"),
+        ({"lon": "1" * 5000, "lat": 40.0}, "invalid_input"),
+    ],
+)
+def test_bad_input_is_422(client: TestClient, grids: None, params: dict[str, object],
+                          code: str) -> None:
+    r = client.get("/api/v1/lookup", params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == code
+    assert r.json()["detail"]
+
+
+def test_swapped_coordinates_are_named(client: TestClient, grids: None) -> None:
+    assert "swapped" in lookup(client, 40.005, 116.342).json()["detail"]

@@ -1,0 +1,99 @@
+"""Alembic: up, down and up again on an empty database; the migrations match the models."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+
+from gridmap import migrate
+from gridmap.database import make_engine
+from gridmap.models import Base
+
+TABLES = {"region", "grid", "grid_piece", "grid_staff", "building", "household", "service_center",
+          "service_circle", "list_item", "incident", "incident_event", "road_edge", "audit_log",
+          "data_set"}
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) & (TABLES | {"alembic_version"})
+
+
+def test_up_down_up(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    url = fresh_database("gridmap_test_migrations")
+    engine = make_engine(url, pool_size=1)
+    try:
+        migrate.upgrade(url)
+        assert _tables(engine) == TABLES | {"alembic_version"}
+        with engine.connect() as conn:
+            extensions = set(conn.execute(text("SELECT extname FROM pg_extension")).scalars())
+            assert {"postgis", "pg_trgm", "pgrouting"} <= extensions
+            # Every geometry column has a GiST index and SRID 4326.
+            srids = conn.execute(text(
+                "SELECT f_table_name, srid FROM geometry_columns WHERE f_table_schema = 'public'"
+            )).all()
+            assert srids and all(srid == 4326 for _, srid in srids)
+            gist = {r[0] for r in conn.execute(text(
+                "SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'"))}
+            assert {t for t, _ in srids} <= gist
+        migrate.downgrade(url, "base")
+        assert _tables(engine) == {"alembic_version"}
+        migrate.upgrade(url)
+        assert _tables(engine) == TABLES | {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_models_match_migrations(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = [d for d in compare_metadata(context, Base.metadata)
+                if not (isinstance(d, tuple) and d[0] == "remove_table")]
+    assert diff == []
+
+
+def test_constraints_refuse_bad_rows(engine: Engine) -> None:
+    bad = [
+        # a street code that is not 9 digits
+        "INSERT INTO region (code, level, name) VALUES ('11010801', 'street', 'x')",
+        # a community not under its parent
+        "INSERT INTO region (code, level, name) VALUES ('110108', 'district', 'd');"
+        "INSERT INTO region (code, level, name, parent_code) "
+        "VALUES ('120108010001', 'community', 'c', '110108')",
+        # a self-intersecting (bow-tie) grid
+        "INSERT INTO region (code, level, name) VALUES ('110108', 'district', 'd');"
+        "INSERT INTO region (code, level, name, parent_code) VALUES ('110108010', 'street', 's', '110108');"
+        "INSERT INTO region (code, level, name, parent_code) "
+        "VALUES ('110108010001', 'community', 'c', '110108010');"
+        "INSERT INTO grid (code, community_code, name, geom) VALUES ('110108010001001', "
+        "'110108010001', 'g', 'SRID=4326;MULTIPOLYGON(((0 0,1 1,1 0,0 1,0 0)))')",
+        # a grid code that is not its community's
+        "INSERT INTO region (code, level, name) VALUES ('110108', 'district', 'd');"
+        "INSERT INTO region (code, level, name, parent_code) VALUES ('110108010', 'street', 's', '110108');"
+        "INSERT INTO region (code, level, name, parent_code) "
+        "VALUES ('110108010001', 'community', 'c', '110108010');"
+        "INSERT INTO grid (code, community_code, name, geom) VALUES ('110108010002001', "
+        "'110108010001', 'g', 'SRID=4326;MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)))')",
+        # a grid in the wrong SRID
+        "INSERT INTO region (code, level, name) VALUES ('110108', 'district', 'd');"
+        "INSERT INTO region (code, level, name, parent_code) VALUES ('110108010', 'street', 's', '110108');"
+        "INSERT INTO region (code, level, name, parent_code) "
+        "VALUES ('110108010001', 'community', 'c', '110108010');"
+        "INSERT INTO grid (code, community_code, name, geom) VALUES ('110108010001001', "
+        "'110108010001', 'g', 'SRID=3857;MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)))')",
+        "INSERT INTO incident (category, severity, geom) VALUES ('x', 'catastrophic', "
+        "'SRID=4326;POINT(116 40)')",
+    ]
+    for sql in bad:
+        with engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                raised = False
+                try:
+                    for stmt in sql.split(";"):
+                        conn.execute(text(stmt))
+                except Exception:
+                    raised = True
+                assert raised, sql
+            finally:
+                trans.rollback()

@@ -1,0 +1,51 @@
+"""Small hand-built regions and grids (squares in EPSG:4326) for tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+DISTRICT = "110108"
+STREET = "110108010"
+COMMUNITY = "110108010001"
+WEST_GRID = COMMUNITY + "001"
+EAST_GRID = COMMUNITY + "002"
+# Community: lon 116.340–116.350, lat 40.000–40.010; west grid lon < 116.345, east grid lon > it.
+BORDER_LON = 116.345
+
+
+def square(west: float, south: float, east: float, north: float) -> str:
+    return (f"SRID=4326;MULTIPOLYGON((({west} {south},{east} {south},{east} {north},"
+            f"{west} {north},{west} {south})))")
+
+
+def add_region(db: Session, code: str, level: str, name: str, parent: str | None,
+               wkt: str | None) -> None:
+    db.execute(text("INSERT INTO region (code, level, name, parent_code, geom) "
+                    "VALUES (:c, :l, :n, :p, ST_GeomFromEWKT(:g))"),
+               {"c": code, "l": level, "n": name, "p": parent, "g": wkt})
+
+
+def add_grid(db: Session, code: str, wkt: str, *, name: str | None = None, kind: str = "basic",
+             subtype: str | None = None) -> int:
+    return int(db.execute(
+        text("INSERT INTO grid (code, community_code, name, kind, subtype, geom) "
+             "VALUES (:c, :cc, :n, :k, :s, ST_GeomFromEWKT(:g)) RETURNING id"),
+        {"c": code, "cc": code[:12], "n": name or f"网格{code[-3:]}", "k": kind, "s": subtype,
+         "g": wkt},
+    ).scalar_one())
+
+
+def two_grids(db: Session) -> None:
+    """A district, street and community with two grids sharing the border lon = 116.345."""
+    area = square(116.34, 40.0, 116.35, 40.01)
+    add_region(db, DISTRICT, "district", "海淀区", None, area)
+    add_region(db, STREET, "street", "学院路街道", DISTRICT, area)
+    add_region(db, COMMUNITY, "community", "测试社区", STREET, area)
+    # Insert the east grid first, so the border rule cannot lean on insertion order.
+    add_grid(db, EAST_GRID, square(BORDER_LON, 40.0, 116.35, 40.01), name="东网格")
+    add_grid(db, WEST_GRID, square(116.34, 40.0, BORDER_LON, 40.01), name="西网格")
+    db.execute(text("INSERT INTO grid_staff (grid_code, role, name, phone) VALUES "
+                    "(:g, 'leader', '王晓明', '13800001234'), (:g, 'worker', '李静', '13900005678')"),
+               {"g": WEST_GRID})
+    db.flush()
