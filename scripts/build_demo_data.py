@@ -28,7 +28,7 @@ import numpy as np
 import geopandas as gpd
 import shapely
 import shapely.ops
-from shapely.geometry import MultiPolygon, Point, box, mapping, shape
+from shapely.geometry import MultiPolygon, Point, box, mapping
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.geo.chinacrs import gcj02_to_wgs84
@@ -37,8 +37,8 @@ from gridmap.geo.partition import (
     absorb_slivers,
     bisect_by_area,
     bisect_by_weight,
-    polygonal,
     node_partition,
+    polygonal,
     voronoi_cells,
 )
 

@@ -15,8 +15,11 @@ from gridmap.database import database_url, embedded_cluster, ensure_database, ma
 from gridmap.errors import GridmapError
 from gridmap.settings import Settings, get_settings
 
-app = typer.Typer(help="gridmap: grids, lookup, incidents and coverage on PostGIS.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    help="gridmap: grids, lookup, incidents and coverage on PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="The embedded PostgreSQL + PostGIS cluster.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
@@ -57,8 +60,10 @@ def db_start() -> None:
         ensure_database(settings.db, settings.db.embedded_db)
     except GridmapError as exc:
         _fail(exc)
-    console.print(("started" if started else "already running") + f": {cluster.data_dir} "
-                  f"(socket {cluster.socket_dir})")
+    console.print(
+        ("started" if started else "already running") + f": {cluster.data_dir} "
+        f"(socket {cluster.socket_dir})"
+    )
 
 
 @db_app.command("stop")
@@ -80,8 +85,11 @@ def db_status() -> None:
         console.print(f"external database: {settings.db.url.host}/{_db_name(settings)}")
         return
     cluster = embedded_cluster(settings.db)
-    state = "running" if cluster.running() else (
-        "stopped" if cluster.initialized() else "not created yet")
+    state = (
+        "running"
+        if cluster.running()
+        else ("stopped" if cluster.initialized() else "not created yet")
+    )
     console.print(f"embedded cluster {state}: {cluster.data_dir} (socket {cluster.socket_dir})")
     if state != "running":
         raise typer.Exit(code=3)
@@ -110,7 +118,9 @@ def _print_report(report: object) -> None:
     from gridmap.loader import LoadReport
 
     assert isinstance(report, LoadReport)
-    table = Table(title=f"data set {report.name} ({'committed' if report.committed else 'dry run'})")
+    table = Table(
+        title=f"data set {report.name} ({'committed' if report.committed else 'dry run'})"
+    )
     for col in ("table", "inserted", "updated", "unchanged"):
         table.add_column(col, justify="right" if col != "table" else "left")
     for name, change in report.tables.items():
@@ -127,8 +137,9 @@ def _load(settings: Settings, path: Path, commit: bool) -> None:
     engine = make_engine(url, pool_size=1)
     try:
         with console.status("loading…") as status:
-            report = load_dataset(engine, path, commit=commit,
-                                  progress=lambda msg: status.update(f"loading {msg}…"))
+            report = load_dataset(
+                engine, path, commit=commit, progress=lambda msg: status.update(f"loading {msg}…")
+            )
     finally:
         engine.dispose()
     _print_report(report)
@@ -155,8 +166,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from gridmap.main import create_app
 
-    console.print(f"[bold green]gridmap is serving the map at http://{host}:{port}/[/] "
-                  "(Ctrl-C to stop)")
+    console.print(
+        f"[bold green]gridmap is serving the map at http://{host}:{port}/[/] (Ctrl-C to stop)"
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 

@@ -26,7 +26,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def crs_query(
     crs: Annotated[
         str | None,
-        Query(max_length=64, description="EPSG:4326 (default), EPSG:4490, EPSG:3857, GCJ-02, BD-09"),
+        Query(
+            max_length=64, description="EPSG:4326 (default), EPSG:4490, EPSG:3857, GCJ-02, BD-09"
+        ),
     ] = None,
 ) -> str:
     """The ``crs=`` parameter, normalised."""
@@ -52,7 +54,9 @@ def bbox_query(
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise InvalidInput("bbox must be four finite numbers: west,south,east,north")
     west, south, east, north = values
-    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90):
+    if not (
+        -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90
+    ):
         raise InvalidInput("bbox out of range: lon in [-180, 180], lat in [-90, 90]")
     if west > east or south > north:
         raise InvalidInput("bbox must be west,south,east,north with west <= east, south <= north")

@@ -1,4 +1,4 @@
-"""gridmap.embedded: the project's own PostgreSQL + PostGIS cluster, for when no DATABASE_URL is set.
+"""gridmap.embedded: the project's own PostgreSQL + PostGIS cluster, used without DATABASE_URL.
 
 The cluster lives in a data directory of the project (``.gridmap/pg``), listens on a unix socket
 only (no TCP port is opened), and is run by an unprivileged account because PostgreSQL refuses to
@@ -103,7 +103,9 @@ class Cluster:
 
     def url(self, database: str) -> str:
         """SQLAlchemy URL of ``database`` in this cluster."""
-        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
+        return (
+            f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
+        )
 
     def _cmd(self, *args: str) -> list[str]:
         if _run_as_service():
@@ -236,7 +238,9 @@ class Cluster:
         if not self.running():
             return False
         subprocess.run(
-            self._cmd(str(find_pg_bin() / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "stop"),
+            self._cmd(
+                str(find_pg_bin() / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "stop"
+            ),
             capture_output=True,
             check=True,
         )

@@ -166,36 +166,49 @@ def _stage(conn: Connection, table: str, columns: str, rows: list[dict[str, Any]
     if rows:
         names = list(rows[0].keys())
         conn.execute(
-            text(f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-                 f"({', '.join(':' + n for n in names)})"),
+            text(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+                f"({', '.join(':' + n for n in names)})"
+            ),
             rows,
         )
 
 
 def _upsert(
-    conn: Connection, *, table: str, staged: str, key: list[str], columns: list[str],
-    select: str | None = None, insert_columns: list[str] | None = None,
+    conn: Connection,
+    *,
+    table: str,
+    staged: str,
+    key: list[str],
+    columns: list[str],
+    select: str | None = None,
+    insert_columns: list[str] | None = None,
 ) -> TableChange:
     """Insert new rows, update rows whose columns differ, leave identical rows untouched."""
     cols = insert_columns or key + columns
     source = select or f"SELECT {', '.join(cols)} FROM {staged}"
     differs = " OR ".join(
-        f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" if c != "geom"
+        f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}"
+        if c != "geom"
         else f"ST_AsEWKB({table}.geom) IS DISTINCT FROM ST_AsEWKB(EXCLUDED.geom)"
         for c in columns
     )
     sql = (
         f"INSERT INTO {table} ({', '.join(cols)}) {source} "
         f"ON CONFLICT ({', '.join(key)}) DO "
-        + (f"UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns)} WHERE {differs} "
-           if columns else "NOTHING ")
+        + (
+            f"UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns)} WHERE {differs} "
+            if columns
+            else "NOTHING "
+        )
         + "RETURNING (xmax = 0) AS inserted"
     )
     flags = [bool(r[0]) for r in conn.execute(text(sql))]
     total = conn.execute(text(f"SELECT count(*) FROM {staged}")).scalar_one()
     inserted = sum(flags)
-    return TableChange(inserted=inserted, updated=len(flags) - inserted,
-                       unchanged=int(total) - len(flags))
+    return TableChange(
+        inserted=inserted, updated=len(flags) - inserted, unchanged=int(total) - len(flags)
+    )
 
 
 def load_dataset(
@@ -208,8 +221,9 @@ def load_dataset(
     if not manifest_path.exists():
         raise DataSetError(f"{folder}: no manifest.json, not a gridmap data set folder")
     manifest = json.loads(manifest_path.read_text("utf-8"))
-    report = LoadReport(name=str(manifest.get("name") or folder.name), checksum=checksum(folder),
-                        committed=commit)
+    report = LoadReport(
+        name=str(manifest.get("name") or folder.name), checksum=checksum(folder), committed=commit
+    )
     say("reading files")
     regions = _features(folder, "regions.geojson", ("Polygon", "MultiPolygon"))
     grids = _features(folder, "grids.geojson", ("Polygon", "MultiPolygon"))
@@ -225,23 +239,46 @@ def load_dataset(
         say("regions")
         level_rank = {"district": 0, "street": 1, "community": 2}
         regions.sort(key=lambda f: (level_rank.get(f[0].get("level"), 9), f[0].get("code", "")))
-        _stage(conn, "_region_in",
-               "code text, level text, name text, official_name text, parent_code text, "
-               "source text, label_wkb text, geom_wkb text, ord int",
-               [{"code": p.get("code"), "level": p.get("level"), "name": p.get("name"),
-                 "official_name": _none(p.get("official_name")),
-                 "parent_code": _none(p.get("parent_code")), "source": _none(p.get("source")),
-                 "label_wkb": _wkb(shapely.Point(p["label_lon"], p["label_lat"]))
-                 if p.get("label_lon") is not None else None,
-                 "geom_wkb": _wkb(_multi(g)), "ord": i} for i, (p, g) in enumerate(regions)])
+        _stage(
+            conn,
+            "_region_in",
+            "code text, level text, name text, official_name text, parent_code text, "
+            "source text, label_wkb text, geom_wkb text, ord int",
+            [
+                {
+                    "code": p.get("code"),
+                    "level": p.get("level"),
+                    "name": p.get("name"),
+                    "official_name": _none(p.get("official_name")),
+                    "parent_code": _none(p.get("parent_code")),
+                    "source": _none(p.get("source")),
+                    "label_wkb": _wkb(shapely.Point(p["label_lon"], p["label_lat"]))
+                    if p.get("label_lon") is not None
+                    else None,
+                    "geom_wkb": _wkb(_multi(g)),
+                    "ord": i,
+                }
+                for i, (p, g) in enumerate(regions)
+            ],
+        )
         report.tables["region"] = _upsert(
-            conn, table="region", staged="_region_in", key=["code"],
-            columns=["level", "name", "official_name", "parent_code", "geom", "label_point",
-                     "source"],
+            conn,
+            table="region",
+            staged="_region_in",
+            key=["code"],
+            columns=[
+                "level",
+                "name",
+                "official_name",
+                "parent_code",
+                "geom",
+                "label_point",
+                "source",
+            ],
             select="SELECT code, level, name, official_name, parent_code, "
-                   "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326), "
-                   "ST_SetSRID(ST_GeomFromWKB(decode(label_wkb, 'hex')), 4326), source "
-                   "FROM _region_in ORDER BY ord",
+            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326), "
+            "ST_SetSRID(ST_GeomFromWKB(decode(label_wkb, 'hex')), 4326), source "
+            "FROM _region_in ORDER BY ord",
         )
 
         say("grids")
@@ -249,26 +286,56 @@ def load_dataset(
 
         say("grid staff")
         staff = _rows(folder, "grid_staff.csv")
-        _stage(conn, "_staff_in", "grid_code text, role text, name text, phone text",
-               [{"grid_code": r["grid_code"], "role": r["role"], "name": r["name"],
-                 "phone": _none(r.get("phone"))} for r in staff])
+        _stage(
+            conn,
+            "_staff_in",
+            "grid_code text, role text, name text, phone text",
+            [
+                {
+                    "grid_code": r["grid_code"],
+                    "role": r["role"],
+                    "name": r["name"],
+                    "phone": _none(r.get("phone")),
+                }
+                for r in staff
+            ],
+        )
         report.tables["grid_staff"] = _upsert(
-            conn, table="grid_staff", staged="_staff_in", key=["grid_code", "role", "name"],
-            columns=["phone"])
+            conn,
+            table="grid_staff",
+            staged="_staff_in",
+            key=["grid_code", "role", "name"],
+            columns=["phone"],
+        )
 
         say("buildings")
-        _stage(conn, "_building_in",
-               "code text, address text, name text, use text, floors int, households int, "
-               "osm_id text, geom_wkb text",
-               [{"code": p["code"], "address": _none(p.get("address")), "name": _none(p.get("name")),
-                 "use": _none(p.get("use")), "floors": p.get("floors"),
-                 "households": int(p.get("households") or 0), "osm_id": _none(p.get("osm_id")),
-                 "geom_wkb": _wkb(g)} for p, g in buildings])
+        _stage(
+            conn,
+            "_building_in",
+            "code text, address text, name text, use text, floors int, households int, "
+            "osm_id text, geom_wkb text",
+            [
+                {
+                    "code": p["code"],
+                    "address": _none(p.get("address")),
+                    "name": _none(p.get("name")),
+                    "use": _none(p.get("use")),
+                    "floors": p.get("floors"),
+                    "households": int(p.get("households") or 0),
+                    "osm_id": _none(p.get("osm_id")),
+                    "geom_wkb": _wkb(g),
+                }
+                for p, g in buildings
+            ],
+        )
         report.tables["building"] = _upsert(
-            conn, table="building", staged="_building_in", key=["code"],
+            conn,
+            table="building",
+            staged="_building_in",
+            key=["code"],
             columns=["address", "name", "use", "floors", "households", "osm_id", "geom"],
             select="SELECT code, address, name, use, floors, households, osm_id, "
-                   "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _building_in",
+            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _building_in",
         )
         _derive_building_grids(conn)
 
@@ -276,59 +343,104 @@ def load_dataset(
         report.tables["household"] = _load_households(conn, _rows(folder, "households.csv"))
 
         say("service centres")
-        _stage(conn, "_center_in",
-               "code text, kind text, name text, opening_hours text, region_code text, "
-               "source text, geom_wkb text",
-               [{"code": p["code"], "kind": p["kind"], "name": p["name"],
-                 "opening_hours": _none(p.get("opening_hours")),
-                 "region_code": _none(p.get("region_code")), "source": _none(p.get("source")),
-                 "geom_wkb": _wkb(g)} for p, g in centers])
+        _stage(
+            conn,
+            "_center_in",
+            "code text, kind text, name text, opening_hours text, region_code text, "
+            "source text, geom_wkb text",
+            [
+                {
+                    "code": p["code"],
+                    "kind": p["kind"],
+                    "name": p["name"],
+                    "opening_hours": _none(p.get("opening_hours")),
+                    "region_code": _none(p.get("region_code")),
+                    "source": _none(p.get("source")),
+                    "geom_wkb": _wkb(g),
+                }
+                for p, g in centers
+            ],
+        )
         report.tables["service_center"] = _upsert(
-            conn, table="service_center", staged="_center_in", key=["code"],
+            conn,
+            table="service_center",
+            staged="_center_in",
+            key=["code"],
             columns=["kind", "name", "opening_hours", "region_code", "source", "geom"],
             select="SELECT code, kind, name, opening_hours, region_code, source, "
-                   "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _center_in",
+            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _center_in",
         )
 
         say("walking network")
         report.tables["road_edge"] = _load_roads(conn, roads)
 
         say("list items")
-        _stage(conn, "_item_in",
-               "code text, list text, category text, title text, owner_kind text, "
-               "owner_name text, contact_name text, contact_phone text, status text, geom_wkb text",
-               [{"code": p["code"], "list": p["list"], "category": p["category"],
-                 "title": p["title"], "owner_kind": p["owner_kind"],
-                 "owner_name": _none(p.get("owner_name")),
-                 "contact_name": _none(p.get("contact_name")),
-                 "contact_phone": _none(p.get("contact_phone")),
-                 "status": p.get("status") or "open", "geom_wkb": _wkb(g)} for p, g in items])
+        _stage(
+            conn,
+            "_item_in",
+            "code text, list text, category text, title text, owner_kind text, "
+            "owner_name text, contact_name text, contact_phone text, status text, geom_wkb text",
+            [
+                {
+                    "code": p["code"],
+                    "list": p["list"],
+                    "category": p["category"],
+                    "title": p["title"],
+                    "owner_kind": p["owner_kind"],
+                    "owner_name": _none(p.get("owner_name")),
+                    "contact_name": _none(p.get("contact_name")),
+                    "contact_phone": _none(p.get("contact_phone")),
+                    "status": p.get("status") or "open",
+                    "geom_wkb": _wkb(g),
+                }
+                for p, g in items
+            ],
+        )
         report.tables["list_item"] = _upsert(
-            conn, table="list_item", staged="_item_in", key=["code"],
-            columns=["list", "category", "title", "owner_kind", "owner_name", "contact_name",
-                     "contact_phone", "status", "geom", "grid_code"],
+            conn,
+            table="list_item",
+            staged="_item_in",
+            key=["code"],
+            columns=[
+                "list",
+                "category",
+                "title",
+                "owner_kind",
+                "owner_name",
+                "contact_name",
+                "contact_phone",
+                "status",
+                "geom",
+                "grid_code",
+            ],
             select="SELECT i.code, i.list, i.category, i.title, i.owner_kind, i.owner_name, "
-                   "i.contact_name, i.contact_phone, i.status, p.geom, "
-                   "(SELECT g.code FROM grid_piece gp JOIN grid g ON g.id = gp.grid_id "
-                   " WHERE g.valid_to IS NULL AND ST_Intersects(gp.geom, p.geom) "
-                   " ORDER BY g.code LIMIT 1) "
-                   "FROM _item_in i, "
-                   "LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) "
-                   "AS geom) p",
+            "i.contact_name, i.contact_phone, i.status, p.geom, "
+            "(SELECT g.code FROM grid_piece gp JOIN grid g ON g.id = gp.grid_id "
+            " WHERE g.valid_to IS NULL AND ST_Intersects(gp.geom, p.geom) "
+            " ORDER BY g.code LIMIT 1) "
+            "FROM _item_in i, "
+            "LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) "
+            "AS geom) p",
         )
 
         say("incidents")
         report.tables["incident"], report.tables["incident_event"] = _load_incidents(
-            conn, incidents, _rows(folder, "incident_events.csv"))
+            conn, incidents, _rows(folder, "incident_events.csv")
+        )
 
         if report.changed:
             conn.execute(
-                text("INSERT INTO data_set (name, checksum, summary) "
-                     "VALUES (:name, :checksum, CAST(:summary AS jsonb)) "
-                     "ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, "
-                     "summary = EXCLUDED.summary, loaded_at = now()"),
-                {"name": report.name, "checksum": report.checksum,
-                 "summary": json.dumps({k: vars(v) for k, v in report.tables.items()})},
+                text(
+                    "INSERT INTO data_set (name, checksum, summary) "
+                    "VALUES (:name, :checksum, CAST(:summary AS jsonb)) "
+                    "ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, "
+                    "summary = EXCLUDED.summary, loaded_at = now()"
+                ),
+                {
+                    "name": report.name,
+                    "checksum": report.checksum,
+                    "summary": json.dumps({k: vars(v) for k, v in report.tables.items()}),
+                },
             )
         if commit:
             trans.commit()
@@ -343,160 +455,274 @@ def load_dataset(
 
 
 def _load_grids(conn: Connection, grids: list[tuple[dict[str, Any], Any]]) -> TableChange:
-    _stage(conn, "_grid_in",
-           "code text, community_code text, name text, kind text, subtype text, households int, "
-           "source text, geom_wkb text",
-           [{"code": p["code"], "community_code": p["community_code"], "name": p["name"],
-             "kind": p.get("kind") or "basic", "subtype": _none(p.get("subtype")),
-             "households": p.get("households"), "source": _none(p.get("source")),
-             "geom_wkb": _wkb(_multi(g))} for p, g in grids])
-    conn.execute(text(
-        "CREATE TEMP TABLE _grid_new ON COMMIT DROP AS SELECT i.*, "
-        "ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) AS geom FROM _grid_in i"))
+    _stage(
+        conn,
+        "_grid_in",
+        "code text, community_code text, name text, kind text, subtype text, households int, "
+        "source text, geom_wkb text",
+        [
+            {
+                "code": p["code"],
+                "community_code": p["community_code"],
+                "name": p["name"],
+                "kind": p.get("kind") or "basic",
+                "subtype": _none(p.get("subtype")),
+                "households": p.get("households"),
+                "source": _none(p.get("source")),
+                "geom_wkb": _wkb(_multi(g)),
+            }
+            for p, g in grids
+        ],
+    )
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE _grid_new ON COMMIT DROP AS SELECT i.*, "
+            "ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) AS geom FROM _grid_in i"
+        )
+    )
     differs = (
         "(g.community_code, g.name, g.kind, g.subtype, g.households, g.source) IS DISTINCT FROM "
         "(n.community_code, n.name, n.kind, n.subtype, n.households, n.source) "
         "OR ST_AsEWKB(g.geom) IS DISTINCT FROM ST_AsEWKB(n.geom)"
     )
     # A changed grid is a new version: retire the current one, then insert version + 1.
-    retired = conn.execute(text(
-        f"UPDATE grid g SET valid_to = now() FROM _grid_new n "
-        f"WHERE g.code = n.code AND g.valid_to IS NULL AND ({differs}) RETURNING g.code"
-    )).all()
-    inserted = conn.execute(text(
-        "INSERT INTO grid (code, version, community_code, name, kind, subtype, households, "
-        "geom, source, changed_by, valid_from) "
-        "SELECT n.code, coalesce((SELECT max(version) FROM grid g WHERE g.code = n.code), 0) + 1, "
-        "n.community_code, n.name, n.kind, n.subtype, n.households, n.geom, n.source, "
-        "'loader', now() FROM _grid_new n "
-        "WHERE NOT EXISTS (SELECT 1 FROM grid g WHERE g.code = n.code AND g.valid_to IS NULL) "
-        "RETURNING code"
-    )).all()
+    retired = conn.execute(
+        text(
+            f"UPDATE grid g SET valid_to = now() FROM _grid_new n "
+            f"WHERE g.code = n.code AND g.valid_to IS NULL AND ({differs}) RETURNING g.code"
+        )
+    ).all()
+    inserted = conn.execute(
+        text(
+            "INSERT INTO grid (code, version, community_code, name, kind, subtype, households, "
+            "geom, source, changed_by, valid_from) "
+            "SELECT n.code, "
+            "coalesce((SELECT max(version) FROM grid g WHERE g.code = n.code), 0) + 1, "
+            "n.community_code, n.name, n.kind, n.subtype, n.households, n.geom, n.source, "
+            "'loader', now() FROM _grid_new n "
+            "WHERE NOT EXISTS (SELECT 1 FROM grid g WHERE g.code = n.code AND g.valid_to IS NULL) "
+            "RETURNING code"
+        )
+    ).all()
     updated = len(retired)
-    return TableChange(inserted=len(inserted) - updated, updated=updated,
-                       unchanged=len(grids) - len(inserted))
+    return TableChange(
+        inserted=len(inserted) - updated, updated=updated, unchanged=len(grids) - len(inserted)
+    )
 
 
 def _derive_building_grids(conn: Connection) -> None:
     # A building belongs to the grid holding its representative point (lowest code on a border).
-    conn.execute(text(
-        "UPDATE building b SET grid_code = x.grid_code, community_code = x.community_code "
-        "FROM (SELECT b2.id, g.code AS grid_code, g.community_code FROM building b2 "
-        "      LEFT JOIN LATERAL (SELECT g.code, g.community_code FROM grid_piece gp "
-        "        JOIN grid g ON g.id = gp.grid_id "
-        "        WHERE g.valid_to IS NULL AND ST_Intersects(gp.geom, ST_PointOnSurface(b2.geom)) "
-        "        ORDER BY g.code LIMIT 1) g ON true) x "
-        "WHERE b.id = x.id AND (b.grid_code, b.community_code) IS DISTINCT FROM "
-        "(x.grid_code, x.community_code)"
-    ))
+    conn.execute(
+        text(
+            "UPDATE building b SET grid_code = x.grid_code, community_code = x.community_code "
+            "FROM (SELECT b2.id, g.code AS grid_code, g.community_code FROM building b2 "
+            "      LEFT JOIN LATERAL (SELECT g.code, g.community_code FROM grid_piece gp "
+            "        JOIN grid g ON g.id = gp.grid_id "
+            "        WHERE g.valid_to IS NULL "
+            "          AND ST_Intersects(gp.geom, ST_PointOnSurface(b2.geom)) "
+            "        ORDER BY g.code LIMIT 1) g ON true) x "
+            "WHERE b.id = x.id AND (b.grid_code, b.community_code) IS DISTINCT FROM "
+            "(x.grid_code, x.community_code)"
+        )
+    )
 
 
 def _load_households(conn: Connection, rows: list[dict[str, str]]) -> TableChange:
-    _stage(conn, "_household_in",
-           "building_code text, unit text, room text, designated bool, party_members int, "
-           "served_by_room text, contact_name text, contact_phone text",
-           [{"building_code": r["building_code"], "unit": r["unit"], "room": r["room"],
-             "designated": r.get("designated", "").lower() in ("true", "1", "yes"),
-             "party_members": int(r.get("party_members") or 0),
-             "served_by_room": _none(r.get("served_by_room")),
-             "contact_name": _none(r.get("contact_name")),
-             "contact_phone": _none(r.get("contact_phone"))} for r in rows])
-    unknown = conn.execute(text(
-        "SELECT DISTINCT h.building_code FROM _household_in h "
-        "LEFT JOIN building b ON b.code = h.building_code WHERE b.id IS NULL LIMIT 5"
-    )).scalars().all()
+    _stage(
+        conn,
+        "_household_in",
+        "building_code text, unit text, room text, designated bool, party_members int, "
+        "served_by_room text, contact_name text, contact_phone text",
+        [
+            {
+                "building_code": r["building_code"],
+                "unit": r["unit"],
+                "room": r["room"],
+                "designated": r.get("designated", "").lower() in ("true", "1", "yes"),
+                "party_members": int(r.get("party_members") or 0),
+                "served_by_room": _none(r.get("served_by_room")),
+                "contact_name": _none(r.get("contact_name")),
+                "contact_phone": _none(r.get("contact_phone")),
+            }
+            for r in rows
+        ],
+    )
+    unknown = (
+        conn.execute(
+            text(
+                "SELECT DISTINCT h.building_code FROM _household_in h "
+                "LEFT JOIN building b ON b.code = h.building_code WHERE b.id IS NULL LIMIT 5"
+            )
+        )
+        .scalars()
+        .all()
+    )
     if unknown:
         raise DataSetError(f"households.csv: unknown building codes {', '.join(unknown)}")
     change = _upsert(
-        conn, table="household", staged="_household_in", key=["building_id", "unit", "room"],
+        conn,
+        table="household",
+        staged="_household_in",
+        key=["building_id", "unit", "room"],
         columns=["designated", "party_members", "contact_name", "contact_phone"],
         select="SELECT b.id, h.unit, h.room, h.designated, h.party_members, h.contact_name, "
-               "h.contact_phone FROM _household_in h JOIN building b ON b.code = h.building_code",
+        "h.contact_phone FROM _household_in h JOIN building b ON b.code = h.building_code",
     )
-    conn.execute(text(
-        "UPDATE household t SET served_by = s.id "
-        "FROM _household_in h JOIN building b ON b.code = h.building_code "
-        "JOIN household s ON s.building_id = b.id "
-        " AND s.unit || '/' || s.room = h.served_by_room "
-        "WHERE t.building_id = b.id AND t.unit = h.unit AND t.room = h.room "
-        "AND t.served_by IS DISTINCT FROM s.id"
-    ))
+    conn.execute(
+        text(
+            "UPDATE household t SET served_by = s.id "
+            "FROM _household_in h JOIN building b ON b.code = h.building_code "
+            "JOIN household s ON s.building_id = b.id "
+            " AND s.unit || '/' || s.room = h.served_by_room "
+            "WHERE t.building_id = b.id AND t.unit = h.unit AND t.room = h.room "
+            "AND t.served_by IS DISTINCT FROM s.id"
+        )
+    )
     return change
 
 
 def _load_roads(conn: Connection, roads: list[tuple[dict[str, Any], Any]]) -> TableChange:
     edges = split_at_junctions([list(g.coords) for _, g in roads])
-    rows = [{"osm_id": _none(roads[e.line][0].get("osm_id")),
-             "name": _none(roads[e.line][0].get("name")),
-             "highway": _none(roads[e.line][0].get("highway")), "source": e.source,
-             "target": e.target, "length_m": round(e.length_m, 3),
-             "geom_wkb": shapely.to_wkb(shapely.LineString(e.coords), hex=True)} for e in edges]
-    _stage(conn, "_edge_in", "osm_id text, name text, highway text, source bigint, "
-           "target bigint, length_m float8, geom_wkb text", rows)
+    rows = [
+        {
+            "osm_id": _none(roads[e.line][0].get("osm_id")),
+            "name": _none(roads[e.line][0].get("name")),
+            "highway": _none(roads[e.line][0].get("highway")),
+            "source": e.source,
+            "target": e.target,
+            "length_m": round(e.length_m, 3),
+            "geom_wkb": shapely.to_wkb(shapely.LineString(e.coords), hex=True),
+        }
+        for e in edges
+    ]
+    _stage(
+        conn,
+        "_edge_in",
+        "osm_id text, name text, highway text, source bigint, "
+        "target bigint, length_m float8, geom_wkb text",
+        rows,
+    )
     fingerprint = (
         "SELECT md5(string_agg(s, ',' ORDER BY s)) FROM (SELECT concat_ws('|', osm_id, name, "
         "highway, source, target, length_m, encode(ST_AsEWKB(geom), 'hex')) AS s FROM "
     )
     have = conn.execute(text(fingerprint + "road_edge) f")).scalar()
-    want = conn.execute(text(
-        fingerprint + "(SELECT osm_id, name, highway, source, target, length_m, "
-        "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) AS geom FROM _edge_in) e) f"
-    )).scalar()
+    want = conn.execute(
+        text(
+            fingerprint + "(SELECT osm_id, name, highway, source, target, length_m, "
+            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) AS geom FROM _edge_in) e) f"
+        )
+    ).scalar()
     if have == want:
         return TableChange(unchanged=len(rows))
     # Node numbers depend on the whole network, so a changed network is replaced whole.
     before = conn.execute(text("SELECT count(*) FROM road_edge")).scalar_one()
     conn.execute(text("DELETE FROM road_edge"))
-    conn.execute(text(
-        "INSERT INTO road_edge (osm_id, name, highway, source, target, length_m, geom) "
-        "SELECT osm_id, name, highway, source, target, length_m, "
-        "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _edge_in"))
+    conn.execute(
+        text(
+            "INSERT INTO road_edge (osm_id, name, highway, source, target, length_m, geom) "
+            "SELECT osm_id, name, highway, source, target, length_m, "
+            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _edge_in"
+        )
+    )
     return TableChange(inserted=max(0, len(rows) - before), updated=min(before, len(rows)))
 
 
 def _load_incidents(
     conn: Connection, incidents: list[tuple[dict[str, Any], Any]], events: list[dict[str, str]]
 ) -> tuple[TableChange, TableChange]:
-    _stage(conn, "_incident_in",
-           "idempotency_key text, category text, severity text, description text, "
-           "reporter_name text, reporter_phone text, status text, reported_at timestamptz, "
-           "score int, geom_wkb text",
-           [{"idempotency_key": p["idempotency_key"], "category": p["category"],
-             "severity": p.get("severity") or "general", "description": _none(p.get("description")),
-             "reporter_name": _none(p.get("reporter_name")),
-             "reporter_phone": _none(p.get("reporter_phone")), "status": p.get("status"),
-             "reported_at": p.get("reported_at"), "score": p.get("score"),
-             "geom_wkb": _wkb(g)} for p, g in incidents])
+    _stage(
+        conn,
+        "_incident_in",
+        "idempotency_key text, category text, severity text, description text, "
+        "reporter_name text, reporter_phone text, status text, reported_at timestamptz, "
+        "score int, geom_wkb text",
+        [
+            {
+                "idempotency_key": p["idempotency_key"],
+                "category": p["category"],
+                "severity": p.get("severity") or "general",
+                "description": _none(p.get("description")),
+                "reporter_name": _none(p.get("reporter_name")),
+                "reporter_phone": _none(p.get("reporter_phone")),
+                "status": p.get("status"),
+                "reported_at": p.get("reported_at"),
+                "score": p.get("score"),
+                "geom_wkb": _wkb(g),
+            }
+            for p, g in incidents
+        ],
+    )
     # Incidents are history: an existing one is never rewritten by a load.
     incident_change = _upsert(
-        conn, table="incident", staged="_incident_in", key=["idempotency_key"], columns=[],
+        conn,
+        table="incident",
+        staged="_incident_in",
+        key=["idempotency_key"],
+        columns=[],
         select="SELECT i.idempotency_key, i.category, i.severity, i.description, "
-               "i.reporter_name, i.reporter_phone, i.status, i.reported_at, i.score, p.geom, "
-               "g.code, g.community_code, left(g.community_code, 9) "
-               "FROM _incident_in i, "
-               "LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) "
-               "AS geom) p "
-               "LEFT JOIN LATERAL (SELECT g.code, g.community_code FROM grid_piece gp "
-               " JOIN grid g ON g.id = gp.grid_id WHERE g.valid_to IS NULL "
-               " AND ST_Intersects(gp.geom, p.geom) ORDER BY g.code LIMIT 1) g ON true",
-        insert_columns=["idempotency_key", "category", "severity", "description",
-                        "reporter_name", "reporter_phone", "status", "reported_at", "score",
-                        "geom", "grid_code", "community_code", "street_code"],
+        "i.reporter_name, i.reporter_phone, i.status, i.reported_at, i.score, p.geom, "
+        "g.code, g.community_code, left(g.community_code, 9) "
+        "FROM _incident_in i, "
+        "LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) "
+        "AS geom) p "
+        "LEFT JOIN LATERAL (SELECT g.code, g.community_code FROM grid_piece gp "
+        " JOIN grid g ON g.id = gp.grid_id WHERE g.valid_to IS NULL "
+        " AND ST_Intersects(gp.geom, p.geom) ORDER BY g.code LIMIT 1) g ON true",
+        insert_columns=[
+            "idempotency_key",
+            "category",
+            "severity",
+            "description",
+            "reporter_name",
+            "reporter_phone",
+            "status",
+            "reported_at",
+            "score",
+            "geom",
+            "grid_code",
+            "community_code",
+            "street_code",
+        ],
     )
-    _stage(conn, "_event_in",
-           "incident_key text, seq int, action text, to_status text, actor text, "
-           "at timestamptz, note text",
-           [{"incident_key": r["incident_key"], "seq": int(r["seq"]), "action": r["action"],
-             "to_status": r["to_status"], "actor": _none(r.get("actor")), "at": r["at"],
-             "note": _none(r.get("note"))} for r in events])
+    _stage(
+        conn,
+        "_event_in",
+        "incident_key text, seq int, action text, to_status text, actor text, "
+        "at timestamptz, note text",
+        [
+            {
+                "incident_key": r["incident_key"],
+                "seq": int(r["seq"]),
+                "action": r["action"],
+                "to_status": r["to_status"],
+                "actor": _none(r.get("actor")),
+                "at": r["at"],
+                "note": _none(r.get("note")),
+            }
+            for r in events
+        ],
+    )
     event_change = _upsert(
-        conn, table="incident_event", staged="_event_in", key=["incident_id", "seq"], columns=[],
+        conn,
+        table="incident_event",
+        staged="_event_in",
+        key=["incident_id", "seq"],
+        columns=[],
         select="SELECT i.id, e.seq, e.action, "
-               "lag(e.to_status) OVER (PARTITION BY e.incident_key ORDER BY e.seq), "
-               "e.to_status, e.actor, e.at, e.note "
-               "FROM _event_in e JOIN incident i ON i.idempotency_key = e.incident_key",
-        insert_columns=["incident_id", "seq", "action", "from_status", "to_status", "actor",
-                        "at", "note"],
+        "lag(e.to_status) OVER (PARTITION BY e.incident_key ORDER BY e.seq), "
+        "e.to_status, e.actor, e.at, e.note "
+        "FROM _event_in e JOIN incident i ON i.idempotency_key = e.incident_key",
+        insert_columns=[
+            "incident_id",
+            "seq",
+            "action",
+            "from_status",
+            "to_status",
+            "actor",
+            "at",
+            "note",
+        ],
     )
     return incident_change, event_change
 

@@ -21,9 +21,18 @@ from gridmap.settings import Settings, get_settings
 
 log = logging.getLogger("gridmap")
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 412: "precondition_failed",
-               413: "too_large", 422: "invalid_input", 428: "precondition_required"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    422: "invalid_input",
+    428: "precondition_required",
+}
 
 
 def _validation_message(errors: list[dict[str, Any]]) -> str:
@@ -49,8 +58,11 @@ def add_exception_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse(
             status_code=422,
-            content={"detail": _validation_message(errors), "code": "invalid_input",
-                     "errors": errors},
+            content={
+                "detail": _validation_message(errors),
+                "code": "invalid_input",
+                "errors": errors,
+            },
         )
 
     async def http(_request: Request, exc: Exception) -> Response:

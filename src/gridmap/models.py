@@ -59,7 +59,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 def _geom(kind: str) -> Geometry:
-    # spatial_index=False: the GiST indexes are declared explicitly below, named, as in the migration.
+    # spatial_index=False: the GiST indexes are declared below, named as in the migration.
     return Geometry(kind, srid=STORAGE_SRID, spatial_index=False)
 
 
@@ -136,9 +136,7 @@ class Grid(Base):
     subtype: Mapped[str | None] = mapped_column(String(32))
     households: Mapped[int | None] = mapped_column(Integer)
     geom: Mapped[Any] = mapped_column(_geom("MULTIPOLYGON"))
-    valid_from: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     changed_by: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
@@ -151,9 +149,7 @@ class GridPiece(Base):
     __table_args__ = (Index("grid_piece_geom_gist", "geom", postgresql_using="gist"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    grid_id: Mapped[int] = mapped_column(
-        ForeignKey("grid.id", ondelete="CASCADE"), index=True
-    )
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"), index=True)
     geom: Mapped[Any] = mapped_column(_geom("POLYGON"))
 
 
@@ -208,7 +204,7 @@ class Building(Base):
 
 
 class Household(Base):
-    """A household (户); ``served_by`` links it to the designated household (党员中心户) serving it."""
+    """A household (户); ``served_by`` links it to its designated household (党员中心户)."""
 
     __tablename__ = "household"
     __table_args__ = (
@@ -305,9 +301,7 @@ class ListItem(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'open'"))
     need_id: Mapped[int | None] = mapped_column(ForeignKey("list_item.id", ondelete="SET NULL"))
-    resource_id: Mapped[int | None] = mapped_column(
-        ForeignKey("list_item.id", ondelete="SET NULL")
-    )
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("list_item.id", ondelete="SET NULL"))
     grid_code: Mapped[str | None] = mapped_column(String(15))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom: Mapped[Any] = mapped_column(_geom("POINT"))

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from tests.utils.fixtures import BORDER_LON, COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
 
 from gridmap.geo.crs import from_wgs84
-from tests.utils.fixtures import BORDER_LON, COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
 
 
 @pytest.fixture

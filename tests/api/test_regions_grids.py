@@ -7,10 +7,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.utils.fixtures import COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
 
 from gridmap.main import create_app
 from gridmap.settings import Settings, project_root
-from tests.utils.fixtures import COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
 
 
 @pytest.fixture

@@ -23,10 +23,17 @@ def list_grids(
     kind: Literal["basic", "exclusive"] | None = None,
 ) -> Any:
     """Current grids, filtered by community, street, kind and bbox, paged."""
-    return GeoJSONResponse(q.list_grids(
-        session, community=community, street=street, kind=kind, bbox=bbox,
-        limit=page.limit, offset=page.offset,
-    ))
+    return GeoJSONResponse(
+        q.list_grids(
+            session,
+            community=community,
+            street=street,
+            kind=kind,
+            bbox=bbox,
+            limit=page.limit,
+            offset=page.offset,
+        )
+    )
 
 
 @router.get("/{code}", response_class=GeoJSONResponse, summary="One grid")

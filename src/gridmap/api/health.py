@@ -23,7 +23,10 @@ def health(request: Request) -> Any:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         return JSONResponse(
             status_code=503,
-            content={"status": "unavailable", "detail": f"database not usable: {reason}",
-                     "code": "database_unavailable"},
+            content={
+                "status": "unavailable",
+                "detail": f"database not usable: {reason}",
+                "code": "database_unavailable",
+            },
         )
     return {"status": "ok", "database": "ok", **info}

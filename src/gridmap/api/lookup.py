@@ -26,6 +26,12 @@ def lookup(
     """
     wlon, wlat = to_wgs84(lon, lat, crs)
     answer = lookup_point(session, lon=wlon, lat=wlat)
-    return {"point": {"lon": round(wlon, 8), "lat": round(wlat, 8), "crs": "EPSG:4326",
-                      "input": {"x": lon, "y": lat, "crs": crs}},
-            **answer}
+    return {
+        "point": {
+            "lon": round(wlon, 8),
+            "lat": round(wlat, 8),
+            "crs": "EPSG:4326",
+            "input": {"x": lon, "y": lat, "crs": crs},
+        },
+        **answer,
+    }

@@ -12,8 +12,12 @@ from gridmap.responses import GeoJSONResponse
 
 router = APIRouter(prefix="/regions", tags=["regions"])
 
-CodePath = Annotated[str, Path(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$",
-                               description="6-, 9- or 12-digit division code")]
+CodePath = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$", description="6-, 9- or 12-digit division code"
+    ),
+]
 
 
 @router.get("", response_class=GeoJSONResponse, summary="Regions as GeoJSON")
@@ -26,10 +30,17 @@ def list_regions(
     simplify: Annotated[float, Query(ge=0, le=0.01, description="tolerance in degrees")] = 0.0,
 ) -> Any:
     """Regions, filtered by level and parent, paged with ``limit``/``offset``."""
-    return GeoJSONResponse(q.list_regions(
-        session, level=level, parent=parent, limit=page.limit, offset=page.offset,
-        with_geometry=geometry, simplify=simplify,
-    ))
+    return GeoJSONResponse(
+        q.list_regions(
+            session,
+            level=level,
+            parent=parent,
+            limit=page.limit,
+            offset=page.offset,
+            with_geometry=geometry,
+            simplify=simplify,
+        )
+    )
 
 
 @router.get("/{code}", response_class=GeoJSONResponse, summary="One region")

@@ -13,10 +13,20 @@ from gridmap.geo.metric import transformer
 # EPSG:4490 (CGCS2000) differs from WGS84 by centimetres; both are stored as the same numbers.
 SUPPORTED = ("EPSG:4326", "EPSG:4490", "EPSG:3857", "GCJ-02", "BD-09")
 _ALIASES = {
-    "EPSG:4326": "EPSG:4326", "4326": "EPSG:4326", "WGS84": "EPSG:4326", "CRS84": "EPSG:4326",
-    "OGC:CRS84": "EPSG:4326", "EPSG:4490": "EPSG:4490", "4490": "EPSG:4490",
-    "CGCS2000": "EPSG:4490", "EPSG:3857": "EPSG:3857", "3857": "EPSG:3857",
-    "EPSG:900913": "EPSG:3857", "GCJ-02": "GCJ-02", "GCJ02": "GCJ-02", "BD-09": "BD-09",
+    "EPSG:4326": "EPSG:4326",
+    "4326": "EPSG:4326",
+    "WGS84": "EPSG:4326",
+    "CRS84": "EPSG:4326",
+    "OGC:CRS84": "EPSG:4326",
+    "EPSG:4490": "EPSG:4490",
+    "4490": "EPSG:4490",
+    "CGCS2000": "EPSG:4490",
+    "EPSG:3857": "EPSG:3857",
+    "3857": "EPSG:3857",
+    "EPSG:900913": "EPSG:3857",
+    "GCJ-02": "GCJ-02",
+    "GCJ02": "GCJ-02",
+    "BD-09": "BD-09",
     "BD09": "BD-09",
 }
 

@@ -23,12 +23,14 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
         return geom
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
-    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    parts = [
+        g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")
+    ]
     return shapely.union_all(parts) if parts else Polygon()
 
 
 def voronoi_cells(area: BaseGeometry, points: Sequence[Point]) -> list[BaseGeometry]:
-    """Split ``area`` into one cell per point: the part of ``area`` nearer that point than any other.
+    """Split ``area`` into one cell per point: the part of ``area`` nearer it than any other point.
 
     Examples
     --------
@@ -76,9 +78,9 @@ def bisect_by_weight(
 ) -> list[BaseGeometry]:
     """Cut ``area`` recursively across its longer side until no part holds more than ``maximum``.
 
-    Each cut goes between two weighted points (buildings with their households), at the place that
-    gives the two sides their fair share of the ``round(total / target)`` parts to come, so parts end
-    up close to ``target``. A part whose points cannot be separated is left whole.
+    Each cut goes between two weighted points (buildings with their households), at the place
+    that gives the two sides their fair share of the ``round(total / target)`` parts to come, so
+    parts end up close to ``target``. A part whose points cannot be separated is left whole.
 
     Examples
     --------
@@ -139,11 +141,16 @@ def bisect_by_area(area: BaseGeometry, *, maximum: float) -> list[BaseGeometry]:
         else:
             hi = mid
     low, high = _cut(area, axis, (lo + hi) / 2.0)
-    return [p for half in (low, high) if not half.is_empty for p in bisect_by_area(half, maximum=maximum)]
+    return [
+        p
+        for half in (low, high)
+        if not half.is_empty
+        for p in bisect_by_area(half, maximum=maximum)
+    ]
 
 
 def absorb_slivers(parts: list[BaseGeometry], *, min_area: float) -> list[BaseGeometry]:
-    """Merge every polygon piece smaller than ``min_area`` into the neighbour it shares most edge with.
+    """Merge each polygon piece under ``min_area`` into the neighbour sharing most edge with it.
 
     Parts keep their order; a part that loses all its pieces is dropped.
     """
@@ -169,7 +176,7 @@ def absorb_slivers(parts: list[BaseGeometry], *, min_area: float) -> list[BaseGe
                     continue
                 own.remove(piece)
                 merged = shapely.union_all([*pieces[best], piece])
-                pieces[best] = [g for g in getattr(merged, "geoms", [merged])]
+                pieces[best] = list(getattr(merged, "geoms", [merged]))
                 changed = True
     return [shapely.union_all(p) for p in pieces if p]
 

@@ -48,22 +48,32 @@ FROM chosen
 def _params(**kw: Any) -> dict[str, Any]:
     bbox = kw.pop("bbox", None)
     west, south, east, north = bbox if bbox else (None, None, None, None)
-    base = {"community": None, "street": None, "kind": None, "code": None, "limit": 1,
-            "offset": 0}
+    base = {"community": None, "street": None, "kind": None, "code": None, "limit": 1, "offset": 0}
     return {**base, **kw, "west": west, "south": south, "east": east, "north": north}
 
 
 def list_grids(
-    session: Session, *, community: str | None, street: str | None, kind: str | None,
-    bbox: tuple[float, float, float, float] | None, limit: int, offset: int,
+    session: Session,
+    *,
+    community: str | None,
+    street: str | None,
+    kind: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    limit: int,
+    offset: int,
 ) -> dict[str, Any]:
     """A page of current grids as a FeatureCollection with ``numberMatched``."""
-    params = _params(community=community, street=street, kind=kind, bbox=bbox, limit=limit,
-                     offset=offset)
+    params = _params(
+        community=community, street=street, kind=kind, bbox=bbox, limit=limit, offset=offset
+    )
     features = session.execute(text(_FEATURES), params).scalar_one()
     matched = session.execute(text(f"SELECT count(*) FROM grid g {_WHERE}"), params).scalar_one()
-    return {"type": "FeatureCollection", "numberMatched": matched,
-            "numberReturned": len(features), "features": features}
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "features": features,
+    }
 
 
 def get_grid(session: Session, *, code: str) -> dict[str, Any]:

@@ -7,15 +7,25 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-COUNTED = ("region", "grid", "building", "household", "service_center", "road_edge",
-           "list_item", "incident")
+COUNTED = (
+    "region",
+    "grid",
+    "building",
+    "household",
+    "service_center",
+    "road_edge",
+    "list_item",
+    "incident",
+)
 
 
 def health(session: Session) -> dict[str, Any]:
     """Versions and row counts (current grids only)."""
     row = session.execute(
-        text("SELECT current_setting('server_version'), postgis_lib_version(), "
-             "(SELECT extversion FROM pg_extension WHERE extname = 'pgrouting')")
+        text(
+            "SELECT current_setting('server_version'), postgis_lib_version(), "
+            "(SELECT extversion FROM pg_extension WHERE extname = 'pgrouting')"
+        )
     ).one()
     counts = {
         name: session.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()

@@ -62,36 +62,59 @@ def lookup_point(
     params = {"lon": lon, "lat": lat}
     grid = session.execute(text(_GRID_AT), params).one_or_none()
     if grid is None:
-        regions = {r.level: {"code": r.code, "name": r.name}
-                   for r in session.execute(text(_REGIONS_AT), params)}
+        regions = {
+            r.level: {"code": r.code, "name": r.name}
+            for r in session.execute(text(_REGIONS_AT), params)
+        }
         # KNN on the bounding boxes finds candidates; exact geodesic distance picks among them.
         near = sorted(session.execute(text(_NEAREST), params).all(), key=lambda r: r.distance_m)
         nearest = (
-            {"code": near[0].code, "name": near[0].name,
-             "distance_m": round(float(near[0].distance_m), 1)}
-            if near else None
+            {
+                "code": near[0].code,
+                "name": near[0].name,
+                "distance_m": round(float(near[0].distance_m), 1),
+            }
+            if near
+            else None
         )
         raise OutsideGrids(
             f"the point ({lon:.6f}, {lat:.6f}) lies in no grid"
-            + (f"; the nearest is {nearest['code']} at {nearest['distance_m']} m" if nearest else ""),
-            lon=lon, lat=lat, nearest_grid=nearest, community=regions.get("community"),
-            street=regions.get("street"), district=regions.get("district"),
+            + (
+                f"; the nearest is {nearest['code']} at {nearest['distance_m']} m"
+                if nearest
+                else ""
+            ),
+            lon=lon,
+            lat=lat,
+            nearest_grid=nearest,
+            community=regions.get("community"),
+            street=regions.get("street"),
+            district=regions.get("district"),
         )
     community_code = grid.community_code
     team = [
-        {"role": r.role,
-         "name": r.name if show_personal else mask_name(r.name),
-         "phone": r.phone if show_personal else mask_phone(r.phone)}
+        {
+            "role": r.role,
+            "name": r.name if show_personal else mask_name(r.name),
+            "phone": r.phone if show_personal else mask_phone(r.phone),
+        }
         for r in session.execute(
-            text("SELECT role, name, phone FROM grid_staff WHERE grid_code = :code "
-                 "ORDER BY array_position(ARRAY['leader','worker','guide','police','mediator',"
-                 "'safety','volunteer']::text[], role::text), id"),
+            text(
+                "SELECT role, name, phone FROM grid_staff WHERE grid_code = :code "
+                "ORDER BY array_position(ARRAY['leader','worker','guide','police','mediator',"
+                "'safety','volunteer']::text[], role::text), id"
+            ),
             {"code": grid.code},
         )
     ]
     return {
-        "grid": {"code": grid.code, "name": grid.name, "kind": grid.kind,
-                 "subtype": grid.subtype, "version": grid.version},
+        "grid": {
+            "code": grid.code,
+            "name": grid.name,
+            "kind": grid.kind,
+            "subtype": grid.subtype,
+            "version": grid.version,
+        },
         "community": _region(session, community_code),
         "street": _region(session, community_code[:9]),
         "district": _region(session, community_code[:6]),

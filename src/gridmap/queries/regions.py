@@ -44,28 +44,56 @@ WHERE (CAST(:level AS text) IS NULL OR r.level = :level)
 
 
 def list_regions(
-    session: Session, *, level: str | None, parent: str | None, limit: int, offset: int,
-    with_geometry: bool = True, simplify: float = 0.0,
+    session: Session,
+    *,
+    level: str | None,
+    parent: str | None,
+    limit: int,
+    offset: int,
+    with_geometry: bool = True,
+    simplify: float = 0.0,
 ) -> dict[str, Any]:
     """A page of regions as a FeatureCollection with ``numberMatched``."""
-    params = {"level": level, "parent": parent, "code": None, "limit": limit, "offset": offset,
-              "with_geometry": with_geometry, "simplify": simplify}
+    params = {
+        "level": level,
+        "parent": parent,
+        "code": None,
+        "limit": limit,
+        "offset": offset,
+        "with_geometry": with_geometry,
+        "simplify": simplify,
+    }
     features = session.execute(text(_FEATURES), params).scalar_one()
     matched = session.execute(text(_COUNT), params).scalar_one()
-    return {"type": "FeatureCollection", "numberMatched": matched,
-            "numberReturned": len(features), "features": features}
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "features": features,
+    }
 
 
 def get_region(session: Session, *, code: str) -> dict[str, Any]:
     """One region as a Feature, with its children's codes."""
-    params = {"level": None, "parent": None, "code": code, "limit": 1, "offset": 0,
-              "with_geometry": True, "simplify": 0.0}
+    params = {
+        "level": None,
+        "parent": None,
+        "code": code,
+        "limit": 1,
+        "offset": 0,
+        "with_geometry": True,
+        "simplify": 0.0,
+    }
     features = session.execute(text(_FEATURES), params).scalar_one()
     if not features:
         raise RegionNotFound(f"no region with code {code!r}", region=code)
     feature: dict[str, Any] = features[0]
-    children = session.execute(
-        text("SELECT code FROM region WHERE parent_code = :code ORDER BY code"), {"code": code}
-    ).scalars().all()
+    children = (
+        session.execute(
+            text("SELECT code FROM region WHERE parent_code = :code ORDER BY code"), {"code": code}
+        )
+        .scalars()
+        .all()
+    )
     feature["properties"]["children"] = list(children)
     return feature
