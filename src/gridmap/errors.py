@@ -92,7 +92,7 @@ def status_for(exc: GridmapError) -> int:
     """HTTP status of a domain error: the entry of its nearest class in the table."""
     for cls in type(exc).__mro__:
         if cls in DEFAULT_STATUS_CODES:
-            return DEFAULT_STATUS_CODES[cls]  # type: ignore[index]
+            return DEFAULT_STATUS_CODES[cls]
     return 500
 
 

@@ -238,7 +238,9 @@ def load_dataset(
     try:
         say("regions")
         level_rank = {"district": 0, "street": 1, "community": 2}
-        regions.sort(key=lambda f: (level_rank.get(f[0].get("level"), 9), f[0].get("code", "")))
+        regions.sort(
+            key=lambda f: (level_rank.get(str(f[0].get("level")), 9), str(f[0].get("code", "")))
+        )
         _stage(
             conn,
             "_region_in",

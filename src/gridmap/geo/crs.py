@@ -108,7 +108,7 @@ def check_lonlat(lon: float, lat: float) -> None:
 
 def to_wgs84_array(
     x: np.typing.ArrayLike, y: np.typing.ArrayLike, crs: str
-) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised :func:`to_wgs84` without the per-point checks (for bulk work)."""
     crs = normalize_crs(crs)
     xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)

@@ -40,15 +40,15 @@ def split_at_junctions(lines: Iterable[Sequence[Sequence[float]]]) -> list[Edge]
     >>> [(e.line, e.source, e.target) for e in edges]
     [(0, 1, 2), (0, 2, 4), (1, 2, 3)]
     """
-    lines = [list(map(_key, line)) for line in lines]
+    keyed = [[_key(xy) for xy in line] for line in lines]
     use: Counter[tuple[float, float]] = Counter()
-    for line in lines:
+    for line in keyed:
         for i, xy in enumerate(line):
             use[xy] += 2 if i in (0, len(line) - 1) else 1
     junctions = {xy for xy, n in use.items() if n >= 2}
     ids = {xy: i for i, xy in enumerate(sorted(junctions), start=1)}
     edges: list[Edge] = []
-    for n, line in enumerate(lines):
+    for n, line in enumerate(keyed):
         if len(line) < 2:
             continue
         start = 0
