@@ -633,21 +633,17 @@ def main() -> None:
                 "region_code": None, "source": "OpenStreetMap point of interest",
             }))
     community_codes = sorted({g["community_code"] for g in grids})
-    for code in community_codes:
+    street_codes = sorted({c[:9] for c in community_codes})
+    for code, level, hours in [
+        *((c, "community", "Mo-Fr 08:30-17:30; Sa 09:00-12:00") for c in community_codes),
+        *((c, "street", "Mo-Fr 08:30-17:30") for c in street_codes),
+    ]:
         reg = street_of[code]
         point = reg["label"] or to_wgs84(metric[code].representative_point())
         centers.append(feature(point, {
             "code": f"SC-{code}", "kind": "party_mass_center",
-            "name": f"{reg['name']}党群服务中心", "opening_hours": "Mo-Fr 08:30-17:30; Sa 09:00-12:00",
-            "region_code": code, "source": "generated at the adcode community point",
-        }))
-    for code in sorted({c[:9] for c in community_codes}):
-        reg = street_of[code]
-        point = reg["label"] or to_wgs84(metric[code].representative_point())
-        centers.append(feature(point, {
-            "code": f"SC-{code}", "kind": "party_mass_center",
-            "name": f"{reg['name']}党群服务中心", "opening_hours": "Mo-Fr 08:30-17:30",
-            "region_code": code, "source": "generated at the adcode street point",
+            "name": f"{reg['name']}党群服务中心", "opening_hours": hours,
+            "region_code": code, "source": f"generated at the adcode {level} point",
         }))
     write_geojson(out / "service_centers.geojson", centers, "service_centers")
 

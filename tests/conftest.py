@@ -83,7 +83,7 @@ def db(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(settings: Settings, engine: Engine, db: Session) -> Iterator[TestClient]:
+def client(settings: Settings, db: Session) -> Iterator[TestClient]:
     app = create_app(settings)
 
     def _session() -> Iterator[Session]:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from gridmap.database import database_url, embedded_cluster, ensure_database, make_engine
 from gridmap.errors import GridmapError
+from gridmap.loader import LoadReport
 from gridmap.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -114,10 +115,7 @@ def migrate(
     console.print(f"database at {'base' if down and revision == 'head' else revision}")
 
 
-def _print_report(report: object) -> None:
-    from gridmap.loader import LoadReport
-
-    assert isinstance(report, LoadReport)
+def _print_report(report: LoadReport) -> None:
     table = Table(
         title=f"data set {report.name} ({'committed' if report.committed else 'dry run'})"
     )

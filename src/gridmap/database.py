@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,8 +24,6 @@ def database_url(settings: DatabaseSettings, database: str | None = None) -> str
     if settings.url is not None:
         url = str(settings.url)
         if database is not None:
-            from sqlalchemy.engine import make_url
-
             return make_url(url).set(database=database).render_as_string(hide_password=False)
         return url
     return embedded_cluster(settings).url(database or settings.embedded_db)

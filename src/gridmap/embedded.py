@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from gridmap.errors import EmbeddedClusterError
@@ -73,9 +74,12 @@ class Cluster:
     home: Path
     port: int = 5432
 
-    @property
+    @cached_property
     def base(self) -> Path:
-        """Folder holding data and socket: the project's ``home`` when the account can reach it."""
+        """Folder holding data and socket: the project's ``home`` when the account can reach it.
+
+        Asking costs a ``runuser`` call, so it is asked once per cluster object.
+        """
         if _service_can_reach(self.home.parent):
             return self.home
         # A checkout under a private folder (e.g. /root) is out of the service account's reach.

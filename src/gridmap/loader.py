@@ -13,7 +13,7 @@ import csv
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.network import split_at_junctions
 
 Progress = Callable[[str], None]
+# Staged rows carry geometry as hex WKB in a ``geom_wkb`` column; this reads it back as 4326.
+GEOM = "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326)"
 
 FILES = (
     "manifest.json",
@@ -124,9 +126,9 @@ def _features(folder: Path, name: str, kinds: tuple[str, ...]) -> list[tuple[dic
             raise DataSetError(f"{path}: feature {i}: bad geometry ({exc})") from exc
         if geom.geom_type not in kinds:
             raise DataSetError(f"{path}: feature {i}: {geom.geom_type}, expected {'/'.join(kinds)}")
-        minx, miny, maxx, maxy = geom.bounds
         if not all(math.isfinite(v) for v in geom.bounds):
             raise DataSetError(f"{path}: feature {i}: non-finite coordinates")
+        minx, miny, maxx, maxy = geom.bounds
         if minx < west or maxx > east or miny < south or maxy > north:
             raise DataSetError(
                 f"{path}: feature {i}: coordinates outside China (lon/lat swapped, or not WGS84?)"
@@ -278,7 +280,7 @@ def load_dataset(
                 "source",
             ],
             select="SELECT code, level, name, official_name, parent_code, "
-            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326), "
+            f"{GEOM}, "
             "ST_SetSRID(ST_GeomFromWKB(decode(label_wkb, 'hex')), 4326), source "
             "FROM _region_in ORDER BY ord",
         )
@@ -337,7 +339,7 @@ def load_dataset(
             key=["code"],
             columns=["address", "name", "use", "floors", "households", "osm_id", "geom"],
             select="SELECT code, address, name, use, floors, households, osm_id, "
-            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _building_in",
+            f"{GEOM} FROM _building_in",
         )
         _derive_building_grids(conn)
 
@@ -370,7 +372,7 @@ def load_dataset(
             key=["code"],
             columns=["kind", "name", "opening_hours", "region_code", "source", "geom"],
             select="SELECT code, kind, name, opening_hours, region_code, source, "
-            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _center_in",
+            f"{GEOM} FROM _center_in",
         )
 
         say("walking network")
@@ -612,7 +614,7 @@ def _load_roads(conn: Connection, roads: list[tuple[dict[str, Any], Any]]) -> Ta
     want = conn.execute(
         text(
             fingerprint + "(SELECT osm_id, name, highway, source, target, length_m, "
-            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) AS geom FROM _edge_in) e) f"
+            f"{GEOM} AS geom FROM _edge_in) e) f"
         )
     ).scalar()
     if have == want:
@@ -624,7 +626,7 @@ def _load_roads(conn: Connection, roads: list[tuple[dict[str, Any], Any]]) -> Ta
         text(
             "INSERT INTO road_edge (osm_id, name, highway, source, target, length_m, geom) "
             "SELECT osm_id, name, highway, source, target, length_m, "
-            "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326) FROM _edge_in"
+            f"{GEOM} FROM _edge_in"
         )
     )
     return TableChange(inserted=max(0, len(rows) - before), updated=min(before, len(rows)))
@@ -727,8 +729,3 @@ def _load_incidents(
         ],
     )
     return incident_change, event_change
-
-
-def iter_tables(report: LoadReport) -> Iterator[tuple[str, TableChange]]:
-    """The report's tables in load order."""
-    yield from report.tables.items()

@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "tile_url": settings.api.tile_url,
             "tile_attribution": settings.api.tile_attribution,
             "tile_crs": settings.api.tile_crs,
-            "start_region": "110108010",
+            "start_region": settings.api.start_region,
         }
 
     web = settings.api.web_dir

@@ -65,6 +65,8 @@ class ApiSettings(BaseSettings):
     tile_url: str | None = None
     tile_attribution: str = ""
     tile_crs: Literal["EPSG:3857", "GCJ-02"] = "EPSG:3857"
+    # The region the browser map opens on (学院路街道 of the demo).
+    start_region: str = Field(default="110108010", pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")
 
 
 class Settings(BaseSettings):

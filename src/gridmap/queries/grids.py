@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.errors import GridNotFound
+from gridmap.queries import feature_collection_sql
 
 _WHERE = """
 WHERE g.valid_to IS NULL
@@ -19,8 +20,7 @@ WHERE g.valid_to IS NULL
        OR g.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
 """
 
-_FEATURES = f"""
-WITH chosen AS (
+_FEATURES = feature_collection_sql(f"""
     SELECT g.code, g.name, g.kind, g.subtype, g.community_code,
            c.name AS community_name, left(g.community_code, 9) AS street_code,
            s.name AS street_name, g.households, g.version, g.valid_from, g.source,
@@ -34,15 +34,7 @@ WITH chosen AS (
     {_WHERE}
     ORDER BY g.code
     LIMIT :limit OFFSET :offset
-)
-SELECT coalesce(json_agg(
-    CASE WHEN chosen.geom IS NULL
-         THEN json_build_object('type', 'Feature', 'geometry', NULL,
-                                'properties', to_jsonb(chosen) - 'geom')
-         ELSE ST_AsGeoJSON(chosen.*, 'geom', 7)::json END
-    ORDER BY chosen.code), '[]')
-FROM chosen
-"""
+""")
 
 
 def _params(**kw: Any) -> dict[str, Any]:

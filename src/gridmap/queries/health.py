@@ -27,12 +27,12 @@ def health(session: Session) -> dict[str, Any]:
             "(SELECT extversion FROM pg_extension WHERE extname = 'pgrouting')"
         )
     ).one()
-    counts = {
-        name: session.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+    # One statement for all counts; grids count their current versions only.
+    counts_sql = ", ".join(
+        f"(SELECT count(*) FROM {name}"
+        + (" WHERE valid_to IS NULL" if name == "grid" else "")
+        + f") AS {name}"
         for name in COUNTED
-        if name != "grid"
-    }
-    counts["grid"] = session.execute(
-        text("SELECT count(*) FROM grid WHERE valid_to IS NULL")
-    ).scalar_one()
+    )
+    counts = dict(session.execute(text(f"SELECT {counts_sql}")).one()._mapping)
     return {"postgres": row[0], "postgis": row[1], "pgrouting": row[2], "counts": counts}

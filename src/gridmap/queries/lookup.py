@@ -19,9 +19,16 @@ from sqlalchemy.orm import Session
 from gridmap.errors import OutsideGrids
 from gridmap.privacy import mask_name, mask_phone
 
+# One round trip: the grid and the names of its community, street and district.
 _GRID_AT = """
-SELECT g.code, g.name, g.kind, g.subtype, g.version, g.community_code
-FROM grid_piece p JOIN grid g ON g.id = p.grid_id
+SELECT g.code, g.name, g.kind, g.subtype, g.version, g.community_code,
+       c.name AS community_name, s.code AS street_code, s.name AS street_name,
+       d.code AS district_code, d.name AS district_name
+FROM grid_piece p
+JOIN grid g ON g.id = p.grid_id
+JOIN region c ON c.code = g.community_code
+LEFT JOIN region s ON s.code = c.parent_code
+LEFT JOIN region d ON d.code = s.parent_code
 WHERE g.valid_to IS NULL
   AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
 ORDER BY g.code
@@ -46,13 +53,8 @@ LIMIT 5
 """
 
 
-def _region(session: Session, code: str | None) -> dict[str, str] | None:
-    if code is None:
-        return None
-    row = session.execute(
-        text("SELECT code, name FROM region WHERE code = :code"), {"code": code}
-    ).one_or_none()
-    return {"code": row[0], "name": row[1]} if row else None
+def _named(code: str | None, name: str | None) -> dict[str, str] | None:
+    return {"code": code, "name": name} if code is not None and name is not None else None
 
 
 def lookup_point(
@@ -91,7 +93,6 @@ def lookup_point(
             street=regions.get("street"),
             district=regions.get("district"),
         )
-    community_code = grid.community_code
     team = [
         {
             "role": r.role,
@@ -115,9 +116,9 @@ def lookup_point(
             "subtype": grid.subtype,
             "version": grid.version,
         },
-        "community": _region(session, community_code),
-        "street": _region(session, community_code[:9]),
-        "district": _region(session, community_code[:6]),
+        "community": _named(grid.community_code, grid.community_name),
+        "street": _named(grid.street_code, grid.street_name),
+        "district": _named(grid.district_code, grid.district_name),
         "team": team,
         "personal_data": "shown" if show_personal else "masked",
     }

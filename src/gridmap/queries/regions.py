@@ -8,10 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.errors import RegionNotFound
+from gridmap.queries import feature_collection_sql
 
-# ST_AsGeoJSON(record) turns every column but the geometry into a property, in PostGIS.
-_FEATURES = """
-WITH chosen AS (
+_FEATURES = feature_collection_sql("""
     SELECT r.code, r.level, r.name, r.official_name, r.parent_code,
            (SELECT count(*) FROM grid g WHERE g.valid_to IS NULL
                AND left(g.code, length(r.code)) = r.code) AS grid_count,
@@ -26,15 +25,7 @@ WITH chosen AS (
       AND (CAST(:code AS text) IS NULL OR r.code = :code)
     ORDER BY r.code
     LIMIT :limit OFFSET :offset
-)
-SELECT coalesce(json_agg(
-    CASE WHEN chosen.geom IS NULL
-         THEN json_build_object('type', 'Feature', 'geometry', NULL,
-                                'properties', to_jsonb(chosen) - 'geom')
-         ELSE ST_AsGeoJSON(chosen.*, 'geom', 7)::json END
-    ORDER BY chosen.code), '[]')
-FROM chosen
-"""
+""")
 
 _COUNT = """
 SELECT count(*) FROM region r
