@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
-from gridmap.errors import InvalidInput
+from gridmap.auth import ANONYMOUS, Principal, authenticate
+from gridmap.errors import InvalidInput, Unauthorized
 from gridmap.geo.crs import normalize_crs
+from gridmap.queries.grid_writes import GridRules
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -83,3 +87,72 @@ class Page:
 
 
 PageDep = Annotated[Page, Depends(Page)]
+
+
+def get_principal(
+    session: SessionDep,
+    authorization: Annotated[str | None, Header(max_length=300)] = None,
+) -> Principal:
+    """The caller: the holder of a bearer token, or an anonymous viewer when none is sent."""
+    if authorization is None:
+        return ANONYMOUS
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("use 'Authorization: Bearer <token>'")
+    return authenticate(session, secret.strip())
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_token(principal: PrincipalDep) -> Principal:
+    """The caller, who must have sent a token (401 otherwise)."""
+    if principal.token_id is None:
+        raise Unauthorized("this action needs a bearer token (Authorization: Bearer …); "
+                           "tokens are made with 'gridmap token create'")
+    return principal
+
+
+TokenDep = Annotated[Principal, Depends(require_token)]
+
+
+def at_query(
+    request: Request,
+    at: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="an instant in ISO 8601 (2026-05-01T08:00:00+08:00); without an offset "
+            "it is read in the configured time zone",
+        ),
+    ] = None,
+) -> datetime | None:
+    """The ``at=`` parameter: a past instant to answer as of."""
+    if at is None:
+        return None
+    try:
+        when = datetime.fromisoformat(at.strip().replace(" ", "T"))
+    except ValueError:
+        raise InvalidInput(
+            f"at={at!r} is not an ISO 8601 time; write e.g. 2026-05-01T08:00:00+08:00"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(request.app.state.settings.api.timezone))
+    return when
+
+
+AtDep = Annotated[datetime | None, Depends(at_query)]
+
+
+def grid_rules(request: Request) -> GridRules:
+    """The coverage rule and code width of this deployment."""
+    api = request.app.state.settings.api
+    return GridRules(
+        code_width=api.grid_code_width,
+        tolerance_m2=api.grid_tolerance_m2,
+        sliver_m=api.grid_sliver_m,
+        snap_m=api.grid_snap_m,
+    )
+
+
+RulesDep = Annotated[GridRules, Depends(grid_rules)]

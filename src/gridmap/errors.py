@@ -49,6 +49,54 @@ class OutsideChina(InvalidInput):
     code = "outside_china"
 
 
+class Unauthorized(GridmapError):
+    """No token, or one that is unknown, revoked or expired."""
+
+    code = "unauthorized"
+
+
+class Forbidden(GridmapError):
+    """A valid token whose role or region does not allow the action."""
+
+    code = "forbidden"
+
+
+class Conflict(GridmapError):
+    """The change clashes with the data as it is (overlap, duplicate code, wrong step)."""
+
+    code = "conflict"
+
+
+class GridOverlap(Conflict):
+    """A grid would overlap its siblings."""
+
+    code = "grid_overlap"
+
+
+class PreconditionFailed(GridmapError):
+    """``If-Match`` names a version that is no longer current."""
+
+    code = "stale_etag"
+
+
+class PreconditionRequired(GridmapError):
+    """A write without ``If-Match``."""
+
+    code = "if_match_required"
+
+
+class InvalidGeometry(InvalidInput):
+    """A geometry that is not a valid, closed polygon."""
+
+    code = "invalid_geometry"
+
+
+class OutsideCommunity(InvalidInput):
+    """A grid that spills out of its community."""
+
+    code = "outside_community"
+
+
 class NotFound(GridmapError):
     """The thing asked for does not exist."""
 
@@ -81,7 +129,12 @@ class DataSetError(GridmapError):
 
 DEFAULT_STATUS_CODES: dict[type[GridmapError], int] = {
     InvalidInput: 422,
+    Unauthorized: 401,
+    Forbidden: 403,
     NotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    PreconditionRequired: 428,
     DatabaseUnavailable: 503,
     DataSetError: 422,
     EmbeddedClusterError: 503,

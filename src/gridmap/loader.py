@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from gridmap.errors import DataSetError
 from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.network import split_at_junctions
+from gridmap.queries.assign import rederive_grids
 
 Progress = Callable[[str], None]
 # Staged rows carry geometry as hex WKB in a ``geom_wkb`` column; this reads it back as 4326.
@@ -341,7 +342,7 @@ def load_dataset(
             select="SELECT code, address, name, use, floors, households, osm_id, "
             f"{GEOM} FROM _building_in",
         )
-        _derive_building_grids(conn)
+        rederive_grids(conn)
 
         say("households")
         report.tables["household"] = _load_households(conn, _rows(folder, "households.csv"))
@@ -511,23 +512,6 @@ def _load_grids(conn: Connection, grids: list[tuple[dict[str, Any], Any]]) -> Ta
     updated = len(retired)
     return TableChange(
         inserted=len(inserted) - updated, updated=updated, unchanged=len(grids) - len(inserted)
-    )
-
-
-def _derive_building_grids(conn: Connection) -> None:
-    # A building belongs to the grid holding its representative point (lowest code on a border).
-    conn.execute(
-        text(
-            "UPDATE building b SET grid_code = x.grid_code, community_code = x.community_code "
-            "FROM (SELECT b2.id, g.code AS grid_code, g.community_code FROM building b2 "
-            "      LEFT JOIN LATERAL (SELECT g.code, g.community_code FROM grid_piece gp "
-            "        JOIN grid g ON g.id = gp.grid_id "
-            "        WHERE g.valid_to IS NULL "
-            "          AND ST_Intersects(gp.geom, ST_PointOnSurface(b2.geom)) "
-            "        ORDER BY g.code LIMIT 1) g ON true) x "
-            "WHERE b.id = x.id AND (b.grid_code, b.community_code) IS DISTINCT FROM "
-            "(x.grid_code, x.community_code)"
-        )
     )
 
 

@@ -16,7 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gridmap import __version__
 from gridmap.api import api_router, root_router
 from gridmap.database import database_url, make_engine, make_sessionmaker
-from gridmap.errors import GridmapError, error_body, status_for
+from gridmap.errors import (
+    GridmapError,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unauthorized,
+    error_body,
+    status_for,
+)
 from gridmap.settings import Settings, get_settings
 
 log = logging.getLogger("gridmap")
@@ -48,7 +55,10 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     async def domain(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GridmapError)
-        return JSONResponse(status_code=status_for(exc), content=error_body(exc))
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, PreconditionFailed | PreconditionRequired) and "etag" in exc.extra:
+            headers = {"ETag": exc.extra["etag"]}
+        return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)
 
     async def validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -38,6 +38,7 @@ CENTER_KINDS = ("party_mass_center", "red_station", "convenience_station")
 LIST_KINDS = ("resource", "need", "project")
 LIST_STATUSES = ("open", "matched", "in_progress", "done", "closed")
 OWNER_KINDS = ("unit", "resident", "branch")
+TOKEN_ROLES = ("admin", "district", "street", "community", "worker", "viewer")
 SEVERITIES = ("general", "important", "urgent")
 INCIDENT_STATES = (
     "reported",
@@ -140,6 +141,8 @@ class Grid(Base):
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     changed_by: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
+    # What made this version: "created", "edited", "renumbered from …", "imported from …".
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class GridPiece(Base):
@@ -400,6 +403,31 @@ class AuditLog(Base):
     entity_key: Mapped[str | None] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class ApiToken(Base):
+    """A bearer token: a role and the region it acts in. Only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        CheckConstraint(_in("role", TOKEN_ROLES), name="api_token_role_known"),
+        CheckConstraint(
+            "(role = 'admin' AND region_code IS NULL) OR "
+            "(role <> 'admin' AND region_code ~ '^[0-9]{6}([0-9]{3}([0-9]{3}([0-9]{2,3})?)?)?$')",
+            name="api_token_region_matches_role",
+        ),
+        CheckConstraint("length(btrim(name)) > 0", name="api_token_name_not_blank"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str | None] = mapped_column(String(15))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DataSet(Base):

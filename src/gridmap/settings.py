@@ -65,6 +65,15 @@ class ApiSettings(BaseSettings):
     tile_url: str | None = None
     tile_attribution: str = ""
     tile_crs: Literal["EPSG:3857", "GCJ-02"] = "EPSG:3857"
+    # Grid codes are the community code + a sequence of this many digits (3, or 2 in some cities).
+    grid_code_width: Literal[2, 3] = 3
+    # The coverage rule: gaps, overlaps and spills count when larger than this many m² and not
+    # narrower than grid_sliver_m; ?fix=true snaps vertices this close to a neighbour's edge.
+    grid_tolerance_m2: float = Field(default=1.0, ge=0)
+    grid_sliver_m: float = Field(default=0.5, ge=0)
+    grid_snap_m: float = Field(default=1.0, ge=0, le=50)
+    # Times given without an offset (?at=2026-05-01T08:00) are read in this zone.
+    timezone: str = "Asia/Shanghai"
     # The region the browser map opens on (学院路街道 of the demo).
     start_region: str = Field(default="110108010", pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")
 

@@ -49,3 +49,39 @@ def two_grids(db: Session) -> None:
                     "(:g, 'leader', '王晓明', '13800001234'), (:g, 'worker', '李静', '13900005678')"),
                {"g": WEST_GRID})
     db.flush()
+
+
+def polygon(*corners: tuple[float, float]) -> dict[str, object]:
+    """A GeoJSON Polygon through ``corners`` (closed for you)."""
+    ring = [list(c) for c in corners] + [list(corners[0])]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def rect(west: float, south: float, east: float, north: float) -> dict[str, object]:
+    """A GeoJSON Polygon of a lon/lat rectangle."""
+    return polygon((west, south), (east, south), (east, north), (west, north))
+
+
+def feature(geometry: object, **properties: object) -> dict[str, object]:
+    """A GeoJSON Feature."""
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def community_with_west_grid(db: Session) -> None:
+    """The community of :func:`two_grids` with only its west half gridded (…001)."""
+    area = square(116.34, 40.0, 116.35, 40.01)
+    add_region(db, DISTRICT, "district", "海淀区", None, area)
+    add_region(db, STREET, "street", "学院路街道", DISTRICT, area)
+    add_region(db, COMMUNITY, "community", "测试社区", STREET, area)
+    add_grid(db, WEST_GRID, square(116.34, 40.0, BORDER_LON, 40.01), name="西网格")
+    db.flush()
+
+
+def bearer(db: Session, role: str = "community", region: str | None = COMMUNITY,
+           name: str = "测试社区办") -> dict[str, str]:
+    """Authorization headers of a fresh token."""
+    from gridmap.auth import create_token
+
+    secret, _ = create_token(db, name=name, role=role, region=region)
+    db.flush()
+    return {"Authorization": f"Bearer {secret}"}

@@ -1,45 +1,166 @@
-"""gridmap.api.grids: grids as GeoJSON Features."""
+"""gridmap.api.grids: grids as GeoJSON Features — read, history, and checked writes."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from gridmap.dependencies import BBoxDep, PageDep, SessionDep
+from gridmap.dependencies import (
+    AtDep,
+    BBoxDep,
+    CRSDep,
+    PageDep,
+    RulesDep,
+    SessionDep,
+    TokenDep,
+)
+from gridmap.geo.shapes import geojson_in
+from gridmap.queries import grid_writes as w
 from gridmap.queries import grids as q
 from gridmap.responses import GeoJSONResponse
+from gridmap.schemas import GridFeature
 
 router = APIRouter(prefix="/grids", tags=["grids"])
 
+CodePath = Annotated[str, Path(pattern=r"^[0-9]{14,15}$", description="grid code")]
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=400, description="the ETag of the version being changed (required)"),
+]
+Fix = Annotated[
+    bool,
+    Query(description="snap the grid to its neighbours and community instead of rejecting it"),
+]
 
-@router.get("", response_class=GeoJSONResponse, summary="Current grids as GeoJSON")
+
+def _in_crs(feature: dict[str, Any], crs: str) -> dict[str, Any]:
+    if crs in ("EPSG:4326", "EPSG:4490") or feature.get("geometry") is None:
+        return feature
+    import shapely.geometry
+
+    geom = shapely.geometry.shape(feature["geometry"])
+    return {**feature, "geometry": geojson_in(geom, crs)}
+
+
+def _written(result: w.WriteResult, crs: str, status: int = 200) -> GeoJSONResponse:
+    body = _in_crs(result.feature, crs)
+    if result.fixed is not None:
+        body = {**body, "fixed": result.fixed}
+    body = {**body, "changed": result.changed}
+    headers = {"ETag": result.etag}
+    if status == 201:
+        headers["Location"] = f"/api/v1/grids/{result.feature['properties']['code']}"
+    return GeoJSONResponse(body, status_code=status, headers=headers)
+
+
+@router.get("", response_class=GeoJSONResponse, summary="Grids as GeoJSON")
 def list_grids(
     session: SessionDep,
     page: PageDep,
     bbox: BBoxDep,
+    at: AtDep,
+    crs: CRSDep,
     community: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     street: Annotated[str | None, Query(pattern=r"^[0-9]{9}$")] = None,
     kind: Literal["basic", "exclusive"] | None = None,
 ) -> Any:
-    """Current grids, filtered by community, street, kind and bbox, paged."""
-    return GeoJSONResponse(
-        q.list_grids(
-            session,
-            community=community,
-            street=street,
-            kind=kind,
-            bbox=bbox,
-            limit=page.limit,
-            offset=page.offset,
-        )
+    """Current grids (or those valid ``at`` a past time), by community, street, kind and bbox."""
+    result = q.list_grids(
+        session,
+        community=community,
+        street=street,
+        kind=kind,
+        bbox=bbox,
+        limit=page.limit,
+        offset=page.offset,
+        at=at,
     )
+    if crs not in ("EPSG:4326", "EPSG:4490"):
+        result["features"] = [_in_crs(f, crs) for f in result["features"]]
+    return GeoJSONResponse(result)
+
+
+@router.post(
+    "",
+    response_class=GeoJSONResponse,
+    status_code=201,
+    summary="Add a grid",
+    responses={401: {}, 403: {}, 409: {}, 422: {}},
+)
+def create_grid(
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    crs: CRSDep,
+    feature: GridFeature,
+    fix: Fix = False,
+) -> Any:
+    """Add a grid, checked against its community and its sibling grids in one transaction."""
+    result = w.create_grid(
+        session, feature=feature, crs=crs, principal=principal, rules=rules, fix=fix
+    )
+    return _written(result, crs, 201)
 
 
 @router.get("/{code}", response_class=GeoJSONResponse, summary="One grid")
 def get_grid(
-    session: SessionDep,
-    code: Annotated[str, Path(pattern=r"^[0-9]{14,15}$", description="grid code")],
+    request: Request, session: SessionDep, code: CodePath, at: AtDep, crs: CRSDep
 ) -> Any:
-    """The current version of one grid."""
-    return GeoJSONResponse(q.get_grid(session, code=code))
+    """One grid (its current version, or the one valid ``at``), with its ``ETag``."""
+    feature = q.get_grid(session, code=code, at=at)
+    tag = w.etag(code, feature["properties"]["version"])
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    return GeoJSONResponse(_in_crs(feature, crs), headers={"ETag": tag})
+
+
+@router.get("/{code}/history", response_class=GeoJSONResponse, summary="Every version of a grid")
+def grid_history(session: SessionDep, code: CodePath, geometry: bool = True) -> Any:
+    """All versions of a grid, oldest first: who changed it, when, and what it was."""
+    return GeoJSONResponse(q.grid_history(session, code=code, geometry=geometry))
+
+
+def _update(
+    session: Any, code: str, feature: GridFeature, crs: str, principal: Any, rules: w.GridRules,
+    if_match: str | None, partial: bool, fix: bool,
+) -> GeoJSONResponse:
+    result = w.update_grid(
+        session, code=code, feature=feature, crs=crs, principal=principal, rules=rules,
+        if_match=if_match, partial=partial, fix=fix,
+    )
+    return _written(result, crs)
+
+
+@router.put(
+    "/{code}", response_class=GeoJSONResponse, summary="Replace a grid",
+    responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
+)
+def replace_grid(
+    session: SessionDep, principal: TokenDep, rules: RulesDep, crs: CRSDep, code: CodePath,
+    feature: GridFeature, if_match: IfMatch = None, fix: Fix = False,
+) -> Any:
+    """Replace a grid's geometry and properties; the old version stays in its history."""
+    return _update(session, code, feature, crs, principal, rules, if_match, False, fix)
+
+
+@router.patch(
+    "/{code}", response_class=GeoJSONResponse, summary="Change part of a grid",
+    responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
+)
+def patch_grid(
+    session: SessionDep, principal: TokenDep, rules: RulesDep, crs: CRSDep, code: CodePath,
+    feature: GridFeature, if_match: IfMatch = None, fix: Fix = False,
+) -> Any:
+    """Change the properties given (and the geometry, if given); the rest stays."""
+    return _update(session, code, feature, crs, principal, rules, if_match, True, fix)
+
+
+@router.delete(
+    "/{code}", summary="Retire a grid", responses={401: {}, 403: {}, 404: {}, 412: {}, 428: {}}
+)
+def retire_grid(
+    session: SessionDep, principal: TokenDep, code: CodePath, if_match: IfMatch = None
+) -> dict[str, Any]:
+    """Retire a grid: it leaves the current map but stays in history, never erased."""
+    return w.retire_grid(session, code=code, principal=principal, if_match=if_match)

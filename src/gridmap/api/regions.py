@@ -6,7 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from gridmap.dependencies import PageDep, SessionDep
+from gridmap.dependencies import AtDep, PageDep, RulesDep, SessionDep, TokenDep
+from gridmap.queries import coverage as cov
+from gridmap.queries import grid_writes as w
 from gridmap.queries import regions as q
 from gridmap.responses import GeoJSONResponse
 
@@ -47,3 +49,31 @@ def list_regions(
 def get_region(session: SessionDep, code: CodePath) -> Any:
     """One region as a Feature, with the codes of its children."""
     return GeoJSONResponse(q.get_region(session, code=code))
+
+
+CommunityPath = Annotated[str, Path(pattern=r"^[0-9]{12}$", description="12-digit community code")]
+
+
+@router.get("/{code}/coverage", summary="Do the community's grids cover it exactly?")
+def community_coverage(
+    session: SessionDep, rules: RulesDep, code: CommunityPath, at: AtDep
+) -> dict[str, Any]:
+    """Covered share, every gap, overlap and spill with its area, mismatched shared edges, and
+    the buildings and households standing in a gap."""
+    return cov.community_coverage(session, community=code, rules=rules, at=at)
+
+
+@router.post(
+    "/{code}/renumber",
+    summary="Renumber a community's grids west→east, north→south",
+    responses={401: {}, 403: {}},
+)
+def renumber(
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    code: CommunityPath,
+    dry_run: Annotated[bool, Query(description="only report old → new")] = False,
+) -> dict[str, Any]:
+    """Give the community's grids codes in reading order; report old → new."""
+    return w.renumber(session, community=code, principal=principal, rules=rules, dry_run=dry_run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -10,8 +11,11 @@ from sqlalchemy.orm import Session
 from gridmap.errors import GridNotFound
 from gridmap.queries import feature_collection_sql
 
+# Without :at, the current versions; with it, the versions valid at that instant.
 _WHERE = """
-WHERE g.valid_to IS NULL
+WHERE (CASE WHEN CAST(:at AS timestamptz) IS NULL THEN g.valid_to IS NULL
+            ELSE g.valid_from <= CAST(:at AS timestamptz)
+                 AND (g.valid_to IS NULL OR g.valid_to > CAST(:at AS timestamptz)) END)
   AND (CAST(:community AS text) IS NULL OR g.community_code = :community)
   AND (CAST(:street AS text) IS NULL OR left(g.community_code, 9) = :street)
   AND (CAST(:kind AS text) IS NULL OR g.kind = :kind)
@@ -23,7 +27,8 @@ WHERE g.valid_to IS NULL
 _FEATURES = feature_collection_sql(f"""
     SELECT g.code, g.name, g.kind, g.subtype, g.community_code,
            c.name AS community_name, left(g.community_code, 9) AS street_code,
-           s.name AS street_name, g.households, g.version, g.valid_from, g.source,
+           s.name AS street_name, g.households, g.version, g.valid_from, g.valid_to,
+           g.changed_by, g.note, g.source,
            round(ST_Area(g.geom::geography)::numeric, 1) AS area_m2,
            ST_X(ST_PointOnSurface(g.geom)) AS label_lon,
            ST_Y(ST_PointOnSurface(g.geom)) AS label_lat,
@@ -40,7 +45,10 @@ _FEATURES = feature_collection_sql(f"""
 def _params(**kw: Any) -> dict[str, Any]:
     bbox = kw.pop("bbox", None)
     west, south, east, north = bbox if bbox else (None, None, None, None)
-    base = {"community": None, "street": None, "kind": None, "code": None, "limit": 1, "offset": 0}
+    base = {
+        "community": None, "street": None, "kind": None, "code": None, "at": None,
+        "limit": 1, "offset": 0,
+    }
     return {**base, **kw, "west": west, "south": south, "east": east, "north": north}
 
 
@@ -53,10 +61,12 @@ def list_grids(
     bbox: tuple[float, float, float, float] | None,
     limit: int,
     offset: int,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A page of current grids as a FeatureCollection with ``numberMatched``."""
+    """A page of grids (current, or as they were ``at``) as a FeatureCollection."""
     params = _params(
-        community=community, street=street, kind=kind, bbox=bbox, limit=limit, offset=offset
+        community=community, street=street, kind=kind, bbox=bbox, limit=limit, offset=offset,
+        at=at,
     )
     features = session.execute(text(_FEATURES), params).scalar_one()
     matched = session.execute(text(f"SELECT count(*) FROM grid g {_WHERE}"), params).scalar_one()
@@ -68,9 +78,48 @@ def list_grids(
     }
 
 
-def get_grid(session: Session, *, code: str) -> dict[str, Any]:
-    """The current version of one grid as a Feature."""
-    features = session.execute(text(_FEATURES), _params(code=code)).scalar_one()
+def get_grid(session: Session, *, code: str, at: datetime | None = None) -> dict[str, Any]:
+    """One grid as a Feature: its current version, or the one valid ``at``."""
+    features = session.execute(text(_FEATURES), _params(code=code, at=at)).scalar_one()
     if not features:
-        raise GridNotFound(f"no current grid with code {code!r}", grid=code)
+        when = f" at {at.isoformat()}" if at else ""
+        known = session.execute(
+            text("SELECT min(valid_from), max(valid_to), bool_or(valid_to IS NULL) FROM grid "
+                 "WHERE code = :c"), {"c": code}
+        ).one()
+        if known[0] is None:
+            raise GridNotFound(f"no grid with code {code!r}", grid=code)
+        raise GridNotFound(
+            f"grid {code} did not exist{when}: it was valid from {known[0].isoformat()}"
+            + ("" if known[2] else f" until {known[1].isoformat()}"),
+            grid=code,
+            valid_from=known[0].isoformat(),
+            valid_to=None if known[2] else known[1].isoformat(),
+        )
     return features[0]  # type: ignore[no-any-return]
+
+
+_HISTORY = feature_collection_sql(
+    """
+    SELECT g.code, g.version, g.name, g.kind, g.subtype, g.community_code, g.households,
+           g.valid_from, g.valid_to, g.changed_by, g.note, g.source,
+           round(ST_Area(g.geom::geography)::numeric, 1) AS area_m2,
+           CASE WHEN :geometry THEN g.geom END AS geom
+    FROM grid g WHERE g.code = :code
+    """,
+    order_by="version",
+)
+
+
+def grid_history(session: Session, *, code: str, geometry: bool = True) -> dict[str, Any]:
+    """Every version of a grid, oldest first, with who made it and when."""
+    features = session.execute(text(_HISTORY), {"code": code, "geometry": geometry}).scalar_one()
+    if not features:
+        raise GridNotFound(f"no grid with code {code!r}", grid=code)
+    return {
+        "type": "FeatureCollection",
+        "code": code,
+        "numberMatched": len(features),
+        "numberReturned": len(features),
+        "features": features,
+    }

@@ -1,0 +1,168 @@
+"""gridmap.auth: bearer tokens, the role and region each acts for, and what they may do.
+
+A token is a random secret shown once when it is made; the database keeps only its SHA-256, so a
+copy of the database does not hand out working tokens. A token carries a role and a region code:
+it acts in that region and everything whose code starts with it (a street token covers the
+street's communities and their grids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap.errors import Forbidden, InvalidInput, Unauthorized
+from gridmap.models import TOKEN_ROLES
+
+TOKEN_PREFIX = "gm_"
+# Roles that may draw and redraw grids, within their region.
+GRID_EDITORS = ("admin", "district", "street", "community")
+# Roles that may see names and phone numbers of staff and residents, within their region.
+PERSONAL_DATA_ROLES = ("admin", "district", "street", "community", "worker")
+_REGION_DIGITS = {"district": (6,), "street": (9,), "community": (12,), "worker": (14, 15)}
+
+
+def hash_token(secret: str) -> str:
+    """The SHA-256 hex digest under which a token's secret is stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a token's role and region, or an anonymous viewer."""
+
+    role: str
+    region: str | None
+    name: str
+    token_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """How this caller is named in the audit log and in grid history."""
+        if self.token_id is None:
+            return "anonymous"
+        where = f" {self.region}" if self.region else ""
+        return f"{self.name} (token {self.token_id}, {self.role}{where})"
+
+    def covers(self, code: str) -> bool:
+        """Whether ``code`` (a region or grid code) lies in this caller's region."""
+        return self.role == "admin" or (
+            self.region is not None and code.startswith(self.region)
+        )
+
+    def sees_personal_data(self, code: str) -> bool:
+        """Whether names and phone numbers attached to ``code`` are shown to this caller."""
+        return self.role in PERSONAL_DATA_ROLES and self.covers(code)
+
+    def require_grid_editor(self, community_code: str) -> None:
+        """Raise unless this caller may change the grids of ``community_code``."""
+        if self.token_id is None:
+            raise Unauthorized("editing grids needs a bearer token (Authorization: Bearer …)")
+        if self.role not in GRID_EDITORS:
+            raise Forbidden(
+                f"a {self.role} token may not edit grids; grid editors are "
+                f"{', '.join(GRID_EDITORS)}",
+                role=self.role,
+            )
+        if not self.covers(community_code):
+            raise Forbidden(
+                f"this token acts in region {self.region}; community {community_code} is outside it",
+                role=self.role,
+                region=self.region,
+            )
+
+
+ANONYMOUS = Principal(role="viewer", region=None, name="anonymous")
+
+
+def check_role_region(role: str, region: str | None) -> None:
+    """Raise :class:`InvalidInput` unless ``region`` suits ``role``."""
+    if role not in TOKEN_ROLES:
+        raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(TOKEN_ROLES)}")
+    if role == "admin":
+        if region:
+            raise InvalidInput("an admin token acts everywhere: give no region")
+        return
+    if not region or not region.isdigit():
+        raise InvalidInput(f"a {role} token needs a region code (digits)")
+    allowed = _REGION_DIGITS.get(role, (6, 9, 12, 14, 15))
+    if len(region) not in allowed:
+        raise InvalidInput(
+            f"a {role} token's region is a code of {' or '.join(map(str, allowed))} digits; "
+            f"got {region!r}"
+        )
+
+
+def create_token(
+    session: Session,
+    *,
+    name: str,
+    role: str,
+    region: str | None,
+    days: int | None = None,
+) -> tuple[str, int]:
+    """Make a token; returns its secret (shown once, never stored) and its id."""
+    check_role_region(role, region)
+    if not name.strip():
+        raise InvalidInput("a token needs a name saying who holds it")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = datetime.now().astimezone() + timedelta(days=days) if days else None
+    token_id = session.execute(
+        text(
+            "INSERT INTO api_token (name, role, region_code, token_hash, expires_at) "
+            "VALUES (:name, :role, :region, :hash, :expires) RETURNING id"
+        ),
+        {
+            "name": name.strip(),
+            "role": role,
+            "region": region or None,
+            "hash": hash_token(secret),
+            "expires": expires,
+        },
+    ).scalar_one()
+    return secret, int(token_id)
+
+
+def authenticate(session: Session, secret: str) -> Principal:
+    """The principal of a presented secret, or :class:`Unauthorized`."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        raise Unauthorized("malformed token: gridmap tokens start with 'gm_'")
+    row = session.execute(
+        text(
+            "UPDATE api_token SET last_used_at = now() "
+            "WHERE token_hash = :hash AND revoked_at IS NULL "
+            "AND (expires_at IS NULL OR expires_at > now()) "
+            "RETURNING id, name, role, region_code"
+        ),
+        {"hash": hash_token(secret)},
+    ).one_or_none()
+    if row is None:
+        raise Unauthorized("unknown, revoked or expired token")
+    return Principal(role=row.role, region=row.region_code, name=row.name, token_id=row.id)
+
+
+def revoke_token(session: Session, token_id: int) -> bool:
+    """Revoke a token; False when there is no such live token."""
+    done = session.execute(
+        text("UPDATE api_token SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL"),
+        {"id": token_id},
+    ).rowcount
+    return bool(done)
+
+
+def list_tokens(session: Session) -> list[dict[str, object]]:
+    """All tokens, newest first, without their secrets."""
+    return [
+        dict(r._mapping)
+        for r in session.execute(
+            text(
+                "SELECT id, name, role, region_code, created_at, expires_at, revoked_at, "
+                "last_used_at FROM api_token ORDER BY id DESC"
+            )
+        )
+    ]
