@@ -13,10 +13,10 @@ from gridmap.geo.crs import from_wgs84, normalize_crs, to_wgs84
 
 # (wgs lon, wgs lat, gcj lon, gcj lat): eviltransform's test table and coordtransform's README.
 WGS_GCJ = [
-    (121.5272106, 31.1774276, 121.531541859215, 31.17530398364597),   # Shanghai
-    (113.912316, 22.543847, 113.9171764808363, 22.540796131694766),   # Shenzhen
-    (116.377817, 39.911954, 116.38404722455657, 39.91334545536069),   # Beijing
-    (116.404, 39.915, 116.41024449916938, 39.91640428150164),         # Beijing
+    (121.5272106, 31.1774276, 121.531541859215, 31.17530398364597),  # Shanghai
+    (113.912316, 22.543847, 113.9171764808363, 22.540796131694766),  # Shenzhen
+    (116.377817, 39.911954, 116.38404722455657, 39.91334545536069),  # Beijing
+    (116.404, 39.915, 116.41024449916938, 39.91640428150164),  # Beijing
 ]
 # (gcj lon, gcj lat, bd lon, bd lat), coordtransform's README.
 GCJ_BD = [(116.404, 39.915, 116.41036949371029, 39.92133699351021)]
@@ -24,7 +24,9 @@ GEOD = Geod(ellps="WGS84")
 
 
 @pytest.mark.parametrize(("wlon", "wlat", "glon", "glat"), WGS_GCJ)
-def test_forward_matches_published_pairs(wlon: float, wlat: float, glon: float, glat: float) -> None:
+def test_forward_matches_published_pairs(
+    wlon: float, wlat: float, glon: float, glat: float
+) -> None:
     lon, lat = chinacrs.wgs84_to_gcj02(wlon, wlat)
     assert float(lon) == pytest.approx(glon, abs=1e-9)
     assert float(lat) == pytest.approx(glat, abs=1e-9)

@@ -16,15 +16,28 @@ from gridmap.loader import load_dataset
 from gridmap.settings import project_root
 
 DEMO = project_root() / "data" / "boundaries"
-SNAPSHOT_TABLES = ("region", "grid", "grid_piece", "grid_staff", "building", "household",
-                   "service_center", "road_edge", "list_item", "incident", "incident_event")
+SNAPSHOT_TABLES = (
+    "region",
+    "grid",
+    "grid_piece",
+    "grid_staff",
+    "building",
+    "household",
+    "service_center",
+    "road_edge",
+    "list_item",
+    "incident",
+    "incident_event",
+)
 
 
 def _snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     """Every row's physical version (xmin) and id: any rewrite of a row changes its xmin."""
     with engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT ctid::text, xmin::text FROM {t} ORDER BY 1")).all()
-                for t in SNAPSHOT_TABLES}
+        return {
+            t: conn.execute(text(f"SELECT ctid::text, xmin::text FROM {t} ORDER BY 1")).all()
+            for t in SNAPSHOT_TABLES
+        }
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +81,9 @@ def test_changed_grid_becomes_a_new_version(demo_engine: Engine, tmp_path: Path)
     assert report.tables["grid"].updated == 1
     assert report.changed == 1
     with demo_engine.connect() as conn:
-        versions = conn.execute(text("SELECT count(*) FROM grid WHERE code = :c"),
-                                {"c": code}).scalar_one()
+        versions = conn.execute(
+            text("SELECT count(*) FROM grid WHERE code = :c"), {"c": code}
+        ).scalar_one()
     assert versions == 1  # dry run: nothing kept
 
 
@@ -90,8 +104,18 @@ def test_bad_data_set_is_refused_and_writes_nothing(
             ring = doc["features"][0]["geometry"]["coordinates"][0][0]
             doc["features"][0]["geometry"]["coordinates"][0][0] = [[y, x] for x, y in ring]
         else:
-            doc["features"][0]["geometry"] = {"type": "Polygon", "coordinates": [
-                [[116.34, 40.0], [116.35, 40.01], [116.35, 40.0], [116.34, 40.01], [116.34, 40.0]]]}
+            doc["features"][0]["geometry"] = {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [116.34, 40.0],
+                        [116.35, 40.01],
+                        [116.35, 40.0],
+                        [116.34, 40.01],
+                        [116.34, 40.0],
+                    ]
+                ],
+            }
         grids.write_text(json.dumps(doc), "utf-8")
     before = _snapshot(demo_engine)
     with pytest.raises(DataSetError):
@@ -101,26 +125,35 @@ def test_bad_data_set_is_refused_and_writes_nothing(
 
 def test_demo_grids_cover_their_communities_exactly(demo_engine: Engine) -> None:
     with demo_engine.connect() as conn:
-        rows = conn.execute(text("""
+        rows = conn.execute(
+            text("""
             SELECT c.code,
                    ST_Area(ST_SymDifference(c.geom, ST_Union(g.geom))::geography) AS diff_m2,
                    count(*) AS grids
             FROM region c JOIN grid g ON g.community_code = c.code AND g.valid_to IS NULL
-            GROUP BY c.code, c.geom""")).all()
-        overlaps = conn.execute(text("""
+            GROUP BY c.code, c.geom""")
+        ).all()
+        overlaps = conn.execute(
+            text("""
             SELECT a.code, b.code, ST_Area(ST_Intersection(a.geom, b.geom)::geography)
             FROM grid a JOIN grid b ON a.code < b.code AND a.geom && b.geom
             WHERE a.valid_to IS NULL AND b.valid_to IS NULL
-              AND ST_Area(ST_Intersection(a.geom, b.geom)::geography) > 1.0""")).all()
-        xueyuanlu = conn.execute(text(
-            "SELECT count(*) FROM region WHERE parent_code = '110108010' AND geom IS NOT NULL "
-            "AND code NOT IN (SELECT community_code FROM grid WHERE valid_to IS NULL)")).scalar_one()
-        outside = conn.execute(text("""
+              AND ST_Area(ST_Intersection(a.geom, b.geom)::geography) > 1.0""")
+        ).all()
+        xueyuanlu = conn.execute(
+            text(
+                "SELECT count(*) FROM region WHERE parent_code = '110108010' AND geom IS NOT NULL "
+                "AND code NOT IN (SELECT community_code FROM grid WHERE valid_to IS NULL)"
+            )
+        ).scalar_one()
+        outside = conn.execute(
+            text("""
             SELECT c.code FROM region c JOIN region s ON s.code = c.parent_code
             WHERE c.level = 'community' AND c.geom IS NOT NULL
               -- the tolerance of DESIGN.md: slivers narrower than 0.5 m are ignored
               AND ST_Area(ST_Buffer(ST_Difference(c.geom, s.geom)::geography, -0.25)) > 0
-        """)).all()
+        """)
+        ).all()
     assert len(rows) >= 12
     assert all(r.diff_m2 < 1.0 for r in rows), [r for r in rows if r.diff_m2 >= 1.0]
     assert overlaps == []
@@ -130,16 +163,22 @@ def test_demo_grids_cover_their_communities_exactly(demo_engine: Engine) -> None
 
 def test_incidents_and_buildings_got_their_grids(demo_engine: Engine) -> None:
     with demo_engine.connect() as conn:
-        unassigned = conn.execute(text(
-            "SELECT count(*) FROM incident WHERE grid_code IS NULL")).scalar_one()
-        wrong = conn.execute(text("""
+        unassigned = conn.execute(
+            text("SELECT count(*) FROM incident WHERE grid_code IS NULL")
+        ).scalar_one()
+        wrong = conn.execute(
+            text("""
             SELECT count(*) FROM incident i JOIN grid g ON g.code = i.grid_code
-            WHERE g.valid_to IS NULL AND NOT ST_Intersects(g.geom, i.geom)""")).scalar_one()
-        buildings = conn.execute(text(
-            "SELECT count(*) FILTER (WHERE grid_code IS NULL), count(*) FROM building")).one()
-        served = conn.execute(text("""
+            WHERE g.valid_to IS NULL AND NOT ST_Intersects(g.geom, i.geom)""")
+        ).scalar_one()
+        buildings = conn.execute(
+            text("SELECT count(*) FILTER (WHERE grid_code IS NULL), count(*) FROM building")
+        ).one()
+        served = conn.execute(
+            text("""
             SELECT count(*) FROM household h JOIN household d ON d.id = h.served_by
-            WHERE NOT d.designated""")).scalar_one()
+            WHERE NOT d.designated""")
+        ).scalar_one()
     assert unassigned == 0 and wrong == 0
     assert buildings[1] > 500 and buildings[0] == 0
     assert served == 0

@@ -10,9 +10,22 @@ from gridmap import migrate
 from gridmap.database import make_engine
 from gridmap.models import Base
 
-TABLES = {"region", "grid", "grid_piece", "grid_staff", "building", "household", "service_center",
-          "service_circle", "list_item", "incident", "incident_event", "road_edge", "audit_log",
-          "data_set"}
+TABLES = {
+    "region",
+    "grid",
+    "grid_piece",
+    "grid_staff",
+    "building",
+    "household",
+    "service_center",
+    "service_circle",
+    "list_item",
+    "incident",
+    "incident_event",
+    "road_edge",
+    "audit_log",
+    "data_set",
+}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -29,12 +42,18 @@ def test_up_down_up(fresh_database) -> None:  # type: ignore[no-untyped-def]
             extensions = set(conn.execute(text("SELECT extname FROM pg_extension")).scalars())
             assert {"postgis", "pg_trgm", "pgrouting"} <= extensions
             # Every geometry column has a GiST index and SRID 4326.
-            srids = conn.execute(text(
-                "SELECT f_table_name, srid FROM geometry_columns WHERE f_table_schema = 'public'"
-            )).all()
+            srids = conn.execute(
+                text(
+                    "SELECT f_table_name, srid FROM geometry_columns WHERE f_table_schema = 'public'"
+                )
+            ).all()
             assert srids and all(srid == 4326 for _, srid in srids)
-            gist = {r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'"))}
+            gist = {
+                r[0]
+                for r in conn.execute(
+                    text("SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'")
+                )
+            }
             assert {t for t, _ in srids} <= gist
         migrate.downgrade(url, "base")
         assert _tables(engine) == {"alembic_version"}
@@ -47,8 +66,11 @@ def test_up_down_up(fresh_database) -> None:  # type: ignore[no-untyped-def]
 def test_models_match_migrations(engine: Engine) -> None:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = [d for d in compare_metadata(context, Base.metadata)
-                if not (isinstance(d, tuple) and d[0] == "remove_table")]
+        diff = [
+            d
+            for d in compare_metadata(context, Base.metadata)
+            if not (isinstance(d, tuple) and d[0] == "remove_table")
+        ]
     assert diff == []
 
 

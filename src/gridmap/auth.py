@@ -12,8 +12,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from gridmap.errors import Forbidden, InvalidInput, Unauthorized
@@ -51,9 +52,7 @@ class Principal:
 
     def covers(self, code: str) -> bool:
         """Whether ``code`` (a region or grid code) lies in this caller's region."""
-        return self.role == "admin" or (
-            self.region is not None and code.startswith(self.region)
-        )
+        return self.role == "admin" or (self.region is not None and code.startswith(self.region))
 
     def sees_personal_data(self, code: str) -> bool:
         """Whether names and phone numbers attached to ``code`` are shown to this caller."""
@@ -71,7 +70,8 @@ class Principal:
             )
         if not self.covers(community_code):
             raise Forbidden(
-                f"this token acts in region {self.region}; community {community_code} is outside it",
+                f"this token acts in region {self.region}; "
+                f"community {community_code} is outside it",
                 role=self.role,
                 region=self.region,
             )
@@ -148,11 +148,11 @@ def authenticate(session: Session, secret: str) -> Principal:
 
 def revoke_token(session: Session, token_id: int) -> bool:
     """Revoke a token; False when there is no such live token."""
-    done = session.execute(
+    done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         text("UPDATE api_token SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL"),
         {"id": token_id},
-    ).rowcount
-    return bool(done)
+    )
+    return bool(done.rowcount)
 
 
 def list_tokens(session: Session) -> list[dict[str, object]]:

@@ -42,8 +42,10 @@ def auth(db: Session, west: None) -> dict[str, str]:
 def counts(db: Session) -> tuple[int, int, int]:
     """Rows in grid, grid versions current, audit entries: what a rejected write must not move."""
     row = db.execute(
-        text("SELECT (SELECT count(*) FROM grid), (SELECT count(*) FROM grid WHERE valid_to IS "
-             "NULL), (SELECT count(*) FROM audit_log)")
+        text(
+            "SELECT (SELECT count(*) FROM grid), (SELECT count(*) FROM grid WHERE valid_to IS "
+            "NULL), (SELECT count(*) FROM audit_log)"
+        )
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
 
@@ -67,15 +69,19 @@ def test_create_gets_next_code_etag_location_and_audit(
     assert entry.after["properties"]["name"] == "东网格"
     assert entry.after["geometry"]["type"] == "MultiPolygon"
     # The lookup sees the new grid at once (its pieces are written by the trigger).
-    assert client.get("/api/v1/lookup", params={"lon": 116.348, "lat": 40.005}).json()[
-        "grid"]["code"] == EAST_GRID
+    assert (
+        client.get("/api/v1/lookup", params={"lon": 116.348, "lat": 40.005}).json()["grid"]["code"]
+        == EAST_GRID
+    )
 
 
 def test_codes_of_retired_grids_are_not_reused(
     client: TestClient, db: Session, auth: dict[str, str]
 ) -> None:
     etag = client.post(GRIDS, json=east(), headers=auth).headers["etag"]
-    assert client.delete(f"{GRIDS}/{EAST_GRID}", headers={**auth, "If-Match": etag}).status_code == 200
+    assert (
+        client.delete(f"{GRIDS}/{EAST_GRID}", headers={**auth, "If-Match": etag}).status_code == 200
+    )
     r = client.post(GRIDS, json=east(), headers=auth)
     assert r.json()["properties"]["code"] == COMMUNITY + "003"
     r = client.post(GRIDS, json=east(code=EAST_GRID), headers=auth)
@@ -89,8 +95,14 @@ def test_code_width_two(settings: object, db: Session, west: None) -> None:
     from gridmap.main import create_app
     from gridmap.settings import Settings
 
-    s = Settings.model_validate({"db": settings.db, "api": settings.api.model_copy(  # type: ignore[attr-defined]
-        update={"grid_code_width": 2})})
+    s = Settings.model_validate(
+        {
+            "db": settings.db,
+            "api": settings.api.model_copy(  # type: ignore[attr-defined]
+                update={"grid_code_width": 2}
+            ),
+        }
+    )
     app = create_app(s)
 
     def one_session() -> object:
@@ -110,16 +122,38 @@ BOWTIE = polygon((116.346, 40.001), (116.349, 40.004), (116.349, 40.001), (116.3
     ("geometry", "status", "code", "says"),
     [
         (BOWTIE, 422, "invalid_geometry", "Self-intersection at (116.3475, 40.0025)"),
-        ({"type": "Polygon", "coordinates": [[[116.346, 40.001], [116.349, 40.001],
-                                              [116.349, 40.004], [116.346, 40.004]]]},
-         422, "invalid_geometry", "not closed"),
-        ({"type": "Polygon", "coordinates": [[[116.346, 40.001], [116.349, 40.001],
-                                              [116.346, 40.001]]]},
-         422, "invalid_geometry", "at least 4"),
-        ({"type": "Point", "coordinates": [116.346, 40.001]}, 422, "invalid_geometry",
-         "Polygon or MultiPolygon"),
-        ({"type": "Polygon", "coordinates": [[[116.346, "40"], [116.349, 40.001]]]}, 422,
-         "invalid_geometry", "expected [x, y] numbers"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[116.346, 40.001], [116.349, 40.001], [116.349, 40.004], [116.346, 40.004]]
+                ],
+            },
+            422,
+            "invalid_geometry",
+            "not closed",
+        ),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[116.346, 40.001], [116.349, 40.001], [116.346, 40.001]]],
+            },
+            422,
+            "invalid_geometry",
+            "at least 4",
+        ),
+        (
+            {"type": "Point", "coordinates": [116.346, 40.001]},
+            422,
+            "invalid_geometry",
+            "Polygon or MultiPolygon",
+        ),
+        (
+            {"type": "Polygon", "coordinates": [[[116.346, "40"], [116.349, 40.001]]]},
+            422,
+            "invalid_geometry",
+            "expected [x, y] numbers",
+        ),
         ({"type": "Polygon", "coordinates": "nope"}, 422, "invalid_geometry", "list of rings"),
         (rect(40.001, 116.346, 40.004, 116.349), 422, "outside_china", "swapped"),
         (rect(196.346, 40.001, 196.349, 40.004), 422, "invalid_input", "lon must be in"),
@@ -127,20 +161,27 @@ BOWTIE = polygon((116.346, 40.001), (116.349, 40.004), (116.349, 40.001), (116.3
     ],
 )
 def test_bad_geometry_is_rejected_and_writes_nothing(
-    client: TestClient, db: Session, auth: dict[str, str], geometry: object, status: int,
-    code: str, says: str,
+    client: TestClient,
+    db: Session,
+    auth: dict[str, str],
+    geometry: object,
+    status: int,
+    code: str,
+    says: str,
 ) -> None:
     before = counts(db)
-    r = client.post(GRIDS, json=feature(geometry, name="坏", community_code=COMMUNITY),
-                    headers=auth)
+    r = client.post(
+        GRIDS, json=feature(geometry, name="坏", community_code=COMMUNITY), headers=auth
+    )
     assert r.status_code == status, r.text
     assert r.json()["code"] == code and says in r.json()["detail"], r.json()
     assert counts(db) == before
 
 
 def test_self_intersection_says_where(client: TestClient, auth: dict[str, str]) -> None:
-    body = client.post(GRIDS, json=feature(BOWTIE, name="坏", community_code=COMMUNITY),
-                       headers=auth).json()
+    body = client.post(
+        GRIDS, json=feature(BOWTIE, name="坏", community_code=COMMUNITY), headers=auth
+    ).json()
     assert body["where"] == pytest.approx([116.3475, 40.0025])
 
 
@@ -149,13 +190,23 @@ def test_nan_and_huge_inputs(client: TestClient, db: Session, auth: dict[str, st
     raw = json.dumps(east()).replace("116.35,", "NaN,", 1)
     r = client.post(GRIDS, content=raw, headers={**auth, "Content-Type": "application/json"})
     assert r.status_code == 422 and "finite" in r.json()["detail"]
-    ring = [[116.346 + i * 1e-7, 40.001] for i in range(120_000)] + [[116.346, 40.004],
-                                                                    [116.346, 40.001]]
-    r = client.post(GRIDS, json=feature({"type": "Polygon", "coordinates": [ring]}, name="大",
-                                        community_code=COMMUNITY), headers=auth)
+    ring = [[116.346 + i * 1e-7, 40.001] for i in range(120_000)] + [
+        [116.346, 40.004],
+        [116.346, 40.001],
+    ]
+    r = client.post(
+        GRIDS,
+        json=feature(
+            {"type": "Polygon", "coordinates": [ring]}, name="大", community_code=COMMUNITY
+        ),
+        headers=auth,
+    )
     assert r.status_code == 422 and "vertices" in r.json()["detail"]
-    r = client.post(GRIDS, content=b"{" + b" " * (11 * 1024 * 1024) + b"}",
-                    headers={**auth, "Content-Type": "application/json"})
+    r = client.post(
+        GRIDS,
+        content=b"{" + b" " * (11 * 1024 * 1024) + b"}",
+        headers={**auth, "Content-Type": "application/json"},
+    )
     assert r.status_code == 413
     for body in (b"not json", b"[]", b'{"type": "FeatureCollection"}'):
         r = client.post(GRIDS, content=body, headers={**auth, "Content-Type": "application/json"})
@@ -182,9 +233,14 @@ def test_bad_properties_are_rejected(
     client: TestClient, db: Session, auth: dict[str, str], props: dict[str, object], says: str
 ) -> None:
     before = counts(db)
-    r = client.post(GRIDS, json=feature(EAST, **{"name": "东网格", **props}), headers={
-        **auth, **(bearer(db, "admin", None) if "999" in str(props) or "000" in str(props)
-                   else {})})
+    r = client.post(
+        GRIDS,
+        json=feature(EAST, **{"name": "东网格", **props}),
+        headers={
+            **auth,
+            **(bearer(db, "admin", None) if "999" in str(props) or "000" in str(props) else {}),
+        },
+    )
     assert r.status_code == 422, r.text
     assert says in r.text
     assert counts(db)[:2] == before[:2]
@@ -195,15 +251,23 @@ def test_outside_community_beyond_one_metre(
 ) -> None:
     before = counts(db)
     # 0.0001° of latitude is 11 m: the grid spills 11 m north over a 427 m wide edge.
-    r = client.post(GRIDS, json=feature(rect(BORDER_LON, 40.0, 116.35, 40.0101), name="东",
-                                        community_code=COMMUNITY), headers=auth)
+    r = client.post(
+        GRIDS,
+        json=feature(rect(BORDER_LON, 40.0, 116.35, 40.0101), name="东", community_code=COMMUNITY),
+        headers=auth,
+    )
     assert r.status_code == 422 and r.json()["code"] == "outside_community"
     assert r.json()["outside_area_m2"] == pytest.approx(426.6 * 11.12, rel=0.02)
     assert r.json()["outside"]["type"] in ("Polygon", "MultiPolygon")
     assert counts(db) == before
     # Half a metre over the edge is drawing noise, not a spill.
-    r = client.post(GRIDS, json=feature(rect(BORDER_LON, 40.0, 116.35, 40.010004), name="东",
-                                        community_code=COMMUNITY), headers=auth)
+    r = client.post(
+        GRIDS,
+        json=feature(
+            rect(BORDER_LON, 40.0, 116.35, 40.010004), name="东", community_code=COMMUNITY
+        ),
+        headers=auth,
+    )
     assert r.status_code == 201, r.text
 
 
@@ -211,8 +275,11 @@ def test_overlap_names_each_sibling(client: TestClient, db: Session, auth: dict[
     add_grid(db, COMMUNITY + "002", square(116.348, 40.0, 116.35, 40.005), name="东南")
     db.flush()
     before = counts(db)
-    r = client.post(GRIDS, json=feature(rect(116.344, 40.0, 116.35, 40.01), name="东",
-                                        community_code=COMMUNITY), headers=auth)
+    r = client.post(
+        GRIDS,
+        json=feature(rect(116.344, 40.0, 116.35, 40.01), name="东", community_code=COMMUNITY),
+        headers=auth,
+    )
     assert r.status_code == 409 and r.json()["code"] == "grid_overlap"
     clashes = {c["code"]: c for c in r.json()["overlaps"]}
     assert set(clashes) == {WEST_GRID, COMMUNITY + "002"}
@@ -227,9 +294,12 @@ def test_fix_gives_way_to_neighbours_and_closes_hairline_gaps(
     client: TestClient, db: Session, auth: dict[str, str]
 ) -> None:
     # Drawn 85 m into the west grid, 11 m over the north edge and 0.3 m short of the east edge.
-    r = client.post(GRIDS, params={"fix": "true"}, json=feature(
-        rect(116.344, 40.0, 116.349996, 40.0101), name="东", community_code=COMMUNITY),
-        headers=auth)
+    r = client.post(
+        GRIDS,
+        params={"fix": "true"},
+        json=feature(rect(116.344, 40.0, 116.349996, 40.0101), name="东", community_code=COMMUNITY),
+        headers=auth,
+    )
     assert r.status_code == 201, r.text
     fixed = r.json()["fixed"]
     assert fixed["removed_overlap_m2"][WEST_GRID] == pytest.approx(85.3 * 1111.9, rel=0.01)
@@ -250,12 +320,18 @@ def test_put_needs_if_match_and_refuses_stale(
     r = client.put(f"{GRIDS}/{WEST_GRID}", json=body, headers=auth)
     assert r.status_code == 428 and r.json()["code"] == "if_match_required"
     # Two editors read version 1; the first saves, the second is told to reload.
-    first = client.patch(f"{GRIDS}/{WEST_GRID}", json={"type": "Feature", "properties": {
-        "name": "西一"}}, headers={**auth, "If-Match": etag})
+    first = client.patch(
+        f"{GRIDS}/{WEST_GRID}",
+        json={"type": "Feature", "properties": {"name": "西一"}},
+        headers={**auth, "If-Match": etag},
+    )
     assert first.status_code == 200 and first.headers["etag"] == f'"{WEST_GRID}.v2"'
     before = counts(db)
-    second = client.patch(f"{GRIDS}/{WEST_GRID}", json={"type": "Feature", "properties": {
-        "name": "西二"}}, headers={**auth, "If-Match": etag})
+    second = client.patch(
+        f"{GRIDS}/{WEST_GRID}",
+        json={"type": "Feature", "properties": {"name": "西二"}},
+        headers={**auth, "If-Match": etag},
+    )
     assert second.status_code == 412 and second.json()["code"] == "stale_etag"
     assert second.headers["etag"] == f'"{WEST_GRID}.v2"'
     assert counts(db) == before
@@ -268,8 +344,11 @@ def test_versions_history_and_at(client: TestClient, db: Session, auth: dict[str
     t0 = db.execute(text("SELECT clock_timestamp()")).scalar_one()
     time.sleep(0.01)
     etag = client.get(f"{GRIDS}/{WEST_GRID}").headers["etag"]
-    r = client.put(f"{GRIDS}/{WEST_GRID}", json=feature(
-        rect(116.34, 40.0, 116.343, 40.01), name="西网格"), headers={**auth, "If-Match": etag})
+    r = client.put(
+        f"{GRIDS}/{WEST_GRID}",
+        json=feature(rect(116.34, 40.0, 116.343, 40.01), name="西网格"),
+        headers={**auth, "If-Match": etag},
+    )
     assert r.status_code == 200 and r.json()["properties"]["version"] == 2
     time.sleep(0.01)
     t1 = db.execute(text("SELECT clock_timestamp()")).scalar_one()
@@ -294,10 +373,17 @@ def test_versions_history_and_at(client: TestClient, db: Session, auth: dict[str
     assert [f["properties"]["version"] for f in mid["features"]] == [2]
     assert client.get(GRIDS, params={"community": COMMUNITY}).json()["numberMatched"] == 0
     # Retiring keeps every row: nothing was erased.
-    assert db.execute(text("SELECT count(*) FROM grid WHERE code = :c"),
-                      {"c": WEST_GRID}).scalar_one() == 2
-    actions = db.execute(text("SELECT action FROM audit_log WHERE entity_key = :c ORDER BY id"),
-                         {"c": WEST_GRID}).scalars().all()
+    assert (
+        db.execute(text("SELECT count(*) FROM grid WHERE code = :c"), {"c": WEST_GRID}).scalar_one()
+        == 2
+    )
+    actions = (
+        db.execute(
+            text("SELECT action FROM audit_log WHERE entity_key = :c ORDER BY id"), {"c": WEST_GRID}
+        )
+        .scalars()
+        .all()
+    )
     assert actions == ["update", "retire"]
 
 
@@ -315,8 +401,11 @@ def test_unchanged_put_makes_no_version(
     r = client.get(f"{GRIDS}/{WEST_GRID}")
     # Same shape, ring started at another corner: still the same grid.
     same = polygon((BORDER_LON, 40.0), (BORDER_LON, 40.01), (116.34, 40.01), (116.34, 40.0))
-    r = client.put(f"{GRIDS}/{WEST_GRID}", json=feature(same, name="西网格"),
-                   headers={**auth, "If-Match": r.headers["etag"]})
+    r = client.put(
+        f"{GRIDS}/{WEST_GRID}",
+        json=feature(same, name="西网格"),
+        headers={**auth, "If-Match": r.headers["etag"]},
+    )
     assert r.status_code == 200 and r.json()["changed"] is False
     assert r.json()["properties"]["version"] == 1
     assert counts(db)[2] == 0
@@ -328,14 +417,23 @@ def test_patch_geometry_is_checked_against_siblings(
     add_grid(db, EAST_GRID, square(BORDER_LON, 40.0, 116.35, 40.01), name="东网格")
     db.flush()
     etag = client.get(f"{GRIDS}/{WEST_GRID}").headers["etag"]
-    r = client.patch(f"{GRIDS}/{WEST_GRID}", json={"type": "Feature", "geometry": rect(
-        116.34, 40.0, 116.346, 40.01)}, headers={**auth, "If-Match": etag})
+    r = client.patch(
+        f"{GRIDS}/{WEST_GRID}",
+        json={"type": "Feature", "geometry": rect(116.34, 40.0, 116.346, 40.01)},
+        headers={**auth, "If-Match": etag},
+    )
     assert r.status_code == 409 and r.json()["overlaps"][0]["code"] == EAST_GRID
-    r = client.patch(f"{GRIDS}/{WEST_GRID}", json={"type": "Feature", "properties": {
-        "code": EAST_GRID}}, headers={**auth, "If-Match": etag})
+    r = client.patch(
+        f"{GRIDS}/{WEST_GRID}",
+        json={"type": "Feature", "properties": {"code": EAST_GRID}},
+        headers={**auth, "If-Match": etag},
+    )
     assert r.status_code == 422 and "renumber" in r.json()["detail"]
-    r = client.patch(f"{GRIDS}/{WEST_GRID}", json={"type": "Feature", "properties": {
-        "community_code": "110108010002"}}, headers={**auth, "If-Match": etag})
+    r = client.patch(
+        f"{GRIDS}/{WEST_GRID}",
+        json={"type": "Feature", "properties": {"community_code": "110108010002"}},
+        headers={**auth, "If-Match": etag},
+    )
     assert r.status_code == 422 and "another community" in r.json()["detail"]
 
 
@@ -344,14 +442,19 @@ def test_writes_in_gcj02(client: TestClient, auth: dict[str, str]) -> None:
 
     corners = [(BORDER_LON, 40.0), (116.35, 40.0), (116.35, 40.01), (BORDER_LON, 40.01)]
     gcj = [tuple(float(v) for v in wgs84_to_gcj02(x, y)) for x, y in corners]
-    r = client.post(GRIDS, params={"crs": "GCJ-02"}, json=feature(
-        polygon(*gcj), name="东", community_code=COMMUNITY), headers=auth)
+    r = client.post(
+        GRIDS,
+        params={"crs": "GCJ-02"},
+        json=feature(polygon(*gcj), name="东", community_code=COMMUNITY),
+        headers=auth,
+    )
     assert r.status_code == 201, r.text
     # The answer is in the caller's CRS; stored in WGS84.
     assert r.json()["geometry"]["coordinates"][0][0][0] == pytest.approx(list(gcj[0]), abs=1e-6)
     wgs = client.get(f"{GRIDS}/{EAST_GRID}").json()["geometry"]["coordinates"][0][0]
     assert {tuple(round(v, 6) for v in p) for p in wgs} == {
-        tuple(round(v, 6) for v in c) for c in corners}
+        tuple(round(v, 6) for v in c) for c in corners
+    }
 
 
 def test_token_scope(client: TestClient, db: Session, west: None) -> None:
@@ -384,25 +487,32 @@ def test_token_scope(client: TestClient, db: Session, west: None) -> None:
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
 
 
-def test_renumber_west_to_east_north_to_south(
-    client: TestClient, db: Session, west: None
-) -> None:
+def test_renumber_west_to_east_north_to_south(client: TestClient, db: Session, west: None) -> None:
     db.execute(text("DELETE FROM grid"))
     # Four quadrants, coded against reading order: NW=004, NE=001, SW=003, SE=002.
-    quads = {"004": (116.34, 40.005, 116.345, 40.01), "001": (116.345, 40.005, 116.35, 40.01),
-             "003": (116.34, 40.0, 116.345, 40.005), "002": (116.345, 40.0, 116.35, 40.005)}
+    quads = {
+        "004": (116.34, 40.005, 116.345, 40.01),
+        "001": (116.345, 40.005, 116.35, 40.01),
+        "003": (116.34, 40.0, 116.345, 40.005),
+        "002": (116.345, 40.0, 116.35, 40.005),
+    }
     for seq, box in quads.items():
         add_grid(db, COMMUNITY + seq, square(*box), name=f"格{seq}")
-    db.execute(text("INSERT INTO grid_staff (grid_code, role, name) VALUES (:g, 'leader', '赵一')"),
-               {"g": COMMUNITY + "004"})
+    db.execute(
+        text("INSERT INTO grid_staff (grid_code, role, name) VALUES (:g, 'leader', '赵一')"),
+        {"g": COMMUNITY + "004"},
+    )
     db.flush()
     auth = bearer(db)
-    r = client.post(f"/api/v1/regions/{COMMUNITY}/renumber", params={"dry_run": "true"},
-                    headers=auth)
-    expected = [{"old": COMMUNITY + "004", "new": COMMUNITY + "001"},
-                {"old": COMMUNITY + "001", "new": COMMUNITY + "002"},
-                {"old": COMMUNITY + "003", "new": COMMUNITY + "003"},
-                {"old": COMMUNITY + "002", "new": COMMUNITY + "004"}]
+    r = client.post(
+        f"/api/v1/regions/{COMMUNITY}/renumber", params={"dry_run": "true"}, headers=auth
+    )
+    expected = [
+        {"old": COMMUNITY + "004", "new": COMMUNITY + "001"},
+        {"old": COMMUNITY + "001", "new": COMMUNITY + "002"},
+        {"old": COMMUNITY + "003", "new": COMMUNITY + "003"},
+        {"old": COMMUNITY + "002", "new": COMMUNITY + "004"},
+    ]
     assert r.status_code == 200
     assert r.json()["renumbered"] == [e for e in expected if e["old"] != e["new"]]
     assert r.json()["unchanged"] == [COMMUNITY + "003"]
@@ -410,14 +520,20 @@ def test_renumber_west_to_east_north_to_south(
 
     r = client.post(f"/api/v1/regions/{COMMUNITY}/renumber", headers=auth)
     assert r.status_code == 200 and not r.json()["dry_run"]
-    names = {f["properties"]["code"][-3:]: (f["properties"]["name"], f["properties"]["note"])
-             for f in client.get(GRIDS, params={"community": COMMUNITY}).json()["features"]}
-    assert names == {"001": ("格004", f"renumbered from {COMMUNITY}004"),
-                     "002": ("格001", f"renumbered from {COMMUNITY}001"),
-                     "003": ("格003", None),
-                     "004": ("格002", f"renumbered from {COMMUNITY}002")}
-    assert db.execute(text("SELECT grid_code FROM grid_staff WHERE name = '赵一'")).scalar_one() \
+    names = {
+        f["properties"]["code"][-3:]: (f["properties"]["name"], f["properties"]["note"])
+        for f in client.get(GRIDS, params={"community": COMMUNITY}).json()["features"]
+    }
+    assert names == {
+        "001": ("格004", f"renumbered from {COMMUNITY}004"),
+        "002": ("格001", f"renumbered from {COMMUNITY}001"),
+        "003": ("格003", None),
+        "004": ("格002", f"renumbered from {COMMUNITY}002"),
+    }
+    assert (
+        db.execute(text("SELECT grid_code FROM grid_staff WHERE name = '赵一'")).scalar_one()
         == COMMUNITY + "001"
+    )
     # Renumbering again changes nothing.
     again = client.post(f"/api/v1/regions/{COMMUNITY}/renumber", headers=auth).json()
     assert again["renumbered"] == []
@@ -426,10 +542,13 @@ def test_renumber_west_to_east_north_to_south(
 
 def test_coverage_report(client: TestClient, db: Session, west: None) -> None:
     # A building in the ungridded east half, with three households.
-    db.execute(text(
-        "INSERT INTO building (code, address, households, geom) VALUES ('B0001', '测试路1号', 3, "
-        "ST_GeomFromEWKT('SRID=4326;POLYGON((116.347 40.003,116.3472 40.003,116.3472 40.0032,"
-        "116.347 40.0032,116.347 40.003))'))"))
+    db.execute(
+        text(
+            "INSERT INTO building (code, address, households, geom) VALUES ('B0001', '测试路1号', 3, "
+            "ST_GeomFromEWKT('SRID=4326;POLYGON((116.347 40.003,116.3472 40.003,116.3472 40.0032,"
+            "116.347 40.0032,116.347 40.003))'))"
+        )
+    )
     db.flush()
     r = client.get(f"/api/v1/regions/{COMMUNITY}/coverage")
     assert r.status_code == 200
@@ -449,7 +568,9 @@ def test_coverage_report(client: TestClient, db: Session, west: None) -> None:
     assert overlap["properties"]["grids"] == [WEST_GRID, EAST_GRID]
     assert overlap["properties"]["area_m2"] == pytest.approx(94_740, rel=0.01)
     assert {e["properties"]["grid"] for e in rep["invalid_edges"]["features"]} == {
-        WEST_GRID, EAST_GRID}
+        WEST_GRID,
+        EAST_GRID,
+    }
     assert client.get("/api/v1/regions/110108010/coverage").status_code == 422
     assert client.get("/api/v1/regions/110108010999/coverage").status_code == 404
 

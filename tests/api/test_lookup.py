@@ -67,16 +67,23 @@ def test_gcj02_and_bd09_input_find_the_same_grid(client: TestClient, grids: None
 
 def test_current_version_only(client: TestClient, db: Session, grids: None) -> None:
     # Retire the west grid; its pieces remain in grid_piece, but lookups must ignore them.
-    db.execute(text("UPDATE grid SET valid_to = valid_from + interval '1 second' "
-                    "WHERE code = :c"), {"c": WEST_GRID})
+    db.execute(
+        text("UPDATE grid SET valid_to = valid_from + interval '1 second' WHERE code = :c"),
+        {"c": WEST_GRID},
+    )
     assert lookup(client, 116.342, 40.005).status_code == 404
 
 
 def test_pieces_follow_geometry_changes(client: TestClient, db: Session, grids: None) -> None:
     # Shrink the east grid; the trigger must rebuild its pieces so lookups see the new shape.
-    db.execute(text("UPDATE grid SET geom = ST_GeomFromEWKT("
-                    "'SRID=4326;MULTIPOLYGON(((116.345 40,116.346 40,116.346 40.01,116.345 40.01,"
-                    "116.345 40)))') WHERE code = :c"), {"c": EAST_GRID})
+    db.execute(
+        text(
+            "UPDATE grid SET geom = ST_GeomFromEWKT("
+            "'SRID=4326;MULTIPOLYGON(((116.345 40,116.346 40,116.346 40.01,116.345 40.01,"
+            "116.345 40)))') WHERE code = :c"
+        ),
+        {"c": EAST_GRID},
+    )
     assert lookup(client, 116.348, 40.005).status_code == 404
     assert lookup(client, 116.3455, 40.005).json()["grid"]["code"] == EAST_GRID
 
@@ -95,8 +102,9 @@ def test_pieces_follow_geometry_changes(client: TestClient, db: Session, grids: 
         ({"lon": "1" * 5000, "lat": 40.0}, "invalid_input"),
     ],
 )
-def test_bad_input_is_422(client: TestClient, grids: None, params: dict[str, object],
-                          code: str) -> None:
+def test_bad_input_is_422(
+    client: TestClient, grids: None, params: dict[str, object], code: str
+) -> None:
     r = client.get("/api/v1/lookup", params=params)
     assert r.status_code == 422, r.text
     assert r.json()["code"] == code

@@ -74,8 +74,9 @@ def test_grids_as_geojson(client: TestClient, grids: None) -> None:
         ("/api/v1/regions/12", {}, 422),
     ],
 )
-def test_bad_input(client: TestClient, grids: None, path: str, params: dict[str, object],
-                   status: int) -> None:
+def test_bad_input(
+    client: TestClient, grids: None, path: str, params: dict[str, object], status: int
+) -> None:
     r = client.get(path, params=params)
     assert r.status_code == status, r.text
     assert r.json()["detail"] and r.json()["code"]

@@ -15,25 +15,49 @@ BORDER_LON = 116.345
 
 
 def square(west: float, south: float, east: float, north: float) -> str:
-    return (f"SRID=4326;MULTIPOLYGON((({west} {south},{east} {south},{east} {north},"
-            f"{west} {north},{west} {south})))")
+    return (
+        f"SRID=4326;MULTIPOLYGON((({west} {south},{east} {south},{east} {north},"
+        f"{west} {north},{west} {south})))"
+    )
 
 
-def add_region(db: Session, code: str, level: str, name: str, parent: str | None,
-               wkt: str | None) -> None:
-    db.execute(text("INSERT INTO region (code, level, name, parent_code, geom) "
-                    "VALUES (:c, :l, :n, :p, ST_GeomFromEWKT(:g))"),
-               {"c": code, "l": level, "n": name, "p": parent, "g": wkt})
+def add_region(
+    db: Session, code: str, level: str, name: str, parent: str | None, wkt: str | None
+) -> None:
+    db.execute(
+        text(
+            "INSERT INTO region (code, level, name, parent_code, geom) "
+            "VALUES (:c, :l, :n, :p, ST_GeomFromEWKT(:g))"
+        ),
+        {"c": code, "l": level, "n": name, "p": parent, "g": wkt},
+    )
 
 
-def add_grid(db: Session, code: str, wkt: str, *, name: str | None = None, kind: str = "basic",
-             subtype: str | None = None) -> int:
-    return int(db.execute(
-        text("INSERT INTO grid (code, community_code, name, kind, subtype, geom) "
-             "VALUES (:c, :cc, :n, :k, :s, ST_GeomFromEWKT(:g)) RETURNING id"),
-        {"c": code, "cc": code[:12], "n": name or f"网格{code[-3:]}", "k": kind, "s": subtype,
-         "g": wkt},
-    ).scalar_one())
+def add_grid(
+    db: Session,
+    code: str,
+    wkt: str,
+    *,
+    name: str | None = None,
+    kind: str = "basic",
+    subtype: str | None = None,
+) -> int:
+    return int(
+        db.execute(
+            text(
+                "INSERT INTO grid (code, community_code, name, kind, subtype, geom) "
+                "VALUES (:c, :cc, :n, :k, :s, ST_GeomFromEWKT(:g)) RETURNING id"
+            ),
+            {
+                "c": code,
+                "cc": code[:12],
+                "n": name or f"网格{code[-3:]}",
+                "k": kind,
+                "s": subtype,
+                "g": wkt,
+            },
+        ).scalar_one()
+    )
 
 
 def two_grids(db: Session) -> None:
@@ -45,9 +69,13 @@ def two_grids(db: Session) -> None:
     # Insert the east grid first, so the border rule cannot lean on insertion order.
     add_grid(db, EAST_GRID, square(BORDER_LON, 40.0, 116.35, 40.01), name="东网格")
     add_grid(db, WEST_GRID, square(116.34, 40.0, BORDER_LON, 40.01), name="西网格")
-    db.execute(text("INSERT INTO grid_staff (grid_code, role, name, phone) VALUES "
-                    "(:g, 'leader', '王晓明', '13800001234'), (:g, 'worker', '李静', '13900005678')"),
-               {"g": WEST_GRID})
+    db.execute(
+        text(
+            "INSERT INTO grid_staff (grid_code, role, name, phone) VALUES "
+            "(:g, 'leader', '王晓明', '13800001234'), (:g, 'worker', '李静', '13900005678')"
+        ),
+        {"g": WEST_GRID},
+    )
     db.flush()
 
 
@@ -77,8 +105,9 @@ def community_with_west_grid(db: Session) -> None:
     db.flush()
 
 
-def bearer(db: Session, role: str = "community", region: str | None = COMMUNITY,
-           name: str = "测试社区办") -> dict[str, str]:
+def bearer(
+    db: Session, role: str = "community", region: str | None = COMMUNITY, name: str = "测试社区办"
+) -> dict[str, str]:
     """Authorization headers of a fresh token."""
     from gridmap.auth import create_token
 

@@ -104,9 +104,7 @@ def create_grid(
 
 
 @router.get("/{code}", response_class=GeoJSONResponse, summary="One grid")
-def get_grid(
-    request: Request, session: SessionDep, code: CodePath, at: AtDep, crs: CRSDep
-) -> Any:
+def get_grid(request: Request, session: SessionDep, code: CodePath, at: AtDep, crs: CRSDep) -> Any:
     """One grid (its current version, or the one valid ``at``), with its ``ETag``."""
     feature = q.get_grid(session, code=code, at=at)
     tag = w.etag(code, feature["properties"]["version"])
@@ -122,35 +120,65 @@ def grid_history(session: SessionDep, code: CodePath, geometry: bool = True) -> 
 
 
 def _update(
-    session: Any, code: str, feature: GridFeature, crs: str, principal: Any, rules: w.GridRules,
-    if_match: str | None, partial: bool, fix: bool,
+    session: Any,
+    code: str,
+    feature: GridFeature,
+    crs: str,
+    principal: Any,
+    rules: w.GridRules,
+    if_match: str | None,
+    partial: bool,
+    fix: bool,
 ) -> GeoJSONResponse:
     result = w.update_grid(
-        session, code=code, feature=feature, crs=crs, principal=principal, rules=rules,
-        if_match=if_match, partial=partial, fix=fix,
+        session,
+        code=code,
+        feature=feature,
+        crs=crs,
+        principal=principal,
+        rules=rules,
+        if_match=if_match,
+        partial=partial,
+        fix=fix,
     )
     return _written(result, crs)
 
 
 @router.put(
-    "/{code}", response_class=GeoJSONResponse, summary="Replace a grid",
+    "/{code}",
+    response_class=GeoJSONResponse,
+    summary="Replace a grid",
     responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
 )
 def replace_grid(
-    session: SessionDep, principal: TokenDep, rules: RulesDep, crs: CRSDep, code: CodePath,
-    feature: GridFeature, if_match: IfMatch = None, fix: Fix = False,
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    crs: CRSDep,
+    code: CodePath,
+    feature: GridFeature,
+    if_match: IfMatch = None,
+    fix: Fix = False,
 ) -> Any:
     """Replace a grid's geometry and properties; the old version stays in its history."""
     return _update(session, code, feature, crs, principal, rules, if_match, False, fix)
 
 
 @router.patch(
-    "/{code}", response_class=GeoJSONResponse, summary="Change part of a grid",
+    "/{code}",
+    response_class=GeoJSONResponse,
+    summary="Change part of a grid",
     responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
 )
 def patch_grid(
-    session: SessionDep, principal: TokenDep, rules: RulesDep, crs: CRSDep, code: CodePath,
-    feature: GridFeature, if_match: IfMatch = None, fix: Fix = False,
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    crs: CRSDep,
+    code: CodePath,
+    feature: GridFeature,
+    if_match: IfMatch = None,
+    fix: Fix = False,
 ) -> Any:
     """Change the properties given (and the geometry, if given); the rest stays."""
     return _update(session, code, feature, crs, principal, rules, if_match, True, fix)

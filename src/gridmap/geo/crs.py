@@ -99,9 +99,8 @@ def check_lonlat(lon: float, lat: float) -> None:
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
         raise InvalidInput(f"lon must be in [-180, 180] and lat in [-90, 90]; got ({lon}, {lat})")
     if not (west <= lon <= east and south <= lat <= north):
-        hint = ""
         raise OutsideChina(
-            f"point ({lon}, {lat}) is outside China's bounds{hint}",
+            f"point ({lon}, {lat}) is outside China's bounds",
             bounds=list(chinacrs.CHINA_BOUNDS),
         )
 
@@ -119,4 +118,20 @@ def to_wgs84_array(
         return chinacrs.gcj02_to_wgs84(xa, ya)
     if crs == "BD-09":
         return chinacrs.bd09_to_wgs84(xa, ya)
+    return xa, ya
+
+
+def from_wgs84_array(
+    lon: np.typing.ArrayLike, lat: np.typing.ArrayLike, crs: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`from_wgs84`."""
+    crs = normalize_crs(crs)
+    xa, ya = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if crs == "EPSG:3857":
+        x, y = transformer(4326, 3857).transform(xa, ya)
+        return np.asarray(x), np.asarray(y)
+    if crs == "GCJ-02":
+        return chinacrs.wgs84_to_gcj02(xa, ya)
+    if crs == "BD-09":
+        return chinacrs.wgs84_to_bd09(xa, ya)
     return xa, ya

@@ -17,9 +17,9 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
-from gridmap.errors import InvalidGeometry, InvalidInput
+from gridmap.errors import InvalidGeometry
 from gridmap.geo.chinacrs import CHINA_BOUNDS
-from gridmap.geo.crs import check_lonlat, from_wgs84, normalize_crs, to_wgs84_array
+from gridmap.geo.crs import check_lonlat, from_wgs84_array, normalize_crs, to_wgs84_array
 from gridmap.geo.metric import transformer, utm_epsg
 
 MAX_VERTICES = 100_000
@@ -70,8 +70,9 @@ def _polygon_rings(raw: Any, where: str) -> list[np.ndarray]:
     ]
 
 
-def parse_polygonal(geometry: Any, *, crs: str = "EPSG:4326", max_vertices: int = MAX_VERTICES
-                    ) -> MultiPolygon:
+def parse_polygonal(
+    geometry: Any, *, crs: str = "EPSG:4326", max_vertices: int = MAX_VERTICES
+) -> MultiPolygon:
     """A GeoJSON Polygon or MultiPolygon in ``crs``, checked and converted to WGS84.
 
     Raises :class:`InvalidGeometry` (saying which ring and where) for anything that is not a
@@ -166,8 +167,10 @@ def to_metric(geoms: list[BaseGeometry]) -> tuple[list[BaseGeometry], Callable[.
     centre = shapely.union_all([shapely.envelope(g) for g in geoms]).centroid
     epsg = utm_epsg(centre.x, centre.y)
     fwd, back = transformer(4326, epsg), transformer(epsg, 4326)
-    out = [shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
-           for g in geoms]
+    out = [
+        shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+        for g in geoms
+    ]
 
     def to_wgs84(g: BaseGeometry) -> BaseGeometry:
         return shapely.transform(g, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1])))
@@ -176,16 +179,23 @@ def to_metric(geoms: list[BaseGeometry]) -> tuple[list[BaseGeometry], Callable[.
 
 
 def geojson_in(geom: BaseGeometry, crs: str, *, precision: int = 7) -> dict[str, Any]:
-    """A WGS84 geometry as a GeoJSON dict in ``crs``, rounded to ``precision`` decimals."""
-    crs = normalize_crs(crs)
-    if crs in ("EPSG:4326", "EPSG:4490"):
-        moved = geom
-    else:
-        def conv(xy: np.ndarray) -> np.ndarray:
-            xs, ys = zip(*(from_wgs84(float(x), float(y), crs) for x, y in xy), strict=True)
-            return np.column_stack([xs, ys])
+    """A WGS84 geometry as a GeoJSON dict in ``crs``, rounded to ``precision`` decimals.
 
-        moved = shapely.transform(geom, conv)
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> geojson_in(Point(116.3, 39.9), "GCJ-02")["coordinates"]
+    (116.3060729, 39.9012601)
+    """
+    crs = normalize_crs(crs)
+    moved = geom
+    if crs not in ("EPSG:4326", "EPSG:4490"):
+        moved = shapely.transform(
+            geom, lambda xy: np.column_stack(from_wgs84_array(xy[:, 0], xy[:, 1], crs))
+        )
         if crs == "EPSG:3857":
             precision = 2
-    return mapping(shapely.set_precision(moved, 10.0 ** -precision, mode="pointwise"))
+    out: dict[str, Any] = mapping(
+        shapely.set_precision(moved, 10.0**-precision, mode="pointwise")
+    )
+    return out

@@ -5,7 +5,9 @@ The border rule of :mod:`gridmap.queries.lookup` applies: the lowest grid code w
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, text
 from sqlalchemy.orm import Session
 
 _BUILDINGS = """
@@ -38,6 +40,8 @@ def rederive_grids(conn: Connection | Session, *, area_ewkt: str | None = None) 
 
     Returns how many rows changed.
     """
-    changed = conn.execute(text(_BUILDINGS), {"area": area_ewkt}).rowcount
-    changed += conn.execute(text(_ITEMS), {"area": area_ewkt}).rowcount
-    return int(changed)
+    changed = 0
+    for sql in (_BUILDINGS, _ITEMS):
+        result: CursorResult[Any] = conn.execute(text(sql), {"area": area_ewkt})  # type: ignore[assignment]
+        changed += result.rowcount
+    return changed

@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridmap.errors import InvalidInput, RegionNotFound
 from gridmap.geo import coverage as cov
-from gridmap.geo.shapes import geojson_in, to_metric
+from gridmap.geo.shapes import geojson_in
 from gridmap.queries.grid_writes import GridRules
 
 _GRIDS = """
@@ -78,22 +78,26 @@ def community_coverage(
 ) -> dict[str, Any]:
     """Is the community fully and exactly covered by its grids? Every finding, with its area."""
     name, area, grids = load_community(session, community, at)
-    codes = list(grids)
-    metric, back = to_metric([area, *(grids[c] for c in codes)])
+    centre = area.centroid
     report = cov.check_coverage(
-        metric[0],
-        dict(zip(codes, metric[1:], strict=True)),
+        area,
+        grids,
         tolerance_m2=rules.tolerance_m2,
         sliver_m=rules.sliver_m,
         edge_m=rules.edge_m,
+        frame=cov.Frame.lonlat(centre.x, centre.y),
     )
-    gaps = [back(g) for g in report.gaps]
-    buildings = [
-        dict(r._mapping)
-        for r in session.execute(
-            text(_BUILDINGS_IN), {"gaps": [shapely.to_wkb(g) for g in gaps]}
-        )
-    ] if gaps else []
+    gaps = [g for g, _a in report.gaps]
+    buildings = (
+        [
+            dict(r._mapping)
+            for r in session.execute(
+                text(_BUILDINGS_IN), {"gaps": [shapely.to_wkb(g) for g in gaps]}
+            )
+        ]
+        if gaps
+        else []
+    )
     return {
         "community": {"code": community, "name": name},
         "at": at.isoformat() if at else None,
@@ -108,20 +112,18 @@ def community_coverage(
             "sliver_m": rules.sliver_m,
             "edge_m": rules.edge_m,
         },
-        "gaps": _collection(
-            [(g, {"area_m2": round(m.area, 1)}) for g, m in zip(gaps, report.gaps, strict=True)]
-        ),
+        "gaps": _collection([(g, {"area_m2": round(a, 1)}) for g, a in report.gaps]),
         "overlaps": _collection(
             [
-                (back(o.geom), {"grids": [o.a, o.b], "area_m2": round(o.area_m2, 1)})
+                (o.geom, {"grids": [o.a, o.b], "area_m2": round(o.area_m2, 1)})
                 for o in report.overlaps
             ]
         ),
         "outside": _collection(
-            [(back(g), {"grid": c, "area_m2": round(g.area, 1)}) for c, g in report.outside]
+            [(g, {"grid": c, "area_m2": round(a, 1)}) for c, g, a in report.outside]
         ),
         "invalid_edges": _collection(
-            [(back(e), {"grid": c, "length_m": round(e.length, 1)}) for c, e in report.invalid_edges]
+            [(e, {"grid": c, "length_m": round(n, 1)}) for c, e, n in report.invalid_edges]
         ),
         "buildings_in_gaps": buildings,
         "households_in_gaps": sum(int(b["households"] or 0) for b in buildings),

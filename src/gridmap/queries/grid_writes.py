@@ -94,7 +94,9 @@ def _community_geom(session: Session, code: str) -> BaseGeometry:
         text("SELECT level, ST_AsBinary(geom) AS wkb FROM region WHERE code = :c"), {"c": code}
     ).one_or_none()
     if row is None or row.level != "community":
-        raise InvalidInput(f"unknown community {code!r}: no community with that code", field="community_code")
+        raise InvalidInput(
+            f"unknown community {code!r}: no community with that code", field="community_code"
+        )
     if row.wkb is None:
         raise InvalidInput(
             f"community {code} has no boundary in gridmap; load its polygon before drawing grids",
@@ -103,7 +105,9 @@ def _community_geom(session: Session, code: str) -> BaseGeometry:
     return shapely.from_wkb(bytes(row.wkb))
 
 
-def _siblings(session: Session, community: str, exclude: str | None) -> dict[str, tuple[str, BaseGeometry]]:
+def _siblings(
+    session: Session, community: str, exclude: str | None
+) -> dict[str, tuple[str, BaseGeometry]]:
     rows = session.execute(
         text(
             "SELECT code, name, ST_AsBinary(geom) AS wkb FROM grid WHERE community_code = :c "
@@ -126,14 +130,19 @@ def _fit_and_check(
     """The geometry to store (fitted when ``fix``), or the 422/409 that says why it can't be."""
     area = _community_geom(session, community)
     siblings = _siblings(session, community, exclude)
-    codes = list(siblings)
-    metric, back = to_metric([area, geom, *(siblings[c][1] for c in codes)])
-    m_area, m_geom, m_sibs = metric[0], metric[1], dict(zip(codes, metric[2:], strict=True))
+    centre = area.centroid
+    frame = cov.Frame.lonlat(centre.x, centre.y)
+    geoms = {code: g for code, (_name, g) in siblings.items()}
     fixed = None
     if fix:
         fit = cov.fit_grid(
-            m_geom, m_area, m_sibs,
-            snap_m=rules.snap_m, tolerance_m2=rules.tolerance_m2, sliver_m=rules.sliver_m,
+            geom,
+            area,
+            geoms,
+            snap_m=rules.snap_m,
+            tolerance_m2=rules.tolerance_m2,
+            sliver_m=rules.sliver_m,
+            frame=frame,
         )
         if fit.geom.is_empty:
             raise InvalidGeometry(
@@ -141,23 +150,30 @@ def _fit_and_check(
                 "inside its neighbours",
                 fixed=fit.changes(),
             )
-        m_geom, fixed = fit.geom, fit.changes()
+        geom, fixed = as_multipolygon(shapely.make_valid(fit.geom)), fit.changes()
     out = cov.spill(
-        m_geom, m_area, edge_m=rules.edge_m, tolerance_m2=rules.tolerance_m2, sliver_m=rules.sliver_m
+        geom,
+        area,
+        edge_m=rules.edge_m,
+        tolerance_m2=rules.tolerance_m2,
+        sliver_m=rules.sliver_m,
+        frame=frame,
     )
     if out is not None:
+        outside_m2 = cov.area_m2(out, frame)
         raise OutsideCommunity(
             f"the grid reaches more than {rules.edge_m:g} m outside community {community}: "
-            f"{out.area:.1f} m² lie outside it (send ?fix=true to clip it)",
-            outside_area_m2=round(float(out.area), 1),
-            outside=geojson_in(back(out), "EPSG:4326"),
+            f"{outside_m2:.1f} m² lie outside it (send ?fix=true to clip it)",
+            outside_area_m2=round(outside_m2, 1),
+            outside=geojson_in(out, "EPSG:4326"),
         )
     clashes = []
-    for code in sorted(m_sibs):
+    for code in sorted(geoms):
         shared = cov.significant(
-            shapely.intersection(m_geom, m_sibs[code]),
+            shapely.intersection(geom, geoms[code]),
             tolerance_m2=rules.tolerance_m2,
             sliver_m=rules.sliver_m,
+            frame=frame,
         )
         if shared:
             piece = shapely.union_all(shared)
@@ -165,8 +181,8 @@ def _fit_and_check(
                 {
                     "code": code,
                     "name": siblings[code][0],
-                    "area_m2": round(float(piece.area), 1),
-                    "geometry": geojson_in(back(piece), "EPSG:4326"),
+                    "area_m2": round(cov.area_m2(piece, frame), 1),
+                    "geometry": geojson_in(piece, "EPSG:4326"),
                 }
             )
     if clashes:
@@ -176,8 +192,7 @@ def _fit_and_check(
             f"{rules.tolerance_m2:g} m²: {names} (send ?fix=true to give way to them)",
             overlaps=clashes,
         )
-    final = as_multipolygon(shapely.make_valid(back(m_geom))) if fixed else geom
-    return final, fixed
+    return geom, fixed
 
 
 def _now(session: Session) -> datetime:
@@ -187,7 +202,7 @@ def _now(session: Session) -> datetime:
 
 def snapshot(session: Session, grid_id: int) -> dict[str, Any] | None:
     """One grid version as a GeoJSON Feature, for the audit log."""
-    return session.execute(  # type: ignore[no-any-return]
+    found: dict[str, Any] | None = session.execute(
         text(
             "SELECT json_build_object('type', 'Feature', 'id', g.id, "
             "'geometry', ST_AsGeoJSON(g.geom, 7)::json, "
@@ -195,6 +210,7 @@ def snapshot(session: Session, grid_id: int) -> dict[str, Any] | None:
         ),
         {"id": grid_id},
     ).scalar_one_or_none()
+    return found
 
 
 def _insert(
@@ -263,8 +279,9 @@ def next_code(session: Session, community: str, width: int) -> str:
 
 def _check_kind(props: dict[str, Any]) -> None:
     if props["kind"] == "basic" and props.get("subtype"):
-        raise InvalidInput("a basic grid has no subtype; subtypes belong to exclusive grids",
-                           field="subtype")
+        raise InvalidInput(
+            "a basic grid has no subtype; subtypes belong to exclusive grids", field="subtype"
+        )
     if props["kind"] == "exclusive" and not props.get("subtype"):
         raise InvalidInput(
             "an exclusive grid needs a subtype (campus, hospital, market, office, park, school, "
@@ -288,8 +305,9 @@ def create_grid(
     p = feature.properties
     community = p.community_code or (p.code[:12] if p.code else None)
     if community is None:
-        raise InvalidInput("give properties.community_code (or a code that starts with it)",
-                           field="community_code")
+        raise InvalidInput(
+            "give properties.community_code (or a code that starts with it)", field="community_code"
+        )
     principal.require_grid_editor(community)
     if p.code is not None and p.code[:12] != community:
         raise InvalidInput(
@@ -307,8 +325,12 @@ def create_grid(
         raise InvalidInput("a grid needs properties.name", field="name")
     if feature.geometry is None:
         raise InvalidGeometry("a grid needs a geometry (Polygon or MultiPolygon)")
-    props = {"name": p.name, "kind": p.kind or "basic", "subtype": p.subtype,
-             "households": p.households}
+    props = {
+        "name": p.name,
+        "kind": p.kind or "basic",
+        "subtype": p.subtype,
+        "households": p.households,
+    }
     _check_kind(props)
     geom = parse_polygonal(feature.geometry, crs=crs)
     _lock_community(session, community)
@@ -319,8 +341,9 @@ def create_grid(
         ).scalar_one()
         if used is not None:
             raise Conflict(
-                f"grid {p.code} already exists" if used else
-                f"code {p.code} belonged to a retired grid; codes are not reused (leave the "
+                f"grid {p.code} already exists"
+                if used
+                else f"code {p.code} belonged to a retired grid; codes are not reused (leave the "
                 "code out to get the next free one)",
                 grid=p.code,
             )
@@ -329,11 +352,27 @@ def create_grid(
         session, community=community, geom=geom, exclude=None, rules=rules, fix=fix
     )
     at = _now(session)
-    grid_id = _insert(session, code=code, community=community, props=props, geom=final, at=at,
-                      actor=principal.actor, note=note, source=source)
+    grid_id = _insert(
+        session,
+        code=code,
+        community=community,
+        props=props,
+        geom=final,
+        at=at,
+        actor=principal.actor,
+        note=note,
+        source=source,
+    )
     _rederive_around(session, final)
-    audit.record(session, actor=principal.actor, action="create", entity="grid", key=code,
-                 before=None, after=snapshot(session, grid_id))
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="create",
+        entity="grid",
+        key=code,
+        before=None,
+        after=snapshot(session, grid_id),
+    )
     return WriteResult(feature=get_grid(session, code=code), etag=etag(code, 1), fixed=fixed)
 
 
@@ -350,8 +389,11 @@ def _current(session: Session, code: str) -> Any:
             text("SELECT max(valid_to) FROM grid WHERE code = :c"), {"c": code}
         ).scalar_one()
         if retired is not None:
-            raise GridNotFound(f"grid {code} was retired at {retired.isoformat()}", grid=code,
-                               retired_at=retired.isoformat())
+            raise GridNotFound(
+                f"grid {code} was retired at {retired.isoformat()}",
+                grid=code,
+                retired_at=retired.isoformat(),
+            )
         raise GridNotFound(f"no grid with code {code!r}", grid=code)
     return row
 
@@ -389,8 +431,9 @@ def update_grid(
     if not partial and feature.geometry is None:
         raise InvalidGeometry("PUT replaces the whole grid: send its geometry (or use PATCH)")
     if not partial and not p.name:
-        raise InvalidInput("PUT replaces the whole grid: send properties.name (or use PATCH)",
-                           field="name")
+        raise InvalidInput(
+            "PUT replaces the whole grid: send properties.name (or use PATCH)", field="name"
+        )
     geom = parse_polygonal(feature.geometry, crs=crs) if feature.geometry is not None else None
     _lock_community(session, community)
     row = _current(session, code)
@@ -398,12 +441,18 @@ def update_grid(
     old_geom = shapely.from_wkb(bytes(row.wkb))
     given = p.model_dump(exclude_unset=True)
     if partial:
-        props = {k: given.get(k, getattr(row, k)) for k in ("name", "kind", "subtype", "households")}
+        props = {
+            k: given.get(k, getattr(row, k)) for k in ("name", "kind", "subtype", "households")
+        }
         if given.get("kind") == "basic" and "subtype" not in given:
             props["subtype"] = None
     else:
-        props = {"name": p.name, "kind": p.kind or "basic", "subtype": p.subtype,
-                 "households": p.households}
+        props = {
+            "name": p.name,
+            "kind": p.kind or "basic",
+            "subtype": p.subtype,
+            "households": p.households,
+        }
     _check_kind(props)
     same_props = all(props[k] == getattr(row, k) for k in props)
     geom_changed = geom is not None and not geom.equals(old_geom)
@@ -415,18 +464,39 @@ def update_grid(
         )
         geom_changed = not new_geom.equals(old_geom)
     if same_props and not geom_changed:
-        return WriteResult(feature=get_grid(session, code=code), etag=etag(code, row.version),
-                           changed=False, fixed=fixed)
+        return WriteResult(
+            feature=get_grid(session, code=code),
+            etag=etag(code, row.version),
+            changed=False,
+            fixed=fixed,
+        )
     before = snapshot(session, row.id)
     at = _now(session)
     session.execute(text("UPDATE grid SET valid_to = :at WHERE id = :id"), {"at": at, "id": row.id})
-    grid_id = _insert(session, code=code, community=community, props=props, geom=new_geom, at=at,
-                      actor=principal.actor, note=note, source=source)
+    grid_id = _insert(
+        session,
+        code=code,
+        community=community,
+        props=props,
+        geom=new_geom,
+        at=at,
+        actor=principal.actor,
+        note=note,
+        source=source,
+    )
     _rederive_around(session, old_geom, new_geom)
-    audit.record(session, actor=principal.actor, action="update", entity="grid", key=code,
-                 before=before, after=snapshot(session, grid_id))
-    return WriteResult(feature=get_grid(session, code=code), etag=etag(code, row.version + 1),
-                       fixed=fixed)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="update",
+        entity="grid",
+        key=code,
+        before=before,
+        after=snapshot(session, grid_id),
+    )
+    return WriteResult(
+        feature=get_grid(session, code=code), etag=etag(code, row.version + 1), fixed=fixed
+    )
 
 
 def retire_grid(
@@ -442,10 +512,21 @@ def retire_grid(
     at = _now(session)
     session.execute(text("UPDATE grid SET valid_to = :at WHERE id = :id"), {"at": at, "id": row.id})
     _rederive_around(session, shapely.from_wkb(bytes(row.wkb)))
-    audit.record(session, actor=principal.actor, action="retire", entity="grid", key=code,
-                 before=before, after=None)
-    return {"code": code, "version": row.version, "retired_at": at.isoformat(),
-            "community_code": community}
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="retire",
+        entity="grid",
+        key=code,
+        before=before,
+        after=None,
+    )
+    return {
+        "code": code,
+        "version": row.version,
+        "retired_at": at.isoformat(),
+        "community_code": community,
+    }
 
 
 def reading_order(points: list[tuple[str, float, float]], row_height: float) -> list[str]:
@@ -499,7 +580,7 @@ def renumber(
     metric, _back = to_metric(geoms + labels)
     heights = sorted(g.bounds[3] - g.bounds[1] for g in metric[: len(rows)])
     order = reading_order(
-        [(r.code, p.x, p.y) for r, p in zip(rows, metric[len(rows):], strict=True)],
+        [(r.code, p.x, p.y) for r, p in zip(rows, metric[len(rows) :], strict=True)],
         heights[len(heights) // 2],
     )
     mapping = {old: f"{community}{i:0{rules.code_width}d}" for i, old in enumerate(order, 1)}
@@ -523,27 +604,52 @@ def renumber(
     for old, new in changed:
         r = by_code[old]
         grid_id = _insert(
-            session, code=new, community=community,
-            props={"name": r.name, "kind": r.kind, "subtype": r.subtype,
-                   "households": r.households},
-            geom=shapely.from_wkb(bytes(r.wkb)), at=at, actor=principal.actor,
+            session,
+            code=new,
+            community=community,
+            props={
+                "name": r.name,
+                "kind": r.kind,
+                "subtype": r.subtype,
+                "households": r.households,
+            },
+            geom=shapely.from_wkb(bytes(r.wkb)),
+            at=at,
+            actor=principal.actor,
             note=f"renumbered from {old}",
         )
-        audit.record(session, actor=principal.actor, action="renumber", entity="grid", key=new,
-                     before=befores[old], after=snapshot(session, grid_id))
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="renumber",
+            entity="grid",
+            key=new,
+            before=befores[old],
+            after=snapshot(session, grid_id),
+        )
     staff = session.execute(
-        text("DELETE FROM grid_staff WHERE grid_code = ANY(:codes) "
-             "RETURNING grid_code, role, name, phone"),
+        text(
+            "DELETE FROM grid_staff WHERE grid_code = ANY(:codes) "
+            "RETURNING grid_code, role, name, phone"
+        ),
         {"codes": [o for o, _n in changed]},
     ).all()
     for s in staff:
         session.execute(
-            text("INSERT INTO grid_staff (grid_code, role, name, phone) "
-                 "VALUES (:g, :role, :name, :phone)"),
+            text(
+                "INSERT INTO grid_staff (grid_code, role, name, phone) "
+                "VALUES (:g, :role, :name, :phone)"
+            ),
             {"g": mapping[s.grid_code], "role": s.role, "name": s.name, "phone": s.phone},
         )
     _rederive_around(session, *geoms)
-    audit.record(session, actor=principal.actor, action="renumber", entity="community",
-                 key=community, before={"codes": [o for o, _ in changed]},
-                 after={"codes": [n for _, n in changed]})
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="renumber",
+        entity="community",
+        key=community,
+        before={"codes": [o for o, _ in changed]},
+        after={"codes": [n for _, n in changed]},
+    )
     return result

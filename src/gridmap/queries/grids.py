@@ -46,8 +46,13 @@ def _params(**kw: Any) -> dict[str, Any]:
     bbox = kw.pop("bbox", None)
     west, south, east, north = bbox if bbox else (None, None, None, None)
     base = {
-        "community": None, "street": None, "kind": None, "code": None, "at": None,
-        "limit": 1, "offset": 0,
+        "community": None,
+        "street": None,
+        "kind": None,
+        "code": None,
+        "at": None,
+        "limit": 1,
+        "offset": 0,
     }
     return {**base, **kw, "west": west, "south": south, "east": east, "north": north}
 
@@ -65,7 +70,12 @@ def list_grids(
 ) -> dict[str, Any]:
     """A page of grids (current, or as they were ``at``) as a FeatureCollection."""
     params = _params(
-        community=community, street=street, kind=kind, bbox=bbox, limit=limit, offset=offset,
+        community=community,
+        street=street,
+        kind=kind,
+        bbox=bbox,
+        limit=limit,
+        offset=offset,
         at=at,
     )
     features = session.execute(text(_FEATURES), params).scalar_one()
@@ -84,8 +94,11 @@ def get_grid(session: Session, *, code: str, at: datetime | None = None) -> dict
     if not features:
         when = f" at {at.isoformat()}" if at else ""
         known = session.execute(
-            text("SELECT min(valid_from), max(valid_to), bool_or(valid_to IS NULL) FROM grid "
-                 "WHERE code = :c"), {"c": code}
+            text(
+                "SELECT min(valid_from), max(valid_to), bool_or(valid_to IS NULL) FROM grid "
+                "WHERE code = :c"
+            ),
+            {"c": code},
         ).one()
         if known[0] is None:
             raise GridNotFound(f"no grid with code {code!r}", grid=code)
