@@ -134,15 +134,24 @@ def authenticate(session: Session, secret: str) -> Principal:
         raise Unauthorized("malformed token: gridmap tokens start with 'gm_'")
     row = session.execute(
         text(
-            "UPDATE api_token SET last_used_at = now() "
+            "SELECT id, name, role, region_code FROM api_token "
             "WHERE token_hash = :hash AND revoked_at IS NULL "
-            "AND (expires_at IS NULL OR expires_at > now()) "
-            "RETURNING id, name, role, region_code"
+            "AND (expires_at IS NULL OR expires_at > now())"
         ),
         {"hash": hash_token(secret)},
     ).one_or_none()
     if row is None:
         raise Unauthorized("unknown, revoked or expired token")
+    # Note the use at most every few minutes, and never wait for it: a row lock held by another
+    # request of the same token must not serialise that token's requests.
+    session.execute(
+        text(
+            "UPDATE api_token SET last_used_at = now() WHERE id = (SELECT id FROM api_token "
+            "WHERE id = :id AND (last_used_at IS NULL OR last_used_at < now() - interval "
+            "'5 minutes') FOR UPDATE SKIP LOCKED)"
+        ),
+        {"id": row.id},
+    )
     return Principal(role=row.role, region=row.region_code, name=row.name, token_id=row.id)
 
 
