@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install what gridmap needs on Debian 12, skipping whatever is already there:
-# PostgreSQL 15 + PostGIS 3 + pgRouting from Debian, and a virtualenv at .venv with gridmap.
+# PostgreSQL 15 + PostGIS 3 + pgRouting and GDAL's tools from Debian, and a virtualenv at .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting; do
+for pkg in postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 python_ok() { command -v python3 >/dev/null && python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }

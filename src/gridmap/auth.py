@@ -41,12 +41,14 @@ class Principal:
     region: str | None
     name: str
     token_id: int | None = None
+    # True for a token holder, and for the operator at the command line.
+    authenticated: bool = False
 
     @property
     def actor(self) -> str:
         """How this caller is named in the audit log and in grid history."""
         if self.token_id is None:
-            return "anonymous"
+            return self.name
         where = f" {self.region}" if self.region else ""
         return f"{self.name} (token {self.token_id}, {self.role}{where})"
 
@@ -60,7 +62,7 @@ class Principal:
 
     def require_grid_editor(self, community_code: str) -> None:
         """Raise unless this caller may change the grids of ``community_code``."""
-        if self.token_id is None:
+        if not self.authenticated:
             raise Unauthorized("editing grids needs a bearer token (Authorization: Bearer …)")
         if self.role not in GRID_EDITORS:
             raise Forbidden(
@@ -152,7 +154,14 @@ def authenticate(session: Session, secret: str) -> Principal:
         ),
         {"id": row.id},
     )
-    return Principal(role=row.role, region=row.region_code, name=row.name, token_id=row.id)
+    return Principal(
+        role=row.role, region=row.region_code, name=row.name, token_id=row.id, authenticated=True
+    )
+
+
+def operator(name: str) -> Principal:
+    """The person at the command line, who holds the database itself: acts everywhere."""
+    return Principal(role="admin", region=None, name=f"cli:{name}", authenticated=True)
 
 
 def revoke_token(session: Session, token_id: int) -> bool:

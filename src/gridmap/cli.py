@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from gridmap.database import database_url, embedded_cluster, ensure_database, make_engine
 from gridmap.errors import GridmapError
@@ -23,6 +29,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The embedded PostgreSQL + PostGIS cluster.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+token_app = typer.Typer(
+    help="Bearer tokens for the API: a role and a region.", no_args_is_help=True
+)
+app.add_typer(token_app, name="token")
 console = Console()
 err = Console(stderr=True)
 
@@ -94,6 +104,284 @@ def db_status() -> None:
     console.print(f"embedded cluster {state}: {cluster.data_dir} (socket {cluster.socket_dir})")
     if state != "running":
         raise typer.Exit(code=3)
+
+
+@contextmanager
+def _session(settings: Settings | None = None) -> Iterator[Session]:
+    """A session on the migrated database, committed when the block ends without error."""
+    from gridmap import migrate as m
+
+    settings = settings or get_settings()
+    url = _ensure_db(settings)
+    m.upgrade(url)
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine) as session, session.begin():
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="admin, district, street, community, worker or viewer")],
+    region: Annotated[
+        str | None, typer.Option(help="the region code it acts in (none for admin)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="who holds it (default: role + region)")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="expires after this many days")] = None,
+) -> None:
+    """Make a token and print its secret (shown this once; only its hash is kept)."""
+    from gridmap.auth import create_token
+
+    try:
+        with _session() as session:
+            secret, token_id = create_token(
+                session,
+                name=name or f"{role} {region or ''}".strip(),
+                role=role,
+                region=region,
+                days=days,
+            )
+    except GridmapError as exc:
+        _fail(exc)
+    err.print(f"token {token_id}: {role} {region or '(everywhere)'}; keep the secret safe:")
+    console.print(secret)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    from gridmap.auth import list_tokens
+
+    with _session() as session:
+        rows = list_tokens(session)
+    table = Table()
+    for col in ("id", "name", "role", "region", "created", "expires", "revoked", "last used"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            *(
+                "" if r[k] is None else str(r[k])[:19]
+                for k in (
+                    "id",
+                    "name",
+                    "role",
+                    "region_code",
+                    "created_at",
+                    "expires_at",
+                    "revoked_at",
+                    "last_used_at",
+                )
+            )
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")]) -> None:
+    """Revoke a token at once."""
+    from gridmap.auth import revoke_token
+
+    with _session() as session:
+        done = revoke_token(session, token_id)
+    if not done:
+        err.print(f"[bold red]error:[/] no live token {token_id}")
+        raise typer.Exit(code=1)
+    console.print(f"token {token_id} revoked")
+
+
+def _rules(settings: Settings) -> Any:
+    from gridmap.queries.grid_writes import GridRules
+
+    api = settings.api
+    return GridRules(
+        code_width=api.grid_code_width,
+        tolerance_m2=api.grid_tolerance_m2,
+        sliver_m=api.grid_sliver_m,
+        snap_m=api.grid_snap_m,
+    )
+
+
+@app.command()
+def validate(
+    region: Annotated[str, typer.Argument(help="a community, street or district code")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the full reports as JSON")] = False,
+) -> None:
+    """Check that the grids of each community in REGION cover it with no gap or overlap.
+
+    Exits 1 when any community is not exactly covered.
+    """
+    from sqlalchemy import text
+
+    from gridmap.queries.coverage import community_coverage
+
+    settings = get_settings()
+    try:
+        with _session(settings) as session:
+            communities = list(
+                session.execute(
+                    text(
+                        "SELECT r.code FROM region r WHERE r.level = 'community' "
+                        "AND left(r.code, length(:p)) = :p AND EXISTS (SELECT 1 FROM grid g "
+                        "WHERE g.community_code = r.code AND g.valid_to IS NULL) ORDER BY r.code"
+                    ),
+                    {"p": region},
+                ).scalars()
+            )
+            if not communities:
+                raise GridmapError(f"no gridded community in region {region}")
+            reports = []
+            with _progress() as bar:
+                task = bar.add_task("checking coverage", total=len(communities))
+                for code in communities:
+                    reports.append(
+                        community_coverage(session, community=code, rules=_rules(settings))
+                    )
+                    bar.advance(task)
+    except GridmapError as exc:
+        _fail(exc)
+    if as_json:
+        console.print_json(json.dumps(reports, default=str, ensure_ascii=False))
+    else:
+        table = Table(title=f"coverage of the grids in {region}")
+        for col in (
+            "community",
+            "grids",
+            "covered",
+            "gaps m²",
+            "overlaps m²",
+            "spills",
+            "bad edges",
+            "homes in gaps",
+        ):
+            table.add_column(col, justify="left" if col == "community" else "right")
+        for r in reports:
+            gaps = sum(f["properties"]["area_m2"] for f in r["gaps"]["features"])
+            over = sum(f["properties"]["area_m2"] for f in r["overlaps"]["features"])
+            table.add_row(
+                f"{r['community']['code']} {r['community']['name']}",
+                str(r["grids"]),
+                f"{100 * r['covered_share']:.3f}%",
+                f"{gaps:,.1f} ({len(r['gaps']['features'])})",
+                f"{over:,.1f} ({len(r['overlaps']['features'])})",
+                str(len(r["outside"]["features"])),
+                str(len(r["invalid_edges"]["features"])),
+                f"{r['households_in_gaps']} in {len(r['buildings_in_gaps'])} buildings",
+                style=None if r["exact"] else "red",
+            )
+        console.print(table)
+    bad = [r["community"]["code"] for r in reports if not r["exact"]]
+    if bad:
+        err.print(f"{len(bad)} of {len(reports)} communities are not exactly covered")
+        raise typer.Exit(code=1)
+    err.print(f"all {len(reports)} communities are exactly covered")
+
+
+@app.command("export")
+def export_cmd(
+    layer: Annotated[str, typer.Argument(help="grids, regions or buildings")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg or shp (zipped)")] = "",
+    crs: Annotated[str, typer.Option(help="EPSG:4326, EPSG:4490 or GCJ-02")] = "EPSG:4326",
+    region: Annotated[str | None, typer.Option(help="only this region (any code prefix)")] = None,
+) -> None:
+    """Write a layer as a file for GIS tools (like GET /api/v1/export/{layer})."""
+    import shutil
+
+    from gridmap import files
+    from gridmap.geo.crs import normalize_crs
+    from gridmap.queries import export as ex
+
+    fmt = fmt or {".gpkg": "gpkg", ".zip": "shp"}.get(output.suffix.lower(), "geojson")
+    try:
+        if fmt not in files.FORMATS:
+            raise GridmapError(f"unknown format {fmt!r}; use geojson, gpkg or shp")
+        files.file_crs(crs)
+        crs = normalize_crs(crs)
+        with _session() as session:
+            total = ex.count_rows(session, layer=layer, region=region)
+            with _progress() as bar:
+                task = bar.add_task(f"exporting {layer}", total=total)
+                if fmt == "geojson":
+                    with output.open("wb") as out:
+                        rows = ex.export_rows(session, layer=layer, region=region)
+
+                        def counted() -> Iterator[dict[str, Any]]:
+                            for row in rows:
+                                bar.advance(task)
+                                yield row
+
+                        for chunk in files.geojson_chunks(counted(), crs=crs, name=layer):
+                            out.write(chunk)
+                else:
+                    path = ex.export_file(
+                        session, layer=layer, fmt=fmt, crs=crs, region=region, at=None
+                    )
+                    shutil.move(path, output)
+                    shutil.rmtree(path.parent, ignore_errors=True)
+                    bar.update(task, completed=total)
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(f"wrote {total} {layer} to {output} ({fmt}, {crs})")
+
+
+@app.command("import")
+def import_cmd(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the file")],
+    layer: Annotated[str, typer.Option(help="the layer to import into")] = "grids",
+    crs: Annotated[
+        str | None, typer.Option(help="the file's CRS when it does not say (or says wrong)")
+    ] = None,
+    commit: Annotated[bool, typer.Option(help="write the changes (default: report only)")] = False,
+) -> None:
+    """Import grids from GeoJSON, GeoPackage, a zipped Shapefile or KML; all or nothing."""
+    from gridmap.auth import operator
+    from gridmap.queries.grid_import import run_import
+
+    if layer != "grids":
+        _fail(GridmapError(f"only grids are imported; {layer!r} is loaded with 'gridmap load'"))
+    settings = get_settings()
+    try:
+        with _session(settings) as session, console.status("checking the file…"):
+            result = run_import(
+                session,
+                path,
+                crs=crs,
+                principal=operator(getpass.getuser()),
+                rules=_rules(settings),
+                commit=commit,
+                source=path.name,
+            )
+    except GridmapError as exc:
+        rejected = exc.extra.get("rejected")
+        if rejected:
+            _print_import(exc.extra)
+        _fail(exc)
+    _print_import(result)
+    if not commit:
+        console.print("nothing written; run again with --commit to apply")
+
+
+def _print_import(result: dict[str, Any]) -> None:
+    table = Table(title=f"import ({'committed' if result['committed'] else 'not written'})")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key in ("created", "updated", "unchanged", "rejected"):
+        table.add_row(key, str(len(result[key])))
+    console.print(table)
+    for r in result["rejected"]:
+        err.print(f"  feature {r['index']} {r.get('code') or ''}: {r['reason']}")
 
 
 @app.command()
@@ -184,6 +472,23 @@ def serve(
     _serve(settings, host or settings.api.host, port or settings.api.port)
 
 
+def _demo_token(settings: Settings) -> str:
+    from sqlalchemy import text
+
+    from gridmap.auth import create_token
+
+    name = "demo map"
+    region = settings.api.start_region
+    with _session(settings) as session:
+        session.execute(
+            text("UPDATE api_token SET revoked_at = now() WHERE name = :n AND revoked_at IS NULL"),
+            {"n": name},
+        )
+        role = {6: "district", 9: "street", 12: "community"}[len(region)]
+        secret, _ = create_token(session, name=name, role=role, region=region)
+    return secret
+
+
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
@@ -193,8 +498,13 @@ def demo(
     settings = get_settings()
     try:
         _load(settings, settings.api.data_dir, commit=True)
+        secret = _demo_token(settings)
     except GridmapError as exc:
         _fail(exc)
+    console.print(
+        f"a token that edits the grids of {settings.api.start_region} (revoked by the next demo):"
+        f"\n  {secret}"
+    )
     # Ctrl-C stops uvicorn cleanly; make SIGTERM do the same.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
     _serve(settings, host or settings.api.host, port or settings.api.port)

@@ -107,7 +107,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 def require_token(principal: PrincipalDep) -> Principal:
     """The caller, who must have sent a token (401 otherwise)."""
-    if principal.token_id is None:
+    if not principal.authenticated:
         raise Unauthorized(
             "this action needs a bearer token (Authorization: Bearer …); "
             "tokens are made with 'gridmap token create'"

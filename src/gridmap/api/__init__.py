@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridmap.api import grids, health, lookup, regions
+from gridmap.api import exchange, grids, health, lookup, regions
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(lookup.router)
+api_router.include_router(exchange.router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)

@@ -195,7 +195,5 @@ def geojson_in(geom: BaseGeometry, crs: str, *, precision: int = 7) -> dict[str,
         )
         if crs == "EPSG:3857":
             precision = 2
-    out: dict[str, Any] = mapping(
-        shapely.set_precision(moved, 10.0**-precision, mode="pointwise")
-    )
+    out: dict[str, Any] = mapping(shapely.set_precision(moved, 10.0**-precision, mode="pointwise"))
     return out

@@ -1,0 +1,99 @@
+"""gridmap.api.exchange: files for GIS tools — export of layers, import of grids."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Path, Query, UploadFile
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from gridmap import files
+from gridmap.dependencies import AtDep, CRSDep, RulesDep, SessionDep, TokenDep
+from gridmap.errors import InvalidInput
+from gridmap.queries import export as ex
+from gridmap.queries import grid_import as gi
+
+router = APIRouter(tags=["files"])
+
+MAX_UPLOAD = 50 * 1024 * 1024
+
+
+def _region(community: str | None, region: str | None) -> str | None:
+    if community and region:
+        raise InvalidInput("give community= or region=, not both")
+    return community or region
+
+
+@router.get(
+    "/export/{layer}",
+    summary="A layer as a file for GIS tools",
+    response_class=StreamingResponse,
+    responses={200: {"content": {t: {} for t in files.MEDIA_TYPES.values()}}},
+)
+def export_layer(
+    session: SessionDep,
+    at: AtDep,
+    crs: CRSDep,
+    layer: Annotated[Literal["grids", "regions", "buildings"], Path()],
+    format: Literal["geojson", "gpkg", "shp"] = "geojson",
+    community: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
+    region: Annotated[
+        str | None, Query(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$", description="any level")
+    ] = None,
+) -> Any:
+    """GeoJSON (streamed), GeoPackage or zipped Shapefile (with .prj and a UTF-8 .cpg), in
+    EPSG:4326, EPSG:4490 or GCJ-02."""
+    files.file_crs(crs)
+    where = _region(community, region)
+    stem = f"gridmap-{layer}" + (f"-{where}" if where else "")
+    if format == "geojson":
+        rows = ex.export_rows(session, layer=layer, region=where, at=at)
+        return StreamingResponse(
+            files.geojson_chunks(rows, crs=crs, name=layer),
+            media_type=files.MEDIA_TYPES["geojson"],
+            headers={"Content-Disposition": f'attachment; filename="{stem}.geojson"'},
+        )
+    path = ex.export_file(session, layer=layer, fmt=format, crs=crs, region=where, at=at)
+    return FileResponse(
+        path,
+        media_type=files.MEDIA_TYPES[format],
+        filename=f"{stem}{path.suffix}",
+        background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
+    )
+
+
+@router.post("/import/grids", summary="Import grids from a GIS file (all or nothing)")
+def import_grids(
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile or KML")],
+    crs: Annotated[
+        str | None, Query(max_length=64, description="the file's CRS, when it does not say")
+    ] = None,
+    commit: Annotated[bool, Query(description="write the changes (default: report only)")] = False,
+) -> dict[str, Any]:
+    """Report what the file would create, update, leave and reject; write it only with
+    ``commit=true`` and only when nothing is rejected."""
+    name = FilePath(file.filename or "upload").name
+    suffix = FilePath(name).suffix.lower()
+    if suffix not in files.READABLE:
+        raise InvalidInput(f"cannot read {name!r}: send {', '.join(files.READABLE)}")
+    folder = files.temp_folder()
+    try:
+        path = folder / f"upload{suffix}"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := file.file.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_UPLOAD:
+                    raise InvalidInput(f"the file is larger than {MAX_UPLOAD >> 20} MiB")
+                out.write(chunk)
+        return gi.run_import(
+            session, path, crs=crs, principal=principal, rules=rules, commit=commit, source=name
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
