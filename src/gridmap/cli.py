@@ -54,7 +54,9 @@ def _ensure_db(settings: Settings) -> str:
 
 def _db_name(settings: Settings) -> str:
     if settings.db.url is not None:
-        return settings.db.url.path.lstrip("/") if settings.db.url.path else "postgres"
+        from sqlalchemy import make_url
+
+        return make_url(settings.db.url).database or "postgres"
     return settings.db.embedded_db
 
 
@@ -93,7 +95,11 @@ def db_status() -> None:
     """Say where the database is and whether it is up."""
     settings = get_settings()
     if settings.db.url is not None:
-        console.print(f"external database: {settings.db.url.host}/{_db_name(settings)}")
+        from sqlalchemy import make_url
+
+        url = make_url(settings.db.url)
+        where = url.host or url.query.get("host") or "local socket"
+        console.print(f"external database: {where}/{_db_name(settings)}")
         return
     cluster = embedded_cluster(settings.db)
     state = (

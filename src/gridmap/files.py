@@ -166,7 +166,7 @@ def read_file(path: Path, *, crs: str | None = None) -> tuple[gpd.GeoDataFrame, 
         return gdf, normalize_crs(crs)
     if gdf.crs is None:
         return gdf, "EPSG:4326"
-    if gdf.crs.name == "GCJ-02":
+    if "GCJ-02" in gdf.crs.name:  # GDAL names it GCS_GCJ-02 after a trip through a .prj
         return gdf, "GCJ-02"
     epsg = gdf.crs.to_epsg()
     if epsg in (4326, 4490):

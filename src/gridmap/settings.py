@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, PostgresDsn, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,7 +30,9 @@ class DatabaseSettings(BaseSettings):
 
     model_config = _ENV
 
-    url: PostgresDsn | None = Field(
+    # A plain string, not pydantic's PostgresDsn: that refuses libpq's socket form
+    # (postgresql:///gridmap?host=/var/run/postgresql), which servers on one machine use.
+    url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "GRIDMAP_DATABASE_URL")
     )
     home: Path = Field(default_factory=lambda: project_root() / ".gridmap")
@@ -46,6 +48,8 @@ class DatabaseSettings(BaseSettings):
             for prefix in ("postgres://", "postgresql://"):
                 if value.startswith(prefix):
                     return "postgresql+psycopg://" + value[len(prefix) :]
+            if not value.startswith("postgresql+"):
+                raise ValueError("DATABASE_URL must be a postgresql:// URL")
         return value or None
 
 
