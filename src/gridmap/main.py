@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,6 +24,7 @@ from gridmap.errors import (
     error_body,
     status_for,
 )
+from gridmap.middleware import BodyLimit
 from gridmap.settings import Settings, get_settings
 
 log = logging.getLogger("gridmap")
@@ -111,18 +112,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     add_exception_handlers(app)
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        limit = settings.api.max_body_bytes
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse(
-                status_code=413,
-                content={"detail": f"request body larger than {limit} bytes", "code": "too_large"},
-            )
-        return await call_next(request)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.api.max_body_bytes,
+        upload_limit=settings.api.max_upload_bytes,
+    )
 
     app.include_router(root_router)
     app.include_router(api_router)

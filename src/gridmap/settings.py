@@ -64,6 +64,8 @@ class ApiSettings(BaseSettings):
     web_dir: Path = Field(default_factory=lambda: project_root() / "web")
     data_dir: Path = Field(default_factory=lambda: project_root() / "data" / "boundaries")
     max_body_bytes: int = 10 * 1024 * 1024
+    # GIS files sent to /api/v1/import/ may be larger than other bodies.
+    max_upload_bytes: int = 100 * 1024 * 1024
     page_limit_max: int = 10_000
     # Optional base-map tile URL template (OSM, Tianditu, AMap …); none is needed offline.
     tile_url: str | None = None

@@ -57,8 +57,11 @@ def east(**props: object) -> dict[str, object]:
 def test_create_gets_next_code_etag_location_and_audit(
     client: TestClient, db: Session, auth: dict[str, str]
 ) -> None:
+    listed = client.get(GRIDS).headers["etag"]
+    assert listed.startswith('W/"') and client.get(GRIDS).headers["etag"] == listed
     r = client.post(GRIDS, json=east(), headers=auth)
     assert r.status_code == 201, r.text
+    assert client.get(GRIDS).headers["etag"] != listed
     props = r.json()["properties"]
     assert props["code"] == EAST_GRID and props["version"] == 1 and props["note"] == "created"
     assert props["changed_by"].startswith("测试社区办 (token")
@@ -208,6 +211,15 @@ def test_nan_and_huge_inputs(client: TestClient, db: Session, auth: dict[str, st
         headers={**auth, "Content-Type": "application/json"},
     )
     assert r.status_code == 413
+
+    def streamed() -> object:  # no Content-Length: the limit is counted as the body arrives
+        yield b'{"type": "Feature", "properties": {"name": "'
+        for _ in range(12):
+            yield b"x" * (1024 * 1024)
+        yield b'"}}'
+
+    r = client.post(GRIDS, content=streamed(), headers={**auth, "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == "too_large"
     for body in (b"not json", b"[]", b'{"type": "FeatureCollection"}'):
         r = client.post(GRIDS, content=body, headers={**auth, "Content-Type": "application/json"})
         assert r.status_code == 422, body

@@ -18,8 +18,6 @@ from gridmap.queries import grid_import as gi
 
 router = APIRouter(tags=["files"])
 
-MAX_UPLOAD = 50 * 1024 * 1024
-
 
 def _region(community: str | None, region: str | None) -> str | None:
     if community and region:
@@ -85,13 +83,8 @@ def import_grids(
     folder = files.temp_folder()
     try:
         path = folder / f"upload{suffix}"
-        size = 0
         with path.open("wb") as out:
-            while chunk := file.file.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD:
-                    raise InvalidInput(f"the file is larger than {MAX_UPLOAD >> 20} MiB")
-                out.write(chunk)
+            shutil.copyfileobj(file.file, out, 1 << 20)
         return gi.run_import(
             session, path, crs=crs, principal=principal, rules=rules, commit=commit, source=name
         )

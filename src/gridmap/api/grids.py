@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -78,7 +79,10 @@ def list_grids(
     )
     if crs not in ("EPSG:4326", "EPSG:4490"):
         result["features"] = [_in_crs(f, crs) for f in result["features"]]
-    return GeoJSONResponse(result)
+    response = GeoJSONResponse(result)
+    # Weak: the same grids may be written with other whitespace or key order by another version.
+    response.headers["ETag"] = 'W/"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+    return response
 
 
 @router.post(
