@@ -14,7 +14,7 @@ test: setup
 	.venv/bin/python -m pytest
 
 lint: setup
-	.venv/bin/ruff check src tests migrations scripts
+	.venv/bin/ruff check src tests migrations scripts bench
 
 typecheck: setup
 	.venv/bin/mypy src

@@ -76,6 +76,7 @@ SELECT
 
 
 def median_time(fn: Callable[[], object]) -> float:
+    """Median wall time of ``fn`` over RUNS runs, after one warm-up."""
     fn()
     times = []
     for _ in range(RUNS):
@@ -86,15 +87,23 @@ def median_time(fn: Callable[[], object]) -> float:
 
 
 def pick_community(session: Session) -> str:
-    return str(session.execute(text(
-        "SELECT code FROM region WHERE level = 'community' AND geom IS NOT NULL "
-        "AND ST_Area(geom::geography) BETWEEN 1e6 AND 6e6 ORDER BY ST_NPoints(geom) DESC, code "
-        "LIMIT 1")).scalar_one())
+    """The demo community of 1–6 km² with the most boundary vertices."""
+    return str(
+        session.execute(
+            text(
+                "SELECT code FROM region WHERE level = 'community' AND geom IS NOT NULL "
+                "AND ST_Area(geom::geography) BETWEEN 1e6 AND 6e6 "
+                "ORDER BY ST_NPoints(geom) DESC, code LIMIT 1"
+            )
+        ).scalar_one()
+    )
 
 
 def cut_into_grids(session: Session, community: str) -> None:
-    wkb = session.execute(text("SELECT ST_AsBinary(geom) FROM region WHERE code = :c"),
-                          {"c": community}).scalar_one()
+    """Replace the community's grids with GRIDS Voronoi cells, three of them spoilt."""
+    wkb = session.execute(
+        text("SELECT ST_AsBinary(geom) FROM region WHERE code = :c"), {"c": community}
+    ).scalar_one()
     area = shapely.from_wkb(bytes(wkb))
     [metric], back = to_metric([area])
     rng = np.random.default_rng(7)
@@ -111,17 +120,30 @@ def cut_into_grids(session: Session, community: str) -> None:
     cells[1] = cells[1].buffer(0.0002)
     edge = next(i for i in range(2, GRIDS) if cells[i].intersects(area.boundary))
     cells[edge] = shapely.union(cells[edge], cells[edge].buffer(0.0005).difference(area))
-    session.execute(text("UPDATE grid SET valid_to = clock_timestamp() "
-                         "WHERE community_code = :c AND valid_to IS NULL"), {"c": community})
+    session.execute(
+        text(
+            "UPDATE grid SET valid_to = clock_timestamp() "
+            "WHERE community_code = :c AND valid_to IS NULL"
+        ),
+        {"c": community},
+    )
     for i, cell in enumerate(cells, 1):
-        session.execute(text(
-            "INSERT INTO grid (code, community_code, name, geom, valid_from) VALUES "
-            "(:code, :c, :name, ST_Multi(ST_GeomFromWKB(:wkb, 4326)), clock_timestamp())"),
-            {"code": f"{community}{900 - GRIDS + i:03d}", "c": community, "name": f"bench {i}",
-             "wkb": shapely.to_wkb(as_multipolygon(shapely.make_valid(cell)))})
+        session.execute(
+            text(
+                "INSERT INTO grid (code, community_code, name, geom, valid_from) VALUES "
+                "(:code, :c, :name, ST_Multi(ST_GeomFromWKB(:wkb, 4326)), clock_timestamp())"
+            ),
+            {
+                "code": f"{community}{900 - GRIDS + i:03d}",
+                "c": community,
+                "name": f"bench {i}",
+                "wkb": shapely.to_wkb(as_multipolygon(shapely.make_valid(cell))),
+            },
+        )
 
 
 def main() -> None:
+    """Build the bench database, time both checks, print them and their ratio."""
     settings = Settings()
     if settings.db.url is None:
         embedded_cluster(settings.db).start()
@@ -136,26 +158,35 @@ def main() -> None:
             community = pick_community(session)
             cut_into_grids(session, community)
         with Session(engine) as session:
-            vertices = session.execute(text("SELECT ST_NPoints(geom) FROM region WHERE code = :c"),
-                                       {"c": community}).scalar_one()
+            vertices = session.execute(
+                text("SELECT ST_NPoints(geom) FROM region WHERE code = :c"), {"c": community}
+            ).scalar_one()
             rules = GridRules()
             ours = community_coverage(session, community=community, rules=rules)
             plain = session.execute(text(PLAIN_POSTGIS), {"c": community}).one()
-            t_ours = median_time(lambda: community_coverage(session, community=community,
-                                                            rules=rules))
-            t_plain = median_time(lambda: session.execute(text(PLAIN_POSTGIS),
-                                                          {"c": community}).one())
+            t_ours = median_time(
+                lambda: community_coverage(session, community=community, rules=rules)
+            )
+            t_plain = median_time(
+                lambda: session.execute(text(PLAIN_POSTGIS), {"c": community}).one()
+            )
         engine.dispose()
     finally:
         drop_database(settings.db, NAME)
-    print(f"community {community}: {GRIDS} grids, boundary of {vertices} vertices, "
-          f"median of {RUNS} runs")
-    print(f"  findings   gridmap: {len(ours['gaps']['features'])} gaps, "
-          f"{len(ours['overlaps']['features'])} overlaps, {len(ours['outside']['features'])} "
-          f"spills, {len(ours['invalid_edges']['features'])} grids with bad edges, "
-          f"covered {ours['covered_share']:.4%}")
-    print(f"             PostGIS: {plain.gaps} gaps, {plain.overlaps} overlaps, {plain.spills} "
-          f"spills, covered {plain.covered_share:.4%}")
+    print(
+        f"community {community}: {GRIDS} grids, boundary of {vertices} vertices, "
+        f"median of {RUNS} runs"
+    )
+    print(
+        f"  findings   gridmap: {len(ours['gaps']['features'])} gaps, "
+        f"{len(ours['overlaps']['features'])} overlaps, {len(ours['outside']['features'])} "
+        f"spills, {len(ours['invalid_edges']['features'])} grids with bad edges, "
+        f"covered {ours['covered_share']:.4%}"
+    )
+    print(
+        f"             PostGIS: {plain.gaps} gaps, {plain.overlaps} overlaps, {plain.spills} "
+        f"spills, covered {plain.covered_share:.4%}"
+    )
     print(f"  gridmap coverage check   {t_ours * 1000:8.1f} ms")
     print(f"  plain PostGIS query      {t_plain * 1000:8.1f} ms")
     print(f"  ratio (PostGIS / gridmap) {t_plain / t_ours:7.2f}x")
