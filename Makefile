@@ -1,5 +1,5 @@
 # gridmap: `make demo` opens the demo map, `make test` runs the whole test suite.
-.PHONY: demo test setup lint typecheck data vendor db-stop
+.PHONY: demo test setup lint typecheck data vendor db-stop bench
 
 PORT ?= 8000
 export PORT
@@ -28,3 +28,6 @@ vendor:
 
 db-stop: setup
 	.venv/bin/gridmap db stop
+
+bench: setup
+	.venv/bin/python bench/coverage.py
