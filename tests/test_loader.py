@@ -182,3 +182,48 @@ def test_incidents_and_buildings_got_their_grids(demo_engine: Engine) -> None:
     assert unassigned == 0 and wrong == 0
     assert buildings[1] > 500 and buildings[0] == 0
     assert served == 0
+
+
+def test_every_demo_community_passes_the_coverage_report(demo_engine: Engine) -> None:
+    from sqlalchemy.orm import Session
+
+    from gridmap.queries.coverage import community_coverage
+    from gridmap.queries.grid_writes import GridRules
+
+    with Session(demo_engine) as session:
+        communities = (
+            session.execute(text("SELECT DISTINCT community_code FROM grid WHERE valid_to IS NULL"))
+            .scalars()
+            .all()
+        )
+        assert len(communities) >= 30
+        for code in communities:
+            report = community_coverage(session, community=code, rules=GridRules())
+            assert report["exact"] and report["valid_coverage"], (code, report["gaps"])
+            assert report["covered_share"] > 0.9999
+
+
+def test_demo_keeps_edits_made_since_its_data_set_was_loaded(
+    demo_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gridmap.cli import _load
+    from gridmap.settings import Settings
+
+    load_dataset(demo_engine, DEMO, commit=True)
+    with demo_engine.begin() as conn:
+        code = conn.execute(text("SELECT min(code) FROM grid WHERE valid_to IS NULL")).scalar_one()
+        conn.execute(
+            text("UPDATE grid SET name = '改过的名字' WHERE code = :c AND valid_to IS NULL"),
+            {"c": code},
+        )
+    settings = Settings()
+    settings.db.url = demo_engine.url.render_as_string(hide_password=False)
+    _load(settings, DEMO, commit=True, unless_loaded=True)
+    assert "edits made since are kept" in capsys.readouterr().out
+    with demo_engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT name FROM grid WHERE code = :c AND valid_to IS NULL"), {"c": code}
+            ).scalar_one()
+            == "改过的名字"
+        )

@@ -420,14 +420,28 @@ def _print_report(report: LoadReport) -> None:
     console.print(table)
 
 
-def _load(settings: Settings, path: Path, commit: bool) -> None:
+def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool = False) -> None:
+    from sqlalchemy import text
+
     from gridmap import migrate as m
-    from gridmap.loader import load_dataset
+    from gridmap.loader import checksum, load_dataset
 
     url = _ensure_db(settings)
     m.upgrade(url)
     engine = make_engine(url, pool_size=1)
     try:
+        if unless_loaded:
+            with engine.connect() as conn:
+                loaded = conn.execute(
+                    text("SELECT name FROM data_set WHERE checksum = :c"), {"c": checksum(path)}
+                ).scalar_one_or_none()
+            if loaded is not None:
+                # Loading again would undo edits made in the app since (as new versions).
+                console.print(
+                    f"data set {loaded} is loaded and unchanged; edits made since are kept "
+                    f"(gridmap load {path} --commit applies it again)"
+                )
+                return
         with console.status("loading…") as status:
             report = load_dataset(
                 engine, path, commit=commit, progress=lambda msg: status.update(f"loading {msg}…")
@@ -503,7 +517,7 @@ def demo(
     """Start the database, migrate, load the Haidian demo data and serve the map."""
     settings = get_settings()
     try:
-        _load(settings, settings.api.data_dir, commit=True)
+        _load(settings, settings.api.data_dir, commit=True, unless_loaded=True)
         secret = _demo_token(settings)
     except GridmapError as exc:
         _fail(exc)
