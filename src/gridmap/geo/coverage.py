@@ -54,6 +54,12 @@ class Frame:
         # A degree of longitude shrinks with latitude; take the smaller so tolerances stay safe.
         return cls(to_metric, 111_320.0 * min(1.0, np.cos(np.radians(abs(lat)))))
 
+    @classmethod
+    def around(cls, geom: BaseGeometry) -> Frame:
+        """The lon/lat frame of a WGS84 geometry's centre."""
+        centre = geom.centroid
+        return cls.lonlat(centre.x, centre.y)
+
 
 METRIC = Frame()
 

@@ -78,14 +78,13 @@ def community_coverage(
 ) -> dict[str, Any]:
     """Is the community fully and exactly covered by its grids? Every finding, with its area."""
     name, area, grids = load_community(session, community, at)
-    centre = area.centroid
     report = cov.check_coverage(
         area,
         grids,
         tolerance_m2=rules.tolerance_m2,
         sliver_m=rules.sliver_m,
         edge_m=rules.edge_m,
-        frame=cov.Frame.lonlat(centre.x, centre.y),
+        frame=cov.Frame.around(area),
     )
     gaps = [g for g, _a in report.gaps]
     buildings = (

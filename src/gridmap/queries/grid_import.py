@@ -26,14 +26,14 @@ from gridmap.auth import Principal
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.geo import coverage as cov
 from gridmap.geo.shapes import parse_polygonal
-from gridmap.queries import audit
 from gridmap.queries.grid_writes import (
     GridRules,
+    _add_version,
     _community_geom,
-    _insert,
     _lock_community,
     _now,
     _rederive_around,
+    _retire,
     next_code,
     snapshot,
 )
@@ -184,7 +184,7 @@ def _check_communities(session: Session, plans: list[Planned], rules: GridRules)
     for community in sorted({p.community for p in live if p.community}):
         mine = [p for p in live if p.community == community and p.action != "reject"]
         area = _community_geom(session, community)
-        frame = cov.Frame.lonlat(area.centroid.x, area.centroid.y)
+        frame = cov.Frame.around(area)
         touched = {p.code for p in mine if p.code}
         final: dict[str, tuple[Planned | None, BaseGeometry]] = {
             r.code: (None, shapely.from_wkb(bytes(r.wkb)))
@@ -248,16 +248,13 @@ def apply_import(
         assert p.community is not None and p.geom is not None
         before = None
         if p.action == "update":
-            before = snapshot(session, p.current_id or 0)
-            session.execute(
-                text("UPDATE grid SET valid_to = :at WHERE id = :id"),
-                {"at": at, "id": p.current_id},
-            )
-            assert p.current_geom is not None
+            assert p.current_id is not None and p.current_geom is not None
+            before = snapshot(session, p.current_id)
+            _retire(session, [p.current_id], at)
             touched.append(p.current_geom)
         else:
             p.code = p.code or next_code(session, p.community, rules.code_width)
-        grid_id = _insert(
+        _add_version(
             session,
             code=p.code or "",
             community=p.community,
@@ -266,18 +263,11 @@ def apply_import(
             at=at,
             actor=principal.actor,
             note=note,
+            action=f"import_{p.action}",
+            before=before,
             source=source,
         )
         touched.append(p.geom)
-        audit.record(
-            session,
-            actor=principal.actor,
-            action=f"import_{p.action}",
-            entity="grid",
-            key=p.code,
-            before=before,
-            after=snapshot(session, grid_id),
-        )
     if touched:
         _rederive_around(session, *touched)
 

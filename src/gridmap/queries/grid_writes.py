@@ -130,8 +130,7 @@ def _fit_and_check(
     """The geometry to store (fitted when ``fix``), or the 422/409 that says why it can't be."""
     area = _community_geom(session, community)
     siblings = _siblings(session, community, exclude)
-    centre = area.centroid
-    frame = cov.Frame.lonlat(centre.x, centre.y)
+    frame = cov.Frame.around(area)
     geoms = {code: g for code, (_name, g) in siblings.items()}
     fixed = None
     if fix:
@@ -213,7 +212,13 @@ def snapshot(session: Session, grid_id: int) -> dict[str, Any] | None:
     return found
 
 
-def _insert(
+def _retire(session: Session, ids: list[int], at: datetime) -> None:
+    session.execute(
+        text("UPDATE grid SET valid_to = :at WHERE id = ANY(:ids)"), {"at": at, "ids": ids}
+    )
+
+
+def _add_version(
     session: Session,
     *,
     code: str,
@@ -223,12 +228,15 @@ def _insert(
     at: datetime,
     actor: str,
     note: str,
+    action: str,
+    before: dict[str, Any] | None = None,
     source: str | None = None,
 ) -> int:
+    """Insert the next version of grid ``code`` and log it; returns the new row's id."""
     version = session.execute(
         text("SELECT coalesce(max(version), 0) + 1 FROM grid WHERE code = :c"), {"c": code}
     ).scalar_one()
-    return int(
+    grid_id = int(
         session.execute(
             text(
                 "INSERT INTO grid (code, version, community_code, name, kind, subtype, households, "
@@ -252,6 +260,16 @@ def _insert(
             },
         ).scalar_one()
     )
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity="grid",
+        key=code,
+        before=before,
+        after=snapshot(session, grid_id),
+    )
+    return grid_id
 
 
 def _rederive_around(session: Session, *geoms: BaseGeometry) -> None:
@@ -351,28 +369,19 @@ def create_grid(
     final, fixed = _fit_and_check(
         session, community=community, geom=geom, exclude=None, rules=rules, fix=fix
     )
-    at = _now(session)
-    grid_id = _insert(
+    _add_version(
         session,
         code=code,
         community=community,
         props=props,
         geom=final,
-        at=at,
+        at=_now(session),
         actor=principal.actor,
         note=note,
+        action="create",
         source=source,
     )
     _rederive_around(session, final)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="create",
-        entity="grid",
-        key=code,
-        before=None,
-        after=snapshot(session, grid_id),
-    )
     return WriteResult(feature=get_grid(session, code=code), etag=etag(code, 1), fixed=fixed)
 
 
@@ -472,8 +481,8 @@ def update_grid(
         )
     before = snapshot(session, row.id)
     at = _now(session)
-    session.execute(text("UPDATE grid SET valid_to = :at WHERE id = :id"), {"at": at, "id": row.id})
-    grid_id = _insert(
+    _retire(session, [row.id], at)
+    _add_version(
         session,
         code=code,
         community=community,
@@ -482,18 +491,11 @@ def update_grid(
         at=at,
         actor=principal.actor,
         note=note,
+        action="update",
+        before=before,
         source=source,
     )
     _rederive_around(session, old_geom, new_geom)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="update",
-        entity="grid",
-        key=code,
-        before=before,
-        after=snapshot(session, grid_id),
-    )
     return WriteResult(
         feature=get_grid(session, code=code), etag=etag(code, row.version + 1), fixed=fixed
     )
@@ -510,7 +512,7 @@ def retire_grid(
     check_if_match(if_match, etag(code, row.version))
     before = snapshot(session, row.id)
     at = _now(session)
-    session.execute(text("UPDATE grid SET valid_to = :at WHERE id = :id"), {"at": at, "id": row.id})
+    _retire(session, [row.id], at)
     _rederive_around(session, shapely.from_wkb(bytes(row.wkb)))
     audit.record(
         session,
@@ -597,13 +599,10 @@ def renumber(
     at = _now(session)
     befores = {o: snapshot(session, by_code[o].id) for o, _n in changed}
     # Retire every moving grid first, so a new code never meets a current one (swaps included).
-    session.execute(
-        text("UPDATE grid SET valid_to = :at WHERE id = ANY(:ids)"),
-        {"at": at, "ids": [by_code[o].id for o, _n in changed]},
-    )
+    _retire(session, [by_code[o].id for o, _n in changed], at)
     for old, new in changed:
         r = by_code[old]
-        grid_id = _insert(
+        _add_version(
             session,
             code=new,
             community=community,
@@ -617,15 +616,8 @@ def renumber(
             at=at,
             actor=principal.actor,
             note=f"renumbered from {old}",
-        )
-        audit.record(
-            session,
-            actor=principal.actor,
             action="renumber",
-            entity="grid",
-            key=new,
             before=befores[old],
-            after=snapshot(session, grid_id),
         )
     staff = session.execute(
         text(
