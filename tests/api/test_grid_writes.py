@@ -594,3 +594,12 @@ def test_coverage_of_a_street_community_without_boundary(client: TestClient, db:
     db.flush()
     r = client.get(f"/api/v1/regions/{COMMUNITY}/coverage")
     assert r.status_code == 422 and "no boundary" in r.json()["detail"]
+
+
+def test_openapi_documents_the_writes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    grid = paths["/api/v1/grids/{code}"]
+    assert {"get", "put", "patch", "delete"} <= set(grid)
+    assert {"401", "403", "412", "428"} <= set(grid["put"]["responses"])
+    assert "post" in paths["/api/v1/grids"] and "post" in paths["/api/v1/import/grids"]
+    assert "/api/v1/regions/{code}/coverage" in paths and "/api/v1/export/{layer}" in paths

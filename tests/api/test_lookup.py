@@ -40,6 +40,34 @@ def test_team_is_masked(client: TestClient, grids: None) -> None:
     assert all("晓明" not in m["name"] for m in team)
 
 
+def test_team_is_shown_to_tokens_that_cover_the_grid(
+    client: TestClient, db: Session, grids: None
+) -> None:
+    from tests.utils.fixtures import bearer
+
+    def team(headers: dict[str, str]) -> dict[str, object]:
+        r = client.get("/api/v1/lookup", params={"lon": 116.342, "lat": 40.005}, headers=headers)
+        return r.json()  # type: ignore[no-any-return]
+
+    shown = team(bearer(db, "worker", WEST_GRID, "网格员"))
+    assert shown["personal_data"] == "shown"
+    assert shown["team"][0] == {"role": "leader", "name": "王晓明", "phone": "13800001234"}
+    for role, region in (
+        ("worker", EAST_GRID),
+        ("viewer", COMMUNITY),
+        ("community", "110108010002"),
+    ):
+        masked = team(bearer(db, role, region, role))
+        assert masked["personal_data"] == "masked", (role, region)
+        assert masked["team"][0]["name"] == "王**"
+    r = client.get(
+        "/api/v1/lookup",
+        params={"lon": 116.342, "lat": 40.005},
+        headers={"Authorization": "Bearer gm_wrong"},
+    )
+    assert r.status_code == 401
+
+
 @pytest.mark.parametrize("lat", [40.0, 40.005, 40.01])
 def test_shared_border_goes_to_the_lowest_code(client: TestClient, grids: None, lat: float) -> None:
     # On the edge, at its middle and at the vertices both grids share.

@@ -11,6 +11,7 @@ a lookup to one or two small pieces, where testing a whole grid would walk all i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -58,9 +59,16 @@ def _named(code: str | None, name: str | None) -> dict[str, str] | None:
 
 
 def lookup_point(
-    session: Session, *, lon: float, lat: float, show_personal: bool = False
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    show_personal: Callable[[str], bool] = lambda _code: False,
 ) -> dict[str, Any]:
-    """The grid, community, street, district and team at a WGS84 point."""
+    """The grid, community, street, district and team at a WGS84 point.
+
+    ``show_personal(grid_code)`` says whether the caller may see the team's names and phones.
+    """
     params = {"lon": lon, "lat": lat}
     grid = session.execute(text(_GRID_AT), params).one_or_none()
     if grid is None:
@@ -93,11 +101,12 @@ def lookup_point(
             street=regions.get("street"),
             district=regions.get("district"),
         )
+    shown = show_personal(grid.code)
     team = [
         {
             "role": r.role,
-            "name": r.name if show_personal else mask_name(r.name),
-            "phone": r.phone if show_personal else mask_phone(r.phone),
+            "name": r.name if shown else mask_name(r.name),
+            "phone": r.phone if shown else mask_phone(r.phone),
         }
         for r in session.execute(
             text(
@@ -120,5 +129,5 @@ def lookup_point(
         "street": _named(grid.street_code, grid.street_name),
         "district": _named(grid.district_code, grid.district_name),
         "team": team,
-        "personal_data": "shown" if show_personal else "masked",
+        "personal_data": "shown" if shown else "masked",
     }
