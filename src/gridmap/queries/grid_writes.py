@@ -9,7 +9,7 @@ inserted, so history and ``?at=`` stay exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +57,6 @@ class WriteResult:
     etag: str
     changed: bool = True
     fixed: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def etag(code: str, version: int) -> str:
