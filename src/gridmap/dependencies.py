@@ -158,3 +158,10 @@ def grid_rules(request: Request) -> GridRules:
 
 
 RulesDep = Annotated[GridRules, Depends(grid_rules)]
+
+
+def grids_changed(request: Request) -> None:
+    """Tell this server's in-memory grids to reload (other servers hear it from PostgreSQL)."""
+    live = getattr(request.app.state, "live", None)
+    if live is not None:
+        live.invalidate()

@@ -24,6 +24,7 @@ from gridmap.errors import (
     error_body,
     status_for,
 )
+from gridmap.live import LiveGrids
 from gridmap.middleware import BodyLimit
 from gridmap.settings import Settings, get_settings
 
@@ -95,12 +96,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(database_url(settings.db), pool_size=settings.db.pool_size)
+        url = database_url(settings.db)
+        engine = make_engine(url, pool_size=settings.db.pool_size)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        live = LiveGrids(url if settings.api.live_lookup else None)
+        app.state.live = live
+        live.start()
         try:
             yield
         finally:
+            live.stop()
             engine.dispose()
 
     app = FastAPI(

@@ -78,6 +78,8 @@ class ApiSettings(BaseSettings):
     grid_tolerance_m2: float = Field(default=1.0, ge=0)
     grid_sliver_m: float = Field(default=0.5, ge=0)
     grid_snap_m: float = Field(default=1.0, ge=0, le=50)
+    # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
+    live_lookup: bool = True
     # Times given without an offset (?at=2026-05-01T08:00) are read in this zone.
     timezone: str = "Asia/Shanghai"
     # The region the browser map opens on (学院路街道 of the demo).

@@ -105,3 +105,23 @@ def test_two_editors_one_wins_the_other_is_told(
     for t in adders:
         t.join()
     assert sorted(created) == [201, 409], created
+
+
+def test_lookups_follow_changes_committed_elsewhere(
+    app_client: tuple[TestClient, dict[str, dict[str, str]], Session],
+) -> None:
+    import time
+
+    client, _auth, db = app_client
+    point = {"lon": 116.342, "lat": 40.005}
+    assert client.get("/api/v1/lookup", params=point).json()["grid"]["name"] == "西网格"
+    # Another process (here: another connection) renames the grid and commits.
+    db.execute(text("UPDATE grid SET name = '西网格（新名）' WHERE code = :c"), {"c": WEST_GRID})
+    db.commit()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        name = client.get("/api/v1/lookup", params=point).json()["grid"]["name"]
+        if name == "西网格（新名）":
+            break
+        time.sleep(0.05)
+    assert name == "西网格（新名）"

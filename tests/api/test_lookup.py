@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import BORDER_LON, COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
 
+from gridmap.dependencies import get_session
 from gridmap.geo.crs import from_wgs84
+from gridmap.main import create_app
+from gridmap.settings import Settings
+
+
+@pytest.fixture(params=["memory", "postgis"])
+def client(request: pytest.FixtureRequest, settings: Settings, db: Session) -> Iterator[TestClient]:
+    """Each lookup test runs twice: answered from the in-memory grids, and from PostGIS."""
+    s = settings.model_copy(deep=True)
+    s.api.live_lookup = request.param == "memory"
+    app = create_app(s)
+
+    def one_session() -> Iterator[Session]:
+        yield db
+
+    app.dependency_overrides[get_session] = one_session
+    with TestClient(app) as c:
+        assert app.state.live.listening == (request.param == "memory")
+        yield c
 
 
 @pytest.fixture
@@ -141,3 +162,88 @@ def test_bad_input_is_422(
 
 def test_swapped_coordinates_are_named(client: TestClient, grids: None) -> None:
     assert "swapped" in lookup(client, 40.005, 116.342).json()["detail"]
+
+
+def test_at_answers_with_the_grids_of_then(client: TestClient, db: Session, grids: None) -> None:
+    before = db.execute(text("SELECT clock_timestamp()")).scalar_one()
+    # The west grid is retired, and a new grid takes the whole community.
+    db.execute(text("UPDATE grid SET valid_to = clock_timestamp() WHERE valid_to IS NULL"))
+    db.execute(
+        text(
+            "INSERT INTO grid (code, community_code, name, geom, valid_from) VALUES (:c, :cc, "
+            "'全社区', ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((116.34 40,116.35 40,116.35 40.01,"
+            "116.34 40.01,116.34 40)))'), clock_timestamp())"
+        ),
+        {"c": COMMUNITY + "003", "cc": COMMUNITY},
+    )
+    now = lookup(client, 116.342, 40.005).json()
+    assert now["grid"]["code"] == COMMUNITY + "003"
+    then = lookup(client, 116.342, 40.005, at=before.isoformat()).json()
+    assert then["grid"]["code"] == WEST_GRID and then["at"] == before.isoformat()
+    r = lookup(client, 116.342, 40.005, at="2001-01-01T00:00:00+08:00")
+    assert r.status_code == 404 and r.json()["nearest_grid"] is None
+    batch = client.post(
+        "/api/v1/lookup",
+        params={"at": before.isoformat()},
+        json={"points": [[116.342, 40.005], [116.348, 40.005]]},
+    ).json()
+    assert [x["grid"]["code"] for x in batch["results"]] == [WEST_GRID, EAST_GRID]
+
+
+def test_batch_answers_in_order(client: TestClient, db: Session, grids: None) -> None:
+    from tests.utils.fixtures import bearer
+
+    points = [
+        [116.348, 40.005],  # east
+        [BORDER_LON, 40.005],  # on the border: west, the lower code
+        [116.36, 40.005],  # in no grid
+        [40.005, 116.342],  # swapped
+        [116.342, 40.005],  # west
+    ]
+    r = client.post("/api/v1/lookup", json={"points": points})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    got = [(x["grid"] or {}).get("code") for x in body["results"]]
+    assert got == [EAST_GRID, WEST_GRID, None, None, WEST_GRID]
+    assert [x["index"] for x in body["results"]] == [0, 1, 2, 3, 4]
+    assert body["results"][3]["error"]["code"] == "outside_china"
+    assert body["found"] == 3 and body["numberOfPoints"] == 5
+    assert body["results"][0]["community"] == {"code": COMMUNITY, "name": "测试社区"}
+    assert body["teams"][WEST_GRID][0]["name"] == "王**" and body["teams"][EAST_GRID] == []
+    worker = bearer(db, "worker", WEST_GRID, "网格员")
+    shown = client.post("/api/v1/lookup", json={"points": points}, headers=worker).json()
+    assert shown["teams"][WEST_GRID][0]["name"] == "王晓明"
+    gcj = [list(from_wgs84(116.342, 40.005, "GCJ-02"))]
+    r = client.post("/api/v1/lookup", json={"points": gcj, "crs": "GCJ-02"}).json()
+    assert r["results"][0]["grid"]["code"] == WEST_GRID
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"points": [[116.3, 40.0]] * 10_001},
+        {"points": [[116.3]]},
+        {"points": [["a", "b"]]},
+        {"points": "116.3,40.0"},
+        {"points": [[116.3, 40.0]], "crs": "EPSG:1234"},
+        {"points": [[116.3, 40.0]], "extra": 1},
+        {},
+    ],
+)
+def test_bad_batches_are_422(client: TestClient, grids: None, body: dict[str, object]) -> None:
+    r = client.post("/api/v1/lookup", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] in ("invalid_input", "unknown_crs")
+
+
+def test_a_big_batch_matches_single_lookups(client: TestClient, grids: None) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    pts = rng.uniform([116.338, 39.998], [116.352, 40.012], (2000, 2))
+    pts[:50, 0] = BORDER_LON
+    body = client.post("/api/v1/lookup", json={"points": pts.tolist()}).json()
+    for i in range(0, 2000, 97):
+        single = lookup(client, pts[i, 0], pts[i, 1])
+        expect = single.json()["grid"]["code"] if single.status_code == 200 else None
+        assert (body["results"][i]["grid"] or {}).get("code") == expect, i

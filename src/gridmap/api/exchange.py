@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Path, Query, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from gridmap import files
-from gridmap.dependencies import AtDep, CRSDep, RulesDep, SessionDep, TokenDep
+from gridmap.dependencies import AtDep, CRSDep, RulesDep, SessionDep, TokenDep, grids_changed
 from gridmap.errors import InvalidInput
 from gridmap.queries import export as ex
 from gridmap.queries import grid_import as gi
@@ -65,6 +65,7 @@ def export_layer(
 
 @router.post("/import/grids", summary="Import grids from a GIS file (all or nothing)")
 def import_grids(
+    request: Request,
     session: SessionDep,
     principal: TokenDep,
     rules: RulesDep,
@@ -85,8 +86,11 @@ def import_grids(
         path = folder / f"upload{suffix}"
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, 1 << 20)
-        return gi.run_import(
+        result = gi.run_import(
             session, path, crs=crs, principal=principal, rules=rules, commit=commit, source=name
         )
+        if result["committed"]:
+            grids_changed(request)
+        return result
     finally:
         shutil.rmtree(folder, ignore_errors=True)

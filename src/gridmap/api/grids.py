@@ -15,6 +15,7 @@ from gridmap.dependencies import (
     RulesDep,
     SessionDep,
     TokenDep,
+    grids_changed,
 )
 from gridmap.geo.shapes import geojson_in
 from gridmap.queries import grid_writes as w
@@ -93,6 +94,7 @@ def list_grids(
     responses={401: {}, 403: {}, 409: {}, 422: {}},
 )
 def create_grid(
+    request: Request,
     session: SessionDep,
     principal: TokenDep,
     rules: RulesDep,
@@ -104,6 +106,7 @@ def create_grid(
     result = w.create_grid(
         session, feature=feature, crs=crs, principal=principal, rules=rules, fix=fix
     )
+    grids_changed(request)
     return _written(result, crs, 201)
 
 
@@ -124,6 +127,7 @@ def grid_history(session: SessionDep, code: CodePath, geometry: bool = True) -> 
 
 
 def _update(
+    request: Request,
     session: Any,
     code: str,
     feature: GridFeature,
@@ -145,6 +149,8 @@ def _update(
         partial=partial,
         fix=fix,
     )
+    if result.changed:
+        grids_changed(request)
     return _written(result, crs)
 
 
@@ -155,6 +161,7 @@ def _update(
     responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
 )
 def replace_grid(
+    request: Request,
     session: SessionDep,
     principal: TokenDep,
     rules: RulesDep,
@@ -165,7 +172,7 @@ def replace_grid(
     fix: Fix = False,
 ) -> Any:
     """Replace a grid's geometry and properties; the old version stays in its history."""
-    return _update(session, code, feature, crs, principal, rules, if_match, False, fix)
+    return _update(request, session, code, feature, crs, principal, rules, if_match, False, fix)
 
 
 @router.patch(
@@ -175,6 +182,7 @@ def replace_grid(
     responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
 )
 def patch_grid(
+    request: Request,
     session: SessionDep,
     principal: TokenDep,
     rules: RulesDep,
@@ -185,14 +193,20 @@ def patch_grid(
     fix: Fix = False,
 ) -> Any:
     """Change the properties given (and the geometry, if given); the rest stays."""
-    return _update(session, code, feature, crs, principal, rules, if_match, True, fix)
+    return _update(request, session, code, feature, crs, principal, rules, if_match, True, fix)
 
 
 @router.delete(
     "/{code}", summary="Retire a grid", responses={401: {}, 403: {}, 404: {}, 412: {}, 428: {}}
 )
 def retire_grid(
-    session: SessionDep, principal: TokenDep, code: CodePath, if_match: IfMatch = None
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    code: CodePath,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """Retire a grid: it leaves the current map but stays in history, never erased."""
-    return w.retire_grid(session, code=code, principal=principal, if_match=if_match)
+    retired = w.retire_grid(session, code=code, principal=principal, if_match=if_match)
+    grids_changed(request)
+    return retired

@@ -1,23 +1,53 @@
-"""gridmap.api.lookup: which grid is this point in."""
+"""gridmap.api.lookup: which grid is this point in — one point, or up to 10,000 at once."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
-from gridmap.dependencies import CRSDep, PrincipalDep, SessionDep
-from gridmap.geo.crs import to_wgs84
-from gridmap.queries.lookup import lookup_point
+from gridmap.auth import Principal
+from gridmap.dependencies import AtDep, CRSDep, PrincipalDep, SessionDep
+from gridmap.errors import GridmapError, InvalidInput
+from gridmap.geo.crs import check_lonlat, normalize_crs, to_wgs84, to_wgs84_array
+from gridmap.live import Snapshot
+from gridmap.queries import lookup as q
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
+
+MAX_POINTS = 10_000
+
+
+def _snapshot(request: Request, session: Any, at: Any) -> Snapshot | None:
+    live = getattr(request.app.state, "live", None)
+    if at is not None or live is None:
+        return None
+    return live.snapshot(session)  # type: ignore[no-any-return]
+
+
+def _from_memory(snap: Snapshot, lon: float, lat: float, principal: Principal) -> dict[str, Any]:
+    i = snap.locate_one(lon, lat)
+    if i < 0:
+        raise q.outside(lon, lat, snap.nearest(lon, lat), snap.around(lon, lat))
+    grid = snap.grids[i]
+    shown = principal.sees_personal_data(grid.code)
+    return {
+        **snap.answer(grid),
+        "team": q.team_answer(snap.teams.get(grid.code, []), shown),
+        "personal_data": "shown" if shown else "masked",
+    }
 
 
 @router.get("", summary="The grid, community, street and team at a point")
 def lookup(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     crs: CRSDep,
+    at: AtDep,
     lon: Annotated[float, Query(description="longitude (or x in EPSG:3857)")],
     lat: Annotated[float, Query(description="latitude (or y in EPSG:3857)")],
 ) -> Any:
@@ -25,9 +55,16 @@ def lookup(
 
     A point on the border of two grids belongs to the one with the lowest code. The team's names
     and phones are shown to a token whose role and region cover the grid, masked to others.
+    ``at`` answers with the grids as they were then.
     """
     wlon, wlat = to_wgs84(lon, lat, crs)
-    answer = lookup_point(session, lon=wlon, lat=wlat, show_personal=principal.sees_personal_data)
+    snap = _snapshot(request, session, at)
+    if snap is not None:
+        answer = _from_memory(snap, wlon, wlat, principal)
+    else:
+        answer = q.lookup_point(
+            session, lon=wlon, lat=wlat, at=at, show_personal=principal.sees_personal_data
+        )
     return {
         "point": {
             "lon": round(wlon, 8),
@@ -35,5 +72,79 @@ def lookup(
             "crs": "EPSG:4326",
             "input": {"x": lon, "y": lat, "crs": crs},
         },
+        **({"at": at.isoformat()} if at else {}),
         **answer,
+    }
+
+
+class LookupBatch(BaseModel):
+    """Points to look up, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: list[tuple[float, float]] = Field(
+        max_length=MAX_POINTS, description=f"[x, y] pairs, at most {MAX_POINTS}"
+    )
+    crs: str | None = Field(default=None, max_length=64)
+
+
+@router.post("", summary="Look up to 10,000 points at once, answered in order")
+def lookup_many(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    at: AtDep,
+    batch: LookupBatch,
+) -> Any:
+    """Each point's grid, community and street, in the order given; a point in no grid gets
+    ``grid: null``, and a point that is not a usable coordinate gets ``error``. The teams of the
+    grids found come once each under ``teams``, masked unless the caller may see them."""
+    crs = normalize_crs(batch.crs)
+    n = len(batch.points)
+    xy = np.asarray(batch.points, dtype=float).reshape(n, 2)
+    lon, lat = to_wgs84_array(xy[:, 0], xy[:, 1], crs)
+    errors: dict[int, dict[str, str]] = {}
+    for i in range(n):
+        try:
+            if not (math.isfinite(xy[i, 0]) and math.isfinite(xy[i, 1])):
+                raise InvalidInput("coordinates must be finite numbers")
+            check_lonlat(float(lon[i]), float(lat[i]))
+        except GridmapError as exc:
+            errors[i] = {"code": exc.code, "detail": exc.message}
+    good = [i for i in range(n) if i not in errors]
+    answers: dict[int, dict[str, Any] | None] = {}
+    snap = _snapshot(request, session, at)
+    if snap is not None:
+        found = snap.index.locate(lon[good], lat[good])
+        for i, g in zip(good, found.tolist(), strict=True):
+            answers[i] = snap.answer(snap.grids[g]) if g >= 0 else None
+    else:
+        found_rows = q.lookup_points(
+            session, lons=lon[good].tolist(), lats=lat[good].tolist(), at=at
+        )
+        answers = dict(zip(good, found_rows, strict=True))
+    results: list[dict[str, Any]] = []
+    codes: set[str] = set()
+    for i in range(n):
+        if i in errors:
+            results.append({"index": i, "grid": None, "error": errors[i]})
+            continue
+        a = answers[i]
+        point = {"lon": round(float(lon[i]), 8), "lat": round(float(lat[i]), 8)}
+        if a is None:
+            results.append({"index": i, "point": point, "grid": None})
+        else:
+            codes.add(a["grid"]["code"])
+            results.append({"index": i, "point": point, **a})
+    teams = {}
+    for code in sorted(codes):
+        rows = snap.teams.get(code, []) if snap is not None else q.team_rows(session, code)
+        teams[code] = q.team_answer(rows, principal.sees_personal_data(code))
+    return {
+        "crs": crs,
+        **({"at": at.isoformat()} if at else {}),
+        "numberOfPoints": n,
+        "found": sum(1 for r in results if r.get("grid")),
+        "results": results,
+        "teams": teams,
     }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
-from gridmap.dependencies import AtDep, PageDep, RulesDep, SessionDep, TokenDep
+from gridmap.dependencies import AtDep, PageDep, RulesDep, SessionDep, TokenDep, grids_changed
 from gridmap.queries import coverage as cov
 from gridmap.queries import grid_writes as w
 from gridmap.queries import regions as q
@@ -69,6 +69,7 @@ def community_coverage(
     responses={401: {}, 403: {}},
 )
 def renumber(
+    request: Request,
     session: SessionDep,
     principal: TokenDep,
     rules: RulesDep,
@@ -76,4 +77,7 @@ def renumber(
     dry_run: Annotated[bool, Query(description="only report old → new")] = False,
 ) -> dict[str, Any]:
     """Give the community's grids codes in reading order; report old → new."""
-    return w.renumber(session, community=code, principal=principal, rules=rules, dry_run=dry_run)
+    result = w.renumber(session, community=code, principal=principal, rules=rules, dry_run=dry_run)
+    if result["renumbered"] and not dry_run:
+        grids_changed(request)
+    return result

@@ -1,0 +1,258 @@
+"""gridmap.live: the current grids held in memory, so a lookup needs no database round trip.
+
+A lookup is the hottest path of the service (every incident, every dispatcher's click). The
+server keeps a snapshot of the current grids — names, teams, and a :class:`PointIndex` plus an
+``STRtree`` over them — and answers from it. It stays correct by two means: PostgreSQL sends a
+notification after any committed change to grids, grid staff or regions (migration 0003), which
+a listener thread turns into a reload; and this server's own write handlers mark it stale at
+once. While no listener is connected the snapshot is not trusted and lookups go to PostGIS.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psycopg
+from sqlalchemy import make_url, text
+from sqlalchemy.orm import Session
+
+import shapely
+
+from gridmap.geo.metric import transformer, utm_epsg
+from gridmap.geo.pip import PointIndex
+from gridmap.queries.lookup import STAFF_ORDER, named
+
+log = logging.getLogger("gridmap.live")
+CHANNEL = "gridmap_changed"
+
+_GRIDS = """
+SELECT g.code, g.name, g.kind, g.subtype, g.version, g.community_code,
+       c.name AS community_name, s.code AS street_code, s.name AS street_name,
+       d.code AS district_code, d.name AS district_name, ST_AsBinary(g.geom) AS wkb
+FROM grid g
+JOIN region c ON c.code = g.community_code
+LEFT JOIN region s ON s.code = c.parent_code
+LEFT JOIN region d ON d.code = s.parent_code
+WHERE g.valid_to IS NULL
+ORDER BY g.code
+"""
+
+
+@dataclass(frozen=True)
+class GridRecord:
+    """What a lookup says about a grid."""
+
+    code: str
+    name: str
+    kind: str
+    subtype: str | None
+    version: int
+    community_code: str
+    community_name: str
+    street_code: str | None
+    street_name: str | None
+    district_code: str | None
+    district_name: str | None
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    """One member of a grid team, unmasked (masking happens per caller)."""
+
+    role: str
+    name: str
+    phone: str | None
+
+
+@dataclass
+class Snapshot:
+    """The current grids (sorted by code, so index order is the border rule) and their teams."""
+
+    grids: list[GridRecord]
+    index: PointIndex
+    teams: dict[str, list[StaffRecord]]
+    regions: list[tuple[str, str, str]]
+    region_tree: shapely.STRtree
+    metric_grids: Any = None
+    to_metric: Any = None
+    metric_tree: shapely.STRtree | None = field(default=None)
+
+    @classmethod
+    def load(cls, session: Session) -> Snapshot:
+        """Read the current grids, their teams and the regions."""
+        rows = session.execute(text(_GRIDS)).all()
+        grids = [GridRecord(*r[:-1]) for r in rows]
+        geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.array([])
+        teams: dict[str, list[StaffRecord]] = {}
+        for r in session.execute(
+            text(
+                "SELECT grid_code, role, name, phone FROM grid_staff "
+                "ORDER BY grid_code, array_position(CAST(:order AS text[]), role::text), id"
+            ),
+            {"order": list(STAFF_ORDER)},
+        ):
+            teams.setdefault(r.grid_code, []).append(StaffRecord(r.role, r.name, r.phone))
+        regions = session.execute(
+            text(
+                "SELECT code, level, name, ST_AsBinary(geom) AS wkb FROM region "
+                "WHERE geom IS NOT NULL ORDER BY code"
+            )
+        ).all()
+        snap = cls(
+            grids=grids,
+            index=PointIndex(list(geoms)),
+            teams=teams,
+            regions=[(r.code, r.level, r.name) for r in regions],
+            region_tree=shapely.STRtree(shapely.from_wkb([bytes(r.wkb) for r in regions])),
+        )
+        if len(geoms):
+            centre = shapely.union_all(shapely.envelope(geoms)).centroid
+            fwd = transformer(4326, utm_epsg(centre.x, centre.y))
+            snap.to_metric = fwd
+            snap.metric_grids = shapely.transform(
+                geoms, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))
+            )
+            snap.metric_tree = shapely.STRtree(snap.metric_grids)
+        return snap
+
+    def locate_one(self, lon: float, lat: float) -> int:
+        """The index of the grid holding one point (lowest code on a border), or -1."""
+        hits = self.index.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        return int(hits.min()) if len(hits) else -1
+
+    def around(self, lon: float, lat: float) -> dict[str, dict[str, str]]:
+        """The district, street and community at a point (for points in no grid)."""
+        out: dict[str, dict[str, str]] = {}
+        hits = sorted(self.region_tree.query(shapely.Point(lon, lat), predicate="intersects"))
+        for i in hits:
+            code, level, name = self.regions[i]
+            out.setdefault(level, {"code": code, "name": name})
+        return out
+
+    def nearest(self, lon: float, lat: float) -> dict[str, Any] | None:
+        """The nearest grid and its distance in metres (in the grids' UTM zone)."""
+        if self.metric_tree is None:
+            return None
+        x, y = self.to_metric.transform(lon, lat)
+        point = shapely.Point(x, y)
+        idx = self.metric_tree.query_nearest(point, all_matches=True)
+        best = min(idx.tolist(), key=lambda i: (point.distance(self.metric_grids[i]), i))
+        grid = self.grids[best]
+        return {
+            "code": grid.code,
+            "name": grid.name,
+            "distance_m": round(float(point.distance(self.metric_grids[best])), 1),
+        }
+
+    @staticmethod
+    def answer(grid: GridRecord) -> dict[str, Any]:
+        """The grid, community, street and district, as :func:`queries.lookup.grid_answer`."""
+        return {
+            "grid": {
+                "code": grid.code,
+                "name": grid.name,
+                "kind": grid.kind,
+                "subtype": grid.subtype,
+                "version": grid.version,
+            },
+            "community": named(grid.community_code, grid.community_name),
+            "street": named(grid.street_code, grid.street_name),
+            "district": named(grid.district_code, grid.district_name),
+        }
+
+
+class LiveGrids:
+    """The snapshot, when it can be trusted, and the listener that keeps it so."""
+
+    def __init__(self, url: str | None) -> None:
+        self._url = url
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._built: int | None = None
+        self._snapshot: Snapshot | None = None
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def listening(self) -> bool:
+        """Whether change notifications are arriving (else the snapshot is not used)."""
+        return self._listening.is_set()
+
+    def invalidate(self) -> None:
+        """Grids, staff or regions changed: rebuild before the next answer."""
+        with self._lock:
+            self._generation += 1
+
+    def snapshot(self, session: Session) -> Snapshot | None:
+        """The current snapshot (rebuilt with ``session`` if stale), or None when not listening."""
+        if not self.listening:
+            return None
+        with self._lock:
+            if self._built == self._generation and self._snapshot is not None:
+                return self._snapshot
+            generation = self._generation
+        snap = Snapshot.load(session)
+        with self._lock:
+            # A change that arrived while building leaves it stale for the next request.
+            if self._generation == generation:
+                self._snapshot, self._built = snap, generation
+        return snap
+
+    def start(self) -> None:
+        """Start listening for changes (a daemon thread with its own connection)."""
+        if self._url is None or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._listen, name="gridmap-listen", daemon=True)
+        self._thread.start()
+        # Give the listener a moment, so the first requests can already use the snapshot.
+        self._listening.wait(timeout=2.0)
+
+    def stop(self) -> None:
+        """Stop listening (a notification of our own wakes the listener at once)."""
+        self._stop.set()
+        if self._thread is None:
+            return
+        if self._listening.is_set():
+            try:
+                with psycopg.connect(self._conninfo(), autocommit=True) as conn:
+                    conn.execute(f"NOTIFY {CHANNEL}, 'stop'")
+            except psycopg.Error:
+                pass
+        self._thread.join(timeout=3.0)
+        self._thread = None
+
+    def _conninfo(self) -> str:
+        assert self._url is not None
+        url = make_url(self._url).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    def _listen(self) -> None:
+        assert self._url is not None
+        conninfo = (
+            make_url(self._url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    # Anything may have changed while we were not listening.
+                    self.invalidate()
+                    self._listening.set()
+                    delay = 0.5
+                    while not self._stop.is_set():
+                        for _note in conn.notifies(timeout=1.0, stop_after=1000):
+                            if self._stop.is_set():
+                                break
+                            self.invalidate()
+            except psycopg.Error as exc:
+                log.warning("change listener lost its connection (%s); retrying", exc)
+            finally:
+                self._listening.clear()
+            self._stop.wait(delay)
+            delay = min(delay * 2, 30.0)
