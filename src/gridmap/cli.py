@@ -467,7 +467,7 @@ def load(
         _fail(exc)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from gridmap.main import create_app
@@ -475,13 +475,25 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     console.print(
         f"[bold green]gridmap is serving the map at http://{host}:{port}/[/] (Ctrl-C to stop)"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers > 1:
+        # Worker processes build the app themselves, from the same environment.
+        uvicorn.run(
+            "gridmap.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port (default $PORT or 8000)")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
 ) -> None:
     """Serve the API and the map."""
     settings = get_settings()
@@ -489,7 +501,7 @@ def serve(
         _ensure_db(settings)
     except GridmapError as exc:
         _fail(exc)
-    _serve(settings, host or settings.api.host, port or settings.api.port)
+    _serve(settings, host or settings.api.host, port or settings.api.port, workers)
 
 
 def _demo_token(settings: Settings) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gridmap.auth import ANONYMOUS, Principal, authenticate
 from gridmap.errors import InvalidInput, Unauthorized
@@ -17,24 +18,49 @@ from gridmap.geo.crs import normalize_crs
 from gridmap.queries.grid_writes import GridRules
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session in one transaction for the length of the request."""
-    factory = request.app.state.sessionmaker
-    with factory() as session, session.begin():
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session in one transaction for the length of the request, committed at its end.
+
+    The session connects only when first used, and its database work runs in the threadpool
+    with the (sync) handler; a request answered from memory never touches the database or the
+    threadpool on its account.
+    """
+    session: Session = request.app.state.sessionmaker()
+    try:
         yield session
+    except BaseException:
+        await _end(session, commit=False)
+        raise
+    await _end(session, commit=True)
+
+
+async def _end(session: Session, *, commit: bool) -> None:
+    if not session.in_transaction():
+        session.close()  # never connected: nothing to send
+        return
+
+    def finish() -> None:
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()
+
+    await run_in_threadpool(finish)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def crs_query(
-    crs: Annotated[
-        str | None,
-        Query(
-            max_length=64, description="EPSG:4326 (default), EPSG:4490, EPSG:3857, GCJ-02, BD-09"
-        ),
-    ] = None,
-) -> str:
+CRSQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="EPSG:4326 (default), EPSG:4490, EPSG:3857, GCJ-02, BD-09"),
+]
+
+
+async def crs_query(crs: CRSQuery = None) -> str:
     """The ``crs=`` parameter, normalised."""
     return normalize_crs(crs)
 
@@ -42,7 +68,7 @@ def crs_query(
 CRSDep = Annotated[str, Depends(crs_query)]
 
 
-def bbox_query(
+async def bbox_query(
     bbox: Annotated[
         str | None,
         Query(max_length=200, description="west,south,east,north in WGS84 degrees"),
@@ -73,39 +99,50 @@ BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox_query
 class Page:
     """``limit`` and ``offset`` of a list."""
 
-    def __init__(
-        self,
-        request: Request,
-        limit: Annotated[int, Query(ge=1, description="items per page")] = 100,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    ) -> None:
-        maximum = request.app.state.settings.api.page_limit_max
-        if limit > maximum:
-            raise HTTPException(status_code=422, detail=f"limit must be at most {maximum}")
+    def __init__(self, limit: int, offset: int) -> None:
         self.limit = limit
         self.offset = offset
 
 
-PageDep = Annotated[Page, Depends(Page)]
+async def page_query(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, description="items per page")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Page:
+    """The ``limit`` and ``offset`` parameters, the limit capped by configuration."""
+    maximum = request.app.state.settings.api.page_limit_max
+    if limit > maximum:
+        raise HTTPException(status_code=422, detail=f"limit must be at most {maximum}")
+    return Page(limit, offset)
 
 
-def get_principal(
-    session: SessionDep,
-    authorization: Annotated[str | None, Header(max_length=300)] = None,
+PageDep = Annotated[Page, Depends(page_query)]
+
+
+AuthorizationHeader = Annotated[str | None, Header(max_length=300)]
+
+
+async def get_principal(
+    session: SessionDep, authorization: AuthorizationHeader = None
 ) -> Principal:
     """The caller: the holder of a bearer token, or an anonymous viewer when none is sent."""
+    return await principal_for(session, authorization)
+
+
+async def principal_for(session: Session, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization`` header value (anonymous when None)."""
     if authorization is None:
         return ANONYMOUS
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("use 'Authorization: Bearer <token>'")
-    return authenticate(session, secret.strip())
+    return await run_in_threadpool(authenticate, session, secret.strip())
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_token(principal: PrincipalDep) -> Principal:
+async def require_token(principal: PrincipalDep) -> Principal:
     """The caller, who must have sent a token (401 otherwise)."""
     if not principal.authenticated:
         raise Unauthorized(
@@ -118,18 +155,23 @@ def require_token(principal: PrincipalDep) -> Principal:
 TokenDep = Annotated[Principal, Depends(require_token)]
 
 
-def at_query(
-    request: Request,
-    at: Annotated[
-        str | None,
-        Query(
-            max_length=40,
-            description="an instant in ISO 8601 (2026-05-01T08:00:00+08:00); without an offset "
-            "it is read in the configured time zone",
-        ),
-    ] = None,
-) -> datetime | None:
+AtQuery = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="an instant in ISO 8601 (2026-05-01T08:00:00+08:00); without an offset "
+        "it is read in the configured time zone",
+    ),
+]
+
+
+async def at_query(request: Request, at: AtQuery = None) -> datetime | None:
     """The ``at=`` parameter: a past instant to answer as of."""
+    return parse_at(at, request.app.state.settings.api.timezone)
+
+
+def parse_at(at: str | None, timezone: str) -> datetime | None:
+    """An ``at=`` value as an aware datetime (naive times are read in ``timezone``)."""
     if at is None:
         return None
     try:
@@ -139,14 +181,14 @@ def at_query(
             f"at={at!r} is not an ISO 8601 time; write e.g. 2026-05-01T08:00:00+08:00"
         ) from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(request.app.state.settings.api.timezone))
+        when = when.replace(tzinfo=ZoneInfo(timezone))
     return when
 
 
 AtDep = Annotated[datetime | None, Depends(at_query)]
 
 
-def grid_rules(request: Request) -> GridRules:
+async def grid_rules(request: Request) -> GridRules:
     """The coverage rule and code width of this deployment."""
     api = request.app.state.settings.api
     return GridRules(

@@ -188,6 +188,15 @@ class LiveGrids:
         with self._lock:
             self._generation += 1
 
+    def fresh(self) -> Snapshot | None:
+        """The snapshot if it is current (no database work), else None."""
+        if not self.listening:
+            return None
+        with self._lock:
+            if self._built == self._generation:
+                return self._snapshot
+        return None
+
     def snapshot(self, session: Session) -> Snapshot | None:
         """The current snapshot (rebuilt with ``session`` if stale), or None when not listening."""
         if not self.listening:

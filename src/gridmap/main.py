@@ -24,6 +24,7 @@ from gridmap.errors import (
     error_body,
     status_for,
 )
+from gridmap.fastpath import LookupFastPath
 from gridmap.live import LiveGrids
 from gridmap.middleware import BodyLimit
 from gridmap.settings import Settings, get_settings
@@ -118,14 +119,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     add_exception_handlers(app)
 
+    if settings.api.live_lookup:
+        app.add_middleware(LookupFastPath)
     app.add_middleware(
         BodyLimit,
         limit=settings.api.max_body_bytes,
         upload_limit=settings.api.max_upload_bytes,
     )
 
-    app.include_router(root_router)
     app.include_router(api_router)
+    app.include_router(root_router)
 
     @app.get("/api/v1/map-config", tags=["map"], summary="What the browser map needs to start")
     def map_config() -> dict[str, Any]:

@@ -247,3 +247,47 @@ def test_a_big_batch_matches_single_lookups(client: TestClient, grids: None) -> 
         single = lookup(client, pts[i, 0], pts[i, 1])
         expect = single.json()["grid"]["code"] if single.status_code == 200 else None
         assert (body["results"][i]["grid"] or {}).get("code") == expect, i
+
+
+def test_fast_path_answers_as_the_route_does(
+    client: TestClient, db: Session, grids: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.utils.fixtures import bearer
+
+    from gridmap.fastpath import LookupFastPath
+
+    answered = []
+    real = LookupFastPath._answer
+
+    def spy(scope: dict[str, object]) -> object:
+        out = real(scope)  # type: ignore[arg-type]
+        answered.append(out is not None)
+        return out
+
+    monkeypatch.setattr(LookupFastPath, "_answer", staticmethod(spy))
+    viewer = bearer(db, "viewer", COMMUNITY, "查看者")  # a token: FastAPI's route answers
+    x, y = from_wgs84(116.342, 40.005, "GCJ-02")
+    queries = [
+        {"lon": 116.342, "lat": 40.005},
+        {"lon": BORDER_LON, "lat": 40.0},
+        {"lon": 116.36, "lat": 40.005},
+        {"lon": x, "lat": y, "crs": "gcj02"},
+        {"lon": 40.005, "lat": 116.342},
+        {"lon": "nan", "lat": 40.0},
+        {"lon": "1_16", "lat": 40.0},
+        {"lon": 116.342},
+    ]
+    client.get("/api/v1/lookup", params=queries[0])  # the first request loads the grids
+    answered.clear()
+    for params in queries:
+        fast = client.get("/api/v1/lookup", params=params)
+        slow = client.get("/api/v1/lookup", params=params, headers=viewer)
+        assert fast.status_code == slow.status_code, params
+        assert fast.json() == slow.json(), params
+    if not client.app.state.settings.api.live_lookup:  # type: ignore[attr-defined]
+        assert answered == []  # no in-memory grids, no fast path
+        return
+    # Plain lookups (inside, border, outside, GCJ-02) are answered before FastAPI; the
+    # malformed ones and every request with a token are not.
+    assert answered[::2] == [True] * 4 + [False] * 4
+    assert not any(answered[1::2])

@@ -7,9 +7,10 @@ from fastapi import APIRouter
 from gridmap.api import exchange, grids, health, lookup, regions
 
 api_router = APIRouter(prefix="/api/v1")
+# Lookups are by far the most frequent requests: their routes are matched first.
+api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
-api_router.include_router(lookup.router)
 api_router.include_router(exchange.router)
 
 root_router = APIRouter()

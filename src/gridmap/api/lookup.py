@@ -7,13 +7,24 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from gridmap.auth import Principal
-from gridmap.dependencies import AtDep, CRSDep, PrincipalDep, SessionDep
+from gridmap.dependencies import (
+    AtDep,
+    AtQuery,
+    AuthorizationHeader,
+    CRSQuery,
+    PrincipalDep,
+    SessionDep,
+    parse_at,
+    principal_for,
+)
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.geo.crs import check_lonlat, normalize_crs, to_wgs84, to_wgs84_array
-from gridmap.live import Snapshot
+from gridmap.live import LiveGrids, Snapshot
 from gridmap.queries import lookup as q
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
@@ -26,6 +37,17 @@ def _snapshot(request: Request, session: Any, at: Any) -> Snapshot | None:
     if at is not None or live is None:
         return None
     return live.snapshot(session)  # type: ignore[no-any-return]
+
+
+async def _snapshot_async(request: Request, session: Any, at: Any) -> Snapshot | None:
+    """The snapshot without leaving the event loop when it is current (the common case)."""
+    live: LiveGrids | None = getattr(request.app.state, "live", None)
+    if at is not None or live is None:
+        return None
+    snap = live.fresh()
+    if snap is not None:
+        return snap
+    return await run_in_threadpool(live.snapshot, session)
 
 
 def _from_memory(snap: Snapshot, lon: float, lat: float, principal: Principal) -> dict[str, Any]:
@@ -42,14 +64,14 @@ def _from_memory(snap: Snapshot, lon: float, lat: float, principal: Principal) -
 
 
 @router.get("", summary="The grid, community, street and team at a point")
-def lookup(
+async def lookup(
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
-    crs: CRSDep,
-    at: AtDep,
     lon: Annotated[float, Query(description="longitude (or x in EPSG:3857)")],
     lat: Annotated[float, Query(description="latitude (or y in EPSG:3857)")],
+    crs: CRSQuery = None,
+    at: AtQuery = None,
+    authorization: AuthorizationHeader = None,
 ) -> Any:
     """Answer with the grid at the point; ``404`` with the nearest grid when it lies in none.
 
@@ -57,24 +79,35 @@ def lookup(
     and phones are shown to a token whose role and region cover the grid, masked to others.
     ``at`` answers with the grids as they were then.
     """
+    # The hottest path: parameters are parsed here rather than by dependencies, whose
+    # machinery costs more than the lookup itself.
+    crs = normalize_crs(crs)
+    when = parse_at(at, request.app.state.settings.api.timezone)
+    principal = await principal_for(session, authorization)
     wlon, wlat = to_wgs84(lon, lat, crs)
-    snap = _snapshot(request, session, at)
+    # Answered in the event loop from memory (microseconds); PostGIS in the threadpool.
+    snap = await _snapshot_async(request, session, when)
     if snap is not None:
         answer = _from_memory(snap, wlon, wlat, principal)
     else:
-        answer = q.lookup_point(
-            session, lon=wlon, lat=wlat, at=at, show_personal=principal.sees_personal_data
+        answer = await run_in_threadpool(
+            lambda: q.lookup_point(
+                session, lon=wlon, lat=wlat, at=when, show_personal=principal.sees_personal_data
+            )
         )
-    return {
-        "point": {
-            "lon": round(wlon, 8),
-            "lat": round(wlat, 8),
-            "crs": "EPSG:4326",
-            "input": {"x": lon, "y": lat, "crs": crs},
-        },
-        **({"at": at.isoformat()} if at else {}),
-        **answer,
-    }
+    # Plain JSON types already: skip FastAPI's encoder walk on the hot path.
+    return JSONResponse(
+        {
+            "point": {
+                "lon": round(wlon, 8),
+                "lat": round(wlat, 8),
+                "crs": "EPSG:4326",
+                "input": {"x": lon, "y": lat, "crs": crs},
+            },
+            **({"at": when.isoformat()} if when else {}),
+            **answer,
+        }
+    )
 
 
 class LookupBatch(BaseModel):

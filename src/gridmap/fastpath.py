@@ -1,0 +1,98 @@
+"""gridmap.fastpath: answer the commonest request — an anonymous point lookup — before FastAPI.
+
+``GET /api/v1/lookup?lon=&lat=[&crs=]`` without a token and without ``at`` is answered here,
+straight from the in-memory grids of :mod:`gridmap.live`, when they are current: the same
+functions build the same answer as the FastAPI route, without its routing and dependency
+machinery, which on a small machine costs several times the lookup itself. Anything else (a
+token, ``at``, an unparsable parameter, grids not yet loaded) passes through to FastAPI, which
+gives the canonical answer or error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gridmap.auth import ANONYMOUS
+from gridmap.errors import GridmapError, error_body, status_for
+from gridmap.geo.crs import normalize_crs, to_wgs84
+
+PATH = "/api/v1/lookup"
+_ALLOWED = {"lon", "lat", "crs"}
+
+
+class LookupFastPath:
+    """ASGI middleware: see the module docstring."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a plain anonymous lookup from memory, or pass the request on."""
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        answer = self._answer(scope)
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        status, body = answer
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    @staticmethod
+    def _answer(scope: Scope) -> tuple[int, dict[str, Any]] | None:
+        from gridmap.api.lookup import _from_memory
+
+        app = scope.get("app")
+        live = getattr(getattr(app, "state", None), "live", None)
+        snap = live.fresh() if live is not None else None
+        if snap is None:
+            return None
+        for name, _value in scope.get("headers", ()):
+            if name == b"authorization":
+                return None
+        try:
+            pairs = parse_qsl(scope.get("query_string", b"").decode(), strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            return None
+        params = dict(pairs)
+        if len(params) != len(pairs) or set(params) - _ALLOWED or not {"lon", "lat"} <= set(params):
+            return None
+        if "_" in params["lon"] or "_" in params["lat"]:  # float() takes 1_000; the API does not
+            return None
+        try:
+            lon, lat = float(params["lon"]), float(params["lat"])
+            crs_in = params.get("crs")
+            if crs_in is not None and (len(crs_in) > 64 or not crs_in):
+                return None
+            if not (math.isfinite(lon) and math.isfinite(lat)):
+                return None
+            crs = normalize_crs(crs_in)
+            wlon, wlat = to_wgs84(lon, lat, crs)
+        except (ValueError, GridmapError):
+            return None
+        point = {
+            "lon": round(wlon, 8),
+            "lat": round(wlat, 8),
+            "crs": "EPSG:4326",
+            "input": {"x": lon, "y": lat, "crs": crs},
+        }
+        try:
+            return 200, {"point": point, **_from_memory(snap, wlon, wlat, ANONYMOUS)}
+        except GridmapError as exc:
+            return status_for(exc), error_body(exc)
