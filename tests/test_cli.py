@@ -95,3 +95,75 @@ def test_export_then_import_changes_nothing(cli_db: Session, tmp_path: Path) -> 
     assert "only grids" in run(
         "import", str(tmp_path / "grids.gpkg"), "--layer", "buildings", code=1
     )
+
+
+def test_assign_csv_and_geojson(cli_db: Session, tmp_path: Path) -> None:
+    import csv
+    import json
+
+    from tests.utils.fixtures import BORDER_LON, WEST_GRID
+
+    from gridmap.geo.crs import from_wgs84
+
+    rows = [
+        {"id": "1", "经度": "116.342", "纬度": "40.005", "note": "西"},
+        {"id": "2", "经度": "116.348", "纬度": "40.005", "note": "东"},
+        {"id": "3", "经度": str(BORDER_LON), "纬度": "40.005", "note": "边界"},
+        {"id": "4", "经度": "116.36", "纬度": "40.005", "note": "外"},
+        {"id": "5", "经度": "", "纬度": "abc", "note": "坏"},
+    ]
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "out.csv"
+    text_out = run("assign", str(src), "--out", str(out))
+    assert "3 of 5 points are in a grid" in text_out
+    with out.open(encoding="utf-8") as f:
+        got = list(csv.DictReader(f))
+    assert [r["grid_code"] for r in got] == [WEST_GRID, EAST_GRID, WEST_GRID, "", ""]
+    assert got[0]["note"] == "西" and got[0]["street_code"] == STREET
+    assert got[1]["community_code"] == COMMUNITY
+    # GeoJSON in GCJ-02, out as GeoJSON.
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": i},
+            "geometry": {"type": "Point", "coordinates": list(from_wgs84(x, 40.005, "GCJ-02"))},
+        }
+        for i, x in enumerate((116.342, 116.348))
+    ]
+    gj = tmp_path / "in.geojson"
+    gj.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    out_gj = tmp_path / "out.geojson"
+    run("assign", str(gj), "-o", str(out_gj), "--crs", "GCJ-02")
+    fc = json.loads(out_gj.read_text(encoding="utf-8"))
+    assert [f["properties"]["grid_code"] for f in fc["features"]] == [WEST_GRID, EAST_GRID]
+    assert "no column 'nope'" in run(
+        "assign", str(out), "-o", str(tmp_path / "x.csv"), "--lon", "nope", code=1
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    assert "cannot tell which column" in run(
+        "assign", str(bad), "-o", str(tmp_path / "y.csv"), code=1
+    )
+
+
+def test_assign_to_the_grids_of_then(cli_db: Session) -> None:
+    import numpy as np
+
+    from tests.utils.fixtures import WEST_GRID
+
+    from gridmap.assign import GridSet
+
+    before = cli_db.execute(text("SELECT clock_timestamp()")).scalar_one()
+    cli_db.execute(
+        text("UPDATE grid SET valid_to = clock_timestamp() WHERE code = :c"), {"c": WEST_GRID}
+    )
+    cli_db.commit()
+    x, y = np.array([116.342, 116.348]), np.array([40.005, 40.005])
+    now = GridSet.load(cli_db)
+    assert [str(now.codes[i]) if i >= 0 else None for i in now.assign(x, y)] == [None, EAST_GRID]
+    then = GridSet.load(cli_db, at=before)
+    assert [str(then.codes[i]) for i in then.assign(x, y)] == [WEST_GRID, EAST_GRID]

@@ -391,6 +391,44 @@ def _print_import(result: dict[str, Any]) -> None:
 
 
 @app.command()
+def assign(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .geojson")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="where to write (.csv or .geojson)")],
+    crs: Annotated[str, typer.Option(help="the coordinates' CRS")] = "EPSG:4326",
+    lon: Annotated[str | None, typer.Option(help="the longitude column (CSV)")] = None,
+    lat: Annotated[str | None, typer.Option(help="the latitude column (CSV)")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="assign to the grids as they were then (ISO 8601)")
+    ] = None,
+) -> None:
+    """Assign every point of a file to its grid, exactly (border rule: lowest code)."""
+    import time
+
+    from gridmap.assign import GridSet, read_points, write_assigned
+    from gridmap.dependencies import parse_at
+
+    settings = get_settings()
+    try:
+        rows, xs, ys = read_points(path, lon=lon, lat=lat)
+        when = parse_at(at, settings.api.timezone)
+        started = time.perf_counter()
+        with _session(settings) as session, console.status("indexing the grids…"):
+            grids = GridSet.load(session, at=when)
+        with _progress() as bar:
+            task = bar.add_task("assigning points", total=len(rows))
+            found = grids.assign(xs, ys, crs=crs, progress=lambda k: bar.advance(task, k))
+        elapsed = time.perf_counter() - started
+        write_assigned(out, rows, xs, ys, found, grids)
+    except GridmapError as exc:
+        _fail(exc)
+    hits = int((found >= 0).sum())
+    console.print(
+        f"{hits:,} of {len(rows):,} points are in a grid ({len(grids.codes):,} grids); "
+        f"{elapsed:.2f} s; wrote {out}"
+    )
+
+
+@app.command()
 def migrate(
     revision: Annotated[str, typer.Argument(help="target revision")] = "head",
     down: Annotated[bool, typer.Option(help="downgrade to the revision instead")] = False,

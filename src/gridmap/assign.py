@@ -1,0 +1,193 @@
+"""gridmap.assign: put many points (hotline records, archives) into their grids at once.
+
+The grids (current, or as they were at a time) are read once and indexed with
+:class:`gridmap.geo.pip.PointIndex`; the points are then located in chunks, so a progress bar
+can follow and memory stays flat. The answers are exact and follow the border rule of
+:mod:`gridmap.queries.lookup` (lowest grid code on a shared border).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+import shapely
+
+from gridmap.errors import InvalidInput
+from gridmap.geo.crs import normalize_crs, to_wgs84_array
+from gridmap.geo.pip import PointIndex
+
+CHUNK = 100_000
+LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
+LAT_NAMES = ("lat", "latitude", "y", "纬度")
+
+
+@dataclass
+class GridSet:
+    """The grids points are assigned to: codes (sorted), their community and street, an index."""
+
+    codes: NDArray[np.str_]
+    communities: NDArray[np.str_]
+    streets: NDArray[np.str_]
+    index: PointIndex
+
+    @classmethod
+    def load(cls, session: Session, *, at: datetime | None = None) -> GridSet:
+        """The current grids, or those valid ``at``."""
+        rows = session.execute(
+            text(
+                "SELECT code, community_code, ST_AsBinary(geom) AS wkb FROM grid g WHERE "
+                "CASE WHEN CAST(:at AS timestamptz) IS NULL THEN g.valid_to IS NULL "
+                "ELSE g.valid_from <= CAST(:at AS timestamptz) AND (g.valid_to IS NULL "
+                "OR g.valid_to > CAST(:at AS timestamptz)) END ORDER BY code"
+            ),
+            {"at": at},
+        ).all()
+        geoms = list(shapely.from_wkb([bytes(r.wkb) for r in rows])) if rows else []
+        return cls(
+            codes=np.array([r.code for r in rows], dtype=str),
+            communities=np.array([r.community_code for r in rows], dtype=str),
+            streets=np.array([r.community_code[:9] for r in rows], dtype=str),
+            index=PointIndex(geoms),
+        )
+
+    def assign(
+        self,
+        x: NDArray[np.float64],
+        y: NDArray[np.float64],
+        *,
+        crs: str = "EPSG:4326",
+        progress: Callable[[int], None] | None = None,
+    ) -> NDArray[np.int64]:
+        """The index into ``codes`` of each point's grid (-1: none, or not a usable point)."""
+        crs = normalize_crs(crs)
+        out = np.full(len(x), -1, dtype=np.int64)
+        for start in range(0, len(x), CHUNK):
+            sl = slice(start, start + CHUNK)
+            lon, lat = to_wgs84_array(x[sl], y[sl], crs)
+            out[sl] = self.index.locate(lon, lat)
+            if progress is not None:
+                progress(len(lon))
+        return out
+
+
+def _column(names: list[str], wanted: str | None, choices: tuple[str, ...], what: str) -> str:
+    if wanted is not None:
+        if wanted not in names:
+            raise InvalidInput(f"no column {wanted!r}; the file has {', '.join(names)}")
+        return wanted
+    for name in names:
+        if name.strip().lower() in choices:
+            return name
+    raise InvalidInput(
+        f"cannot tell which column holds the {what}; name it with --{what[:3]} "
+        f"(columns: {', '.join(names)})"
+    )
+
+
+def read_points(
+    path: Path, *, lon: str | None = None, lat: str | None = None
+) -> tuple[list[dict[str, Any]], NDArray[np.float64], NDArray[np.float64]]:
+    """Rows (their other fields) and coordinates of a CSV or GeoJSON file of points.
+
+    Rows whose coordinates are missing or not numbers keep NaN, and are assigned no grid.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            names = list(reader.fieldnames or [])
+            lon_col = _column(names, lon, LON_NAMES, "longitude")
+            lat_col = _column(names, lat, LAT_NAMES, "latitude")
+            rows = list(reader)
+        xs = np.array([_number(r.get(lon_col)) for r in rows], dtype=float)
+        ys = np.array([_number(r.get(lat_col)) for r in rows], dtype=float)
+        return rows, xs, ys
+    if suffix in (".geojson", ".json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data.get("features") if isinstance(data, dict) else None
+        if not isinstance(features, list):
+            raise InvalidInput(f"{path.name} is not a GeoJSON FeatureCollection")
+        props: list[dict[str, Any]] = []
+        lons: list[float] = []
+        lats: list[float] = []
+        for f in features:
+            geom = (f or {}).get("geometry") or {}
+            coords: Any = geom.get("coordinates") if geom.get("type") == "Point" else None
+            ok = isinstance(coords, list) and len(coords) >= 2
+            lons.append(_number(coords[0]) if ok else np.nan)
+            lats.append(_number(coords[1]) if ok else np.nan)
+            props.append(dict((f or {}).get("properties") or {}))
+        return props, np.array(lons, dtype=float), np.array(lats, dtype=float)
+    raise InvalidInput(f"cannot read {path.name}: give a .csv or a .geojson of points")
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def write_assigned(
+    path: Path,
+    rows: list[dict[str, Any]],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    found: NDArray[np.int64],
+    grids: GridSet,
+) -> None:
+    """Write the rows with ``grid_code``, ``community_code`` and ``street_code`` added."""
+
+    def extra(i: int) -> dict[str, str]:
+        g = int(found[i])
+        if g < 0:
+            return {"grid_code": "", "community_code": "", "street_code": ""}
+        return {
+            "grid_code": str(grids.codes[g]),
+            "community_code": str(grids.communities[g]),
+            "street_code": str(grids.streets[g]),
+        }
+
+    if path.suffix.lower() == ".csv":
+        names = list(rows[0]) if rows else []
+        names += [n for n in ("grid_code", "community_code", "street_code") if n not in names]
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=names)
+            writer.writeheader()
+            for i, row in enumerate(rows):
+                writer.writerow({**row, **extra(i)})
+        return
+    if path.suffix.lower() in (".geojson", ".json"):
+
+        def features() -> Iterator[str]:
+            for i, row in enumerate(rows):
+                geometry = (
+                    {"type": "Point", "coordinates": [float(x[i]), float(y[i])]}
+                    if np.isfinite(x[i]) and np.isfinite(y[i])
+                    else None
+                )
+                feature = {
+                    "type": "Feature",
+                    "properties": {**row, **extra(i)},
+                    "geometry": geometry,
+                }
+                yield json.dumps(feature, ensure_ascii=False)
+
+        with path.open("w", encoding="utf-8") as f:
+            f.write('{"type": "FeatureCollection", "features": [\n')
+            for i, line in enumerate(features()):
+                f.write(("" if i == 0 else ",\n") + line)
+            f.write("\n]}\n")
+        return
+    raise InvalidInput(f"cannot write {path.name}: give a .csv or a .geojson")
