@@ -152,7 +152,6 @@ def test_assign_csv_and_geojson(cli_db: Session, tmp_path: Path) -> None:
 
 def test_assign_to_the_grids_of_then(cli_db: Session) -> None:
     import numpy as np
-
     from tests.utils.fixtures import WEST_GRID
 
     from gridmap.assign import GridSet
