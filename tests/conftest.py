@@ -68,6 +68,21 @@ def engine(fresh_database) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_engine(fresh_database) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A database with the demo data set (data/boundaries/) loaded."""
+    from gridmap.loader import load_dataset
+    from gridmap.settings import project_root
+
+    url = fresh_database("gridmap_test_demo")
+    migrate.upgrade(url)
+    eng = make_engine(url, pool_size=2)
+    first = load_dataset(eng, project_root() / "data" / "boundaries", commit=True)
+    assert first.tables["grid"].inserted > 0
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture
 def db(engine: Engine) -> Iterator[Session]:
     """A session whose work is rolled back after the test."""

@@ -40,16 +40,6 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
-@pytest.fixture(scope="module")
-def demo_engine(fresh_database) -> Engine:  # type: ignore[no-untyped-def]
-    url = fresh_database("gridmap_test_demo")
-    migrate.upgrade(url)
-    engine = make_engine(url, pool_size=2)
-    first = load_dataset(engine, DEMO, commit=True)
-    assert first.tables["grid"].inserted > 0
-    return engine
-
-
 def test_dry_run_writes_nothing(fresh_database) -> None:  # type: ignore[no-untyped-def]
     url = fresh_database("gridmap_test_dry")
     migrate.upgrade(url)

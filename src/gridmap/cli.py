@@ -474,6 +474,11 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                     text("SELECT name FROM data_set WHERE checksum = :c"), {"c": checksum(path)}
                 ).scalar_one_or_none()
             if loaded is not None:
+                from gridmap.queries.address import refresh_address_keys
+
+                # Keys of addresses may be missing after an upgrade; computing them is cheap.
+                with engine.begin() as conn:
+                    refresh_address_keys(conn)
                 # Loading again would undo edits made in the app since (as new versions).
                 console.print(
                     f"data set {loaded} is loaded and unchanged; edits made since are kept "

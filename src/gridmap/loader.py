@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from gridmap.errors import DataSetError
 from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.network import split_at_junctions
+from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
 
 Progress = Callable[[str], None]
@@ -342,6 +343,7 @@ def load_dataset(
             select="SELECT code, address, name, use, floors, households, osm_id, "
             f"{GEOM} FROM _building_in",
         )
+        refresh_address_keys(conn)
         rederive_grids(conn)
 
         say("households")

@@ -191,11 +191,19 @@ class Building(Base):
             postgresql_using="gin",
             postgresql_ops={"address": "gin_trgm_ops"},
         ),
+        Index(
+            "building_address_key_trgm",
+            "address_key",
+            postgresql_using="gin",
+            postgresql_ops={"address_key": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     address: Mapped[str | None] = mapped_column(Text)
+    # gridmap.address.parse(address).key, what fuzzy address search compares.
+    address_key: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(Text)
     use: Mapped[str | None] = mapped_column(String(32))
     floors: Mapped[int | None] = mapped_column(Integer)

@@ -25,6 +25,7 @@ from gridmap.dependencies import (
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.geo.crs import check_lonlat, normalize_crs, to_wgs84, to_wgs84_array
 from gridmap.live import LiveGrids, Snapshot
+from gridmap.queries import address
 from gridmap.queries import lookup as q
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
@@ -181,3 +182,14 @@ def lookup_many(
         "results": results,
         "teams": teams,
     }
+
+
+@router.get("/address", summary="Find a building and its grid by its standard address")
+def lookup_address(
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="an address, as typed")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> Any:
+    """Candidates, best first, each with a score (0–1) and why it matched; none when nothing
+    is close enough to be worth a dispatcher's trust."""
+    return address.search(session, q=q, limit=limit)
