@@ -123,7 +123,7 @@ def main() -> None:
     """Start the server, run the load from another process, print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--connections", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
