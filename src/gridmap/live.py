@@ -24,7 +24,7 @@ import shapely
 
 from gridmap.geo.metric import transformer, utm_epsg
 from gridmap.geo.pip import PointIndex
-from gridmap.queries.lookup import STAFF_ORDER, named
+from gridmap.queries.lookup import STAFF_ORDER
 
 log = logging.getLogger("gridmap.live")
 CHANNEL = "gridmap_changed"
@@ -146,22 +146,6 @@ class Snapshot:
             "code": grid.code,
             "name": grid.name,
             "distance_m": round(float(point.distance(self.metric_grids[best])), 1),
-        }
-
-    @staticmethod
-    def answer(grid: GridRecord) -> dict[str, Any]:
-        """The grid, community, street and district, as :func:`queries.lookup.grid_answer`."""
-        return {
-            "grid": {
-                "code": grid.code,
-                "name": grid.name,
-                "kind": grid.kind,
-                "subtype": grid.subtype,
-                "version": grid.version,
-            },
-            "community": named(grid.community_code, grid.community_name),
-            "street": named(grid.street_code, grid.street_name),
-            "district": named(grid.district_code, grid.district_name),
         }
 
 

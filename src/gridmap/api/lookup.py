@@ -58,7 +58,7 @@ def _from_memory(snap: Snapshot, lon: float, lat: float, principal: Principal) -
     grid = snap.grids[i]
     shown = principal.sees_personal_data(grid.code)
     return {
-        **snap.answer(grid),
+        **q.grid_answer(grid),
         "team": q.team_answer(snap.teams.get(grid.code, []), shown),
         "personal_data": "shown" if shown else "masked",
     }
@@ -151,7 +151,7 @@ def lookup_many(
     if snap is not None:
         found = snap.index.locate(lon[good], lat[good])
         for i, g in zip(good, found.tolist(), strict=True):
-            answers[i] = snap.answer(snap.grids[g]) if g >= 0 else None
+            answers[i] = q.grid_answer(snap.grids[g]) if g >= 0 else None
     else:
         found_rows = q.lookup_points(
             session, lons=lon[good].tolist(), lats=lat[good].tolist(), at=at
