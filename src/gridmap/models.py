@@ -40,6 +40,8 @@ LIST_STATUSES = ("open", "matched", "in_progress", "done", "closed")
 OWNER_KINDS = ("unit", "resident", "branch")
 TOKEN_ROLES = ("admin", "district", "street", "community", "worker", "viewer")
 SEVERITIES = ("general", "important", "urgent")
+DISPATCH_MODES = ("team", "claim", "split", "joint", "escalate")
+CATEGORY_CLASSES = ("city_management", "social_governance")
 INCIDENT_STATES = (
     "reported",
     "accepted",
@@ -329,7 +331,16 @@ class Incident(Base):
             "reporter_phone IS NULL OR reporter_phone ~ '^[0-9+ -]{5,20}$'", name="incident_phone"
         ),
         CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="incident_score_range"),
+        CheckConstraint(
+            f"dispatch_mode IS NULL OR {_in('dispatch_mode', DISPATCH_MODES)}",
+            name="incident_dispatch_mode_known",
+        ),
+        CheckConstraint(
+            "merged_into IS NULL OR merged_into <> id", name="incident_not_merged_into_itself"
+        ),
         Index("incident_geom_gist", "geom", postgresql_using="gist"),
+        Index("incident_category_idx", "category"),
+        Index("incident_community_idx", "community_code"),
         Index("incident_grid_idx", "grid_code"),
         Index("incident_status_idx", "status"),
         Index("incident_reported_at_idx", "reported_at"),
@@ -356,7 +367,31 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     score: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    # How it was dispatched (派单 team, 抢单 claim, 分单 split, 联单 joint, 返单 escalate), to whom.
+    dispatch_mode: Mapped[str | None] = mapped_column(String(16))
+    assignees: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
+    returned_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    photos: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     geom: Mapped[Any] = mapped_column(_geom("POINT"))
+
+
+class IncidentCategory(Base):
+    """A category of incident (大类/小类) and its time limit, counted from dispatch."""
+
+    __tablename__ = "incident_category"
+    __table_args__ = (
+        CheckConstraint(_in("class_", CATEGORY_CLASSES), name="incident_category_class_known"),
+        CheckConstraint("code ~ '^[^/]+/[^/]+$'", name="incident_category_code_major_minor"),
+        CheckConstraint("limit_hours BETWEEN 1 AND 8760", name="incident_category_limit_range"),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    class_: Mapped[str] = mapped_column(String(32))
+    limit_hours: Mapped[int] = mapped_column(Integer)
+    # Count only working hours (configured) toward the limit, rather than calendar hours.
+    working_time: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class IncidentEvent(Base):

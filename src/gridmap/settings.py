@@ -78,6 +78,12 @@ class ApiSettings(BaseSettings):
     grid_tolerance_m2: float = Field(default=1.0, ge=0)
     grid_sliver_m: float = Field(default=0.5, ge=0)
     grid_snap_m: float = Field(default=1.0, ge=0, le=50)
+    # Incidents: a report lists open ones of its category this close, this recent, as
+    # possible duplicates; working-time limits count weekdays between these hours.
+    duplicate_metres: float = Field(default=50.0, gt=0, le=5000)
+    duplicate_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    working_day_start: int = Field(default=9, ge=0, le=23)
+    working_day_end: int = Field(default=18, ge=1, le=24)
     # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
     live_lookup: bool = True
     # Times given without an offset (?at=2026-05-01T08:00) are read in this zone.

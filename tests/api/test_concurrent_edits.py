@@ -125,3 +125,30 @@ def test_lookups_follow_changes_committed_elsewhere(
             break
         time.sleep(0.05)
     assert name == "西网格（新名）"
+
+
+def test_two_identical_reports_at_once_make_one_incident(
+    app_client: tuple[TestClient, dict[str, dict[str, str]], Session],
+) -> None:
+    client, auth, db = app_client
+    start = threading.Barrier(2)
+    answers: list[tuple[int, int]] = []
+
+    def post() -> None:
+        start.wait()
+        r = client.post(
+            "/api/v1/incidents",
+            json={"x": 116.342, "y": 40.005, "category": "市容环境/暴露垃圾"},
+            headers={**auth["甲"], "Idempotency-Key": "app-7f3c2a91-retry"},
+        )
+        answers.append((r.status_code, r.json()["properties"]["id"]))
+
+    posts = [threading.Thread(target=post) for _ in range(2)]
+    for t in posts:
+        t.start()
+    for t in posts:
+        t.join()
+    assert sorted(s for s, _ in answers) == [200, 201], answers
+    assert len({i for _, i in answers}) == 1
+    assert db.execute(text("SELECT count(*) FROM incident")).scalar_one() == 1
+    assert db.execute(text("SELECT count(*) FROM incident_event")).scalar_one() == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridmap.api import exchange, grids, health, lookup, regions
+from gridmap.api import exchange, grids, health, incidents, lookup, regions
 
 api_router = APIRouter(prefix="/api/v1")
 # Lookups are by far the most frequent requests: their routes are matched first.
@@ -12,6 +12,8 @@ api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
+api_router.include_router(incidents.router)
+api_router.include_router(incidents.stats_router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)

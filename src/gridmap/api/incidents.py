@@ -1,0 +1,201 @@
+"""gridmap.api.incidents: intake with automatic grid, the closed loop, lists and figures."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridmap import workflow as wf
+from gridmap.dependencies import BBoxDep, PageDep, PrincipalDep, SessionDep, TokenDep, parse_at
+from gridmap.geo.crs import normalize_crs, to_wgs84
+from gridmap.models import DISPATCH_MODES, SEVERITIES
+from gridmap.queries import incidents as q
+from gridmap.responses import GeoJSONResponse
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+stats_router = APIRouter(prefix="/stats", tags=["incidents"])
+
+_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class IncidentIn(BaseModel):
+    """A report: where (``x``/``y`` in ``crs``), what, how serious, by whom."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    x: float
+    y: float
+    crs: str | None = Field(default=None, max_length=64)
+    category: str = Field(min_length=3, max_length=64)
+    severity: Literal["general", "important", "urgent"] = "general"
+    description: str | None = Field(default=None, max_length=2000, pattern=_TEXT)
+    reporter_name: str | None = Field(default=None, max_length=50, pattern=_TEXT)
+    reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+ -]{5,20}$")
+
+
+class ActionIn(BaseModel):
+    """What an action needs: a note, a reason, a dispatch mode and assignees, hours, a score."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(default=None, max_length=2000, pattern=_TEXT)
+    reason: str | None = Field(default=None, max_length=500, pattern=_TEXT)
+    mode: Literal["team", "claim", "split", "joint", "escalate"] | None = None
+    assignees: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, max_length=20
+    )
+    hours: int | None = Field(default=None, ge=1, le=720)
+    score: int | None = Field(default=None, ge=0, le=100)
+
+
+def _hours(request: Request) -> wf.WorkingHours:
+    api = request.app.state.settings.api
+    return wf.WorkingHours(api.timezone, api.working_day_start, api.working_day_end)
+
+
+@router.post("", status_code=201, response_class=GeoJSONResponse, summary="Report an incident")
+def report(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    incident: IncidentIn,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")
+    ] = None,
+) -> Any:
+    """Record an incident with the grid, community and street at its point; the same
+    ``Idempotency-Key`` twice gives one incident. Open incidents of the same category nearby are
+    listed under ``duplicates``."""
+    crs = normalize_crs(incident.crs)
+    lon, lat = to_wgs84(incident.x, incident.y, crs)
+    api = request.app.state.settings.api
+    feature, created = q.create_incident(
+        session,
+        lon=lon,
+        lat=lat,
+        crs_in=crs,
+        category=incident.category,
+        severity=incident.severity,
+        description=incident.description,
+        reporter_name=incident.reporter_name,
+        reporter_phone=incident.reporter_phone,
+        idempotency_key=idempotency_key,
+        principal=principal,
+        duplicate_metres=api.duplicate_metres,
+        duplicate_hours=api.duplicate_hours,
+    )
+    return GeoJSONResponse(
+        feature,
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/v1/incidents/{feature['properties']['id']}"},
+    )
+
+
+@router.get("", response_class=GeoJSONResponse, summary="Incidents as GeoJSON")
+def list_incidents(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    bbox: BBoxDep,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    grid: Annotated[str | None, Query(pattern=r"^[0-9]{14,15}$")] = None,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+) -> Any:
+    """Incidents filtered by bbox, state, category, grid, region and report time, newest first."""
+    tz = request.app.state.settings.api.timezone
+    return GeoJSONResponse(
+        q.list_incidents(
+            session,
+            principal=principal,
+            bbox=bbox,
+            state=state,
+            category=category,
+            grid=grid,
+            region=region,
+            start=parse_at(from_, tz),
+            end=parse_at(to, tz),
+            limit=page.limit,
+            offset=page.offset,
+        )
+    )
+
+
+@router.get("/{incident_id}", response_class=GeoJSONResponse, summary="One incident")
+def get_incident(
+    session: SessionDep, principal: PrincipalDep, incident_id: Annotated[int, Path(ge=1)]
+) -> Any:
+    """An incident with every event of its life."""
+    return GeoJSONResponse(q.get_incident(session, incident_id=incident_id, principal=principal))
+
+
+class MergeIn(BaseModel):
+    """The original a duplicate belongs to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    into: int = Field(ge=1)
+
+
+@router.post("/{incident_id}/merge", response_class=GeoJSONResponse, summary="Merge a duplicate")
+def merge(
+    session: SessionDep,
+    principal: TokenDep,
+    incident_id: Annotated[int, Path(ge=1)],
+    body: MergeIn,
+) -> Any:
+    """Link a duplicate to its original (the duplicate is cancelled, its history kept)."""
+    return GeoJSONResponse(
+        q.merge(session, incident_id=incident_id, into=body.into, principal=principal)
+    )
+
+
+@router.post(
+    "/{incident_id}/{action}",
+    response_class=GeoJSONResponse,
+    summary="A workflow step",
+    responses={403: {}, 404: {}, 409: {}, 422: {}},
+)
+def act(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    incident_id: Annotated[int, Path(ge=1)],
+    action: Annotated[str, Path(max_length=16, description=", ".join(wf.ACTIONS))],
+    body: ActionIn | None = None,
+) -> Any:
+    """Take one step of the closed loop; a step the incident's state does not allow is 409."""
+    return GeoJSONResponse(
+        q.act(
+            session,
+            incident_id=incident_id,
+            action=action,
+            principal=principal,
+            body=(body or ActionIn()).model_dump(),
+            hours=_hours(request),
+        )
+    )
+
+
+@stats_router.get("/incidents", summary="Workflow figures per grid, community, street or category")
+def incident_stats(
+    request: Request,
+    session: SessionDep,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    group_by: Literal["grid", "community", "street", "category"] = "community",
+) -> dict[str, Any]:
+    """Counts by state, on-time closure rate, rework rate, mean and p90 hours to close, overdue."""
+    tz = request.app.state.settings.api.timezone
+    return q.stats(
+        session, region=region, start=parse_at(from_, tz), end=parse_at(to, tz), group_by=group_by
+    )
+
+
+__all__ = ["DISPATCH_MODES", "SEVERITIES", "router", "stats_router"]

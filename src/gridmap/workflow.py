@@ -1,0 +1,130 @@
+"""gridmap.workflow: the incident closed loop — which action leads where, who may take it, and
+when an incident falls due.
+
+上报 → 立案 → 派遣 → 处置 → 反馈 → 核查结案 → 考评 (the five-step loop of the command centres):
+
+- reported --accept--> accepted --dispatch--> dispatched --start--> handling --resolve--> resolved
+- reported/accepted --cancel--> cancelled
+- dispatched/handling --extend--> extended; accepted/dispatched/handling/extended --park--> parked;
+  extended/parked --resume--> handling; extended --resolve--> resolved
+- resolved --close--> closed --evaluate--> evaluated; resolved --return--> returned (rework),
+  then --start--> handling or --dispatch--> dispatched again
+
+Pure: no database, no web. The query layer applies what this module decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+OPEN = (
+    "reported",
+    "accepted",
+    "dispatched",
+    "handling",
+    "resolved",
+    "returned",
+    "extended",
+    "parked",
+)
+DONE = ("closed", "evaluated", "cancelled")
+DISPATCHERS = ("admin", "district", "street", "community")
+HANDLERS = ("admin", "district", "street", "community", "worker")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One workflow action."""
+
+    name: str
+    sources: tuple[str, ...]
+    target: str
+    roles: tuple[str, ...]
+    needs: tuple[str, ...] = ()  # body fields it requires: note, reason, mode, hours, score
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action("accept", ("reported",), "accepted", DISPATCHERS),
+        Action("cancel", ("reported", "accepted"), "cancelled", DISPATCHERS, ("reason",)),
+        Action("dispatch", ("accepted", "returned"), "dispatched", DISPATCHERS, ("mode",)),
+        Action("start", ("dispatched", "returned"), "handling", HANDLERS),
+        Action("extend", ("dispatched", "handling"), "extended", HANDLERS, ("reason", "hours")),
+        Action(
+            "park",
+            ("accepted", "dispatched", "handling", "extended"),
+            "parked",
+            DISPATCHERS,
+            ("reason",),
+        ),
+        Action("resume", ("extended", "parked"), "handling", HANDLERS),
+        Action("resolve", ("handling", "extended"), "resolved", HANDLERS, ("note",)),
+        Action("close", ("resolved",), "closed", DISPATCHERS),
+        Action("return", ("resolved",), "returned", DISPATCHERS, ("reason",)),
+        Action("evaluate", ("closed",), "evaluated", DISPATCHERS, ("score",)),
+    )
+}
+
+
+def next_state(action: str, current: str) -> str | None:
+    """The state ``action`` leads to from ``current``, or None when it may not be taken.
+
+    Examples
+    --------
+    >>> next_state("accept", "reported"), next_state("close", "handling")
+    ('accepted', None)
+    """
+    a = ACTIONS.get(action)
+    if a is None or current not in a.sources:
+        return None
+    return a.target
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """Hours that count toward a working-time limit: weekdays, ``start``–``end`` local time."""
+
+    timezone: str = "Asia/Shanghai"
+    start: int = 9
+    end: int = 18
+
+    def add(self, when: datetime, hours: float) -> datetime:
+        """``when`` plus ``hours`` of working time.
+
+        Examples
+        --------
+        >>> wh = WorkingHours()
+        >>> tz = ZoneInfo("Asia/Shanghai")
+        >>> wh.add(datetime(2026, 11, 20, 16, 0, tzinfo=tz), 4).isoformat()  # Friday 16:00
+        '2026-11-23T11:00:00+08:00'
+        >>> wh.add(datetime(2026, 11, 21, 10, 0, tzinfo=tz), 1).isoformat()  # Saturday
+        '2026-11-23T10:00:00+08:00'
+        """
+        tz = ZoneInfo(self.timezone)
+        t = when.astimezone(tz)
+        left = timedelta(hours=hours)
+        while True:
+            day_start = t.replace(hour=self.start, minute=0, second=0, microsecond=0)
+            day_end = t.replace(hour=self.end, minute=0, second=0, microsecond=0)
+            if t.weekday() >= 5 or t >= day_end:
+                t = (t + timedelta(days=1)).replace(
+                    hour=self.start, minute=0, second=0, microsecond=0
+                )
+                continue
+            t = max(t, day_start)
+            if t + left <= day_end:
+                return t + left
+            left -= day_end - t
+            t = day_end
+
+
+def due_at(
+    dispatched: datetime, limit_hours: int, working_time: bool, hours: WorkingHours = WorkingHours()
+) -> datetime:
+    """When an incident dispatched at ``dispatched`` falls due."""
+    if working_time:
+        return hours.add(dispatched, limit_hours)
+    return dispatched + timedelta(hours=limit_hours)

@@ -1,0 +1,308 @@
+"""Incidents: intake with automatic grid, every step of the loop (and every refused one),
+idempotency, duplicates, incidents keeping their grid when grids are redrawn, figures."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from tests.utils.fixtures import (
+    COMMUNITY,
+    EAST_GRID,
+    STREET,
+    WEST_GRID,
+    bearer,
+    feature,
+    rect,
+    two_grids,
+)
+
+INC = "/api/v1/incidents"
+WEST_POINT = {"x": 116.342, "y": 40.005}
+
+
+@pytest.fixture
+def grids(db: Session) -> dict[str, dict[str, str]]:
+    two_grids(db)
+    return {
+        "street": bearer(db, "street", STREET, "学院路街道指挥中心"),
+        "worker": bearer(db, "worker", WEST_GRID, "西网格员"),
+        "other_worker": bearer(db, "worker", EAST_GRID, "东网格员"),
+        "viewer": bearer(db, "viewer", STREET, "查看者"),
+    }
+
+
+def report(client: TestClient, headers: dict[str, str], **body: object):  # type: ignore[no-untyped-def]
+    payload = {
+        **WEST_POINT,
+        "category": "市容环境/暴露垃圾",
+        "description": "楼下垃圾堆积",
+        "reporter_name": "张晓明",
+        "reporter_phone": "13800001234",
+        **body,
+    }
+    return client.post(INC, json=payload, headers=headers)
+
+
+def state(db: Session, incident_id: int) -> tuple[object, ...]:
+    row = db.execute(
+        text(
+            "SELECT status, version, (SELECT count(*) FROM incident_event e WHERE e.incident_id = i.id)"
+            " FROM incident i WHERE id = :id"
+        ),
+        {"id": incident_id},
+    ).one()
+    return tuple(row)
+
+
+def test_intake_assigns_grid_community_street(
+    client: TestClient, grids: dict[str, dict[str, str]]
+) -> None:
+    r = report(client, grids["worker"], severity="urgent")
+    assert r.status_code == 201, r.text
+    props = r.json()["properties"]
+    assert (props["grid_code"], props["community_code"], props["street_code"]) == (
+        WEST_GRID,
+        COMMUNITY,
+        STREET,
+    )
+    assert props["status"] == "reported" and props["severity"] == "urgent"
+    assert props["events"][0]["action"] == "report"
+    assert r.headers["location"] == f"{INC}/{props['id']}"
+    # Outside every grid: queued to the community holding the point, with the distance.
+    r = report(client, grids["street"], x=116.3499, y=40.0105)
+    assert r.status_code == 201
+    out = r.json()["properties"]
+    assert out["grid_code"] is None and out["community_code"] == COMMUNITY
+    assert out["distance_to_grid_m"] == pytest.approx(55.6, abs=2)
+
+
+def test_the_whole_loop_and_every_refused_step(
+    client: TestClient, db: Session, grids: dict[str, dict[str, str]]
+) -> None:
+    inc = report(client, grids["worker"]).json()["properties"]["id"]
+    street, worker = grids["street"], grids["worker"]
+
+    def step(action: str, headers: dict[str, str], status: int = 200, **body: object):  # type: ignore[no-untyped-def]
+        before = state(db, inc)
+        r = client.post(f"{INC}/{inc}/{action}", json=body, headers=headers)
+        assert r.status_code == status, (action, r.text)
+        if status != 200:
+            assert state(db, inc) == before, action  # refused: nothing changed
+        return r
+
+    # Nothing but accept/cancel from reported.
+    for action in ("dispatch", "start", "resolve", "close", "evaluate", "return", "resume"):
+        body = {"mode": "team", "note": "x", "reason": "x", "score": 90}
+        r = step(action, street, 409, **body)
+        assert "it is reported" in r.json()["detail"] and "accept" in r.json()["detail"]
+    step("accept", street)
+    step("accept", street, 409)
+    step("dispatch", street, 422)  # needs a mode
+    r = step("dispatch", street, mode="team", assignees=["西网格队"])
+    props = r.json()["properties"]
+    assert props["dispatch_mode"] == "team" and props["assignees"] == ["西网格队"]
+    assert props["due_at"] is not None  # 暴露垃圾: 24 h from dispatch
+    step("start", grids["other_worker"], 403)  # another grid's worker
+    step("close", worker, 403)  # a worker does not close
+    step("start", worker)
+    due = client.get(f"{INC}/{inc}").json()["properties"]["due_at"]
+    step("extend", worker, 422, reason="等待物业")  # needs hours
+    step("extend", worker, reason="等待物业配合", hours=12)
+    extended = client.get(f"{INC}/{inc}").json()["properties"]["due_at"]
+    assert extended > due
+    step("resolve", worker, 422)  # needs a note (处理反馈)
+    step("resume", worker)
+    step("resolve", worker, note="已清运")
+    step("return", street, reason="仍有残留")
+    step("evaluate", street, 409)
+    step("start", worker)
+    step("resolve", worker, note="已彻底清理")
+    step("close", street)
+    step("evaluate", street, 422, score=101)
+    r = step("evaluate", street, score=95)
+    props = r.json()["properties"]
+    assert props["status"] == "evaluated" and props["score"] == 95
+    assert props["returned_count"] == 1 and props["closed_at"] is not None
+    actions = [e["action"] for e in props["events"]]
+    assert actions == [
+        "report",
+        "accept",
+        "dispatch",
+        "start",
+        "extend",
+        "resume",
+        "resolve",
+        "return",
+        "start",
+        "resolve",
+        "close",
+        "evaluate",
+    ]
+    assert props["events"][1]["actor"].startswith("学院路街道指挥中心")
+    for action in ("accept", "dispatch", "start", "close", "evaluate", "cancel"):
+        step(action, street, 409, mode="team", reason="x", score=1, note="x")
+    assert client.post(f"{INC}/{inc}/fly", json={}, headers=street).status_code == 404
+    assert client.post(f"{INC}/999999/accept", json={}, headers=street).status_code == 404
+    assert client.post(f"{INC}/{inc}/accept", json={}).status_code == 401
+
+
+def test_cancel_and_park(client: TestClient, grids: dict[str, dict[str, str]]) -> None:
+    street = grids["street"]
+    inc = report(client, grids["worker"]).json()["properties"]["id"]
+    assert client.post(f"{INC}/{inc}/cancel", json={}, headers=street).status_code == 422
+    r = client.post(f"{INC}/{inc}/cancel", json={"reason": "无效上报"}, headers=street)
+    assert r.json()["properties"]["status"] == "cancelled"
+    inc = report(client, grids["worker"]).json()["properties"]["id"]
+    client.post(f"{INC}/{inc}/accept", json={}, headers=street)
+    r = client.post(f"{INC}/{inc}/park", json={"reason": "需区级协调"}, headers=street)
+    assert r.json()["properties"]["status"] == "parked"
+    r = client.post(f"{INC}/{inc}/resume", json={}, headers=street)
+    assert r.json()["properties"]["status"] == "handling"
+
+
+def test_idempotency_key(client: TestClient, db: Session, grids: dict[str, dict[str, str]]) -> None:
+    h = {**grids["worker"], "Idempotency-Key": "hotline-20261122-0001"}
+    first = report(client, h)
+    second = report(client, h)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["properties"]["id"] == second.json()["properties"]["id"]
+    assert db.execute(text("SELECT count(*) FROM incident")).scalar_one() == 1
+    bad = report(client, {**grids["worker"], "Idempotency-Key": "short"})
+    assert bad.status_code == 422
+
+
+def test_duplicate_hints_and_merge(client: TestClient, grids: dict[str, dict[str, str]]) -> None:
+    first = report(client, grids["worker"]).json()["properties"]["id"]
+    # 30 m east, same category: a likely duplicate; another category is not.
+    near = report(client, grids["worker"], x=116.34235, y=40.005).json()
+    assert [d["id"] for d in near["duplicates"]] == [first]
+    assert near["duplicates"][0]["distance_m"] == pytest.approx(29.8, abs=1)
+    other = report(client, grids["worker"], x=116.34235, category="街面秩序/占道经营").json()
+    assert other["duplicates"] == []
+    far = report(client, grids["worker"], x=116.3436).json()  # ~136 m away
+    assert far["duplicates"] == []
+    dup = near["properties"]["id"]
+    r = client.post(f"{INC}/{dup}/merge", json={"into": first}, headers=grids["street"])
+    props = r.json()["properties"]
+    assert props["status"] == "cancelled" and props["merged_into"] == first
+    assert f"duplicate of incident {first}" in props["events"][-1]["note"]
+    r = client.post(f"{INC}/{first}/merge", json={"into": first}, headers=grids["street"])
+    assert r.status_code == 422
+
+
+def test_bad_reports(client: TestClient, db: Session, grids: dict[str, dict[str, str]]) -> None:
+    worker = grids["worker"]
+    r = report(client, worker, category="不存在/类别")
+    assert r.status_code == 422 and "市容环境/暴露垃圾" in r.json()["categories"]
+    for body in (
+        {"x": 40.005, "y": 116.342},
+        {"severity": "critical"},
+        {"x": "east"},
+        {"reporter_phone": "call me"},
+        {"description": "x" * 2001},
+        {"color": "red"},
+        {"crs": "EPSG:9999"},
+    ):
+        r = report(client, worker, **body)
+        assert r.status_code == 422, body
+    r = client.post(
+        INC,
+        content='{"x": NaN, "y": 40, "category": "市容环境/暴露垃圾"}'.encode(),
+        headers={**worker, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422
+    assert report(client, grids["viewer"]).status_code == 403
+    assert report(client, {}).status_code == 401
+    assert db.execute(text("SELECT count(*) FROM incident")).scalar_one() == 0
+
+
+def test_redrawn_grid_keeps_old_incidents_on_their_grid(
+    client: TestClient, grids: dict[str, dict[str, str]], db: Session
+) -> None:
+    inc = report(client, grids["worker"], x=116.3446).json()["properties"]["id"]
+    office = bearer(db, "community", COMMUNITY, "社区办")
+    # The border moves west: the point now lies in the east grid.
+    etag = client.get(f"/api/v1/grids/{WEST_GRID}").headers["etag"]
+    r = client.put(
+        f"/api/v1/grids/{WEST_GRID}",
+        json=feature(rect(116.34, 40.0, 116.344, 40.01), name="西网格"),
+        headers={**office, "If-Match": etag},
+    )
+    assert r.status_code == 200
+    etag = client.get(f"/api/v1/grids/{EAST_GRID}").headers["etag"]
+    r = client.put(
+        f"/api/v1/grids/{EAST_GRID}",
+        json=feature(rect(116.344, 40.0, 116.35, 40.01), name="东网格"),
+        headers={**office, "If-Match": etag},
+    )
+    assert r.status_code == 200
+    assert client.get(f"{INC}/{inc}").json()["properties"]["grid_code"] == WEST_GRID
+    new = report(client, grids["street"], x=116.3446).json()["properties"]
+    assert new["grid_code"] == EAST_GRID
+
+
+def test_list_masks_reporters_and_filters(
+    client: TestClient, grids: dict[str, dict[str, str]]
+) -> None:
+    report(client, grids["worker"])
+    assert report(client, grids["worker"], x=116.348).status_code == 403  # not the worker's grid
+    report(client, grids["street"], x=116.348, category="街面秩序/占道经营")
+    fc = client.get(INC).json()
+    assert fc["numberMatched"] == 2
+    assert {f["properties"]["reporter_name"] for f in fc["features"]} == {"张**"}
+    shown = client.get(INC, params={"grid": WEST_GRID}, headers=grids["worker"]).json()
+    assert [f["properties"]["reporter_name"] for f in shown["features"]] == ["张晓明"]
+    east = client.get(INC, params={"category": "街面秩序/占道经营"}).json()
+    assert [f["properties"]["grid_code"] for f in east["features"]] == [EAST_GRID]
+    assert (
+        client.get(INC, params={"bbox": "116.346,40.0,116.35,40.01"}).json()["numberMatched"] == 1
+    )
+    assert client.get(INC, params={"state": "closed"}).json()["numberMatched"] == 0
+    assert client.get(INC, params={"from": "yesterday"}).status_code == 422
+
+
+def test_stats_on_a_known_fixture(
+    client: TestClient, db: Session, grids: dict[str, dict[str, str]]
+) -> None:
+    street = grids["street"]
+    ids = [
+        report(client, grids["worker"], x=116.341 + i * 0.0008).json()["properties"]["id"]
+        for i in range(4)
+    ]
+    # Two closed (one on time, one late and reworked), one overdue, one only reported.
+    for inc in ids[:3]:
+        client.post(f"{INC}/{inc}/accept", json={}, headers=street)
+        client.post(f"{INC}/{inc}/dispatch", json={"mode": "team"}, headers=street)
+    db.execute(
+        text(
+            "UPDATE incident SET reported_at = now() - interval '10 hours', "
+            "status = 'closed', closed_at = now(), due_at = now() + interval '1 hour' "
+            "WHERE id = :id"
+        ),
+        {"id": ids[0]},
+    )
+    db.execute(
+        text(
+            "UPDATE incident SET reported_at = now() - interval '30 hours', "
+            "status = 'closed', closed_at = now(), due_at = now() - interval '2 hours', "
+            "returned_count = 1 WHERE id = :id"
+        ),
+        {"id": ids[1]},
+    )
+    db.execute(
+        text("UPDATE incident SET due_at = now() - interval '1 hour' WHERE id = :id"),
+        {"id": ids[2]},
+    )
+    r = client.get("/api/v1/stats/incidents", params={"region": STREET, "group_by": "grid"})
+    [g] = r.json()["groups"]
+    assert g["grid"] == WEST_GRID and g["total"] == 4
+    assert g["by_state"] == {"closed": 2, "dispatched": 1, "reported": 1}
+    assert g["on_time_rate"] == 0.5 and g["rework_rate"] == 0.5
+    assert g["mean_hours_to_close"] == pytest.approx(20, abs=0.1)
+    assert g["p90_hours_to_close"] == pytest.approx(28, abs=0.1)
+    assert g["overdue_now"] == 1
+    r = client.get("/api/v1/stats/incidents", params={"group_by": "category"}).json()
+    assert r["groups"][0]["category"] == "市容环境/暴露垃圾"
+    assert client.get("/api/v1/stats/incidents", params={"group_by": "moon"}).status_code == 422
