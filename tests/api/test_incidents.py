@@ -306,3 +306,74 @@ def test_stats_on_a_known_fixture(
     r = client.get("/api/v1/stats/incidents", params={"group_by": "category"}).json()
     assert r["groups"][0]["category"] == "市容环境/暴露垃圾"
     assert client.get("/api/v1/stats/incidents", params={"group_by": "moon"}).status_code == 422
+
+
+# GeoReport v2 (https://wiki.open311.org/GeoReport_v2): the fields of a service and a request.
+SERVICE_FIELDS = {
+    "service_code",
+    "service_name",
+    "description",
+    "metadata",
+    "type",
+    "keywords",
+    "group",
+}
+REQUEST_FIELDS = {
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+}
+
+
+def test_open311_feed(client: TestClient, grids: dict[str, dict[str, str]]) -> None:
+    from datetime import datetime
+
+    services = client.get("/open311/v2/services.json").json()
+    assert all(set(s) == SERVICE_FIELDS for s in services)
+    garbage = next(s for s in services if s["service_code"] == "市容环境/暴露垃圾")
+    assert garbage["service_name"] == "暴露垃圾" and garbage["group"] == "市容环境"
+    assert garbage["metadata"] is False and garbage["type"] == "realtime"
+
+    street = grids["street"]
+    first = report(client, grids["worker"]).json()["properties"]["id"]
+    second = report(client, street, x=116.348, category="街面秩序/占道经营").json()["properties"][
+        "id"
+    ]
+    client.post(f"{INC}/{second}/cancel", json={"reason": "无效"}, headers=street)
+    reqs = client.get("/open311/v2/requests.json").json()
+    assert [r["service_request_id"] for r in reqs] == [str(second), str(first)]
+    for r in reqs:
+        assert set(r) == REQUEST_FIELDS
+        assert r["status"] in ("open", "closed")
+        datetime.fromisoformat(r["requested_datetime"])
+        assert -90 <= r["lat"] <= 90 and -180 <= r["long"] <= 180
+        assert "张" not in str(r)  # no reporter
+    by_id = {r["service_request_id"]: r for r in reqs}
+    assert by_id[str(first)]["status"] == "open" and by_id[str(second)]["status"] == "closed"
+    assert by_id[str(second)]["status_notes"] == "无效"
+    assert by_id[str(first)]["address_id"] == WEST_GRID
+    assert by_id[str(first)]["agency_responsible"] == "学院路街道"
+    opened = client.get("/open311/v2/requests.json", params={"status": "open"}).json()
+    assert [r["service_request_id"] for r in opened] == [str(first)]
+    coded = client.get(
+        "/open311/v2/requests.json", params={"service_code": "街面秩序/占道经营"}
+    ).json()
+    assert [r["service_request_id"] for r in coded] == [str(second)]
+    one = client.get(f"/open311/v2/requests/{first}.json").json()
+    assert len(one) == 1 and one[0]["service_request_id"] == str(first)
+    assert client.get("/open311/v2/requests/999999.json").status_code == 404
+    assert client.get("/open311/v2/requests.json", params={"status": "maybe"}).status_code == 422

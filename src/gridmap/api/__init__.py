@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridmap.api import exchange, grids, health, incidents, lookup, regions
+from gridmap.api import exchange, grids, health, incidents, lookup, open311, regions
 
 api_router = APIRouter(prefix="/api/v1")
 # Lookups are by far the most frequent requests: their routes are matched first.
@@ -17,3 +17,4 @@ api_router.include_router(incidents.stats_router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)
+root_router.include_router(open311.router)
