@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The embedded PostgreSQL + PostGIS cluster.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+incidents_app = typer.Typer(help="Incidents in bulk.", no_args_is_help=True)
+app.add_typer(incidents_app, name="incidents")
 token_app = typer.Typer(
     help="Bearer tokens for the API: a role and a region.", no_args_is_help=True
 )
@@ -425,6 +427,81 @@ def assign(
     console.print(
         f"{hits:,} of {len(rows):,} points are in a grid ({len(grids.codes):,} grids); "
         f"{elapsed:.2f} s; wrote {out}"
+    )
+
+
+@incidents_app.command("import")
+def incidents_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .geojson")],
+    crs: Annotated[str, typer.Option(help="the coordinates' CRS")] = "EPSG:4326",
+    commit: Annotated[bool, typer.Option(help="write (default: check only)")] = False,
+) -> None:
+    """Import historical incidents, assigned to grids; all or nothing."""
+    import time
+
+    from gridmap.auth import operator
+    from gridmap.queries import incident_import as ii
+
+    settings = get_settings()
+    started = time.perf_counter()
+    try:
+        with _session(settings) as session, console.status("reading…") as status:
+            frame = ii.read_table(path)
+            result = ii.import_incidents(
+                session,
+                frame,
+                crs=crs,
+                principal=operator(getpass.getuser()),
+                commit=commit,
+                source=path.name,
+                timezone=settings.api.timezone,
+                progress=lambda step: status.update(f"{step}…"),
+            )
+    except GridmapError as exc:
+        _fail(exc)
+    took = time.perf_counter() - started
+    for e in result.get("errors", [])[:20]:
+        err.print(f"  row {e['row']}: {'; '.join(e['problems'])}")
+    if "errors" in result:
+        err.print(
+            f"[bold red]{result['rows_with_errors']} of {result['rows']} rows have "
+            "errors; nothing written[/]"
+        )
+        raise typer.Exit(code=1)
+    console.print(
+        f"{result['rows']:,} rows: {result['in_grid']:,} in a grid, {result['outside_grids']:,} "
+        f"outside; "
+        + (
+            f"{result['inserted']:,} written, {result['skipped_existing']:,} already there"
+            if result["committed"]
+            else "nothing written (--commit writes)"
+        )
+        + f" ({took:.1f} s)"
+    )
+
+
+@app.command()
+def reassign(
+    since: Annotated[str, typer.Option(help="incidents reported since (ISO 8601)")],
+    commit: Annotated[bool, typer.Option(help="write (default: report only)")] = False,
+) -> None:
+    """Re-attribute incidents to today's grids (incidents otherwise keep their report-time grid)."""
+    from gridmap.auth import operator
+    from gridmap.dependencies import parse_at
+    from gridmap.queries.incident_import import reassign as run
+
+    settings = get_settings()
+    try:
+        when = parse_at(since, settings.api.timezone)
+        with _session(settings) as session:
+            result = run(session, since=when, principal=operator(getpass.getuser()), commit=commit)
+    except GridmapError as exc:
+        _fail(exc)
+    for m in result["moves"][:20]:
+        console.print(f"  incident {m['id']}: {m['old'] or '(none)'} → {m['new']}")
+    console.print(
+        f"{result['moved']} of {result['incidents']} incidents move to another grid; "
+        + ("written" if result["committed"] else "nothing written (--commit writes)")
     )
 
 

@@ -377,3 +377,99 @@ def test_open311_feed(client: TestClient, grids: dict[str, dict[str, str]]) -> N
     assert len(one) == 1 and one[0]["service_request_id"] == str(first)
     assert client.get("/open311/v2/requests/999999.json").status_code == 404
     assert client.get("/open311/v2/requests.json", params={"status": "maybe"}).status_code == 422
+
+
+def _upload(client: TestClient, headers: dict[str, str], name: str, body: str, **params: str):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"{INC}/import",
+        params=params,
+        headers=headers,
+        files={"file": (name, body.encode(), "text/csv")},
+    )
+
+
+def test_import_is_all_or_nothing_and_idempotent(
+    client: TestClient, db: Session, grids: dict[str, dict[str, str]]
+) -> None:
+    street = grids["street"]
+    good = (
+        "id,lon,lat,category,severity,reported_at,description,status,idempotency_key\n"
+        "1,116.342,40.005,市容环境/暴露垃圾,general,2026-05-01T08:00:00,垃圾,closed,h-1\n"
+        '2,116.348,40.005,街面秩序/占道经营,urgent,2026-05-02 09:30,"占道,经营",reported,h-2\n'
+        '3,116.3499,40.0105,市容环境/道路不洁,,,"多行\n描述",,h-3\n'
+    )
+    bad = good + (
+        "4,40.005,116.342,市容环境/暴露垃圾,general,,,,h-4\n"
+        "5,116.342,40.005,不存在/类别,general,,,,h-5\n"
+        "6,116.342,40.005,市容环境/暴露垃圾,catastrophic,soon,,,h-6\n"
+        "7,,40.005,市容环境/暴露垃圾,general,,,,h-1\n"
+    )
+    r = _upload(client, street, "hotline.csv", bad, commit="true")
+    assert r.status_code == 422 and "nothing was written" in r.json()["detail"]
+    problems = {e["row"]: " / ".join(e["problems"]) for e in r.json()["errors"]}
+    assert set(problems) == {2, 5, 6, 7, 8}  # line numbers in the file (header is line 1)
+    assert "swapped" in problems[5] and "unknown category" in problems[6]
+    assert "severity" in problems[7] and "reported_at" in problems[7]
+    assert "coordinates" in problems[8] and "repeated" in problems[8]
+    assert db.execute(text("SELECT count(*) FROM incident")).scalar_one() == 0
+    dry = _upload(client, street, "hotline.csv", good).json()
+    assert dry["committed"] is False and dry["in_grid"] == 2 and dry["outside_grids"] == 1
+    assert db.execute(text("SELECT count(*) FROM incident")).scalar_one() == 0
+    done = _upload(client, street, "hotline.csv", good, commit="true").json()
+    assert done["inserted"] == 3 and done["skipped_existing"] == 0
+    rows = db.execute(
+        text(
+            "SELECT idempotency_key, grid_code, community_code, status, description, "
+            "to_char(reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS at "
+            "FROM incident ORDER BY idempotency_key"
+        )
+    ).all()
+    assert [(r.grid_code, r.community_code) for r in rows] == [
+        (WEST_GRID, COMMUNITY),
+        (EAST_GRID, COMMUNITY),
+        (None, COMMUNITY),
+    ]
+    assert rows[0].status == "closed" and rows[0].at == "2026-05-01 08:00"
+    assert rows[1].description == "占道,经营" and rows[2].description == "多行\n描述"
+    assert (
+        db.execute(text("SELECT count(*) FROM incident_event WHERE action = 'import'")).scalar_one()
+        == 3
+    )
+    again = _upload(client, street, "hotline.csv", good, commit="true").json()
+    assert again["inserted"] == 0 and again["skipped_existing"] == 3
+    assert _upload(client, grids["worker"], "hotline.csv", good).status_code == 403
+    assert _upload(client, street, "hotline.txt", good).status_code == 422
+
+
+def test_reassign_only_when_asked(
+    client: TestClient, db: Session, grids: dict[str, dict[str, str]]
+) -> None:
+    from gridmap.auth import operator
+    from gridmap.queries.incident_import import reassign
+
+    inc = report(client, grids["worker"], x=116.3446).json()["properties"]["id"]
+    db.execute(
+        text(
+            "UPDATE grid SET geom = ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((116.344 40,"
+            "116.35 40,116.35 40.01,116.344 40.01,116.344 40)))') WHERE code = :c"
+        ),
+        {"c": EAST_GRID},
+    )
+    db.execute(
+        text(
+            "UPDATE grid SET geom = ST_GeomFromEWKT('SRID=4326;MULTIPOLYGON(((116.34 40,"
+            "116.344 40,116.344 40.01,116.34 40.01,116.34 40)))') WHERE code = :c"
+        ),
+        {"c": WEST_GRID},
+    )
+    since = db.execute(text("SELECT now() - interval '1 day'")).scalar_one()
+    dry = reassign(db, since=since, principal=operator("tester"), commit=False)
+    assert dry["moved"] == 1 and not dry["committed"]
+    assert client.get(f"{INC}/{inc}").json()["properties"]["grid_code"] == WEST_GRID
+    done = reassign(db, since=since, principal=operator("tester"), commit=True)
+    assert done["moves"] == [
+        {"id": inc, "old": WEST_GRID, "new": EAST_GRID, "community": COMMUNITY}
+    ]
+    props = client.get(f"{INC}/{inc}").json()["properties"]
+    assert props["grid_code"] == EAST_GRID
+    assert props["events"][-1]["action"] == "reassign"

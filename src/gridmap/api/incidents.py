@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap import workflow as wf
 from gridmap.dependencies import BBoxDep, PageDep, PrincipalDep, SessionDep, TokenDep, parse_at
+from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.models import DISPATCH_MODES, SEVERITIES
+from gridmap.queries import incident_import as ii
 from gridmap.queries import incidents as q
 from gridmap.responses import GeoJSONResponse
 
@@ -91,6 +96,44 @@ def report(
         status_code=201 if created else 200,
         headers={"Location": f"/api/v1/incidents/{feature['properties']['id']}"},
     )
+
+
+@router.post("/import", summary="Import historical incidents from CSV/GeoJSON, all or nothing")
+def import_incidents(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    file: Annotated[UploadFile, File(description="a CSV (lon/lat columns) or GeoJSON points")],
+    crs: Annotated[str | None, Query(max_length=64)] = None,
+    commit: bool = False,
+) -> dict[str, Any]:
+    """Check every row, assign grids, and write (with ``commit=true``) only a file without
+    errors; the answer lists the bad rows."""
+    name = FilePath(file.filename or "upload.csv").name
+    suffix = FilePath(name).suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json"):
+        raise InvalidInput(f"cannot read {name!r}: send a .csv or a .geojson")
+    with tempfile.TemporaryDirectory(prefix="gridmap-import-") as folder:
+        path = FilePath(folder) / f"upload{suffix}"
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        frame = ii.read_table(path)
+    result = ii.import_incidents(
+        session,
+        frame,
+        crs=crs or "EPSG:4326",
+        principal=principal,
+        commit=commit,
+        source=name,
+        timezone=request.app.state.settings.api.timezone,
+    )
+    if commit and not result["committed"]:
+        raise InvalidInput(
+            f"nothing was written: {result.get('rows_with_errors', 0)} of {result['rows']} rows "
+            "have errors",
+            **result,
+        )
+    return result
 
 
 @router.get("", response_class=GeoJSONResponse, summary="Incidents as GeoJSON")
