@@ -431,10 +431,11 @@ def test_import_is_all_or_nothing_and_idempotent(
     ]
     assert rows[0].status == "closed" and rows[0].at == "2026-05-01 08:00"
     assert rows[1].description == "占道,经营" and rows[2].description == "多行\n描述"
-    assert (
-        db.execute(text("SELECT count(*) FROM incident_event WHERE action = 'import'")).scalar_one()
-        == 3
-    )
+    entry = db.execute(
+        text("SELECT entity_key, after FROM audit_log WHERE action = 'import' "
+             "AND entity = 'incident'")
+    ).one()
+    assert entry.entity_key == "hotline.csv" and entry.after["inserted"] == 3
     again = _upload(client, street, "hotline.csv", good, commit="true").json()
     assert again["inserted"] == 0 and again["skipped_existing"] == 3
     assert _upload(client, grids["worker"], "hotline.csv", good).status_code == 403
