@@ -173,10 +173,10 @@ def main() -> None:
     baseline = loaded + joined
     print(
         f"{args.rows:,} incidents over the demo grids ({ours_in:,} in a grid by gridmap, "
-        f"{theirs_in:,} by ST_Contains: points on a border count for no grid there)"
+        f"{theirs_in:,} by ST_Contains, which leaves a point on a border in no grid)"
     )
     print(
-        f"  gridmap import (check, assign, COPY, events) {ours:8.2f} s {args.rows / ours:12,.0f} rows/s"
+        f"  gridmap import (check, assign, COPY, insert) {ours:8.2f} s {args.rows / ours:12,.0f} rows/s"
     )
     print(f"  ogr2ogr load                                 {loaded:8.2f} s")
     print(f"  UPDATE … FROM grid ST_Contains               {joined:8.2f} s")
