@@ -175,9 +175,8 @@ def main() -> None:
         f"{args.rows:,} incidents over the demo grids ({ours_in:,} in a grid by gridmap, "
         f"{theirs_in:,} by ST_Contains, which leaves a point on a border in no grid)"
     )
-    print(
-        f"  gridmap import (check, assign, COPY, insert) {ours:8.2f} s {args.rows / ours:12,.0f} rows/s"
-    )
+    rate = args.rows / ours
+    print(f"  gridmap import (check, assign, COPY, insert) {ours:8.2f} s {rate:12,.0f} rows/s")
     print(f"  ogr2ogr load                                 {loaded:8.2f} s")
     print(f"  UPDATE … FROM grid ST_Contains               {joined:8.2f} s")
     print(
