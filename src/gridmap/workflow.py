@@ -128,3 +128,44 @@ def due_at(
     if working_time:
         return hours.add(dispatched, limit_hours)
     return dispatched + timedelta(hours=limit_hours)
+
+
+def assignees_for(
+    mode: str, given: list[str] | None, *, grid: str | None, claimant: str
+) -> list[str]:
+    """Who an incident is dispatched to, by mode (the 五单), or :class:`InvalidInput`.
+
+    - ``team`` (派单): the grid's team, unless others are named;
+    - ``claim`` (抢单): whoever takes the action claims it;
+    - ``split`` (分单): two or more named teams share it;
+    - ``joint`` (联单): the grid's team with one or more named departments;
+    - ``escalate`` (返单): up to the district (named, or its command centre).
+
+    Examples
+    --------
+    >>> assignees_for("team", None, grid="110108010001001", claimant="学院路街道")
+    ['grid 110108010001001 team']
+    >>> assignees_for("joint", ["城管执法队"], grid="110108010001001", claimant="x")
+    ['grid 110108010001001 team', '城管执法队']
+    """
+    from gridmap.errors import InvalidInput
+
+    named = [a for a in (given or []) if a.strip()]
+    team = [f"grid {grid} team"] if grid else []
+    if mode == "team":
+        if not (named or team):
+            raise InvalidInput("the incident lies in no grid: name who it is dispatched to")
+        return named or team
+    if mode == "claim":
+        return [claimant]
+    if mode == "split":
+        if len(named) < 2:
+            raise InvalidInput("split (分单) names two or more assignees")
+        return named
+    if mode == "joint":
+        if not named:
+            raise InvalidInput("joint (联单) names the department(s) working with the grid team")
+        return team + named
+    if mode == "escalate":
+        return named or ["district command centre"]
+    raise InvalidInput(f"unknown dispatch mode {mode!r}")

@@ -432,8 +432,10 @@ def test_import_is_all_or_nothing_and_idempotent(
     assert rows[0].status == "closed" and rows[0].at == "2026-05-01 08:00"
     assert rows[1].description == "占道,经营" and rows[2].description == "多行\n描述"
     entry = db.execute(
-        text("SELECT entity_key, after FROM audit_log WHERE action = 'import' "
-             "AND entity = 'incident'")
+        text(
+            "SELECT entity_key, after FROM audit_log WHERE action = 'import' "
+            "AND entity = 'incident'"
+        )
     ).one()
     assert entry.entity_key == "hotline.csv" and entry.after["inserted"] == 3
     again = _upload(client, street, "hotline.csv", good, commit="true").json()
@@ -474,3 +476,41 @@ def test_reassign_only_when_asked(
     props = client.get(f"{INC}/{inc}").json()["properties"]
     assert props["grid_code"] == EAST_GRID
     assert props["events"][-1]["action"] == "reassign"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "assignees"),
+    [
+        ({"mode": "team"}, 200, [f"grid {WEST_GRID} team"]),
+        ({"mode": "claim"}, 200, ["学院路街道指挥中心"]),
+        ({"mode": "split", "assignees": ["西网格队"]}, 422, None),
+        ({"mode": "split", "assignees": ["西网格队", "物业"]}, 200, ["西网格队", "物业"]),
+        ({"mode": "joint"}, 422, None),
+        (
+            {"mode": "joint", "assignees": ["城管执法队"]},
+            200,
+            [f"grid {WEST_GRID} team", "城管执法队"],
+        ),
+        ({"mode": "escalate"}, 200, ["district command centre"]),
+        ({"mode": "telepathy"}, 422, None),
+    ],
+)
+def test_dispatch_modes(
+    client: TestClient,
+    db: Session,
+    grids: dict[str, dict[str, str]],
+    body: dict[str, object],
+    status: int,
+    assignees: list[str] | None,
+) -> None:
+    street = grids["street"]
+    inc = report(client, grids["worker"]).json()["properties"]["id"]
+    client.post(f"{INC}/{inc}/accept", json={}, headers=street)
+    before = state(db, inc)
+    r = client.post(f"{INC}/{inc}/dispatch", json=body, headers=street)
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.json()["properties"]["assignees"] == assignees
+        assert r.json()["properties"]["dispatch_mode"] == body["mode"]
+    else:
+        assert state(db, inc) == before

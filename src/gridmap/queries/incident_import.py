@@ -247,9 +247,15 @@ def import_incidents(
     inserted = result.rowcount
     session.execute(text("DROP TABLE _incident_in"))
     # One entry for the whole file: imported history is not a step anyone took in gridmap.
-    audit.record(session, actor=principal.actor, action="import", entity="incident",
-                 key=source, before=None,
-                 after={"rows": n, "inserted": int(inserted), "in_grid": report["in_grid"]})
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="import",
+        entity="incident",
+        key=source,
+        before=None,
+        after={"rows": n, "inserted": int(inserted), "in_grid": report["in_grid"]},
+    )
     report.update(committed=True, inserted=int(inserted), skipped_existing=n - int(inserted))
     return report
 

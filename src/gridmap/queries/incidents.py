@@ -258,7 +258,11 @@ def act(
         now = session.execute(text("SELECT clock_timestamp()")).scalar_one()
         sets["dispatched_at"] = now
         sets["dispatch_mode"] = body["mode"]
-        sets["assignees"] = json.dumps(body.get("assignees") or [], ensure_ascii=False)
+        chosen = wf.assignees_for(
+            body["mode"], body.get("assignees"), grid=row.grid_code, claimant=principal.name
+        )
+        body = {**body, "assignees": chosen}
+        sets["assignees"] = json.dumps(chosen, ensure_ascii=False)
         if row.limit_hours:
             sets["due_at"] = wf.due_at(now, row.limit_hours, row.working_time, hours)
     elif action == "extend":
