@@ -84,6 +84,10 @@ class ApiSettings(BaseSettings):
     duplicate_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     working_day_start: int = Field(default=9, ge=0, le=23)
     working_day_end: int = Field(default=18, ge=1, le=24)
+    # Incident photos: stored on disk here, served by the API; type-checked by content.
+    media_dir: Path = Field(default_factory=lambda: project_root() / ".gridmap" / "media")
+    max_photo_bytes: int = 5 * 1024 * 1024
+    max_photos: int = 9
     # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
     live_lookup: bool = True
     # Times given without an offset (?at=2026-05-01T08:00) are read in this zone.

@@ -8,11 +8,12 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap import workflow as wf
 from gridmap.dependencies import BBoxDep, PageDep, PrincipalDep, SessionDep, TokenDep, parse_at
-from gridmap.errors import InvalidInput
+from gridmap.errors import InvalidInput, NotFound
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.models import DISPATCH_MODES, SEVERITIES
 from gridmap.queries import incident_import as ii
@@ -196,6 +197,42 @@ def merge(
     return GeoJSONResponse(
         q.merge(session, incident_id=incident_id, into=body.into, principal=principal)
     )
+
+
+@router.post("/{incident_id}/photos", status_code=201, summary="Add a photo to an incident")
+def add_photo(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    incident_id: Annotated[int, Path(ge=1)],
+    file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP image")],
+) -> dict[str, Any]:
+    """Store a photo (checked by its content, not its name) and reference it by URL."""
+    api = request.app.state.settings.api
+    data = file.file.read(api.max_photo_bytes + 1)
+    return q.add_photo(
+        session,
+        incident_id=incident_id,
+        data=data,
+        principal=principal,
+        folder=api.media_dir / "incidents",
+        max_bytes=api.max_photo_bytes,
+        max_photos=api.max_photos,
+    )
+
+
+@router.get("/{incident_id}/photos/{name}", summary="A photo of an incident")
+def get_photo(
+    request: Request,
+    incident_id: Annotated[int, Path(ge=1)],
+    name: Annotated[str, Path(pattern=r"^[0-9a-f]{32}\.(jpg|png|webp)$")],
+) -> Any:
+    """The stored image."""
+    path = request.app.state.settings.api.media_dir / "incidents" / str(incident_id) / name
+    if not path.is_file():
+        raise NotFound(f"no photo {name} of incident {incident_id}")
+    media = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}[path.suffix]
+    return FileResponse(path, media_type=media)
 
 
 @router.post(

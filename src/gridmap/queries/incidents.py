@@ -49,6 +49,7 @@ _ROW = """
 SELECT i.id, i.category, i.severity, i.description, i.status, i.grid_code, i.community_code,
        i.street_code, i.distance_to_grid_m, i.reported_at, i.dispatched_at, i.due_at, i.closed_at,
        i.score, i.dispatch_mode, i.assignees, i.merged_into, i.returned_count, i.crs_in,
+       i.photos,
        i.reporter_name, i.reporter_phone, i.version,
        (i.due_at IS NOT NULL AND i.status NOT IN ('closed', 'evaluated', 'cancelled')
         AND i.due_at < now()) AS overdue,
@@ -460,3 +461,68 @@ GROUP BY 1, 2
             }
         )
     return {"region": region, "group_by": group_by, "groups": groups}
+
+
+PHOTO_TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
+
+
+def photo_type(head: bytes) -> tuple[str, str] | None:
+    """The media type and suffix of an image by its first bytes (JPEG, PNG, WebP), or None."""
+    for magic, kind in PHOTO_TYPES.items():
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return None
+
+
+def add_photo(
+    session: Session,
+    *,
+    incident_id: int,
+    data: bytes,
+    principal: Principal,
+    folder: Any,
+    max_bytes: int,
+    max_photos: int,
+) -> dict[str, Any]:
+    """Store a photo of an incident on disk and reference it from the incident."""
+    import hashlib
+
+    row = session.execute(
+        text(
+            "SELECT grid_code, community_code, jsonb_array_length(photos) AS n FROM incident "
+            "WHERE id = :id FOR UPDATE"
+        ),
+        {"id": incident_id},
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    if principal.role not in wf.HANDLERS or not principal.covers(
+        row.grid_code or row.community_code or ""
+    ):
+        raise Forbidden(f"this token may not add photos to incident {incident_id}")
+    if len(data) > max_bytes:
+        raise InvalidInput(f"the photo is larger than {max_bytes // (1024 * 1024)} MiB")
+    kind = photo_type(data[:16])
+    if kind is None:
+        raise InvalidInput("a photo must be a JPEG, PNG or WebP image")
+    if row.n >= max_photos:
+        raise Conflict(f"incident {incident_id} already has {row.n} photos (at most {max_photos})")
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"{digest[:32]}{kind[1]}"
+    target = folder / str(incident_id)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / name).write_bytes(data)
+    photo = {
+        "url": f"/api/v1/incidents/{incident_id}/photos/{name}",
+        "type": kind[0],
+        "bytes": len(data),
+        "sha256": digest,
+        "by": principal.actor,
+    }
+    session.execute(
+        text("UPDATE incident SET photos = photos || CAST(:p AS jsonb) WHERE id = :id"),
+        {"p": json.dumps([photo], ensure_ascii=False), "id": incident_id},
+    )
+    return photo
