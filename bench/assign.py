@@ -71,23 +71,11 @@ def run_postgis(polys: list[object], pts: np.ndarray) -> tuple[float, np.ndarray
     """Time the join in a database of its own; return (seconds, answers)."""
     from sqlalchemy import text
 
-    from gridmap.database import (
-        database_url,
-        drop_database,
-        embedded_cluster,
-        ensure_database,
-        make_engine,
-    )
+    from gridmap.database import make_engine, scratch_database
     from gridmap.settings import Settings
 
-    settings = Settings()
-    if settings.db.url is None:
-        embedded_cluster(settings.db).start()
-    name = "gridmap_bench_assign"
-    drop_database(settings.db, name)
-    ensure_database(settings.db, name)
-    engine = make_engine(database_url(settings.db, name))
-    try:
+    with scratch_database(Settings().db, "gridmap_bench_assign", migrated=False) as url:
+        engine = make_engine(url)
         with engine.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
             conn.execute(text("CREATE TABLE g (i int PRIMARY KEY, geom geometry(Polygon, 4326))"))
@@ -123,11 +111,9 @@ def run_postgis(polys: list[object], pts: np.ndarray) -> tuple[float, np.ndarray
                 )
             ).all()
             took = time.perf_counter() - t
+        engine.dispose()
         found = np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64)
         return took, found
-    finally:
-        engine.dispose()
-        drop_database(settings.db, name)
 
 
 def main() -> None:

@@ -31,14 +31,7 @@ from shapely.geometry import Point
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from gridmap import migrate  # noqa: E402
-from gridmap.database import (  # noqa: E402
-    database_url,
-    drop_database,
-    embedded_cluster,
-    ensure_database,
-    make_engine,
-)
+from gridmap.database import make_engine, scratch_database  # noqa: E402
 from gridmap.geo.partition import voronoi_cells  # noqa: E402
 from gridmap.geo.shapes import as_multipolygon, to_metric  # noqa: E402
 from gridmap.loader import load_dataset  # noqa: E402
@@ -145,13 +138,7 @@ def cut_into_grids(session: Session, community: str) -> None:
 def main() -> None:
     """Build the bench database, time both checks, print them and their ratio."""
     settings = Settings()
-    if settings.db.url is None:
-        embedded_cluster(settings.db).start()
-    drop_database(settings.db, NAME)
-    ensure_database(settings.db, NAME)
-    url = database_url(settings.db, NAME)
-    try:
-        migrate.upgrade(url)
+    with scratch_database(settings.db, NAME) as url:
         engine = make_engine(url)
         load_dataset(engine, settings.api.data_dir, commit=True)
         with Session(engine) as session, session.begin():
@@ -171,8 +158,6 @@ def main() -> None:
                 lambda: session.execute(text(PLAIN_POSTGIS), {"c": community}).one()
             )
         engine.dispose()
-    finally:
-        drop_database(settings.db, NAME)
     print(
         f"community {community}: {GRIDS} grids, boundary of {vertices} vertices, "
         f"median of {RUNS} runs"

@@ -29,15 +29,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from sqlalchemy import make_url, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from gridmap import migrate  # noqa: E402
 from gridmap.auth import operator  # noqa: E402
-from gridmap.database import (  # noqa: E402
-    database_url,
-    drop_database,
-    embedded_cluster,
-    ensure_database,
-    make_engine,
-)
+from gridmap.database import make_engine, scratch_database  # noqa: E402
 from gridmap.loader import load_dataset  # noqa: E402
 from gridmap.queries import incident_import as ii  # noqa: E402
 from gridmap.settings import Settings  # noqa: E402
@@ -74,14 +67,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     args = ap.parse_args()
     settings = Settings()
-    if settings.db.url is None:
-        embedded_cluster(settings.db).start()
-    drop_database(settings.db, NAME)
-    ensure_database(settings.db, NAME)
-    url = database_url(settings.db, NAME)
-    engine = make_engine(url)
-    try:
-        migrate.upgrade(url)
+    with scratch_database(settings.db, NAME) as url:
+        engine = make_engine(url)
         load_dataset(engine, settings.api.data_dir, commit=True)
         with engine.connect() as conn:
             b = conn.execute(
@@ -167,9 +154,7 @@ def main() -> None:
                 theirs_in = conn.execute(
                     text("SELECT count(*) FROM raw_incident WHERE grid_code IS NOT NULL")
                 ).scalar_one()
-    finally:
         engine.dispose()
-        drop_database(settings.db, NAME)
     baseline = loaded + joined
     print(
         f"{args.rows:,} incidents over the demo grids ({ours_in:,} in a grid by gridmap, "

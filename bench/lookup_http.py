@@ -26,14 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from gridmap import migrate  # noqa: E402
-from gridmap.database import (  # noqa: E402
-    database_url,
-    drop_database,
-    embedded_cluster,
-    ensure_database,
-    make_engine,
-)
+from gridmap.database import make_engine, scratch_database  # noqa: E402
 from gridmap.loader import load_dataset  # noqa: E402
 from gridmap.settings import Settings  # noqa: E402
 
@@ -128,14 +121,7 @@ def main() -> None:
     args = ap.parse_args()
 
     settings = Settings()
-    if settings.db.url is None:
-        embedded_cluster(settings.db).start()
-    drop_database(settings.db, NAME)
-    ensure_database(settings.db, NAME)
-    url = database_url(settings.db, NAME)
-    server = None
-    try:
-        migrate.upgrade(url)
+    with scratch_database(settings.db, NAME) as url:
         engine = make_engine(url)
         load_dataset(engine, settings.api.data_dir, commit=True)
         engine.dispose()
@@ -155,31 +141,30 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=2) as r:
-                    json.load(r)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.3)
-        # Warm every worker's in-memory grids before timing.
-        warm: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-        reqs = requests_for(url, 200_000, 1)
-        load(2.0, args.connections, reqs[-5000:], warm)
-        warm.get()
-        results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-        client = mp.Process(target=load, args=(args.seconds, args.connections, reqs, results))
-        client.start()
-        latencies, statuses = results.get()
-        client.join()
-    finally:
-        if server is not None:
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=2) as r:
+                        json.load(r)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("the server did not start") from None
+                    time.sleep(0.3)
+            # Warm every worker's in-memory grids before timing.
+            warm: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+            reqs = requests_for(url, 200_000, 1)
+            load(2.0, args.connections, reqs[-5000:], warm)
+            warm.get()
+            results: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+            client = mp.Process(target=load, args=(args.seconds, args.connections, reqs, results))
+            client.start()
+            latencies, statuses = results.get()
+            client.join()
+        finally:
             server.terminate()
             server.wait(timeout=20)
-        drop_database(settings.db, NAME)
     latencies.sort()
     n = len(latencies)
     errors = sum(c for s, c in statuses.items() if s not in (200, 404))

@@ -78,3 +78,26 @@ def drop_database(settings: DatabaseSettings, database: str) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@contextmanager
+def scratch_database(settings: DatabaseSettings, name: str, *, migrated: bool = True
+                     ) -> Iterator[str]:
+    """A new, empty database (migrated to head unless told not to), dropped afterwards.
+
+    For benchmarks and tools that must not touch the real data; starts the embedded cluster when
+    there is no ``DATABASE_URL``.
+    """
+    from gridmap import migrate
+
+    if settings.url is None:
+        embedded_cluster(settings).start()
+    drop_database(settings, name)
+    ensure_database(settings, name)
+    url = database_url(settings, name)
+    try:
+        if migrated:
+            migrate.upgrade(url)
+        yield url
+    finally:
+        drop_database(settings, name)
