@@ -126,18 +126,19 @@ def grid_history(session: SessionDep, code: CodePath, geometry: bool = True) -> 
     return GeoJSONResponse(q.grid_history(session, code=code, geometry=geometry))
 
 
-def _update(
+def update_grid(
     request: Request,
-    session: Any,
-    code: str,
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    crs: CRSDep,
+    code: CodePath,
     feature: GridFeature,
-    crs: str,
-    principal: Any,
-    rules: w.GridRules,
-    if_match: str | None,
-    partial: bool,
-    fix: bool,
-) -> GeoJSONResponse:
+    if_match: IfMatch = None,
+    fix: Fix = False,
+) -> Any:
+    """PUT replaces a grid's geometry and properties; PATCH changes those given and keeps the
+    rest. Either way the old version stays in the grid's history."""
     result = w.update_grid(
         session,
         code=code,
@@ -146,7 +147,7 @@ def _update(
         principal=principal,
         rules=rules,
         if_match=if_match,
-        partial=partial,
+        partial=request.method == "PATCH",
         fix=fix,
     )
     if result.changed:
@@ -154,46 +155,16 @@ def _update(
     return _written(result, crs)
 
 
-@router.put(
-    "/{code}",
-    response_class=GeoJSONResponse,
-    summary="Replace a grid",
-    responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
-)
-def replace_grid(
-    request: Request,
-    session: SessionDep,
-    principal: TokenDep,
-    rules: RulesDep,
-    crs: CRSDep,
-    code: CodePath,
-    feature: GridFeature,
-    if_match: IfMatch = None,
-    fix: Fix = False,
-) -> Any:
-    """Replace a grid's geometry and properties; the old version stays in its history."""
-    return _update(request, session, code, feature, crs, principal, rules, if_match, False, fix)
-
-
-@router.patch(
-    "/{code}",
-    response_class=GeoJSONResponse,
-    summary="Change part of a grid",
-    responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
-)
-def patch_grid(
-    request: Request,
-    session: SessionDep,
-    principal: TokenDep,
-    rules: RulesDep,
-    crs: CRSDep,
-    code: CodePath,
-    feature: GridFeature,
-    if_match: IfMatch = None,
-    fix: Fix = False,
-) -> Any:
-    """Change the properties given (and the geometry, if given); the rest stays."""
-    return _update(request, session, code, feature, crs, principal, rules, if_match, True, fix)
+for _method, _summary in (("PUT", "Replace a grid"), ("PATCH", "Change part of a grid")):
+    router.add_api_route(
+        "/{code}",
+        update_grid,
+        methods=[_method],
+        summary=_summary,
+        operation_id=f"{_method.lower()}_grid",
+        response_class=GeoJSONResponse,
+        responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
+    )
 
 
 @router.delete(
