@@ -217,3 +217,21 @@ def test_demo_keeps_edits_made_since_its_data_set_was_loaded(
             ).scalar_one()
             == "改过的名字"
         )
+
+
+def test_loaded_incidents_get_their_times_from_their_events(demo_engine: Engine) -> None:
+    with demo_engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE e.dispatched AND i.dispatched_at IS NULL) AS no_dispatch,"
+                " count(*) FILTER (WHERE e.dispatched AND i.due_at IS NULL) AS no_due,"
+                " count(*) FILTER (WHERE e.closed AND i.closed_at IS NULL) AS no_close,"
+                " count(*) FILTER (WHERE i.due_at <= i.dispatched_at) AS due_before_dispatch,"
+                " count(*) FILTER (WHERE e.closed) AS closed"
+                " FROM incident i JOIN (SELECT incident_id, bool_or(to_status = 'dispatched') AS dispatched,"
+                " bool_or(to_status = 'closed') AS closed FROM incident_event GROUP BY 1) e"
+                " ON e.incident_id = i.id"
+            )
+        ).one()
+    assert row.no_dispatch == row.no_due == row.no_close == row.due_before_dispatch == 0
+    assert row.closed > 100

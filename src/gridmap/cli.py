@@ -552,10 +552,14 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                 ).scalar_one_or_none()
             if loaded is not None:
                 from gridmap.queries.address import refresh_address_keys
+                from gridmap.queries.incidents import derive_times
+                from gridmap.workflow import WorkingHours
 
-                # Keys of addresses may be missing after an upgrade; computing them is cheap.
+                # Derived fields (address keys, incident times) may be missing after an
+                # upgrade; computing them is cheap and rewrites nothing that is there.
                 with engine.begin() as conn:
                     refresh_address_keys(conn)
+                    derive_times(conn, WorkingHours(settings.api.timezone))
                 # Loading again would undo edits made in the app since (as new versions).
                 console.print(
                     f"data set {loaded} is loaded and unchanged; edits made since are kept "

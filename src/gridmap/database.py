@@ -81,8 +81,9 @@ def drop_database(settings: DatabaseSettings, database: str) -> None:
 
 
 @contextmanager
-def scratch_database(settings: DatabaseSettings, name: str, *, migrated: bool = True
-                     ) -> Iterator[str]:
+def scratch_database(
+    settings: DatabaseSettings, name: str, *, migrated: bool = True
+) -> Iterator[str]:
     """A new, empty database (migrated to head unless told not to), dropped afterwards.
 
     For benchmarks and tools that must not touch the real data; starts the embedded cluster when

@@ -29,6 +29,8 @@ from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.network import split_at_junctions
 from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
+from gridmap.queries.incidents import derive_times
+from gridmap.workflow import WorkingHours
 
 Progress = Callable[[str], None]
 # Staged rows carry geometry as hex WKB in a ``geom_wkb`` column; this reads it back as 4326.
@@ -434,6 +436,7 @@ def load_dataset(
         report.tables["incident"], report.tables["incident_event"] = _load_incidents(
             conn, incidents, _rows(folder, "incident_events.csv")
         )
+        derive_times(conn, WorkingHours())
 
         if report.changed:
             conn.execute(

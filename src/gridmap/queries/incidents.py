@@ -526,3 +526,38 @@ def add_photo(
         {"p": json.dumps([photo], ensure_ascii=False), "id": incident_id},
     )
     return photo
+
+
+def derive_times(conn: Any, hours: wf.WorkingHours) -> int:
+    """Fill ``dispatched_at``, ``closed_at`` and ``due_at`` of incidents that lack them from
+    their events (loaded history); never rewrites a value already there. Returns how many."""
+    rows = conn.execute(
+        text(
+            "SELECT i.id, e.dispatched, e.closed, c.limit_hours, c.working_time, "
+            "i.dispatched_at, i.closed_at, i.due_at FROM incident i "
+            "JOIN (SELECT incident_id, "
+            "min(at) FILTER (WHERE to_status = 'dispatched') AS dispatched, "
+            "max(at) FILTER (WHERE to_status = 'closed') AS closed FROM incident_event "
+            "GROUP BY incident_id) e ON e.incident_id = i.id "
+            "LEFT JOIN incident_category c ON c.code = i.category "
+            "WHERE (i.dispatched_at IS NULL AND e.dispatched IS NOT NULL) "
+            "OR (i.closed_at IS NULL AND e.closed IS NOT NULL) "
+            "OR (i.due_at IS NULL AND e.dispatched IS NOT NULL AND c.limit_hours IS NOT NULL)"
+        )
+    ).all()
+    changes = []
+    for r in rows:
+        dispatched = r.dispatched_at or r.dispatched
+        due = r.due_at
+        if due is None and dispatched is not None and r.limit_hours:
+            due = wf.due_at(dispatched, r.limit_hours, r.working_time, hours)
+        changes.append({"id": r.id, "d": dispatched, "c": r.closed_at or r.closed, "due": due})
+    if changes:
+        conn.execute(
+            text(
+                "UPDATE incident SET dispatched_at = :d, closed_at = :c, due_at = :due "
+                "WHERE id = :id"
+            ),
+            changes,
+        )
+    return len(changes)
