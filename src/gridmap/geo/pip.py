@@ -71,7 +71,12 @@ class PointIndex:
         self.nx = int((east - west) // cell) + 1
         self.ny = int((north - south) // cell) + 1
 
-        if (shapely.get_type_id(self.polygons) == 3).all():  # Polygons: no parts to split
+        types = shapely.get_type_id(self.polygons)
+        if (types == 3).all() and not shapely.get_num_interior_rings(self.polygons).any():
+            # Polygons without holes: each one's coordinates are its one closed ring.
+            coords, coord_of = shapely.get_coordinates(self.polygons, return_index=True)
+            owner = coord_of
+        elif (types == 3).all():  # Polygons: no parts to split
             rings, ring_of = shapely.get_rings(self.polygons, return_index=True)
             coords, coord_of = shapely.get_coordinates(rings, return_index=True)
             owner = ring_of[coord_of]
@@ -94,11 +99,12 @@ class PointIndex:
         key.sort()
         key = key[np.r_[True, key[1:] != key[:-1]]]
         cell_of, edge_of = key // len(self.ex1), key % len(self.ex1)
-        boundary_cells = cell_of[np.r_[True, cell_of[1:] != cell_of[:-1]]]
+        firsts = np.flatnonzero(np.r_[True, cell_of[1:] != cell_of[:-1]])
+        boundary_cells = cell_of[firsts]
         nb = len(boundary_cells)
         self.cell_slot = np.full(self.nx * self.ny, -1, dtype=np.int32)
         self.cell_slot[boundary_cells] = np.arange(nb, dtype=np.int32)
-        self.cell_edge_ptr = np.searchsorted(self.cell_slot[cell_of], np.arange(nb + 1))
+        self.cell_edge_ptr = np.r_[firsts, len(cell_of)]
         self.cell_edges = edge_of.astype(np.intp)
         # The edges again, in cell order, so a cell's edges are read from one place.
         self.cx1, self.cy1 = self.ex1[self.cell_edges], self.ey1[self.cell_edges]
