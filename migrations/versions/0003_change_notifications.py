@@ -1,4 +1,4 @@
-"""notify listeners when grids, their staff, regions or tokens change
+"""notify listeners when grids, their staff or regions change
 
 Revision ID: 0003
 Revises: 0002
@@ -16,7 +16,7 @@ down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("grid", "grid_staff", "region", "api_token")
+TABLES = ("grid", "grid_staff", "region")
 
 # Servers keep the current grids in memory for fast lookups; one notification per statement
 # (not per row) tells them, after the change commits, to reload.

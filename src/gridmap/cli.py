@@ -212,13 +212,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")]
 def _rules(settings: Settings) -> Any:
     from gridmap.queries.grid_writes import GridRules
 
-    api = settings.api
-    return GridRules(
-        code_width=api.grid_code_width,
-        tolerance_m2=api.grid_tolerance_m2,
-        sliver_m=api.grid_sliver_m,
-        snap_m=api.grid_snap_m,
-    )
+    return GridRules.from_settings(settings.api)
 
 
 @app.command()

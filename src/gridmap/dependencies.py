@@ -190,13 +190,7 @@ AtDep = Annotated[datetime | None, Depends(at_query)]
 
 async def grid_rules(request: Request) -> GridRules:
     """The coverage rule and code width of this deployment."""
-    api = request.app.state.settings.api
-    return GridRules(
-        code_width=api.grid_code_width,
-        tolerance_m2=api.grid_tolerance_m2,
-        sliver_m=api.grid_sliver_m,
-        snap_m=api.grid_snap_m,
-    )
+    return GridRules.from_settings(request.app.state.settings.api)
 
 
 RulesDep = Annotated[GridRules, Depends(grid_rules)]

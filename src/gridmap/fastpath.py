@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gridmap.api.lookup import _from_memory
 from gridmap.auth import ANONYMOUS
 from gridmap.errors import GridmapError, error_body, status_for
 from gridmap.geo.crs import normalize_crs, to_wgs84
@@ -56,8 +57,6 @@ class LookupFastPath:
 
     @staticmethod
     def _answer(scope: Scope) -> tuple[int, dict[str, Any]] | None:
-        from gridmap.api.lookup import _from_memory
-
         app = scope.get("app")
         live = getattr(getattr(app, "state", None), "live", None)
         snap = live.fresh() if live is not None else None

@@ -155,6 +155,9 @@ class LiveGrids:
     def __init__(self, url: str | None) -> None:
         self._url = url
         self._lock = threading.Lock()
+        # One rebuild at a time: requests arriving meanwhile wait for it rather than each
+        # reading every grid again.
+        self._building = threading.Lock()
         self._generation = 0
         self._built: int | None = None
         self._snapshot: Snapshot | None = None
@@ -185,16 +188,17 @@ class LiveGrids:
         """The current snapshot (rebuilt with ``session`` if stale), or None when not listening."""
         if not self.listening:
             return None
-        with self._lock:
-            if self._built == self._generation and self._snapshot is not None:
-                return self._snapshot
-            generation = self._generation
-        snap = Snapshot.load(session)
-        with self._lock:
-            # A change that arrived while building leaves it stale for the next request.
-            if self._generation == generation:
-                self._snapshot, self._built = snap, generation
-        return snap
+        with self._building:
+            with self._lock:
+                if self._built == self._generation and self._snapshot is not None:
+                    return self._snapshot
+                generation = self._generation
+            snap = Snapshot.load(session)
+            with self._lock:
+                # A change that arrived while building leaves it stale for the next request.
+                if self._generation == generation:
+                    self._snapshot, self._built = snap, generation
+            return snap
 
     def start(self) -> None:
         """Start listening for changes (a daemon thread with its own connection)."""

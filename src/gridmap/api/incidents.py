@@ -15,7 +15,6 @@ from gridmap import workflow as wf
 from gridmap.dependencies import BBoxDep, PageDep, PrincipalDep, SessionDep, TokenDep, parse_at
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.geo.crs import normalize_crs, to_wgs84
-from gridmap.models import DISPATCH_MODES, SEVERITIES
 from gridmap.queries import incident_import as ii
 from gridmap.queries import incidents as q
 from gridmap.responses import GeoJSONResponse
@@ -276,6 +275,3 @@ def incident_stats(
     return q.stats(
         session, region=region, start=parse_at(from_, tz), end=parse_at(to, tz), group_by=group_by
     )
-
-
-__all__ = ["DISPATCH_MODES", "SEVERITIES", "router", "stats_router"]

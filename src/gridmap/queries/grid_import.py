@@ -203,14 +203,7 @@ def _check_communities(session: Session, plans: list[Planned], rules: GridRules)
         for owner, geom in final.values():
             if owner is None or owner.action == "unchanged":
                 continue
-            out = cov.spill(
-                geom,
-                area,
-                edge_m=rules.edge_m,
-                tolerance_m2=rules.tolerance_m2,
-                sliver_m=rules.sliver_m,
-                frame=frame,
-            )
+            out = rules.spill(geom, area, frame)
             if out is not None:
                 owner.action, owner.error = "reject", "outside_community"
                 owner.reason = f"{cov.area_m2(out, frame):.1f} m² lie outside community {community}"

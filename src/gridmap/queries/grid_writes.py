@@ -36,6 +36,7 @@ from gridmap.queries import audit
 from gridmap.queries.assign import rederive_grids
 from gridmap.queries.grids import get_grid
 from gridmap.schemas import GridFeature
+from gridmap.settings import ApiSettings
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,35 @@ class GridRules:
     sliver_m: float = cov.SLIVER_M
     edge_m: float = cov.EDGE_M
     snap_m: float = 1.0
+
+    @classmethod
+    def from_settings(cls, api: ApiSettings) -> GridRules:
+        """The rules a deployment is configured with."""
+        return cls(
+            code_width=api.grid_code_width,
+            tolerance_m2=api.grid_tolerance_m2,
+            sliver_m=api.grid_sliver_m,
+            snap_m=api.grid_snap_m,
+        )
+
+    def spill(
+        self, grid: BaseGeometry, community: BaseGeometry, frame: cov.Frame
+    ) -> BaseGeometry | None:
+        """:func:`gridmap.geo.coverage.spill` under these rules."""
+        return cov.spill(
+            grid,
+            community,
+            edge_m=self.edge_m,
+            tolerance_m2=self.tolerance_m2,
+            sliver_m=self.sliver_m,
+            frame=frame,
+        )
+
+    def significant(self, geom: BaseGeometry, frame: cov.Frame) -> list[BaseGeometry]:
+        """:func:`gridmap.geo.coverage.significant` under these rules."""
+        return cov.significant(
+            geom, tolerance_m2=self.tolerance_m2, sliver_m=self.sliver_m, frame=frame
+        )
 
 
 @dataclass
@@ -149,14 +179,7 @@ def _fit_and_check(
                 fixed=fit.changes(),
             )
         geom, fixed = as_multipolygon(shapely.make_valid(fit.geom)), fit.changes()
-    out = cov.spill(
-        geom,
-        area,
-        edge_m=rules.edge_m,
-        tolerance_m2=rules.tolerance_m2,
-        sliver_m=rules.sliver_m,
-        frame=frame,
-    )
+    out = rules.spill(geom, area, frame)
     if out is not None:
         outside_m2 = cov.area_m2(out, frame)
         raise OutsideCommunity(
@@ -167,12 +190,7 @@ def _fit_and_check(
         )
     clashes = []
     for code in sorted(geoms):
-        shared = cov.significant(
-            shapely.intersection(geom, geoms[code]),
-            tolerance_m2=rules.tolerance_m2,
-            sliver_m=rules.sliver_m,
-            frame=frame,
-        )
+        shared = rules.significant(shapely.intersection(geom, geoms[code]), frame)
         if shared:
             piece = shapely.union_all(shared)
             clashes.append(
@@ -294,6 +312,19 @@ def next_code(session: Session, community: str, width: int) -> str:
     return f"{community}{seq:0{width}d}"
 
 
+def _props(feature: GridFeature) -> dict[str, Any]:
+    """The stored properties of a grid given whole (a new grid, or PUT), checked."""
+    p = feature.properties
+    props = {
+        "name": p.name,
+        "kind": p.kind or "basic",
+        "subtype": p.subtype,
+        "households": p.households,
+    }
+    _check_kind(props)
+    return props
+
+
 def _check_kind(props: dict[str, Any]) -> None:
     if props["kind"] == "basic" and props.get("subtype"):
         raise InvalidInput(
@@ -342,13 +373,7 @@ def create_grid(
         raise InvalidInput("a grid needs properties.name", field="name")
     if feature.geometry is None:
         raise InvalidGeometry("a grid needs a geometry (Polygon or MultiPolygon)")
-    props = {
-        "name": p.name,
-        "kind": p.kind or "basic",
-        "subtype": p.subtype,
-        "households": p.households,
-    }
-    _check_kind(props)
+    props = _props(feature)
     geom = parse_polygonal(feature.geometry, crs=crs)
     _lock_community(session, community)
     _community_geom(session, community)
@@ -454,14 +479,9 @@ def update_grid(
         }
         if given.get("kind") == "basic" and "subtype" not in given:
             props["subtype"] = None
+        _check_kind(props)
     else:
-        props = {
-            "name": p.name,
-            "kind": p.kind or "basic",
-            "subtype": p.subtype,
-            "households": p.households,
-        }
-    _check_kind(props)
+        props = _props(feature)
     same_props = all(props[k] == getattr(row, k) for k in props)
     geom_changed = geom is not None and not geom.equals(old_geom)
     new_geom, fixed = (geom if geom_changed else old_geom), None
