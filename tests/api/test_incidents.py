@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import (
     COMMUNITY,
@@ -566,3 +567,55 @@ def test_photos(settings: object, db: Session, tmp_path: object) -> None:
         assert client.get(f"{INC}/{inc}/photos/{'0' * 32}.png").status_code == 404
         assert client.get(f"{INC}/{inc}/photos/..%2F..%2Fetc.png").status_code in (404, 422)
     assert len(list(tmp_path.glob("incidents/*/*"))) == 2  # type: ignore[attr-defined]
+
+
+def test_large_import_rebuilds_the_indexes_it_dropped(
+    client: TestClient,
+    db: Session,
+    grids: dict[str, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gridmap.queries import incident_import
+
+    shape = (
+        "SELECT array_agg(pg_get_indexdef(indexrelid) ORDER BY 1) FROM pg_index "
+        "WHERE indrelid = 'incident'::regclass"
+    )
+    checks = (
+        "SELECT array_agg(conname || ' ' || pg_get_constraintdef(oid) ORDER BY 1) "
+        "FROM pg_constraint WHERE conrelid = 'incident'::regclass"
+    )
+    indexes, constraints = db.execute(text(shape)).scalar(), db.execute(text(checks)).scalar()
+    assert any("gist" in i for i in indexes) and any("FOREIGN KEY" in c for c in constraints)
+    monkeypatch.setattr(incident_import, "REBUILD_MIN_ROWS", 2)
+    body = "lon,lat,category,idempotency_key,reporter_phone\n" + "".join(
+        f"{x:.4f},40.005,市容环境/暴露垃圾,big-{i},010-1234567{i}\n"
+        for i, x in enumerate(
+            [116.3405 + i * 0.0008 for i in range(5)] + [116.3455 + i * 0.0008 for i in range(5)]
+        )
+    )
+    done = _upload(client, grids["street"], "big.csv", body, commit="true").json()
+    assert done["inserted"] == 10
+    db.expire_all()
+    assert db.execute(text(shape)).scalar() == indexes
+    assert db.execute(text(checks)).scalar() == constraints
+    rows = db.execute(
+        text(
+            "SELECT grid_code, street_code, crs_in, reporter_phone, ST_X(geom) AS x "
+            "FROM incident ORDER BY ST_X(geom)"
+        )
+    ).all()
+    assert [r.grid_code for r in rows] == [WEST_GRID] * 5 + [EAST_GRID] * 5
+    assert {(r.street_code, r.crs_in) for r in rows} == {(COMMUNITY[:9], "EPSG:4326")}
+    assert rows[0].reporter_phone == "010-12345670" and rows[0].x == pytest.approx(116.3405)
+    # The unique index is back: the same keys cannot go in twice, by import or by hand.
+    again = _upload(client, grids["street"], "big.csv", body, commit="true").json()
+    assert again["inserted"] == 0 and again["skipped_existing"] == 10
+    with pytest.raises(IntegrityError):
+        with db.begin_nested():
+            db.execute(
+                text(
+                    "INSERT INTO incident (idempotency_key, category, geom) VALUES ('big-1', "
+                    "'市容环境/暴露垃圾', ST_SetSRID(ST_MakePoint(116.341, 40.005), 4326))"
+                )
+            )

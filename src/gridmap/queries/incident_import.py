@@ -2,23 +2,28 @@
 
 Rows are checked together (vectorised), assigned to grids with the bulk path
 (:class:`gridmap.assign.GridSet`, the border rule included; a point in no grid goes to the
-community holding it), and written with one ``COPY`` into a staging table and one
-``INSERT … SELECT``. Any bad row and nothing is written; the answer lists the bad rows. Rows whose
-``idempotency_key`` is already stored are skipped, so importing the same file twice adds nothing.
+community holding it), and written with one ``COPY`` straight into ``incident``; a file as large
+as the table has the table's secondary indexes dropped before and built again after. Any bad row
+and nothing is written; the answer lists the bad rows. Rows whose ``idempotency_key`` is already
+stored are skipped, so importing the same file twice adds nothing.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import psycopg
-from sqlalchemy import CursorResult, text
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from psycopg.copy import QueuedLibpqWriter
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import shapely
@@ -28,11 +33,16 @@ from gridmap.auth import Principal
 from gridmap.errors import Forbidden, InvalidInput
 from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.crs import normalize_crs, to_wgs84_array
+from gridmap.geo.ewkb import point_hex_ewkb
 from gridmap.geo.pip import PointIndex
 from gridmap.models import INCIDENT_STATES, SEVERITIES
 from gridmap.queries import audit
 
 MAX_ERRORS_LISTED = 200
+# Imports at least this large, and at least as large as the table, rebuild its indexes.
+REBUILD_MIN_ROWS = 50_000
+REBUILD_MEMORY = "512MB"
+COPY_ROWS = 50_000
 COLUMNS = (
     "category",
     "severity",
@@ -49,7 +59,11 @@ def read_table(path: Path) -> pd.DataFrame:
     """A CSV or GeoJSON file of incidents as a table with ``x`` and ``y`` columns."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, engine="pyarrow")
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {path.name} as UTF-8 CSV: {exc}") from exc
+        frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
         lower = {c.strip().lower(): c for c in frame.columns}
         lon = next((lower[n] for n in LON_NAMES if n in lower), None)
         lat = next((lower[n] for n in LAT_NAMES if n in lower), None)
@@ -85,17 +99,141 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InvalidInput(f"cannot read {path.name}: give a .csv or a .geojson of incidents")
 
 
-def _escape(s: pd.Series) -> pd.Series:
-    # COPY text format: backslash, tab and line breaks escaped; empty is NULL.
-    if not s.str.contains(r"[\\\t\n\r]", regex=True).any():
-        return s.where(s != "", "\\N")
-    out = (
-        s.str.replace("\\", "\\\\", regex=False)
-        .str.replace("\t", "\\t", regex=False)
-        .str.replace("\n", "\\n", regex=False)
-        .str.replace("\r", "\\r", regex=False)
+def _copy_csv(session: Session, sql: str, tables: Iterable[pa.Table]) -> None:
+    # Arrow writes strings quoted and nulls as nothing: COPY's CSV format reads those back as
+    # text and NULL, with tabs, quotes and line breaks inside the text kept as they were. Each
+    # part is handed to a sending thread, so the server parses one while the next is built.
+    raw = session.connection().connection.dbapi_connection
+    assert isinstance(raw, psycopg.Connection)
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as cp:
+        for table in tables:
+            buf = io.BytesIO()
+            pa_csv.write_csv(table, buf, options)
+            cp.write(buf.getbuffer())
+
+
+def _text(values: Any) -> pa.Array:
+    # Empty means "not given": NULL in the table.
+    arr = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _existing_keys(session: Session, keys: pd.Series) -> set[str]:
+    given = keys[keys != ""]
+    if given.empty or session.execute(text("SELECT NOT EXISTS (SELECT FROM incident)")).scalar():
+        return set()
+    session.execute(text("CREATE TEMP TABLE _incident_key (k text) ON COMMIT DROP"))
+    _copy_csv(
+        session, "COPY _incident_key FROM STDIN (FORMAT csv)", [pa.table({"k": _text(given)})]
     )
-    return out.where(s != "", "\\N")
+    found = session.execute(
+        text("SELECT k FROM _incident_key JOIN incident ON idempotency_key = k")
+    ).scalars()
+    result = set(found)
+    session.execute(text("DROP TABLE _incident_key"))
+    return result
+
+
+def _secondary_indexes(session: Session) -> tuple[list[str], list[str]]:
+    """Statements that drop and re-create ``incident``'s indexes and checks, not its primary key.
+
+    Unique and foreign-key constraints go with them: their row-by-row checks cost as much as an
+    index, and adding them back checks every row at once.
+    """
+    drop, create = [], []
+    for name, definition in session.execute(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'incident'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC"
+        )
+    ).all():
+        drop.append(f'ALTER TABLE incident DROP CONSTRAINT "{name}"')
+        create.append(f'ALTER TABLE incident ADD CONSTRAINT "{name}" {definition}')
+    for name, definition in session.execute(
+        text(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'incident'::regclass "
+            "AND NOT i.indisprimary AND NOT EXISTS "
+            "(SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+        )
+    ).all():
+        drop.append(f'DROP INDEX "{name}"')
+        create.append(definition)
+    return drop, create
+
+
+def _write(
+    session: Session,
+    frame: pd.DataFrame,
+    *,
+    keys: pd.Series,
+    when: pd.Series,
+    grid_code: np.ndarray,
+    community: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    crs: str,
+) -> int:
+    """COPY the new rows straight into ``incident``; returns how many were written."""
+    n = len(frame)
+    # Intake waits while a file goes in (reads do not): the keys checked below stay unused.
+    estimate = session.execute(
+        text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'incident'::regclass")
+    ).scalar_one()
+    rebuild = n >= REBUILD_MIN_ROWS and n >= estimate
+    # A file as large as the table: dropping its indexes and building them again afterwards is
+    # several times faster than updating them row by row (PostgreSQL manual, "Populating a
+    # Database"); readers then wait for the import as well.
+    mode = "ACCESS EXCLUSIVE" if rebuild else "SHARE ROW EXCLUSIVE"
+    session.execute(text(f"LOCK TABLE incident IN {mode} MODE"))
+    existing = _existing_keys(session, keys)
+    keep = ~keys.isin(existing).to_numpy() if existing else np.ones(n, dtype=bool)
+    if not keep.any():
+        return 0
+    # Rows near each other written together: the GiST and B-tree pages stay in cache.
+    order = np.lexsort((lon, community, grid_code))
+    order = order[keep[order]]
+    reported = (
+        when.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]").copy()
+    )
+    reported[np.isnat(reported)] = np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None), "us")
+    columns = {
+        "idempotency_key": keys.to_numpy(),
+        **{c: frame[c].to_numpy() for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
+        "grid_code": grid_code,
+        "community_code": community,
+    }
+
+    def parts() -> Iterator[pa.Table]:
+        for start in range(0, len(order), COPY_ROWS):
+            rows = order[start : start + COPY_ROWS]
+            hexes = point_hex_ewkb(lon[rows], lat[rows])
+            table = pa.table(
+                {
+                    **{name: _text(values[rows]) for name, values in columns.items()},
+                    "street_code": pc.utf8_slice_codeunits(_text(community[rows]), 0, 9),
+                    "reported_at": pa.array(reported[rows], type=pa.timestamp("us", tz="UTC")),
+                    "crs_in": pa.repeat(pa.scalar(crs), len(rows)),
+                    "geom": pa.StringArray.from_buffers(
+                        len(rows),
+                        pa.py_buffer(np.arange(0, 50 * (len(rows) + 1), 50, dtype=np.int32)),
+                        pa.py_buffer(hexes),
+                    ),
+                }
+            )
+            yield table
+
+    names = [*columns, "street_code", "reported_at", "crs_in", "geom"]
+    drop, create = _secondary_indexes(session) if rebuild else ([], [])
+    for statement in drop:
+        session.execute(text(statement))
+    _copy_csv(session, f"COPY incident ({', '.join(names)}) FROM STDIN (FORMAT csv)", parts())
+    if create:
+        session.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'"))
+        for statement in create:
+            session.execute(text(statement))
+    return len(order)
 
 
 def import_incidents(
@@ -196,56 +334,17 @@ def import_incidents(
         return report
 
     progress("writing")
-    session.execute(text("DROP TABLE IF EXISTS _incident_in"))
-    session.execute(
-        text(
-            "CREATE TEMP TABLE _incident_in (idempotency_key text, category text, severity text, "
-            "description text, reporter_name text, reporter_phone text, status text, "
-            "reported_epoch float8, grid_code text, community_code text, lon float8, "
-            "lat float8) "
-            "ON COMMIT DROP"
-        )
+    inserted = _write(
+        session,
+        frame,
+        keys=keys,
+        when=when,
+        grid_code=grid_code,
+        community=community,
+        lon=lon,
+        lat=lat,
+        crs=crs,
     )
-    epoch = (when - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
-    table = pd.DataFrame(
-        {
-            "idempotency_key": _escape(keys),
-            "category": _escape(frame["category"]),
-            "severity": frame["severity"],
-            "description": _escape(frame["description"]),
-            "reporter_name": _escape(frame["reporter_name"]),
-            "reporter_phone": _escape(frame["reporter_phone"]),
-            "status": frame["status"],
-            "reported_epoch": pd.Series(epoch).where(when.notna().to_numpy(), np.nan),
-            "grid_code": pd.Series(grid_code).where(grid_code != "", "\\N"),
-            "community_code": pd.Series(community).where(community != "", "\\N"),
-            "lon": lon,
-            "lat": lat,
-        }
-    )
-    # Rows near each other written together: the GiST and B-tree pages stay in cache.
-    table = table.iloc[np.lexsort((lon, community, grid_code))]
-    buf = io.StringIO()
-    table.to_csv(buf, sep="\t", header=False, index=False, quoting=3, na_rep="\\N")
-    raw = session.connection().connection.dbapi_connection
-    assert isinstance(raw, psycopg.Connection)
-    with raw.cursor() as cur, cur.copy("COPY _incident_in FROM STDIN") as cp:
-        cp.write(buf.getvalue())
-    progress("inserting")
-    result: CursorResult[Any] = session.execute(
-        text(
-            "INSERT INTO incident (idempotency_key, category, severity, description, "
-            "reporter_name, reporter_phone, status, reported_at, grid_code, community_code, "
-            "street_code, crs_in, geom) SELECT idempotency_key, category, severity, description, "
-            "reporter_name, reporter_phone, status, coalesce(to_timestamp(reported_epoch), "
-            "now()), grid_code, community_code, left(community_code, 9), :crs, "
-            "ST_SetSRID(ST_MakePoint(lon, lat), 4326) FROM _incident_in "
-            "ON CONFLICT (idempotency_key) DO NOTHING"
-        ),
-        {"crs": crs},
-    )
-    inserted = result.rowcount
-    session.execute(text("DROP TABLE _incident_in"))
     # One entry for the whole file: imported history is not a step anyone took in gridmap.
     audit.record(
         session,
