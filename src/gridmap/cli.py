@@ -31,6 +31,8 @@ db_app = typer.Typer(help="The embedded PostgreSQL + PostGIS cluster.", no_args_
 app.add_typer(db_app, name="db")
 incidents_app = typer.Typer(help="Incidents in bulk.", no_args_is_help=True)
 app.add_typer(incidents_app, name="incidents")
+circles_app = typer.Typer(help="15-minute service circles.", no_args_is_help=True)
+app.add_typer(circles_app, name="circles")
 token_app = typer.Typer(
     help="Bearer tokens for the API: a role and a region.", no_args_is_help=True
 )
@@ -424,6 +426,39 @@ def assign(
     )
 
 
+@circles_app.command("rebuild")
+def circles_rebuild(
+    region: Annotated[
+        str | None, typer.Option(help="only the centres of this district/street/community")
+    ] = None,
+    minutes: Annotated[
+        list[int] | None,
+        typer.Option(min=1, max=120, help="minutes of walk (repeatable; default from settings)"),
+    ] = None,
+) -> None:
+    """Compute the service circles of every centre again from the walking network."""
+    from gridmap.queries import circles
+
+    settings = get_settings()
+    rules = circles.circle_rules(settings.api, minutes)
+    try:
+        with _session(settings) as session, _progress() as bar:
+            task = bar.add_task("service circles", total=None)
+            counts = circles.rebuild(
+                session,
+                rules=rules,
+                region=region,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(
+        f"{counts['centres']} centres, {len(rules)} circle(s) each "
+        f"({', '.join(str(r.minutes) for r in rules)} min): {counts['network']} over the walking "
+        f"network, {counts['buffer']} as a {rules[0].buffer_m:g} m buffer (no network nearby)"
+    )
+
+
 @incidents_app.command("import")
 def incidents_import(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .geojson")],
@@ -545,6 +580,7 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                     text("SELECT name FROM data_set WHERE checksum = :c"), {"c": checksum(path)}
                 ).scalar_one_or_none()
             if loaded is not None:
+                from gridmap.queries import circles
                 from gridmap.queries.address import refresh_address_keys
                 from gridmap.queries.incidents import derive_times
                 from gridmap.workflow import WorkingHours
@@ -554,6 +590,7 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                 with engine.begin() as conn:
                     refresh_address_keys(conn)
                     derive_times(conn, WorkingHours(settings.api.timezone))
+                    circles.ensure(conn, rules=circles.circle_rules(settings.api), everything=False)
                 # Loading again would undo edits made in the app since (as new versions).
                 console.print(
                     f"data set {loaded} is loaded and unchanged; edits made since are kept "
@@ -561,8 +598,14 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                 )
                 return
         with console.status("loading…") as status:
+            from gridmap.queries.circles import circle_rules
+
             report = load_dataset(
-                engine, path, commit=commit, progress=lambda msg: status.update(f"loading {msg}…")
+                engine,
+                path,
+                commit=commit,
+                progress=lambda msg: status.update(f"loading {msg}…"),
+                circles=circle_rules(settings.api),
             )
     finally:
         engine.dispose()

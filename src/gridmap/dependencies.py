@@ -201,3 +201,15 @@ def grids_changed(request: Request) -> None:
     live = getattr(request.app.state, "live", None)
     if live is not None:
         live.invalidate()
+
+
+RegionQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$",
+        description="a district (6 digits), street (9) or community (12) code",
+    ),
+]
+GridQuery = Annotated[
+    str | None, Query(pattern=r"^[0-9]{14,15}$", description="a grid code (14 or 15 digits)")
+]

@@ -26,9 +26,11 @@ from shapely.geometry.base import BaseGeometry
 
 from gridmap.errors import DataSetError
 from gridmap.geo.chinacrs import CHINA_BOUNDS
+from gridmap.geo.isochrone import CircleRules
 from gridmap.geo.network import split_at_junctions
 from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
+from gridmap.queries.circles import ensure as ensure_circles
 from gridmap.queries.incidents import derive_times
 from gridmap.workflow import WorkingHours
 
@@ -218,9 +220,18 @@ def _upsert(
 
 
 def load_dataset(
-    engine: Engine, folder: Path, *, commit: bool, progress: Progress | None = None
+    engine: Engine,
+    folder: Path,
+    *,
+    commit: bool,
+    progress: Progress | None = None,
+    circles: list[CircleRules] | None = None,
 ) -> LoadReport:
-    """Load ``folder`` into the database; roll back unless ``commit``."""
+    """Load ``folder`` into the database; roll back unless ``commit``.
+
+    Service circles are computed for centres that have none, and for all of them when the
+    centres or the walking network changed (``circles``: their rules, the defaults if None).
+    """
     folder = Path(folder)
     say = progress or (lambda _msg: None)
     manifest_path = folder / "manifest.json"
@@ -437,6 +448,10 @@ def load_dataset(
             conn, incidents, _rows(folder, "incident_events.csv")
         )
         derive_times(conn, WorkingHours())
+
+        say("service circles")
+        moved = report.tables["road_edge"].changed + report.tables["service_center"].changed
+        ensure_circles(conn, rules=circles or [CircleRules()], everything=moved > 0)
 
         if report.changed:
             conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -88,6 +88,17 @@ class ApiSettings(BaseSettings):
     media_dir: Path = Field(default_factory=lambda: project_root() / ".gridmap" / "media")
     max_photo_bytes: int = 5 * 1024 * 1024
     max_photos: int = 9
+    # Service circles: walking speed, the minutes drawn by `gridmap circles rebuild` and on every
+    # centre change, how far a centre may be from the network, how deep homes reach from a
+    # walked street, the largest enclosed block counted as reached, and the fallback radius.
+    walk_speed_kmh: float = Field(default=4.5, gt=0, le=20)
+    circle_minutes: list[Annotated[int, Field(ge=1, le=120)]] = Field(
+        default=[15], min_length=1, max_length=6
+    )
+    circle_snap_m: float = Field(default=300.0, ge=0, le=2000)
+    circle_street_m: float = Field(default=100.0, ge=1, le=500)
+    circle_hole_m2: float = Field(default=50_000.0, ge=0)
+    circle_buffer_m: float = Field(default=1000.0, ge=100, le=5000)
     # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
     live_lookup: bool = True
     # Times given without an offset (?at=2026-05-01T08:00) are read in this zone.

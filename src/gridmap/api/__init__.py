@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridmap.api import exchange, grids, health, incidents, lookup, open311, regions
+from gridmap.api import (
+    exchange,
+    grids,
+    health,
+    households,
+    incidents,
+    lists,
+    lookup,
+    open311,
+    regions,
+    services,
+)
 
 api_router = APIRouter(prefix="/api/v1")
 # Lookups are by far the most frequent requests: their routes are matched first.
@@ -14,6 +25,9 @@ api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
 api_router.include_router(incidents.router)
 api_router.include_router(incidents.stats_router)
+api_router.include_router(services.router)
+api_router.include_router(households.router)
+api_router.include_router(lists.router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)

@@ -1,0 +1,175 @@
+"""gridmap.api.services: service centres and their 15-minute circles; coverage of homes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridmap.dependencies import PageDep, RegionQuery, SessionDep, TokenDep
+from gridmap.errors import InvalidInput
+from gridmap.geo.crs import normalize_crs, to_wgs84
+from gridmap.queries import circles as q
+from gridmap.queries import service_coverage as cov
+from gridmap.responses import GeoJSONResponse
+
+router = APIRouter(tags=["service centres"])
+
+_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+CenterId = Annotated[int, Path(ge=1, le=2**62)]
+Kind = Literal["party_mass_center", "red_station", "convenience_station"]
+
+
+class CenterIn(BaseModel):
+    """A new centre: its code, kind, name, hours, address and point (``x``/``y`` in ``crs``)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(pattern=r"^[0-9A-Za-z_-]{2,32}$")
+    kind: Kind
+    name: str = Field(min_length=1, max_length=100, pattern=_TEXT)
+    opening_hours: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    address: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    x: float
+    y: float
+    crs: str | None = Field(default=None, max_length=64)
+
+
+class CenterPatch(BaseModel):
+    """Fields of a centre to change; a new point moves it (its circles are drawn again)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Kind | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=_TEXT)
+    opening_hours: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    address: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    x: float | None = None
+    y: float | None = None
+    crs: str | None = Field(default=None, max_length=64)
+
+
+def _point(x: float | None, y: float | None, crs: str | None) -> tuple[float | None, float | None]:
+    if x is None and y is None:
+        return None, None
+    if x is None or y is None:
+        raise InvalidInput("give both x and y to move a centre")
+    return to_wgs84(x, y, normalize_crs(crs))
+
+
+@router.get(
+    "/service-centers", response_class=GeoJSONResponse, summary="Service centres as GeoJSON"
+)
+def list_centers(
+    session: SessionDep,
+    page: PageDep,
+    region: RegionQuery = None,
+    kind: Kind | None = None,
+) -> Any:
+    """Party–mass service centres, red stations and convenience stations, with their circles."""
+    return GeoJSONResponse(
+        q.list_centers(session, region=region, kind=kind, limit=page.limit, offset=page.offset)
+    )
+
+
+@router.post(
+    "/service-centers",
+    status_code=201,
+    response_class=GeoJSONResponse,
+    summary="Add a service centre (its circles are computed at once)",
+)
+def create_center(
+    request: Request, session: SessionDep, principal: TokenDep, center: CenterIn
+) -> Any:
+    """Add a centre at a point; its service circles are computed from the walking network."""
+    lon, lat = _point(center.x, center.y, center.crs)
+    center_id = q.save_center(
+        session,
+        principal=principal,
+        center_id=None,
+        values=center.model_dump(exclude={"x", "y", "crs"}),
+        lon=lon,
+        lat=lat,
+        rules=q.circle_rules(request.app.state.settings.api),
+    )
+    return GeoJSONResponse(
+        q.get_center(session, center_id=center_id),
+        status_code=201,
+        headers={"Location": f"/api/v1/service-centers/{center_id}"},
+    )
+
+
+@router.get("/service-centers/{center_id}", response_class=GeoJSONResponse, summary="One centre")
+def get_center(session: SessionDep, center_id: CenterId) -> Any:
+    """One centre as a GeoJSON Feature."""
+    return GeoJSONResponse(q.get_center(session, center_id=center_id))
+
+
+@router.patch(
+    "/service-centers/{center_id}", response_class=GeoJSONResponse, summary="Change a centre"
+)
+def patch_center(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    center_id: CenterId,
+    patch: CenterPatch,
+) -> Any:
+    """Change a centre's fields or point; its circles are computed again."""
+    lon, lat = _point(patch.x, patch.y, patch.crs)
+    q.save_center(
+        session,
+        principal=principal,
+        center_id=center_id,
+        values=patch.model_dump(exclude={"x", "y", "crs"}, exclude_unset=True),
+        lon=lon,
+        lat=lat,
+        rules=q.circle_rules(request.app.state.settings.api),
+    )
+    return GeoJSONResponse(q.get_center(session, center_id=center_id))
+
+
+@router.delete("/service-centers/{center_id}", status_code=204, summary="Remove a centre")
+def delete_center(session: SessionDep, principal: TokenDep, center_id: CenterId) -> Response:
+    """Remove a centre and its circles."""
+    q.delete_center(session, center_id=center_id, principal=principal)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/service-circles", response_class=GeoJSONResponse, summary="Service circles as GeoJSON"
+)
+def list_circles(
+    session: SessionDep,
+    region: RegionQuery = None,
+    minutes: Annotated[int | None, Query(ge=1, le=120)] = None,
+) -> Any:
+    """Stored circles with their centre, method (``network``/``buffer``) and parameters."""
+    return GeoJSONResponse(q.list_circles(session, region=region, minutes=minutes))
+
+
+Minutes = Annotated[int | None, Query(ge=1, le=120, description="circles of this many minutes")]
+
+
+@router.get("/coverage", summary="Homes inside the service circles, per grid/community/street")
+def coverage(
+    request: Request, session: SessionDep, region: RegionQuery = None, minutes: Minutes = None
+) -> dict[str, Any]:
+    """Buildings and households inside at least one circle, the share covered, per street,
+    community and grid (exclusive grids too), and the uncovered buildings as GeoJSON."""
+    m = minutes or request.app.state.settings.api.circle_minutes[0]
+    return cov.coverage(session, region=region, minutes=m)
+
+
+@router.get(
+    "/coverage/uncovered",
+    response_class=GeoJSONResponse,
+    summary="Buildings outside every service circle",
+)
+def uncovered(
+    request: Request, session: SessionDep, region: RegionQuery = None, minutes: Minutes = None
+) -> Any:
+    """Uncovered buildings, each with the nearest circle's centre and distance, for the map."""
+    m = minutes or request.app.state.settings.api.circle_minutes[0]
+    return GeoJSONResponse(cov.uncovered(session, region=region, minutes=m))

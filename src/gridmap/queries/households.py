@@ -1,0 +1,266 @@
+"""gridmap.queries.households: households, designated households (党员中心户) and whom they serve.
+
+A household's point is its building's (a point on the building's surface). Contact names and
+phones are masked unless the caller may see personal data of the household's grid. A household
+served by a designated household of another grid is flagged ``cross_grid``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap.auth import GRID_EDITORS, Principal
+from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from gridmap.privacy import mask_name, mask_phone
+from gridmap.queries import audit, feature_collection_sql
+
+MAX_SERVED = 200
+
+_ROW = """
+SELECT h.id, h.building_id, b.code AS building_code, b.address, h.unit, h.room, h.designated,
+       h.party_members, h.served_by, b.grid_code, b.community_code,
+       sb.grid_code AS served_by_grid,
+       (h.served_by IS NOT NULL AND sb.grid_code IS DISTINCT FROM b.grid_code) AS cross_grid,
+       (SELECT count(*) FROM household s WHERE s.served_by = h.id) AS serves,
+       h.contact_name, h.contact_phone,
+       ST_PointOnSurface(b.geom) AS geom
+FROM household h
+JOIN building b ON b.id = h.building_id
+LEFT JOIN household sh ON sh.id = h.served_by
+LEFT JOIN building sb ON sb.id = sh.building_id
+"""
+
+
+def _mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    props = feature["properties"]
+    if not principal.sees_personal_data(
+        props.get("grid_code") or props.get("community_code") or ""
+    ):
+        props["contact_name"] = mask_name(props.get("contact_name"))
+        props["contact_phone"] = mask_phone(props.get("contact_phone"))
+    return feature
+
+
+def list_households(
+    session: Session,
+    *,
+    principal: Principal,
+    designated: bool | None,
+    grid: str | None,
+    region: str | None,
+    served_by: int | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """Households as GeoJSON points, filtered."""
+    where = """
+WHERE (CAST(:designated AS boolean) IS NULL OR h.designated = :designated)
+  AND (CAST(:grid AS text) IS NULL OR b.grid_code = :grid)
+  AND (CAST(:region AS text) IS NULL
+       OR left(coalesce(b.community_code, b.grid_code, ''), length(:region)) = :region)
+  AND (CAST(:served_by AS bigint) IS NULL OR h.served_by = :served_by)
+"""
+    params = {
+        "designated": designated,
+        "grid": grid,
+        "region": region,
+        "served_by": served_by,
+        "limit": limit,
+        "offset": offset,
+    }
+    features = session.execute(
+        text(
+            feature_collection_sql(
+                f"{_ROW} {where} ORDER BY h.id LIMIT :limit OFFSET :offset", order_by="id"
+            )
+        ),
+        params,
+    ).scalar_one()
+    matched = session.execute(
+        text(f"SELECT count(*) FROM household h JOIN building b ON b.id = h.building_id {where}"),
+        params,
+    ).scalar_one()
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "features": [_mask(f, principal) for f in features],
+    }
+
+
+def get_household(session: Session, *, household_id: int, principal: Principal) -> dict[str, Any]:
+    """One household, and (for a designated one) the households it serves."""
+    features = session.execute(
+        text(feature_collection_sql(f"{_ROW} WHERE h.id = :id", order_by="id")),
+        {"id": household_id},
+    ).scalar_one()
+    if not features:
+        raise NotFound(f"no household {household_id}")
+    feature = _mask(features[0], principal)
+    if feature["properties"]["designated"]:
+        feature["served"] = list_households(
+            session,
+            principal=principal,
+            designated=None,
+            grid=None,
+            region=None,
+            served_by=household_id,
+            limit=MAX_SERVED * 5,
+            offset=0,
+        )
+    return feature
+
+
+def _require_editor(principal: Principal, code: str, what: str) -> None:
+    if not principal.authenticated:
+        raise Unauthorized(f"{what} needs a bearer token (Authorization: Bearer …)")
+    if principal.role not in GRID_EDITORS:
+        raise Forbidden(f"a {principal.role} token may not {what}", role=principal.role)
+    if not principal.covers(code):
+        raise Forbidden(f"household in {code} lies outside this token's region {principal.region}")
+
+
+def set_served(
+    session: Session, *, household_id: int, served: list[int], principal: Principal
+) -> dict[str, Any]:
+    """Make ``served`` exactly the households that ``household_id`` (designated) serves."""
+    if len(served) > MAX_SERVED:
+        raise InvalidInput(f"a designated household serves at most {MAX_SERVED} households")
+    if len(set(served)) != len(served):
+        raise InvalidInput("a household is listed twice")
+    if household_id in served:
+        raise InvalidInput("a designated household does not serve itself")
+    head = session.execute(
+        text(
+            "SELECT h.designated, coalesce(b.grid_code, b.community_code, '') AS place "
+            "FROM household h JOIN building b ON b.id = h.building_id WHERE h.id = :id "
+            "FOR UPDATE OF h"
+        ),
+        {"id": household_id},
+    ).one_or_none()
+    if head is None:
+        raise NotFound(f"no household {household_id}")
+    _require_editor(principal, head.place, "change whom a household serves")
+    if not head.designated:
+        raise Conflict(
+            f"household {household_id} is not a designated household (党员中心户); "
+            "mark it designated first"
+        )
+    rows = session.execute(
+        text(
+            "SELECT h.id, h.designated, h.served_by, coalesce(b.grid_code, b.community_code, '') "
+            "AS place FROM household h JOIN building b ON b.id = h.building_id "
+            "WHERE h.id = ANY(:ids) FOR UPDATE OF h"
+        ),
+        {"ids": served},
+    ).all()
+    found = {r.id: r for r in rows}
+    missing = [i for i in served if i not in found]
+    if missing:
+        raise InvalidInput(f"no such households: {missing[:20]}", missing=missing[:200])
+    designated = [i for i in served if found[i].designated]
+    if designated:
+        raise Conflict(f"designated households are not served by another: {designated[:20]}")
+    for r in rows:
+        _require_editor(principal, r.place, "change whom a household serves")
+    before = sorted(
+        session.execute(
+            text("SELECT id FROM household WHERE served_by = :id"), {"id": household_id}
+        ).scalars()
+    )
+    moved = [r.id for r in rows if r.served_by not in (None, household_id)]
+    session.execute(
+        text("UPDATE household SET served_by = NULL WHERE served_by = :id AND NOT id = ANY(:ids)"),
+        {"id": household_id, "ids": served},
+    )
+    session.execute(
+        text("UPDATE household SET served_by = :id WHERE id = ANY(:ids)"),
+        {"id": household_id, "ids": served},
+    )
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="serve",
+        entity="household",
+        key=str(household_id),
+        before={"served": before},
+        after={"served": sorted(served)},
+    )
+    feature = get_household(session, household_id=household_id, principal=principal)
+    feature["moved_from_other_designated"] = moved
+    return feature
+
+
+def set_designated(
+    session: Session, *, household_id: int, designated: bool, principal: Principal
+) -> dict[str, Any]:
+    """Mark or unmark a designated household; unmarking releases the households it served."""
+    head = session.execute(
+        text(
+            "SELECT h.designated, coalesce(b.grid_code, b.community_code, '') AS place "
+            "FROM household h JOIN building b ON b.id = h.building_id WHERE h.id = :id "
+            "FOR UPDATE OF h"
+        ),
+        {"id": household_id},
+    ).one_or_none()
+    if head is None:
+        raise NotFound(f"no household {household_id}")
+    _require_editor(principal, head.place, "mark designated households")
+    if head.designated != designated:
+        released: list[int] = []
+        if designated:
+            session.execute(
+                text("UPDATE household SET designated = true, served_by = NULL WHERE id = :id"),
+                {"id": household_id},
+            )
+        else:
+            released = list(
+                session.execute(
+                    text(
+                        "UPDATE household SET served_by = NULL WHERE served_by = :id RETURNING id"
+                    ),
+                    {"id": household_id},
+                ).scalars()
+            )
+            session.execute(
+                text("UPDATE household SET designated = false WHERE id = :id"),
+                {"id": household_id},
+            )
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="designate" if designated else "undesignate",
+            entity="household",
+            key=str(household_id),
+            before={"designated": head.designated},
+            after={"designated": designated, "released": sorted(released)},
+        )
+    return get_household(session, household_id=household_id, principal=principal)
+
+
+def summary(session: Session, *, region: str | None) -> list[dict[str, Any]]:
+    """Per grid: households, designated households, households served, households with none."""
+    rows = session.execute(
+        text(
+            """
+SELECT b.grid_code AS grid, count(*) AS households,
+       count(*) FILTER (WHERE h.designated) AS designated,
+       count(*) FILTER (WHERE h.served_by IS NOT NULL) AS served,
+       count(*) FILTER (WHERE NOT h.designated AND h.served_by IS NULL) AS unserved,
+       count(*) FILTER (WHERE h.served_by IS NOT NULL
+                        AND sb.grid_code IS DISTINCT FROM b.grid_code) AS served_from_other_grid
+FROM household h
+JOIN building b ON b.id = h.building_id
+LEFT JOIN household sh ON sh.id = h.served_by
+LEFT JOIN building sb ON sb.id = sh.building_id
+WHERE b.grid_code IS NOT NULL
+  AND (CAST(:r AS text) IS NULL OR left(b.grid_code, length(:r)) = :r)
+GROUP BY 1 ORDER BY 1
+"""
+        ),
+        {"r": region},
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -1,0 +1,171 @@
+"""gridmap.queries.service_coverage: homes inside and outside the 15-minute service circles.
+
+A building counts as covered when a point on its surface lies in at least one stored circle of
+the given minutes; its households are those recorded for it (or the number on the building where
+none are). Figures come per grid (basic and exclusive), community and street, with the uncovered
+buildings as GeoJSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap.errors import InvalidInput
+from gridmap.queries import feature_collection_sql
+
+_BUILDINGS = """
+WITH circles AS (SELECT c.geom, c.center_id FROM service_circle c WHERE c.minutes = :m),
+b AS (
+    SELECT b.id, b.code, b.address, b.grid_code,
+           coalesce(b.community_code, left(b.grid_code, 12)) AS community_code,
+           coalesce(nullif((SELECT count(*) FROM household h WHERE h.building_id = b.id), 0),
+                    b.households) AS households,
+           EXISTS (SELECT FROM circles c WHERE ST_Intersects(c.geom, ST_PointOnSurface(b.geom)))
+               AS covered,
+           b.geom
+    FROM building b
+    WHERE CAST(:r AS text) IS NULL
+       OR left(coalesce(b.community_code, b.grid_code, ''), length(:r)) = :r
+)
+"""
+
+_GROUP = (
+    _BUILDINGS
+    + """
+SELECT {key} AS code, count(*) AS buildings, count(*) FILTER (WHERE covered) AS buildings_covered,
+       coalesce(sum(households), 0)::bigint AS households,
+       coalesce(sum(households) FILTER (WHERE covered), 0)::bigint AS households_covered
+FROM b WHERE {key} IS NOT NULL GROUP BY 1 ORDER BY 1
+"""
+)
+
+_UNCOVERED = """
+SELECT b.id, b.code, b.address, b.grid_code, b.community_code, b.households,
+       n.center_id AS nearest_center_id, n.name AS nearest_center,
+       round(ST_Distance(b.geom::geography, n.geom::geography)::numeric, 0)::float8
+           AS metres_to_nearest_circle,
+       b.geom
+FROM b
+LEFT JOIN LATERAL (SELECT c.center_id, s.name, c.geom FROM circles c
+                   JOIN service_center s ON s.id = c.center_id
+                   ORDER BY c.geom <-> b.geom LIMIT 1) n ON true
+WHERE NOT b.covered
+"""
+
+
+def minutes_available(session: Session) -> list[int]:
+    """The numbers of minutes for which circles are stored."""
+    return list(
+        session.execute(text("SELECT DISTINCT minutes FROM service_circle ORDER BY 1")).scalars()
+    )
+
+
+def _check_minutes(session: Session, minutes: int) -> None:
+    have = minutes_available(session)
+    if minutes not in have:
+        raise InvalidInput(
+            f"no {minutes}-minute circles are stored"
+            + (f" (there are: {', '.join(map(str, have))})" if have else "")
+            + f"; run `gridmap circles rebuild --minutes {minutes}`",
+            minutes_available=have,
+        )
+
+
+def _share(row: dict[str, Any]) -> float | None:
+    if row["households"]:
+        return round(float(row["households_covered"]) / float(row["households"]), 4)
+    if row["buildings"]:
+        return round(float(row["buildings_covered"]) / float(row["buildings"]), 4)
+    return None
+
+
+def uncovered(session: Session, *, region: str | None, minutes: int) -> dict[str, Any]:
+    """Buildings outside every circle, with the nearest circle's centre and distance."""
+    _check_minutes(session, minutes)
+    features = session.execute(
+        text(feature_collection_sql(_BUILDINGS + _UNCOVERED, order_by="code")),
+        {"r": region, "m": minutes},
+    ).scalar_one()
+    return {
+        "type": "FeatureCollection",
+        "minutes": minutes,
+        "numberReturned": len(features),
+        "features": features,
+    }
+
+
+def coverage(session: Session, *, region: str | None, minutes: int) -> dict[str, Any]:
+    """Coverage figures per street, community and grid, and the uncovered buildings."""
+    _check_minutes(session, minutes)
+    params = {"r": region, "m": minutes}
+    names = {
+        r.code: r.name
+        for r in session.execute(
+            text(
+                "SELECT code, name FROM region WHERE CAST(:r AS text) IS NULL "
+                "OR left(code, length(:r)) = :r OR left(:r, length(code)) = code"
+            ),
+            params,
+        )
+    }
+    grids = {
+        r.code: r
+        for r in session.execute(
+            text(
+                "SELECT code, name, kind, subtype FROM grid WHERE valid_to IS NULL "
+                "AND (CAST(:r AS text) IS NULL OR left(code, length(:r)) = :r)"
+            ),
+            params,
+        )
+    }
+
+    def rows(key: str) -> list[dict[str, Any]]:
+        out = []
+        for r in session.execute(text(_GROUP.format(key=key)), params).mappings():
+            row = {**r}
+            row["share"] = _share(row)
+            out.append(row)
+        return out
+
+    by_grid = []
+    for row in rows("grid_code"):
+        g = grids.get(row["code"])
+        by_grid.append(
+            {
+                **row,
+                "name": g.name if g else None,
+                "kind": g.kind if g else None,
+                "subtype": g.subtype if g else None,
+            }
+        )
+    exclusive = [g for g in by_grid if g["kind"] == "exclusive"]
+    totals: dict[str, Any] = {
+        k: sum(g[k] for g in rows("'all'"))
+        for k in ("buildings", "buildings_covered", "households", "households_covered")
+    }
+    totals["share"] = _share(totals)
+    excl_totals: dict[str, Any] = {
+        k: sum(g[k] for g in exclusive)
+        for k in ("buildings", "buildings_covered", "households", "households_covered")
+    }
+    excl_totals["share"] = _share(excl_totals)
+    return {
+        "region": region,
+        "minutes": minutes,
+        "centres": session.execute(
+            text(
+                "SELECT count(*) FROM service_circle c JOIN service_center s ON s.id = c.center_id"
+                " WHERE c.minutes = :m"
+            ),
+            params,
+        ).scalar_one(),
+        "totals": totals,
+        "streets": [{**r, "name": names.get(r["code"])} for r in rows("left(community_code, 9)")],
+        "communities": [{**r, "name": names.get(r["code"])} for r in rows("community_code")],
+        "grids": by_grid,
+        "exclusive_grids": {"totals": excl_totals, "grids": exclusive},
+        "uncovered": uncovered(session, region=region, minutes=minutes),
+    }
