@@ -9,12 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from tests.utils.fixtures import COMMUNITY, EAST_GRID, WEST_GRID, bearer, two_grids
+from tests.utils.network import CENTRE, add_edge, cross, cross_area_m2, offset
 
 import shapely
 from shapely.geometry import Point, shape
-
-from tests.utils.fixtures import COMMUNITY, EAST_GRID, WEST_GRID, bearer, two_grids
-from tests.utils.network import CENTRE, add_edge, cross, cross_area_m2, offset
 
 API = "/api/v1"
 

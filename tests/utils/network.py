@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-from pyproj import Geod
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from pyproj import Geod
 
 from gridmap.geo.metric import transformer, utm_epsg
 
