@@ -4,8 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/../web"
 npm ci --no-audit --no-fund
-rm -rf vendor/leaflet
-mkdir -p vendor/leaflet
+rm -rf vendor
+mkdir -p vendor/leaflet vendor/geoman vendor/markercluster vendor/vectorgrid
 cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
       node_modules/leaflet/dist/images node_modules/leaflet/LICENSE vendor/leaflet/
-echo "vendored: $(node -p "require('./node_modules/leaflet/package.json').version") leaflet"
+cp node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js \
+   node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css \
+   node_modules/@geoman-io/leaflet-geoman-free/LICENSE vendor/geoman/
+cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+   node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+   node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
+   node_modules/leaflet.markercluster/MIT-LICENCE.txt vendor/markercluster/
+cp node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js \
+   vendor/vectorgrid/
+# VectorGrid ships no licence file; its package.json states the licence.
+cp node_modules/leaflet.vectorgrid/package.json vendor/vectorgrid/
+for p in leaflet @geoman-io/leaflet-geoman-free leaflet.markercluster leaflet.vectorgrid; do
+    echo "vendored: $p $(node -p "require('./node_modules/$p/package.json').version")"
+done

@@ -15,6 +15,7 @@ from gridmap.api import (
     open311,
     regions,
     services,
+    tiles,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -32,3 +33,4 @@ api_router.include_router(lists.router)
 root_router = APIRouter()
 root_router.include_router(health.router)
 root_router.include_router(open311.router)
+root_router.include_router(tiles.router)

@@ -1,0 +1,41 @@
+"""gridmap.api.tiles: vector tiles of buildings, grids and incidents, and their TileJSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+
+from gridmap.dependencies import SessionDep
+from gridmap.queries import tiles as q
+from gridmap.responses import MVTResponse
+
+router = APIRouter(prefix="/tiles", tags=["tiles"])
+
+Layer = Literal["buildings", "grids", "incidents"]
+
+
+@router.get("/{layer}.json", summary="TileJSON of a layer (its tile URL carries the version)")
+def tilejson(request: Request, session: SessionDep, layer: Layer) -> dict[str, Any]:
+    """TileJSON 3.0.0; fetch it again after an edit to get tile URLs of the new version."""
+    return q.tilejson(session, layer=layer, base_url=str(request.base_url))
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.mvt",
+    response_class=MVTResponse,
+    summary="One vector tile (ST_AsMVT)",
+)
+def tile(
+    session: SessionDep,
+    layer: Layer,
+    z: Annotated[int, Path(ge=0, le=q.MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    v: Annotated[int | None, Query(ge=0, description="the layer version of TileJSON")] = None,
+) -> MVTResponse:
+    """A tile of ``layer``; with the current ``v`` it may be cached for good, else not at all."""
+    data = q.tile(session, layer=layer, z=z, x=x, y=y)
+    current = v is not None and v == q.version(session, layer)
+    cache = "public, max-age=31536000, immutable" if current else "no-cache"
+    return MVTResponse(content=data, headers={"Cache-Control": cache})
