@@ -1,0 +1,86 @@
+"""Fixtures for browser tests: the demo served over HTTP, and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, sync_playwright
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gridmap import migrate
+from gridmap.auth import create_token
+from gridmap.database import make_engine
+from gridmap.loader import load_dataset
+from gridmap.main import create_app
+from gridmap.settings import Settings, project_root
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = project_root() / "build" / "screenshots"
+START_STREET = "110108010"
+
+
+@dataclass
+class Live:
+    """The demo served on loopback, its database, and a street office's token."""
+
+    base: str
+    engine: Engine
+    token: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live(fresh_database, server: Settings) -> Iterator[Live]:  # type: ignore[no-untyped-def]
+    name = "gridmap_test_browser"
+    url = fresh_database(name)
+    migrate.upgrade(url)
+    engine = make_engine(url, pool_size=2)
+    load_dataset(engine, project_root() / "data" / "boundaries", commit=True)
+    with Session(engine) as session, session.begin():
+        secret, _ = create_token(session, name="学院路街道办", role="street", region=START_STREET)
+    settings = Settings()
+    settings.db.embedded_db = name
+    if settings.db.url is not None:
+        settings.db.url = url  # type: ignore[assignment]
+    port = _free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield Live(base=f"http://127.0.0.1:{port}", engine=engine, token=secret)
+    srv.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a test writes a screenshot of the map."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"

@@ -1,0 +1,289 @@
+"""The browser map in real headless Chromium: opening, searching, drawing, saving, stale edits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
+from sqlalchemy import text
+from tests.browser.conftest import Live, screenshot_path
+
+OVERLAYS_ZH = [
+    "覆盖缺口与重叠",
+    "15分钟服务圈",
+    "服务中心",
+    "服务圈外楼栋",
+    "党员中心户",
+    "事件",
+    "三张清单",
+]
+
+
+class Watched:
+    """A page, and every console error, uncaught exception and failed request it produced."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.console: list[str] = []
+        self.failed: list[tuple[int, str]] = []
+        page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.console.append(str(e)))
+        page.on(
+            "response",
+            lambda r: self.failed.append((r.status, r.url)) if r.status >= 400 else None,
+        )
+
+    def problems(self, *expected: tuple[int, str]) -> list[str]:
+        """What went wrong, but for failed requests expected (status, path part) and the
+        browser's own line about each failed request."""
+        unexpected = [
+            f"{status} {url}"
+            for status, url in self.failed
+            if not any(status == s and part in url for s, part in expected)
+        ]
+        own = [c for c in self.console if not c.startswith("Failed to load resource")]
+        return unexpected + own
+
+
+def _context(browser: Browser, live: Live, *, token: bool) -> BrowserContext:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    if token:
+        context.add_init_script(f"sessionStorage.setItem('gridmap.token', {live.token!r});")
+    return context
+
+
+def _open(context: BrowserContext, live: Live) -> Watched:
+    watched = Watched(context.new_page())
+    watched.page.goto(live.base + "/")
+    watched.page.wait_for_selector("body[data-ready='true']", timeout=15_000)
+    return watched
+
+
+@pytest.fixture
+def viewer(browser: Browser, live: Live) -> Iterator[Watched]:
+    context = _context(browser, live, token=False)
+    yield _open(context, live)
+    context.close()
+
+
+@pytest.fixture
+def editor(browser: Browser, live: Live) -> Iterator[Watched]:
+    context = _context(browser, live, token=True)
+    yield _open(context, live)
+    context.close()
+
+
+def _pixel(page: Page, lon: float, lat: float) -> tuple[float, float]:
+    """Where a WGS84 point is on the page (the map has no GCJ-02 base map in tests)."""
+    xy: Any = page.evaluate(
+        "([lon, lat]) => { const m = window.gridmap.map; const p = m.latLngToContainerPoint([lat, lon]);"
+        " const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+        [lon, lat],
+    )
+    return float(xy[0]), float(xy[1])
+
+
+def _show(page: Page, west: float, south: float, east: float, north: float) -> None:
+    page.evaluate(
+        "([w, s, e, n]) => window.gridmap.map.fitBounds([[s, w], [n, e]], {animate: false})",
+        [west, south, east, north],
+    )
+    page.wait_for_timeout(300)
+
+
+def _draw_rectangle(page: Page, box: tuple[float, float, float, float], name: str) -> None:
+    west, south, east, north = box
+    page.locator(".leaflet-pm-icon-rectangle").click()
+    for lon, lat in ((west, north), (east, south)):
+        x, y = _pixel(page, lon, lat)
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+    page.locator("#new-grid-name").fill(name)
+    page.locator("#panel button.save-new-grid").click()
+
+
+def _grid_count(live: Live) -> int:
+    with live.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM grid")).scalar_one())
+
+
+def test_map_opens_with_every_layer_and_no_console_errors(viewer: Watched, live: Live) -> None:
+    page = viewer.page
+    load_ms = int(page.evaluate("document.body.dataset.loadMs"))
+    timing: Any = page.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " return Math.round(n.responseStart); })()"
+    )
+    print(f"\ndemo map ready {load_ms} ms after its script started ({timing} ms to first byte)")
+    assert page.evaluate("window.gridmap.grids.size") > 50
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    for name in OVERLAYS_ZH:
+        page.locator(".leaflet-control-layers-overlays label", has_text=name).locator(
+            "input"
+        ).check()
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-marker-icon.marker-cluster').length > 0",
+        timeout=15_000,
+    )
+    page.wait_for_timeout(1500)
+    page.screenshot(path=screenshot_path("map-layers"))
+    # A click anywhere names the grid there.
+    with live.engine.connect() as conn:
+        lon, lat = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid "
+                "WHERE code = '110108010002001' AND valid_to IS NULL) x"
+            )
+        ).one()
+    _show(page, lon - 0.003, lat - 0.003, lon + 0.003, lat + 0.003)
+    for name in OVERLAYS_ZH:
+        page.locator(".leaflet-control-layers-overlays label", has_text=name).locator(
+            "input"
+        ).uncheck()
+    x, y = _pixel(page, lon, lat)
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content .popup[data-grid='110108010002001']")
+    popup.wait_for(timeout=5000)
+    assert "六道口社区第1网格" in popup.inner_text()
+    page.locator(".leaflet-popup-content .figures table").wait_for(timeout=5000)
+    page.locator("#lang-btn").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator(".leaflet-control-layers-overlays", has_text="Service centres").count() == 1
+    page.screenshot(path=screenshot_path("map-en"))
+    assert viewer.problems() == []
+
+
+def test_address_search_highlights_the_right_grid(viewer: Watched, live: Live) -> None:
+    page = viewer.page
+    with live.engine.connect() as conn:
+        address, grid = conn.execute(
+            text(
+                "SELECT address, grid_code FROM building WHERE address LIKE '%六道口1号楼' "
+                "AND grid_code IS NOT NULL"
+            )
+        ).one()
+    page.fill("#search-q", address)
+    page.press("#search-q", "Enter")
+    page.wait_for_function(f"document.body.dataset.highlight === '{grid}'", timeout=10_000)
+    assert grid in page.locator("#status").inner_text()
+    page.fill("#search-q", "110108010002002")
+    page.press("#search-q", "Enter")
+    page.wait_for_function("document.body.dataset.highlight === '110108010002002'", timeout=10_000)
+    page.screenshot(path=screenshot_path("map-search"))
+    assert viewer.problems() == []
+
+
+def test_an_overlapping_grid_is_shown_in_red_and_nothing_is_saved(
+    editor: Watched, live: Live
+) -> None:
+    page = editor.page
+    with live.engine.connect() as conn:
+        west, south, east, north = conn.execute(
+            text(
+                "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT "
+                "ST_Envelope(ST_Buffer(ST_Centroid(ST_Union(geom))::geography, 60)::geometry) b "
+                "FROM grid WHERE code IN ('110108010002001', '110108010002002') "
+                "AND valid_to IS NULL) x"
+            )
+        ).one()
+    before = _grid_count(live)
+    _show(page, west - 0.003, south - 0.003, east + 0.003, north + 0.003)
+    _draw_rectangle(page, (west, south, east, north), "重叠网格")
+    page.locator("#panel .message.error").wait_for(timeout=10_000)
+    message = page.locator("#panel .message").inner_text()
+    assert "未保存" in message and "overlaps" in message
+    assert page.evaluate("document.body.dataset.lastError") == "409"
+    # The overlaps are drawn in red.
+    assert page.locator("path[stroke='#d50000']").count() >= 1
+    page.screenshot(path=screenshot_path("map-overlap-refused"))
+    assert _grid_count(live) == before
+    assert editor.problems((409, "/api/v1/grids")) == []
+
+
+def test_a_valid_grid_is_saved_and_is_there_after_a_reload(
+    editor: Watched, live: Live, browser: Browser
+) -> None:
+    page = editor.page
+    # Make room: retire one grid, so its community has a gap to draw a new grid in.
+    with live.engine.begin() as conn:
+        row = conn.execute(
+            text(
+                "SELECT g.code, ST_XMin(b) w, ST_YMin(b) s, ST_XMax(b) e, ST_YMax(b) n FROM grid g, "
+                "LATERAL (SELECT ST_Envelope(ST_Buffer(ST_PointOnSurface(g.geom)::geography, 25)"
+                "::geometry) AS b) x WHERE g.community_code LIKE '110108010%' "
+                "AND g.valid_to IS NULL AND ST_Contains(g.geom, ST_Buffer(b, 0.0002)) "
+                "ORDER BY g.code DESC LIMIT 1"
+            )
+        ).one()
+        conn.execute(
+            text(
+                "UPDATE grid SET valid_to = clock_timestamp() WHERE code = :c AND valid_to IS NULL"
+            ),
+            {"c": row.code},
+        )
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']", timeout=15_000)
+    _show(page, row.w - 0.002, row.s - 0.002, row.e + 0.002, row.n + 0.002)
+    before = _grid_count(live)
+    _draw_rectangle(page, (row.w, row.s, row.e, row.n), "新画网格")
+    page.locator("#panel .message.ok").wait_for(timeout=10_000)
+    code = page.evaluate("document.body.dataset.saved")
+    assert code.startswith(row.code[:12]) and _grid_count(live) == before + 1
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']", timeout=15_000)
+    assert page.evaluate(f"window.gridmap.grids.has('{code}')")
+    # A point in no grid is a 404 of the lookup: the new grid's spot, before it exists.
+    assert editor.problems((404, "/api/v1/lookup")) == []
+
+
+def test_a_stale_editor_is_told_and_offered_a_reload(browser: Browser, live: Live) -> None:
+    code = "110108010021001"
+    first = _open(_context(browser, live, token=True), live)
+    second = _open(_context(browser, live, token=True), live)
+    for w in (first, second):
+        w.page.evaluate(
+            "(code) => window.gridmap.map.fitBounds(window.gridmap.grids.get(code).getBounds())",
+            code,
+        )
+        w.page.wait_for_timeout(300)
+        box = w.page.evaluate(
+            "(code) => { const c = window.gridmap.grids.get(code).getBounds().getCenter(); "
+            "const p = window.gridmap.map.latLngToContainerPoint(c); "
+            "const r = window.gridmap.map.getContainer().getBoundingClientRect(); "
+            "return [p.x + r.left, p.y + r.top]; }",
+            code,
+        )
+        w.page.mouse.click(box[0], box[1])
+        w.page.locator(".leaflet-popup-content button.edit-grid").click()
+        w.page.locator("#panel button.save-grid").wait_for()
+    # The first editor renames the grid (a change of its own, with its If-Match).
+    status = first.page.evaluate(
+        "async (code) => { const r0 = await fetch(`/api/v1/grids/${code}`); const tag = r0.headers.get('ETag');"
+        " const r = await fetch(`/api/v1/grids/${code}`, {method: 'PATCH', headers: {'Content-Type':"
+        " 'application/json', 'If-Match': tag, Authorization: `Bearer ${sessionStorage.getItem('gridmap.token')}`},"
+        " body: JSON.stringify({type: 'Feature', properties: {name: '石科院社区第1网格（改）'}})}); return r.status; }",
+        code,
+    )
+    assert status == 200
+    with live.engine.connect() as conn:
+        version = conn.execute(
+            text("SELECT version FROM grid WHERE code = :c AND valid_to IS NULL"), {"c": code}
+        ).scalar_one()
+    second.page.locator("#panel button.save-grid").click()
+    second.page.locator("#panel .message.stale").wait_for(timeout=10_000)
+    assert "已被他人修改" in second.page.locator("#panel .message").inner_text()
+    second.page.screenshot(path=screenshot_path("map-stale"))
+    with live.engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT version FROM grid WHERE code = :c AND valid_to IS NULL"), {"c": code}
+            ).scalar_one()
+            == version
+        )
+    second.page.locator("#panel button.reload-grid").click()
+    second.page.wait_for_function("document.getElementById('panel').hidden === true")
+    assert second.problems((412, "/api/v1/grids")) == []
+    first.page.context.close()
+    second.page.context.close()
