@@ -426,6 +426,33 @@ def assign(
     )
 
 
+@app.command("map")
+def report_map(
+    region: Annotated[str, typer.Argument(help="a street (9 digits) or community (12 digits)")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="the HTML file to write")],
+    minutes: Annotated[int, typer.Option(min=1, max=120, help="circles of this many minutes")] = 15,
+) -> None:
+    """Write a self-contained report map (grids, coverage, households, lists) that opens offline."""
+    from gridmap import reports
+    from gridmap.queries.grid_writes import GridRules
+
+    settings = get_settings()
+    try:
+        with _session(settings) as session, console.status("drawing the map…"):
+            m = reports.build_map(
+                session,
+                region=region,
+                rules=GridRules.from_settings(settings.api),
+                minutes=minutes,
+                tile_url=settings.api.tile_url,
+                tile_attribution=settings.api.tile_attribution,
+            )
+            size = reports.write(m, settings.api.web_dir, out)
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(f"wrote {out} ({size / 1024:.0f} KiB); it opens in any browser, with no network")
+
+
 @circles_app.command("rebuild")
 def circles_rebuild(
     region: Annotated[

@@ -287,3 +287,27 @@ def test_a_stale_editor_is_told_and_offered_a_reload(browser: Browser, live: Liv
     assert second.problems((412, "/api/v1/grids")) == []
     first.page.context.close()
     second.page.context.close()
+
+
+def test_the_report_map_opens_with_no_network(browser: Browser, live: Live) -> None:
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    report = f"{live.base}/maps/110108010.html"
+    asked: list[str] = []
+
+    def only_the_report(route: Any) -> None:
+        asked.append(route.request.url)
+        if route.request.url == report:
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", only_the_report)
+    watched = Watched(page)
+    page.goto(report)
+    page.locator("path.leaflet-interactive").first.wait_for(timeout=10_000)
+    assert page.locator(".leaflet-control-layers-overlays", has_text="党员中心户").count() == 1
+    page.screenshot(path=screenshot_path("report-map"))
+    assert asked == [report]
+    assert watched.problems() == []
+    context.close()

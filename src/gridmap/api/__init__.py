@@ -12,6 +12,7 @@ from gridmap.api import (
     incidents,
     lists,
     lookup,
+    maps,
     open311,
     regions,
     services,
@@ -34,3 +35,4 @@ root_router = APIRouter()
 root_router.include_router(health.router)
 root_router.include_router(open311.router)
 root_router.include_router(tiles.router)
+root_router.include_router(maps.router)

@@ -1,0 +1,273 @@
+"""gridmap.reports: a self-contained folium map of a street or community, to open offline or mail.
+
+The map holds the region's grids (households, designated households, circle coverage and the
+counts of the three lists in each grid's tooltip), its communities, coverage gaps and overlaps in
+red, service circles and centres, uncovered buildings and designated households. Leaflet's code
+and style are written into the file itself from gridmap's vendored copy: no CDN is asked for, so
+the file opens with no network. Text from the data is HTML-escaped before folium sees it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import folium
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridmap.errors import InvalidInput, RegionNotFound
+from gridmap.queries import feature_collection_sql
+from gridmap.queries import households as hh
+from gridmap.queries import service_coverage as sc
+from gridmap.queries.coverage import community_coverage
+from gridmap.queries.grid_writes import GridRules
+
+_INLINE = "gridmap-inline:"
+_TAG = re.compile(
+    r'<script src="'
+    + _INLINE
+    + r'([^"]+)"></script>|<link rel="stylesheet" href="'
+    + _INLINE
+    + r'([^"]+)"/>'
+)
+
+
+def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _escaped(feature: dict[str, Any]) -> dict[str, Any]:
+    props = {
+        k: html.escape(v) if isinstance(v, str) else v
+        for k, v in (feature.get("properties") or {}).items()
+    }
+    return {**feature, "properties": props}
+
+
+def _geojson(
+    session: Session, sql: str, params: dict[str, Any], order_by: str = "code"
+) -> dict[str, Any]:
+    features = session.execute(
+        text(feature_collection_sql(sql, order_by=order_by)), params
+    ).scalar_one()
+    return _fc([_escaped(f) for f in features])
+
+
+def build_map(
+    session: Session,
+    *,
+    region: str,
+    rules: GridRules,
+    minutes: int = 15,
+    tile_url: str | None = None,
+    tile_attribution: str = "",
+) -> folium.Map:
+    """The report map of a street (9 digits) or community (12 digits)."""
+    if not re.fullmatch(r"[0-9]{9}|[0-9]{12}", region):
+        raise InvalidInput("a report map is of a street (9 digits) or a community (12 digits)")
+    row = session.execute(
+        text(
+            "SELECT name, ST_XMin(geom) w, ST_YMin(geom) s, ST_XMax(geom) e, ST_YMax(geom) n "
+            "FROM region WHERE code = :c AND geom IS NOT NULL"
+        ),
+        {"c": region},
+    ).one_or_none()
+    if row is None:
+        raise RegionNotFound(f"no street or community {region} with a boundary")
+    summary = {g["grid"]: g for g in hh.summary(session, region=region)}
+    have_circles = minutes in sc.minutes_available(session)
+    coverage = sc.coverage(session, region=region, minutes=minutes) if have_circles else None
+    shares = {g["code"]: g for g in (coverage or {}).get("grids", [])}
+    counts: dict[str, dict[str, int]] = {}
+    for r in session.execute(
+        text(
+            "SELECT grid_code, list, count(*) AS n FROM list_item WHERE left(grid_code, "
+            "length(:r)) = :r GROUP BY 1, 2"
+        ),
+        {"r": region},
+    ):
+        counts.setdefault(r.grid_code, {})[r.list] = int(r.n)
+
+    grids = _geojson(
+        session,
+        "SELECT code, name, kind, community_code, geom FROM grid WHERE valid_to IS NULL "
+        "AND left(code, length(:r)) = :r",
+        {"r": region},
+    )
+    for f in grids["features"]:
+        p = f["properties"]
+        s, c, n = summary.get(p["code"], {}), shares.get(p["code"], {}), counts.get(p["code"], {})
+        share = c.get("share")
+        p.update(
+            households=s.get("households", 0),
+            designated=s.get("designated", 0),
+            coverage="—" if share is None else f"{share:.1%}",
+            resources=n.get("resource", 0),
+            needs=n.get("need", 0),
+            projects=n.get("project", 0),
+        )
+    communities = _geojson(
+        session,
+        "SELECT code, name, geom FROM region WHERE level = 'community' AND geom IS NOT NULL "
+        "AND left(code, length(:r)) = :r",
+        {"r": region},
+    )
+    problems: list[dict[str, Any]] = []
+    for c in communities["features"]:
+        code = c["properties"]["code"]
+        has_grids = any(g["properties"]["community_code"] == code for g in grids["features"])
+        if has_grids:
+            report = community_coverage(session, community=code, rules=rules)
+            for key in ("gaps", "overlaps", "outside"):
+                problems += [{**f, "properties": {"kind": key}} for f in report[key]["features"]]
+
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    m.default_js = [("leaflet", f"{_INLINE}leaflet/leaflet.js")]
+    m.default_css = [("leaflet_css", f"{_INLINE}leaflet/leaflet.css")]
+    if tile_url:
+        folium.TileLayer(tile_url, attr=tile_attribution or " ", name="底图").add_to(m)
+    m.fit_bounds([[row.s, row.w], [row.n, row.e]])
+
+    def style(color: str, fill: str, opacity: float, **extra: Any) -> Any:
+        return lambda _f: {
+            "color": color,
+            "weight": 1.2,
+            "fillColor": fill,
+            "fillOpacity": opacity,
+            **extra,
+        }
+
+    folium.GeoJson(
+        communities,
+        name="社区",
+        style_function=style("#6a1b9a", "#000", 0, dashArray="5 4", weight=1.5),
+        tooltip=folium.GeoJsonTooltip(["name", "code"], aliases=["社区", "编码"]),
+    ).add_to(m)
+    folium.GeoJson(
+        grids,
+        name="网格",
+        style_function=lambda f: {
+            "color": "#e65100" if f["properties"]["kind"] == "exclusive" else "#1565c0",
+            "weight": 1,
+            "fillColor": "#ffa726" if f["properties"]["kind"] == "exclusive" else "#42a5f5",
+            "fillOpacity": 0.25,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            [
+                "code",
+                "name",
+                "households",
+                "designated",
+                "coverage",
+                "resources",
+                "needs",
+                "projects",
+            ],
+            aliases=[
+                "网格编码",
+                "名称",
+                "户数",
+                "党员中心户",
+                "15分钟圈覆盖",
+                "资源",
+                "需求",
+                "项目",
+            ],
+        ),
+    ).add_to(m)
+    if problems:
+        folium.GeoJson(
+            _fc(problems),
+            name="覆盖缺口与重叠",
+            style_function=style("#d50000", "#ff1744", 0.6),
+            tooltip=folium.GeoJsonTooltip(["kind"], aliases=["问题"]),
+        ).add_to(m)
+    if have_circles:
+        circles = _geojson(
+            session,
+            "SELECT c.id, s.name, c.method, c.geom FROM service_circle c "
+            "JOIN service_center s ON s.id = c.center_id WHERE c.minutes = :m AND "
+            "ST_Intersects(c.geom, (SELECT geom FROM region WHERE code = :r))",
+            {"m": minutes, "r": region},
+            order_by="id",
+        )
+        folium.GeoJson(
+            circles,
+            name=f"{minutes}分钟服务圈",
+            style_function=style("#2e7d32", "#66bb6a", 0.12),
+            tooltip=folium.GeoJsonTooltip(["name", "method"], aliases=["服务中心", "方法"]),
+            show=False,
+        ).add_to(m)
+        assert coverage is not None
+        uncovered = _fc([_escaped(f) for f in coverage["uncovered"]["features"]])
+        folium.GeoJson(
+            uncovered,
+            name="服务圈外楼栋",
+            style_function=style("#d50000", "#ff5252", 0.7),
+            tooltip=folium.GeoJsonTooltip(
+                ["address", "households", "metres_to_nearest_circle"],
+                aliases=["地址", "户数", "距服务圈(米)"],
+            ),
+        ).add_to(m)
+    designated = _geojson(
+        session,
+        "SELECT h.id, b.address, b.grid_code, (SELECT count(*) FROM household s "
+        "WHERE s.served_by = h.id) AS serves, ST_PointOnSurface(b.geom) AS geom FROM household h "
+        "JOIN building b ON b.id = h.building_id WHERE h.designated "
+        "AND left(coalesce(b.grid_code, b.community_code, ''), length(:r)) = :r",
+        {"r": region},
+        order_by="id",
+    )
+    layer = folium.FeatureGroup(name="党员中心户")
+    for f in designated["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        p = f["properties"]
+        folium.CircleMarker(
+            [lat, lon],
+            radius=4,
+            color="#c62828",
+            fill=True,
+            fill_color="#ffcdd2",
+            fill_opacity=1,
+            weight=1.5,
+            tooltip=f"党员中心户 · {p['address'] or ''} · 服务 {p['serves']} 户",
+        ).add_to(layer)
+    layer.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    title = html.escape(f"{row.name}（{region}）")
+    legend = (
+        '<div style="position:fixed;top:10px;left:50px;z-index:1000;background:#fff;'
+        "padding:6px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);"
+        f'font:14px sans-serif"><b>{title}</b> · gridmap 报告图 · '
+        f"{len(grids['features'])} 个网格</div>"
+    )
+    root: Any = m.get_root()
+    root.html.add_child(folium.Element(legend))
+    return m
+
+
+def render(m: folium.Map, web_dir: Path) -> str:
+    """The map as one HTML file, Leaflet's code and style written into it."""
+    page = m.get_root().render()
+
+    def inline(match: re.Match[str]) -> str:
+        script, style = match.group(1), match.group(2)
+        path = (web_dir / "vendor" / (script or style)).resolve()
+        if not path.is_relative_to((web_dir / "vendor").resolve()):
+            raise InvalidInput("a report map only inlines gridmap's vendored files")
+        body = path.read_text(encoding="utf-8")
+        if script:
+            return "<script>" + body.replace("</script", "<\\/script") + "</script>"
+        return "<style>" + body + "</style>"
+
+    return _TAG.sub(inline, page)
+
+
+def write(m: folium.Map, web_dir: Path, out: Path) -> int:
+    """Write the map to ``out``; returns its size in bytes."""
+    data = render(m, web_dir).encode("utf-8")
+    out.write_bytes(data)
+    return len(data)
