@@ -120,7 +120,8 @@
   function bindGrid(f, layer) {
     const p = f.properties;
     gridLayers.set(p.code, layer);
-    layer.bindTooltip(`${p.code.slice(-3)} ${p.name}`, { permanent: true, direction: "center", className: "grid-label" });
+    // A DOM node, not a string: Leaflet would read a string as HTML.
+    layer.bindTooltip(el("span", {}, [`${p.code.slice(-3)} ${p.name}`]), { permanent: true, direction: "center", className: "grid-label" });
     layer.on("click", (ev) => { L.DomEvent.stopPropagation(ev); showLookup(ev.latlng); });
   }
   function setGridLabels() {
@@ -448,6 +449,19 @@
     L.popup().setLatLng(ev.latlng).setContent(el("div", { class: "popup" }, [el("h3", {}, [p.name]), rows([[t("kind"), p.kind], ["", p.opening_hours], [t("method"), c.join("; ")]])])).openOn(map);
   });
 
+  // Roads from gridmap's own data: a background that needs no tile server.
+  let roads = null;
+  async function addRoads() {
+    const meta = await api("/tiles/roads.json").catch(() => null);
+    if (!meta || gcj || roads) return;
+    const width = { primary: 3, secondary: 2.5, tertiary: 2, trunk: 3, motorway: 3.5, residential: 1.5 };
+    roads = L.vectorGrid.protobuf(meta.tiles[0], {
+      minZoom: meta.minzoom, maxNativeZoom: 18, interactive: false, pmIgnore: true, pane: "tilePane",
+      vectorTileLayerStyles: { roads: (p) => ({ weight: width[p.highway] || 1, color: "#ffffff", opacity: 0.95 }) },
+    });
+    roads.addTo(map);
+  }
+
   // Building tiles, their URL carrying the layer's version so an edit is never hidden by a cache.
   async function refreshTiles() {
     const meta = await api("/tiles/buildings.json").catch(() => null);
@@ -528,6 +542,7 @@
     }
     setGridLabels();
     setToken(token);
+    if (!config.tile_url) addRoads();
     refreshTiles();
     say(t("ready", { n: gridFc.numberMatched }));
     document.body.dataset.loadMs = String(Math.round(performance.now() - t0));

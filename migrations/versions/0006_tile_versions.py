@@ -19,7 +19,12 @@ depends_on: str | Sequence[str] | None = None
 # Vector tile URLs carry their layer's version, so a browser never shows a tile from before an
 # edit. A sequence, not a counter row: bumping it takes no lock that concurrent writers would
 # queue on (a rolled-back change bumps it too, which only costs a cache miss).
-LAYERS = {"grid": "grids", "building": "buildings", "incident": "incidents"}
+LAYERS = {
+    "grid": "grids",
+    "building": "buildings",
+    "incident": "incidents",
+    "road_edge": "roads",
+}
 
 BUMP = """
 CREATE FUNCTION gridmap_bump_tiles() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -76,12 +76,24 @@ def test_building_and_incident_tiles(client: TestClient, db: Session) -> None:
     i = mapbox_vector_tile.decode(client.get(f"/tiles/incidents/16/{x}/{y}.mvt").content)
     feature = i["incidents"]["features"][0]
     assert feature["properties"]["overdue"] is True and feature["geometry"]["type"] == "Point"
+    before = client.get("/tiles/roads.json").json()["data_version"]
+    db.execute(
+        text(
+            "INSERT INTO road_edge (source, target, length_m, highway, name, geom) VALUES "
+            "(1, 2, 80, 'residential', '学院路', "
+            "ST_GeomFromText('LINESTRING(116.3415 40.0051, 116.3425 40.0051)', 4326))"
+        )
+    )
+    assert client.get("/tiles/roads.json").json()["data_version"] > before
+    roads = mapbox_vector_tile.decode(client.get(f"/tiles/roads/16/{x}/{y}.mvt").content)
+    road = roads["roads"]["features"][0]
+    assert road["properties"]["name"] == "学院路" and road["geometry"]["type"] == "LineString"
 
 
 @pytest.mark.parametrize(
     "path",
     [
-        "/tiles/roads/15/1/1.mvt",
+        "/tiles/rivers/15/1/1.mvt",
         "/tiles/grids/23/0/0.mvt",
         "/tiles/grids/3/8/0.mvt",
         "/tiles/grids/3/0/-1.mvt",

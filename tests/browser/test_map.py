@@ -155,6 +155,27 @@ def test_map_opens_with_every_layer_and_no_console_errors(viewer: Watched, live:
     assert viewer.problems() == []
 
 
+def test_text_from_the_data_is_shown_as_text(browser: Browser, live: Live) -> None:
+    code = "110108010019001"
+    with live.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE grid SET name = :n WHERE code = :c AND valid_to IS NULL"),
+            {"n": '<img src=x onerror="window.pwned=1">网格', "c": code},
+        )
+    context = _context(browser, live, token=False)
+    watched = _open(context, live)
+    page = watched.page
+    page.evaluate(
+        "(code) => window.gridmap.map.fitBounds(window.gridmap.grids.get(code).getBounds())", code
+    )
+    page.wait_for_timeout(500)
+    label = page.locator(".grid-label", has_text="onerror")
+    assert label.count() == 1 and "<img" in label.inner_text()
+    assert page.evaluate("window.pwned") is None
+    assert page.locator(".grid-label img").count() == 0
+    context.close()
+
+
 def test_address_search_highlights_the_right_grid(viewer: Watched, live: Live) -> None:
     page = viewer.page
     with live.engine.connect() as conn:

@@ -12,7 +12,7 @@ from gridmap.responses import MVTResponse
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 
-Layer = Literal["buildings", "grids", "incidents"]
+Layer = Literal["buildings", "grids", "incidents", "roads"]
 
 
 @router.get("/{layer}.json", summary="TileJSON of a layer (its tile URL carries the version)")

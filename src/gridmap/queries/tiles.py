@@ -15,7 +15,7 @@ from gridmap.errors import InvalidInput
 
 MAX_ZOOM = 22
 # Below this zoom a layer's tiles are empty: whole-city tiles of 200,000 buildings help nobody.
-MIN_ZOOM = {"buildings": 12, "grids": 8, "incidents": 10}
+MIN_ZOOM = {"buildings": 12, "grids": 8, "incidents": 10, "roads": 11}
 
 # The columns each layer's features carry (geometry is clipped to the tile, in its pixels).
 _LAYERS = {
@@ -39,6 +39,7 @@ _LAYERS = {
         "i.geom",
         "i.merged_into IS NULL",
     ),
+    "roads": ("road_edge r", "r.id, r.name, r.highway", "r.geom", "true"),
 }
 
 LAYERS = tuple(_LAYERS)
@@ -53,16 +54,24 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise InvalidInput(f"tile {z}/{x}/{y} does not exist: x and y run 0-{n - 1} at zoom {z}")
 
 
+def _known(layer: str) -> None:
+    if layer not in _LAYERS:
+        raise InvalidInput(f"no tiled layer {layer!r}; there are {', '.join(LAYERS)}")
+
+
 def version(session: Session, layer: str) -> int:
     """The layer's current data version."""
+    _known(layer)
     value: int = session.execute(
-        text(f"SELECT last_value FROM tiles_{layer}_version")  # layer is one of LAYERS
+        # A fresh sequence has last_value 1 before its first nextval: is_called tells them apart.
+        text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tiles_{layer}_version")
     ).scalar_one()
     return value
 
 
 def tile(session: Session, *, layer: str, z: int, x: int, y: int) -> bytes:
     """One tile of ``layer`` as MVT bytes (empty below the layer's smallest zoom)."""
+    _known(layer)
     check_tile(z, x, y)
     if z < MIN_ZOOM[layer]:
         return b""
@@ -85,6 +94,7 @@ SELECT ST_AsMVT(rows.*, :layer, 4096, 'geom') FROM rows WHERE geom IS NOT NULL
 
 def tilejson(session: Session, *, layer: str, base_url: str) -> dict[str, Any]:
     """TileJSON 3.0.0 of a layer, its tile URL carrying the current version."""
+    _known(layer)
     table, _columns, geom, where = _LAYERS[layer]
     bounds = session.execute(
         text(
