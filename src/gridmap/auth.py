@@ -78,6 +78,24 @@ class Principal:
                 region=self.region,
             )
 
+    def require(self, what: str, *, roles: tuple[str, ...], place: str | None) -> None:
+        """Raise unless this caller's role is one of ``roles`` and its region covers ``place``
+        (a code; ``None``, a place in no region, is for admin tokens only)."""
+        if not self.authenticated:
+            raise Unauthorized(f"{what} needs a bearer token (Authorization: Bearer …)")
+        if self.role not in roles:
+            raise Forbidden(f"a {self.role} token may not {what}", role=self.role)
+        if self.role != "admin" and (place is None or not self.covers(place)):
+            raise Forbidden(
+                f"{place or 'a place in no region'} lies outside this token's region "
+                f"{self.region}: it may not {what} there",
+                role=self.role,
+                region=self.region,
+            )
+
+
+# Roles that may add and change list items: every role but viewer.
+WRITERS = ("admin", "district", "street", "community", "worker")
 
 ANONYMOUS = Principal(role="viewer", region=None, name="anonymous")
 

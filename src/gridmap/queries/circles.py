@@ -24,7 +24,7 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point
 
 from gridmap.auth import GRID_EDITORS, Principal
-from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.geo.isochrone import (
     NOT_WALKABLE,
     CircleRules,
@@ -34,7 +34,7 @@ from gridmap.geo.isochrone import (
     walked_pieces,
 )
 from gridmap.geo.metric import transformer, utm_epsg
-from gridmap.queries import feature_collection_sql
+from gridmap.queries import feature_collection_sql, feature_page
 
 _WALKABLE = "(highway IS NULL OR highway NOT IN ({}))".format(
     ", ".join(f"'{h}'" for h in NOT_WALKABLE)
@@ -277,23 +277,14 @@ def list_centers(
         " AND (CAST(:k AS text) IS NULL OR s.kind = :k)"
     )
     params = {"r": region, "k": kind, "limit": limit, "offset": offset}
-    features = session.execute(
-        text(
-            feature_collection_sql(
-                f"{_CENTER_ROW}{where} ORDER BY s.code LIMIT :limit OFFSET :offset"
-            )
-        ),
-        params,
-    ).scalar_one()
-    matched = session.execute(
-        text(f"SELECT count(*) FROM service_center s{where}"), params
-    ).scalar_one()
-    return {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "features": features,
-    }
+    return feature_page(
+        session,
+        rows=_CENTER_ROW,
+        count="service_center s",
+        where=where,
+        params=params,
+        order="s.code",
+    )
 
 
 def get_center(session: Session, *, center_id: int) -> dict[str, Any]:
@@ -319,15 +310,7 @@ def _region_of(session: Session, lon: float, lat: float) -> str | None:
 
 
 def _require_office(principal: Principal, region: str | None, what: str) -> None:
-    if not principal.authenticated:
-        raise Unauthorized(f"{what} needs a bearer token (Authorization: Bearer …)")
-    if principal.role not in GRID_EDITORS:
-        raise Forbidden(f"a {principal.role} token may not {what}", role=principal.role)
-    if principal.role != "admin" and (region is None or not principal.covers(region)):
-        raise Forbidden(
-            f"the centre lies in {region or 'no community'}, outside this token's region "
-            f"{principal.region}"
-        )
+    principal.require(what, roles=GRID_EDITORS, place=region)
 
 
 def save_center(

@@ -13,9 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.auth import GRID_EDITORS, Principal
-from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.privacy import mask_name, mask_phone
-from gridmap.queries import audit, feature_collection_sql
+from gridmap.queries import audit, feature_collection_sql, feature_page
 
 MAX_SERVED = 200
 
@@ -71,24 +71,15 @@ WHERE (CAST(:designated AS boolean) IS NULL OR h.designated = :designated)
         "limit": limit,
         "offset": offset,
     }
-    features = session.execute(
-        text(
-            feature_collection_sql(
-                f"{_ROW} {where} ORDER BY h.id LIMIT :limit OFFSET :offset", order_by="id"
-            )
-        ),
-        params,
-    ).scalar_one()
-    matched = session.execute(
-        text(f"SELECT count(*) FROM household h JOIN building b ON b.id = h.building_id {where}"),
-        params,
-    ).scalar_one()
-    return {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "features": [_mask(f, principal) for f in features],
-    }
+    return feature_page(
+        session,
+        rows=_ROW,
+        count="household h JOIN building b ON b.id = h.building_id",
+        where=where,
+        params=params,
+        order="h.id",
+        mask=lambda f: _mask(f, principal),
+    )
 
 
 def get_household(session: Session, *, household_id: int, principal: Principal) -> dict[str, Any]:
@@ -114,13 +105,20 @@ def get_household(session: Session, *, household_id: int, principal: Principal) 
     return feature
 
 
-def _require_editor(principal: Principal, code: str, what: str) -> None:
-    if not principal.authenticated:
-        raise Unauthorized(f"{what} needs a bearer token (Authorization: Bearer …)")
-    if principal.role not in GRID_EDITORS:
-        raise Forbidden(f"a {principal.role} token may not {what}", role=principal.role)
-    if not principal.covers(code):
-        raise Forbidden(f"household in {code} lies outside this token's region {principal.region}")
+def _head(session: Session, household_id: int, principal: Principal, what: str) -> Any:
+    """The household, locked, once the caller may ``what`` it."""
+    head = session.execute(
+        text(
+            "SELECT h.designated, coalesce(b.grid_code, b.community_code, '') AS place "
+            "FROM household h JOIN building b ON b.id = h.building_id WHERE h.id = :id "
+            "FOR UPDATE OF h"
+        ),
+        {"id": household_id},
+    ).one_or_none()
+    if head is None:
+        raise NotFound(f"no household {household_id}")
+    principal.require(what, roles=GRID_EDITORS, place=head.place)
+    return head
 
 
 def set_served(
@@ -133,17 +131,7 @@ def set_served(
         raise InvalidInput("a household is listed twice")
     if household_id in served:
         raise InvalidInput("a designated household does not serve itself")
-    head = session.execute(
-        text(
-            "SELECT h.designated, coalesce(b.grid_code, b.community_code, '') AS place "
-            "FROM household h JOIN building b ON b.id = h.building_id WHERE h.id = :id "
-            "FOR UPDATE OF h"
-        ),
-        {"id": household_id},
-    ).one_or_none()
-    if head is None:
-        raise NotFound(f"no household {household_id}")
-    _require_editor(principal, head.place, "change whom a household serves")
+    head = _head(session, household_id, principal, "change whom a household serves")
     if not head.designated:
         raise Conflict(
             f"household {household_id} is not a designated household (党员中心户); "
@@ -165,7 +153,7 @@ def set_served(
     if designated:
         raise Conflict(f"designated households are not served by another: {designated[:20]}")
     for r in rows:
-        _require_editor(principal, r.place, "change whom a household serves")
+        principal.require("change whom a household serves", roles=GRID_EDITORS, place=r.place)
     before = sorted(
         session.execute(
             text("SELECT id FROM household WHERE served_by = :id"), {"id": household_id}
@@ -198,17 +186,7 @@ def set_designated(
     session: Session, *, household_id: int, designated: bool, principal: Principal
 ) -> dict[str, Any]:
     """Mark or unmark a designated household; unmarking releases the households it served."""
-    head = session.execute(
-        text(
-            "SELECT h.designated, coalesce(b.grid_code, b.community_code, '') AS place "
-            "FROM household h JOIN building b ON b.id = h.building_id WHERE h.id = :id "
-            "FOR UPDATE OF h"
-        ),
-        {"id": household_id},
-    ).one_or_none()
-    if head is None:
-        raise NotFound(f"no household {household_id}")
-    _require_editor(principal, head.place, "mark designated households")
+    head = _head(session, household_id, principal, "mark designated households")
     if head.designated != designated:
         released: list[int] = []
         if designated:

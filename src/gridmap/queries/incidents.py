@@ -13,7 +13,7 @@ from gridmap import workflow as wf
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gridmap.privacy import mask_name, mask_phone
-from gridmap.queries import feature_collection_sql
+from gridmap.queries import feature_collection_sql, feature_page
 
 # At report time: the grid holding the point (lowest code on a border); failing that, the
 # community holding it, or the nearest one — and how far the nearest grid is.
@@ -365,21 +365,15 @@ WHERE (CAST(:state AS text) IS NULL OR i.status = :state)
         "limit": limit,
         "offset": offset,
     }
-    features = session.execute(
-        text(
-            feature_collection_sql(
-                f"{_ROW} {where} ORDER BY i.id DESC LIMIT :limit OFFSET :offset", order_by="id DESC"
-            )
-        ),
-        params,
-    ).scalar_one()
-    matched = session.execute(text(f"SELECT count(*) FROM incident i {where}"), params).scalar_one()
-    return {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "features": [_mask(f, principal) for f in features],
-    }
+    return feature_page(
+        session,
+        rows=_ROW,
+        count="incident i",
+        where=where,
+        params=params,
+        order="i.id DESC",
+        mask=lambda f: _mask(f, principal),
+    )
 
 
 _GROUPS = {

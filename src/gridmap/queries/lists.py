@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridmap.auth import Principal
-from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from gridmap.auth import WRITERS, Principal
+from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.geo.isochrone import CircleRules
 from gridmap.privacy import mask_name, mask_phone
-from gridmap.queries import audit, feature_collection_sql
+from gridmap.queries import audit, feature_collection_sql, feature_page
 from gridmap.queries.circles import start_edges
 
 # How far a walk is followed when ranking matches; farther resources rank by straight line.
@@ -85,23 +85,15 @@ WHERE (CAST(:kind AS text) IS NULL OR i.list = :kind)
         "limit": limit,
         "offset": offset,
     }
-    features = session.execute(
-        text(
-            feature_collection_sql(
-                f"{_ROW} {where} ORDER BY i.code LIMIT :limit OFFSET :offset", order_by="code"
-            )
-        ),
-        params,
-    ).scalar_one()
-    matched = session.execute(
-        text(f"SELECT count(*) FROM list_item i {where}"), params
-    ).scalar_one()
-    return {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "features": [_mask(f, principal) for f in features],
-    }
+    return feature_page(
+        session,
+        rows=_ROW,
+        count="list_item i",
+        where=where,
+        params=params,
+        order="i.code",
+        mask=lambda f: _mask(f, principal),
+    )
 
 
 def get_item(session: Session, *, item_id: int, principal: Principal) -> dict[str, Any]:
@@ -115,14 +107,7 @@ def get_item(session: Session, *, item_id: int, principal: Principal) -> dict[st
 
 
 def _require_writer(principal: Principal, place: str | None, what: str) -> None:
-    if not principal.authenticated:
-        raise Unauthorized(f"{what} needs a bearer token (Authorization: Bearer …)")
-    if principal.role == "viewer":
-        raise Forbidden(f"a viewer token may not {what}", role=principal.role)
-    if place is None and principal.role != "admin":
-        raise Forbidden("the point lies in no grid; only an admin token may place an item there")
-    if place is not None and not principal.covers(place):
-        raise Forbidden(f"the item lies in {place}, outside this token's region {principal.region}")
+    principal.require(what, roles=WRITERS, place=place)
 
 
 def _grid_at(session: Session, lon: float, lat: float) -> str | None:
