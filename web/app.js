@@ -333,7 +333,10 @@
       ...h.features.slice().reverse().map((f) => {
         const p = f.properties;
         const restore = p.version !== current && f.geometry
-          ? el("button", { type: "button", onclick: async () => { await reloadGrid(code); saveGrid(code, f.geometry, "PATCH"); } }, [t("restore")]) : "";
+          ? el("button", { type: "button", class: "restore-version", "data-version": String(p.version), onclick: async () => {
+              await reloadGrid(code);
+              saveGrid(code, f.geometry, "PATCH", { properties: { name: p.name, kind: p.kind, subtype: p.subtype } });
+            } }, [t("restore")]) : "";
         return el("tr", {}, [el("td", {}, [p.version]), el("td", {}, [(p.valid_from || "").slice(0, 16).replace("T", " ")]),
                              el("td", {}, [p.changed_by || p.actor || ""]), el("td", {}, [p.note || ""]), el("td", {}, [restore])]);
       }),

@@ -332,3 +332,45 @@ def test_the_report_map_opens_with_no_network(browser: Browser, live: Live) -> N
     assert asked == [report]
     assert watched.problems() == []
     context.close()
+
+
+def test_history_restores_an_earlier_version(browser: Browser, live: Live) -> None:
+    code = "110108010025001"
+    watched = _open(_context(browser, live, token=True), live)
+    page = watched.page
+    with live.engine.connect() as conn:
+        original = conn.execute(
+            text("SELECT name FROM grid WHERE code = :c AND valid_to IS NULL"), {"c": code}
+        ).scalar_one()
+    status = page.evaluate(
+        "async (code) => { const r0 = await fetch(`/api/v1/grids/${code}`);"
+        " const r = await fetch(`/api/v1/grids/${code}`, {method: 'PATCH', headers: {'Content-Type':"
+        " 'application/json', 'If-Match': r0.headers.get('ETag'), Authorization:"
+        " `Bearer ${sessionStorage.getItem('gridmap.token')}`},"
+        " body: JSON.stringify({type: 'Feature', properties: {name: '临时名字'}})}); return r.status; }",
+        code,
+    )
+    assert status == 200
+    page.evaluate(
+        "(code) => window.gridmap.map.fitBounds(window.gridmap.grids.get(code).getBounds())", code
+    )
+    page.wait_for_timeout(300)
+    x, y = page.evaluate(
+        "(code) => { const c = window.gridmap.grids.get(code).getBounds().getCenter(); "
+        "const p = window.gridmap.map.latLngToContainerPoint(c); "
+        "const r = window.gridmap.map.getContainer().getBoundingClientRect(); "
+        "return [p.x + r.left, p.y + r.top]; }",
+        code,
+    )
+    page.mouse.click(x, y)
+    page.locator(".leaflet-popup-content button.history-grid").click()
+    page.locator("#panel button.restore-version[data-version='1']").click()
+    page.locator("#panel .message.ok").wait_for(timeout=10_000)
+    with live.engine.connect() as conn:
+        name, version = conn.execute(
+            text("SELECT name, version FROM grid WHERE code = :c AND valid_to IS NULL"),
+            {"c": code},
+        ).one()
+    assert name == original and version == 3
+    assert watched.problems() == []
+    page.context.close()
