@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class Live:
     base: str
     engine: Engine
     token: str
+    settings: Settings
 
 
 def _free_port() -> int:
@@ -55,6 +57,14 @@ def live(fresh_database, server: Settings) -> Iterator[Live]:  # type: ignore[no
     settings.db.embedded_db = name
     if settings.db.url is not None:
         settings.db.url = url  # type: ignore[assignment]
+    with serving(settings) as base:
+        yield Live(base=base, engine=engine, token=secret, settings=settings)
+    engine.dispose()
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """gridmap on a free loopback port, in a thread; yields its base URL."""
     port = _free_port()
     srv = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -66,10 +76,11 @@ def live(fresh_database, server: Settings) -> Iterator[Live]:  # type: ignore[no
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield Live(base=f"http://127.0.0.1:{port}", engine=engine, token=secret)
-    srv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -374,3 +374,42 @@ def test_history_restores_an_earlier_version(browser: Browser, live: Live) -> No
     assert name == original and version == 3
     assert watched.problems() == []
     page.context.close()
+
+
+def test_overlays_follow_a_gcj02_base_map(browser: Browser, live: Live) -> None:
+    from tests.browser.conftest import serving
+
+    from gridmap.geo.chinacrs import wgs84_to_gcj02
+
+    settings = live.settings.model_copy(deep=True)
+    # Any tile image will do: the test looks at where the overlays are drawn.
+    settings.api.tile_url = (
+        "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+    )
+    settings.api.tile_crs = "GCJ-02"
+    code = "110108010002001"
+    with live.engine.connect() as conn:
+        lon, lat = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, "
+                "1)), 1) p FROM grid WHERE code = :c AND valid_to IS NULL) x"
+            ),
+            {"c": code},
+        ).one()
+    with serving(settings) as base:
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        watched = Watched(context.new_page())
+        watched.page.goto(base + "/")
+        watched.page.wait_for_selector("body[data-ready='true']", timeout=15_000)
+        drawn = watched.page.evaluate(
+            "(code) => { const ll = window.gridmap.grids.get(code).getLatLngs().flat(3)[0];"
+            " return [ll.lng, ll.lat]; }",
+            code,
+        )
+        context.close()
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    assert drawn[0] == pytest.approx(float(glon), abs=1e-7)
+    assert drawn[1] == pytest.approx(float(glat), abs=1e-7)
+    # The shift is real (hundreds of metres), not a rounding.
+    assert abs(drawn[0] - lon) > 0.001
+    assert watched.problems() == []
