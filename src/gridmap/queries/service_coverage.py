@@ -155,10 +155,12 @@ def coverage(session: Session, *, region: str | None, minutes: int) -> dict[str,
     return {
         "region": region,
         "minutes": minutes,
+        # Centres whose circle reaches into the region (all of them without a region).
         "centres": session.execute(
             text(
-                "SELECT count(*) FROM service_circle c JOIN service_center s ON s.id = c.center_id"
-                " WHERE c.minutes = :m"
+                "SELECT count(*) FROM service_circle c WHERE c.minutes = :m AND "
+                "(CAST(:r AS text) IS NULL OR EXISTS (SELECT FROM region g WHERE g.code = :r "
+                "AND ST_Intersects(g.geom, c.geom)))"
             ),
             params,
         ).scalar_one(),
