@@ -609,14 +609,21 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
             if loaded is not None:
                 from gridmap.queries import circles
                 from gridmap.queries.address import refresh_address_keys
-                from gridmap.queries.incidents import derive_times
-                from gridmap.workflow import WorkingHours
+                from gridmap.queries.incidents import derive_times, working_hours
 
                 # Derived fields (address keys, incident times) may be missing after an
                 # upgrade; computing them is cheap and rewrites nothing that is there.
                 with engine.begin() as conn:
                     refresh_address_keys(conn)
-                    derive_times(conn, WorkingHours(settings.api.timezone))
+                    derive_times(
+                        conn,
+                        working_hours(
+                            conn,
+                            timezone=settings.api.timezone,
+                            start=settings.api.working_day_start,
+                            end=settings.api.working_day_end,
+                        ),
+                    )
                     circles.ensure(conn, rules=circles.circle_rules(settings.api), everything=False)
                 # Loading again would undo edits made in the app since (as new versions).
                 console.print(

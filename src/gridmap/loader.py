@@ -31,8 +31,7 @@ from gridmap.geo.network import split_at_junctions
 from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
 from gridmap.queries.circles import ensure as ensure_circles
-from gridmap.queries.incidents import derive_times
-from gridmap.workflow import WorkingHours
+from gridmap.queries.incidents import derive_times, working_hours
 
 Progress = Callable[[str], None]
 # Staged rows carry geometry as hex WKB in a ``geom_wkb`` column; this reads it back as 4326.
@@ -447,7 +446,7 @@ def load_dataset(
         report.tables["incident"], report.tables["incident_event"] = _load_incidents(
             conn, incidents, _rows(folder, "incident_events.csv")
         )
-        derive_times(conn, WorkingHours())
+        derive_times(conn, working_hours(conn))
 
         say("service circles")
         moved = report.tables["road_edge"].changed + report.tables["service_center"].changed

@@ -16,7 +16,7 @@ Pure: no database, no web. The query layer applies what this module decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 OPEN = (
@@ -85,11 +85,32 @@ def next_state(action: str, current: str) -> str | None:
 
 @dataclass(frozen=True)
 class WorkingHours:
-    """Hours that count toward a working-time limit: weekdays, ``start``–``end`` local time."""
+    """Hours that count toward a working-time limit: working days, ``start``–``end`` local time.
+
+    A working day is a weekday that is not a public holiday, or a weekend day worked in exchange
+    for one (调休); both come from the ``calendar_day`` table (:func:`gridmap.queries.incidents.
+    working_hours`).
+    """
 
     timezone: str = "Asia/Shanghai"
     start: int = 9
     end: int = 18
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether ``day`` counts.
+
+        Examples
+        --------
+        >>> wh = WorkingHours(holidays=frozenset({date(2026, 10, 1)}),
+        ...                   workdays=frozenset({date(2026, 10, 10)}))
+        >>> [wh.is_working_day(date(2026, 10, d)) for d in (1, 9, 10, 11)]
+        [False, True, True, False]
+        """
+        if day in self.workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
 
     def add(self, when: datetime, hours: float) -> datetime:
         """``when`` plus ``hours`` of working time.
@@ -102,6 +123,10 @@ class WorkingHours:
         '2026-11-23T11:00:00+08:00'
         >>> wh.add(datetime(2026, 11, 21, 10, 0, tzinfo=tz), 1).isoformat()  # Saturday
         '2026-11-23T10:00:00+08:00'
+        >>> golden_week = WorkingHours(holidays=frozenset(date(2026, 10, d) for d in range(1, 8)),
+        ...                            workdays=frozenset({date(2026, 10, 10)}))
+        >>> golden_week.add(datetime(2026, 9, 30, 17, 0, tzinfo=tz), 2).isoformat()
+        '2026-10-08T10:00:00+08:00'
         """
         tz = ZoneInfo(self.timezone)
         t = when.astimezone(tz)
@@ -109,7 +134,7 @@ class WorkingHours:
         while True:
             day_start = t.replace(hour=self.start, minute=0, second=0, microsecond=0)
             day_end = t.replace(hour=self.end, minute=0, second=0, microsecond=0)
-            if t.weekday() >= 5 or t >= day_end:
+            if not self.is_working_day(t.date()) or t >= day_end:
                 t = (t + timedelta(days=1)).replace(
                     hour=self.start, minute=0, second=0, microsecond=0
                 )

@@ -619,3 +619,35 @@ def test_large_import_rebuilds_the_indexes_it_dropped(
                     "'市容环境/暴露垃圾', ST_SetSRID(ST_MakePoint(116.341, 40.005), 4326))"
                 )
             )
+
+
+def test_working_time_limits_skip_public_holidays(
+    client: TestClient, db: Session, grids: dict[str, dict[str, str]]
+) -> None:
+    from datetime import datetime, timedelta
+
+    street = grids["street"]
+    category = "施工管理/无证施工"  # 40 working hours
+
+    def dispatched_due() -> datetime:
+        inc = report(client, grids["worker"], category=category).json()["properties"]["id"]
+        client.post(f"{INC}/{inc}/accept", json={}, headers=street)
+        r = client.post(f"{INC}/{inc}/dispatch", json={"mode": "team"}, headers=street)
+        assert r.status_code == 200, r.text
+        return datetime.fromisoformat(r.json()["properties"]["due_at"])
+
+    now = db.execute(text("SELECT now()")).scalar_one()
+    db.execute(text("DELETE FROM calendar_day"))
+    plain = dispatched_due()
+    assert plain - now < timedelta(days=10)
+    # The next two weeks are a public holiday.
+    db.execute(
+        text(
+            "INSERT INTO calendar_day (day, kind, name) SELECT d::date, 'holiday', '测试假期' "
+            "FROM generate_series(CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date), "
+            "CAST(now() AT TIME ZONE 'Asia/Shanghai' AS date) + 13, interval '1 day') d"
+        )
+    )
+    holiday = dispatched_due()
+    assert holiday - now > timedelta(days=14)
+    assert holiday > plain + timedelta(days=10)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from gridmap import workflow as wf
 from gridmap.dependencies import BBoxDep, PageDep, PrincipalDep, SessionDep, TokenDep, parse_at
@@ -55,9 +56,11 @@ class ActionIn(BaseModel):
     score: int | None = Field(default=None, ge=0, le=100)
 
 
-def _hours(request: Request) -> wf.WorkingHours:
+def _hours(request: Request, session: Session) -> wf.WorkingHours:
     api = request.app.state.settings.api
-    return wf.WorkingHours(api.timezone, api.working_day_start, api.working_day_end)
+    return q.working_hours(
+        session, timezone=api.timezone, start=api.working_day_start, end=api.working_day_end
+    )
 
 
 @router.post("", status_code=201, response_class=GeoJSONResponse, summary="Report an incident")
@@ -256,7 +259,7 @@ def act(
             action=action,
             principal=principal,
             body=(body or ActionIn()).model_dump(),
-            hours=_hours(request),
+            hours=_hours(request, session),
         )
     )
 

@@ -58,6 +58,20 @@ FROM incident i
 """
 
 
+def working_hours(
+    conn: Any, *, timezone: str = "Asia/Shanghai", start: int = 9, end: int = 18
+) -> wf.WorkingHours:
+    """Working hours with the public holidays and adjusted working days of ``calendar_day``."""
+    days = conn.execute(text("SELECT day, kind FROM calendar_day")).all()
+    return wf.WorkingHours(
+        timezone,
+        start,
+        end,
+        holidays=frozenset(d for d, kind in days if kind == "holiday"),
+        workdays=frozenset(d for d, kind in days if kind == "workday"),
+    )
+
+
 def _mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
     props = feature["properties"]
     where = props.get("grid_code") or props.get("community_code") or ""
@@ -316,7 +330,7 @@ def merge(session: Session, *, incident_id: int, into: int, principal: Principal
         action="cancel",
         principal=principal,
         body={"reason": f"duplicate of incident {into}"},
-        hours=wf.WorkingHours(),
+        hours=working_hours(session),
     )
     session.execute(
         text("UPDATE incident SET merged_into = :into WHERE id = :id"),
