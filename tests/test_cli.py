@@ -166,3 +166,39 @@ def test_assign_to_the_grids_of_then(cli_db: Session) -> None:
     assert [str(now.codes[i]) if i >= 0 else None for i in now.assign(x, y)] == [None, EAST_GRID]
     then = GridSet.load(cli_db, at=before)
     assert [str(then.codes[i]) for i in then.assign(x, y)] == [WEST_GRID, EAST_GRID]
+
+
+def test_incidents_import_and_circles_and_report_map(cli_db: Session, tmp_path: Path) -> None:
+    csv = tmp_path / "hotline.csv"
+    csv.write_text(
+        "lon,lat,category,idempotency_key\n"
+        "116.342,40.005,市容环境/暴露垃圾,cli-1\n"
+        "116.348,40.005,市容环境/暴露垃圾,cli-2\n"
+        "116.500,40.100,市容环境/暴露垃圾,cli-3\n",
+        encoding="utf-8",
+    )
+    out = run("incidents", "import", str(csv))
+    assert "3 rows: 2 in a grid, 1 outside; nothing written" in out
+    assert "written" in run("incidents", "import", str(csv), "--commit")
+    assert cli_db.execute(text("SELECT count(*) FROM incident")).scalar_one() == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lon,lat,category\n116.342,40.005,不存在\n", encoding="utf-8")
+    assert "unknown category" in run("incidents", "import", str(bad), "--commit", code=1)
+    cli_db.execute(
+        text(
+            "INSERT INTO service_center (code, kind, name, geom) VALUES "
+            "('C1', 'red_station', '红色驿站', ST_SetSRID(ST_MakePoint(116.345, 40.005), 4326))"
+        )
+    )
+    cli_db.commit()
+    out = run("circles", "rebuild", "--minutes", "10", "--minutes", "15")
+    assert "1 centres, 2 circle(s) each (10, 15 min): 0 over the walking network, 2 as a" in out
+    kinds = cli_db.execute(
+        text("SELECT minutes, method FROM service_circle ORDER BY minutes")
+    ).all()
+    assert [tuple(k) for k in kinds] == [(10, "buffer"), (15, "buffer")]
+    page = tmp_path / "report.html"
+    assert "opens in any browser" in run("map", COMMUNITY, "-o", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert "测试社区" in html and "<script src=" not in html
+    assert "a street (9 digits) or a community" in run("map", "110108", "-o", str(page), code=1)

@@ -501,7 +501,12 @@ def incidents_import(
     settings = get_settings()
     started = time.perf_counter()
     try:
-        with _session(settings) as session, console.status("reading…") as status:
+        with _session(settings) as session, _progress() as bar:
+            task = bar.add_task("reading", total=None)
+
+            def step(name: str, done: int, total: int) -> None:
+                bar.update(task, description=name, completed=done, total=total or None)
+
             frame = ii.read_table(path)
             result = ii.import_incidents(
                 session,
@@ -511,7 +516,7 @@ def incidents_import(
                 commit=commit,
                 source=path.name,
                 timezone=settings.api.timezone,
-                progress=lambda step: status.update(f"{step}…"),
+                progress=step,
             )
     except GridmapError as exc:
         _fail(exc)

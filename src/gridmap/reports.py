@@ -56,6 +56,27 @@ def _geojson(
     return _fc([_escaped(f) for f in features])
 
 
+def _layer(
+    m: folium.Map,
+    fc: dict[str, Any],
+    name: str,
+    style: Any,
+    fields: list[str],
+    aliases: list[str],
+    *,
+    show: bool = True,
+) -> None:
+    # folium's tooltip needs a feature to read its fields from: an empty layer is left out.
+    if fc["features"]:
+        folium.GeoJson(
+            fc,
+            name=name,
+            style_function=style,
+            tooltip=folium.GeoJsonTooltip(fields, aliases=aliases),
+            show=show,
+        ).add_to(m)
+
+
 def build_map(
     session: Session,
     *,
@@ -140,51 +161,35 @@ def build_map(
             **extra,
         }
 
-    folium.GeoJson(
+    _layer(
+        m,
         communities,
-        name="社区",
-        style_function=style("#6a1b9a", "#000", 0, dashArray="5 4", weight=1.5),
-        tooltip=folium.GeoJsonTooltip(["name", "code"], aliases=["社区", "编码"]),
-    ).add_to(m)
-    folium.GeoJson(
+        "社区",
+        style("#6a1b9a", "#000", 0, dashArray="5 4", weight=1.5),
+        ["name", "code"],
+        ["社区", "编码"],
+    )
+    _layer(
+        m,
         grids,
-        name="网格",
-        style_function=lambda f: {
+        "网格",
+        lambda f: {
             "color": "#e65100" if f["properties"]["kind"] == "exclusive" else "#1565c0",
             "weight": 1,
             "fillColor": "#ffa726" if f["properties"]["kind"] == "exclusive" else "#42a5f5",
             "fillOpacity": 0.25,
         },
-        tooltip=folium.GeoJsonTooltip(
-            [
-                "code",
-                "name",
-                "households",
-                "designated",
-                "coverage",
-                "resources",
-                "needs",
-                "projects",
-            ],
-            aliases=[
-                "网格编码",
-                "名称",
-                "户数",
-                "党员中心户",
-                "15分钟圈覆盖",
-                "资源",
-                "需求",
-                "项目",
-            ],
-        ),
-    ).add_to(m)
-    if problems:
-        folium.GeoJson(
-            _fc(problems),
-            name="覆盖缺口与重叠",
-            style_function=style("#d50000", "#ff1744", 0.6),
-            tooltip=folium.GeoJsonTooltip(["kind"], aliases=["问题"]),
-        ).add_to(m)
+        ["code", "name", "households", "designated", "coverage", "resources", "needs", "projects"],
+        ["网格编码", "名称", "户数", "党员中心户", "15分钟圈覆盖", "资源", "需求", "项目"],
+    )
+    _layer(
+        m,
+        _fc(problems),
+        "覆盖缺口与重叠",
+        style("#d50000", "#ff1744", 0.6),
+        ["kind"],
+        ["问题"],
+    )
     if have_circles:
         circles = _geojson(
             session,
@@ -194,24 +199,24 @@ def build_map(
             {"m": minutes, "r": region},
             order_by="id",
         )
-        folium.GeoJson(
+        _layer(
+            m,
             circles,
-            name=f"{minutes}分钟服务圈",
-            style_function=style("#2e7d32", "#66bb6a", 0.12),
-            tooltip=folium.GeoJsonTooltip(["name", "method"], aliases=["服务中心", "方法"]),
+            f"{minutes}分钟服务圈",
+            style("#2e7d32", "#66bb6a", 0.12),
+            ["name", "method"],
+            ["服务中心", "方法"],
             show=False,
-        ).add_to(m)
+        )
         assert coverage is not None
-        uncovered = _fc([_escaped(f) for f in coverage["uncovered"]["features"]])
-        folium.GeoJson(
-            uncovered,
-            name="服务圈外楼栋",
-            style_function=style("#d50000", "#ff5252", 0.7),
-            tooltip=folium.GeoJsonTooltip(
-                ["address", "households", "metres_to_nearest_circle"],
-                aliases=["地址", "户数", "距服务圈(米)"],
-            ),
-        ).add_to(m)
+        _layer(
+            m,
+            _fc([_escaped(f) for f in coverage["uncovered"]["features"]]),
+            "服务圈外楼栋",
+            style("#d50000", "#ff5252", 0.7),
+            ["address", "households", "metres_to_nearest_circle"],
+            ["地址", "户数", "距服务圈(米)"],
+        )
     designated = _geojson(
         session,
         "SELECT h.id, b.address, b.grid_code, (SELECT count(*) FROM household s "

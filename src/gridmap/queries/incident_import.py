@@ -174,6 +174,7 @@ def _write(
     lon: np.ndarray,
     lat: np.ndarray,
     crs: str,
+    progress: Callable[[str, int, int], None],
 ) -> int:
     """COPY the new rows straight into ``incident``; returns how many were written."""
     n = len(frame)
@@ -223,6 +224,7 @@ def _write(
                 }
             )
             yield table
+            progress("writing", start + len(rows), len(order))
 
     names = [*columns, "street_code", "reported_at", "crs_in", "geom"]
     drop, create = _secondary_indexes(session) if rebuild else ([], [])
@@ -231,8 +233,10 @@ def _write(
     _copy_csv(session, f"COPY incident ({', '.join(names)}) FROM STDIN (FORMAT csv)", parts())
     if create:
         session.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'"))
-        for statement in create:
+        for done, statement in enumerate(create, start=1):
+            progress("building indexes", done - 1, len(create))
             session.execute(text(statement))
+        progress("building indexes", len(create), len(create))
     return len(order)
 
 
@@ -245,9 +249,12 @@ def import_incidents(
     commit: bool,
     source: str,
     timezone: str,
-    progress: Callable[[str], None] = lambda _step: None,
+    progress: Callable[[str, int, int], None] = lambda _step, _done, _total: None,
 ) -> dict[str, Any]:
-    """Check, assign and (with ``commit``) write a table of incidents; returns the report."""
+    """Check, assign and (with ``commit``) write a table of incidents; returns the report.
+
+    ``progress(step, done, total)`` is told each step and, while writing, the rows sent.
+    """
     if not principal.authenticated or principal.role not in ("admin", "district", "street"):
         raise Forbidden("importing incidents needs an admin, district or street token")
     crs = normalize_crs(crs)
@@ -258,7 +265,7 @@ def import_incidents(
         frame[col] = frame[col].fillna("").astype(str).str.strip()
     frame.loc[frame["severity"] == "", "severity"] = "general"
     frame.loc[frame["status"] == "", "status"] = "reported"
-    progress("checking rows")
+    progress("checking rows", 0, n)
     errors: dict[int, list[str]] = {}
 
     def flag(mask: np.ndarray, message: str) -> None:
@@ -304,7 +311,7 @@ def import_incidents(
         report["rows_with_errors"] = len(errors)
         return report
 
-    progress("assigning grids")
+    progress("assigning grids", 0, n)
     grids = GridSet.load(session)
     found = grids.assign(lon, lat)
     grid_code = np.where(found >= 0, grids.codes[np.maximum(found, 0)], "")
@@ -333,10 +340,11 @@ def import_incidents(
     if not commit:
         return report
 
-    progress("writing")
+    progress("writing", 0, n)
     inserted = _write(
         session,
         frame,
+        progress=progress,
         keys=keys,
         when=when,
         grid_code=grid_code,
