@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from tests.api.test_services import _building, _centre
 from tests.utils.fixtures import COMMUNITY, EAST_GRID, WEST_GRID, bearer, two_grids
+from tests.utils.homes import add_building, add_centre
 from tests.utils.network import CENTRE, cross, offset
 
 API = "/api/v1"
@@ -17,8 +17,8 @@ API = "/api/v1"
 
 def _households(db: Session) -> dict[str, list[int]]:
     """Households of a west and an east building, by building code."""
-    west = _building(db, "BW-01", WEST_GRID, offset(-300, 20), 3)
-    east = _building(db, "BE-01", EAST_GRID, offset(300, -30), 3)
+    west = add_building(db, "BW-01", WEST_GRID, offset(-300, 20), 3)
+    east = add_building(db, "BE-01", EAST_GRID, offset(300, -30), 3)
     db.flush()
     out: dict[str, list[int]] = {}
     for code, building in (("W", west), ("E", east)):
@@ -208,7 +208,7 @@ def test_matching_ranks_grid_then_community_then_circle(
 ) -> None:
     two_grids(db)
     cross(db)
-    _centre(client, admin, CENTRE)
+    add_centre(client, admin, CENTRE)
 
     def add(kind: str, xy: tuple[float, float], title: str, **extra: Any) -> int:
         r = _item(client, admin, kind, xy, title, **extra)

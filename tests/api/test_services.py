@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import COMMUNITY, EAST_GRID, WEST_GRID, bearer, two_grids
+from tests.utils.homes import add_building, add_centre
 from tests.utils.network import CENTRE, add_edge, cross, cross_area_m2, offset
 
 import shapely
@@ -26,20 +27,6 @@ def _area_m2(geometry: dict[str, Any]) -> float:
         shape(geometry), lambda xy: np.column_stack(there.transform(xy[:, 0], xy[:, 1]))
     )
     return float(projected.area)
-
-
-def _centre(client: TestClient, headers: dict[str, str], xy: tuple[float, float], code: str = "C1"):  # type: ignore[no-untyped-def]
-    return client.post(
-        f"{API}/service-centers",
-        headers=headers,
-        json={
-            "code": code,
-            "kind": "party_mass_center",
-            "name": "党群服务中心",
-            "x": xy[0],
-            "y": xy[1],
-        },
-    )
 
 
 def _circle(client: TestClient, center_id: int) -> dict[str, Any]:
@@ -59,7 +46,7 @@ def test_circle_on_the_cross_follows_the_streets(
 ) -> None:
     two_grids(db)
     cross(db)
-    r = _centre(client, admin, CENTRE)
+    r = add_centre(client, admin, CENTRE)
     assert r.status_code == 201, r.text
     center_id = r.json()["properties"]["id"]
     assert r.json()["properties"]["circles"][0]["method"] == "network"
@@ -83,7 +70,7 @@ def test_a_centre_off_the_street_walks_there_first(
     two_grids(db)
     cross(db)
     # 50 m north of the east arm, 500 m out: 1,075 m left on reaching it.
-    center_id = _centre(client, admin, offset(500, 50)).json()["properties"]["id"]
+    center_id = add_centre(client, admin, offset(500, 50)).json()["properties"]["id"]
     props = _circle(client, center_id)["properties"]
     geom = shape(_circle(client, center_id)["geometry"])
     assert props["method"] == "network" and props["params"]["snapped_m"] == pytest.approx(50, 0.01)
@@ -100,7 +87,7 @@ def test_no_network_nearby_gives_a_plain_buffer(
     two_grids(db)
     cross(db)
     far = offset(3000, 3000)
-    center_id = _centre(client, admin, far).json()["properties"]["id"]
+    center_id = add_centre(client, admin, far).json()["properties"]["id"]
     circle = _circle(client, center_id)
     assert circle["properties"]["method"] == "buffer"
     assert circle["properties"]["params"]["buffer_m"] == 1000.0
@@ -108,7 +95,7 @@ def test_no_network_nearby_gives_a_plain_buffer(
     assert _area_m2(circle["geometry"]) == pytest.approx(3.14159e6, rel=0.01)
     # A lone 200 m street is a fragment of a map, not a network: a buffer too, saying why.
     add_edge(db, 10, 11, [offset(-3000, 3000), offset(-2800, 3000)])
-    lone = _centre(client, admin, offset(-2900, 3020), code="C2").json()["properties"]["id"]
+    lone = add_centre(client, admin, offset(-2900, 3020), code="C2").json()["properties"]["id"]
     params = _circle(client, lone)["properties"]["params"]
     assert _circle(client, lone)["properties"]["method"] == "buffer"
     assert "joins only" in params["why"]
@@ -119,7 +106,7 @@ def test_moving_or_removing_a_centre_redraws_its_circle(
 ) -> None:
     two_grids(db)
     cross(db)
-    center_id = _centre(client, admin, offset(3000, 3000)).json()["properties"]["id"]
+    center_id = add_centre(client, admin, offset(3000, 3000)).json()["properties"]["id"]
     assert _circle(client, center_id)["properties"]["method"] == "buffer"
     x, y = CENTRE
     r = client.patch(f"{API}/service-centers/{center_id}", headers=admin, json={"x": x, "y": y})
@@ -170,39 +157,6 @@ def test_centre_writes_refuse_bad_input_and_strangers(
     assert client.patch(f"{API}/service-centers/999999", headers=admin, json={}).status_code == 404
 
 
-def _building(db: Session, code: str, grid: str, xy: tuple[float, float], households: int) -> int:
-    lon, lat = xy
-    d = 0.0001
-    building_id = int(
-        db.execute(
-            text(
-                "INSERT INTO building (code, address, grid_code, community_code, households, geom) "
-                "VALUES (:c, :a, :g, :cc, :h, ST_MakeEnvelope(:w, :s, :e, :n, 4326)) RETURNING id"
-            ),
-            {
-                "c": code,
-                "a": f"测试路{code}号",
-                "g": grid,
-                "cc": grid[:12],
-                "h": households,
-                "w": lon - d,
-                "s": lat - d,
-                "e": lon + d,
-                "n": lat + d,
-            },
-        ).scalar_one()
-    )
-    for i in range(households):
-        db.execute(
-            text(
-                "INSERT INTO household (building_id, unit, room, contact_name, contact_phone) "
-                "VALUES (:b, '1', :r, '赵小明', '13700001111')"
-            ),
-            {"b": building_id, "r": f"{101 + i}"},
-        )
-    return building_id
-
-
 def test_coverage_per_grid_community_and_street(
     client: TestClient, db: Session, admin: dict[str, str]
 ) -> None:
@@ -212,14 +166,14 @@ def test_coverage_per_grid_community_and_street(
         text("UPDATE grid SET kind = 'exclusive', subtype = 'school' WHERE code = :g"),
         {"g": EAST_GRID},
     )
-    _centre(client, admin, CENTRE)
+    add_centre(client, admin, CENTRE)
     # West grid: one building on the west arm (covered), one in the far corner (not).
-    _building(db, "B-W1", WEST_GRID, offset(-300, 20), 4)
-    _building(db, "B-W2", WEST_GRID, (116.3405, 40.0005), 6)
+    add_building(db, "B-W1", WEST_GRID, offset(-300, 20), 4)
+    add_building(db, "B-W2", WEST_GRID, (116.3405, 40.0005), 6)
     # East grid: on the east arm (covered), beside it beyond the walk (not), and empty (covered).
-    _building(db, "B-E1", EAST_GRID, offset(300, -30), 10)
-    _building(db, "B-E2", EAST_GRID, offset(380, 450), 5)
-    _building(db, "B-E3", EAST_GRID, offset(50, 50), 0)
+    add_building(db, "B-E1", EAST_GRID, offset(300, -30), 10)
+    add_building(db, "B-E2", EAST_GRID, offset(380, 450), 5)
+    add_building(db, "B-E3", EAST_GRID, offset(50, 50), 0)
     db.flush()
     r = client.get(f"{API}/coverage", params={"region": COMMUNITY})
     assert r.status_code == 200, r.text
