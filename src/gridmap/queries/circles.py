@@ -56,6 +56,7 @@ WITH dd AS (SELECT node, agg_cost FROM pgr_drivingDistance(:edges, -1, :budget, 
 e AS (SELECT r.geom, r.length_m, s.agg_cost AS cs, t.agg_cost AS ct FROM road_edge r
       LEFT JOIN dd s ON s.node = r.source LEFT JOIN dd t ON t.node = r.target
       WHERE {_WALKABLE.replace("highway", "r.highway")} AND r.length_m > 0
+        AND r.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :ex, :ey)
         AND (s.node IS NOT NULL OR t.node IS NOT NULL))
 -- (LEAST and GREATEST skip NULLs: an end not reached is tested for first.)
 SELECT ST_AsBinary(geom) AS wkb,
@@ -141,7 +142,11 @@ def reach(
     edges, nearest = start
     if nearest.d >= budget:
         return buffer(f"the nearest street is {nearest.d:.0f} m away, beyond the walk")
-    rows = conn.execute(text(_REACHED), {"edges": edges, "budget": budget}).all()
+    ex, ey = _degrees(budget, lat)
+    rows = conn.execute(
+        text(_REACHED),
+        {"edges": edges, "budget": budget, "lon": lon, "lat": lat, "ex": ex, "ey": ey},
+    ).all()
     project = there.transform
     lines = [
         (_apply(project, shapely.from_wkb(bytes(r.wkb))), float(r.a), float(r.b)) for r in rows
