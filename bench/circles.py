@@ -35,7 +35,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from gridmap.database import make_engine, scratch_database  # noqa: E402
 from gridmap.geo.isochrone import (  # noqa: E402
-    NOT_WALKABLE,
     CircleRules,
     around_point,
     street_polygon,
@@ -43,7 +42,7 @@ from gridmap.geo.isochrone import (  # noqa: E402
 )
 from gridmap.geo.metric import transformer, utm_epsg  # noqa: E402
 from gridmap.loader import load_dataset  # noqa: E402
-from gridmap.queries.circles import reach  # noqa: E402
+from gridmap.queries.circles import reach, walkable  # noqa: E402
 from gridmap.settings import Settings  # noqa: E402
 
 NAME = "gridmap_bench_circles"
@@ -65,11 +64,10 @@ def main() -> None:
         engine = make_engine(url)
         load_dataset(engine, settings.api.data_dir, commit=True)
         with Session(engine) as session:
-            walkable = ", ".join(f"'{h}'" for h in NOT_WALKABLE)
             edges = session.execute(
                 text(
                     "SELECT id, source, target, length_m, ST_AsBinary(geom) AS wkb FROM road_edge "
-                    f"WHERE (highway IS NULL OR highway NOT IN ({walkable})) AND length_m > 0 "
+                    f"WHERE {walkable()} AND length_m > 0 "
                     "ORDER BY id"
                 )
             ).all()

@@ -36,16 +36,20 @@ from gridmap.geo.isochrone import (
 from gridmap.geo.metric import transformer, utm_epsg
 from gridmap.queries import feature_collection_sql, feature_page
 
-_WALKABLE = "(highway IS NULL OR highway NOT IN ({}))".format(
-    ", ".join(f"'{h}'" for h in NOT_WALKABLE)
-)
+
+def walkable(alias: str = "") -> str:
+    """SQL condition: the ``road_edge`` row (``alias.``) is a street people walk along."""
+    column = f"{alias}.highway" if alias else "highway"
+    values = ", ".join(f"'{h}'" for h in NOT_WALKABLE)
+    return f"({column} IS NULL OR {column} NOT IN ({values}))"
+
 
 _NEAREST = f"""
 SELECT e.id, e.source, e.target, e.length_m, ST_AsBinary(e.geom) AS wkb,
        ST_LineLocatePoint(e.geom, c.geom) AS f,
        ST_Distance(e.geom::geography, c.geom::geography) AS d
 FROM road_edge e, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom) c
-WHERE {_WALKABLE} AND e.length_m > 0 AND e.geom && ST_Expand(c.geom, :dx, :dy)
+WHERE {walkable("e")} AND e.length_m > 0 AND e.geom && ST_Expand(c.geom, :dx, :dy)
 ORDER BY e.geom <-> c.geom
 LIMIT 8
 """
@@ -55,7 +59,7 @@ _REACHED = f"""
 WITH dd AS (SELECT node, agg_cost FROM pgr_drivingDistance(:edges, -1, :budget, false)),
 e AS (SELECT r.geom, r.length_m, s.agg_cost AS cs, t.agg_cost AS ct FROM road_edge r
       LEFT JOIN dd s ON s.node = r.source LEFT JOIN dd t ON t.node = r.target
-      WHERE {_WALKABLE.replace("highway", "r.highway")} AND r.length_m > 0
+      WHERE {walkable("r")} AND r.length_m > 0
         AND r.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :ex, :ey)
         AND (s.node IS NOT NULL OR t.node IS NOT NULL))
 -- (LEAST and GREATEST skip NULLs: an end not reached is tested for first.)
@@ -111,7 +115,7 @@ def start_edges(
     # pgRouting reads the network with a query of its own: only numbers are written into it.
     edges = (
         "SELECT id, source, target, length_m AS cost, length_m AS reverse_cost FROM road_edge "
-        f"WHERE {_WALKABLE} AND length_m > 0 AND geom && ST_Expand(ST_SetSRID("
+        f"WHERE {walkable()} AND length_m > 0 AND geom && ST_Expand(ST_SetSRID("
         f"ST_MakePoint({float(lon)!r}, {float(lat)!r}), 4326), {ex!r}, {ey!r}) "
         f"UNION ALL SELECT -1, -1, {int(nearest.source)}, {to_source!r}, {to_source!r} "
         f"UNION ALL SELECT -2, -1, {int(nearest.target)}, {to_target!r}, {to_target!r}"

@@ -19,7 +19,7 @@ from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.geo.isochrone import CircleRules
 from gridmap.privacy import mask_name, mask_phone
 from gridmap.queries import audit, feature_collection_sql, feature_page
-from gridmap.queries.circles import start_edges
+from gridmap.queries.circles import start_edges, walkable
 
 # How far a walk is followed when ranking matches; farther resources rank by straight line.
 MATCH_WALK_M = 5000.0
@@ -268,7 +268,8 @@ LEFT JOIN LATERAL (
                AS walk_m
     FROM (SELECT x.source, x.target, x.length_m, ST_LineLocatePoint(x.geom, r.geom) AS f,
                  ST_Distance(x.geom::geography, r.geom::geography) AS d
-          FROM road_edge x WHERE x.length_m > 0 ORDER BY x.geom <-> r.geom LIMIT 4) e
+          FROM road_edge x WHERE x.length_m > 0 AND {walkable}
+          ORDER BY x.geom <-> r.geom LIMIT 4) e
     LEFT JOIN dd s ON s.node = e.source LEFT JOIN dd t ON t.node = e.target
     WHERE e.d <= :snap AND (s.node IS NOT NULL OR t.node IS NOT NULL)
 ) w ON true
@@ -310,7 +311,7 @@ def match(
         else "SELECT NULL::bigint AS node, NULL::float8 AS agg_cost WHERE false"
     )
     rows = session.execute(
-        text(_CANDIDATES.format(dd=dd)),
+        text(_CANDIDATES.format(dd=dd, walkable=walkable("x"))),
         {"need": need_id, "edges": edges, "budget": MATCH_WALK_M, "snap": rules.snap_m},
     ).all()
     ranked = sorted(
