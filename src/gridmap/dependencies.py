@@ -51,7 +51,12 @@ async def _end(session: Session, *, commit: bool) -> None:
     await run_in_threadpool(finish)
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# The transaction commits when the handler returns and before the answer is sent, so a client
+# that reads right after a write sees it, and a commit that fails is the answer, not a 200.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# For an answer streamed from the database (a GeoJSON export), the session lives until the last
+# byte is sent; only reads use it.
+StreamSessionDep = Annotated[Session, Depends(get_session, scope="request")]
 
 
 CRSQuery = Annotated[

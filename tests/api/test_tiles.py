@@ -106,3 +106,27 @@ def test_bad_tiles_are_refused(client: TestClient, path: str) -> None:
     r = client.get(path)
     assert r.status_code == 422, r.text
     assert "detail" in r.json()
+
+
+def test_buildings_smaller_than_a_pixel_are_left_out_at_low_zoom(
+    client: TestClient, db: Session
+) -> None:
+    two_grids(db)
+    # A 3 m shed and a 60 m block, side by side.
+    db.execute(
+        text(
+            "INSERT INTO building (code, households, geom) VALUES "
+            "('SHED-1', 0, ST_MakeEnvelope(116.34200, 40.00500, 116.34203, 40.00503, 4326)), "
+            "('BLOCK-1', 40, ST_MakeEnvelope(116.34300, 40.00500, 116.34370, 40.00555, 4326))"
+        )
+    )
+
+    def codes(z: int) -> set[str]:
+        x, y = _tile_of(116.3425, 40.0052, z)
+        tile = mapbox_vector_tile.decode(client.get(f"/tiles/buildings/{z}/{x}/{y}.mvt").content)
+        return {
+            f["properties"]["code"] for f in tile.get("buildings", {"features": []})["features"]
+        }
+
+    assert codes(13) == {"BLOCK-1"}
+    assert codes(15) == {"SHED-1", "BLOCK-1"}

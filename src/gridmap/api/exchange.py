@@ -11,7 +11,15 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from gridmap import files
-from gridmap.dependencies import AtDep, CRSDep, RulesDep, SessionDep, TokenDep, grids_changed
+from gridmap.dependencies import (
+    AtDep,
+    CRSDep,
+    RulesDep,
+    SessionDep,
+    StreamSessionDep,
+    TokenDep,
+    grids_changed,
+)
 from gridmap.errors import InvalidInput
 from gridmap.queries import export as ex
 from gridmap.queries import grid_import as gi
@@ -32,7 +40,7 @@ def _region(community: str | None, region: str | None) -> str | None:
     responses={200: {"content": {t: {} for t in files.MEDIA_TYPES.values()}}},
 )
 def export_layer(
-    session: SessionDep,
+    session: StreamSessionDep,
     at: AtDep,
     crs: CRSDep,
     layer: Annotated[Literal["grids", "regions", "buildings"], Path()],
