@@ -578,11 +578,12 @@ def test_large_import_rebuilds_the_indexes_it_dropped(
     from gridmap.queries import incident_import
 
     shape = (
-        "SELECT array_agg(pg_get_indexdef(indexrelid) ORDER BY 1) FROM pg_index "
+        "SELECT array_agg(pg_get_indexdef(indexrelid) ORDER BY pg_get_indexdef(indexrelid)) "
+        "FROM pg_index "
         "WHERE indrelid = 'incident'::regclass"
     )
     checks = (
-        "SELECT array_agg(conname || ' ' || pg_get_constraintdef(oid) ORDER BY 1) "
+        "SELECT array_agg(conname || ' ' || pg_get_constraintdef(oid) ORDER BY conname) "
         "FROM pg_constraint WHERE conrelid = 'incident'::regclass"
     )
     indexes, constraints = db.execute(text(shape)).scalar(), db.execute(text(checks)).scalar()
