@@ -22,3 +22,5 @@ cp node_modules/leaflet.vectorgrid/package.json vendor/vectorgrid/
 for p in leaflet @geoman-io/leaflet-geoman-free leaflet.markercluster leaflet.vectorgrid; do
     echo "vendored: $p $(node -p "require('./node_modules/$p/package.json').version")"
 done
+# node_modules is only the source of the copies (its READMEs and examples link to CDNs).
+rm -rf node_modules

@@ -182,8 +182,8 @@ def create_item(
 def _locked(session: Session, item_id: int) -> Any:
     row = session.execute(
         text(
-            "SELECT id, code, list, category, status, grid_code, ST_X(geom) AS lon, "
-            "ST_Y(geom) AS lat FROM list_item WHERE id = :id FOR UPDATE"
+            "SELECT id, code, list, category, status, grid_code, title, owner_kind, owner_name, "
+            "ST_X(geom) AS lon, ST_Y(geom) AS lat FROM list_item WHERE id = :id FOR UPDATE"
         ),
         {"id": item_id},
     ).one_or_none()
@@ -357,21 +357,14 @@ def take_match(
         if item.status != "open":
             raise Conflict(f"item {item.code} is {item.status}, not open", status=item.status)
     _require_writer(principal, need.grid_code, "match needs with resources")
-    owner = session.execute(
-        text("SELECT owner_kind, owner_name, title FROM list_item WHERE id = :id"),
-        {"id": resource_id},
-    ).one()
-    need_title = session.execute(
-        text("SELECT title FROM list_item WHERE id = :id"), {"id": need_id}
-    ).scalar_one()
     project = create_item(
         session,
         values={
             "list": "project",
             "category": need.category,
-            "title": title or f"{need_title} ← {owner.title}",
-            "owner_kind": owner.owner_kind,
-            "owner_name": owner.owner_name,
+            "title": title or f"{need.title} ← {resource.title}",
+            "owner_kind": resource.owner_kind,
+            "owner_name": resource.owner_name,
             "status": "open",
         },
         lon=need.lon,

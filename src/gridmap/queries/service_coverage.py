@@ -8,6 +8,7 @@ buildings as GeoJSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -31,16 +32,6 @@ b AS (
        OR left(coalesce(b.community_code, b.grid_code, ''), length(:r)) = :r
 )
 """
-
-_GROUP = (
-    _BUILDINGS
-    + """
-SELECT {key} AS code, count(*) AS buildings, count(*) FILTER (WHERE covered) AS buildings_covered,
-       coalesce(sum(households), 0)::bigint AS households,
-       coalesce(sum(households) FILTER (WHERE covered), 0)::bigint AS households_covered
-FROM b WHERE {key} IS NOT NULL GROUP BY 1 ORDER BY 1
-"""
-)
 
 _UNCOVERED = """
 SELECT b.id, b.code, b.address, b.grid_code, b.community_code, b.households,
@@ -122,16 +113,33 @@ def coverage(session: Session, *, region: str | None, minutes: int) -> dict[str,
         )
     }
 
-    def rows(key: str) -> list[dict[str, Any]]:
-        out = []
-        for r in session.execute(text(_GROUP.format(key=key)), params).mappings():
-            row = {**r}
-            row["share"] = _share(row)
-            out.append(row)
+    # One pass over the region's buildings; every level's figures are sums of the same rows.
+    buildings = session.execute(
+        text(_BUILDINGS + "SELECT grid_code, community_code, households, covered FROM b"),
+        params,
+    ).all()
+    keys = ("buildings", "buildings_covered", "households", "households_covered")
+
+    def figures(rows: list[Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "buildings": len(rows),
+            "buildings_covered": sum(1 for r in rows if r.covered),
+            "households": sum(int(r.households or 0) for r in rows),
+            "households_covered": sum(int(r.households or 0) for r in rows if r.covered),
+        }
+        out["share"] = _share(out)
         return out
 
+    def rows(key: Callable[[Any], str | None]) -> list[dict[str, Any]]:
+        groups: dict[str, list[Any]] = {}
+        for r in buildings:
+            k = key(r)
+            if k is not None:
+                groups.setdefault(k, []).append(r)
+        return [{"code": k, **figures(groups[k])} for k in sorted(groups)]
+
     by_grid = []
-    for row in rows("grid_code"):
+    for row in rows(lambda r: r.grid_code):
         g = grids.get(row["code"])
         by_grid.append(
             {
@@ -142,15 +150,8 @@ def coverage(session: Session, *, region: str | None, minutes: int) -> dict[str,
             }
         )
     exclusive = [g for g in by_grid if g["kind"] == "exclusive"]
-    totals: dict[str, Any] = {
-        k: sum(g[k] for g in rows("'all'"))
-        for k in ("buildings", "buildings_covered", "households", "households_covered")
-    }
-    totals["share"] = _share(totals)
-    excl_totals: dict[str, Any] = {
-        k: sum(g[k] for g in exclusive)
-        for k in ("buildings", "buildings_covered", "households", "households_covered")
-    }
+    totals = figures(list(buildings))
+    excl_totals: dict[str, Any] = {k: sum(g[k] for g in exclusive) for k in keys}
     excl_totals["share"] = _share(excl_totals)
     return {
         "region": region,
@@ -165,8 +166,13 @@ def coverage(session: Session, *, region: str | None, minutes: int) -> dict[str,
             params,
         ).scalar_one(),
         "totals": totals,
-        "streets": [{**r, "name": names.get(r["code"])} for r in rows("left(community_code, 9)")],
-        "communities": [{**r, "name": names.get(r["code"])} for r in rows("community_code")],
+        "streets": [
+            {**r, "name": names.get(r["code"])}
+            for r in rows(lambda r: r.community_code[:9] if r.community_code else None)
+        ],
+        "communities": [
+            {**r, "name": names.get(r["code"])} for r in rows(lambda r: r.community_code)
+        ],
         "grids": by_grid,
         "exclusive_grids": {"totals": excl_totals, "grids": exclusive},
         "uncovered": uncovered(session, region=region, minutes=minutes),
