@@ -18,14 +18,15 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from gridmap.errors import Forbidden, InvalidInput, Unauthorized
-from gridmap.models import TOKEN_ROLES
+from gridmap.vocab.codes import GRID_DIGITS, REGION_DIGITS
+from gridmap.vocab.roles import GRID_EDITORS, PERSONAL_DATA_ROLES, TOKEN_ROLES
 
 TOKEN_PREFIX = "gm_"
-# Roles that may draw and redraw grids, within their region.
-GRID_EDITORS = ("admin", "district", "street", "community")
-# Roles that may see names and phone numbers of staff and residents, within their region.
-PERSONAL_DATA_ROLES = ("admin", "district", "street", "community", "worker")
-_REGION_DIGITS = {"district": (6,), "street": (9,), "community": (12,), "worker": (14, 15)}
+# The lengths of region code each role's token may act in.
+_REGION_DIGITS = {
+    **{role: (digits,) for role, digits in REGION_DIGITS.items()},
+    "worker": GRID_DIGITS,
+}
 
 
 def hash_token(secret: str) -> str:
@@ -93,9 +94,6 @@ class Principal:
                 region=self.region,
             )
 
-
-# Roles that may add and change list items: every role but viewer.
-WRITERS = ("admin", "district", "street", "community", "worker")
 
 ANONYMOUS = Principal(role="viewer", region=None, name="anonymous")
 

@@ -16,6 +16,7 @@ from gridmap.auth import ANONYMOUS, Principal, authenticate
 from gridmap.errors import InvalidInput, Unauthorized
 from gridmap.geo.crs import normalize_crs
 from gridmap.queries.grid_writes import GridRules
+from gridmap.vocab import codes
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -211,10 +212,10 @@ def grids_changed(request: Request) -> None:
 RegionQuery = Annotated[
     str | None,
     Query(
-        pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$",
+        pattern=codes.REGION,
         description="a district (6 digits), street (9) or community (12) code",
     ),
 ]
 GridQuery = Annotated[
-    str | None, Query(pattern=r"^[0-9]{14,15}$", description="a grid code (14 or 15 digits)")
+    str | None, Query(pattern=codes.GRID, description="a grid code (14 or 15 digits)")
 ]

@@ -29,32 +29,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from geoalchemy2 import Geometry
 
 from gridmap.settings import STORAGE_SRID
-
-REGION_LEVELS = ("district", "street", "community")
-GRID_KINDS = ("basic", "exclusive")
-EXCLUSIVE_SUBTYPES = ("campus", "hospital", "market", "office", "park", "school", "other")
-STAFF_ROLES = ("leader", "worker", "guide", "police", "mediator", "safety", "volunteer")
-CENTER_KINDS = ("party_mass_center", "red_station", "convenience_station")
-LIST_KINDS = ("resource", "need", "project")
-LIST_STATUSES = ("open", "matched", "in_progress", "done", "closed")
-OWNER_KINDS = ("unit", "resident", "branch")
-TOKEN_ROLES = ("admin", "district", "street", "community", "worker", "viewer")
-SEVERITIES = ("general", "important", "urgent")
-DISPATCH_MODES = ("team", "claim", "split", "joint", "escalate")
-CATEGORY_CLASSES = ("city_management", "social_governance")
-INCIDENT_STATES = (
-    "reported",
-    "accepted",
-    "cancelled",
-    "dispatched",
-    "handling",
-    "resolved",
-    "closed",
-    "returned",
-    "evaluated",
-    "extended",
-    "parked",
+from gridmap.vocab.kinds import (
+    CATEGORY_CLASSES,
+    CENTER_KINDS,
+    DISPATCH_MODES,
+    EXCLUSIVE_SUBTYPES,
+    GRID_KINDS,
+    LIST_KINDS,
+    OWNER_KINDS,
+    REGION_LEVELS,
+    SEVERITIES,
 )
+from gridmap.vocab.roles import STAFF_ROLES, TOKEN_ROLES
+from gridmap.vocab.states import INCIDENT_STATES, LIST_STATUSES
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -24,6 +24,7 @@ from gridmap.queries import households as hh
 from gridmap.queries import service_coverage as sc
 from gridmap.queries.coverage import community_coverage
 from gridmap.queries.grid_writes import GridRules
+from gridmap.vocab import codes
 
 _INLINE = "gridmap-inline:"
 _TAG = re.compile(
@@ -87,7 +88,7 @@ def build_map(
     tile_attribution: str = "",
 ) -> folium.Map:
     """The report map of a street (9 digits) or community (12 digits)."""
-    if not re.fullmatch(r"[0-9]{9}|[0-9]{12}", region):
+    if not re.fullmatch(codes.STREET_OR_COMMUNITY, region):
         raise InvalidInput("a report map is of a street (9 digits) or a community (12 digits)")
     row = session.execute(
         text(

@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridmap.vocab import codes
+
 
 def project_root() -> Path:
     """Return the checkout gridmap runs from (the folder holding ``pyproject.toml``)."""
@@ -104,7 +106,7 @@ class ApiSettings(BaseSettings):
     # Times given without an offset (?at=2026-05-01T08:00) are read in this zone.
     timezone: str = "Asia/Shanghai"
     # The region the browser map opens on (学院路街道 of the demo).
-    start_region: str = Field(default="110108010", pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")
+    start_region: str = Field(default="110108010", pattern=codes.REGION)
 
 
 class Settings(BaseSettings):

@@ -19,19 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-OPEN = (
-    "reported",
-    "accepted",
-    "dispatched",
-    "handling",
-    "resolved",
-    "returned",
-    "extended",
-    "parked",
-)
-DONE = ("closed", "evaluated", "cancelled")
-DISPATCHERS = ("admin", "district", "street", "community")
-HANDLERS = ("admin", "district", "street", "community", "worker")
+from gridmap.vocab.roles import DISPATCHERS, HANDLERS
 
 
 @dataclass(frozen=True)

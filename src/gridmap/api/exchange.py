@@ -23,6 +23,7 @@ from gridmap.dependencies import (
 from gridmap.errors import InvalidInput
 from gridmap.queries import export as ex
 from gridmap.queries import grid_import as gi
+from gridmap.vocab import codes
 
 router = APIRouter(tags=["files"])
 
@@ -45,10 +46,8 @@ def export_layer(
     crs: CRSDep,
     layer: Annotated[Literal["grids", "regions", "buildings"], Path()],
     format: Literal["geojson", "gpkg", "shp"] = "geojson",
-    community: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
-    region: Annotated[
-        str | None, Query(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$", description="any level")
-    ] = None,
+    community: Annotated[str | None, Query(pattern=codes.COMMUNITY)] = None,
+    region: Annotated[str | None, Query(pattern=codes.REGION, description="any level")] = None,
 ) -> Any:
     """GeoJSON (streamed), GeoPackage or zipped Shapefile (with .prj and a UTF-8 .cpg), in
     EPSG:4326, EPSG:4490 or GCJ-02."""

@@ -21,11 +21,12 @@ from gridmap.geo.shapes import geojson_in
 from gridmap.queries import grid_writes as w
 from gridmap.queries import grids as q
 from gridmap.responses import GeoJSONResponse
-from gridmap.schemas import GridFeature
+from gridmap.schemas.grids import GridFeature
+from gridmap.vocab import codes
 
 router = APIRouter(prefix="/grids", tags=["grids"])
 
-CodePath = Annotated[str, Path(pattern=r"^[0-9]{14,15}$", description="grid code")]
+CodePath = Annotated[str, Path(pattern=codes.GRID, description="grid code")]
 IfMatch = Annotated[
     str | None,
     Header(max_length=400, description="the ETag of the version being changed (required)"),
@@ -63,8 +64,8 @@ def list_grids(
     bbox: BBoxDep,
     at: AtDep,
     crs: CRSDep,
-    community: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
-    street: Annotated[str | None, Query(pattern=r"^[0-9]{9}$")] = None,
+    community: Annotated[str | None, Query(pattern=codes.COMMUNITY)] = None,
+    street: Annotated[str | None, Query(pattern=codes.STREET)] = None,
     kind: Literal["basic", "exclusive"] | None = None,
 ) -> Any:
     """Current grids (or those valid ``at`` a past time), by community, street, kind and bbox."""

@@ -19,11 +19,10 @@ from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries import incident_import as ii
 from gridmap.queries import incidents as q
 from gridmap.responses import GeoJSONResponse
+from gridmap.vocab import codes
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 stats_router = APIRouter(prefix="/stats", tags=["incidents"])
-
-_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 class IncidentIn(BaseModel):
@@ -36,9 +35,9 @@ class IncidentIn(BaseModel):
     crs: str | None = Field(default=None, max_length=64)
     category: str = Field(min_length=3, max_length=64)
     severity: Literal["general", "important", "urgent"] = "general"
-    description: str | None = Field(default=None, max_length=2000, pattern=_TEXT)
-    reporter_name: str | None = Field(default=None, max_length=50, pattern=_TEXT)
-    reporter_phone: str | None = Field(default=None, pattern=r"^[0-9+ -]{5,20}$")
+    description: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
+    reporter_name: str | None = Field(default=None, max_length=50, pattern=codes.PARAGRAPH)
+    reporter_phone: str | None = Field(default=None, pattern=codes.PHONE)
 
 
 class ActionIn(BaseModel):
@@ -46,8 +45,8 @@ class ActionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    note: str | None = Field(default=None, max_length=2000, pattern=_TEXT)
-    reason: str | None = Field(default=None, max_length=500, pattern=_TEXT)
+    note: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
+    reason: str | None = Field(default=None, max_length=500, pattern=codes.PARAGRAPH)
     mode: Literal["team", "claim", "split", "joint", "escalate"] | None = None
     assignees: list[Annotated[str, Field(max_length=100)]] | None = Field(
         default=None, max_length=20
@@ -148,8 +147,8 @@ def list_incidents(
     bbox: BBoxDep,
     state: Annotated[str | None, Query(max_length=16)] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
-    grid: Annotated[str | None, Query(pattern=r"^[0-9]{14,15}$")] = None,
-    region: Annotated[str | None, Query(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")] = None,
+    grid: Annotated[str | None, Query(pattern=codes.GRID)] = None,
+    region: Annotated[str | None, Query(pattern=codes.REGION)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Any:
@@ -268,7 +267,7 @@ def act(
 def incident_stats(
     request: Request,
     session: SessionDep,
-    region: Annotated[str | None, Query(pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$")] = None,
+    region: Annotated[str | None, Query(pattern=codes.REGION)] = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     group_by: Literal["grid", "community", "street", "category"] = "community",

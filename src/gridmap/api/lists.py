@@ -13,15 +13,15 @@ from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries import lists as q
 from gridmap.queries.circles import circle_rules
 from gridmap.responses import GeoJSONResponse
+from gridmap.vocab import codes
 
 router = APIRouter(prefix="/lists", tags=["lists"])
 
-_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 ItemId = Annotated[int, Path(ge=1, le=2**62)]
 ListKind = Literal["resource", "need", "project"]
 Status = Literal["open", "matched", "in_progress", "done", "closed"]
 OwnerKind = Literal["unit", "resident", "branch"]
-Phone = Annotated[str, Field(pattern=r"^[0-9+ -]{5,20}$")]
+Phone = Annotated[str, Field(pattern=codes.PHONE)]
 
 
 class ItemIn(BaseModel):
@@ -30,12 +30,12 @@ class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     list: Literal["resource", "need"]
-    category: str = Field(min_length=1, max_length=50, pattern=_TEXT)
-    title: str = Field(min_length=1, max_length=200, pattern=_TEXT)
-    description: str | None = Field(default=None, max_length=2000, pattern=_TEXT)
+    category: str = Field(min_length=1, max_length=50, pattern=codes.PARAGRAPH)
+    title: str = Field(min_length=1, max_length=200, pattern=codes.PARAGRAPH)
+    description: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
     owner_kind: OwnerKind
-    owner_name: str | None = Field(default=None, max_length=200, pattern=_TEXT)
-    contact_name: str | None = Field(default=None, max_length=50, pattern=_TEXT)
+    owner_name: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
+    contact_name: str | None = Field(default=None, max_length=50, pattern=codes.PARAGRAPH)
     contact_phone: Phone | None = None
     x: float
     y: float
@@ -47,12 +47,12 @@ class ItemPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    category: str | None = Field(default=None, min_length=1, max_length=50, pattern=_TEXT)
-    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=_TEXT)
-    description: str | None = Field(default=None, max_length=2000, pattern=_TEXT)
+    category: str | None = Field(default=None, min_length=1, max_length=50, pattern=codes.PARAGRAPH)
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=codes.PARAGRAPH)
+    description: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
     owner_kind: OwnerKind | None = None
-    owner_name: str | None = Field(default=None, max_length=200, pattern=_TEXT)
-    contact_name: str | None = Field(default=None, max_length=50, pattern=_TEXT)
+    owner_name: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
+    contact_name: str | None = Field(default=None, max_length=50, pattern=codes.PARAGRAPH)
     contact_phone: Phone | None = None
     status: Status | None = None
     x: float | None = None
@@ -67,7 +67,7 @@ class MatchIn(BaseModel):
 
     need: int = Field(ge=1, le=2**62)
     resource: int = Field(ge=1, le=2**62)
-    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=_TEXT)
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=codes.PARAGRAPH)
 
 
 @router.get("", response_class=GeoJSONResponse, summary="List items as GeoJSON")

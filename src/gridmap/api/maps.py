@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from gridmap import reports
 from gridmap.dependencies import RulesDep, SessionDep
+from gridmap.vocab import codes
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -18,7 +19,7 @@ def report_map(
     request: Request,
     session: SessionDep,
     rules: RulesDep,
-    region: Annotated[str, Path(pattern=r"^([0-9]{9}|[0-9]{12})$")],
+    region: Annotated[str, Path(pattern=codes.STREET_OR_COMMUNITY)],
     minutes: Annotated[int, Query(ge=1, le=120)] = 15,
 ) -> HTMLResponse:
     """Grids (households, designated households, coverage, list counts), gaps and overlaps,

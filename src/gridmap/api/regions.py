@@ -11,14 +11,13 @@ from gridmap.queries import coverage as cov
 from gridmap.queries import grid_writes as w
 from gridmap.queries import regions as q
 from gridmap.responses import GeoJSONResponse
+from gridmap.vocab import codes
 
 router = APIRouter(prefix="/regions", tags=["regions"])
 
 CodePath = Annotated[
     str,
-    Path(
-        pattern=r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$", description="6-, 9- or 12-digit division code"
-    ),
+    Path(pattern=codes.REGION, description="6-, 9- or 12-digit division code"),
 ]
 
 
@@ -27,7 +26,7 @@ def list_regions(
     session: SessionDep,
     page: PageDep,
     level: Literal["district", "street", "community"] | None = None,
-    parent: Annotated[str | None, Query(pattern=r"^[0-9]{6}([0-9]{3})?$")] = None,
+    parent: Annotated[str | None, Query(pattern=codes.PARENT)] = None,
     geometry: bool = True,
     simplify: Annotated[float, Query(ge=0, le=0.01, description="tolerance in degrees")] = 0.0,
 ) -> Any:
@@ -51,7 +50,7 @@ def get_region(session: SessionDep, code: CodePath) -> Any:
     return GeoJSONResponse(q.get_region(session, code=code))
 
 
-CommunityPath = Annotated[str, Path(pattern=r"^[0-9]{12}$", description="12-digit community code")]
+CommunityPath = Annotated[str, Path(pattern=codes.COMMUNITY, description="12-digit community code")]
 
 
 @router.get("/{code}/coverage", summary="Do the community's grids cover it exactly?")

@@ -13,10 +13,10 @@ from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries import circles as q
 from gridmap.queries import service_coverage as cov
 from gridmap.responses import GeoJSONResponse
+from gridmap.vocab import codes
 
 router = APIRouter(tags=["service centres"])
 
-_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 CenterId = Annotated[int, Path(ge=1, le=2**62)]
 Kind = Literal["party_mass_center", "red_station", "convenience_station"]
 
@@ -26,11 +26,11 @@ class CenterIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(pattern=r"^[0-9A-Za-z_-]{2,32}$")
+    code: str = Field(pattern=codes.CENTER)
     kind: Kind
-    name: str = Field(min_length=1, max_length=100, pattern=_TEXT)
-    opening_hours: str | None = Field(default=None, max_length=200, pattern=_TEXT)
-    address: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    name: str = Field(min_length=1, max_length=100, pattern=codes.PARAGRAPH)
+    opening_hours: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
+    address: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
     x: float
     y: float
     crs: str | None = Field(default=None, max_length=64)
@@ -42,9 +42,9 @@ class CenterPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     kind: Kind | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=_TEXT)
-    opening_hours: str | None = Field(default=None, max_length=200, pattern=_TEXT)
-    address: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=codes.PARAGRAPH)
+    opening_hours: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
+    address: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
     x: float | None = None
     y: float | None = None
     crs: str | None = Field(default=None, max_length=64)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point
 
-from gridmap.auth import GRID_EDITORS, Principal
+from gridmap.auth import Principal
 from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.geo.isochrone import (
     NOT_WALKABLE,
@@ -34,7 +34,8 @@ from gridmap.geo.isochrone import (
     walked_pieces,
 )
 from gridmap.geo.metric import transformer, utm_epsg
-from gridmap.queries import feature_collection_sql, feature_page
+from gridmap.queries import feature_collection_sql, feature_page_sql
+from gridmap.vocab.roles import GRID_EDITORS
 
 
 def walkable(alias: str = "") -> str:
@@ -286,7 +287,7 @@ def list_centers(
         " AND (CAST(:k AS text) IS NULL OR s.kind = :k)"
     )
     params = {"r": region, "k": kind, "limit": limit, "offset": offset}
-    return feature_page(
+    return feature_page_sql(
         session,
         rows=_CENTER_ROW,
         count="service_center s",

@@ -37,7 +37,7 @@ from gridmap.queries.grid_writes import (
     next_code,
     snapshot,
 )
-from gridmap.schemas import GridProperties
+from gridmap.schemas.grids import GridProperties
 
 # Two shapes closer than this (in degrees, about 5 cm) are the same grid: files round
 # coordinates, and GCJ-02 round trips move them by millimetres.

@@ -35,7 +35,7 @@ from gridmap.geo.shapes import as_multipolygon, geojson_in, parse_polygonal, to_
 from gridmap.queries import audit
 from gridmap.queries.assign import rederive_grids
 from gridmap.queries.grids import get_grid
-from gridmap.schemas import GridFeature
+from gridmap.schemas.grids import GridFeature
 from gridmap.settings import ApiSettings
 
 

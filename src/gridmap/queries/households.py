@@ -9,29 +9,54 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.orm import Session
 
-from gridmap.auth import GRID_EDITORS, Principal
+from gridmap.auth import Principal
 from gridmap.errors import Conflict, InvalidInput, NotFound
+from gridmap.models import Building, Household
 from gridmap.privacy import mask_name, mask_phone
-from gridmap.queries import audit, feature_collection_sql, feature_page
+from gridmap.queries import audit, feature_collection, feature_page
+from gridmap.vocab.roles import GRID_EDITORS
 
 MAX_SERVED = 200
 
-_ROW = """
-SELECT h.id, h.building_id, b.code AS building_code, b.address, h.unit, h.room, h.designated,
-       h.party_members, h.served_by, b.grid_code, b.community_code,
-       sb.grid_code AS served_by_grid,
-       (h.served_by IS NOT NULL AND sb.grid_code IS DISTINCT FROM b.grid_code) AS cross_grid,
-       (SELECT count(*) FROM household s WHERE s.served_by = h.id) AS serves,
-       h.contact_name, h.contact_phone,
-       ST_PointOnSurface(b.geom) AS geom
-FROM household h
-JOIN building b ON b.id = h.building_id
-LEFT JOIN household sh ON sh.id = h.served_by
-LEFT JOIN building sb ON sb.id = sh.building_id
-"""
+_h = Household.__table__
+_b = Building.__table__
+_sh = _h.alias("sh")
+_sb = _b.alias("sb")
+_s = _h.alias("s")
+
+# A household as a feature: its building's address and grid, and whom it is served by.
+_ROW = select(
+    _h.c.id,
+    _h.c.building_id,
+    _b.c.code.label("building_code"),
+    _b.c.address,
+    _h.c.unit,
+    _h.c.room,
+    _h.c.designated,
+    _h.c.party_members,
+    _h.c.served_by,
+    _b.c.grid_code,
+    _b.c.community_code,
+    _sb.c.grid_code.label("served_by_grid"),
+    and_(_h.c.served_by.is_not(None), _sb.c.grid_code.is_distinct_from(_b.c.grid_code)).label(
+        "cross_grid"
+    ),
+    select(func.count())
+    .select_from(_s)
+    .where(_s.c.served_by == _h.c.id)
+    .scalar_subquery()
+    .label("serves"),
+    _h.c.contact_name,
+    _h.c.contact_phone,
+    func.ST_PointOnSurface(_b.c.geom).label("geom"),
+).select_from(
+    _h.join(_b, _b.c.id == _h.c.building_id)
+    .outerjoin(_sh, _sh.c.id == _h.c.served_by)
+    .outerjoin(_sb, _sb.c.id == _sh.c.building_id)
+)
 
 
 def _mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
@@ -56,28 +81,23 @@ def list_households(
     offset: int,
 ) -> dict[str, Any]:
     """Households as GeoJSON points, filtered."""
-    where = """
-WHERE (CAST(:designated AS boolean) IS NULL OR h.designated = :designated)
-  AND (CAST(:grid AS text) IS NULL OR b.grid_code = :grid)
-  AND (CAST(:region AS text) IS NULL
-       OR left(coalesce(b.community_code, b.grid_code, ''), length(:region)) = :region)
-  AND (CAST(:served_by AS bigint) IS NULL OR h.served_by = :served_by)
-"""
-    params = {
-        "designated": designated,
-        "grid": grid,
-        "region": region,
-        "served_by": served_by,
-        "limit": limit,
-        "offset": offset,
-    }
+    where: list[ColumnElement[bool]] = []
+    if designated is not None:
+        where.append(_h.c.designated == designated)
+    if grid is not None:
+        where.append(_b.c.grid_code == grid)
+    if region is not None:
+        where.append(func.coalesce(_b.c.community_code, _b.c.grid_code, "").startswith(region))
+    if served_by is not None:
+        where.append(_h.c.served_by == served_by)
     return feature_page(
         session,
         rows=_ROW,
-        count="household h JOIN building b ON b.id = h.building_id",
+        count_from=_h.join(_b, _b.c.id == _h.c.building_id),
         where=where,
-        params=params,
-        order="h.id",
+        order=_h.c.id,
+        limit=limit,
+        offset=offset,
         mask=lambda f: _mask(f, principal),
     )
 
@@ -85,8 +105,7 @@ WHERE (CAST(:designated AS boolean) IS NULL OR h.designated = :designated)
 def get_household(session: Session, *, household_id: int, principal: Principal) -> dict[str, Any]:
     """One household, and (for a designated one) the households it serves."""
     features = session.execute(
-        text(feature_collection_sql(f"{_ROW} WHERE h.id = :id", order_by="id")),
-        {"id": household_id},
+        feature_collection(_ROW.where(_h.c.id == household_id), order_by="id")
     ).scalar_one()
     if not features:
         raise NotFound(f"no household {household_id}")

@@ -35,8 +35,9 @@ from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.crs import normalize_crs, to_wgs84_array
 from gridmap.geo.ewkb import point_hex_ewkb
 from gridmap.geo.pip import PointIndex
-from gridmap.models import INCIDENT_STATES, SEVERITIES
 from gridmap.queries import audit
+from gridmap.vocab.kinds import SEVERITIES
+from gridmap.vocab.states import INCIDENT_STATES
 
 MAX_ERRORS_LISTED = 200
 # Imports at least this large, and at least as large as the table, rebuild its indexes.

@@ -13,7 +13,8 @@ from gridmap import workflow as wf
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gridmap.privacy import mask_name, mask_phone
-from gridmap.queries import feature_collection_sql, feature_page
+from gridmap.queries import feature_collection_sql, feature_page_sql
+from gridmap.vocab.roles import HANDLERS
 
 # At report time: the grid holding the point (lowest code on a border); failing that, the
 # community holding it, or the nearest one — and how far the nearest grid is.
@@ -379,7 +380,7 @@ WHERE (CAST(:state AS text) IS NULL OR i.status = :state)
         "limit": limit,
         "offset": offset,
     }
-    return feature_page(
+    return feature_page_sql(
         session,
         rows=_ROW,
         count="incident i",
@@ -506,7 +507,7 @@ def add_photo(
     ).one_or_none()
     if row is None:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
-    if principal.role not in wf.HANDLERS or not principal.covers(
+    if principal.role not in HANDLERS or not principal.covers(
         row.grid_code or row.community_code or ""
     ):
         raise Forbidden(f"this token may not add photos to incident {incident_id}")

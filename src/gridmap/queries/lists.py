@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridmap.auth import WRITERS, Principal
+from gridmap.auth import Principal
 from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.geo.isochrone import CircleRules
 from gridmap.privacy import mask_name, mask_phone
-from gridmap.queries import audit, feature_collection_sql, feature_page
+from gridmap.queries import audit, feature_collection_sql, feature_page_sql
 from gridmap.queries.circles import start_edges, walkable
+from gridmap.vocab.roles import WRITERS
 
 # How far a walk is followed when ranking matches; farther resources rank by straight line.
 MATCH_WALK_M = 5000.0
@@ -85,7 +86,7 @@ WHERE (CAST(:kind AS text) IS NULL OR i.list = :kind)
         "limit": limit,
         "offset": offset,
     }
-    return feature_page(
+    return feature_page_sql(
         session,
         rows=_ROW,
         count="list_item i",

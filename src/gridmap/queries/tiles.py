@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.errors import InvalidInput
+from gridmap.vocab.states import DONE, sql_list
 
 MAX_ZOOM = 22
 # Below this zoom a layer's tiles are empty: whole-city tiles of 200,000 buildings help nobody.
@@ -35,7 +36,7 @@ _LAYERS = {
     "incidents": (
         "incident i",
         "i.id, i.category, i.severity, i.status, i.grid_code, "
-        "(i.due_at IS NOT NULL AND i.status NOT IN ('closed', 'evaluated', 'cancelled') "
+        f"(i.due_at IS NOT NULL AND i.status NOT IN {sql_list(DONE)} "
         "AND i.due_at < now()) AS overdue",
         "i.geom",
         "i.merged_into IS NULL",

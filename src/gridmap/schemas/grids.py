@@ -1,4 +1,4 @@
-"""gridmap.schemas: the shapes of request bodies (pydantic), checked before any query runs."""
+"""gridmap.schemas.grids: a grid as a request body (a GeoJSON Feature) and its properties."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gridmap.models import EXCLUSIVE_SUBTYPES
-
-_TEXT = r"^[^\x00-\x1f\x7f]*$"
+from gridmap.vocab import codes
+from gridmap.vocab.kinds import EXCLUSIVE_SUBTYPES
 
 
 class GridProperties(BaseModel):
@@ -16,9 +15,9 @@ class GridProperties(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    code: str | None = Field(default=None, pattern=r"^[0-9]{14,15}$")
-    community_code: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
-    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=_TEXT)
+    code: str | None = Field(default=None, pattern=codes.GRID)
+    community_code: str | None = Field(default=None, pattern=codes.COMMUNITY)
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=codes.ONE_LINE)
     kind: Literal["basic", "exclusive"] | None = None
     subtype: str | None = None
     households: int | None = Field(default=None, ge=0, le=100_000)
