@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, pool
 from geoalchemy2 import alembic_helpers
 
 from gridmap.database import database_url
+from gridmap.migrate import EXTENSION_TABLES
 from gridmap.models import Base
 from gridmap.settings import DatabaseSettings
 
@@ -22,8 +23,9 @@ def _url() -> str:
 
 
 def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # PostGIS, pgRouting and topology own tables of their own; leave them alone.
-    if type_ == "table" and reflected and compare_to is None:
+    # PostGIS and pgRouting own tables of their own; leave them alone. Any other table in the
+    # database without a model is reported, so a model cannot go missing unnoticed.
+    if type_ == "table" and reflected and compare_to is None and name in EXTENSION_TABLES:
         return False
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 

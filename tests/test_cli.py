@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from tests.utils.fixtures import COMMUNITY, EAST_GRID, STREET, two_grids
+from tests.utils.fixtures import COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
 from typer.testing import CliRunner
 
 from gridmap import migrate
@@ -62,6 +62,21 @@ def test_tokens(cli_db: Session) -> None:
     )
     assert "12 digits" in run("token", "create", "--role", "community", "--region", STREET, code=1)
     assert "no live token" in run("token", "revoke", "99999", code=1)
+
+
+def test_tokens_for_people(cli_db: Session) -> None:
+    out = run("token", "create", "--staff", "李静")
+    secret = next(line for line in out.split() if line.startswith("gm_"))
+    principal = authenticate(cli_db, secret)
+    assert (principal.holder, principal.role, principal.name) == ("staff", "worker", "李静")
+    assert principal.grids == {WEST_GRID} and principal.region is None
+    cli_db.rollback()
+    listed = run("token", "list")
+    assert "staff" in listed and WEST_GRID in listed
+    assert "no person named" in run("token", "create", "--staff", "无名氏", code=1)
+    both = run("token", "create", "--role", "viewer", "--staff", "李静", code=1)
+    assert "say whom the token is for" in both
+    assert "say whom the token is for" in run("token", "create", code=1)
 
 
 def test_validate(cli_db: Session) -> None:

@@ -1,9 +1,16 @@
-"""gridmap.auth: bearer tokens, the role and region each acts for, and what they may do.
+"""gridmap.auth: bearer tokens, whom each is issued to, where it acts and what it may do.
 
 A token is a random secret shown once when it is made; the database keeps only its SHA-256, so a
-copy of the database does not hand out working tokens. A token carries a role and a region code:
-it acts in that region and everything whose code starts with it (a street token covers the
-street's communities and their grids).
+copy of the database does not hand out working tokens. A token is issued to someone, and its role
+and scope follow from that:
+
+- an office (an administrator, a district, street or community office, or a grid post): a role
+  and a region code; it acts in that region and everything whose code starts with it (a street
+  token covers the street's communities and their grids);
+- a grid staff member (a person in ``grid_staff``): a worker in every grid that person serves,
+  read afresh at each request, so a new post or a post given up counts at once;
+- a Party member (a person): a viewer, named in the audit log;
+- a department: a viewer, acting on what is whistled to it.
 """
 
 from __future__ import annotations
@@ -12,14 +19,21 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, text
+from sqlalchemy import Interval, Table, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from gridmap.errors import Forbidden, InvalidInput, Unauthorized
+from gridmap.models import ApiToken, Department, GridStaff, Person
 from gridmap.vocab.codes import GRID_DIGITS, REGION_DIGITS
-from gridmap.vocab.roles import GRID_EDITORS, PERSONAL_DATA_ROLES, TOKEN_ROLES
+from gridmap.vocab.roles import (
+    GRID_EDITORS,
+    HOLDER_KINDS,
+    HOLDER_ROLES,
+    PERSONAL_DATA_ROLES,
+    TOKEN_ROLES,
+)
 
 TOKEN_PREFIX = "gm_"
 # The lengths of region code each role's token may act in.
@@ -44,18 +58,34 @@ class Principal:
     token_id: int | None = None
     # True for a token holder, and for the operator at the command line.
     authenticated: bool = False
+    # Whom the token is issued to: an office, a grid staff member, a Party member, a department.
+    holder: str = "office"
+    person_id: int | None = None
+    department: str | None = None
+    # The grids a staff member serves (for the other holders, None: the region decides).
+    grids: frozenset[str] | None = None
 
     @property
     def actor(self) -> str:
         """How this caller is named in the audit log and in grid history."""
         if self.token_id is None:
             return self.name
-        where = f" {self.region}" if self.region else ""
+        if self.holder == "staff":
+            where = f" {','.join(sorted(self.grids or ()))}"
+        elif self.holder == "department":
+            where = f" {self.department}"
+        else:
+            where = f" {self.region}" if self.region else ""
         return f"{self.name} (token {self.token_id}, {self.role}{where})"
 
     def covers(self, code: str) -> bool:
-        """Whether ``code`` (a region or grid code) lies in this caller's region."""
-        return self.role == "admin" or (self.region is not None and code.startswith(self.region))
+        """Whether ``code`` (a region or grid code) lies in this caller's region, or for a grid
+        staff member, in one of the grids they serve."""
+        if self.role == "admin":
+            return True
+        if self.grids is not None:
+            return any(code.startswith(grid) for grid in self.grids)
+        return self.region is not None and code.startswith(self.region)
 
     def sees_personal_data(self, code: str) -> bool:
         """Whether names and phone numbers attached to ``code`` are shown to this caller."""
@@ -116,32 +146,106 @@ def check_role_region(role: str, region: str | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Whom a token is issued to: an office (``role`` and ``region``), or a person serving grids
+    (``staff``), a Party member (``party_member``) or a department, each by id or code."""
+
+    kind: str = "office"
+    role: str | None = None
+    region: str | None = None
+    person: int | None = None
+    department: str | None = None
+
+
+_tok = cast(Table, ApiToken.__table__)
+_person = cast(Table, Person.__table__)
+_staff = cast(Table, GridStaff.__table__)
+_department = cast(Table, Department.__table__)
+
+
+def _holder_row(session: Session, holder: Holder) -> dict[str, Any]:
+    """The token columns of ``holder`` and the name it is known by, once it exists."""
+    if holder.kind == "office":
+        if holder.role is None:
+            raise InvalidInput("an office token needs a role")
+        check_role_region(holder.role, holder.region)
+        return {
+            "role": holder.role,
+            "region_code": holder.region or None,
+            "person_id": None,
+            "department_code": None,
+            "name": f"{holder.role} {holder.region or ''}".strip(),
+        }
+    if holder.kind in ("staff", "party_member"):
+        name = session.execute(
+            select(_person.c.name).where(_person.c.id == holder.person)
+        ).scalar_one_or_none()
+        if name is None:
+            raise InvalidInput(f"no person {holder.person}")
+        if (
+            holder.kind == "staff"
+            and not session.execute(
+                select(_staff.c.grid_code).where(_staff.c.person_id == holder.person).limit(1)
+            ).first()
+        ):
+            raise InvalidInput(f"{name} (person {holder.person}) serves no grid")
+        role = HOLDER_ROLES[holder.kind]
+        return {
+            "role": role,
+            "region_code": None,
+            "person_id": holder.person,
+            "department_code": None,
+            "name": name,
+        }
+    if holder.kind == "department":
+        name = session.execute(
+            select(_department.c.name).where(_department.c.code == holder.department)
+        ).scalar_one_or_none()
+        if name is None:
+            raise InvalidInput(f"no department {holder.department!r}")
+        return {
+            "role": HOLDER_ROLES["department"],
+            "region_code": None,
+            "person_id": None,
+            "department_code": holder.department,
+            "name": name,
+        }
+    raise InvalidInput(f"a token is issued to one of {', '.join(HOLDER_KINDS)}")
+
+
 def create_token(
     session: Session,
     *,
-    name: str,
-    role: str,
-    region: str | None,
+    holder: Holder | None = None,
+    name: str | None = None,
+    role: str | None = None,
+    region: str | None = None,
     days: int | None = None,
 ) -> tuple[str, int]:
-    """Make a token; returns its secret (shown once, never stored) and its id."""
-    check_role_region(role, region)
-    if not name.strip():
+    """Make a token for ``holder`` (or for the office of ``role`` and ``region``); returns its
+    secret (shown once, never stored) and its id.
+
+    ``name`` says who holds it; by default the person's or department's name, or the office's
+    role and region."""
+    holder = holder or Holder("office", role=role, region=region)
+    row = _holder_row(session, holder)
+    label = (name if name is not None else row.pop("name")).strip()
+    row.pop("name", None)
+    if not label:
         raise InvalidInput("a token needs a name saying who holds it")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = datetime.now().astimezone() + timedelta(days=days) if days else None
     token_id = session.execute(
-        text(
-            "INSERT INTO api_token (name, role, region_code, token_hash, expires_at) "
-            "VALUES (:name, :role, :region, :hash, :expires) RETURNING id"
-        ),
-        {
-            "name": name.strip(),
-            "role": role,
-            "region": region or None,
-            "hash": hash_token(secret),
-            "expires": expires,
-        },
+        insert(_tok)
+        .values(
+            name=label,
+            holder_kind=holder.kind,
+            token_hash=hash_token(secret),
+            expires_at=expires,
+            **row,
+        )
+        .returning(_tok.c.id)
     ).scalar_one()
     return secret, int(token_id)
 
@@ -151,27 +255,53 @@ def authenticate(session: Session, secret: str) -> Principal:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise Unauthorized("malformed token: gridmap tokens start with 'gm_'")
     row = session.execute(
-        text(
-            "SELECT id, name, role, region_code FROM api_token "
-            "WHERE token_hash = :hash AND revoked_at IS NULL "
-            "AND (expires_at IS NULL OR expires_at > now())"
-        ),
-        {"hash": hash_token(secret)},
+        select(
+            _tok.c.id,
+            _tok.c.name,
+            _tok.c.role,
+            _tok.c.region_code,
+            _tok.c.holder_kind,
+            _tok.c.person_id,
+            _tok.c.department_code,
+        ).where(
+            _tok.c.token_hash == hash_token(secret),
+            _tok.c.revoked_at.is_(None),
+            or_(_tok.c.expires_at.is_(None), _tok.c.expires_at > func.now()),
+        )
     ).one_or_none()
     if row is None:
         raise Unauthorized("unknown, revoked or expired token")
+    grids = None
+    if row.holder_kind == "staff":
+        # The grids served now: a post taken or given up counts from the next request.
+        grids = frozenset(
+            session.execute(
+                select(_staff.c.grid_code).where(_staff.c.person_id == row.person_id)
+            ).scalars()
+        )
     # Note the use at most every few minutes, and never wait for it: a row lock held by another
     # request of the same token must not serialise that token's requests.
-    session.execute(
-        text(
-            "UPDATE api_token SET last_used_at = now() WHERE id = (SELECT id FROM api_token "
-            "WHERE id = :id AND (last_used_at IS NULL OR last_used_at < now() - interval "
-            "'5 minutes') FOR UPDATE SKIP LOCKED)"
-        ),
-        {"id": row.id},
+    recent = func.now() - literal(timedelta(minutes=5), Interval())
+    stale = (
+        select(_tok.c.id)
+        .where(
+            _tok.c.id == row.id,
+            or_(_tok.c.last_used_at.is_(None), _tok.c.last_used_at < recent),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
+    session.execute(update(_tok).where(_tok.c.id == stale).values(last_used_at=func.now()))
     return Principal(
-        role=row.role, region=row.region_code, name=row.name, token_id=row.id, authenticated=True
+        role=row.role,
+        region=row.region_code,
+        name=row.name,
+        token_id=row.id,
+        authenticated=True,
+        holder=row.holder_kind,
+        person_id=row.person_id,
+        department=row.department_code,
+        grids=grids,
     )
 
 
@@ -182,21 +312,70 @@ def operator(name: str) -> Principal:
 
 def revoke_token(session: Session, token_id: int) -> bool:
     """Revoke a token; False when there is no such live token."""
-    done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        text("UPDATE api_token SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL"),
-        {"id": token_id},
-    )
-    return bool(done.rowcount)
+    done = session.execute(
+        update(_tok)
+        .where(_tok.c.id == token_id, _tok.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(_tok.c.id)
+    ).first()
+    return done is not None
+
+
+def revoke_named(session: Session, name: str) -> int:
+    """Revoke every live token of holder name ``name``; how many were."""
+    done = session.execute(
+        update(_tok)
+        .where(_tok.c.name == name, _tok.c.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(_tok.c.id)
+    ).all()
+    return len(done)
+
+
+def find_person(session: Session, who: str) -> int:
+    """The id of the person ``who`` names: an id, or a name that only one person has."""
+    if who.strip().isdigit():
+        return int(who)
+    ids = list(session.execute(select(_person.c.id).where(_person.c.name == who.strip())).scalars())
+    if not ids:
+        raise InvalidInput(f"no person named {who!r}")
+    if len(ids) > 1:
+        raise InvalidInput(
+            f"{len(ids)} people are named {who!r} (ids {', '.join(map(str, ids))}): give the id"
+        )
+    return int(ids[0])
 
 
 def list_tokens(session: Session) -> list[dict[str, object]]:
-    """All tokens, newest first, without their secrets."""
+    """All tokens, newest first, without their secrets; ``acts_in`` says where each acts (the
+    region, the person and the grids they serve, or the department)."""
+    served = (
+        select(func.string_agg(_staff.c.grid_code.distinct(), ","))
+        .where(_staff.c.person_id == _tok.c.person_id)
+        .scalar_subquery()
+    )
+    acts_in = case(
+        (_tok.c.holder_kind == "staff", func.concat("person ", _tok.c.person_id, ": ", served)),
+        (_tok.c.holder_kind == "party_member", func.concat("person ", _tok.c.person_id)),
+        (_tok.c.holder_kind == "department", _tok.c.department_code),
+        else_=_tok.c.region_code,
+    )
     return [
         dict(r._mapping)
         for r in session.execute(
-            text(
-                "SELECT id, name, role, region_code, created_at, expires_at, revoked_at, "
-                "last_used_at FROM api_token ORDER BY id DESC"
-            )
+            select(
+                _tok.c.id,
+                _tok.c.name,
+                _tok.c.holder_kind,
+                _tok.c.role,
+                _tok.c.region_code,
+                acts_in.label("acts_in"),
+                _tok.c.person_id,
+                _tok.c.department_code,
+                _tok.c.created_at,
+                _tok.c.expires_at,
+                _tok.c.revoked_at,
+                _tok.c.last_used_at,
+            ).order_by(_tok.c.id.desc())
         )
     ]

@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from gridmap.database import database_url, embedded_cluster, ensure_database, make_engine
-from gridmap.errors import GridmapError
+from gridmap.errors import GridmapError, InvalidInput
 from gridmap.loader import LoadReport
 from gridmap.settings import Settings, get_settings
 
@@ -144,28 +145,66 @@ def _progress() -> Progress:
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[str, typer.Option(help="admin, district, street, community, worker or viewer")],
-    region: Annotated[
-        str | None, typer.Option(help="the region code it acts in (none for admin)")
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="an office token's role: admin, district, street, community, worker, viewer"
+        ),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="who holds it (default: role + region)")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="the region code an office token acts in (none for admin)")
+    ] = None,
+    staff: Annotated[
+        str | None,
+        typer.Option(
+            help="a grid staff member (person id or name): a worker in every grid they serve"
+        ),
+    ] = None,
+    party_member: Annotated[
+        str | None, typer.Option(help="a Party member (person id or name)")
+    ] = None,
+    department: Annotated[str | None, typer.Option(help="a department's code")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="who holds it (default: the person, department or office)")
+    ] = None,
     days: Annotated[int | None, typer.Option(min=1, help="expires after this many days")] = None,
 ) -> None:
-    """Make a token and print its secret (shown this once; only its hash is kept)."""
-    from gridmap.auth import create_token
+    """Make a token for an office, a person or a department, and print its secret (shown this
+    once; only its hash is kept)."""
+    from gridmap.auth import Holder, authenticate, create_token, find_person
 
+    given = [
+        o
+        for o, v in (
+            ("--role", role),
+            ("--staff", staff),
+            ("--party-member", party_member),
+            ("--department", department),
+        )
+        if v is not None
+    ]
+    if len(given) != 1:
+        _fail(
+            InvalidInput(
+                "say whom the token is for with one of --role (an office, with --region), --staff, "
+                "--party-member or --department"
+            )
+        )
     try:
         with _session() as session:
-            secret, token_id = create_token(
-                session,
-                name=name or f"{role} {region or ''}".strip(),
-                role=role,
-                region=region,
-                days=days,
-            )
+            if staff is not None:
+                holder = Holder("staff", person=find_person(session, staff))
+            elif party_member is not None:
+                holder = Holder("party_member", person=find_person(session, party_member))
+            elif department is not None:
+                holder = Holder("department", department=department)
+            else:
+                holder = Holder("office", role=role, region=region)
+            secret, token_id = create_token(session, holder=holder, name=name, days=days)
+            principal = authenticate(session, secret)
     except GridmapError as exc:
         _fail(exc)
-    err.print(f"token {token_id}: {role} {region or '(everywhere)'}; keep the secret safe:")
+    err.print(f"token {token_id}: {principal.actor}; keep the secret safe:")
     console.print(secret)
 
 
@@ -177,25 +216,33 @@ def token_list() -> None:
     with _session() as session:
         rows = list_tokens(session)
     table = Table()
-    for col in ("id", "name", "role", "region", "created", "expires", "revoked", "last used"):
-        table.add_column(col)
+    for col in ("id", "name", "holder", "role", "acts in", "state"):
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
-            *(
-                "" if r[k] is None else str(r[k])[:19]
-                for k in (
-                    "id",
-                    "name",
-                    "role",
-                    "region_code",
-                    "created_at",
-                    "expires_at",
-                    "revoked_at",
-                    "last_used_at",
-                )
-            )
+            str(r["id"]),
+            str(r["name"]),
+            str(r["holder_kind"]),
+            str(r["role"]),
+            str(r["acts_in"] or "(everywhere)"),
+            _token_state(r),
         )
     console.print(table)
+
+
+def _token_state(row: dict[str, Any]) -> str:
+    """A token's state in words: revoked, expired, or live (until when, last used when)."""
+    if row["revoked_at"] is not None:
+        return f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}"
+    expires = row["expires_at"]
+    if expires is not None and expires <= datetime.now(expires.tzinfo):
+        return f"expired {expires:%Y-%m-%d}"
+    words = ["live"]
+    if expires is not None:
+        words.append(f"until {expires:%Y-%m-%d}")
+    if row["last_used_at"] is not None:
+        words.append(f"used {row['last_used_at']:%Y-%m-%d %H:%M}")
+    return ", ".join(words)
 
 
 @token_app.command("revoke")
@@ -705,18 +752,14 @@ def serve(
 
 
 def _demo_token(settings: Settings) -> str:
-    from sqlalchemy import text
-
-    from gridmap.auth import create_token
+    from gridmap.auth import create_token, revoke_named
+    from gridmap.vocab.codes import REGION_DIGITS
 
     name = "demo map"
     region = settings.api.start_region
     with _session(settings) as session:
-        session.execute(
-            text("UPDATE api_token SET revoked_at = now() WHERE name = :n AND revoked_at IS NULL"),
-            {"n": name},
-        )
-        role = {6: "district", 9: "street", 12: "community"}[len(region)]
+        revoke_named(session, name)
+        role = {digits: level for level, digits in REGION_DIGITS.items()}[len(region)]
         secret, _ = create_token(session, name=name, role=role, region=region)
     return secret
 

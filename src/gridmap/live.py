@@ -90,8 +90,9 @@ class Snapshot:
         teams: dict[str, list[StaffRecord]] = {}
         for r in session.execute(
             text(
-                "SELECT grid_code, role, name, phone FROM grid_staff "
-                "ORDER BY grid_code, array_position(CAST(:order AS text[]), role::text), id"
+                "SELECT s.grid_code, s.role, p.name, p.phone FROM grid_staff s "
+                "JOIN person p ON p.id = s.person_id "
+                "ORDER BY s.grid_code, array_position(CAST(:order AS text[]), s.role::text), s.id"
             ),
             {"order": list(STAFF_ORDER)},
         ):

@@ -211,7 +211,7 @@ def _upsert(
         + "RETURNING (xmax = 0) AS inserted"
     )
     flags = [bool(r[0]) for r in conn.execute(text(sql))]
-    total = conn.execute(text(f"SELECT count(*) FROM {staged}")).scalar_one()
+    total = conn.execute(text(f"SELECT count(*) FROM ({source}) AS rows_in")).scalar_one()
     inserted = sum(flags)
     return TableChange(
         inserted=inserted, updated=len(flags) - inserted, unchanged=int(total) - len(flags)
@@ -318,12 +318,26 @@ def load_dataset(
                 for r in staff
             ],
         )
+        # One person a row however many grids they serve: people are told apart by name and
+        # phone, and their posts link to them.
+        report.tables["person"] = _upsert(
+            conn,
+            table="person",
+            staged="_staff_in",
+            key=["name", "(coalesce(phone, ''))"],
+            columns=[],
+            select="SELECT DISTINCT name, phone FROM _staff_in",
+            insert_columns=["name", "phone"],
+        )
         report.tables["grid_staff"] = _upsert(
             conn,
             table="grid_staff",
             staged="_staff_in",
-            key=["grid_code", "role", "name"],
-            columns=["phone"],
+            key=["grid_code", "role", "person_id"],
+            columns=[],
+            select="SELECT s.grid_code, s.role, p.id FROM _staff_in s JOIN person p "
+            "ON p.name = s.name AND coalesce(p.phone, '') = coalesce(s.phone, '')",
+            insert_columns=["grid_code", "role", "person_id"],
         )
 
         say("buildings")

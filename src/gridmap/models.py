@@ -5,13 +5,14 @@ Alembic's migrations in ``migrations/`` create exactly these tables; a test comp
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -20,8 +21,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    column,
+    false,
     func,
-    text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -32,6 +35,7 @@ from gridmap.settings import STORAGE_SRID
 from gridmap.vocab.kinds import (
     CATEGORY_CLASSES,
     CENTER_KINDS,
+    DEPARTMENT_LEVELS,
     DISPATCH_MODES,
     EXCLUSIVE_SUBTYPES,
     GRID_KINDS,
@@ -40,7 +44,7 @@ from gridmap.vocab.kinds import (
     REGION_LEVELS,
     SEVERITIES,
 )
-from gridmap.vocab.roles import STAFF_ROLES, TOKEN_ROLES
+from gridmap.vocab.roles import HOLDER_KINDS, STAFF_ROLES, TOKEN_ROLES
 from gridmap.vocab.states import INCIDENT_STATES, LIST_STATUSES
 
 
@@ -113,16 +117,16 @@ class Grid(Base):
             "grid_current_code_key",
             "code",
             unique=True,
-            postgresql_where=text("valid_to IS NULL"),
+            postgresql_where=column("valid_to").is_(None),
         ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     code: Mapped[str] = mapped_column(String(15))
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
     community_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
     name: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(16), server_default=text("'basic'"))
+    kind: Mapped[str] = mapped_column(String(16), server_default="basic")
     subtype: Mapped[str | None] = mapped_column(String(32))
     households: Mapped[int | None] = mapped_column(Integer)
     geom: Mapped[Any] = mapped_column(_geom("MULTIPOLYGON"))
@@ -145,22 +149,55 @@ class GridPiece(Base):
     geom: Mapped[Any] = mapped_column(_geom("POLYGON"))
 
 
+class Person(Base):
+    """A person: one row however many grids they serve (personal data: masked unless the
+    caller's role and region may see it)."""
+
+    __tablename__ = "person"
+    __table_args__ = (
+        CheckConstraint("length(btrim(name)) > 0", name="person_name_not_blank"),
+        CheckConstraint("phone IS NULL OR phone ~ '^[0-9+ -]{5,20}$'", name="person_phone"),
+        # Two people of one name are told apart by their phones.
+        Index("person_name_phone_key", "name", func.coalesce(column("phone"), ""), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class GridStaff(Base):
-    """A person attached to a grid (personal data: masked unless the role may see it)."""
+    """A person's post in a grid: leader, worker, guide … (one person may serve several grids)."""
 
     __tablename__ = "grid_staff"
     __table_args__ = (
         CheckConstraint(_in("role", STAFF_ROLES), name="grid_staff_role_known"),
         CheckConstraint("grid_code ~ '^[0-9]{14,15}$'", name="grid_staff_grid_code_format"),
-        CheckConstraint("phone IS NULL OR phone ~ '^[0-9+ -]{5,20}$'", name="grid_staff_phone"),
-        UniqueConstraint("grid_code", "role", "name", name="grid_staff_unique"),
+        UniqueConstraint("grid_code", "role", "person_id", name="grid_staff_unique"),
+        Index("grid_staff_person_idx", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grid_code: Mapped[str] = mapped_column(String(15), index=True)
     role: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+
+
+class Department(Base):
+    """A district or street department (or utility) that answers whistles (吹哨)."""
+
+    __tablename__ = "department"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9A-Za-z_-]{2,32}$'", name="department_code_format"),
+        CheckConstraint(_in("level", DEPARTMENT_LEVELS), name="department_level_known"),
+        CheckConstraint("length(btrim(name)) > 0", name="department_name_not_blank"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
-    phone: Mapped[str | None] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
 
 
 class Building(Base):
@@ -196,7 +233,7 @@ class Building(Base):
     name: Mapped[str | None] = mapped_column(Text)
     use: Mapped[str | None] = mapped_column(String(32))
     floors: Mapped[int | None] = mapped_column(Integer)
-    households: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    households: Mapped[int] = mapped_column(Integer, server_default="0")
     grid_code: Mapped[str | None] = mapped_column(String(15))
     community_code: Mapped[str | None] = mapped_column(String(12))
     osm_id: Mapped[str | None] = mapped_column(String(32))
@@ -222,8 +259,8 @@ class Household(Base):
     )
     unit: Mapped[str] = mapped_column(String(16))
     room: Mapped[str] = mapped_column(String(16))
-    designated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    party_members: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    designated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    party_members: Mapped[int] = mapped_column(Integer, server_default="0")
     served_by: Mapped[int | None] = mapped_column(
         ForeignKey("household.id", ondelete="SET NULL"), index=True
     )
@@ -267,7 +304,7 @@ class ServiceCircle(Base):
     center_id: Mapped[int] = mapped_column(ForeignKey("service_center.id", ondelete="CASCADE"))
     minutes: Mapped[int] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(16))
-    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -299,7 +336,7 @@ class ListItem(Base):
     owner_name: Mapped[str | None] = mapped_column(Text)
     contact_name: Mapped[str | None] = mapped_column(Text)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'open'"))
+    status: Mapped[str] = mapped_column(String(16), server_default="open")
     need_id: Mapped[int | None] = mapped_column(ForeignKey("list_item.id", ondelete="SET NULL"))
     resource_id: Mapped[int | None] = mapped_column(ForeignKey("list_item.id", ondelete="SET NULL"))
     grid_code: Mapped[str | None] = mapped_column(String(15))
@@ -336,16 +373,16 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     category: Mapped[str] = mapped_column(Text)
-    severity: Mapped[str] = mapped_column(String(16), server_default=text("'general'"))
+    severity: Mapped[str] = mapped_column(String(16), server_default="general")
     description: Mapped[str | None] = mapped_column(Text)
     reporter_name: Mapped[str | None] = mapped_column(Text)
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
-    crs_in: Mapped[str] = mapped_column(String(16), server_default=text("'EPSG:4326'"))
+    crs_in: Mapped[str] = mapped_column(String(16), server_default="EPSG:4326")
     grid_code: Mapped[str | None] = mapped_column(String(15))
     community_code: Mapped[str | None] = mapped_column(String(12))
     street_code: Mapped[str | None] = mapped_column(String(9))
     distance_to_grid_m: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'reported'"))
+    status: Mapped[str] = mapped_column(String(16), server_default="reported")
     reported_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -353,13 +390,13 @@ class Incident(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     score: Mapped[int | None] = mapped_column(Integer)
-    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
     # How it was dispatched (派单 team, 抢单 claim, 分单 split, 联单 joint, 返单 escalate), to whom.
     dispatch_mode: Mapped[str | None] = mapped_column(String(16))
-    assignees: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    assignees: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
-    returned_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    photos: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    returned_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    photos: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
     geom: Mapped[Any] = mapped_column(_geom("POINT"))
 
 
@@ -377,8 +414,8 @@ class IncidentCategory(Base):
     class_: Mapped[str] = mapped_column(String(32))
     limit_hours: Mapped[int] = mapped_column(Integer)
     # Count only working hours (configured) toward the limit, rather than calendar hours.
-    working_time: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    working_time: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class IncidentEvent(Base):
@@ -436,15 +473,25 @@ class AuditLog(Base):
 
 
 class ApiToken(Base):
-    """A bearer token: a role and the region it acts in. Only the SHA-256 of the secret is kept."""
+    """A bearer token issued to an office (a role and a region), a grid staff member, a Party
+    member or a department. Only the SHA-256 of the secret is kept."""
 
     __tablename__ = "api_token"
     __table_args__ = (
         CheckConstraint(_in("role", TOKEN_ROLES), name="api_token_role_known"),
+        CheckConstraint(_in("holder_kind", HOLDER_KINDS), name="api_token_holder_kind_known"),
         CheckConstraint(
-            "(role = 'admin' AND region_code IS NULL) OR "
-            "(role <> 'admin' AND region_code ~ '^[0-9]{6}([0-9]{3}([0-9]{3}([0-9]{2,3})?)?)?$')",
-            name="api_token_region_matches_role",
+            "(holder_kind = 'office' AND person_id IS NULL AND department_code IS NULL AND "
+            "((role = 'admin' AND region_code IS NULL) OR "
+            "(role <> 'admin' AND region_code ~ '^[0-9]{6}([0-9]{3}([0-9]{3}([0-9]{2,3})?)?)?$'))"
+            ") OR "
+            "(holder_kind = 'staff' AND role = 'worker' AND person_id IS NOT NULL "
+            "AND department_code IS NULL AND region_code IS NULL) OR "
+            "(holder_kind = 'party_member' AND role = 'viewer' AND person_id IS NOT NULL "
+            "AND department_code IS NULL AND region_code IS NULL) OR "
+            "(holder_kind = 'department' AND role = 'viewer' AND person_id IS NULL "
+            "AND department_code IS NOT NULL AND region_code IS NULL)",
+            name="api_token_holder_matches",
         ),
         CheckConstraint("length(btrim(name)) > 0", name="api_token_name_not_blank"),
     )
@@ -458,6 +505,11 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    holder_kind: Mapped[str] = mapped_column(String(16), server_default="office")
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    department_code: Mapped[str | None] = mapped_column(
+        ForeignKey("department.code", ondelete="RESTRICT")
+    )
 
 
 class DataSet(Base):
@@ -469,4 +521,17 @@ class DataSet(Base):
     name: Mapped[str] = mapped_column(Text, unique=True)
     checksum: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+class CalendarDay(Base):
+    """A public holiday, or a weekend day worked in exchange (调休), for working-time limits."""
+
+    __tablename__ = "calendar_day"
+    __table_args__ = (
+        CheckConstraint("kind IN ('holiday', 'workday')", name="calendar_day_kind_known"),
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(Text)

@@ -17,6 +17,7 @@ from tests.utils.fixtures import (
     WEST_GRID,
     add_grid,
     add_region,
+    add_staff,
     bearer,
     community_with_west_grid,
     feature,
@@ -510,10 +511,7 @@ def test_renumber_west_to_east_north_to_south(client: TestClient, db: Session, w
     }
     for seq, box in quads.items():
         add_grid(db, COMMUNITY + seq, square(*box), name=f"格{seq}")
-    db.execute(
-        text("INSERT INTO grid_staff (grid_code, role, name) VALUES (:g, 'leader', '赵一')"),
-        {"g": COMMUNITY + "004"},
-    )
+    add_staff(db, COMMUNITY + "004", "leader", "赵一")
     db.flush()
     auth = bearer(db)
     r = client.post(
@@ -543,7 +541,12 @@ def test_renumber_west_to_east_north_to_south(client: TestClient, db: Session, w
         "004": ("格002", f"renumbered from {COMMUNITY}002"),
     }
     assert (
-        db.execute(text("SELECT grid_code FROM grid_staff WHERE name = '赵一'")).scalar_one()
+        db.execute(
+            text(
+                "SELECT s.grid_code FROM grid_staff s JOIN person p ON p.id = s.person_id "
+                "WHERE p.name = '赵一'"
+            )
+        ).scalar_one()
         == COMMUNITY + "001"
     )
     # Renumbering again changes nothing.

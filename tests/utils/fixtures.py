@@ -60,6 +60,23 @@ def add_grid(
     )
 
 
+def add_staff(db: Session, grid: str, role: str, name: str, phone: str | None = None) -> int:
+    """Give ``grid`` a staff member (the person is made, or found by name and phone)."""
+    person = db.execute(
+        text(
+            "INSERT INTO person (name, phone) VALUES (:name, :phone) "
+            "ON CONFLICT (name, (coalesce(phone, ''))) DO UPDATE SET name = EXCLUDED.name "
+            "RETURNING id"
+        ),
+        {"name": name, "phone": phone},
+    ).scalar_one()
+    db.execute(
+        text("INSERT INTO grid_staff (grid_code, role, person_id) VALUES (:g, :role, :p)"),
+        {"g": grid, "role": role, "p": person},
+    )
+    return int(person)
+
+
 def two_grids(db: Session) -> None:
     """A district, street and community with two grids sharing the border lon = 116.345."""
     area = square(116.34, 40.0, 116.35, 40.01)
@@ -69,13 +86,8 @@ def two_grids(db: Session) -> None:
     # Insert the east grid first, so the border rule cannot lean on insertion order.
     add_grid(db, EAST_GRID, square(BORDER_LON, 40.0, 116.35, 40.01), name="东网格")
     add_grid(db, WEST_GRID, square(116.34, 40.0, BORDER_LON, 40.01), name="西网格")
-    db.execute(
-        text(
-            "INSERT INTO grid_staff (grid_code, role, name, phone) VALUES "
-            "(:g, 'leader', '王晓明', '13800001234'), (:g, 'worker', '李静', '13900005678')"
-        ),
-        {"g": WEST_GRID},
-    )
+    add_staff(db, WEST_GRID, "leader", "王晓明", "13800001234")
+    add_staff(db, WEST_GRID, "worker", "李静", "13900005678")
     db.flush()
 
 

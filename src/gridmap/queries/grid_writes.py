@@ -641,17 +641,14 @@ def renumber(
     staff = session.execute(
         text(
             "DELETE FROM grid_staff WHERE grid_code = ANY(:codes) "
-            "RETURNING grid_code, role, name, phone"
+            "RETURNING grid_code, role, person_id"
         ),
         {"codes": [o for o, _n in changed]},
     ).all()
     for s in staff:
         session.execute(
-            text(
-                "INSERT INTO grid_staff (grid_code, role, name, phone) "
-                "VALUES (:g, :role, :name, :phone)"
-            ),
-            {"g": mapping[s.grid_code], "role": s.role, "name": s.name, "phone": s.phone},
+            text("INSERT INTO grid_staff (grid_code, role, person_id) VALUES (:g, :role, :person)"),
+            {"g": mapping[s.grid_code], "role": s.role, "person": s.person_id},
         )
     _rederive_around(session, *geoms)
     audit.record(

@@ -139,8 +139,9 @@ def team_rows(session: Session, code: str) -> list[Any]:
     return list(
         session.execute(
             text(
-                "SELECT role, name, phone FROM grid_staff WHERE grid_code = :code "
-                "ORDER BY array_position(CAST(:order AS text[]), role::text), id"
+                "SELECT s.role, p.name, p.phone FROM grid_staff s "
+                "JOIN person p ON p.id = s.person_id WHERE s.grid_code = :code "
+                "ORDER BY array_position(CAST(:order AS text[]), s.role::text), s.id"
             ),
             {"code": code, "order": list(STAFF_ORDER)},
         )

@@ -1,0 +1,95 @@
+"""Tokens issued to people and departments: a worker acts in every grid they serve, and only there."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from tests.utils.fixtures import EAST_GRID, STREET, WEST_GRID, add_staff, two_grids
+from tests.utils.network import offset
+
+from gridmap.auth import Holder, authenticate, create_token
+from gridmap.errors import InvalidInput
+
+API = "/api/v1"
+
+
+def _need(client: TestClient, secret: str, xy: tuple[float, float]) -> int:
+    r = client.post(
+        f"{API}/lists",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={
+            "list": "need",
+            "category": "助老服务",
+            "title": "陪同就医",
+            "owner_kind": "resident",
+            "x": xy[0],
+            "y": xy[1],
+        },
+    )
+    return r.status_code
+
+
+def test_a_worker_acts_in_every_grid_they_serve(client: TestClient, db: Session) -> None:
+    two_grids(db)
+    person = add_staff(db, WEST_GRID, "worker", "孙网格", "13700001111")
+    secret, _ = create_token(db, holder=Holder("staff", person=person))
+    db.flush()
+    west, east = offset(-300, 20), offset(300, -30)
+    assert _need(client, secret, west) == 201
+    assert _need(client, secret, east) == 403
+    # A second post counts from the next request on, and the person is still one row.
+    add_staff(db, EAST_GRID, "leader", "孙网格", "13700001111")
+    db.flush()
+    assert _need(client, secret, east) == 201
+    assert db.execute(text("SELECT count(*) FROM person WHERE name = '孙网格'")).scalar_one() == 1
+    posts = db.execute(
+        text("SELECT count(*) FROM grid_staff WHERE person_id = :p"), {"p": person}
+    ).scalar_one()
+    assert posts == 2
+    principal = authenticate(db, secret)
+    assert principal.role == "worker" and principal.grids == {WEST_GRID, EAST_GRID}
+    # The audit log names the person and the grids they acted in at the time.
+    actors = db.execute(
+        text("SELECT actor FROM audit_log WHERE actor LIKE '孙网格 (token %' ORDER BY id")
+    ).scalars()
+    assert [(WEST_GRID in a, EAST_GRID in a) for a in actors] == [(True, False), (True, True)]
+
+
+def test_party_members_and_departments_read_only(client: TestClient, db: Session) -> None:
+    two_grids(db)
+    person = db.execute(
+        text("INSERT INTO person (name) VALUES ('周党员') RETURNING id")
+    ).scalar_one()
+    db.execute(
+        text(
+            "INSERT INTO department (code, name, level, region_code) "
+            "VALUES ('cgw', '城管执法队', 'street', :s)"
+        ),
+        {"s": STREET},
+    )
+    member, _ = create_token(db, holder=Holder("party_member", person=person))
+    dept, _ = create_token(db, holder=Holder("department", department="cgw"))
+    db.flush()
+    assert authenticate(db, member).name == "周党员"
+    assert authenticate(db, dept).department == "cgw"
+    for secret in (member, dept):
+        assert _need(client, secret, offset(-300, 20)) == 403
+
+
+def test_holders_must_exist_and_staff_must_serve(db: Session) -> None:
+    two_grids(db)
+    nobody = db.execute(
+        text("INSERT INTO person (name) VALUES ('吴无岗') RETURNING id")
+    ).scalar_one()
+    for holder, words in (
+        (Holder("staff", person=999_999), "no person"),
+        (Holder("staff", person=nobody), "serves no grid"),
+        (Holder("department", department="nope"), "no department"),
+        (Holder("office", role="worker", region=STREET), "14 or 15 digits"),
+        (Holder("alien"), "issued to one of"),
+    ):
+        with pytest.raises(InvalidInput, match=words):
+            create_token(db, holder=holder)
+    assert db.execute(text("SELECT count(*) FROM api_token")).scalar_one() == 0
