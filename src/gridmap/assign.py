@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 import shapely
@@ -26,6 +26,7 @@ import shapely
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs, to_wgs84_array
 from gridmap.geo.pip import PointIndex
+from gridmap.models import Grid
 
 CHUNK = 100_000
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
@@ -44,14 +45,16 @@ class GridSet:
     @classmethod
     def load(cls, session: Session, *, at: datetime | None = None) -> GridSet:
         """The current grids, or those valid ``at``."""
+        grid = Grid.__table__.c
+        valid = (
+            [grid.valid_to.is_(None)]
+            if at is None
+            else [grid.valid_from <= at, or_(grid.valid_to.is_(None), grid.valid_to > at)]
+        )
         rows = session.execute(
-            text(
-                "SELECT code, community_code, ST_AsBinary(geom) AS wkb FROM grid g WHERE "
-                "CASE WHEN CAST(:at AS timestamptz) IS NULL THEN g.valid_to IS NULL "
-                "ELSE g.valid_from <= CAST(:at AS timestamptz) AND (g.valid_to IS NULL "
-                "OR g.valid_to > CAST(:at AS timestamptz)) END ORDER BY code"
-            ),
-            {"at": at},
+            select(grid.code, grid.community_code, func.ST_AsBinary(grid.geom).label("wkb"))
+            .where(*valid)
+            .order_by(grid.code)
         ).all()
         geoms = list(shapely.from_wkb([bytes(r.wkb) for r in rows])) if rows else []
         return cls(

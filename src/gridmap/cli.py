@@ -273,8 +273,9 @@ def validate(
 
     Exits 1 when any community is not exactly covered.
     """
-    from sqlalchemy import text
+    from sqlalchemy import exists, select
 
+    from gridmap.models import Grid, Region
     from gridmap.queries.coverage import community_coverage
 
     settings = get_settings()
@@ -282,12 +283,13 @@ def validate(
         with _session(settings) as session:
             communities = list(
                 session.execute(
-                    text(
-                        "SELECT r.code FROM region r WHERE r.level = 'community' "
-                        "AND left(r.code, length(:p)) = :p AND EXISTS (SELECT 1 FROM grid g "
-                        "WHERE g.community_code = r.code AND g.valid_to IS NULL) ORDER BY r.code"
-                    ),
-                    {"p": region},
+                    select(Region.code)
+                    .where(
+                        Region.level == "community",
+                        Region.code.startswith(region),
+                        exists().where(Grid.community_code == Region.code, Grid.valid_to.is_(None)),
+                    )
+                    .order_by(Region.code)
                 ).scalars()
             )
             if not communities:
@@ -644,10 +646,11 @@ def _print_report(report: LoadReport) -> None:
 
 
 def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool = False) -> None:
-    from sqlalchemy import text
+    from sqlalchemy import select
 
     from gridmap import migrate as m
     from gridmap.loader import checksum, load_dataset
+    from gridmap.models import DataSet
 
     url = _ensure_db(settings)
     m.upgrade(url)
@@ -656,7 +659,7 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
         if unless_loaded:
             with engine.connect() as conn:
                 loaded = conn.execute(
-                    text("SELECT name FROM data_set WHERE checksum = :c"), {"c": checksum(path)}
+                    select(DataSet.name).where(DataSet.checksum == checksum(path))
                 ).scalar_one_or_none()
             if loaded is not None:
                 from gridmap.queries import circles

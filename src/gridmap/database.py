@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, column, create_engine, make_url, select, table, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,16 +52,20 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+_pg_database = table("pg_database", column("datname"))
+
+
 def ensure_database(settings: DatabaseSettings, database: str) -> bool:
     """Create ``database`` on the server if it is missing; return whether it was created."""
     admin = make_engine(database_url(settings, "postgres"), pool_size=1)
     try:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+                select(_pg_database.c.datname).where(_pg_database.c.datname == database)
             ).scalar()
             if exists:
                 return False
+            # Kept as SQL: DDL naming a database, which takes no bound parameter.
             conn.execute(text(f'CREATE DATABASE "{database}"'))
             return True
     except OperationalError as exc:
@@ -75,6 +79,7 @@ def drop_database(settings: DatabaseSettings, database: str) -> None:
     admin = make_engine(database_url(settings, "postgres"), pool_size=1)
     try:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # Kept as SQL: DDL naming a database, which takes no bound parameter.
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     finally:
         admin.dispose()

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 import shapely
 from shapely.geometry import shape
@@ -28,6 +29,7 @@ from gridmap.errors import DataSetError
 from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.isochrone import CircleRules
 from gridmap.geo.network import split_at_junctions
+from gridmap.models import DataSet, RoadEdge
 from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
 from gridmap.queries.circles import ensure as ensure_circles
@@ -169,9 +171,11 @@ def _none(value: Any) -> Any:
 
 
 def _stage(conn: Connection, table: str, columns: str, rows: list[dict[str, Any]]) -> None:
+    # Kept as SQL: staging tables are made per file with the file's own columns; no model.
     conn.execute(text(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP"))
     if rows:
         names = list(rows[0].keys())
+        # Kept as SQL: one executemany into the staging table just made.
         conn.execute(
             text(
                 f"INSERT INTO {table} ({', '.join(names)}) VALUES "
@@ -210,7 +214,9 @@ def _upsert(
         )
         + "RETURNING (xmax = 0) AS inserted"
     )
+    # Kept as SQL: a set-based upsert whose key and compared columns vary with the table.
     flags = [bool(r[0]) for r in conn.execute(text(sql))]
+    # Kept as SQL: counts the rows the upsert was given, over its own SELECT text.
     total = conn.execute(text(f"SELECT count(*) FROM ({source}) AS rows_in")).scalar_one()
     inserted = sum(flags)
     return TableChange(
@@ -467,18 +473,19 @@ def load_dataset(
         ensure_circles(conn, rules=circles or [CircleRules()], everything=moved > 0)
 
         if report.changed:
+            summary = {k: vars(v) for k, v in report.tables.items()}
+            record = pg_insert(DataSet).values(
+                name=report.name, checksum=report.checksum, summary=summary
+            )
             conn.execute(
-                text(
-                    "INSERT INTO data_set (name, checksum, summary) "
-                    "VALUES (:name, :checksum, CAST(:summary AS jsonb)) "
-                    "ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, "
-                    "summary = EXCLUDED.summary, loaded_at = now()"
-                ),
-                {
-                    "name": report.name,
-                    "checksum": report.checksum,
-                    "summary": json.dumps({k: vars(v) for k, v in report.tables.items()}),
-                },
+                record.on_conflict_do_update(
+                    index_elements=[DataSet.name],
+                    set_={
+                        "checksum": record.excluded.checksum,
+                        "summary": record.excluded.summary,
+                        "loaded_at": func.now(),
+                    },
+                )
             )
         if commit:
             trans.commit()
@@ -512,6 +519,7 @@ def _load_grids(conn: Connection, grids: list[tuple[dict[str, Any], Any]]) -> Ta
             for p, g in grids
         ],
     )
+    # Kept as SQL: geometry decoded from hex WKB into a staging table in one pass.
     conn.execute(
         text(
             "CREATE TEMP TABLE _grid_new ON COMMIT DROP AS SELECT i.*, "
@@ -524,12 +532,14 @@ def _load_grids(conn: Connection, grids: list[tuple[dict[str, Any], Any]]) -> Ta
         "OR ST_AsEWKB(g.geom) IS DISTINCT FROM ST_AsEWKB(n.geom)"
     )
     # A changed grid is a new version: retire the current one, then insert version + 1.
+    # Kept as SQL: a set-based UPDATE … FROM the staging table, comparing geometry as EWKB.
     retired = conn.execute(
         text(
             f"UPDATE grid g SET valid_to = now() FROM _grid_new n "
             f"WHERE g.code = n.code AND g.valid_to IS NULL AND ({differs}) RETURNING g.code"
         )
     ).all()
+    # Kept as SQL: a set-based INSERT … SELECT numbering each new version in the statement.
     inserted = conn.execute(
         text(
             "INSERT INTO grid (code, version, community_code, name, kind, subtype, households, "
@@ -569,6 +579,7 @@ def _load_households(conn: Connection, rows: list[dict[str, str]]) -> TableChang
         ],
     )
     unknown = (
+        # Kept as SQL: an anti-join against the staging table, which has no model.
         conn.execute(
             text(
                 "SELECT DISTINCT h.building_code FROM _household_in h "
@@ -589,6 +600,7 @@ def _load_households(conn: Connection, rows: list[dict[str, str]]) -> TableChang
         select="SELECT b.id, h.unit, h.room, h.designated, h.party_members, h.contact_name, "
         "h.contact_phone FROM _household_in h JOIN building b ON b.code = h.building_code",
     )
+    # Kept as SQL: links households to their designated household through the staging table.
     conn.execute(
         text(
             "UPDATE household t SET served_by = s.id "
@@ -627,7 +639,9 @@ def _load_roads(conn: Connection, roads: list[tuple[dict[str, Any], Any]]) -> Ta
         "SELECT md5(string_agg(s, ',' ORDER BY s)) FROM (SELECT concat_ws('|', osm_id, name, "
         "highway, source, target, length_m, encode(ST_AsEWKB(geom), 'hex')) AS s FROM "
     )
+    # Kept as SQL: a fingerprint of the whole network over a row expression, per table.
     have = conn.execute(text(fingerprint + "road_edge) f")).scalar()
+    # Kept as SQL: the same fingerprint over the staged edges with their decoded geometry.
     want = conn.execute(
         text(
             fingerprint + "(SELECT osm_id, name, highway, source, target, length_m, "
@@ -637,8 +651,9 @@ def _load_roads(conn: Connection, roads: list[tuple[dict[str, Any], Any]]) -> Ta
     if have == want:
         return TableChange(unchanged=len(rows))
     # Node numbers depend on the whole network, so a changed network is replaced whole.
-    before = conn.execute(text("SELECT count(*) FROM road_edge")).scalar_one()
-    conn.execute(text("DELETE FROM road_edge"))
+    before = conn.execute(select(func.count()).select_from(RoadEdge)).scalar_one()
+    conn.execute(delete(RoadEdge))
+    # Kept as SQL: INSERT … SELECT from the staging table, decoding geometry.
     conn.execute(
         text(
             "INSERT INTO road_edge (osm_id, name, highway, source, target, length_m, geom) "

@@ -17,8 +17,7 @@ FROM (SELECT b2.id, g.code AS grid_code, g.community_code FROM building b2
         JOIN grid g ON g.id = gp.grid_id
         WHERE g.valid_to IS NULL AND ST_Intersects(gp.geom, ST_PointOnSurface(b2.geom))
         ORDER BY g.code LIMIT 1) g ON true
-      WHERE CAST(:area AS text) IS NULL
-         OR b2.geom && ST_GeomFromEWKT(CAST(:area AS text))) x
+      {where}) x
 WHERE b.id = x.id
   AND (b.grid_code, b.community_code) IS DISTINCT FROM (x.grid_code, x.community_code)
 """
@@ -29,8 +28,7 @@ FROM (SELECT i2.id, (SELECT g.code FROM grid_piece gp JOIN grid g ON g.id = gp.g
                      WHERE g.valid_to IS NULL AND ST_Intersects(gp.geom, i2.geom)
                      ORDER BY g.code LIMIT 1) AS grid_code
       FROM list_item i2
-      WHERE CAST(:area AS text) IS NULL
-         OR i2.geom && ST_GeomFromEWKT(CAST(:area AS text))) x
+      {where}) x
 WHERE i.id = x.id AND i.grid_code IS DISTINCT FROM x.grid_code
 """
 
@@ -41,7 +39,11 @@ def rederive_grids(conn: Connection | Session, *, area_ewkt: str | None = None) 
     Returns how many rows changed.
     """
     changed = 0
-    for sql in (_BUILDINGS, _ITEMS):
-        result: CursorResult[Any] = conn.execute(text(sql), {"area": area_ewkt})  # type: ignore[assignment]
+    for sql, alias in ((_BUILDINGS, "b2"), (_ITEMS, "i2")):
+        where = "" if area_ewkt is None else f"WHERE {alias}.geom && ST_GeomFromEWKT(:area)"
+        # Kept as SQL: an UPDATE … FROM a lateral point-in-polygon over the subdivided grids.
+        result: CursorResult[Any] = conn.execute(  # type: ignore[assignment]
+            text(sql.format(where=where)), {"area": area_ewkt}
+        )
         changed += result.rowcount
     return changed

@@ -4,35 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, column, func, select, table
 from sqlalchemy.orm import Session
 
-COUNTED = (
-    "region",
-    "grid",
-    "building",
-    "household",
-    "service_center",
-    "road_edge",
-    "list_item",
-    "incident",
+from gridmap.models import (
+    Base,
+    Building,
+    Grid,
+    Household,
+    Incident,
+    ListItem,
+    Region,
+    RoadEdge,
+    ServiceCenter,
 )
+
+# The tables counted, each with the rows that count (grids: their current versions only).
+COUNTED: dict[str, tuple[type[Base], list[ColumnElement[bool]]]] = {
+    "region": (Region, []),
+    "grid": (Grid, [Grid.valid_to.is_(None)]),
+    "building": (Building, []),
+    "household": (Household, []),
+    "service_center": (ServiceCenter, []),
+    "road_edge": (RoadEdge, []),
+    "list_item": (ListItem, []),
+    "incident": (Incident, []),
+}
+_extension = table("pg_extension", column("extname"), column("extversion"))
 
 
 def health(session: Session) -> dict[str, Any]:
     """Versions and row counts (current grids only)."""
+    pgrouting = (
+        select(_extension.c.extversion).where(_extension.c.extname == "pgrouting").scalar_subquery()
+    )
     row = session.execute(
-        text(
-            "SELECT current_setting('server_version'), postgis_lib_version(), "
-            "(SELECT extversion FROM pg_extension WHERE extname = 'pgrouting')"
+        select(func.current_setting("server_version"), func.postgis_lib_version(), pgrouting)
+    ).one()
+    # One statement for all counts.
+    counts = session.execute(
+        select(
+            *(
+                select(func.count()).select_from(model).where(*where).scalar_subquery().label(name)
+                for name, (model, where) in COUNTED.items()
+            )
         )
     ).one()
-    # One statement for all counts; grids count their current versions only.
-    counts_sql = ", ".join(
-        f"(SELECT count(*) FROM {name}"
-        + (" WHERE valid_to IS NULL" if name == "grid" else "")
-        + f") AS {name}"
-        for name in COUNTED
-    )
-    counts = dict(session.execute(text(f"SELECT {counts_sql}")).one()._mapping)
-    return {"postgres": row[0], "postgis": row[1], "pgrouting": row[2], "counts": counts}
+    return {
+        "postgres": row[0],
+        "postgis": row[1],
+        "pgrouting": row[2],
+        "counts": dict(counts._mapping),
+    }
