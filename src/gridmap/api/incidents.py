@@ -96,6 +96,7 @@ def report(
 
 @router.post(
     "/import",
+    response_model=None,  # the dict is answered as it is; the model documents it
     responses={200: {"model": ImportReport}},
     summary="Import historical incidents from CSV/GeoJSON, all or nothing",
 )
@@ -208,6 +209,7 @@ def merge(
 @router.post(
     "/{incident_id}/photos",
     status_code=201,
+    response_model=None,  # the dict is answered as it is; the model documents it
     responses={201: {"model": PhotoPublic}},
     summary="Add a photo to an incident",
 )
@@ -276,6 +278,7 @@ def act(
 
 @stats_router.get(
     "/incidents",
+    response_model=None,  # the dict is answered as it is; the model documents it
     responses={200: {"model": IncidentStats}},
     summary="Workflow figures per grid, community, street or category",
 )

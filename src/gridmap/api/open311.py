@@ -15,6 +15,7 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 @router.get(
     "/services.json",
+    response_model=None,  # the dict is answered as it is; the model documents it
     responses={200: {"model": list[Open311Service]}},
     summary="Open311: the incident categories",
 )
@@ -25,6 +26,7 @@ def services(session: SessionDep) -> list[dict[str, Any]]:
 
 @router.get(
     "/requests.json",
+    response_model=None,  # the dict is answered as it is; the model documents it
     responses={200: {"model": list[Open311Request]}},
     summary="Open311: incidents",
 )
@@ -51,6 +53,7 @@ def requests(
 
 @router.get(
     "/requests/{request_id}.json",
+    response_model=None,  # the dict is answered as it is; the model documents it
     responses={200: {"model": list[Open311Request]}},
     summary="Open311: one incident",
 )
