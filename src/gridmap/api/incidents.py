@@ -9,60 +9,54 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from gridmap import workflow as wf
-from gridmap.dependencies import BBoxDep, PageDep, PrincipalDep, SessionDep, TokenDep, parse_at
+from gridmap.dependencies import (
+    BBoxDep,
+    GridQuery,
+    PageDep,
+    PrincipalDep,
+    RegionQuery,
+    SessionDep,
+    TokenDep,
+    parse_at,
+)
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries import incident_import as ii
-from gridmap.queries import incidents as q
 from gridmap.responses import GeoJSONResponse
-from gridmap.vocab import codes
+from gridmap.schemas.incidents import (
+    ActionIn,
+    ImportReport,
+    IncidentFeature,
+    IncidentIn,
+    IncidentPage,
+    IncidentStats,
+    MergeIn,
+    PhotoPublic,
+)
+from gridmap.services import incidents as svc
+from gridmap.services import workflow as wf
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 stats_router = APIRouter(prefix="/stats", tags=["incidents"])
 
 
-class IncidentIn(BaseModel):
-    """A report: where (``x``/``y`` in ``crs``), what, how serious, by whom."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    x: float
-    y: float
-    crs: str | None = Field(default=None, max_length=64)
-    category: str = Field(min_length=3, max_length=64)
-    severity: Literal["general", "important", "urgent"] = "general"
-    description: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
-    reporter_name: str | None = Field(default=None, max_length=50, pattern=codes.PARAGRAPH)
-    reporter_phone: str | None = Field(default=None, pattern=codes.PHONE)
-
-
-class ActionIn(BaseModel):
-    """What an action needs: a note, a reason, a dispatch mode and assignees, hours, a score."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    note: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
-    reason: str | None = Field(default=None, max_length=500, pattern=codes.PARAGRAPH)
-    mode: Literal["team", "claim", "split", "joint", "escalate"] | None = None
-    assignees: list[Annotated[str, Field(max_length=100)]] | None = Field(
-        default=None, max_length=20
-    )
-    hours: int | None = Field(default=None, ge=1, le=720)
-    score: int | None = Field(default=None, ge=0, le=100)
-
-
 def _hours(request: Request, session: Session) -> wf.WorkingHours:
     api = request.app.state.settings.api
-    return q.working_hours(
+    return svc.working_hours(
         session, timezone=api.timezone, start=api.working_day_start, end=api.working_day_end
     )
 
 
-@router.post("", status_code=201, response_class=GeoJSONResponse, summary="Report an incident")
+@router.post(
+    "",
+    status_code=201,
+    response_class=GeoJSONResponse,
+    response_model=IncidentFeature,
+    responses={200: {"model": IncidentFeature, "description": "reported before (same key)"}},
+    summary="Report an incident",
+)
 def report(
     request: Request,
     session: SessionDep,
@@ -78,7 +72,7 @@ def report(
     crs = normalize_crs(incident.crs)
     lon, lat = to_wgs84(incident.x, incident.y, crs)
     api = request.app.state.settings.api
-    feature, created = q.create_incident(
+    feature, created = svc.create_incident(
         session,
         lon=lon,
         lat=lat,
@@ -100,7 +94,12 @@ def report(
     )
 
 
-@router.post("/import", summary="Import historical incidents from CSV/GeoJSON, all or nothing")
+@router.post(
+    "/import",
+    response_model=None,  # the dict is answered as it is; the model documents it
+    responses={200: {"model": ImportReport}},
+    summary="Import historical incidents from CSV/GeoJSON, all or nothing",
+)
 def import_incidents(
     request: Request,
     session: SessionDep,
@@ -138,7 +137,12 @@ def import_incidents(
     return result
 
 
-@router.get("", response_class=GeoJSONResponse, summary="Incidents as GeoJSON")
+@router.get(
+    "",
+    response_class=GeoJSONResponse,
+    response_model=IncidentPage,
+    summary="Incidents as GeoJSON",
+)
 def list_incidents(
     request: Request,
     session: SessionDep,
@@ -147,15 +151,15 @@ def list_incidents(
     bbox: BBoxDep,
     state: Annotated[str | None, Query(max_length=16)] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
-    grid: Annotated[str | None, Query(pattern=codes.GRID)] = None,
-    region: Annotated[str | None, Query(pattern=codes.REGION)] = None,
+    grid: GridQuery = None,
+    region: RegionQuery = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Any:
     """Incidents filtered by bbox, state, category, grid, region and report time, newest first."""
     tz = request.app.state.settings.api.timezone
     return GeoJSONResponse(
-        q.list_incidents(
+        svc.list_incidents(
             session,
             principal=principal,
             bbox=bbox,
@@ -171,23 +175,25 @@ def list_incidents(
     )
 
 
-@router.get("/{incident_id}", response_class=GeoJSONResponse, summary="One incident")
+@router.get(
+    "/{incident_id}",
+    response_class=GeoJSONResponse,
+    response_model=IncidentFeature,
+    summary="One incident",
+)
 def get_incident(
     session: SessionDep, principal: PrincipalDep, incident_id: Annotated[int, Path(ge=1)]
 ) -> Any:
     """An incident with every event of its life."""
-    return GeoJSONResponse(q.get_incident(session, incident_id=incident_id, principal=principal))
+    return GeoJSONResponse(svc.get_incident(session, incident_id=incident_id, principal=principal))
 
 
-class MergeIn(BaseModel):
-    """The original a duplicate belongs to."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    into: int = Field(ge=1)
-
-
-@router.post("/{incident_id}/merge", response_class=GeoJSONResponse, summary="Merge a duplicate")
+@router.post(
+    "/{incident_id}/merge",
+    response_class=GeoJSONResponse,
+    response_model=IncidentFeature,
+    summary="Merge a duplicate",
+)
 def merge(
     session: SessionDep,
     principal: TokenDep,
@@ -196,11 +202,17 @@ def merge(
 ) -> Any:
     """Link a duplicate to its original (the duplicate is cancelled, its history kept)."""
     return GeoJSONResponse(
-        q.merge(session, incident_id=incident_id, into=body.into, principal=principal)
+        svc.merge(session, incident_id=incident_id, into=body.into, principal=principal)
     )
 
 
-@router.post("/{incident_id}/photos", status_code=201, summary="Add a photo to an incident")
+@router.post(
+    "/{incident_id}/photos",
+    status_code=201,
+    response_model=None,  # the dict is answered as it is; the model documents it
+    responses={201: {"model": PhotoPublic}},
+    summary="Add a photo to an incident",
+)
 def add_photo(
     request: Request,
     session: SessionDep,
@@ -211,7 +223,7 @@ def add_photo(
     """Store a photo (checked by its content, not its name) and reference it by URL."""
     api = request.app.state.settings.api
     data = file.file.read(api.max_photo_bytes + 1)
-    return q.add_photo(
+    return svc.add_photo(
         session,
         incident_id=incident_id,
         data=data,
@@ -239,6 +251,7 @@ def get_photo(
 @router.post(
     "/{incident_id}/{action}",
     response_class=GeoJSONResponse,
+    response_model=IncidentFeature,
     summary="A workflow step",
     responses={403: {}, 404: {}, 409: {}, 422: {}},
 )
@@ -252,7 +265,7 @@ def act(
 ) -> Any:
     """Take one step of the closed loop; a step the incident's state does not allow is 409."""
     return GeoJSONResponse(
-        q.act(
+        svc.act(
             session,
             incident_id=incident_id,
             action=action,
@@ -263,17 +276,22 @@ def act(
     )
 
 
-@stats_router.get("/incidents", summary="Workflow figures per grid, community, street or category")
+@stats_router.get(
+    "/incidents",
+    response_model=None,  # the dict is answered as it is; the model documents it
+    responses={200: {"model": IncidentStats}},
+    summary="Workflow figures per grid, community, street or category",
+)
 def incident_stats(
     request: Request,
     session: SessionDep,
-    region: Annotated[str | None, Query(pattern=codes.REGION)] = None,
+    region: RegionQuery = None,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     group_by: Literal["grid", "community", "street", "category"] = "community",
 ) -> dict[str, Any]:
     """Counts by state, on-time closure rate, rework rate, mean and p90 hours to close, overdue."""
     tz = request.app.state.settings.api.timezone
-    return q.stats(
+    return svc.stats(
         session, region=region, start=parse_at(from_, tz), end=parse_at(to, tz), group_by=group_by
     )

@@ -27,9 +27,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import JSON
 
 
-def feature_collection(rows: Select[Any], *, order_by: str = "code") -> Select[Any]:
+def feature_collection(
+    rows: Select[Any], *, order_by: str = "code", descending: bool = False
+) -> Select[Any]:
     """A statement whose one value is the rows of ``rows`` (a SELECT with a ``geom`` column) as
-    a JSON array of GeoJSON Features, every other column a property, in ``order_by`` order.
+    a JSON array of GeoJSON Features, every other column a property, in ``order_by`` order
+    (highest first when ``descending``).
 
     ``ST_AsGeoJSON(record)`` writes the properties itself; a row without geometry becomes a
     Feature with ``"geometry": null`` (RFC 7946) rather than PostGIS's ``{"type": null}``.
@@ -53,7 +56,12 @@ def feature_collection(rows: Select[Any], *, order_by: str = "code") -> Select[A
     )
     return select(
         func.coalesce(
-            func.json_agg(aggregate_order_by(feature, chosen.c[order_by]), type_=JSON),
+            func.json_agg(
+                aggregate_order_by(
+                    feature, chosen.c[order_by].desc() if descending else chosen.c[order_by]
+                ),
+                type_=JSON,
+            ),
             literal_column("'[]'", type_=JSON),
         )
     )
@@ -69,12 +77,20 @@ def feature_page(
     limit: int,
     offset: int,
     mask: Callable[[dict[str, Any]], dict[str, Any]] = lambda f: f,
+    descending: bool = False,
 ) -> dict[str, Any]:
     """A page of GeoJSON: ``rows`` (a SELECT with ``geom``) filtered by ``where``, in ``order``
-    (a column ``rows`` also outputs), with ``numberMatched`` counted over ``count_from`` and
-    each feature passed through ``mask``."""
-    page = rows.where(*where).order_by(order).limit(limit).offset(offset)
-    features = session.execute(feature_collection(page, order_by=order.key or "")).scalar_one()
+    (a column ``rows`` also outputs; highest first when ``descending``), with ``numberMatched``
+    counted over ``count_from`` and each feature passed through ``mask``."""
+    page = (
+        rows.where(*where)
+        .order_by(order.desc() if descending else order)
+        .limit(limit)
+        .offset(offset)
+    )
+    features = session.execute(
+        feature_collection(page, order_by=order.key or "", descending=descending)
+    ).scalar_one()
     matched = session.execute(
         select(func.count()).select_from(count_from).where(*where)
     ).scalar_one()

@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import text
+from sqlalchemy import Table, bindparam, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 import shapely
@@ -35,7 +35,9 @@ from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.crs import normalize_crs, to_wgs84_array
 from gridmap.geo.ewkb import point_hex_ewkb
 from gridmap.geo.pip import PointIndex
+from gridmap.models import Incident, Region
 from gridmap.queries import audit
+from gridmap.queries.incidents import active_categories
 from gridmap.vocab.kinds import SEVERITIES
 from gridmap.vocab.states import INCIDENT_STATES
 
@@ -44,6 +46,9 @@ MAX_ERRORS_LISTED = 200
 REBUILD_MIN_ROWS = 50_000
 REBUILD_MEMORY = "512MB"
 COPY_ROWS = 50_000
+_i = cast(Table, Incident.__table__)
+_r = cast(Table, Region.__table__)
+
 COLUMNS = (
     "category",
     "severity",
@@ -122,16 +127,19 @@ def _text(values: Any) -> pa.Array:
 
 def _existing_keys(session: Session, keys: pd.Series) -> set[str]:
     given = keys[keys != ""]
-    if given.empty or session.execute(text("SELECT NOT EXISTS (SELECT FROM incident)")).scalar():
+    if given.empty or not session.execute(select(exists().select_from(_i))).scalar():
         return set()
+    # Kept as SQL: a scratch table for the file's keys, filled by COPY and joined once.
     session.execute(text("CREATE TEMP TABLE _incident_key (k text) ON COMMIT DROP"))
     _copy_csv(
         session, "COPY _incident_key FROM STDIN (FORMAT csv)", [pa.table({"k": _text(given)})]
     )
     found = session.execute(
+        # Kept as SQL: the scratch table has no model.
         text("SELECT k FROM _incident_key JOIN incident ON idempotency_key = k")
     ).scalars()
     result = set(found)
+    # Kept as SQL: DDL.
     session.execute(text("DROP TABLE _incident_key"))
     return result
 
@@ -144,6 +152,7 @@ def _secondary_indexes(session: Session) -> tuple[list[str], list[str]]:
     """
     drop, create = [], []
     for name, definition in session.execute(
+        # Kept as SQL: the system catalogs, read to write DDL.
         text(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = 'incident'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC"
@@ -152,6 +161,7 @@ def _secondary_indexes(session: Session) -> tuple[list[str], list[str]]:
         drop.append(f'ALTER TABLE incident DROP CONSTRAINT "{name}"')
         create.append(f'ALTER TABLE incident ADD CONSTRAINT "{name}" {definition}')
     for name, definition in session.execute(
+        # Kept as SQL: the system catalogs, read to write DDL.
         text(
             "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'incident'::regclass "
@@ -181,6 +191,7 @@ def _write(
     n = len(frame)
     # Intake waits while a file goes in (reads do not): the keys checked below stay unused.
     estimate = session.execute(
+        # Kept as SQL: the planner's row estimate from the system catalog.
         text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'incident'::regclass")
     ).scalar_one()
     rebuild = n >= REBUILD_MIN_ROWS and n >= estimate
@@ -188,6 +199,7 @@ def _write(
     # several times faster than updating them row by row (PostgreSQL manual, "Populating a
     # Database"); readers then wait for the import as well.
     mode = "ACCESS EXCLUSIVE" if rebuild else "SHARE ROW EXCLUSIVE"
+    # Kept as SQL: an explicit table lock (DDL-like; Core has no LOCK).
     session.execute(text(f"LOCK TABLE incident IN {mode} MODE"))
     existing = _existing_keys(session, keys)
     keep = ~keys.isin(existing).to_numpy() if existing else np.ones(n, dtype=bool)
@@ -230,12 +242,15 @@ def _write(
     names = [*columns, "street_code", "reported_at", "crs_in", "geom"]
     drop, create = _secondary_indexes(session) if rebuild else ([], [])
     for statement in drop:
+        # Kept as SQL: DDL read back from the catalogs.
         session.execute(text(statement))
     _copy_csv(session, f"COPY incident ({', '.join(names)}) FROM STDIN (FORMAT csv)", parts())
     if create:
+        # Kept as SQL: a session setting for the index builds.
         session.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'"))
         for done, statement in enumerate(create, start=1):
             progress("building indexes", done - 1, len(create))
+            # Kept as SQL: DDL read back from the catalogs.
             session.execute(text(statement))
         progress("building indexes", len(create), len(create))
     return len(order)
@@ -282,7 +297,7 @@ def import_incidents(
         finite & ~((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)),
         "outside China (lon and lat swapped?)",
     )
-    known = set(session.execute(text("SELECT code FROM incident_category WHERE active")).scalars())
+    known = set(active_categories(session))
     flag(~frame["category"].isin(known).to_numpy(), "unknown category")
     flag(~frame["severity"].isin(SEVERITIES).to_numpy(), "severity is not general/important/urgent")
     flag(~frame["status"].isin(INCIDENT_STATES).to_numpy(), "unknown status")
@@ -320,10 +335,9 @@ def import_incidents(
     outside = np.flatnonzero(found < 0)
     if len(outside):
         rows = session.execute(
-            text(
-                "SELECT code, ST_AsBinary(geom) AS wkb FROM region WHERE level = 'community' "
-                "AND geom IS NOT NULL ORDER BY code"
-            )
+            select(_r.c.code, func.ST_AsBinary(_r.c.geom).label("wkb"))
+            .where(_r.c.level == "community", _r.c.geom.is_not(None))
+            .order_by(_r.c.code)
         ).all()
         if rows:
             index = PointIndex(list(shapely.from_wkb([bytes(r.wkb) for r in rows])))
@@ -371,11 +385,14 @@ def import_incidents(
 def reassign(session: Session, *, since: Any, principal: Principal, commit: bool) -> dict[str, Any]:
     """Re-attribute incidents reported since ``since`` to today's grids (only when asked)."""
     rows = session.execute(
-        text(
-            "SELECT id, grid_code, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM incident "
-            "WHERE reported_at >= :since ORDER BY id"
-        ),
-        {"since": since},
+        select(
+            _i.c.id,
+            _i.c.grid_code,
+            func.ST_X(_i.c.geom).label("lon"),
+            func.ST_Y(_i.c.geom).label("lat"),
+        )
+        .where(_i.c.reported_at >= since)
+        .order_by(_i.c.id)
     ).all()
     grids = GridSet.load(session)
     lon = np.array([r.lon for r in rows], dtype=float)
@@ -390,13 +407,23 @@ def reassign(session: Session, *, since: Any, principal: Principal, commit: bool
             )
     if commit and moves:
         session.execute(
-            text(
-                "UPDATE incident SET grid_code = :new, community_code = :community, "
-                "street_code = :street, distance_to_grid_m = NULL WHERE id = :id"
+            update(_i)
+            .where(_i.c.id == bindparam("key"))
+            .values(
+                grid_code=bindparam("new"),
+                community_code=bindparam("community"),
+                street_code=bindparam("street"),
+                distance_to_grid_m=None,
             ),
-            [{**m, "street": m["community"][:9]} for m in moves],
+            [
+                {"key": m["id"], "new": m["new"], "community": m["community"]}
+                | {"street": m["community"][:9]}
+                for m in moves
+            ],
         )
         session.execute(
+            # Kept as SQL: one INSERT … SELECT per move (sent as one batch), the event's seq and
+            # status read from the incident's own rows.
             text(
                 "INSERT INTO incident_event (incident_id, seq, action, from_status, to_status, "
                 "actor, at, note) SELECT i.id, (SELECT max(seq) FROM incident_event e "

@@ -1,5 +1,5 @@
-"""gridmap.workflow: the incident closed loop — which action leads where, who may take it, and
-when an incident falls due.
+"""gridmap.services.workflow: the incident closed loop — which action leads where, who may take
+it, and when an incident falls due.
 
 上报 → 立案 → 派遣 → 处置 → 反馈 → 核查结案 → 考评 (the five-step loop of the command centres):
 
@@ -10,7 +10,7 @@ when an incident falls due.
 - resolved --close--> closed --evaluate--> evaluated; resolved --return--> returned (rework),
   then --start--> handling or --dispatch--> dispatched again
 
-Pure: no database, no web. The query layer applies what this module decides.
+Pure: no database, no web. gridmap.services.incidents applies what this module decides.
 """
 
 from __future__ import annotations

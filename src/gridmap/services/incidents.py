@@ -1,0 +1,348 @@
+"""gridmap.services.incidents: who may report and act on incidents, and what each step writes."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gridmap.auth import Principal
+from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridmap.privacy import mask_name, mask_phone
+from gridmap.queries import incidents as q
+from gridmap.services import workflow as wf
+from gridmap.vocab.roles import HANDLERS
+
+PHOTO_TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
+
+
+def working_hours(session: Session, *, timezone: str, start: int, end: int) -> wf.WorkingHours:
+    """Working hours (``start``–``end`` in ``timezone``) with the calendar's holidays."""
+    return q.working_hours(session, timezone=timezone, start=start, end=end)
+
+
+def mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """``feature`` with the reporter's name and phone masked unless ``principal`` may see them."""
+    props = feature["properties"]
+    where = props.get("grid_code") or props.get("community_code") or ""
+    if not principal.sees_personal_data(where):
+        props["reporter_name"] = mask_name(props.get("reporter_name"))
+        props["reporter_phone"] = mask_phone(props.get("reporter_phone"))
+    return feature
+
+
+def get_incident(
+    session: Session, *, incident_id: int, principal: Principal, events: bool = True
+) -> dict[str, Any]:
+    """One incident as a Feature, with its events."""
+    found = q.incident_feature(session, incident_id=incident_id)
+    if found is None:
+        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    feature = mask(found, principal)
+    if events:
+        feature["properties"]["events"] = q.events(session, incident_id=incident_id)
+    return feature
+
+
+def create_incident(
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    crs_in: str,
+    category: str,
+    severity: str,
+    description: str | None,
+    reporter_name: str | None,
+    reporter_phone: str | None,
+    idempotency_key: str | None,
+    principal: Principal,
+    duplicate_metres: float,
+    duplicate_hours: float,
+) -> tuple[dict[str, Any], bool]:
+    """Record an incident at a WGS84 point; returns it and whether it was created now."""
+    if principal.role == "viewer" or not principal.authenticated:
+        raise Forbidden("reporting incidents needs a token of a worker, office or admin")
+    if not q.category_active(session, code=category):
+        raise InvalidInput(
+            f"unknown category {category!r}", categories=q.active_categories(session)
+        )
+    place = q.place(session, lon=lon, lat=lat)
+    community = place.community_code or place.community_in or place.community_near
+    where = place.grid_code or community
+    if where is not None and not principal.covers(where):
+        raise Forbidden(f"the point lies in {where}, outside this token's region")
+    incident_id = q.insert_incident(
+        session,
+        idempotency_key=idempotency_key,
+        lon=lon,
+        lat=lat,
+        category=category,
+        severity=severity,
+        description=description,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        crs_in=crs_in,
+        grid_code=place.grid_code,
+        community_code=community,
+        street_code=community[:9] if community else None,
+        distance_to_grid_m=None if place.grid_code else place.distance_m,
+    )
+    if incident_id is None:
+        existing = q.id_by_key(session, idempotency_key=idempotency_key)
+        return get_incident(session, incident_id=existing, principal=principal), False
+    q.add_event(
+        session,
+        incident_id=incident_id,
+        action="report",
+        source=None,
+        target="reported",
+        actor=principal.actor,
+        note=None if place.grid_code else "in no grid: queued to the nearest community",
+    )
+    feature = get_incident(session, incident_id=incident_id, principal=principal)
+    feature["duplicates"] = q.duplicates(
+        session,
+        incident_id=incident_id,
+        lon=lon,
+        lat=lat,
+        category=category,
+        hours=duplicate_hours,
+        metres=duplicate_metres,
+    )
+    return feature, True
+
+
+def act(
+    session: Session,
+    *,
+    incident_id: int,
+    action: str,
+    principal: Principal,
+    body: dict[str, Any],
+    hours: wf.WorkingHours,
+) -> dict[str, Any]:
+    """Take a workflow action; 409 (changing nothing) when the current state does not allow it.
+
+    The step writes together: the incident's new state and times (and version), and one event.
+    """
+    spec = wf.ACTIONS.get(action)
+    if spec is None:
+        raise NotFound(f"no action {action!r}; actions are {', '.join(wf.ACTIONS)}")
+    row = q.lock_for_action(session, incident_id=incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    where = row.grid_code or row.community_code or ""
+    if not principal.authenticated:
+        raise Forbidden("workflow actions need a token")
+    if principal.role not in spec.roles or not principal.covers(where):
+        raise Forbidden(
+            f"a {principal.role} token for {principal.region or 'everywhere'} may not "
+            f"{action} incident {incident_id} (in {where or 'no region'})"
+        )
+    target = wf.next_state(action, row.status)
+    if target is None:
+        raise Conflict(
+            f"cannot {action} incident {incident_id}: it is {row.status}; from there: "
+            + (
+                ", ".join(a.name for a in wf.ACTIONS.values() if row.status in a.sources)
+                or "nothing (it is finished)"
+            ),
+            status=row.status,
+        )
+    for need in spec.needs:
+        if body.get(need) in (None, ""):
+            raise InvalidInput(f"{action} needs {need}", field=need)
+    changes: dict[str, Any] = {"status": target}
+    if action == "dispatch":
+        now = q.clock(session)
+        changes["dispatched_at"] = now
+        changes["dispatch_mode"] = body["mode"]
+        chosen = wf.assignees_for(
+            body["mode"], body.get("assignees"), grid=row.grid_code, claimant=principal.name
+        )
+        body = {**body, "assignees": chosen}
+        changes["assignees"] = chosen
+        if row.limit_hours:
+            changes["due_at"] = wf.due_at(now, row.limit_hours, row.working_time, hours)
+    elif action == "close":
+        changes["closed_at"] = q.clock(session)
+    elif action == "evaluate":
+        changes["score"] = int(body["score"])
+    q.apply_step(
+        session,
+        incident_id=incident_id,
+        changes=changes,
+        extend_hours=int(body["hours"]) if action == "extend" else None,
+        returned=action == "return",
+    )
+    note = body.get("note") or body.get("reason")
+    if action == "dispatch":
+        note = f"{body['mode']}: {', '.join(map(str, body.get('assignees') or [])) or '—'}" + (
+            f"; {note}" if note else ""
+        )
+    q.add_event(
+        session,
+        incident_id=incident_id,
+        action=action,
+        source=row.status,
+        target=target,
+        actor=principal.actor,
+        note=note,
+    )
+    return get_incident(session, incident_id=incident_id, principal=principal)
+
+
+def merge(
+    session: Session,
+    *,
+    incident_id: int,
+    into: int,
+    principal: Principal,
+) -> dict[str, Any]:
+    """Link a duplicate to its original and cancel it."""
+    if incident_id == into:
+        raise InvalidInput("an incident cannot be merged into itself")
+    original = q.merged_into(session, incident_id=into)
+    if original is None:
+        raise NotFound(f"no incident {into}", incident=into)
+    if original.merged_into is not None:
+        raise Conflict(f"incident {into} was itself merged into {original.merged_into}")
+    act(
+        session,
+        incident_id=incident_id,
+        action="cancel",
+        principal=principal,
+        body={"reason": f"duplicate of incident {into}"},
+        # Cancelling sets no due time: the working calendar is not needed.
+        hours=wf.WorkingHours(),
+    )
+    q.set_merged_into(session, incident_id=incident_id, into=into)
+    return get_incident(session, incident_id=incident_id, principal=principal)
+
+
+def list_incidents(
+    session: Session,
+    *,
+    principal: Principal,
+    bbox: tuple[float, float, float, float] | None,
+    state: str | None,
+    category: str | None,
+    grid: str | None,
+    region: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """A page of incidents as GeoJSON, reporters masked for whoever may not see them."""
+    return q.list_incidents(
+        session,
+        bbox=bbox,
+        state=state,
+        category=category,
+        grid=grid,
+        region=region,
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
+        mask=lambda f: mask(f, principal),
+    )
+
+
+def stats(
+    session: Session,
+    *,
+    region: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    group_by: str,
+) -> dict[str, Any]:
+    """Workflow figures per group: counts by state, on-time closure, rework, time to close."""
+    rows, states = q.stats_rows(session, region=region, start=start, end=end, group_by=group_by)
+    by_state: dict[Any, dict[str, int]] = {}
+    for r in states:
+        by_state.setdefault(r.key, {})[r.status] = int(r.n)
+    groups = []
+    for r in rows:
+        groups.append(
+            {
+                group_by: r.key,
+                "total": int(r.total),
+                "by_state": by_state.get(r.key, {}),
+                "closed": int(r.closed),
+                "on_time_rate": round(r.closed_on_time / r.closed_with_limit, 4)
+                if r.closed_with_limit
+                else None,
+                "rework_rate": round(r.reworked / r.closed, 4) if r.closed else None,
+                "mean_hours_to_close": None
+                if r.mean_hours_to_close is None
+                else round(float(r.mean_hours_to_close), 2),
+                "p90_hours_to_close": None
+                if r.p90_hours_to_close is None
+                else round(float(r.p90_hours_to_close), 2),
+                "overdue_now": int(r.overdue_now),
+            }
+        )
+    return {"region": region, "group_by": group_by, "groups": groups}
+
+
+def photo_type(head: bytes) -> tuple[str, str] | None:
+    """The media type and suffix of an image by its first bytes (JPEG, PNG, WebP), or None.
+
+    Examples
+    --------
+    >>> photo_type(b"\\x89PNG\\r\\n\\x1a\\n...."), photo_type(b"GIF89a")
+    (('image/png', '.png'), None)
+    """
+    for magic, kind in PHOTO_TYPES.items():
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return None
+
+
+def add_photo(
+    session: Session,
+    *,
+    incident_id: int,
+    data: bytes,
+    principal: Principal,
+    folder: Path,
+    max_bytes: int,
+    max_photos: int,
+) -> dict[str, Any]:
+    """Store a photo of an incident on disk and reference it from the incident."""
+    row = q.lock_photos(session, incident_id=incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    if principal.role not in HANDLERS or not principal.covers(
+        row.grid_code or row.community_code or ""
+    ):
+        raise Forbidden(f"this token may not add photos to incident {incident_id}")
+    if len(data) > max_bytes:
+        raise InvalidInput(f"the photo is larger than {max_bytes // (1024 * 1024)} MiB")
+    kind = photo_type(data[:16])
+    if kind is None:
+        raise InvalidInput("a photo must be a JPEG, PNG or WebP image")
+    if row.n >= max_photos:
+        raise Conflict(f"incident {incident_id} already has {row.n} photos (at most {max_photos})")
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"{digest[:32]}{kind[1]}"
+    target = folder / str(incident_id)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / name).write_bytes(data)
+    photo = {
+        "url": f"/api/v1/incidents/{incident_id}/photos/{name}",
+        "type": kind[0],
+        "bytes": len(data),
+        "sha256": digest,
+        "by": principal.actor,
+    }
+    q.append_photo(session, incident_id=incident_id, photo=photo)
+    return photo
