@@ -170,6 +170,12 @@ def _none(value: Any) -> Any:
     return None if value in ("", None) else value
 
 
+def _fields(props: dict[str, Any], required: list[str], optional: list[str]) -> dict[str, Any]:
+    """The staged values of a feature's properties: ``required`` as they are, ``optional`` with
+    empty values as NULL."""
+    return {k: props[k] for k in required} | {k: _none(props.get(k)) for k in optional}
+
+
 def _stage(conn: Connection, table: str, columns: str, rows: list[dict[str, Any]]) -> None:
     # Kept as SQL: staging tables are made per file with the file's own columns; no model.
     conn.execute(text(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP"))
@@ -273,9 +279,7 @@ def load_dataset(
                     "code": p.get("code"),
                     "level": p.get("level"),
                     "name": p.get("name"),
-                    "official_name": _none(p.get("official_name")),
-                    "parent_code": _none(p.get("parent_code")),
-                    "source": _none(p.get("source")),
+                    **_fields(p, [], ["official_name", "parent_code", "source"]),
                     "label_wkb": _wkb(shapely.Point(p["label_lon"], p["label_lat"]))
                     if p.get("label_lon") is not None
                     else None,
@@ -354,13 +358,8 @@ def load_dataset(
             "osm_id text, geom_wkb text",
             [
                 {
-                    "code": p["code"],
-                    "address": _none(p.get("address")),
-                    "name": _none(p.get("name")),
-                    "use": _none(p.get("use")),
-                    "floors": p.get("floors"),
+                    **_fields(p, ["code"], ["address", "name", "use", "floors", "osm_id"]),
                     "households": int(p.get("households") or 0),
-                    "osm_id": _none(p.get("osm_id")),
                     "geom_wkb": _wkb(g),
                 }
                 for p, g in buildings
@@ -389,12 +388,9 @@ def load_dataset(
             "source text, geom_wkb text",
             [
                 {
-                    "code": p["code"],
-                    "kind": p["kind"],
-                    "name": p["name"],
-                    "opening_hours": _none(p.get("opening_hours")),
-                    "region_code": _none(p.get("region_code")),
-                    "source": _none(p.get("source")),
+                    **_fields(
+                        p, ["code", "kind", "name"], ["opening_hours", "region_code", "source"]
+                    ),
                     "geom_wkb": _wkb(g),
                 }
                 for p, g in centers
@@ -421,14 +417,11 @@ def load_dataset(
             "owner_name text, contact_name text, contact_phone text, status text, geom_wkb text",
             [
                 {
-                    "code": p["code"],
-                    "list": p["list"],
-                    "category": p["category"],
-                    "title": p["title"],
-                    "owner_kind": p["owner_kind"],
-                    "owner_name": _none(p.get("owner_name")),
-                    "contact_name": _none(p.get("contact_name")),
-                    "contact_phone": _none(p.get("contact_phone")),
+                    **_fields(
+                        p,
+                        ["code", "list", "category", "title", "owner_kind"],
+                        ["owner_name", "contact_name", "contact_phone"],
+                    ),
                     "status": p.get("status") or "open",
                     "geom_wkb": _wkb(g),
                 }

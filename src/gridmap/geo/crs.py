@@ -105,33 +105,37 @@ def check_lonlat(lon: float, lat: float) -> None:
         )
 
 
+# The GCJ-02 and BD-09 conversions of whole arrays, to WGS84 (True) and from it (False).
+_CHINA_ARRAYS = {
+    ("GCJ-02", True): chinacrs.gcj02_to_wgs84,
+    ("BD-09", True): chinacrs.bd09_to_wgs84,
+    ("GCJ-02", False): chinacrs.wgs84_to_gcj02,
+    ("BD-09", False): chinacrs.wgs84_to_bd09,
+}
+
+
+def _convert_arrays(
+    x: np.typing.ArrayLike, y: np.typing.ArrayLike, crs: str, *, to_wgs84: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    crs = normalize_crs(crs)
+    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if crs == "EPSG:3857":
+        step = transformer(3857, 4326) if to_wgs84 else transformer(4326, 3857)
+        u, v = step.transform(xa, ya)
+        return np.asarray(u), np.asarray(v)
+    china = _CHINA_ARRAYS.get((crs, to_wgs84))
+    return china(xa, ya) if china is not None else (xa, ya)
+
+
 def to_wgs84_array(
     x: np.typing.ArrayLike, y: np.typing.ArrayLike, crs: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised :func:`to_wgs84` without the per-point checks (for bulk work)."""
-    crs = normalize_crs(crs)
-    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if crs == "EPSG:3857":
-        lon, lat = transformer(3857, 4326).transform(xa, ya)
-        return np.asarray(lon), np.asarray(lat)
-    if crs == "GCJ-02":
-        return chinacrs.gcj02_to_wgs84(xa, ya)
-    if crs == "BD-09":
-        return chinacrs.bd09_to_wgs84(xa, ya)
-    return xa, ya
+    return _convert_arrays(x, y, crs, to_wgs84=True)
 
 
 def from_wgs84_array(
     lon: np.typing.ArrayLike, lat: np.typing.ArrayLike, crs: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised :func:`from_wgs84`."""
-    crs = normalize_crs(crs)
-    xa, ya = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    if crs == "EPSG:3857":
-        x, y = transformer(4326, 3857).transform(xa, ya)
-        return np.asarray(x), np.asarray(y)
-    if crs == "GCJ-02":
-        return chinacrs.wgs84_to_gcj02(xa, ya)
-    if crs == "BD-09":
-        return chinacrs.wgs84_to_bd09(xa, ya)
-    return xa, ya
+    return _convert_arrays(lon, lat, crs, to_wgs84=False)

@@ -39,6 +39,7 @@ from gridmap.models import Incident, Region
 from gridmap.queries import audit
 from gridmap.queries.incidents import active_categories
 from gridmap.vocab.kinds import SEVERITIES
+from gridmap.vocab.roles import IMPORTERS
 from gridmap.vocab.states import INCIDENT_STATES
 
 MAX_ERRORS_LISTED = 200
@@ -271,7 +272,7 @@ def import_incidents(
 
     ``progress(step, done, total)`` is told each step and, while writing, the rows sent.
     """
-    if not principal.authenticated or principal.role not in ("admin", "district", "street"):
+    if not principal.authenticated or principal.role not in IMPORTERS:
         raise Forbidden("importing incidents needs an admin, district or street token")
     crs = normalize_crs(crs)
     n = len(frame)

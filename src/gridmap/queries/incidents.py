@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from gridmap.models import Incident, IncidentCategory, IncidentEvent
+from gridmap.models import CalendarDay, Incident, IncidentCategory, IncidentEvent
 from gridmap.queries import feature_collection, feature_page
 from gridmap.services import workflow as wf
 from gridmap.vocab.states import DONE, sql_list
@@ -111,8 +111,7 @@ def working_hours(
     conn: Any, *, timezone: str = "Asia/Shanghai", start: int = 9, end: int = 18
 ) -> wf.WorkingHours:
     """Working hours with the public holidays and adjusted working days of ``calendar_day``."""
-    # Kept as SQL: calendar_day has no model in gridmap.models yet.
-    days = conn.execute(text("SELECT day, kind FROM calendar_day")).all()
+    days = conn.execute(select(CalendarDay.day, CalendarDay.kind)).all()
     return wf.WorkingHours(
         timezone,
         start,

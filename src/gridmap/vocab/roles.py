@@ -19,6 +19,8 @@ DISPATCHERS = OFFICES
 HANDLERS = STAFF
 WRITERS = STAFF
 PERSONAL_DATA_ROLES = STAFF
+# Bulk imports of historical incidents: a district or street office, or an administrator.
+IMPORTERS = ("admin", "district", "street")
 
 # Roles of people attached to a grid (grid_staff.role).
 STAFF_ROLES = ("leader", "worker", "guide", "police", "mediator", "safety", "volunteer")
