@@ -212,7 +212,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")]
 
 
 def _rules(settings: Settings) -> Any:
-    from gridmap.queries.grid_writes import GridRules
+    from gridmap.geo.rules import GridRules
 
     return GridRules.from_settings(settings.api)
 
@@ -351,7 +351,7 @@ def import_cmd(
 ) -> None:
     """Import grids from GeoJSON, GeoPackage, a zipped Shapefile or KML; all or nothing."""
     from gridmap.auth import operator
-    from gridmap.queries.grid_import import run_import
+    from gridmap.services.grid_import import run_import
 
     if layer != "grids":
         _fail(GridmapError(f"only grids are imported; {layer!r} is loaded with 'gridmap load'"))
@@ -434,7 +434,7 @@ def report_map(
 ) -> None:
     """Write a self-contained report map (grids, coverage, households, lists) that opens offline."""
     from gridmap import reports
-    from gridmap.queries.grid_writes import GridRules
+    from gridmap.geo.rules import GridRules
 
     settings = get_settings()
     try:

@@ -22,7 +22,7 @@ from gridmap.dependencies import (
 )
 from gridmap.errors import InvalidInput
 from gridmap.queries import export as ex
-from gridmap.queries import grid_import as gi
+from gridmap.services import grid_import as gi
 from gridmap.vocab import codes
 
 router = APIRouter(tags=["files"])

@@ -18,10 +18,10 @@ from gridmap.dependencies import (
     grids_changed,
 )
 from gridmap.geo.shapes import geojson_in
-from gridmap.queries import grid_writes as w
 from gridmap.queries import grids as q
 from gridmap.responses import GeoJSONResponse
 from gridmap.schemas.grids import GridFeature
+from gridmap.services import grid_versions as w
 from gridmap.vocab import codes
 
 router = APIRouter(prefix="/grids", tags=["grids"])

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query, Request
 
 from gridmap.dependencies import AtDep, PageDep, RulesDep, SessionDep, TokenDep, grids_changed
 from gridmap.queries import coverage as cov
-from gridmap.queries import grid_writes as w
 from gridmap.queries import regions as q
 from gridmap.responses import GeoJSONResponse
+from gridmap.services import grid_versions as w
 from gridmap.vocab import codes
 
 router = APIRouter(prefix="/regions", tags=["regions"])
