@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from gridmap.auth import Principal
 from gridmap.dependencies import (
     AtDep,
     AtQuery,
@@ -27,6 +26,7 @@ from gridmap.geo.crs import check_lonlat, normalize_crs, to_wgs84, to_wgs84_arra
 from gridmap.live import LiveGrids, Snapshot
 from gridmap.queries import address
 from gridmap.queries import lookup as q
+from gridmap.services import lookup as service
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
 
@@ -49,19 +49,6 @@ async def _snapshot_async(request: Request, session: Any, at: Any) -> Snapshot |
     if snap is not None:
         return snap
     return await run_in_threadpool(live.snapshot, session)
-
-
-def _from_memory(snap: Snapshot, lon: float, lat: float, principal: Principal) -> dict[str, Any]:
-    i = snap.locate_one(lon, lat)
-    if i < 0:
-        raise q.outside(lon, lat, snap.nearest(lon, lat), snap.around(lon, lat))
-    grid = snap.grids[i]
-    shown = principal.sees_personal_data(grid.code)
-    return {
-        **q.grid_answer(grid),
-        "team": q.team_answer(snap.teams.get(grid.code, []), shown),
-        "personal_data": "shown" if shown else "masked",
-    }
 
 
 @router.get("", summary="The grid, community, street and team at a point")
@@ -89,7 +76,7 @@ async def lookup(
     # Answered in the event loop from memory (microseconds); PostGIS in the threadpool.
     snap = await _snapshot_async(request, session, when)
     if snap is not None:
-        answer = _from_memory(snap, wlon, wlat, principal)
+        answer = service.from_memory(snap, wlon, wlat, principal)
     else:
         answer = await run_in_threadpool(
             lambda: q.lookup_point(
@@ -98,16 +85,7 @@ async def lookup(
         )
     # Plain JSON types already: skip FastAPI's encoder walk on the hot path.
     return JSONResponse(
-        {
-            "point": {
-                "lon": round(wlon, 8),
-                "lat": round(wlat, 8),
-                "crs": "EPSG:4326",
-                "input": {"x": lon, "y": lat, "crs": crs},
-            },
-            **({"at": when.isoformat()} if when else {}),
-            **answer,
-        }
+        service.point_body(x=lon, y=lat, crs=crs, lon=wlon, lat=wlat, answer=answer, at=when)
     )
 
 
