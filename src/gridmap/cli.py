@@ -226,23 +226,13 @@ def validate(
 
     Exits 1 when any community is not exactly covered.
     """
-    from sqlalchemy import text
-
     from gridmap.queries.coverage import community_coverage
+    from gridmap.queries.grids import gridded_communities
 
     settings = get_settings()
     try:
         with _session(settings) as session:
-            communities = list(
-                session.execute(
-                    text(
-                        "SELECT r.code FROM region r WHERE r.level = 'community' "
-                        "AND left(r.code, length(:p)) = :p AND EXISTS (SELECT 1 FROM grid g "
-                        "WHERE g.community_code = r.code AND g.valid_to IS NULL) ORDER BY r.code"
-                    ),
-                    {"p": region},
-                ).scalars()
-            )
+            communities = gridded_communities(session, region=region)
             if not communities:
                 raise GridmapError(f"no gridded community in region {region}")
             reports = []

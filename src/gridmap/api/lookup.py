@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from gridmap.dependencies import (
@@ -26,11 +25,10 @@ from gridmap.geo.crs import check_lonlat, normalize_crs, to_wgs84, to_wgs84_arra
 from gridmap.live import LiveGrids, Snapshot
 from gridmap.queries import address
 from gridmap.queries import lookup as q
+from gridmap.schemas.lookup import AddressAnswer, LookupAnswer, LookupBatch, LookupBatchAnswer
 from gridmap.services import lookup as service
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
-
-MAX_POINTS = 10_000
 
 
 def _snapshot(request: Request, session: Any, at: Any) -> Snapshot | None:
@@ -51,7 +49,9 @@ async def _snapshot_async(request: Request, session: Any, at: Any) -> Snapshot |
     return await run_in_threadpool(live.snapshot, session)
 
 
-@router.get("", summary="The grid, community, street and team at a point")
+@router.get(
+    "", response_model=LookupAnswer, summary="The grid, community, street and team at a point"
+)
 async def lookup(
     request: Request,
     session: SessionDep,
@@ -89,18 +89,11 @@ async def lookup(
     )
 
 
-class LookupBatch(BaseModel):
-    """Points to look up, in order."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    points: list[tuple[float, float]] = Field(
-        max_length=MAX_POINTS, description=f"[x, y] pairs, at most {MAX_POINTS}"
-    )
-    crs: str | None = Field(default=None, max_length=64)
-
-
-@router.post("", summary="Look up to 10,000 points at once, answered in order")
+@router.post(
+    "",
+    summary="Look up to 10,000 points at once, answered in order",
+    responses={200: {"model": LookupBatchAnswer}},
+)
 def lookup_many(
     request: Request,
     session: SessionDep,
@@ -162,7 +155,11 @@ def lookup_many(
     }
 
 
-@router.get("/address", summary="Find a building and its grid by its standard address")
+@router.get(
+    "/address",
+    summary="Find a building and its grid by its standard address",
+    responses={200: {"model": AddressAnswer}},
+)
 def lookup_address(
     session: SessionDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="an address, as typed")],

@@ -351,3 +351,21 @@ def move_staff(session: Session, mapping: dict[str, str]) -> None:
                 for s in staff
             ],
         )
+
+
+def gridded_communities(session: Session, *, region: str) -> list[str]:
+    """The codes of the communities in ``region`` (a code prefix) that have current grids."""
+    has_grids = (
+        select(_g.c.id).where(_g.c.community_code == _r.c.code, _g.c.valid_to.is_(None)).exists()
+    )
+    return list(
+        session.execute(
+            select(_r.c.code)
+            .where(
+                _r.c.level == "community",
+                func.left(_r.c.code, len(region)) == region,
+                has_grids,
+            )
+            .order_by(_r.c.code)
+        ).scalars()
+    )
