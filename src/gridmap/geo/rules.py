@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,24 @@ class GridRules:
             tolerance_m2=api.grid_tolerance_m2,
             sliver_m=api.grid_sliver_m,
             snap_m=api.grid_snap_m,
+        )
+
+    def fit(
+        self,
+        grid: BaseGeometry,
+        community: BaseGeometry,
+        siblings: Mapping[str, BaseGeometry],
+        frame: cov.Frame,
+    ) -> cov.Fit:
+        """:func:`gridmap.geo.coverage.fit_grid` under these rules."""
+        return cov.fit_grid(
+            grid,
+            community,
+            siblings,
+            snap_m=self.snap_m,
+            tolerance_m2=self.tolerance_m2,
+            sliver_m=self.sliver_m,
+            frame=frame,
         )
 
     def spill(

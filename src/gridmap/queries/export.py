@@ -17,12 +17,11 @@ from sqlalchemy.types import JSON
 from gridmap import files
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.models import Building, Grid, Region
-from gridmap.queries.grids import area_m2, valid_at
+from gridmap.queries.grids import NAMED_COLUMNS, WITH_NAMES, area_m2, valid_at
 
 _g = cast_type(Table, Grid.__table__)
 _r = cast_type(Table, Region.__table__)
 _b = cast_type(Table, Building.__table__)
-_c, _s = _r.alias("c"), _r.alias("s")
 
 
 def _in_region(code: ColumnElement[str], region: str | None) -> list[ColumnElement[bool]]:
@@ -33,27 +32,14 @@ def _in_region(code: ColumnElement[str], region: str | None) -> list[ColumnEleme
 def _grids(region: str | None, at: datetime | None) -> Select[Any]:
     return (
         select(
-            _g.c.code,
-            _g.c.name,
-            _g.c.kind,
-            _g.c.subtype,
-            _g.c.community_code,
-            _c.c.name.label("community_name"),
-            func.left(_g.c.community_code, 9).label("street_code"),
-            _s.c.name.label("street_name"),
-            _g.c.households,
-            _g.c.version,
+            *NAMED_COLUMNS,
             func.to_char(func.timezone("UTC", _g.c.valid_from), 'YYYY-MM-DD"T"HH24:MI:SS"Z"').label(
                 "valid_from"
             ),
             cast(area_m2(_g.c.geom), Float).label("area_m2"),
             _g.c.geom,
         )
-        .select_from(
-            _g.join(_c, _c.c.code == _g.c.community_code).outerjoin(
-                _s, _s.c.code == _c.c.parent_code
-            )
-        )
+        .select_from(WITH_NAMES)
         .where(valid_at(at), *_in_region(_g.c.community_code, region))
         .order_by(_g.c.code)
     )

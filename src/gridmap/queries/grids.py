@@ -48,8 +48,9 @@ def area_m2(geom: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.round(cast(func.ST_Area(func.geography(geom)), Numeric), 1)
 
 
-# A grid as a feature: its community and street, area and label point.
-_ROW = select(
+# A grid with the names of its community and street (the columns come in this order in every
+# answer and export: properties keep the order of the columns).
+NAMED_COLUMNS = (
     _g.c.code,
     _g.c.name,
     _g.c.kind,
@@ -60,18 +61,28 @@ _ROW = select(
     _s.c.name.label("street_name"),
     _g.c.households,
     _g.c.version,
+)
+WITH_NAMES = _g.join(_c, _c.c.code == _g.c.community_code).outerjoin(
+    _s, _s.c.code == _c.c.parent_code
+)
+# Who made a version, when, and its area.
+_MADE = (
     _g.c.valid_from,
     _g.c.valid_to,
     _g.c.changed_by,
     _g.c.note,
     _g.c.source,
     area_m2(_g.c.geom).label("area_m2"),
+)
+
+# A grid as a feature: its community and street, versions, area and label point.
+_ROW = select(
+    *NAMED_COLUMNS,
+    *_MADE,
     func.ST_X(func.ST_PointOnSurface(_g.c.geom)).label("label_lon"),
     func.ST_Y(func.ST_PointOnSurface(_g.c.geom)).label("label_lat"),
     _g.c.geom,
-).select_from(
-    _g.join(_c, _c.c.code == _g.c.community_code).outerjoin(_s, _s.c.code == _c.c.parent_code)
-)
+).select_from(WITH_NAMES)
 
 
 def valid_at(at: datetime | None) -> ColumnElement[bool]:
@@ -148,12 +159,7 @@ def grid_history(session: Session, *, code: str, geometry: bool = True) -> dict[
         _g.c.subtype,
         _g.c.community_code,
         _g.c.households,
-        _g.c.valid_from,
-        _g.c.valid_to,
-        _g.c.changed_by,
-        _g.c.note,
-        _g.c.source,
-        area_m2(_g.c.geom).label("area_m2"),
+        *_MADE,
         (_g.c.geom if geometry else cast(null(), _g.c.geom.type)).label("geom"),
     ).where(_g.c.code == code)
     features = session.execute(feature_collection(rows, order_by="version")).scalar_one()

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gridmap.schemas.geojson import CollectionOut, FeatureOut
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import EXCLUSIVE_SUBTYPES
 
@@ -44,34 +45,37 @@ class GridFeature(BaseModel):
 # --- answers (they document /docs; the handlers send PostGIS's GeoJSON as it is) -------------
 
 
-class GridOut(BaseModel):
-    """The properties of a grid as answered: its names, version and validity, area and label."""
+class GridVersionOut(BaseModel):
+    """The properties of one version of a grid: who made it, when, and its area."""
 
     code: str
+    version: int
     name: str
     kind: Literal["basic", "exclusive"]
     subtype: str | None = None
     community_code: str
-    community_name: str
-    street_code: str
-    street_name: str | None = None
     households: int | None = None
-    version: int
     valid_from: datetime
     valid_to: datetime | None = None
     changed_by: str | None = None
     note: str | None = None
     source: str | None = None
     area_m2: float
+
+
+class GridOut(GridVersionOut):
+    """The properties of a grid as answered: a version, its community and street, its label."""
+
+    community_name: str
+    street_code: str
+    street_name: str | None = None
     label_lon: float
     label_lat: float
 
 
-class GridFeatureOut(BaseModel):
+class GridFeatureOut(FeatureOut):
     """One grid as a GeoJSON Feature (after a write, also ``changed`` and maybe ``fixed``)."""
 
-    type: Literal["Feature"] = "Feature"
-    geometry: dict[str, Any] | None
     properties: GridOut
     changed: bool | None = Field(default=None, description="after a write: whether it changed")
     fixed: dict[str, Any] | None = Field(
@@ -79,48 +83,22 @@ class GridFeatureOut(BaseModel):
     )
 
 
-class GridsPublic(BaseModel):
+class GridsPublic(CollectionOut):
     """A page of grids as a GeoJSON FeatureCollection."""
 
-    type: Literal["FeatureCollection"] = "FeatureCollection"
-    numberMatched: int  # noqa: N815 (OGC API name)
-    numberReturned: int  # noqa: N815 (OGC API name)
     features: list[GridFeatureOut]
 
 
-class GridVersionOut(BaseModel):
-    """One version of a grid in its history."""
-
-    code: str
-    version: int
-    name: str
-    kind: Literal["basic", "exclusive"]
-    subtype: str | None = None
-    community_code: str
-    households: int | None = None
-    valid_from: datetime
-    valid_to: datetime | None = None
-    changed_by: str | None = None
-    note: str | None = None
-    source: str | None = None
-    area_m2: float
-
-
-class GridVersionFeature(BaseModel):
+class GridVersionFeature(FeatureOut):
     """One version of a grid as a Feature (``geometry`` null when asked without)."""
 
-    type: Literal["Feature"] = "Feature"
-    geometry: dict[str, Any] | None
     properties: GridVersionOut
 
 
-class GridHistory(BaseModel):
+class GridHistory(CollectionOut):
     """Every version of a grid, oldest first."""
 
-    type: Literal["FeatureCollection"] = "FeatureCollection"
     code: str
-    numberMatched: int  # noqa: N815 (OGC API name)
-    numberReturned: int  # noqa: N815 (OGC API name)
     features: list[GridVersionFeature]
 
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridmap.schemas.geojson import Named
+
 MAX_POINTS = 10_000
 
 
@@ -18,13 +20,6 @@ class LookupBatch(BaseModel):
         max_length=MAX_POINTS, description=f"[x, y] pairs, at most {MAX_POINTS}"
     )
     crs: str | None = Field(default=None, max_length=64)
-
-
-class Named(BaseModel):
-    """A code and its name."""
-
-    code: str
-    name: str
 
 
 class FoundGrid(BaseModel):

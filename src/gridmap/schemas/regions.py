@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from gridmap.schemas.geojson import CollectionOut, FeatureOut, Named
+
 
 class RegionOut(BaseModel):
     """The properties of a district, street or community."""
@@ -21,28 +23,16 @@ class RegionOut(BaseModel):
     children: list[str] | None = None
 
 
-class RegionFeature(BaseModel):
+class RegionFeature(FeatureOut):
     """One region as a GeoJSON Feature (``children`` only on a single region)."""
 
-    type: Literal["Feature"] = "Feature"
-    geometry: dict[str, Any] | None
     properties: RegionOut
 
 
-class RegionsPublic(BaseModel):
+class RegionsPublic(CollectionOut):
     """A page of regions as a GeoJSON FeatureCollection."""
 
-    type: Literal["FeatureCollection"] = "FeatureCollection"
-    numberMatched: int  # noqa: N815 (OGC API name)
-    numberReturned: int  # noqa: N815 (OGC API name)
     features: list[RegionFeature]
-
-
-class Named(BaseModel):
-    """A code and its name."""
-
-    code: str
-    name: str
 
 
 class Tolerance(BaseModel):

@@ -138,15 +138,7 @@ def _fit_and_check(
     geoms = {code: g for code, (_name, g) in siblings.items()}
     fixed = None
     if fix:
-        fit = cov.fit_grid(
-            geom,
-            area,
-            geoms,
-            snap_m=rules.snap_m,
-            tolerance_m2=rules.tolerance_m2,
-            sliver_m=rules.sliver_m,
-            frame=frame,
-        )
+        fit = rules.fit(geom, area, geoms, frame)
         if fit.geom.is_empty:
             raise InvalidGeometry(
                 "nothing is left of the grid once fitted: it lies outside its community or "
