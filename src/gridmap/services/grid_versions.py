@@ -46,6 +46,8 @@ __all__ = [
     "check_if_match",
     "community_geom",
     "create_grid",
+    "current_grids",
+    "current_version",
     "etag",
     "lock_community",
     "next_code",
