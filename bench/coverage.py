@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from gridmap.database import make_engine, scratch_database  # noqa: E402
 from gridmap.geo.partition import voronoi_cells  # noqa: E402
+from gridmap.geo.rules import GridRules  # noqa: E402
 from gridmap.geo.shapes import as_multipolygon, to_metric  # noqa: E402
 from gridmap.loader import load_dataset  # noqa: E402
 from gridmap.queries.coverage import community_coverage  # noqa: E402
-from gridmap.queries.grid_writes import GridRules  # noqa: E402
 from gridmap.settings import Settings  # noqa: E402
 
 NAME = "gridmap_bench_coverage"

@@ -177,8 +177,8 @@ def test_incidents_and_buildings_got_their_grids(demo_engine: Engine) -> None:
 def test_every_demo_community_passes_the_coverage_report(demo_engine: Engine) -> None:
     from sqlalchemy.orm import Session
 
+    from gridmap.geo.rules import GridRules
     from gridmap.queries.coverage import community_coverage
-    from gridmap.queries.grid_writes import GridRules
 
     with Session(demo_engine) as session:
         communities = (

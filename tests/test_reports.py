@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gridmap import reports
-from gridmap.queries.grid_writes import GridRules
+from gridmap.geo.rules import GridRules
 from gridmap.settings import Settings
 
 STREET = "110108010"

@@ -259,7 +259,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="the token's id")]
 
 
 def _rules(settings: Settings) -> Any:
-    from gridmap.queries.grid_writes import GridRules
+    from gridmap.geo.rules import GridRules
 
     return GridRules.from_settings(settings.api)
 
@@ -273,25 +273,13 @@ def validate(
 
     Exits 1 when any community is not exactly covered.
     """
-    from sqlalchemy import exists, select
-
-    from gridmap.models import Grid, Region
     from gridmap.queries.coverage import community_coverage
+    from gridmap.queries.grids import gridded_communities
 
     settings = get_settings()
     try:
         with _session(settings) as session:
-            communities = list(
-                session.execute(
-                    select(Region.code)
-                    .where(
-                        Region.level == "community",
-                        Region.code.startswith(region),
-                        exists().where(Grid.community_code == Region.code, Grid.valid_to.is_(None)),
-                    )
-                    .order_by(Region.code)
-                ).scalars()
-            )
+            communities = gridded_communities(session, region=region)
             if not communities:
                 raise GridmapError(f"no gridded community in region {region}")
             reports = []
@@ -400,7 +388,7 @@ def import_cmd(
 ) -> None:
     """Import grids from GeoJSON, GeoPackage, a zipped Shapefile or KML; all or nothing."""
     from gridmap.auth import operator
-    from gridmap.queries.grid_import import run_import
+    from gridmap.services.grid_import import run_import
 
     if layer != "grids":
         _fail(GridmapError(f"only grids are imported; {layer!r} is loaded with 'gridmap load'"))
@@ -483,7 +471,7 @@ def report_map(
 ) -> None:
     """Write a self-contained report map (grids, coverage, households, lists) that opens offline."""
     from gridmap import reports
-    from gridmap.queries.grid_writes import GridRules
+    from gridmap.geo.rules import GridRules
 
     settings = get_settings()
     try:

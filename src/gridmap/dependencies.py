@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from gridmap.auth import ANONYMOUS, Principal, authenticate
 from gridmap.errors import InvalidInput, Unauthorized
 from gridmap.geo.crs import normalize_crs
-from gridmap.queries.grid_writes import GridRules
+from gridmap.geo.rules import GridRules
 from gridmap.vocab import codes
 
 

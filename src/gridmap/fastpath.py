@@ -17,10 +17,10 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gridmap.api.lookup import _from_memory
 from gridmap.auth import ANONYMOUS
 from gridmap.errors import GridmapError, error_body, status_for
 from gridmap.geo.crs import normalize_crs, to_wgs84
+from gridmap.services.lookup import answer_from_memory
 
 PATH = "/api/v1/lookup"
 _ALLOWED = {"lon", "lat", "crs"}
@@ -85,13 +85,9 @@ class LookupFastPath:
             wlon, wlat = to_wgs84(lon, lat, crs)
         except (ValueError, GridmapError):
             return None
-        point = {
-            "lon": round(wlon, 8),
-            "lat": round(wlat, 8),
-            "crs": "EPSG:4326",
-            "input": {"x": lon, "y": lat, "crs": crs},
-        }
         try:
-            return 200, {"point": point, **_from_memory(snap, wlon, wlat, ANONYMOUS)}
+            return 200, answer_from_memory(
+                snap, x=lon, y=lat, crs=crs, lon=wlon, lat=wlat, principal=ANONYMOUS
+            )
         except GridmapError as exc:
             return status_for(exc), error_body(exc)

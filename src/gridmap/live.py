@@ -14,32 +14,53 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from typing import cast as cast_type
 
 import numpy as np
 import psycopg
-from sqlalchemy import make_url, text
+from sqlalchemy import Table, func, make_url, select
 from sqlalchemy.orm import Session
 
 import shapely
 
 from gridmap.geo.metric import transformer, utm_epsg
 from gridmap.geo.pip import PointIndex
-from gridmap.queries.lookup import STAFF_ORDER
+from gridmap.models import Grid, GridStaff, Person, Region
+from gridmap.queries.lookup import staff_order
 
 log = logging.getLogger("gridmap.live")
 CHANNEL = "gridmap_changed"
 
-_GRIDS = """
-SELECT g.code, g.name, g.kind, g.subtype, g.version, g.community_code,
-       c.name AS community_name, s.code AS street_code, s.name AS street_name,
-       d.code AS district_code, d.name AS district_name, ST_AsBinary(g.geom) AS wkb
-FROM grid g
-JOIN region c ON c.code = g.community_code
-LEFT JOIN region s ON s.code = c.parent_code
-LEFT JOIN region d ON d.code = s.parent_code
-WHERE g.valid_to IS NULL
-ORDER BY g.code
-"""
+_g = cast_type(Table, Grid.__table__)
+_region = cast_type(Table, Region.__table__)
+_staff = cast_type(Table, GridStaff.__table__)
+_person = cast_type(Table, Person.__table__)
+_c, _s, _d = _region.alias("c"), _region.alias("s"), _region.alias("d")
+
+# The current grids with the names of their community, street and district, by code.
+_GRIDS = (
+    select(
+        _g.c.code,
+        _g.c.name,
+        _g.c.kind,
+        _g.c.subtype,
+        _g.c.version,
+        _g.c.community_code,
+        _c.c.name.label("community_name"),
+        _s.c.code.label("street_code"),
+        _s.c.name.label("street_name"),
+        _d.c.code.label("district_code"),
+        _d.c.name.label("district_name"),
+        func.ST_AsBinary(_g.c.geom).label("wkb"),
+    )
+    .select_from(
+        _g.join(_c, _c.c.code == _g.c.community_code)
+        .outerjoin(_s, _s.c.code == _c.c.parent_code)
+        .outerjoin(_d, _d.c.code == _s.c.parent_code)
+    )
+    .where(_g.c.valid_to.is_(None))
+    .order_by(_g.c.code)
+)
 
 
 @dataclass(frozen=True)
@@ -84,24 +105,25 @@ class Snapshot:
     @classmethod
     def load(cls, session: Session) -> Snapshot:
         """Read the current grids, their teams and the regions."""
-        rows = session.execute(text(_GRIDS)).all()
+        rows = session.execute(_GRIDS).all()
         grids = [GridRecord(*r[:-1]) for r in rows]
         geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.array([])
         teams: dict[str, list[StaffRecord]] = {}
         for r in session.execute(
-            text(
-                "SELECT s.grid_code, s.role, p.name, p.phone FROM grid_staff s "
-                "JOIN person p ON p.id = s.person_id "
-                "ORDER BY s.grid_code, array_position(CAST(:order AS text[]), s.role::text), s.id"
-            ),
-            {"order": list(STAFF_ORDER)},
+            select(_staff.c.grid_code, _staff.c.role, _person.c.name, _person.c.phone)
+            .join(_person, _person.c.id == _staff.c.person_id)
+            .order_by(_staff.c.grid_code, staff_order(_staff.c.role), _staff.c.id)
         ):
             teams.setdefault(r.grid_code, []).append(StaffRecord(r.role, r.name, r.phone))
         regions = session.execute(
-            text(
-                "SELECT code, level, name, ST_AsBinary(geom) AS wkb FROM region "
-                "WHERE geom IS NOT NULL ORDER BY code"
+            select(
+                _region.c.code,
+                _region.c.level,
+                _region.c.name,
+                func.ST_AsBinary(_region.c.geom).label("wkb"),
             )
+            .where(_region.c.geom.is_not(None))
+            .order_by(_region.c.code)
         ).all()
         snap = cls(
             grids=grids,

@@ -19,11 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridmap.errors import InvalidInput, RegionNotFound
+from gridmap.geo.rules import GridRules
 from gridmap.queries import feature_collection_sql
 from gridmap.queries import households as hh
 from gridmap.queries import service_coverage as sc
 from gridmap.queries.coverage import community_coverage
-from gridmap.queries.grid_writes import GridRules
 from gridmap.vocab import codes
 
 _INLINE = "gridmap-inline:"

@@ -14,6 +14,7 @@ from gridmap import files
 from gridmap.dependencies import (
     AtDep,
     CRSDep,
+    RegionQuery,
     RulesDep,
     SessionDep,
     StreamSessionDep,
@@ -22,7 +23,8 @@ from gridmap.dependencies import (
 )
 from gridmap.errors import InvalidInput
 from gridmap.queries import export as ex
-from gridmap.queries import grid_import as gi
+from gridmap.schemas.grids import ImportReport
+from gridmap.services import grid_import as gi
 from gridmap.vocab import codes
 
 router = APIRouter(tags=["files"])
@@ -47,7 +49,7 @@ def export_layer(
     layer: Annotated[Literal["grids", "regions", "buildings"], Path()],
     format: Literal["geojson", "gpkg", "shp"] = "geojson",
     community: Annotated[str | None, Query(pattern=codes.COMMUNITY)] = None,
-    region: Annotated[str | None, Query(pattern=codes.REGION, description="any level")] = None,
+    region: RegionQuery = None,
 ) -> Any:
     """GeoJSON (streamed), GeoPackage or zipped Shapefile (with .prj and a UTF-8 .cpg), in
     EPSG:4326, EPSG:4490 or GCJ-02."""
@@ -70,7 +72,11 @@ def export_layer(
     )
 
 
-@router.post("/import/grids", summary="Import grids from a GIS file (all or nothing)")
+@router.post(
+    "/import/grids",
+    summary="Import grids from a GIS file (all or nothing)",
+    responses={200: {"model": ImportReport}},
+)
 def import_grids(
     request: Request,
     session: SessionDep,
@@ -81,7 +87,7 @@ def import_grids(
         str | None, Query(max_length=64, description="the file's CRS, when it does not say")
     ] = None,
     commit: Annotated[bool, Query(description="write the changes (default: report only)")] = False,
-) -> dict[str, Any]:
+) -> Any:
     """Report what the file would create, update, leave and reject; write it only with
     ``commit=true`` and only when nothing is rejected."""
     name = FilePath(file.filename or "upload").name

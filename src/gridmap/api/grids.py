@@ -18,10 +18,16 @@ from gridmap.dependencies import (
     grids_changed,
 )
 from gridmap.geo.shapes import geojson_in
-from gridmap.queries import grid_writes as w
 from gridmap.queries import grids as q
 from gridmap.responses import GeoJSONResponse
-from gridmap.schemas.grids import GridFeature
+from gridmap.schemas.grids import (
+    GridFeature,
+    GridFeatureOut,
+    GridHistory,
+    GridRetired,
+    GridsPublic,
+)
+from gridmap.services import grid_versions as w
 from gridmap.vocab import codes
 
 router = APIRouter(prefix="/grids", tags=["grids"])
@@ -57,7 +63,9 @@ def _written(result: w.WriteResult, crs: str, status: int = 200) -> GeoJSONRespo
     return GeoJSONResponse(body, status_code=status, headers=headers)
 
 
-@router.get("", response_class=GeoJSONResponse, summary="Grids as GeoJSON")
+@router.get(
+    "", response_class=GeoJSONResponse, response_model=GridsPublic, summary="Grids as GeoJSON"
+)
 def list_grids(
     session: SessionDep,
     page: PageDep,
@@ -90,6 +98,7 @@ def list_grids(
 @router.post(
     "",
     response_class=GeoJSONResponse,
+    response_model=GridFeatureOut,
     status_code=201,
     summary="Add a grid",
     responses={401: {}, 403: {}, 409: {}, 422: {}},
@@ -111,7 +120,9 @@ def create_grid(
     return _written(result, crs, 201)
 
 
-@router.get("/{code}", response_class=GeoJSONResponse, summary="One grid")
+@router.get(
+    "/{code}", response_class=GeoJSONResponse, response_model=GridFeatureOut, summary="One grid"
+)
 def get_grid(request: Request, session: SessionDep, code: CodePath, at: AtDep, crs: CRSDep) -> Any:
     """One grid (its current version, or the one valid ``at``), with its ``ETag``."""
     feature = q.get_grid(session, code=code, at=at)
@@ -121,7 +132,12 @@ def get_grid(request: Request, session: SessionDep, code: CodePath, at: AtDep, c
     return GeoJSONResponse(_in_crs(feature, crs), headers={"ETag": tag})
 
 
-@router.get("/{code}/history", response_class=GeoJSONResponse, summary="Every version of a grid")
+@router.get(
+    "/{code}/history",
+    response_class=GeoJSONResponse,
+    response_model=GridHistory,
+    summary="Every version of a grid",
+)
 def grid_history(session: SessionDep, code: CodePath, geometry: bool = True) -> Any:
     """All versions of a grid, oldest first: who changed it, when, and what it was."""
     return GeoJSONResponse(q.grid_history(session, code=code, geometry=geometry))
@@ -164,12 +180,15 @@ for _method, _summary in (("PUT", "Replace a grid"), ("PATCH", "Change part of a
         summary=_summary,
         operation_id=f"{_method.lower()}_grid",
         response_class=GeoJSONResponse,
+        response_model=GridFeatureOut,
         responses={401: {}, 403: {}, 409: {}, 412: {}, 422: {}, 428: {}},
     )
 
 
 @router.delete(
-    "/{code}", summary="Retire a grid", responses={401: {}, 403: {}, 404: {}, 412: {}, 428: {}}
+    "/{code}",
+    summary="Retire a grid",
+    responses={200: {"model": GridRetired}, 401: {}, 403: {}, 404: {}, 412: {}, 428: {}},
 )
 def retire_grid(
     request: Request,
@@ -177,7 +196,7 @@ def retire_grid(
     principal: TokenDep,
     code: CodePath,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Any:
     """Retire a grid: it leaves the current map but stays in history, never erased."""
     retired = w.retire_grid(session, code=code, principal=principal, if_match=if_match)
     grids_changed(request)

@@ -8,10 +8,8 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from gridmap.auth import Principal
 from gridmap.dependencies import (
     AtDep,
     AtQuery,
@@ -27,10 +25,10 @@ from gridmap.geo.crs import check_lonlat, normalize_crs, to_wgs84, to_wgs84_arra
 from gridmap.live import LiveGrids, Snapshot
 from gridmap.queries import address
 from gridmap.queries import lookup as q
+from gridmap.schemas.lookup import AddressAnswer, LookupAnswer, LookupBatch, LookupBatchAnswer
+from gridmap.services import lookup as service
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
-
-MAX_POINTS = 10_000
 
 
 def _snapshot(request: Request, session: Any, at: Any) -> Snapshot | None:
@@ -51,20 +49,9 @@ async def _snapshot_async(request: Request, session: Any, at: Any) -> Snapshot |
     return await run_in_threadpool(live.snapshot, session)
 
 
-def _from_memory(snap: Snapshot, lon: float, lat: float, principal: Principal) -> dict[str, Any]:
-    i = snap.locate_one(lon, lat)
-    if i < 0:
-        raise q.outside(lon, lat, snap.nearest(lon, lat), snap.around(lon, lat))
-    grid = snap.grids[i]
-    shown = principal.sees_personal_data(grid.code)
-    return {
-        **q.grid_answer(grid),
-        "team": q.team_answer(snap.teams.get(grid.code, []), shown),
-        "personal_data": "shown" if shown else "masked",
-    }
-
-
-@router.get("", summary="The grid, community, street and team at a point")
+@router.get(
+    "", response_model=LookupAnswer, summary="The grid, community, street and team at a point"
+)
 async def lookup(
     request: Request,
     session: SessionDep,
@@ -89,7 +76,7 @@ async def lookup(
     # Answered in the event loop from memory (microseconds); PostGIS in the threadpool.
     snap = await _snapshot_async(request, session, when)
     if snap is not None:
-        answer = _from_memory(snap, wlon, wlat, principal)
+        answer = service.from_memory(snap, wlon, wlat, principal)
     else:
         answer = await run_in_threadpool(
             lambda: q.lookup_point(
@@ -98,31 +85,15 @@ async def lookup(
         )
     # Plain JSON types already: skip FastAPI's encoder walk on the hot path.
     return JSONResponse(
-        {
-            "point": {
-                "lon": round(wlon, 8),
-                "lat": round(wlat, 8),
-                "crs": "EPSG:4326",
-                "input": {"x": lon, "y": lat, "crs": crs},
-            },
-            **({"at": when.isoformat()} if when else {}),
-            **answer,
-        }
+        service.point_body(x=lon, y=lat, crs=crs, lon=wlon, lat=wlat, answer=answer, at=when)
     )
 
 
-class LookupBatch(BaseModel):
-    """Points to look up, in order."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    points: list[tuple[float, float]] = Field(
-        max_length=MAX_POINTS, description=f"[x, y] pairs, at most {MAX_POINTS}"
-    )
-    crs: str | None = Field(default=None, max_length=64)
-
-
-@router.post("", summary="Look up to 10,000 points at once, answered in order")
+@router.post(
+    "",
+    summary="Look up to 10,000 points at once, answered in order",
+    responses={200: {"model": LookupBatchAnswer}},
+)
 def lookup_many(
     request: Request,
     session: SessionDep,
@@ -184,7 +155,11 @@ def lookup_many(
     }
 
 
-@router.get("/address", summary="Find a building and its grid by its standard address")
+@router.get(
+    "/address",
+    summary="Find a building and its grid by its standard address",
+    responses={200: {"model": AddressAnswer}},
+)
 def lookup_address(
     session: SessionDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="an address, as typed")],

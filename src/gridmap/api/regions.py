@@ -8,9 +8,11 @@ from fastapi import APIRouter, Path, Query, Request
 
 from gridmap.dependencies import AtDep, PageDep, RulesDep, SessionDep, TokenDep, grids_changed
 from gridmap.queries import coverage as cov
-from gridmap.queries import grid_writes as w
 from gridmap.queries import regions as q
 from gridmap.responses import GeoJSONResponse
+from gridmap.schemas.grids import RenumberReport
+from gridmap.schemas.regions import CoverageReport, RegionFeature, RegionsPublic
+from gridmap.services import grid_versions as w
 from gridmap.vocab import codes
 
 router = APIRouter(prefix="/regions", tags=["regions"])
@@ -21,7 +23,12 @@ CodePath = Annotated[
 ]
 
 
-@router.get("", response_class=GeoJSONResponse, summary="Regions as GeoJSON")
+@router.get(
+    "",
+    response_class=GeoJSONResponse,
+    response_model=RegionsPublic,
+    summary="Regions as GeoJSON",
+)
 def list_regions(
     session: SessionDep,
     page: PageDep,
@@ -44,7 +51,9 @@ def list_regions(
     )
 
 
-@router.get("/{code}", response_class=GeoJSONResponse, summary="One region")
+@router.get(
+    "/{code}", response_class=GeoJSONResponse, response_model=RegionFeature, summary="One region"
+)
 def get_region(session: SessionDep, code: CodePath) -> Any:
     """One region as a Feature, with the codes of its children."""
     return GeoJSONResponse(q.get_region(session, code=code))
@@ -53,10 +62,12 @@ def get_region(session: SessionDep, code: CodePath) -> Any:
 CommunityPath = Annotated[str, Path(pattern=codes.COMMUNITY, description="12-digit community code")]
 
 
-@router.get("/{code}/coverage", summary="Do the community's grids cover it exactly?")
-def community_coverage(
-    session: SessionDep, rules: RulesDep, code: CommunityPath, at: AtDep
-) -> dict[str, Any]:
+@router.get(
+    "/{code}/coverage",
+    summary="Do the community's grids cover it exactly?",
+    responses={200: {"model": CoverageReport}},
+)
+def community_coverage(session: SessionDep, rules: RulesDep, code: CommunityPath, at: AtDep) -> Any:
     """Covered share, every gap, overlap and spill with its area, mismatched shared edges, and
     the buildings and households standing in a gap."""
     return cov.community_coverage(session, community=code, rules=rules, at=at)
@@ -65,7 +76,7 @@ def community_coverage(
 @router.post(
     "/{code}/renumber",
     summary="Renumber a community's grids west→east, north→south",
-    responses={401: {}, 403: {}},
+    responses={200: {"model": RenumberReport}, 401: {}, 403: {}},
 )
 def renumber(
     request: Request,
@@ -74,7 +85,7 @@ def renumber(
     rules: RulesDep,
     code: CommunityPath,
     dry_run: Annotated[bool, Query(description="only report old → new")] = False,
-) -> dict[str, Any]:
+) -> Any:
     """Give the community's grids codes in reading order; report old → new."""
     result = w.renumber(session, community=code, principal=principal, rules=rules, dry_run=dry_run)
     if result["renumbered"] and not dry_run:

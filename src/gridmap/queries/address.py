@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from typing import cast as cast_type
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from gridmap.address import Parsed, Places, parse
 from gridmap.errors import InvalidInput
+from gridmap.models import Building, Region
+
+_b = cast_type(Table, Building.__table__)
+_r = cast_type(Table, Region.__table__)
 
 MIN_SCORE = 0.5
 # Trigram similarity a stored key needs to be considered at all (well below MIN_SCORE: the
@@ -27,22 +32,23 @@ CANDIDATE_SIMILARITY = 0.2
 
 def places(conn: Connection | Session) -> Places:
     """The district and street names addresses may start with."""
-    return Places.of(
-        (r.level, r.name) for r in conn.execute(text("SELECT level, name FROM region"))
-    )
+    return Places.of((r.level, r.name) for r in conn.execute(select(_r.c.level, _r.c.name)))
 
 
 def refresh_address_keys(conn: Connection | Session) -> int:
     """Recompute the matching key of every building whose key is stale; returns how many."""
     known = places(conn)
-    rows = conn.execute(text("SELECT id, address, address_key FROM building")).all()
+    rows = conn.execute(select(_b.c.id, _b.c.address, _b.c.address_key)).all()
     changed = [
         {"id": r.id, "key": key}
         for r in rows
         if (key := parse(r.address, known).key if r.address else None) != r.address_key
     ]
     if changed:
-        conn.execute(text("UPDATE building SET address_key = :key WHERE id = :id"), changed)
+        conn.execute(
+            update(_b).where(_b.c.id == bindparam("b_id")).values(address_key=bindparam("b_key")),
+            [{"b_id": c["id"], "b_key": c["key"]} for c in changed],
+        )
     return len(changed)
 
 
@@ -161,8 +167,7 @@ def search(session: Session, *, q: str, limit: int = 5) -> dict[str, Any]:
         raise InvalidInput("q is empty: type an address")
     known = places(session)
     session.execute(
-        text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
-        {"t": str(CANDIDATE_SIMILARITY)},
+        select(func.set_config("pg_trgm.similarity_threshold", str(CANDIDATE_SIMILARITY), True))
     )
     best: dict[str, dict[str, Any]] = {}
     parsed_first = None
@@ -170,6 +175,7 @@ def search(session: Session, *, q: str, limit: int = 5) -> dict[str, Any]:
         parsed_first = parsed_first or parsed
         if len(parsed.key) < 2:
             continue
+        # Kept as SQL: the trigram operator (%) must stand as written for its GIN index.
         for row in session.execute(text(_CANDIDATES), {"q": parsed.key}):
             score, why = _score(row, parsed)
             if score < MIN_SCORE or (row.code in best and best[row.code]["score"] >= score):

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from typing import cast as cast_type
 
-from sqlalchemy import text
+from sqlalchemy import Table, Text, cast, func, insert, literal, null, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
+
+from gridmap.models import AuditLog
+
+_log = cast_type(Table, AuditLog.__table__)
+
+
+def _jsonb(value: dict[str, Any] | None) -> Any:
+    # Serialised here (dates and decimals as strings), as the log has always kept them.
+    if value is None:
+        return null()  # SQL NULL; None would be stored as JSON 'null'
+    return cast(literal(json.dumps(value, default=str), Text), JSONB)
 
 
 def record(
@@ -21,19 +34,15 @@ def record(
 ) -> None:
     """Append one entry, in the caller's transaction (so it lands exactly when the change does)."""
     session.execute(
-        text(
-            "INSERT INTO audit_log (at, actor, action, entity, entity_key, before, after) "
-            "VALUES (clock_timestamp(), :actor, :action, :entity, :key, "
-            "CAST(:before AS jsonb), CAST(:after AS jsonb))"
-        ),
-        {
-            "actor": actor,
-            "action": action,
-            "entity": entity,
-            "key": key,
-            "before": None if before is None else json.dumps(before, default=str),
-            "after": None if after is None else json.dumps(after, default=str),
-        },
+        insert(_log).values(
+            at=func.clock_timestamp(),
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_key=key,
+            before=_jsonb(before),
+            after=_jsonb(after),
+        )
     )
 
 
@@ -41,14 +50,24 @@ def entries(
     session: Session, *, entity: str, key: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The newest entries about an entity (and key), newest first."""
+    where = [_log.c.entity == entity]
+    if key is not None:
+        where.append(_log.c.entity_key == key)
     return [
         dict(r._mapping)
         for r in session.execute(
-            text(
-                "SELECT id, at, actor, action, entity, entity_key, before, after FROM audit_log "
-                "WHERE entity = :entity AND (CAST(:key AS text) IS NULL OR entity_key = :key) "
-                "ORDER BY id DESC LIMIT :limit"
-            ),
-            {"entity": entity, "key": key, "limit": limit},
+            select(
+                _log.c.id,
+                _log.c.at,
+                _log.c.actor,
+                _log.c.action,
+                _log.c.entity,
+                _log.c.entity_key,
+                _log.c.before,
+                _log.c.after,
+            )
+            .where(*where)
+            .order_by(_log.c.id.desc())
+            .limit(limit)
         )
     ]

@@ -17,8 +17,8 @@ from shapely.geometry.base import BaseGeometry
 
 from gridmap.errors import InvalidInput, RegionNotFound
 from gridmap.geo import coverage as cov
+from gridmap.geo.rules import GridRules
 from gridmap.geo.shapes import geojson_in
-from gridmap.queries.grid_writes import GridRules
 
 _GRIDS = """
 SELECT g.code, ST_AsBinary(g.geom) AS wkb FROM grid g

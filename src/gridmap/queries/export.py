@@ -3,52 +3,79 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from typing import cast as cast_type
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Float, Select, Table, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
+from sqlalchemy.types import JSON
 
 from gridmap import files
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.models import Building, Grid, Region
+from gridmap.queries.grids import NAMED_COLUMNS, WITH_NAMES, area_m2, valid_at
 
-_TIME = """(CASE WHEN CAST(:at AS timestamptz) IS NULL THEN g.valid_to IS NULL
-            ELSE g.valid_from <= CAST(:at AS timestamptz)
-                 AND (g.valid_to IS NULL OR g.valid_to > CAST(:at AS timestamptz)) END)"""
+_g = cast_type(Table, Grid.__table__)
+_r = cast_type(Table, Region.__table__)
+_b = cast_type(Table, Building.__table__)
 
-# Each layer: its columns (geometry last, named geom) and the code column a region filters on.
-_LAYERS = {
-    "grids": (
-        f"""
-        SELECT g.code, g.name, g.kind, g.subtype, g.community_code, c.name AS community_name,
-               left(g.community_code, 9) AS street_code, s.name AS street_name, g.households,
-               g.version, to_char(g.valid_from AT TIME ZONE 'UTC',
-                                  'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS valid_from,
-               round(ST_Area(g.geom::geography)::numeric, 1)::float8 AS area_m2, g.geom
-        FROM grid g JOIN region c ON c.code = g.community_code
-        LEFT JOIN region s ON s.code = c.parent_code
-        WHERE {_TIME} AND left(g.community_code, length(:region)) = :region
-        ORDER BY g.code
-        """
-    ),
-    "regions": (
-        """
-        SELECT r.code, r.level, r.name, r.parent_code, r.geom FROM region r
-        WHERE left(r.code, length(:region)) = :region
-        ORDER BY r.code
-        """
-    ),
-    "buildings": (
-        """
-        SELECT b.code, b.address, b.name, b.use, b.floors, b.households, b.grid_code,
-               b.community_code, b.geom
-        FROM building b
-        WHERE :region = '' OR left(b.community_code, length(:region)) = :region
-        ORDER BY b.code
-        """
-    ),
+
+def _in_region(code: ColumnElement[str], region: str | None) -> list[ColumnElement[bool]]:
+    # A region is any code prefix; none (or "") means everywhere.
+    return [func.left(code, len(region)) == region] if region else []
+
+
+def _grids(region: str | None, at: datetime | None) -> Select[Any]:
+    return (
+        select(
+            *NAMED_COLUMNS,
+            func.to_char(func.timezone("UTC", _g.c.valid_from), 'YYYY-MM-DD"T"HH24:MI:SS"Z"').label(
+                "valid_from"
+            ),
+            cast(area_m2(_g.c.geom), Float).label("area_m2"),
+            _g.c.geom,
+        )
+        .select_from(WITH_NAMES)
+        .where(valid_at(at), *_in_region(_g.c.community_code, region))
+        .order_by(_g.c.code)
+    )
+
+
+def _regions(region: str | None, _at: datetime | None) -> Select[Any]:
+    return (
+        select(_r.c.code, _r.c.level, _r.c.name, _r.c.parent_code, _r.c.geom)
+        .where(*_in_region(_r.c.code, region))
+        .order_by(_r.c.code)
+    )
+
+
+def _buildings(region: str | None, _at: datetime | None) -> Select[Any]:
+    return (
+        select(
+            _b.c.code,
+            _b.c.address,
+            _b.c.name,
+            _b.c.use,
+            _b.c.floors,
+            _b.c.households,
+            _b.c.grid_code,
+            _b.c.community_code,
+            _b.c.geom,
+        )
+        .where(*_in_region(_b.c.community_code, region))
+        .order_by(_b.c.code)
+    )
+
+
+# Each layer: its rows in a region (as of ``at``), geometry last and named geom.
+_LAYERS: dict[str, Callable[[str | None, datetime | None], Select[Any]]] = {
+    "grids": _grids,
+    "regions": _regions,
+    "buildings": _buildings,
 }
 LAYERS = tuple(_LAYERS)
 
@@ -66,10 +93,17 @@ def export_rows(
     (``geometry="geojson"``) or WKB bytes (``"wkb"``), read through a server-side cursor."""
     if layer not in _LAYERS:
         raise InvalidInput(f"unknown layer {layer!r}; export one of {', '.join(LAYERS)}")
-    geom = "ST_AsGeoJSON(x.geom, 9)::json" if geometry == "geojson" else "ST_AsBinary(x.geom)"
-    sql = f"SELECT to_jsonb(x) - 'geom' AS props, {geom} AS geometry FROM ({_LAYERS[layer]}) x"
-    params = {"region": region or "", "at": at}
-    result = session.execute(text(sql).execution_options(yield_per=batch), params)
+    x = _LAYERS[layer](region, at).subquery("x")
+    geom = (
+        cast(func.ST_AsGeoJSON(x.c.geom, 9), JSON)
+        if geometry == "geojson"
+        else func.ST_AsBinary(x.c.geom)
+    )
+    rows = select(
+        func.to_jsonb(literal_column("x"), type_=JSONB).op("-")("geom").label("props"),
+        geom.label("geometry"),
+    )
+    result = session.execute(rows.execution_options(yield_per=batch))
     for row in result:
         props = dict(row.props)
         g = row.geometry
@@ -85,8 +119,7 @@ def count_rows(
         raise InvalidInput(f"unknown layer {layer!r}; export one of {', '.join(LAYERS)}")
     return int(
         session.execute(
-            text(f"SELECT count(*) FROM ({_LAYERS[layer]}) x"),
-            {"region": region or "", "at": at},
+            select(func.count()).select_from(_LAYERS[layer](region, at).subquery("x"))
         ).scalar_one()
     )
 

@@ -17,17 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+from typing import cast as cast_type
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Table, case, select, text
 from sqlalchemy.orm import Session
 
 from gridmap.errors import OutsideGrids
+from gridmap.models import GridStaff, Person
 from gridmap.privacy import mask_name, mask_phone
 
-# Current versions, or the versions valid at :at.
-_VALID = """(CASE WHEN CAST(:at AS timestamptz) IS NULL THEN g.valid_to IS NULL
-       ELSE g.valid_from <= CAST(:at AS timestamptz)
-            AND (g.valid_to IS NULL OR g.valid_to > CAST(:at AS timestamptz)) END)"""
+# Current versions (False), or the versions valid at :at (True).
+_VALID = {
+    False: "g.valid_to IS NULL",
+    True: "g.valid_from <= :at AND (g.valid_to IS NULL OR g.valid_to > :at)",
+}
 
 _GRID_FIELDS = """g.code, g.name, g.kind, g.subtype, g.version, g.community_code,
        c.name AS community_name, s.code AS street_code, s.name AS street_name,
@@ -38,28 +41,34 @@ LEFT JOIN region s ON s.code = c.parent_code
 LEFT JOIN region d ON d.code = s.parent_code"""
 
 # One round trip: the grid and the names of its community, street and district.
-_GRID_AT = f"""
+_GRID_AT = {
+    dated: f"""
 SELECT {_GRID_FIELDS}
 FROM grid_piece p
 JOIN grid g ON g.id = p.grid_id
 {_NAMES}
-WHERE {_VALID}
+WHERE {_VALID[dated]}
   AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
 ORDER BY g.code
 LIMIT 1
 """
+    for dated in (False, True)
+}
 
-_GRIDS_AT = f"""
+_GRIDS_AT = {
+    dated: f"""
 SELECT pt.i, {_GRID_FIELDS}
 FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS pt(lon, lat, i)
 LEFT JOIN LATERAL (
     SELECT g.* FROM grid_piece p JOIN grid g ON g.id = p.grid_id
-    WHERE {_VALID}
+    WHERE {_VALID[dated]}
       AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(pt.lon, pt.lat), 4326))
     ORDER BY g.code LIMIT 1) g ON true
 LEFT {_NAMES}
 ORDER BY pt.i
 """
+    for dated in (False, True)
+}
 
 _REGIONS_AT = """
 SELECT r.code, r.level, r.name FROM region r
@@ -69,17 +78,28 @@ ORDER BY r.level, r.code
 """
 
 # KNN on the bounding boxes (the index orders by it alone); exact distance re-ranks in Python.
-_NEAREST = f"""
+_NEAREST = {
+    dated: f"""
 SELECT g.code, g.name,
        ST_Distance(g.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
            AS distance_m
 FROM grid g
-WHERE {_VALID}
+WHERE {_VALID[dated]}
 ORDER BY g.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
 LIMIT 5
 """
+    for dated in (False, True)
+}
 
 STAFF_ORDER = ("leader", "worker", "guide", "police", "mediator", "safety", "volunteer")
+
+_staff = cast_type(Table, GridStaff.__table__)
+_person = cast_type(Table, Person.__table__)
+
+
+def staff_order(role: ColumnElement[str]) -> ColumnElement[int]:
+    """A team's order: by :data:`STAFF_ORDER` (leader first), unknown roles last."""
+    return case({r: i for i, r in enumerate(STAFF_ORDER, 1)}, value=role)
 
 
 def named(code: str | None, name: str | None) -> dict[str, str] | None:
@@ -138,12 +158,10 @@ def team_rows(session: Session, code: str) -> list[Any]:
     """The staff of a grid, leader first."""
     return list(
         session.execute(
-            text(
-                "SELECT s.role, p.name, p.phone FROM grid_staff s "
-                "JOIN person p ON p.id = s.person_id WHERE s.grid_code = :code "
-                "ORDER BY array_position(CAST(:order AS text[]), s.role::text), s.id"
-            ),
-            {"code": code, "order": list(STAFF_ORDER)},
+            select(_staff.c.role, _person.c.name, _person.c.phone)
+            .join(_person, _person.c.id == _staff.c.person_id)
+            .where(_staff.c.grid_code == code)
+            .order_by(staff_order(_staff.c.role), _staff.c.id)
         )
     )
 
@@ -161,14 +179,20 @@ def lookup_point(
     ``show_personal(grid_code)`` says whether the caller may see the team's names and phones.
     """
     params = {"lon": lon, "lat": lat, "at": at}
-    grid = session.execute(text(_GRID_AT), params).one_or_none()
+    dated = at is not None
+    # Kept as SQL: the point test runs on the subdivided pieces (grid_piece) through their GiST
+    # index, then joins the names, in one round trip; the planner needs it written out.
+    grid = session.execute(text(_GRID_AT[dated]), params).one_or_none()
     if grid is None:
         regions = {
             r.level: {"code": r.code, "name": r.name}
+            # Kept as SQL: a spatial test (ST_Intersects) behind a bounding-box filter.
             for r in session.execute(text(_REGIONS_AT), params)
         }
         near = sorted(
-            session.execute(text(_NEAREST), params).all(), key=lambda r: (r.distance_m, r.code)
+            # Kept as SQL: a KNN (<->) order the GiST index answers, geodesic distances.
+            session.execute(text(_NEAREST[dated]), params).all(),
+            key=lambda r: (r.distance_m, r.code),
         )
         nearest = (
             {
@@ -193,6 +217,8 @@ def lookup_points(
 ) -> list[dict[str, Any] | None]:
     """The grid, community, street and district of each point, in order (None: in no grid)."""
     rows = session.execute(
-        text(_GRIDS_AT), {"lons": list(lons), "lats": list(lats), "at": at}
+        # Kept as SQL: unnest the points and test each against grid_piece in a LATERAL join.
+        text(_GRIDS_AT[at is not None]),
+        {"lons": list(lons), "lats": list(lats), "at": at},
     ).all()
     return [grid_answer(r) if r.code is not None else None for r in rows]

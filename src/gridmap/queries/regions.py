@@ -3,35 +3,47 @@
 from __future__ import annotations
 
 from typing import Any
+from typing import cast as cast_type
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Table, cast, func, null, select
 from sqlalchemy.orm import Session
 
 from gridmap.errors import RegionNotFound
-from gridmap.queries import feature_collection_sql
+from gridmap.models import Grid, Region
+from gridmap.queries import feature_collection, feature_page
 
-_FEATURES = feature_collection_sql("""
-    SELECT r.code, r.level, r.name, r.official_name, r.parent_code,
-           (SELECT count(*) FROM grid g WHERE g.valid_to IS NULL
-               AND left(g.code, length(r.code)) = r.code) AS grid_count,
-           ST_X(r.label_point) AS label_lon, ST_Y(r.label_point) AS label_lat,
-           CASE WHEN :with_geometry THEN
-               CASE WHEN :simplify > 0 THEN ST_SimplifyPreserveTopology(r.geom, :simplify)
-                    ELSE r.geom END
-           END AS geom
-    FROM region r
-    WHERE (CAST(:level AS text) IS NULL OR r.level = :level)
-      AND (CAST(:parent AS text) IS NULL OR r.parent_code = :parent)
-      AND (CAST(:code AS text) IS NULL OR r.code = :code)
-    ORDER BY r.code
-    LIMIT :limit OFFSET :offset
-""")
+_r = cast_type(Table, Region.__table__)
+_g = cast_type(Table, Grid.__table__)
 
-_COUNT = """
-SELECT count(*) FROM region r
-WHERE (CAST(:level AS text) IS NULL OR r.level = :level)
-  AND (CAST(:parent AS text) IS NULL OR r.parent_code = :parent)
-"""
+# Current grids whose code starts with the region's (a street's grids are its communities').
+_GRID_COUNT = (
+    select(func.count())
+    .select_from(_g)
+    .where(_g.c.valid_to.is_(None), func.left(_g.c.code, func.length(_r.c.code)) == _r.c.code)
+    .scalar_subquery()
+)
+
+
+def _rows(*, with_geometry: bool, simplify: float) -> Any:
+    """Regions as feature rows, with or without (simplified) boundaries."""
+    geom: ColumnElement[Any]
+    if not with_geometry:
+        geom = cast(null(), _r.c.geom.type)
+    elif simplify > 0:
+        geom = func.ST_SimplifyPreserveTopology(_r.c.geom, simplify, type_=_r.c.geom.type)
+    else:
+        geom = _r.c.geom
+    return select(
+        _r.c.code,
+        _r.c.level,
+        _r.c.name,
+        _r.c.official_name,
+        _r.c.parent_code,
+        _GRID_COUNT.label("grid_count"),
+        func.ST_X(_r.c.label_point).label("label_lon"),
+        func.ST_Y(_r.c.label_point).label("label_lat"),
+        geom.label("geom"),
+    )
 
 
 def list_regions(
@@ -45,46 +57,31 @@ def list_regions(
     simplify: float = 0.0,
 ) -> dict[str, Any]:
     """A page of regions as a FeatureCollection with ``numberMatched``."""
-    params = {
-        "level": level,
-        "parent": parent,
-        "code": None,
-        "limit": limit,
-        "offset": offset,
-        "with_geometry": with_geometry,
-        "simplify": simplify,
-    }
-    features = session.execute(text(_FEATURES), params).scalar_one()
-    matched = session.execute(text(_COUNT), params).scalar_one()
-    return {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "features": features,
-    }
+    where = []
+    if level is not None:
+        where.append(_r.c.level == level)
+    if parent is not None:
+        where.append(_r.c.parent_code == parent)
+    return feature_page(
+        session,
+        rows=_rows(with_geometry=with_geometry, simplify=simplify),
+        count_from=_r,
+        where=where,
+        order=_r.c.code,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def get_region(session: Session, *, code: str) -> dict[str, Any]:
     """One region as a Feature, with its children's codes."""
-    params = {
-        "level": None,
-        "parent": None,
-        "code": code,
-        "limit": 1,
-        "offset": 0,
-        "with_geometry": True,
-        "simplify": 0.0,
-    }
-    features = session.execute(text(_FEATURES), params).scalar_one()
+    one = _rows(with_geometry=True, simplify=0.0).where(_r.c.code == code).limit(1)
+    features = session.execute(feature_collection(one)).scalar_one()
     if not features:
         raise RegionNotFound(f"no region with code {code!r}", region=code)
     feature: dict[str, Any] = features[0]
-    children = (
-        session.execute(
-            text("SELECT code FROM region WHERE parent_code = :code ORDER BY code"), {"code": code}
-        )
-        .scalars()
-        .all()
-    )
+    children = session.execute(
+        select(_r.c.code).where(_r.c.parent_code == code).order_by(_r.c.code)
+    ).scalars()
     feature["properties"]["children"] = list(children)
     return feature

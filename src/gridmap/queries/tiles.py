@@ -102,6 +102,8 @@ def tilejson(session: Session, *, layer: str, base_url: str) -> dict[str, Any]:
     """TileJSON 3.0.0 of a layer, its tile URL carrying the current version."""
     _known(layer)
     table, _columns, geom, where = _LAYERS[layer]
+    # Kept as SQL: the extent of the same layer definition (table, geometry, filter) the tiles
+    # are cut from.
     bounds = session.execute(
         text(
             f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "

@@ -1,10 +1,11 @@
-"""gridmap.queries.grid_writes: create, change, retire and renumber grids, keeping the rules.
+"""gridmap.services.grid_versions: create, change, retire and renumber grids, keeping the rules.
 
 Every write runs in the caller's transaction and either lands whole or raises having written
 nothing. Writes to one community's grids are serialised by a transaction-scoped advisory lock,
 so two editors can never both pass the overlap check against a state the other is changing.
 A change never overwrites a row: the current version is retired (``valid_to``) and the next one
-inserted, so history and ``?at=`` stay exact.
+inserted, so history and ``?at=`` stay exact. The editor's routes and the file import both write
+through the public functions here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import shapely
@@ -31,52 +31,34 @@ from gridmap.errors import (
     PreconditionRequired,
 )
 from gridmap.geo import coverage as cov
+from gridmap.geo.reading_order import reading_order
+from gridmap.geo.rules import GridRules
 from gridmap.geo.shapes import as_multipolygon, geojson_in, parse_polygonal, to_metric
 from gridmap.queries import audit
+from gridmap.queries import grids as q
 from gridmap.queries.assign import rederive_grids
-from gridmap.queries.grids import get_grid
 from gridmap.schemas.grids import GridFeature
-from gridmap.settings import ApiSettings
 
-
-@dataclass(frozen=True)
-class GridRules:
-    """The coverage rule and code format writes are held to."""
-
-    code_width: int = 3
-    tolerance_m2: float = cov.TOLERANCE_M2
-    sliver_m: float = cov.SLIVER_M
-    edge_m: float = cov.EDGE_M
-    snap_m: float = 1.0
-
-    @classmethod
-    def from_settings(cls, api: ApiSettings) -> GridRules:
-        """The rules a deployment is configured with."""
-        return cls(
-            code_width=api.grid_code_width,
-            tolerance_m2=api.grid_tolerance_m2,
-            sliver_m=api.grid_sliver_m,
-            snap_m=api.grid_snap_m,
-        )
-
-    def spill(
-        self, grid: BaseGeometry, community: BaseGeometry, frame: cov.Frame
-    ) -> BaseGeometry | None:
-        """:func:`gridmap.geo.coverage.spill` under these rules."""
-        return cov.spill(
-            grid,
-            community,
-            edge_m=self.edge_m,
-            tolerance_m2=self.tolerance_m2,
-            sliver_m=self.sliver_m,
-            frame=frame,
-        )
-
-    def significant(self, geom: BaseGeometry, frame: cov.Frame) -> list[BaseGeometry]:
-        """:func:`gridmap.geo.coverage.significant` under these rules."""
-        return cov.significant(
-            geom, tolerance_m2=self.tolerance_m2, sliver_m=self.sliver_m, frame=frame
-        )
+__all__ = [
+    "GridRules",
+    "WriteResult",
+    "add_version",
+    "check_if_match",
+    "community_geom",
+    "create_grid",
+    "current_grids",
+    "current_version",
+    "etag",
+    "lock_community",
+    "next_code",
+    "now",
+    "rederive_around",
+    "renumber",
+    "retire",
+    "retire_grid",
+    "snapshot",
+    "update_grid",
+]
 
 
 @dataclass
@@ -112,16 +94,14 @@ def check_if_match(if_match: str | None, current: str) -> None:
     )
 
 
-def _lock_community(session: Session, community: str) -> None:
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext('gridmap.grid.' || :c))"), {"c": community}
-    )
+def lock_community(session: Session, community: str) -> None:
+    """Serialise writes to ``community``'s grids until the transaction ends."""
+    q.lock_community(session, community)
 
 
-def _community_geom(session: Session, code: str) -> BaseGeometry:
-    row = session.execute(
-        text("SELECT level, ST_AsBinary(geom) AS wkb FROM region WHERE code = :c"), {"c": code}
-    ).one_or_none()
+def community_geom(session: Session, code: str) -> BaseGeometry:
+    """The boundary of community ``code``; 422 when it is unknown or has none."""
+    row = q.community_shape(session, code)
     if row is None or row.level != "community":
         raise InvalidInput(
             f"unknown community {code!r}: no community with that code", field="community_code"
@@ -134,17 +114,14 @@ def _community_geom(session: Session, code: str) -> BaseGeometry:
     return shapely.from_wkb(bytes(row.wkb))
 
 
-def _siblings(
-    session: Session, community: str, exclude: str | None
+def current_grids(
+    session: Session, community: str, *, exclude: str | None = None
 ) -> dict[str, tuple[str, BaseGeometry]]:
-    rows = session.execute(
-        text(
-            "SELECT code, name, ST_AsBinary(geom) AS wkb FROM grid WHERE community_code = :c "
-            "AND valid_to IS NULL AND code IS DISTINCT FROM :x"
-        ),
-        {"c": community, "x": exclude},
-    )
-    return {r.code: (r.name, shapely.from_wkb(bytes(r.wkb))) for r in rows}
+    """Code → (name, shape) of the community's current grids, but ``exclude``."""
+    return {
+        r.code: (r.name, shapely.from_wkb(bytes(r.wkb)))
+        for r in q.current_shapes(session, community, exclude=exclude)
+    }
 
 
 def _fit_and_check(
@@ -157,21 +134,13 @@ def _fit_and_check(
     fix: bool,
 ) -> tuple[BaseGeometry, dict[str, Any] | None]:
     """The geometry to store (fitted when ``fix``), or the 422/409 that says why it can't be."""
-    area = _community_geom(session, community)
-    siblings = _siblings(session, community, exclude)
+    area = community_geom(session, community)
+    siblings = current_grids(session, community, exclude=exclude)
     frame = cov.Frame.around(area)
     geoms = {code: g for code, (_name, g) in siblings.items()}
     fixed = None
     if fix:
-        fit = cov.fit_grid(
-            geom,
-            area,
-            geoms,
-            snap_m=rules.snap_m,
-            tolerance_m2=rules.tolerance_m2,
-            sliver_m=rules.sliver_m,
-            frame=frame,
-        )
+        fit = rules.fit(geom, area, geoms, frame)
         if fit.geom.is_empty:
             raise InvalidGeometry(
                 "nothing is left of the grid once fitted: it lies outside its community or "
@@ -211,31 +180,23 @@ def _fit_and_check(
     return geom, fixed
 
 
-def _now(session: Session) -> datetime:
+def now(session: Session) -> datetime:
+    """The instant a write is stamped with."""
     # clock_timestamp, not now(): several versions may be written in one transaction.
-    return session.execute(text("SELECT clock_timestamp()")).scalar_one()  # type: ignore[no-any-return]
+    return q.clock(session)
 
 
 def snapshot(session: Session, grid_id: int) -> dict[str, Any] | None:
-    """One grid version as a GeoJSON Feature, for the audit log."""
-    found: dict[str, Any] | None = session.execute(
-        text(
-            "SELECT json_build_object('type', 'Feature', 'id', g.id, "
-            "'geometry', ST_AsGeoJSON(g.geom, 7)::json, "
-            "'properties', to_jsonb(g) - 'geom') FROM grid g WHERE g.id = :id"
-        ),
-        {"id": grid_id},
-    ).scalar_one_or_none()
-    return found
+    """One grid version as a GeoJSON Feature, as the audit log keeps it."""
+    return q.snapshot(session, grid_id)
 
 
-def _retire(session: Session, ids: list[int], at: datetime) -> None:
-    session.execute(
-        text("UPDATE grid SET valid_to = :at WHERE id = ANY(:ids)"), {"at": at, "ids": ids}
-    )
+def retire(session: Session, ids: list[int], at: datetime) -> None:
+    """End the grid versions ``ids`` at ``at`` (the caller logs why)."""
+    q.retire(session, ids, at)
 
 
-def _add_version(
+def add_version(
     session: Session,
     *,
     code: str,
@@ -250,32 +211,16 @@ def _add_version(
     source: str | None = None,
 ) -> int:
     """Insert the next version of grid ``code`` and log it; returns the new row's id."""
-    version = session.execute(
-        text("SELECT coalesce(max(version), 0) + 1 FROM grid WHERE code = :c"), {"c": code}
-    ).scalar_one()
-    grid_id = int(
-        session.execute(
-            text(
-                "INSERT INTO grid (code, version, community_code, name, kind, subtype, households, "
-                "geom, valid_from, changed_by, source, note) VALUES (:code, :version, :community, "
-                ":name, :kind, :subtype, :households, ST_Multi(ST_GeomFromWKB(:wkb, 4326)), :at, "
-                ":actor, :source, :note) RETURNING id"
-            ),
-            {
-                "code": code,
-                "version": version,
-                "community": community,
-                "name": props["name"],
-                "kind": props["kind"],
-                "subtype": props.get("subtype"),
-                "households": props.get("households"),
-                "wkb": shapely.to_wkb(geom),
-                "at": at,
-                "actor": actor,
-                "source": source,
-                "note": note,
-            },
-        ).scalar_one()
+    grid_id = q.insert_version(
+        session,
+        code=code,
+        community=community,
+        props=props,
+        wkb=shapely.to_wkb(geom),
+        at=at,
+        actor=actor,
+        note=note,
+        source=source,
     )
     audit.record(
         session,
@@ -289,21 +234,15 @@ def _add_version(
     return grid_id
 
 
-def _rederive_around(session: Session, *geoms: BaseGeometry) -> None:
+def rederive_around(session: Session, *geoms: BaseGeometry) -> None:
+    """Re-derive the grid of buildings and list items around the shapes a write touched."""
     box = shapely.envelope(shapely.union_all([g for g in geoms if g is not None]))
     rederive_grids(session, area_ewkt="SRID=4326;" + box.wkt)
 
 
 def next_code(session: Session, community: str, width: int) -> str:
     """The next unused code of ``community``: codes of retired grids are never reused."""
-    last = session.execute(
-        text(
-            "SELECT max(CAST(right(code, :w) AS int)) FROM grid "
-            "WHERE community_code = :c AND length(code) = 12 + :w"
-        ),
-        {"c": community, "w": width},
-    ).scalar_one()
-    seq = (last or 0) + 1
+    seq = (q.last_sequence(session, community, width) or 0) + 1
     if seq >= 10**width:
         raise Conflict(
             f"community {community} has used all {10**width - 1} grid codes of {width} digits",
@@ -375,12 +314,10 @@ def create_grid(
         raise InvalidGeometry("a grid needs a geometry (Polygon or MultiPolygon)")
     props = _props(feature)
     geom = parse_polygonal(feature.geometry, crs=crs)
-    _lock_community(session, community)
-    _community_geom(session, community)
+    lock_community(session, community)
+    community_geom(session, community)
     if p.code is not None:
-        used = session.execute(
-            text("SELECT bool_or(valid_to IS NULL) FROM grid WHERE code = :c"), {"c": p.code}
-        ).scalar_one()
+        used = q.code_in_use(session, p.code)
         if used is not None:
             raise Conflict(
                 f"grid {p.code} already exists"
@@ -393,34 +330,27 @@ def create_grid(
     final, fixed = _fit_and_check(
         session, community=community, geom=geom, exclude=None, rules=rules, fix=fix
     )
-    _add_version(
+    add_version(
         session,
         code=code,
         community=community,
         props=props,
         geom=final,
-        at=_now(session),
+        at=now(session),
         actor=principal.actor,
         note=note,
         action="create",
         source=source,
     )
-    _rederive_around(session, final)
-    return WriteResult(feature=get_grid(session, code=code), etag=etag(code, 1), fixed=fixed)
+    rederive_around(session, final)
+    return WriteResult(feature=q.get_grid(session, code=code), etag=etag(code, 1), fixed=fixed)
 
 
-def _current(session: Session, code: str) -> Any:
-    row = session.execute(
-        text(
-            "SELECT id, code, version, community_code, name, kind, subtype, households, "
-            "ST_AsBinary(geom) AS wkb FROM grid WHERE code = :c AND valid_to IS NULL"
-        ),
-        {"c": code},
-    ).one_or_none()
+def current_version(session: Session, code: str) -> Any:
+    """The current version of grid ``code``; 404 saying when it was retired, if it was."""
+    row = q.current_version(session, code)
     if row is None:
-        retired = session.execute(
-            text("SELECT max(valid_to) FROM grid WHERE code = :c"), {"c": code}
-        ).scalar_one()
+        retired = q.retired_at(session, code)
         if retired is not None:
             raise GridNotFound(
                 f"grid {code} was retired at {retired.isoformat()}",
@@ -468,8 +398,8 @@ def update_grid(
             "PUT replaces the whole grid: send properties.name (or use PATCH)", field="name"
         )
     geom = parse_polygonal(feature.geometry, crs=crs) if feature.geometry is not None else None
-    _lock_community(session, community)
-    row = _current(session, code)
+    lock_community(session, community)
+    row = current_version(session, code)
     check_if_match(if_match, etag(code, row.version))
     old_geom = shapely.from_wkb(bytes(row.wkb))
     given = p.model_dump(exclude_unset=True)
@@ -493,15 +423,15 @@ def update_grid(
         geom_changed = not new_geom.equals(old_geom)
     if same_props and not geom_changed:
         return WriteResult(
-            feature=get_grid(session, code=code),
+            feature=q.get_grid(session, code=code),
             etag=etag(code, row.version),
             changed=False,
             fixed=fixed,
         )
     before = snapshot(session, row.id)
-    at = _now(session)
-    _retire(session, [row.id], at)
-    _add_version(
+    at = now(session)
+    retire(session, [row.id], at)
+    add_version(
         session,
         code=code,
         community=community,
@@ -514,9 +444,9 @@ def update_grid(
         before=before,
         source=source,
     )
-    _rederive_around(session, old_geom, new_geom)
+    rederive_around(session, old_geom, new_geom)
     return WriteResult(
-        feature=get_grid(session, code=code), etag=etag(code, row.version + 1), fixed=fixed
+        feature=q.get_grid(session, code=code), etag=etag(code, row.version + 1), fixed=fixed
     )
 
 
@@ -526,13 +456,13 @@ def retire_grid(
     """Retire a grid: it stays in history (``?at=``) but is no longer current."""
     community = code[:12]
     principal.require_grid_editor(community)
-    _lock_community(session, community)
-    row = _current(session, code)
+    lock_community(session, community)
+    row = current_version(session, code)
     check_if_match(if_match, etag(code, row.version))
     before = snapshot(session, row.id)
-    at = _now(session)
-    _retire(session, [row.id], at)
-    _rederive_around(session, shapely.from_wkb(bytes(row.wkb)))
+    at = now(session)
+    retire(session, [row.id], at)
+    rederive_around(session, shapely.from_wkb(bytes(row.wkb)))
     audit.record(
         session,
         actor=principal.actor,
@@ -550,26 +480,6 @@ def retire_grid(
     }
 
 
-def reading_order(points: list[tuple[str, float, float]], row_height: float) -> list[str]:
-    """Codes ordered north→south by rows, west→east within a row (metric x, y).
-
-    A new row starts when a point lies more than half ``row_height`` below the top of the row
-    it would join, so grids of one band read left to right even when their centres wobble.
-
-    Examples
-    --------
-    >>> reading_order([("a", 10, 0), ("b", 0, 2), ("c", 5, 100), ("d", 0, 98)], 50)
-    ['d', 'c', 'b', 'a']
-    """
-    rows: list[list[tuple[str, float, float]]] = []
-    for item in sorted(points, key=lambda p: -p[2]):
-        if rows and rows[-1][0][2] - item[2] <= row_height / 2:
-            rows[-1].append(item)
-        else:
-            rows.append([item])
-    return [code for row in rows for code, _x, _y in sorted(row, key=lambda p: (p[1], p[0]))]
-
-
 def renumber(
     session: Session,
     *,
@@ -584,16 +494,9 @@ def renumber(
     its staff follow it. Incidents keep the code they were reported under.
     """
     principal.require_grid_editor(community)
-    _community_geom(session, community)
-    _lock_community(session, community)
-    rows = session.execute(
-        text(
-            "SELECT id, code, name, kind, subtype, households, ST_AsBinary(geom) AS wkb, "
-            "ST_AsBinary(ST_PointOnSurface(geom)) AS label FROM grid "
-            "WHERE community_code = :c AND valid_to IS NULL"
-        ),
-        {"c": community},
-    ).all()
+    community_geom(session, community)
+    lock_community(session, community)
+    rows = q.current_with_labels(session, community)
     if not rows:
         return {"community": community, "dry_run": dry_run, "renumbered": [], "unchanged": []}
     geoms = [shapely.from_wkb(bytes(r.wkb)) for r in rows]
@@ -615,13 +518,13 @@ def renumber(
     if dry_run or not changed:
         return result
     by_code = {r.code: r for r in rows}
-    at = _now(session)
+    at = now(session)
     befores = {o: snapshot(session, by_code[o].id) for o, _n in changed}
     # Retire every moving grid first, so a new code never meets a current one (swaps included).
-    _retire(session, [by_code[o].id for o, _n in changed], at)
+    retire(session, [by_code[o].id for o, _n in changed], at)
     for old, new in changed:
         r = by_code[old]
-        _add_version(
+        add_version(
             session,
             code=new,
             community=community,
@@ -638,19 +541,8 @@ def renumber(
             action="renumber",
             before=befores[old],
         )
-    staff = session.execute(
-        text(
-            "DELETE FROM grid_staff WHERE grid_code = ANY(:codes) "
-            "RETURNING grid_code, role, person_id"
-        ),
-        {"codes": [o for o, _n in changed]},
-    ).all()
-    for s in staff:
-        session.execute(
-            text("INSERT INTO grid_staff (grid_code, role, person_id) VALUES (:g, :role, :person)"),
-            {"g": mapping[s.grid_code], "role": s.role, "person": s.person_id},
-        )
-    _rederive_around(session, *geoms)
+    q.move_staff(session, dict(changed))
+    rederive_around(session, *geoms)
     audit.record(
         session,
         actor=principal.actor,

@@ -1,9 +1,10 @@
-"""gridmap.queries.grid_import: load grids from a GIS file, all or nothing.
+"""gridmap.services.grid_import: load grids from a GIS file, all or nothing.
 
 The plan is made against the state the file would leave behind: every community the file
 touches is checked as a whole (its untouched grids plus the file's), so two grids that swap
 land between them pass, and a file whose grids overlap each other does not. A plan with any
-rejection writes nothing; a plan is written only when asked to commit.
+rejection writes nothing; a plan is written only when asked to commit. It writes through
+:mod:`gridmap.services.grid_versions`, as the editor does.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import shapely
@@ -25,19 +25,11 @@ from gridmap import files
 from gridmap.auth import Principal
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.geo import coverage as cov
+from gridmap.geo.rules import GridRules
 from gridmap.geo.shapes import parse_polygonal
-from gridmap.queries.grid_writes import (
-    GridRules,
-    _add_version,
-    _community_geom,
-    _lock_community,
-    _now,
-    _rederive_around,
-    _retire,
-    next_code,
-    snapshot,
-)
+from gridmap.queries import grids as q
 from gridmap.schemas.grids import GridProperties
+from gridmap.services import grid_versions as versions
 
 # Two shapes closer than this (in degrees, about 5 cm) are the same grid: files round
 # coordinates, and GCJ-02 round trips move them by millimetres.
@@ -108,7 +100,7 @@ def plan_import(
             if p.code is not None and len(p.code) != 12 + rules.code_width:
                 raise GridmapError(f"grid codes here have {12 + rules.code_width} digits")
             principal.require_grid_editor(community)
-            _community_geom(session, community)
+            versions.community_geom(session, community)
             if geometry is None:
                 raise GridmapError("the feature has no geometry")
             plan.geom = parse_polygonal(geometry, crs=crs)
@@ -134,14 +126,7 @@ def _classify(session: Session, plan: Planned) -> None:
     if plan.code is None:
         plan.action = "create"
     else:
-        row = session.execute(
-            text(
-                "SELECT id, name, kind, subtype, households, ST_AsBinary(geom) AS wkb, "
-                "valid_to IS NULL AS current FROM grid WHERE code = :c "
-                "ORDER BY valid_to IS NULL DESC, version DESC LIMIT 1"
-            ),
-            {"c": plan.code},
-        ).one_or_none()
+        row = q.latest_version(session, plan.code)
         if row is None:
             plan.action = "create"
         elif not row.current:
@@ -183,19 +168,13 @@ def _check_communities(session: Session, plans: list[Planned], rules: GridRules)
                 p.reason = f"code {dup} appears more than once in the file"
     for community in sorted({p.community for p in live if p.community}):
         mine = [p for p in live if p.community == community and p.action != "reject"]
-        area = _community_geom(session, community)
+        area = versions.community_geom(session, community)
         frame = cov.Frame.around(area)
         touched = {p.code for p in mine if p.code}
         final: dict[str, tuple[Planned | None, BaseGeometry]] = {
-            r.code: (None, shapely.from_wkb(bytes(r.wkb)))
-            for r in session.execute(
-                text(
-                    "SELECT code, ST_AsBinary(geom) AS wkb FROM grid WHERE community_code = :c "
-                    "AND valid_to IS NULL"
-                ),
-                {"c": community},
-            )
-            if r.code not in touched
+            code: (None, geom)
+            for code, (_name, geom) in versions.current_grids(session, community).items()
+            if code not in touched
         }
         for p in mine:
             assert p.geom is not None
@@ -231,8 +210,8 @@ def apply_import(
 ) -> None:
     """Write a plan that has no rejection (the caller checks), in the caller's transaction."""
     for community in sorted({p.community for p in plans if p.community}):
-        _lock_community(session, community)
-    at = _now(session)
+        versions.lock_community(session, community)
+    at = versions.now(session)
     note = f"imported from {source}"
     touched: list[BaseGeometry] = []
     for p in plans:
@@ -242,12 +221,12 @@ def apply_import(
         before = None
         if p.action == "update":
             assert p.current_id is not None and p.current_geom is not None
-            before = snapshot(session, p.current_id)
-            _retire(session, [p.current_id], at)
+            before = versions.snapshot(session, p.current_id)
+            versions.retire(session, [p.current_id], at)
             touched.append(p.current_geom)
         else:
-            p.code = p.code or next_code(session, p.community, rules.code_width)
-        _add_version(
+            p.code = p.code or versions.next_code(session, p.community, rules.code_width)
+        versions.add_version(
             session,
             code=p.code or "",
             community=p.community,
@@ -262,7 +241,7 @@ def apply_import(
         )
         touched.append(p.geom)
     if touched:
-        _rederive_around(session, *touched)
+        versions.rederive_around(session, *touched)
 
 
 def report(plans: list[Planned], *, committed: bool) -> dict[str, Any]:
