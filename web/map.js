@@ -12,7 +12,7 @@ import { gridLayer, highlighter, regionLayers } from "./lib/layers/regions.js";
 import { addRoads, buildingTiles } from "./lib/layers/tiles.js";
 import { renderLegend } from "./lib/legend.js";
 import { showLookup } from "./lib/lookup.js";
-import { forgetFigures } from "./lib/panels.js";
+import { forgetFigures, hidePanel } from "./lib/panels.js";
 import { bindSearch } from "./lib/search.js";
 import { geo, useGcj02 } from "./lib/view.js";
 
@@ -31,6 +31,7 @@ const editor = gridEditor(map, grids, refusal, () => { forgetFigures(); building
 const actions = { edit: editor.edit, cut: editor.cut, remove: editor.remove, history: (code) => showHistory(map, editor, code) };
 map.on("click", (ev) => { if (!editor.editing()) showLookup(map, ev.latlng, actions); });
 bindSearch($("search"), $("search-q"), highlighter(map), say);
+$("panel-close").addEventListener("click", hidePanel);
 
 // Layers read when first switched on, for the start region.
 const lazy = [problemsLayer(), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map)];

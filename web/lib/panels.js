@@ -4,19 +4,18 @@ import { button, el, pct, rows } from "./dom.js";
 import { t } from "./i18n.js";
 import { LIST_COLOUR } from "./layers/lists.js";
 
-const panel = document.getElementById("panel");
-const panelBody = document.getElementById("panel-body");
-document.getElementById("panel-close").addEventListener("click", () => { panel.hidden = true; });
+// The page's #panel (holding #panel-body) is looked up when used: a page without one can still
+// import the figures.
 
 /** Shows children in the side panel. */
 export function showPanel(children) {
-  panelBody.replaceChildren(...children);
-  panel.hidden = false;
+  document.getElementById("panel-body").replaceChildren(...children);
+  document.getElementById("panel").hidden = false;
 }
 
 /** Hides the side panel. */
 export function hidePanel() {
-  panel.hidden = true;
+  document.getElementById("panel").hidden = true;
 }
 
 /** Shows a message (classed ok, error, stale…) over a row of buttons in the side panel. */
