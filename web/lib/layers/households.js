@@ -1,0 +1,22 @@
+// Designated households (党员中心户); a click shows the households one serves, another grid's in orange.
+import { API, EMPTY, api } from "../api.js";
+import { card } from "../dom.js";
+import { t } from "../i18n.js";
+import { geo } from "../view.js";
+import { IGNORE, popupOnClick } from "./popups.js";
+
+/** The designated households of a region, loaded on demand. */
+export function designatedLayer(map) {
+  const dot = (f, ll) => L.circleMarker(ll, { radius: 6, color: "#c62828", fillColor: "#ffcdd2", fillOpacity: 1, weight: 2 });
+  const layer = geo(Object.assign({ pointToLayer: dot }, IGNORE));
+  const servedDot = (f, ll) => L.circleMarker(ll, { radius: 4, color: f.properties.cross_grid ? "#ff6f00" : "#c62828", weight: 1, fillOpacity: 0.6 });
+  const served = geo(Object.assign({ pointToLayer: servedDot }, IGNORE));
+  popupOnClick(map, layer, async (p) => {
+    const h = await api(`${API}/households/${p.id}`);
+    served.clearLayers().addData(h.served || EMPTY).addTo(map);
+    return card(`${t("designated")} #${p.id}`, [[t("grid_code"), p.grid_code], ["", p.address],
+      ["", t("serves", { n: p.serves })], ["", `${p.contact_name || ""} ${p.contact_phone || ""}`]]);
+  });
+  const load = async (region) => layer.addData(await api(`${API}/households?designated=true&region=${region}&limit=10000`));
+  return { key: "designated", layer, load };
+}

@@ -1,0 +1,55 @@
+// What is at a clicked point: the grid, community, street and team there, its figures, edit buttons.
+import { API, api, currentToken } from "./api.js";
+import { button, el, rows } from "./dom.js";
+import { roleName, t } from "./i18n.js";
+import { popupAt } from "./layers/popups.js";
+import { gridFigures } from "./panels.js";
+import { fromView } from "./view.js";
+
+/** The popup content of a lookup answer; actions (edit, cut, remove, history: code => …) shown when signed in. */
+export function lookupCard(data, actions) {
+  const g = data.grid;
+  const kind = g.kind === "exclusive" ? `${t("exclusive")}（${g.subtype || ""}）` : t("basic");
+  const team = (data.team || []).map((m) => `${roleName(m.role)} ${m.name} ${m.phone || ""}`);
+  const box = el("div", { class: "popup", "data-grid": g.code }, [
+    el("h3", {}, [g.name]),
+    rows([[t("grid_code"), g.code], [t("kind"), kind], [t("community"), data.community && `${data.community.name}（${data.community.code}）`],
+          [t("street"), data.street && `${data.street.name}（${data.street.code}）`], [t("district"), data.district && data.district.name]]),
+    el("div", { class: "muted" }, [t("team")]),
+    el("div", {}, team.length ? team.map((x) => el("div", {}, [x])) : ["—"]),
+  ]);
+  const figures = el("div", { class: "figures" }, ["…"]);
+  box.append(figures);
+  gridFigures(g.code).then((node) => figures.replaceChildren(node)).catch(() => figures.replaceChildren());
+  if (currentToken() && actions) {
+    box.append(el("div", { class: "actions" }, [
+      button("edit-grid", t("edit"), () => actions.edit(g.code)),
+      button("cut-grid", t("cut"), () => actions.cut(g.code)),
+      button("delete-grid", t("delete"), () => actions.remove(g.code)),
+      button("history-grid", t("history"), () => actions.history(g.code)),
+    ]));
+  }
+  box.append(el("div", { class: "muted" }, [t("coords", { lon: data.point.lon.toFixed(6), lat: data.point.lat.toFixed(6) })]));
+  return box;
+}
+
+/** The popup content when a point is in no grid: why, and the community, street and nearest grid there. */
+export function missCard(e) {
+  const b = e.body || {};
+  const lines = [el("div", { class: "error" }, [e.status === 404 ? t("not_in_grid") : t("lookup_failed", { m: e.message })])];
+  if (b.community) lines.push(el("div", {}, [`${t("community")}：${b.community.name}`]));
+  if (b.street) lines.push(el("div", {}, [`${t("street")}：${b.street.name}`]));
+  if (b.nearest_grid) lines.push(el("div", {}, [t("nearest_grid", { name: b.nearest_grid.name, code: b.nearest_grid.code, m: b.nearest_grid.distance_m })]));
+  return el("div", { class: "popup" }, lines);
+}
+
+/** Looks up what is at latlng and shows it in a popup on map. */
+export async function showLookup(map, latlng, actions) {
+  const [lon, lat] = fromView(latlng);
+  try {
+    const data = await api(`${API}/lookup?lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}`);
+    popupAt(map, latlng, lookupCard(data, actions), { maxWidth: 360 });
+  } catch (e) {
+    popupAt(map, latlng, missCard(e));
+  }
+}

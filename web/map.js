@@ -1,0 +1,117 @@
+// The map page: layers of the district, lookups, search, and grid editing with a token.
+import { API, api, apiOr, currentToken, setToken } from "./lib/api.js";
+import { gridEditor } from "./lib/editor.js";
+import { showHistory } from "./lib/history.js";
+import { language, onLanguage, t, toggleLanguage, translatePage } from "./lib/i18n.js";
+import { centresLayer, circlesLayer } from "./lib/layers/centres.js";
+import { problemsLayer, refusalLayer, uncoveredLayer } from "./lib/layers/coverage.js";
+import { designatedLayer } from "./lib/layers/households.js";
+import { incidentsLayer } from "./lib/layers/incidents.js";
+import { listsLayer } from "./lib/layers/lists.js";
+import { gridLayer, highlighter, regionLayers } from "./lib/layers/regions.js";
+import { addRoads, buildingTiles } from "./lib/layers/tiles.js";
+import { renderLegend } from "./lib/legend.js";
+import { showLookup } from "./lib/lookup.js";
+import { forgetFigures, hidePanel } from "./lib/panels.js";
+import { bindSearch } from "./lib/search.js";
+import { geo, useGcj02 } from "./lib/view.js";
+
+const $ = (id) => document.getElementById(id);
+const say = (text) => { $("status").textContent = text; };
+
+const map = L.map("map", { zoomControl: true, maxZoom: 19 }).setView([40.0, 116.35], 14);
+map.attributionControl.addAttribution("数据 © OpenStreetMap 贡献者 (ODbL) · adcode (CC BY 4.0)");
+let startRegion = "110108010";
+
+const { streets, communities } = regionLayers();
+const grids = gridLayer(map, (latlng) => showLookup(map, latlng, actions));
+const refusal = refusalLayer(map);
+const buildings = buildingTiles(map, (layer) => layersControl.addOverlay(layer, t("buildings")));
+const editor = gridEditor(map, grids, refusal, () => { forgetFigures(); buildings.refresh(); });
+const actions = { edit: editor.edit, cut: editor.cut, remove: editor.remove, history: (code) => showHistory(map, editor, code) };
+map.on("click", (ev) => { if (!editor.editing()) showLookup(map, ev.latlng, actions); });
+bindSearch($("search"), $("search-q"), highlighter(map), say);
+$("panel-close").addEventListener("click", hidePanel);
+
+// Layers read when first switched on, for the start region.
+const lazy = [problemsLayer(), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map)];
+const loaded = new Set();
+map.on("overlayadd", (ev) => {
+  const entry = lazy.find((x) => x.layer === ev.layer);
+  if (entry && !loaded.has(entry.key)) { loaded.add(entry.key); entry.load(startRegion).catch((e) => say(t("load_failed", { m: e.message }))); }
+});
+
+// The layer switch, named in the language in use.
+let layersControl = null;
+let baseLayers = null;
+const overlays = () => [["streets", streets], ["communities", communities], ["grids", grids.layer], ...lazy.map((x) => [x.key, x.layer])];
+function buildControl() {
+  const o = {};
+  overlays().forEach(([k, l]) => { o[t(k)] = l; });
+  if (buildings.current()) o[t("buildings")] = buildings.current();
+  layersControl = L.control.layers(baseLayers, o, { collapsed: false }).addTo(map);
+}
+function renderText() {
+  translatePage();
+  $("lang-btn").textContent = language() === "zh" ? "English" : "中文";
+  $("token-btn").textContent = currentToken() ? t("sign_out") : t("sign_in");
+  renderLegend($("legend"));
+  if (layersControl) {
+    const visible = new Set(overlays().filter(([, l]) => map.hasLayer(l)).map(([k]) => k));
+    map.removeControl(layersControl);
+    buildControl();
+    overlays().forEach(([k, l]) => { if (visible.has(k) && !map.hasLayer(l)) l.addTo(map); });
+  }
+}
+onLanguage(renderText);
+$("lang-btn").addEventListener("click", toggleLanguage);
+
+function signIn(value) {
+  setToken(value);
+  editor.tools(Boolean(currentToken()));
+  renderText();
+}
+$("token-btn").addEventListener("click", () => {
+  if (currentToken()) { signIn(""); return; }
+  const value = window.prompt(t("token_prompt"));
+  if (value) signIn(value.trim());
+});
+
+async function start() {
+  const t0 = performance.now();
+  say(t("loading"));
+  const config = await apiOr(`${API}/map-config`, {});
+  startRegion = config.start_region || startRegion;
+  if (config.tile_url) {
+    useGcj02(config.tile_crs === "GCJ-02");
+    const base = L.tileLayer(config.tile_url, { attribution: config.tile_attribution || "", maxZoom: 19 });
+    base.addTo(map);
+    baseLayers = { [t("base")]: base };
+  }
+  buildControl();
+  const [streetFc, communityFc, gridFc, region] = await Promise.all([
+    api(`${API}/regions?level=street&limit=1000&simplify=0.00002`),
+    api(`${API}/regions?level=community&limit=5000&simplify=0.00002`),
+    api(`${API}/grids?limit=10000`),
+    apiOr(`${API}/regions/${startRegion}`, null),
+  ]);
+  streets.addData(streetFc).addTo(map);
+  communities.addData(communityFc).addTo(map);
+  grids.layer.addData(gridFc).addTo(map);
+  if (region && region.geometry) {
+    map.fitBounds(geo().addData(region).getBounds(), { padding: [10, 10] });
+    $("region-title").textContent = region.properties.name;
+  }
+  grids.labels();
+  signIn(currentToken());
+  if (!config.tile_url) addRoads(map);
+  buildings.refresh();
+  say(t("ready", { n: gridFc.numberMatched }));
+  document.body.dataset.loadMs = String(Math.round(performance.now() - t0));
+  // A handle for scripts and tests driving the map (pixel positions of places, for instance).
+  window.gridmap = { map, grids: grids.byCode };
+  document.body.dataset.ready = "true";
+}
+
+renderText();
+start().catch((e) => { say(t("load_failed", { m: e.message })); document.body.dataset.ready = "error"; });
