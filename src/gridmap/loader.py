@@ -176,6 +176,33 @@ def _fields(props: dict[str, Any], required: list[str], optional: list[str]) -> 
     return {k: props[k] for k in required} | {k: _none(props.get(k)) for k in optional}
 
 
+def _load_by_code(
+    conn: Connection,
+    table: str,
+    features: list[tuple[dict[str, Any], Any]],
+    columns: dict[str, str],
+    row: Callable[[dict[str, Any]], dict[str, Any]],
+) -> TableChange:
+    """Stage features (``row`` of each one's properties: ``code`` and ``columns``, which are
+    name → SQL type) with their geometry, and upsert them into ``table`` by code."""
+    staged = f"_{table}_in"
+    types = {"code": "text", **columns, "geom_wkb": "text"}
+    _stage(
+        conn,
+        staged,
+        ", ".join(f"{name} {sql_type}" for name, sql_type in types.items()),
+        [{**row(p), "geom_wkb": _wkb(g)} for p, g in features],
+    )
+    return _upsert(
+        conn,
+        table=table,
+        staged=staged,
+        key=["code"],
+        columns=[*columns, "geom"],
+        select=f"SELECT code, {', '.join(columns)}, {GEOM} FROM {staged}",
+    )
+
+
 def _stage(conn: Connection, table: str, columns: str, rows: list[dict[str, Any]]) -> None:
     # Kept as SQL: staging tables are made per file with the file's own columns; no model.
     conn.execute(text(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP"))
@@ -351,28 +378,22 @@ def load_dataset(
         )
 
         say("buildings")
-        _stage(
+        report.tables["building"] = _load_by_code(
             conn,
-            "_building_in",
-            "code text, address text, name text, use text, floors int, households int, "
-            "osm_id text, geom_wkb text",
-            [
-                {
-                    **_fields(p, ["code"], ["address", "name", "use", "floors", "osm_id"]),
-                    "households": int(p.get("households") or 0),
-                    "geom_wkb": _wkb(g),
-                }
-                for p, g in buildings
-            ],
-        )
-        report.tables["building"] = _upsert(
-            conn,
-            table="building",
-            staged="_building_in",
-            key=["code"],
-            columns=["address", "name", "use", "floors", "households", "osm_id", "geom"],
-            select="SELECT code, address, name, use, floors, households, osm_id, "
-            f"{GEOM} FROM _building_in",
+            "building",
+            buildings,
+            {
+                "address": "text",
+                "name": "text",
+                "use": "text",
+                "floors": "int",
+                "households": "int",
+                "osm_id": "text",
+            },
+            lambda p: {
+                **_fields(p, ["code"], ["address", "name", "use", "floors", "osm_id"]),
+                "households": int(p.get("households") or 0),
+            },
         )
         refresh_address_keys(conn)
         rederive_grids(conn)
@@ -381,29 +402,20 @@ def load_dataset(
         report.tables["household"] = _load_households(conn, _rows(folder, "households.csv"))
 
         say("service centres")
-        _stage(
+        report.tables["service_center"] = _load_by_code(
             conn,
-            "_center_in",
-            "code text, kind text, name text, opening_hours text, region_code text, "
-            "source text, geom_wkb text",
-            [
-                {
-                    **_fields(
-                        p, ["code", "kind", "name"], ["opening_hours", "region_code", "source"]
-                    ),
-                    "geom_wkb": _wkb(g),
-                }
-                for p, g in centers
-            ],
-        )
-        report.tables["service_center"] = _upsert(
-            conn,
-            table="service_center",
-            staged="_center_in",
-            key=["code"],
-            columns=["kind", "name", "opening_hours", "region_code", "source", "geom"],
-            select="SELECT code, kind, name, opening_hours, region_code, source, "
-            f"{GEOM} FROM _center_in",
+            "service_center",
+            centers,
+            {
+                "kind": "text",
+                "name": "text",
+                "opening_hours": "text",
+                "region_code": "text",
+                "source": "text",
+            },
+            lambda p: _fields(
+                p, ["code", "kind", "name"], ["opening_hours", "region_code", "source"]
+            ),
         )
 
         say("walking network")
