@@ -59,6 +59,13 @@ def feature_collection(rows: Select[Any], *, order_by: str = "code") -> Select[A
     )
 
 
+def one_feature(session: Session, rows: Select[Any]) -> dict[str, Any] | None:
+    """The first row of ``rows`` (a SELECT with ``geom``, already narrowed to one row) as a
+    GeoJSON Feature, or ``None`` when there is none."""
+    features = session.execute(feature_collection(rows, order_by="id")).scalar_one()
+    return features[0] if features else None
+
+
 def feature_page(
     session: Session,
     *,

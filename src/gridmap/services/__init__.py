@@ -1,0 +1,1 @@
+"""gridmap.services: the domain rules: who may, which step is allowed, what a change writes together."""  # noqa: E501
