@@ -8,18 +8,18 @@ its straight-line distance and, where both lie near the road network, its walkin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gridmap.models import Grid, GridPiece, ListItem
 from gridmap.queries import feature_page, one_feature
 from gridmap.queries.circles import walkable
 
-_i = ListItem.__table__
-_g = Grid.__table__
-_p = GridPiece.__table__
+_i = cast(Table, ListItem.__table__)
+_g = cast(Table, Grid.__table__)
+_p = cast(Table, GridPiece.__table__)
 
 # An item as a feature: every column, and the community holding its grid.
 _ROW = select(
@@ -142,7 +142,7 @@ def insert_item(
     return item_id
 
 
-def locked(session: Session, *, item_id: int) -> Row[Any] | None:
+def locked(session: Session, *, item_id: int) -> Any:
     """The item's head (kind, category, status, grid, title, owner, point), locked for update."""
     return session.execute(
         select(
@@ -163,7 +163,7 @@ def locked(session: Session, *, item_id: int) -> Row[Any] | None:
     ).one_or_none()
 
 
-def head(session: Session, *, item_id: int) -> Row[Any] | None:
+def head(session: Session, *, item_id: int) -> Any:
     """The item's kind, status, category, grid and point, unlocked."""
     return session.execute(
         select(
@@ -239,7 +239,7 @@ LEFT JOIN LATERAL (
 
 def candidates(
     session: Session, *, need_id: int, edges: str, budget_m: float, snap_m: float
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Open resources of the need's category: tier (0 grid … 3 elsewhere), ``straight_m`` and
     ``walk_m`` (over pgRouting's ``edges`` query from the need; ``None`` without ``edges``)."""
     dd = (
