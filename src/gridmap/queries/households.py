@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from gridmap.models import Building, Household
@@ -53,7 +53,9 @@ _ROW = select(
 )
 
 
-_PLACE = func.coalesce(_b.c.grid_code, _b.c.community_code, "").label("place")
+# Whose personal data a household's is: its grid's, else its community's.
+_PLACE_CODE = func.coalesce(_b.c.grid_code, _b.c.community_code, "")
+_PLACE = _PLACE_CODE.label("place")
 _WITH_BUILDING = _h.join(_b, _b.c.id == _h.c.building_id)
 
 
@@ -169,3 +171,15 @@ def summary(session: Session, *, region: str | None) -> list[dict[str, Any]]:
         .order_by(_b.c.grid_code)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def designated_points(*, region: str) -> Select[Any]:
+    """The designated households of ``region`` (id, address, grid, how many they serve and a
+    point on their building), a SELECT for a feature collection."""
+    return _ROW.with_only_columns(
+        _h.c.id,
+        _b.c.address,
+        _b.c.grid_code,
+        _ROW.selected_columns.serves,
+        _ROW.selected_columns.geom,
+    ).where(_h.c.designated, _PLACE_CODE.startswith(region))
