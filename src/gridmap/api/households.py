@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from gridmap.dependencies import GridQuery, PageDep, PrincipalDep, RegionQuery, SessionDep, TokenDep
+from gridmap.queries.households import HouseholdFilter
 from gridmap.responses import GeoJSONResponse
 from gridmap.schemas.households import (
     HouseholdDetail,
@@ -43,10 +44,9 @@ def list_households(
         service.list_households(
             session,
             principal=principal,
-            designated=designated,
-            grid=grid,
-            region=region,
-            served_by=served_by,
+            chosen=HouseholdFilter(
+                designated=designated, grid=grid, region=region, served_by=served_by
+            ),
             limit=page.limit,
             offset=page.offset,
         )

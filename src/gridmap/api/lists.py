@@ -10,6 +10,7 @@ from gridmap.dependencies import GridQuery, PageDep, PrincipalDep, RegionQuery, 
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries.circles import circle_rules
+from gridmap.queries.lists import ItemFilter
 from gridmap.responses import GeoJSONResponse
 from gridmap.schemas.lists import (
     ItemFeature,
@@ -26,6 +27,15 @@ from gridmap.services import lists as service
 router = APIRouter(prefix="/lists", tags=["lists"])
 
 ItemId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def _created(feature: dict[str, Any]) -> GeoJSONResponse:
+    """The 201 answer for a new item, with its address."""
+    return GeoJSONResponse(
+        feature,
+        status_code=201,
+        headers={"Location": f"/api/v1/lists/{feature['properties']['id']}"},
+    )
 
 
 @router.get(
@@ -49,11 +59,9 @@ def list_items(
         service.list_items(
             session,
             principal=principal,
-            kind=list,
-            category=category,
-            grid=grid,
-            region=region,
-            status=status,
+            chosen=ItemFilter(
+                kind=list, category=category, grid=grid, region=region, status=status
+            ),
             limit=page.limit,
             offset=page.offset,
         )
@@ -77,11 +85,7 @@ def create_item(session: SessionDep, principal: TokenDep, item: ItemIn) -> Any:
         lat=lat,
         principal=principal,
     )
-    return GeoJSONResponse(
-        feature,
-        status_code=201,
-        headers={"Location": f"/api/v1/lists/{feature['properties']['id']}"},
-    )
+    return _created(feature)
 
 
 @router.get(
@@ -121,11 +125,7 @@ def take_match(session: SessionDep, principal: TokenDep, chosen: MatchIn) -> Any
         title=chosen.title,
         principal=principal,
     )
-    return GeoJSONResponse(
-        feature,
-        status_code=201,
-        headers={"Location": f"/api/v1/lists/{feature['properties']['id']}"},
-    )
+    return _created(feature)
 
 
 @router.get(

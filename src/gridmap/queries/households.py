@@ -7,6 +7,7 @@ a designated household of another grid is flagged ``cross_grid``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, and_, func, select, update
@@ -59,26 +60,30 @@ _PLACE = _PLACE_CODE.label("place")
 _WITH_BUILDING = _h.join(_b, _b.c.id == _h.c.building_id)
 
 
+@dataclass(frozen=True)
+class HouseholdFilter:
+    """Which households to list: each given field narrows the list."""
+
+    designated: bool | None = None
+    grid: str | None = None
+    region: str | None = None
+    served_by: int | None = None
+
+
 def list_households(
-    session: Session,
-    *,
-    designated: bool | None,
-    grid: str | None,
-    region: str | None,
-    served_by: int | None,
-    limit: int,
-    offset: int,
+    session: Session, *, chosen: HouseholdFilter, limit: int, offset: int
 ) -> dict[str, Any]:
     """Households as GeoJSON points, filtered; contacts as stored."""
     where: list[ColumnElement[bool]] = []
-    if designated is not None:
-        where.append(_h.c.designated == designated)
-    if grid is not None:
-        where.append(_b.c.grid_code == grid)
-    if region is not None:
-        where.append(func.coalesce(_b.c.community_code, _b.c.grid_code, "").startswith(region))
-    if served_by is not None:
-        where.append(_h.c.served_by == served_by)
+    if chosen.designated is not None:
+        where.append(_h.c.designated == chosen.designated)
+    if chosen.grid is not None:
+        where.append(_b.c.grid_code == chosen.grid)
+    if chosen.region is not None:
+        region = func.coalesce(_b.c.community_code, _b.c.grid_code, "")
+        where.append(region.startswith(chosen.region))
+    if chosen.served_by is not None:
+        where.append(_h.c.served_by == chosen.served_by)
     return feature_page(
         session,
         rows=_ROW,

@@ -8,6 +8,7 @@ its straight-line distance and, where both lie near the road network, its walkin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, delete, func, insert, select, text, update
@@ -47,29 +48,30 @@ def _point(lon: float, lat: float) -> ColumnElement[Any]:
     return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
 
 
-def list_items(
-    session: Session,
-    *,
-    kind: str | None,
-    category: str | None,
-    grid: str | None,
-    region: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ItemFilter:
+    """Which items to list: each given field narrows the list."""
+
+    kind: str | None = None
+    category: str | None = None
+    grid: str | None = None
+    region: str | None = None
+    status: str | None = None
+
+
+def list_items(session: Session, *, chosen: ItemFilter, limit: int, offset: int) -> dict[str, Any]:
     """A page of list items as GeoJSON, contacts as stored."""
     where: list[ColumnElement[bool]] = []
-    if kind is not None:
-        where.append(_i.c.list == kind)
-    if category is not None:
-        where.append(_i.c.category == category)
-    if grid is not None:
-        where.append(_i.c.grid_code == grid)
-    if region is not None:
-        where.append(func.coalesce(_i.c.grid_code, "").startswith(region))
-    if status is not None:
-        where.append(_i.c.status == status)
+    if chosen.kind is not None:
+        where.append(_i.c.list == chosen.kind)
+    if chosen.category is not None:
+        where.append(_i.c.category == chosen.category)
+    if chosen.grid is not None:
+        where.append(_i.c.grid_code == chosen.grid)
+    if chosen.region is not None:
+        where.append(func.coalesce(_i.c.grid_code, "").startswith(chosen.region))
+    if chosen.status is not None:
+        where.append(_i.c.status == chosen.status)
     return feature_page(
         session,
         rows=_ROW,
@@ -142,40 +144,23 @@ def insert_item(
     return item_id
 
 
-def locked(session: Session, *, item_id: int) -> Any:
-    """The item's head (kind, category, status, grid, title, owner, point), locked for update."""
-    return session.execute(
-        select(
-            _i.c.id,
-            _i.c.code,
-            _i.c.list,
-            _i.c.category,
-            _i.c.status,
-            _i.c.grid_code,
-            _i.c.title,
-            _i.c.owner_kind,
-            _i.c.owner_name,
-            func.ST_X(_i.c.geom).label("lon"),
-            func.ST_Y(_i.c.geom).label("lat"),
-        )
-        .where(_i.c.id == item_id)
-        .with_for_update()
-    ).one_or_none()
-
-
-def head(session: Session, *, item_id: int) -> Any:
-    """The item's kind, status, category, grid and point, unlocked."""
-    return session.execute(
-        select(
-            _i.c.id,
-            _i.c.list,
-            _i.c.status,
-            _i.c.category,
-            _i.c.grid_code,
-            func.ST_X(_i.c.geom).label("lon"),
-            func.ST_Y(_i.c.geom).label("lat"),
-        ).where(_i.c.id == item_id)
-    ).one_or_none()
+def head(session: Session, *, item_id: int, lock: bool = False) -> Any:
+    """The item's kind, category, status, grid, title, owner and point (locked for update with
+    ``lock``); ``None`` when there is no such item."""
+    chosen = select(
+        _i.c.id,
+        _i.c.code,
+        _i.c.list,
+        _i.c.category,
+        _i.c.status,
+        _i.c.grid_code,
+        _i.c.title,
+        _i.c.owner_kind,
+        _i.c.owner_name,
+        func.ST_X(_i.c.geom).label("lon"),
+        func.ST_Y(_i.c.geom).label("lat"),
+    ).where(_i.c.id == item_id)
+    return session.execute(chosen.with_for_update() if lock else chosen).one_or_none()
 
 
 def update_item(

@@ -22,26 +22,10 @@ _PLACES = ("grid_code", "community_code")
 
 
 def list_households(
-    session: Session,
-    *,
-    principal: Principal,
-    designated: bool | None,
-    grid: str | None,
-    region: str | None,
-    served_by: int | None,
-    limit: int,
-    offset: int,
+    session: Session, *, principal: Principal, chosen: q.HouseholdFilter, limit: int, offset: int
 ) -> dict[str, Any]:
     """Households as GeoJSON points, filtered; contacts masked unless the caller may see them."""
-    page = q.list_households(
-        session,
-        designated=designated,
-        grid=grid,
-        region=region,
-        served_by=served_by,
-        limit=limit,
-        offset=offset,
-    )
+    page = q.list_households(session, chosen=chosen, limit=limit, offset=offset)
     return masked_page(page, principal, *_PLACES)
 
 
@@ -55,10 +39,7 @@ def get_household(session: Session, *, household_id: int, principal: Principal) 
         feature["served"] = list_households(
             session,
             principal=principal,
-            designated=None,
-            grid=None,
-            region=None,
-            served_by=household_id,
+            chosen=q.HouseholdFilter(served_by=household_id),
             limit=MAX_SERVED * 5,
             offset=0,
         )

@@ -38,28 +38,10 @@ TIERS = ("same grid", "same community", "same service circle", "elsewhere")
 
 
 def list_items(
-    session: Session,
-    *,
-    principal: Principal,
-    kind: str | None,
-    category: str | None,
-    grid: str | None,
-    region: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
+    session: Session, *, principal: Principal, chosen: q.ItemFilter, limit: int, offset: int
 ) -> dict[str, Any]:
     """A page of list items as GeoJSON; contacts masked unless the caller may see them."""
-    page = q.list_items(
-        session,
-        kind=kind,
-        category=category,
-        grid=grid,
-        region=region,
-        status=status,
-        limit=limit,
-        offset=offset,
-    )
+    page = q.list_items(session, chosen=chosen, limit=limit, offset=offset)
     return masked_page(page, principal, "grid_code")
 
 
@@ -71,8 +53,27 @@ def get_item(session: Session, *, item_id: int, principal: Principal) -> dict[st
     return masked(feature, principal, "grid_code")
 
 
+def _audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    audit.record(
+        session,
+        actor=principal.actor,
+        action=action,
+        entity="list_item",
+        key=key,
+        before=before,
+        after=after,
+    )
+
+
 def _locked(session: Session, item_id: int) -> Any:
-    row = q.locked(session, item_id=item_id)
+    row = q.head(session, item_id=item_id, lock=True)
     if row is None:
         raise NotFound(f"no list item {item_id}")
     return row
@@ -101,15 +102,7 @@ def create_item(
         resource_id=resource_id,
     )
     feature = get_item(session, item_id=item_id, principal=principal)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="create",
-        entity="list_item",
-        key=feature["properties"]["code"],
-        before=None,
-        after=feature["properties"],
-    )
+    _audit(session, principal, "create", feature["properties"]["code"], None, feature["properties"])
     return feature
 
 
@@ -139,15 +132,7 @@ def update_item(
         grid=grid,
     )
     feature = get_item(session, item_id=item_id, principal=principal)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="update",
-        entity="list_item",
-        key=row.code,
-        before=before,
-        after=feature["properties"],
-    )
+    _audit(session, principal, "update", row.code, before, feature["properties"])
     return feature
 
 
@@ -157,15 +142,7 @@ def delete_item(session: Session, *, item_id: int, principal: Principal) -> None
     principal.require("delete list items", roles=WRITERS, place=row.grid_code)
     before = get_item(session, item_id=item_id, principal=principal)["properties"]
     q.delete_item(session, item_id=item_id)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="delete",
-        entity="list_item",
-        key=row.code,
-        before=before,
-        after=None,
-    )
+    _audit(session, principal, "delete", row.code, before, None)
 
 
 def match(
