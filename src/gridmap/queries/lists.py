@@ -109,34 +109,21 @@ def _new_code(session: Session, item_id: int) -> str:
     return code
 
 
-def insert_item(
-    session: Session,
-    *,
-    values: dict[str, Any],
-    lon: float,
-    lat: float,
-    grid: str | None,
-    need_id: int | None = None,
-    resource_id: int | None = None,
-) -> int:
-    """Write a new item at a WGS84 point (coded ``L0001`` after its id); returns its id."""
+def insert_item(session: Session, *, values: dict[str, Any], lon: float, lat: float) -> int:
+    """Write a new item (``values`` by column) at a WGS84 point, coded ``L0001`` after its id;
+    returns its id."""
     item_id: int = session.execute(
         select(func.nextval(func.pg_get_serial_sequence("list_item", "id")))
     ).scalar_one()
+    defaults = dict.fromkeys(("description", "owner_name", "contact_name", "contact_phone"))
     session.execute(
         insert(_i).values(
             {
-                "description": None,
-                "owner_name": None,
-                "contact_name": None,
-                "contact_phone": None,
+                **defaults,
                 "status": "open",
                 **values,
                 "id": item_id,
                 "code": _new_code(session, item_id),
-                "need_id": need_id,
-                "resource_id": resource_id,
-                "grid_code": grid,
                 "geom": _point(lon, lat),
             }
         )

@@ -92,15 +92,8 @@ def create_item(
     """Write a new item at a WGS84 point; its grid is the one holding the point."""
     grid = q.grid_at(session, lon=lon, lat=lat)
     principal.require("add list items", roles=WRITERS, place=grid)
-    item_id = q.insert_item(
-        session,
-        values=values,
-        lon=lon,
-        lat=lat,
-        grid=grid,
-        need_id=need_id,
-        resource_id=resource_id,
-    )
+    links = {"need_id": need_id, "resource_id": resource_id, "grid_code": grid}
+    item_id = q.insert_item(session, values={**values, **links}, lon=lon, lat=lat)
     feature = get_item(session, item_id=item_id, principal=principal)
     _audit(session, principal, "create", feature["properties"]["code"], None, feature["properties"])
     return feature
