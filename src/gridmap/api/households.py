@@ -55,6 +55,7 @@ def list_households(
 
 @router.get(
     "/summary",
+    response_model=None,  # sent as built; the model below only documents it
     responses={200: {"model": HouseholdsSummary}},
     summary="Per grid: designated households, served and unserved",
 )

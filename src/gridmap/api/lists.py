@@ -90,6 +90,7 @@ def create_item(session: SessionDep, principal: TokenDep, item: ItemIn) -> Any:
 
 @router.get(
     "/match",
+    response_model=None,  # sent as built; the model below only documents it
     responses={200: {"model": Matches}},
     summary="Resources for a need, nearest first within grid, community, circle",
 )

@@ -148,6 +148,7 @@ Minutes = Annotated[int | None, Query(ge=1, le=120, description="circles of this
 
 @router.get(
     "/coverage",
+    response_model=None,  # sent as built; the model below only documents it
     responses={200: {"model": Coverage}},
     summary="Homes inside the service circles, per grid/community/street",
 )
