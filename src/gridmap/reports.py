@@ -12,15 +12,16 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
-from sqlalchemy import text
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.orm import Session
 
 from gridmap.errors import InvalidInput, RegionNotFound
 from gridmap.geo.rules import GridRules
-from gridmap.queries import feature_collection_sql
+from gridmap.models import Building, Grid, Household, ListItem, Region, ServiceCenter, ServiceCircle
+from gridmap.queries import feature_collection
 from gridmap.queries import households as hh
 from gridmap.queries import service_coverage as sc
 from gridmap.queries.coverage import community_coverage
@@ -36,6 +37,15 @@ _TAG = re.compile(
 )
 
 
+_r = cast(Table, Region.__table__)
+_g = cast(Table, Grid.__table__)
+_i = cast(Table, ListItem.__table__)
+_h = cast(Table, Household.__table__)
+_b = cast(Table, Building.__table__)
+_s = cast(Table, ServiceCenter.__table__)
+_c = cast(Table, ServiceCircle.__table__)
+
+
 def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
@@ -48,12 +58,8 @@ def _escaped(feature: dict[str, Any]) -> dict[str, Any]:
     return {**feature, "properties": props}
 
 
-def _geojson(
-    session: Session, sql: str, params: dict[str, Any], order_by: str = "code"
-) -> dict[str, Any]:
-    features = session.execute(
-        text(feature_collection_sql(sql, order_by=order_by)), params
-    ).scalar_one()
+def _geojson(session: Session, rows: Select[Any], order_by: str = "code") -> dict[str, Any]:
+    features = session.execute(feature_collection(rows, order_by=order_by)).scalar_one()
     return _fc([_escaped(f) for f in features])
 
 
@@ -91,11 +97,13 @@ def build_map(
     if not re.fullmatch(codes.STREET_OR_COMMUNITY, region):
         raise InvalidInput("a report map is of a street (9 digits) or a community (12 digits)")
     row = session.execute(
-        text(
-            "SELECT name, ST_XMin(geom) w, ST_YMin(geom) s, ST_XMax(geom) e, ST_YMax(geom) n "
-            "FROM region WHERE code = :c AND geom IS NOT NULL"
-        ),
-        {"c": region},
+        select(
+            _r.c.name,
+            func.ST_XMin(_r.c.geom).label("w"),
+            func.ST_YMin(_r.c.geom).label("s"),
+            func.ST_XMax(_r.c.geom).label("e"),
+            func.ST_YMax(_r.c.geom).label("n"),
+        ).where(_r.c.code == region, _r.c.geom.is_not(None))
     ).one_or_none()
     if row is None:
         raise RegionNotFound(f"no street or community {region} with a boundary")
@@ -105,19 +113,17 @@ def build_map(
     shares = {g["code"]: g for g in (coverage or {}).get("grids", [])}
     counts: dict[str, dict[str, int]] = {}
     for r in session.execute(
-        text(
-            "SELECT grid_code, list, count(*) AS n FROM list_item WHERE left(grid_code, "
-            "length(:r)) = :r GROUP BY 1, 2"
-        ),
-        {"r": region},
+        select(_i.c.grid_code, _i.c.list, func.count().label("n"))
+        .where(_i.c.grid_code.startswith(region))
+        .group_by(_i.c.grid_code, _i.c.list)
     ):
         counts.setdefault(r.grid_code, {})[r.list] = int(r.n)
 
     grids = _geojson(
         session,
-        "SELECT code, name, kind, community_code, geom FROM grid WHERE valid_to IS NULL "
-        "AND left(code, length(:r)) = :r",
-        {"r": region},
+        select(_g.c.code, _g.c.name, _g.c.kind, _g.c.community_code, _g.c.geom).where(
+            _g.c.valid_to.is_(None), _g.c.code.startswith(region)
+        ),
     )
     for f in grids["features"]:
         p = f["properties"]
@@ -133,9 +139,9 @@ def build_map(
         )
     communities = _geojson(
         session,
-        "SELECT code, name, geom FROM region WHERE level = 'community' AND geom IS NOT NULL "
-        "AND left(code, length(:r)) = :r",
-        {"r": region},
+        select(_r.c.code, _r.c.name, _r.c.geom).where(
+            _r.c.level == "community", _r.c.geom.is_not(None), _r.c.code.startswith(region)
+        ),
     )
     problems: list[dict[str, Any]] = []
     for c in communities["features"]:
@@ -194,10 +200,14 @@ def build_map(
     if have_circles:
         circles = _geojson(
             session,
-            "SELECT c.id, s.name, c.method, c.geom FROM service_circle c "
-            "JOIN service_center s ON s.id = c.center_id WHERE c.minutes = :m AND "
-            "ST_Intersects(c.geom, (SELECT geom FROM region WHERE code = :r))",
-            {"m": minutes, "r": region},
+            select(_c.c.id, _s.c.name, _c.c.method, _c.c.geom)
+            .select_from(_c.join(_s, _s.c.id == _c.c.center_id))
+            .where(
+                _c.c.minutes == minutes,
+                func.ST_Intersects(
+                    _c.c.geom, select(_r.c.geom).where(_r.c.code == region).scalar_subquery()
+                ),
+            ),
             order_by="id",
         )
         _layer(
@@ -218,15 +228,7 @@ def build_map(
             ["address", "households", "metres_to_nearest_circle"],
             ["地址", "户数", "距服务圈(米)"],
         )
-    designated = _geojson(
-        session,
-        "SELECT h.id, b.address, b.grid_code, (SELECT count(*) FROM household s "
-        "WHERE s.served_by = h.id) AS serves, ST_PointOnSurface(b.geom) AS geom FROM household h "
-        "JOIN building b ON b.id = h.building_id WHERE h.designated "
-        "AND left(coalesce(b.grid_code, b.community_code, ''), length(:r)) = :r",
-        {"r": region},
-        order_by="id",
-    )
+    designated = _geojson(session, hh.designated_points(region=region), order_by="id")
     layer = folium.FeatureGroup(name="党员中心户")
     for f in designated["features"]:
         lon, lat = f["geometry"]["coordinates"]

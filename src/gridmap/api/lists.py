@@ -5,72 +5,45 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.dependencies import GridQuery, PageDep, PrincipalDep, RegionQuery, SessionDep, TokenDep
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs, to_wgs84
-from gridmap.queries import lists as q
 from gridmap.queries.circles import circle_rules
+from gridmap.queries.lists import ItemFilter
 from gridmap.responses import GeoJSONResponse
-from gridmap.vocab import codes
+from gridmap.schemas.lists import (
+    ItemFeature,
+    ItemIn,
+    ItemPatch,
+    ItemsPage,
+    ListKind,
+    Matches,
+    MatchIn,
+    Status,
+)
+from gridmap.services import lists as service
 
 router = APIRouter(prefix="/lists", tags=["lists"])
 
 ItemId = Annotated[int, Path(ge=1, le=2**62)]
-ListKind = Literal["resource", "need", "project"]
-Status = Literal["open", "matched", "in_progress", "done", "closed"]
-OwnerKind = Literal["unit", "resident", "branch"]
-Phone = Annotated[str, Field(pattern=codes.PHONE)]
 
 
-class ItemIn(BaseModel):
-    """A new list item at a point (``x``/``y`` in ``crs``); its grid is found from the point."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    list: Literal["resource", "need"]
-    category: str = Field(min_length=1, max_length=50, pattern=codes.PARAGRAPH)
-    title: str = Field(min_length=1, max_length=200, pattern=codes.PARAGRAPH)
-    description: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
-    owner_kind: OwnerKind
-    owner_name: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
-    contact_name: str | None = Field(default=None, max_length=50, pattern=codes.PARAGRAPH)
-    contact_phone: Phone | None = None
-    x: float
-    y: float
-    crs: str | None = Field(default=None, max_length=64)
+def _created(feature: dict[str, Any]) -> GeoJSONResponse:
+    """The 201 answer for a new item, with its address."""
+    return GeoJSONResponse(
+        feature,
+        status_code=201,
+        headers={"Location": f"/api/v1/lists/{feature['properties']['id']}"},
+    )
 
 
-class ItemPatch(BaseModel):
-    """Fields of an item to change; a new point moves it to the grid holding it."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    category: str | None = Field(default=None, min_length=1, max_length=50, pattern=codes.PARAGRAPH)
-    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=codes.PARAGRAPH)
-    description: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
-    owner_kind: OwnerKind | None = None
-    owner_name: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
-    contact_name: str | None = Field(default=None, max_length=50, pattern=codes.PARAGRAPH)
-    contact_phone: Phone | None = None
-    status: Status | None = None
-    x: float | None = None
-    y: float | None = None
-    crs: str | None = Field(default=None, max_length=64)
-
-
-class MatchIn(BaseModel):
-    """The need and the resource chosen for it; the project's title is optional."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    need: int = Field(ge=1, le=2**62)
-    resource: int = Field(ge=1, le=2**62)
-    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=codes.PARAGRAPH)
-
-
-@router.get("", response_class=GeoJSONResponse, summary="List items as GeoJSON")
+@router.get(
+    "",
+    response_class=GeoJSONResponse,
+    responses={200: {"model": ItemsPage}},
+    summary="List items as GeoJSON",
+)
 def list_items(
     session: SessionDep,
     principal: PrincipalDep,
@@ -83,39 +56,44 @@ def list_items(
 ) -> Any:
     """Items of the three lists, filtered; contacts masked unless the token may see them."""
     return GeoJSONResponse(
-        q.list_items(
+        service.list_items(
             session,
             principal=principal,
-            kind=list,
-            category=category,
-            grid=grid,
-            region=region,
-            status=status,
+            chosen=ItemFilter(
+                kind=list, category=category, grid=grid, region=region, status=status
+            ),
             limit=page.limit,
             offset=page.offset,
         )
     )
 
 
-@router.post("", status_code=201, response_class=GeoJSONResponse, summary="Add a list item")
+@router.post(
+    "",
+    status_code=201,
+    response_class=GeoJSONResponse,
+    responses={201: {"model": ItemFeature}},
+    summary="Add a list item",
+)
 def create_item(session: SessionDep, principal: TokenDep, item: ItemIn) -> Any:
     """Add a resource or a need; projects are made by matching (``POST /lists/match``)."""
     lon, lat = to_wgs84(item.x, item.y, normalize_crs(item.crs))
-    feature = q.create_item(
+    feature = service.create_item(
         session,
         values=item.model_dump(exclude={"x", "y", "crs"}),
         lon=lon,
         lat=lat,
         principal=principal,
     )
-    return GeoJSONResponse(
-        feature,
-        status_code=201,
-        headers={"Location": f"/api/v1/lists/{feature['properties']['id']}"},
-    )
+    return _created(feature)
 
 
-@router.get("/match", summary="Resources for a need, nearest first within grid, community, circle")
+@router.get(
+    "/match",
+    response_model=None,  # sent as built; the model below only documents it
+    responses={200: {"model": Matches}},
+    summary="Resources for a need, nearest first within grid, community, circle",
+)
 def match(
     request: Request,
     session: SessionDep,
@@ -127,35 +105,47 @@ def match(
     """Open resources of the need's category: same grid first, then same community, then
     sharing a service circle, then the rest; nearest first in each (walking where possible)."""
     rules = circle_rules(request.app.state.settings.api)[0]
-    return q.match(session, need_id=need, by=by, limit=limit, rules=rules, principal=principal)
+    return service.match(
+        session, need_id=need, by=by, limit=limit, rules=rules, principal=principal
+    )
 
 
 @router.post(
-    "/match", status_code=201, response_class=GeoJSONResponse, summary="Take a match: a project"
+    "/match",
+    status_code=201,
+    response_class=GeoJSONResponse,
+    responses={201: {"model": ItemFeature}},
+    summary="Take a match: a project",
 )
 def take_match(session: SessionDep, principal: TokenDep, chosen: MatchIn) -> Any:
     """Make a project linking the need and the resource (党员接单); both become ``matched``."""
-    feature = q.take_match(
+    feature = service.take_match(
         session,
         need_id=chosen.need,
         resource_id=chosen.resource,
         title=chosen.title,
         principal=principal,
     )
-    return GeoJSONResponse(
-        feature,
-        status_code=201,
-        headers={"Location": f"/api/v1/lists/{feature['properties']['id']}"},
-    )
+    return _created(feature)
 
 
-@router.get("/{item_id}", response_class=GeoJSONResponse, summary="One list item")
+@router.get(
+    "/{item_id}",
+    response_class=GeoJSONResponse,
+    responses={200: {"model": ItemFeature}},
+    summary="One list item",
+)
 def get_item(session: SessionDep, principal: PrincipalDep, item_id: ItemId) -> Any:
     """One item as a GeoJSON Feature."""
-    return GeoJSONResponse(q.get_item(session, item_id=item_id, principal=principal))
+    return GeoJSONResponse(service.get_item(session, item_id=item_id, principal=principal))
 
 
-@router.patch("/{item_id}", response_class=GeoJSONResponse, summary="Change a list item")
+@router.patch(
+    "/{item_id}",
+    response_class=GeoJSONResponse,
+    responses={200: {"model": ItemFeature}},
+    summary="Change a list item",
+)
 def patch_item(session: SessionDep, principal: TokenDep, item_id: ItemId, patch: ItemPatch) -> Any:
     """Change an item's fields, status or point."""
     lon = lat = None
@@ -164,7 +154,7 @@ def patch_item(session: SessionDep, principal: TokenDep, item_id: ItemId, patch:
             raise InvalidInput("give both x and y to move an item")
         lon, lat = to_wgs84(patch.x, patch.y, normalize_crs(patch.crs))
     return GeoJSONResponse(
-        q.update_item(
+        service.update_item(
             session,
             item_id=item_id,
             values=patch.model_dump(exclude={"x", "y", "crs"}, exclude_unset=True),
@@ -178,5 +168,5 @@ def patch_item(session: SessionDep, principal: TokenDep, item_id: ItemId, patch:
 @router.delete("/{item_id}", status_code=204, summary="Remove a list item")
 def delete_item(session: SessionDep, principal: TokenDep, item_id: ItemId) -> Response:
     """Remove an item."""
-    q.delete_item(session, item_id=item_id, principal=principal)
+    service.delete_item(session, item_id=item_id, principal=principal)
     return Response(status_code=204)

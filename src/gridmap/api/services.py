@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.dependencies import PageDep, RegionQuery, SessionDep, TokenDep
 from gridmap.errors import InvalidInput
@@ -13,41 +12,21 @@ from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries import circles as q
 from gridmap.queries import service_coverage as cov
 from gridmap.responses import GeoJSONResponse
-from gridmap.vocab import codes
+from gridmap.schemas.centres import (
+    CenterFeature,
+    CenterIn,
+    CenterPatch,
+    CentersPage,
+    Circles,
+    Coverage,
+    Kind,
+    Uncovered,
+)
+from gridmap.services import centres as service
 
 router = APIRouter(tags=["service centres"])
 
 CenterId = Annotated[int, Path(ge=1, le=2**62)]
-Kind = Literal["party_mass_center", "red_station", "convenience_station"]
-
-
-class CenterIn(BaseModel):
-    """A new centre: its code, kind, name, hours, address and point (``x``/``y`` in ``crs``)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    code: str = Field(pattern=codes.CENTER)
-    kind: Kind
-    name: str = Field(min_length=1, max_length=100, pattern=codes.PARAGRAPH)
-    opening_hours: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
-    address: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
-    x: float
-    y: float
-    crs: str | None = Field(default=None, max_length=64)
-
-
-class CenterPatch(BaseModel):
-    """Fields of a centre to change; a new point moves it (its circles are drawn again)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    kind: Kind | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=codes.PARAGRAPH)
-    opening_hours: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
-    address: str | None = Field(default=None, max_length=200, pattern=codes.PARAGRAPH)
-    x: float | None = None
-    y: float | None = None
-    crs: str | None = Field(default=None, max_length=64)
 
 
 def _point(x: float | None, y: float | None, crs: str | None) -> tuple[float | None, float | None]:
@@ -59,7 +38,10 @@ def _point(x: float | None, y: float | None, crs: str | None) -> tuple[float | N
 
 
 @router.get(
-    "/service-centers", response_class=GeoJSONResponse, summary="Service centres as GeoJSON"
+    "/service-centers",
+    response_class=GeoJSONResponse,
+    responses={200: {"model": CentersPage}},
+    summary="Service centres as GeoJSON",
 )
 def list_centers(
     session: SessionDep,
@@ -77,6 +59,7 @@ def list_centers(
     "/service-centers",
     status_code=201,
     response_class=GeoJSONResponse,
+    responses={201: {"model": CenterFeature}},
     summary="Add a service centre (its circles are computed at once)",
 )
 def create_center(
@@ -84,7 +67,7 @@ def create_center(
 ) -> Any:
     """Add a centre at a point; its service circles are computed from the walking network."""
     lon, lat = _point(center.x, center.y, center.crs)
-    center_id = q.save_center(
+    center_id = service.save_center(
         session,
         principal=principal,
         center_id=None,
@@ -100,14 +83,22 @@ def create_center(
     )
 
 
-@router.get("/service-centers/{center_id}", response_class=GeoJSONResponse, summary="One centre")
+@router.get(
+    "/service-centers/{center_id}",
+    response_class=GeoJSONResponse,
+    responses={200: {"model": CenterFeature}},
+    summary="One centre",
+)
 def get_center(session: SessionDep, center_id: CenterId) -> Any:
     """One centre as a GeoJSON Feature."""
     return GeoJSONResponse(q.get_center(session, center_id=center_id))
 
 
 @router.patch(
-    "/service-centers/{center_id}", response_class=GeoJSONResponse, summary="Change a centre"
+    "/service-centers/{center_id}",
+    response_class=GeoJSONResponse,
+    responses={200: {"model": CenterFeature}},
+    summary="Change a centre",
 )
 def patch_center(
     request: Request,
@@ -118,7 +109,7 @@ def patch_center(
 ) -> Any:
     """Change a centre's fields or point; its circles are computed again."""
     lon, lat = _point(patch.x, patch.y, patch.crs)
-    q.save_center(
+    service.save_center(
         session,
         principal=principal,
         center_id=center_id,
@@ -133,12 +124,15 @@ def patch_center(
 @router.delete("/service-centers/{center_id}", status_code=204, summary="Remove a centre")
 def delete_center(session: SessionDep, principal: TokenDep, center_id: CenterId) -> Response:
     """Remove a centre and its circles."""
-    q.delete_center(session, center_id=center_id, principal=principal)
+    service.delete_center(session, center_id=center_id, principal=principal)
     return Response(status_code=204)
 
 
 @router.get(
-    "/service-circles", response_class=GeoJSONResponse, summary="Service circles as GeoJSON"
+    "/service-circles",
+    response_class=GeoJSONResponse,
+    responses={200: {"model": Circles}},
+    summary="Service circles as GeoJSON",
 )
 def list_circles(
     session: SessionDep,
@@ -152,7 +146,12 @@ def list_circles(
 Minutes = Annotated[int | None, Query(ge=1, le=120, description="circles of this many minutes")]
 
 
-@router.get("/coverage", summary="Homes inside the service circles, per grid/community/street")
+@router.get(
+    "/coverage",
+    response_model=None,  # sent as built; the model below only documents it
+    responses={200: {"model": Coverage}},
+    summary="Homes inside the service circles, per grid/community/street",
+)
 def coverage(
     request: Request, session: SessionDep, region: RegionQuery = None, minutes: Minutes = None
 ) -> dict[str, Any]:
@@ -165,6 +164,7 @@ def coverage(
 @router.get(
     "/coverage/uncovered",
     response_class=GeoJSONResponse,
+    responses={200: {"model": Uncovered}},
     summary="Buildings outside every service circle",
 )
 def uncovered(

@@ -20,7 +20,6 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.orm import Session
@@ -67,6 +66,13 @@ def feature_collection(
     )
 
 
+def one_feature(session: Session, rows: Select[Any]) -> dict[str, Any] | None:
+    """The first row of ``rows`` (a SELECT with ``geom``, already narrowed to one row) as a
+    GeoJSON Feature, or ``None`` when there is none."""
+    features = session.execute(feature_collection(rows, order_by="id")).scalar_one()
+    return features[0] if features else None
+
+
 def feature_page(
     session: Session,
     *,
@@ -94,49 +100,6 @@ def feature_page(
     matched = session.execute(
         select(func.count()).select_from(count_from).where(*where)
     ).scalar_one()
-    return {
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "features": [mask(f) for f in features],
-    }
-
-
-def feature_collection_sql(rows: str, *, order_by: str = "code") -> str:
-    """:func:`feature_collection` for a statement kept as SQL text (``rows`` a SELECT string)."""
-    return f"""
-WITH chosen AS ({rows})
-SELECT coalesce(json_agg(
-    CASE WHEN chosen.geom IS NULL
-         THEN json_build_object('type', 'Feature', 'geometry', NULL,
-                                'properties', to_jsonb(chosen) - 'geom')
-         ELSE ST_AsGeoJSON(chosen.*, 'geom', 7)::json END
-    ORDER BY chosen.{order_by}), '[]')
-FROM chosen
-"""
-
-
-def feature_page_sql(
-    session: Session,
-    *,
-    rows: str,
-    count: str,
-    where: str,
-    params: dict[str, Any],
-    order: str,
-    mask: Callable[[dict[str, Any]], dict[str, Any]] = lambda f: f,
-) -> dict[str, Any]:
-    """:func:`feature_page` for statements kept as SQL text."""
-    features = session.execute(
-        text(
-            feature_collection_sql(
-                f"{rows} {where} ORDER BY {order} LIMIT :limit OFFSET :offset",
-                order_by=order.split(".")[-1],
-            )
-        ),
-        params,
-    ).scalar_one()
-    matched = session.execute(text(f"SELECT count(*) FROM {count} {where}"), params).scalar_one()
     return {
         "type": "FeatureCollection",
         "numberMatched": matched,

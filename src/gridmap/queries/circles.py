@@ -10,21 +10,33 @@ recomputed whenever their centre changes, the road network is reloaded, or on re
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point
 
-from gridmap.auth import Principal
-from gridmap.errors import Conflict, InvalidInput, NotFound
+from gridmap.errors import NotFound
 from gridmap.geo.isochrone import (
     NOT_WALKABLE,
     CircleRules,
@@ -34,8 +46,12 @@ from gridmap.geo.isochrone import (
     walked_pieces,
 )
 from gridmap.geo.metric import transformer, utm_epsg
-from gridmap.queries import feature_collection_sql, feature_page_sql
-from gridmap.vocab.roles import GRID_EDITORS
+from gridmap.models import Region, ServiceCenter, ServiceCircle
+from gridmap.queries import feature_collection, feature_page, one_feature
+
+_s = cast(Table, ServiceCenter.__table__)
+_c = cast(Table, ServiceCircle.__table__)
+_r = cast(Table, Region.__table__)
 
 
 def walkable(alias: str = "") -> str:
@@ -105,6 +121,7 @@ def start_edges(
     within ``snap_m``.
     """
     dx, dy = _degrees(snap_m * 1.5, lat)
+    # Kept as SQL: a nearest-edges (KNN ``<->``) scan behind a bounding-box test.
     near = conn.execute(text(_NEAREST), {"lon": lon, "lat": lat, "dx": dx, "dy": dy}).all()
     nearest = min(near, key=lambda r: r.d, default=None)
     if nearest is None or nearest.d > snap_m:
@@ -148,6 +165,7 @@ def reach(
     if nearest.d >= budget:
         return buffer(f"the nearest street is {nearest.d:.0f} m away, beyond the walk")
     ex, ey = _degrees(budget, lat)
+    # Kept as SQL: pgr_drivingDistance over the edge query built above, joined back to the edges.
     rows = conn.execute(
         text(_REACHED),
         {"edges": edges, "budget": budget, "lon": lon, "lat": lat, "ex": ex, "ey": ey},
@@ -195,27 +213,26 @@ def store_circle(
 ) -> dict[str, Any]:
     """Compute and store the circle of one centre (replacing one of the same minutes)."""
     center = conn.execute(
-        text("SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM service_center WHERE id = :id"),
-        {"id": center_id},
+        select(func.ST_X(_s.c.geom).label("lon"), func.ST_Y(_s.c.geom).label("lat")).where(
+            _s.c.id == center_id
+        )
     ).one_or_none()
     if center is None:
         raise NotFound(f"no service centre {center_id}")
     circle = reach(conn, lon=center.lon, lat=center.lat, rules=rules)
+    row = pg_insert(_c).values(
+        center_id=center_id,
+        minutes=rules.minutes,
+        method=circle["method"],
+        params=circle["params"],
+        computed_at=func.clock_timestamp(),
+        geom=func.ST_Multi(func.ST_GeomFromWKB(shapely.to_wkb(circle["geom"]), 4326)),
+    )
     conn.execute(
-        text(
-            "INSERT INTO service_circle (center_id, minutes, method, params, computed_at, geom) "
-            "VALUES (:c, :m, :method, CAST(:params AS jsonb), clock_timestamp(), "
-            "ST_Multi(ST_GeomFromWKB(:wkb, 4326))) ON CONFLICT (center_id, minutes) DO UPDATE SET "
-            "method = EXCLUDED.method, params = EXCLUDED.params, "
-            "computed_at = EXCLUDED.computed_at, geom = EXCLUDED.geom"
-        ),
-        {
-            "c": center_id,
-            "m": rules.minutes,
-            "method": circle["method"],
-            "params": json.dumps(circle["params"]),
-            "wkb": shapely.to_wkb(circle["geom"]),
-        },
+        row.on_conflict_do_update(
+            index_elements=[_c.c.center_id, _c.c.minutes],
+            set_={k: row.excluded[k] for k in ("method", "params", "computed_at", "geom")},
+        )
     )
     return circle
 
@@ -228,15 +245,10 @@ def rebuild(
     progress: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> dict[str, int]:
     """Recompute the circles of every centre (of ``region``); returns counts by method."""
-    ids = list(
-        conn.execute(
-            text(
-                "SELECT id FROM service_center WHERE CAST(:r AS text) IS NULL "
-                "OR left(coalesce(region_code, ''), length(:r)) = :r ORDER BY id"
-            ),
-            {"r": region},
-        ).scalars()
-    )
+    chosen = select(_s.c.id).order_by(_s.c.id)
+    if region is not None:
+        chosen = chosen.where(func.coalesce(_s.c.region_code, "").startswith(region))
+    ids = list(conn.execute(chosen).scalars())
     counts = {"centres": len(ids), "network": 0, "buffer": 0}
     for done, center_id in enumerate(ids, start=1):
         for r in rules:
@@ -254,11 +266,9 @@ def ensure(
     counts = {"centres": 0, "network": 0, "buffer": 0}
     for r in rules:
         missing = conn.execute(
-            text(
-                "SELECT s.id FROM service_center s WHERE NOT EXISTS (SELECT FROM service_circle c "
-                "WHERE c.center_id = s.id AND c.minutes = :m) ORDER BY s.id"
-            ),
-            {"m": r.minutes},
+            select(_s.c.id)
+            .where(~exists().where(_c.c.center_id == _s.c.id, _c.c.minutes == r.minutes))
+            .order_by(_s.c.id)
         ).scalars()
         for center_id in missing:
             counts["centres"] += 1
@@ -268,146 +278,154 @@ def ensure(
 
 # --- service centres -------------------------------------------------------------------------
 
-_CENTER_ROW = """
-SELECT s.id, s.code, s.kind, s.name, s.opening_hours, s.address, s.region_code, s.source,
-       (SELECT json_agg(json_build_object('minutes', c.minutes, 'method', c.method,
-                                          'computed_at', c.computed_at) ORDER BY c.minutes)
-        FROM service_circle c WHERE c.center_id = s.id) AS circles,
-       s.geom
-FROM service_center s
-"""
+
+def _point(lon: float, lat: float) -> ColumnElement[Any]:
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+# A centre as a feature, with the circles it has (minutes, method, when computed).
+_CENTER_ROW = select(
+    _s.c.id,
+    _s.c.code,
+    _s.c.kind,
+    _s.c.name,
+    _s.c.opening_hours,
+    _s.c.address,
+    _s.c.region_code,
+    _s.c.source,
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_object(
+                    "minutes", _c.c.minutes, "method", _c.c.method, "computed_at", _c.c.computed_at
+                ),
+                _c.c.minutes,
+            )
+        )
+    )
+    .where(_c.c.center_id == _s.c.id)
+    .scalar_subquery()
+    .label("circles"),
+    _s.c.geom,
+)
+
+
+def _in_region(code: ColumnElement[Any], region: str) -> ColumnElement[bool]:
+    return func.coalesce(code, "").startswith(region)
 
 
 def list_centers(
     session: Session, *, region: str | None, kind: str | None, limit: int, offset: int
 ) -> dict[str, Any]:
     """Service centres as GeoJSON, with the circles each has."""
-    where = (
-        " WHERE (CAST(:r AS text) IS NULL OR left(coalesce(s.region_code, ''), length(:r)) = :r)"
-        " AND (CAST(:k AS text) IS NULL OR s.kind = :k)"
-    )
-    params = {"r": region, "k": kind, "limit": limit, "offset": offset}
-    return feature_page_sql(
+    where: list[ColumnElement[bool]] = []
+    if region is not None:
+        where.append(_in_region(_s.c.region_code, region))
+    if kind is not None:
+        where.append(_s.c.kind == kind)
+    return feature_page(
         session,
         rows=_CENTER_ROW,
-        count="service_center s",
+        count_from=_s,
         where=where,
-        params=params,
-        order="s.code",
+        order=_s.c.code,
+        limit=limit,
+        offset=offset,
     )
 
 
 def get_center(session: Session, *, center_id: int) -> dict[str, Any]:
     """One service centre as a GeoJSON Feature."""
-    features = session.execute(
-        text(feature_collection_sql(f"{_CENTER_ROW} WHERE s.id = :id")), {"id": center_id}
-    ).scalar_one()
-    if not features:
+    feature = one_feature(session, _CENTER_ROW.where(_s.c.id == center_id))
+    if feature is None:
         raise NotFound(f"no service centre {center_id}")
-    feature: dict[str, Any] = features[0]
     return feature
 
 
-def _region_of(session: Session, lon: float, lat: float) -> str | None:
+def community_at(session: Session, *, lon: float, lat: float) -> str | None:
+    """The code of the community holding a WGS84 point (the first by code)."""
     code: str | None = session.execute(
-        text(
-            "SELECT code FROM region WHERE level = 'community' AND ST_Intersects(geom, "
-            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY code LIMIT 1"
-        ),
-        {"lon": lon, "lat": lat},
+        select(_r.c.code)
+        .where(_r.c.level == "community", func.ST_Intersects(_r.c.geom, _point(lon, lat)))
+        .order_by(_r.c.code)
+        .limit(1)
     ).scalar_one_or_none()
     return code
 
 
-def _require_office(principal: Principal, region: str | None, what: str) -> None:
-    principal.require(what, roles=GRID_EDITORS, place=region)
+def code_taken(session: Session, *, code: str) -> bool:
+    """Whether a centre has the code ``code``."""
+    return session.execute(select(1).where(_s.c.code == code)).first() is not None
 
 
-def save_center(
-    session: Session,
-    *,
-    principal: Principal,
-    center_id: int | None,
-    values: dict[str, Any],
-    lon: float | None,
-    lat: float | None,
-    rules: list[CircleRules],
-) -> int:
-    """Create (``center_id`` None) or change a centre; its circles are computed again."""
-    if lon is not None and lat is not None:
-        values = {**values, "region_code": _region_of(session, lon, lat)}
-        _require_office(principal, values["region_code"], "place service centres")
-    if center_id is None:
-        if lon is None or lat is None:
-            raise InvalidInput("a new service centre needs a point (x, y)")
-        taken = session.execute(
-            text("SELECT 1 FROM service_center WHERE code = :c"), {"c": values["code"]}
-        ).first()
-        if taken:
-            raise Conflict(f"service centre code {values['code']!r} is taken")
-        center_id = session.execute(
-            text(
-                "INSERT INTO service_center (code, kind, name, opening_hours, address, "
-                "region_code, source, geom) VALUES (:code, :kind, :name, :opening_hours, "
-                ":address, :region_code, 'api', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
-                "RETURNING id"
-            ),
+def insert_center(session: Session, *, values: dict[str, Any], lon: float, lat: float) -> int:
+    """Write a new centre (from the API) at a WGS84 point; returns its id."""
+    center_id: int = session.execute(
+        insert(_s)
+        .values(
             {
                 "opening_hours": None,
                 "address": None,
                 **values,
-                "lon": lon,
-                "lat": lat,
-            },
-        ).scalar_one()
-    else:
-        row = session.execute(
-            text("SELECT region_code FROM service_center WHERE id = :id FOR UPDATE"),
-            {"id": center_id},
-        ).one_or_none()
-        if row is None:
-            raise NotFound(f"no service centre {center_id}")
-        _require_office(principal, row.region_code, "change service centres")
-        sets = [f"{k} = :{k}" for k in values]
-        if lon is not None and lat is not None:
-            sets.append("geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")
-        if sets:
-            session.execute(
-                text(f"UPDATE service_center SET {', '.join(sets)} WHERE id = :id"),
-                {**values, "lon": lon, "lat": lat, "id": center_id},
-            )
-    assert center_id is not None
-    for r in rules:
-        store_circle(session, center_id=center_id, rules=r)
-    return int(center_id)
+                "source": "api",
+                "geom": _point(lon, lat),
+            }
+        )
+        .returning(_s.c.id)
+    ).scalar_one()
+    return center_id
 
 
-def delete_center(session: Session, *, center_id: int, principal: Principal) -> None:
-    """Remove a centre and its circles."""
-    region = session.execute(
-        text("SELECT region_code FROM service_center WHERE id = :id FOR UPDATE"), {"id": center_id}
+def locked_region(session: Session, *, center_id: int) -> tuple[str | None] | None:
+    """``(region_code,)`` of a centre, locked for update; ``None`` when there is no such centre."""
+    row = session.execute(
+        select(_s.c.region_code).where(_s.c.id == center_id).with_for_update()
     ).one_or_none()
-    if region is None:
-        raise NotFound(f"no service centre {center_id}")
-    _require_office(principal, region.region_code, "remove service centres")
-    session.execute(text("DELETE FROM service_center WHERE id = :id"), {"id": center_id})
+    return None if row is None else (row.region_code,)
+
+
+def update_center(
+    session: Session,
+    *,
+    center_id: int,
+    changes: dict[str, Any],
+    lon: float | None = None,
+    lat: float | None = None,
+) -> None:
+    """Change a centre's columns; with a point, move it."""
+    values = dict(changes)
+    if lon is not None and lat is not None:
+        values["geom"] = _point(lon, lat)
+    if values:
+        session.execute(update(_s).where(_s.c.id == center_id).values(**values))
+
+
+def delete_center(session: Session, *, center_id: int) -> None:
+    """Remove a centre (its circles go with it)."""
+    session.execute(delete(_s).where(_s.c.id == center_id))
 
 
 def list_circles(session: Session, *, region: str | None, minutes: int | None) -> dict[str, Any]:
     """Stored circles as GeoJSON, each with its centre, method and parameters."""
-    features = session.execute(
-        text(
-            feature_collection_sql(
-                "SELECT c.id, c.center_id, s.code AS center_code, s.name AS center_name, "
-                "s.kind AS center_kind, c.minutes, c.method, c.params, c.computed_at, "
-                "round((ST_Area(c.geom::geography) / 1e6)::numeric, 4)::float8 AS area_km2, "
-                "c.geom FROM service_circle c JOIN service_center s ON s.id = c.center_id "
-                "WHERE (CAST(:r AS text) IS NULL "
-                "OR left(coalesce(s.region_code, ''), length(:r)) = :r) "
-                "AND (CAST(:m AS int) IS NULL OR c.minutes = :m)",
-                order_by="id",
-            )
-        ),
-        {"r": region, "m": minutes},
-    ).scalar_one()
+    rows = select(
+        _c.c.id,
+        _c.c.center_id,
+        _s.c.code.label("center_code"),
+        _s.c.name.label("center_name"),
+        _s.c.kind.label("center_kind"),
+        _c.c.minutes,
+        _c.c.method,
+        _c.c.params,
+        _c.c.computed_at,
+        cast_(
+            func.round(cast_(func.ST_Area(func.geography(_c.c.geom)) / 1e6, Numeric), 4),
+            DOUBLE_PRECISION,
+        ).label("area_km2"),
+        _c.c.geom,
+    ).select_from(_c.join(_s, _s.c.id == _c.c.center_id))
+    if region is not None:
+        rows = rows.where(_in_region(_s.c.region_code, region))
+    if minutes is not None:
+        rows = rows.where(_c.c.minutes == minutes)
+    features = session.execute(feature_collection(rows, order_by="id")).scalar_one()
     return {"type": "FeatureCollection", "numberReturned": len(features), "features": features}

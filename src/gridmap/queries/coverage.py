@@ -7,9 +7,9 @@ geometry in a metric projection; PostGIS then finds the buildings standing in th
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Table, func, select, text
 from sqlalchemy.orm import Session
 
 import shapely
@@ -19,15 +19,10 @@ from gridmap.errors import InvalidInput, RegionNotFound
 from gridmap.geo import coverage as cov
 from gridmap.geo.rules import GridRules
 from gridmap.geo.shapes import geojson_in
+from gridmap.models import Grid, Region
 
-_GRIDS = """
-SELECT g.code, ST_AsBinary(g.geom) AS wkb FROM grid g
-WHERE g.community_code = :c
-  AND (CASE WHEN CAST(:at AS timestamptz) IS NULL THEN g.valid_to IS NULL
-            ELSE g.valid_from <= CAST(:at AS timestamptz)
-                 AND (g.valid_to IS NULL OR g.valid_to > CAST(:at AS timestamptz)) END)
-ORDER BY g.code
-"""
+_g = cast(Table, Grid.__table__)
+_r = cast(Table, Region.__table__)
 
 # A building stands in a gap when its representative point does (the rule lookups use).
 _BUILDINGS_IN = """
@@ -57,8 +52,9 @@ def load_community(
 ) -> tuple[str, BaseGeometry, dict[str, BaseGeometry]]:
     """The name and boundary of a community and its grids (current, or valid ``at``), WGS84."""
     row = session.execute(
-        text("SELECT level, name, ST_AsBinary(geom) AS wkb FROM region WHERE code = :c"),
-        {"c": community},
+        select(_r.c.level, _r.c.name, func.ST_AsBinary(_r.c.geom).label("wkb")).where(
+            _r.c.code == community
+        )
     ).one_or_none()
     if row is None:
         raise RegionNotFound(f"no region with code {community!r}", region=community)
@@ -66,9 +62,18 @@ def load_community(
         raise InvalidInput(f"{community} is a {row.level}; coverage is checked per community")
     if row.wkb is None:
         raise InvalidInput(f"community {community} has no boundary in gridmap to check against")
+    valid: list[ColumnElement[bool]] = (
+        [_g.c.valid_to.is_(None)]
+        if at is None
+        else [_g.c.valid_from <= at, _g.c.valid_to.is_(None) | (_g.c.valid_to > at)]
+    )
     grids = {
         r.code: shapely.from_wkb(bytes(r.wkb))
-        for r in session.execute(text(_GRIDS), {"c": community, "at": at})
+        for r in session.execute(
+            select(_g.c.code, func.ST_AsBinary(_g.c.geom).label("wkb"))
+            .where(_g.c.community_code == community, *valid)
+            .order_by(_g.c.code)
+        )
     }
     return row.name, shapely.from_wkb(bytes(row.wkb)), grids
 
@@ -90,6 +95,8 @@ def community_coverage(
     buildings = (
         [
             dict(r._mapping)
+            # Kept as SQL: the gaps arrive as one WKB array, unnested and tested against each
+            # building's representative point behind a bounding-box test.
             for r in session.execute(
                 text(_BUILDINGS_IN), {"gaps": [shapely.to_wkb(g) for g in gaps]}
             )

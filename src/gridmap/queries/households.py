@@ -1,28 +1,23 @@
 """gridmap.queries.households: households, designated households (党员中心户) and whom they serve.
 
-A household's point is its building's (a point on the building's surface). Contact names and
-phones are masked unless the caller may see personal data of the household's grid. A household
-served by a designated household of another grid is flagged ``cross_grid``.
+A household's point is its building's (a point on the building's surface). A household served by
+a designated household of another grid is flagged ``cross_grid``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy import ColumnElement, Select, Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from gridmap.auth import Principal
-from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.models import Building, Household
-from gridmap.privacy import mask_name, mask_phone
-from gridmap.queries import audit, feature_collection, feature_page
-from gridmap.vocab.roles import GRID_EDITORS
+from gridmap.queries import feature_page, one_feature
 
-MAX_SERVED = 200
-
-_h = Household.__table__
-_b = Building.__table__
+_h = cast(Table, Household.__table__)
+_b = cast(Table, Building.__table__)
 _sh = _h.alias("sh")
 _sb = _b.alias("sb")
 _s = _h.alias("s")
@@ -59,205 +54,137 @@ _ROW = select(
 )
 
 
-def _mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    props = feature["properties"]
-    if not principal.sees_personal_data(
-        props.get("grid_code") or props.get("community_code") or ""
-    ):
-        props["contact_name"] = mask_name(props.get("contact_name"))
-        props["contact_phone"] = mask_phone(props.get("contact_phone"))
-    return feature
+# Whose personal data a household's is: its grid's, else its community's.
+_PLACE_CODE = func.coalesce(_b.c.grid_code, _b.c.community_code, "")
+_PLACE = _PLACE_CODE.label("place")
+_WITH_BUILDING = _h.join(_b, _b.c.id == _h.c.building_id)
+
+
+@dataclass(frozen=True)
+class HouseholdFilter:
+    """Which households to list: each given field narrows the list."""
+
+    designated: bool | None = None
+    grid: str | None = None
+    region: str | None = None
+    served_by: int | None = None
 
 
 def list_households(
-    session: Session,
-    *,
-    principal: Principal,
-    designated: bool | None,
-    grid: str | None,
-    region: str | None,
-    served_by: int | None,
-    limit: int,
-    offset: int,
+    session: Session, *, chosen: HouseholdFilter, limit: int, offset: int
 ) -> dict[str, Any]:
-    """Households as GeoJSON points, filtered."""
+    """Households as GeoJSON points, filtered; contacts as stored."""
     where: list[ColumnElement[bool]] = []
-    if designated is not None:
-        where.append(_h.c.designated == designated)
-    if grid is not None:
-        where.append(_b.c.grid_code == grid)
-    if region is not None:
-        where.append(func.coalesce(_b.c.community_code, _b.c.grid_code, "").startswith(region))
-    if served_by is not None:
-        where.append(_h.c.served_by == served_by)
+    if chosen.designated is not None:
+        where.append(_h.c.designated == chosen.designated)
+    if chosen.grid is not None:
+        where.append(_b.c.grid_code == chosen.grid)
+    if chosen.region is not None:
+        region = func.coalesce(_b.c.community_code, _b.c.grid_code, "")
+        where.append(region.startswith(chosen.region))
+    if chosen.served_by is not None:
+        where.append(_h.c.served_by == chosen.served_by)
     return feature_page(
         session,
         rows=_ROW,
-        count_from=_h.join(_b, _b.c.id == _h.c.building_id),
+        count_from=_WITH_BUILDING,
         where=where,
         order=_h.c.id,
         limit=limit,
         offset=offset,
-        mask=lambda f: _mask(f, principal),
     )
 
 
-def get_household(session: Session, *, household_id: int, principal: Principal) -> dict[str, Any]:
-    """One household, and (for a designated one) the households it serves."""
-    features = session.execute(
-        feature_collection(_ROW.where(_h.c.id == household_id), order_by="id")
-    ).scalar_one()
-    if not features:
-        raise NotFound(f"no household {household_id}")
-    feature = _mask(features[0], principal)
-    if feature["properties"]["designated"]:
-        feature["served"] = list_households(
-            session,
-            principal=principal,
-            designated=None,
-            grid=None,
-            region=None,
-            served_by=household_id,
-            limit=MAX_SERVED * 5,
-            offset=0,
-        )
-    return feature
+def household_feature(session: Session, *, household_id: int) -> dict[str, Any] | None:
+    """One household as a GeoJSON Feature, contacts as stored; ``None`` when there is none."""
+    return one_feature(session, _ROW.where(_h.c.id == household_id))
 
 
-def _head(session: Session, household_id: int, principal: Principal, what: str) -> Any:
-    """The household, locked, once the caller may ``what`` it."""
-    head = session.execute(
-        text(
-            "SELECT h.designated, coalesce(b.grid_code, b.community_code, '') AS place "
-            "FROM household h JOIN building b ON b.id = h.building_id WHERE h.id = :id "
-            "FOR UPDATE OF h"
-        ),
-        {"id": household_id},
-    ).one_or_none()
-    if head is None:
-        raise NotFound(f"no household {household_id}")
-    principal.require(what, roles=GRID_EDITORS, place=head.place)
-    return head
-
-
-def set_served(
-    session: Session, *, household_id: int, served: list[int], principal: Principal
-) -> dict[str, Any]:
-    """Make ``served`` exactly the households that ``household_id`` (designated) serves."""
-    if len(served) > MAX_SERVED:
-        raise InvalidInput(f"a designated household serves at most {MAX_SERVED} households")
-    if len(set(served)) != len(served):
-        raise InvalidInput("a household is listed twice")
-    if household_id in served:
-        raise InvalidInput("a designated household does not serve itself")
-    head = _head(session, household_id, principal, "change whom a household serves")
-    if not head.designated:
-        raise Conflict(
-            f"household {household_id} is not a designated household (党员中心户); "
-            "mark it designated first"
-        )
-    rows = session.execute(
-        text(
-            "SELECT h.id, h.designated, h.served_by, coalesce(b.grid_code, b.community_code, '') "
-            "AS place FROM household h JOIN building b ON b.id = h.building_id "
-            "WHERE h.id = ANY(:ids) FOR UPDATE OF h"
-        ),
-        {"ids": served},
-    ).all()
-    found = {r.id: r for r in rows}
-    missing = [i for i in served if i not in found]
-    if missing:
-        raise InvalidInput(f"no such households: {missing[:20]}", missing=missing[:200])
-    designated = [i for i in served if found[i].designated]
-    if designated:
-        raise Conflict(f"designated households are not served by another: {designated[:20]}")
-    for r in rows:
-        principal.require("change whom a household serves", roles=GRID_EDITORS, place=r.place)
-    before = sorted(
+def locked(session: Session, *, household_ids: Sequence[int]) -> list[Any]:
+    """The households of ``household_ids`` (id, designated, served_by and ``place``, the code
+    of their grid or community), locked for update."""
+    return list(
         session.execute(
-            text("SELECT id FROM household WHERE served_by = :id"), {"id": household_id}
+            select(_h.c.id, _h.c.designated, _h.c.served_by, _PLACE)
+            .select_from(_WITH_BUILDING)
+            .where(_h.c.id.in_(household_ids))
+            .with_for_update(of=_h)
+        ).all()
+    )
+
+
+def served(session: Session, *, household_id: int) -> list[int]:
+    """The ids of the households ``household_id`` serves, in order."""
+    return list(
+        session.execute(
+            select(_h.c.id).where(_h.c.served_by == household_id).order_by(_h.c.id)
         ).scalars()
     )
-    moved = [r.id for r in rows if r.served_by not in (None, household_id)]
-    session.execute(
-        text("UPDATE household SET served_by = NULL WHERE served_by = :id AND NOT id = ANY(:ids)"),
-        {"id": household_id, "ids": served},
-    )
-    session.execute(
-        text("UPDATE household SET served_by = :id WHERE id = ANY(:ids)"),
-        {"id": household_id, "ids": served},
-    )
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="serve",
-        entity="household",
-        key=str(household_id),
-        before={"served": before},
-        after={"served": sorted(served)},
-    )
-    feature = get_household(session, household_id=household_id, principal=principal)
-    feature["moved_from_other_designated"] = moved
-    return feature
 
 
-def set_designated(
-    session: Session, *, household_id: int, designated: bool, principal: Principal
-) -> dict[str, Any]:
-    """Mark or unmark a designated household; unmarking releases the households it served."""
-    head = _head(session, household_id, principal, "mark designated households")
-    if head.designated != designated:
-        released: list[int] = []
-        if designated:
-            session.execute(
-                text("UPDATE household SET designated = true, served_by = NULL WHERE id = :id"),
-                {"id": household_id},
-            )
-        else:
-            released = list(
-                session.execute(
-                    text(
-                        "UPDATE household SET served_by = NULL WHERE served_by = :id RETURNING id"
-                    ),
-                    {"id": household_id},
-                ).scalars()
-            )
-            session.execute(
-                text("UPDATE household SET designated = false WHERE id = :id"),
-                {"id": household_id},
-            )
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="designate" if designated else "undesignate",
-            entity="household",
-            key=str(household_id),
-            before={"designated": head.designated},
-            after={"designated": designated, "released": sorted(released)},
+def set_served(session: Session, *, household_id: int, served: Sequence[int]) -> None:
+    """Make ``served`` exactly the households ``household_id`` serves."""
+    session.execute(
+        update(_h)
+        .where(_h.c.served_by == household_id, _h.c.id.not_in(served))
+        .values(served_by=None)
+    )
+    if served:
+        session.execute(update(_h).where(_h.c.id.in_(served)).values(served_by=household_id))
+
+
+def set_designated(session: Session, *, household_id: int, designated: bool) -> list[int]:
+    """Mark or unmark a designated household; unmarking releases whom it served (their ids)."""
+    if designated:
+        session.execute(
+            update(_h).where(_h.c.id == household_id).values(designated=True, served_by=None)
         )
-    return get_household(session, household_id=household_id, principal=principal)
+        return []
+    released = session.execute(
+        update(_h).where(_h.c.served_by == household_id).values(served_by=None).returning(_h.c.id)
+    ).scalars()
+    ids = list(released)
+    session.execute(update(_h).where(_h.c.id == household_id).values(designated=False))
+    return ids
 
 
 def summary(session: Session, *, region: str | None) -> list[dict[str, Any]]:
     """Per grid: households, designated households, households served, households with none."""
+    served_by = _h.c.served_by.is_not(None)
+    where: list[ColumnElement[bool]] = [_b.c.grid_code.is_not(None)]
+    if region is not None:
+        where.append(_b.c.grid_code.startswith(region))
+    grid = _b.c.grid_code.label("grid")
     rows = session.execute(
-        text(
-            """
-SELECT b.grid_code AS grid, count(*) AS households,
-       count(*) FILTER (WHERE h.designated) AS designated,
-       count(*) FILTER (WHERE h.served_by IS NOT NULL) AS served,
-       count(*) FILTER (WHERE NOT h.designated AND h.served_by IS NULL) AS unserved,
-       count(*) FILTER (WHERE h.served_by IS NOT NULL
-                        AND sb.grid_code IS DISTINCT FROM b.grid_code) AS served_from_other_grid
-FROM household h
-JOIN building b ON b.id = h.building_id
-LEFT JOIN household sh ON sh.id = h.served_by
-LEFT JOIN building sb ON sb.id = sh.building_id
-WHERE b.grid_code IS NOT NULL
-  AND (CAST(:r AS text) IS NULL OR left(b.grid_code, length(:r)) = :r)
-GROUP BY 1 ORDER BY 1
-"""
-        ),
-        {"r": region},
+        select(
+            grid,
+            func.count().label("households"),
+            func.count().filter(_h.c.designated).label("designated"),
+            func.count().filter(served_by).label("served"),
+            func.count().filter(~_h.c.designated, ~served_by).label("unserved"),
+            func.count()
+            .filter(served_by, _sb.c.grid_code.is_distinct_from(_b.c.grid_code))
+            .label("served_from_other_grid"),
+        )
+        .select_from(
+            _WITH_BUILDING.outerjoin(_sh, _sh.c.id == _h.c.served_by).outerjoin(
+                _sb, _sb.c.id == _sh.c.building_id
+            )
+        )
+        .where(*where)
+        .group_by(_b.c.grid_code)
+        .order_by(_b.c.grid_code)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def designated_points(*, region: str) -> Select[Any]:
+    """The designated households of ``region`` (id, address, grid, how many they serve and a
+    point on their building), a SELECT for a feature collection."""
+    return _ROW.with_only_columns(
+        _h.c.id,
+        _b.c.address,
+        _b.c.grid_code,
+        _ROW.selected_columns.serves,
+        _ROW.selected_columns.geom,
+    ).where(_h.c.designated, _PLACE_CODE.startswith(region))

@@ -1,119 +1,101 @@
-"""gridmap.queries.lists: the three lists (资源清单, 需求清单, 项目清单) and matching them.
+"""gridmap.queries.lists: the three lists (资源清单, 需求清单, 项目清单) and their matches, as SQL.
 
-Every item has a point and gets the grid holding it when written. A need is matched with open
-resources of its category: first those in the need's grid, then its community, then those sharing
-a service circle with it, then the rest; within each tier nearest first, by walking distance over
-the road network where both lie near it, else in a straight line. A chosen match becomes a project
-linking both (群众点单、支部派单、党员接单).
+Every item has a point and gets the grid holding it when written. A need's candidates are the open
+resources of its category, each with its tier (same grid, community, service circle, elsewhere),
+its straight-line distance and, where both lie near the road network, its walking distance.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gridmap.auth import Principal
-from gridmap.errors import Conflict, InvalidInput, NotFound
-from gridmap.geo.isochrone import CircleRules
-from gridmap.privacy import mask_name, mask_phone
-from gridmap.queries import audit, feature_collection_sql, feature_page_sql
-from gridmap.queries.circles import start_edges, walkable
-from gridmap.vocab.roles import WRITERS
+from gridmap.models import Grid, GridPiece, ListItem
+from gridmap.queries import feature_page, one_feature
+from gridmap.queries.circles import walkable
 
-# How far a walk is followed when ranking matches; farther resources rank by straight line.
-MATCH_WALK_M = 5000.0
-EDITABLE = (
-    "category",
-    "title",
-    "description",
-    "owner_kind",
-    "owner_name",
-    "contact_name",
-    "contact_phone",
-    "status",
+_i = cast(Table, ListItem.__table__)
+_g = cast(Table, Grid.__table__)
+_p = cast(Table, GridPiece.__table__)
+
+# An item as a feature: every column, and the community holding its grid.
+_ROW = select(
+    _i.c.id,
+    _i.c.code,
+    _i.c.list,
+    _i.c.category,
+    _i.c.title,
+    _i.c.description,
+    _i.c.owner_kind,
+    _i.c.owner_name,
+    _i.c.contact_name,
+    _i.c.contact_phone,
+    _i.c.status,
+    _i.c.need_id,
+    _i.c.resource_id,
+    _i.c.grid_code,
+    func.left(_i.c.grid_code, 12).label("community_code"),
+    _i.c.created_at,
+    _i.c.geom,
 )
 
-_ROW = """
-SELECT i.id, i.code, i.list, i.category, i.title, i.description, i.owner_kind, i.owner_name,
-       i.contact_name, i.contact_phone, i.status, i.need_id, i.resource_id, i.grid_code,
-       left(i.grid_code, 12) AS community_code, i.created_at, i.geom
-FROM list_item i
-"""
 
-_GRID_AT = """
-SELECT g.code FROM grid_piece p JOIN grid g ON g.id = p.grid_id
-WHERE g.valid_to IS NULL AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
-ORDER BY g.code LIMIT 1
-"""
+def _point(lon: float, lat: float) -> ColumnElement[Any]:
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
 
 
-def _mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    props = feature["properties"]
-    if not principal.sees_personal_data(props.get("grid_code") or ""):
-        props["contact_name"] = mask_name(props.get("contact_name"))
-        props["contact_phone"] = mask_phone(props.get("contact_phone"))
-    return feature
+@dataclass(frozen=True)
+class ItemFilter:
+    """Which items to list: each given field narrows the list."""
+
+    kind: str | None = None
+    category: str | None = None
+    grid: str | None = None
+    region: str | None = None
+    status: str | None = None
 
 
-def list_items(
-    session: Session,
-    *,
-    principal: Principal,
-    kind: str | None,
-    category: str | None,
-    grid: str | None,
-    region: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
-    """A page of list items as GeoJSON."""
-    where = """
-WHERE (CAST(:kind AS text) IS NULL OR i.list = :kind)
-  AND (CAST(:category AS text) IS NULL OR i.category = :category)
-  AND (CAST(:grid AS text) IS NULL OR i.grid_code = :grid)
-  AND (CAST(:region AS text) IS NULL OR left(coalesce(i.grid_code, ''), length(:region)) = :region)
-  AND (CAST(:status AS text) IS NULL OR i.status = :status)
-"""
-    params = {
-        "kind": kind,
-        "category": category,
-        "grid": grid,
-        "region": region,
-        "status": status,
-        "limit": limit,
-        "offset": offset,
-    }
-    return feature_page_sql(
+def list_items(session: Session, *, chosen: ItemFilter, limit: int, offset: int) -> dict[str, Any]:
+    """A page of list items as GeoJSON, contacts as stored."""
+    where: list[ColumnElement[bool]] = []
+    if chosen.kind is not None:
+        where.append(_i.c.list == chosen.kind)
+    if chosen.category is not None:
+        where.append(_i.c.category == chosen.category)
+    if chosen.grid is not None:
+        where.append(_i.c.grid_code == chosen.grid)
+    if chosen.region is not None:
+        where.append(func.coalesce(_i.c.grid_code, "").startswith(chosen.region))
+    if chosen.status is not None:
+        where.append(_i.c.status == chosen.status)
+    return feature_page(
         session,
         rows=_ROW,
-        count="list_item i",
+        count_from=_i,
         where=where,
-        params=params,
-        order="i.code",
-        mask=lambda f: _mask(f, principal),
+        order=_i.c.code,
+        limit=limit,
+        offset=offset,
     )
 
 
-def get_item(session: Session, *, item_id: int, principal: Principal) -> dict[str, Any]:
-    """One list item as a GeoJSON Feature."""
-    features = session.execute(
-        text(feature_collection_sql(f"{_ROW} WHERE i.id = :id", order_by="code")), {"id": item_id}
-    ).scalar_one()
-    if not features:
-        raise NotFound(f"no list item {item_id}")
-    return _mask(features[0], principal)
+def item_feature(session: Session, *, item_id: int) -> dict[str, Any] | None:
+    """One list item as a GeoJSON Feature, contacts as stored; ``None`` when there is none."""
+    return one_feature(session, _ROW.where(_i.c.id == item_id))
 
 
-def _require_writer(principal: Principal, place: str | None, what: str) -> None:
-    principal.require(what, roles=WRITERS, place=place)
-
-
-def _grid_at(session: Session, lon: float, lat: float) -> str | None:
+def grid_at(session: Session, *, lon: float, lat: float) -> str | None:
+    """The code of the current grid holding a WGS84 point (the first by code)."""
     code: str | None = session.execute(
-        text(_GRID_AT), {"lon": lon, "lat": lat}
+        select(_g.c.code)
+        .select_from(_p.join(_g, _g.c.id == _p.c.grid_id))
+        .where(_g.c.valid_to.is_(None), func.ST_Intersects(_p.c.geom, _point(lon, lat)))
+        .order_by(_g.c.code)
+        .limit(1)
     ).scalar_one_or_none()
     return code
 
@@ -121,128 +103,78 @@ def _grid_at(session: Session, lon: float, lat: float) -> str | None:
 def _new_code(session: Session, item_id: int) -> str:
     code = f"L{item_id:04d}"
     n = 1
-    while session.execute(text("SELECT 1 FROM list_item WHERE code = :c"), {"c": code}).first():
+    while session.execute(select(1).where(_i.c.code == code)).first():
         n += 1
         code = f"L{item_id:04d}-{n}"
     return code
 
 
-def create_item(
-    session: Session,
-    *,
-    values: dict[str, Any],
-    lon: float,
-    lat: float,
-    principal: Principal,
-    need_id: int | None = None,
-    resource_id: int | None = None,
-) -> dict[str, Any]:
-    """Write a new item at a WGS84 point; its grid is the one holding the point."""
-    grid = _grid_at(session, lon, lat)
-    _require_writer(principal, grid, "add list items")
-    item_id = session.execute(
-        text("SELECT nextval(pg_get_serial_sequence('list_item', 'id'))")
+def insert_item(session: Session, *, values: dict[str, Any], lon: float, lat: float) -> int:
+    """Write a new item (``values`` by column) at a WGS84 point, coded ``L0001`` after its id;
+    returns its id."""
+    item_id: int = session.execute(
+        select(func.nextval(func.pg_get_serial_sequence("list_item", "id")))
     ).scalar_one()
+    defaults = dict.fromkeys(("description", "owner_name", "contact_name", "contact_phone"))
     session.execute(
-        text(
-            "INSERT INTO list_item (id, code, list, category, title, description, owner_kind, "
-            "owner_name, contact_name, contact_phone, status, need_id, resource_id, grid_code, "
-            "geom) VALUES (:id, :code, :list, :category, :title, :description, :owner_kind, "
-            ":owner_name, :contact_name, :contact_phone, :status, :need_id, :resource_id, :grid, "
-            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
-        ),
-        {
-            "description": None,
-            "owner_name": None,
-            "contact_name": None,
-            "contact_phone": None,
-            "status": "open",
-            **values,
-            "id": item_id,
-            "code": _new_code(session, item_id),
-            "need_id": need_id,
-            "resource_id": resource_id,
-            "grid": grid,
-            "lon": lon,
-            "lat": lat,
-        },
+        insert(_i).values(
+            {
+                **defaults,
+                "status": "open",
+                **values,
+                "id": item_id,
+                "code": _new_code(session, item_id),
+                "geom": _point(lon, lat),
+            }
+        )
     )
-    feature = get_item(session, item_id=item_id, principal=principal)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="create",
-        entity="list_item",
-        key=feature["properties"]["code"],
-        before=None,
-        after=feature["properties"],
-    )
-    return feature
+    return item_id
 
 
-def _locked(session: Session, item_id: int) -> Any:
-    row = session.execute(
-        text(
-            "SELECT id, code, list, category, status, grid_code, title, owner_kind, owner_name, "
-            "ST_X(geom) AS lon, ST_Y(geom) AS lat FROM list_item WHERE id = :id FOR UPDATE"
-        ),
-        {"id": item_id},
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"no list item {item_id}")
-    return row
+def head(session: Session, *, item_id: int, lock: bool = False) -> Any:
+    """The item's kind, category, status, grid, title, owner and point (locked for update with
+    ``lock``); ``None`` when there is no such item."""
+    chosen = select(
+        _i.c.id,
+        _i.c.code,
+        _i.c.list,
+        _i.c.category,
+        _i.c.status,
+        _i.c.grid_code,
+        _i.c.title,
+        _i.c.owner_kind,
+        _i.c.owner_name,
+        func.ST_X(_i.c.geom).label("lon"),
+        func.ST_Y(_i.c.geom).label("lat"),
+    ).where(_i.c.id == item_id)
+    return session.execute(chosen.with_for_update() if lock else chosen).one_or_none()
 
 
 def update_item(
     session: Session,
     *,
     item_id: int,
-    values: dict[str, Any],
-    lon: float | None,
-    lat: float | None,
-    principal: Principal,
-) -> dict[str, Any]:
-    """Change an item's fields (and point: its grid follows)."""
-    row = _locked(session, item_id)
-    _require_writer(principal, row.grid_code, "change list items")
-    before = get_item(session, item_id=item_id, principal=principal)["properties"]
-    sets = [f"{k} = :{k}" for k in values if k in EDITABLE]
-    params: dict[str, Any] = {**values, "id": item_id}
+    changes: dict[str, Any],
+    lon: float | None = None,
+    lat: float | None = None,
+    grid: str | None = None,
+) -> None:
+    """Change an item's columns; with a point, move it (and set its grid to ``grid``)."""
+    values = dict(changes)
     if lon is not None and lat is not None:
-        grid = _grid_at(session, lon, lat)
-        _require_writer(principal, grid, "move list items")
-        sets += ["geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)", "grid_code = :grid"]
-        params.update(lon=lon, lat=lat, grid=grid)
-    if sets:
-        session.execute(text(f"UPDATE list_item SET {', '.join(sets)} WHERE id = :id"), params)
-    feature = get_item(session, item_id=item_id, principal=principal)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="update",
-        entity="list_item",
-        key=row.code,
-        before=before,
-        after=feature["properties"],
-    )
-    return feature
+        values.update(geom=_point(lon, lat), grid_code=grid)
+    if values:
+        session.execute(update(_i).where(_i.c.id == item_id).values(**values))
 
 
-def delete_item(session: Session, *, item_id: int, principal: Principal) -> None:
-    """Remove an item (projects that pointed at it keep their record, unlinked)."""
-    row = _locked(session, item_id)
-    _require_writer(principal, row.grid_code, "delete list items")
-    before = get_item(session, item_id=item_id, principal=principal)["properties"]
-    session.execute(text("DELETE FROM list_item WHERE id = :id"), {"id": item_id})
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="delete",
-        entity="list_item",
-        key=row.code,
-        before=before,
-        after=None,
-    )
+def set_status(session: Session, *, item_ids: Sequence[int], status: str) -> None:
+    """Give every item of ``item_ids`` the status ``status``."""
+    session.execute(update(_i).where(_i.c.id.in_(item_ids)).values(status=status))
+
+
+def delete_item(session: Session, *, item_id: int) -> None:
+    """Remove an item (projects that pointed at it keep their row, unlinked by the foreign key)."""
+    session.execute(delete(_i).where(_i.c.id == item_id))
 
 
 _CANDIDATES = """
@@ -276,106 +208,21 @@ LEFT JOIN LATERAL (
 ) w ON true
 """
 
-_TIERS = ("same grid", "same community", "same service circle", "elsewhere")
 
-
-def match(
-    session: Session,
-    *,
-    need_id: int,
-    by: str,
-    limit: int,
-    rules: CircleRules,
-    principal: Principal,
-) -> dict[str, Any]:
-    """Open resources for a need, ranked by tier (grid, community, circle) then distance."""
-    need = session.execute(
-        text(
-            "SELECT id, list, status, category, grid_code, ST_X(geom) AS lon, ST_Y(geom) AS lat "
-            "FROM list_item WHERE id = :id"
-        ),
-        {"id": need_id},
-    ).one_or_none()
-    if need is None:
-        raise NotFound(f"no list item {need_id}")
-    if need.list != "need":
-        raise InvalidInput(f"item {need_id} is a {need.list}, not a need")
-    edges = ""
-    if by == "walk":
-        start = start_edges(
-            session, lon=need.lon, lat=need.lat, snap_m=rules.snap_m, budget_m=MATCH_WALK_M
-        )
-        edges = start[0] if start else ""
+def candidates(
+    session: Session, *, need_id: int, edges: str, budget_m: float, snap_m: float
+) -> list[Any]:
+    """Open resources of the need's category: tier (0 grid … 3 elsewhere), ``straight_m`` and
+    ``walk_m`` (over pgRouting's ``edges`` query from the need; ``None`` without ``edges``)."""
     dd = (
         "SELECT node, agg_cost FROM pgr_drivingDistance(:edges, -1, :budget, false)"
         if edges
         else "SELECT NULL::bigint AS node, NULL::float8 AS agg_cost WHERE false"
     )
+    # Kept as SQL: pgr_drivingDistance, a LATERAL nearest-edges scan (KNN ``<->``) per resource
+    # and the tiers' spatial tests, written out as the planner runs them.
     rows = session.execute(
         text(_CANDIDATES.format(dd=dd, walkable=walkable("x"))),
-        {"need": need_id, "edges": edges, "budget": MATCH_WALK_M, "snap": rules.snap_m},
+        {"need": need_id, "edges": edges, "budget": budget_m, "snap": snap_m},
     ).all()
-    ranked = sorted(
-        rows,
-        key=lambda r: (r.tier, r.walk_m if r.walk_m is not None else r.straight_m, r.id),
-    )
-    return {
-        "need": get_item(session, item_id=need_id, principal=principal),
-        "by": by,
-        "matches": [
-            {
-                "resource_id": r.id,
-                "code": r.code,
-                "title": r.title,
-                "category": r.category,
-                "owner_kind": r.owner_kind,
-                "owner_name": r.owner_name,
-                "grid_code": r.grid_code,
-                "tier": _TIERS[r.tier],
-                "distance_m": r.walk_m if r.walk_m is not None else r.straight_m,
-                "distance_kind": "walk" if r.walk_m is not None else "straight",
-                "straight_m": r.straight_m,
-            }
-            for r in ranked[:limit]
-        ],
-    }
-
-
-def take_match(
-    session: Session, *, need_id: int, resource_id: int, title: str | None, principal: Principal
-) -> dict[str, Any]:
-    """Turn a need and a resource into a project linking both; both become ``matched``."""
-    need = _locked(session, need_id)
-    resource = _locked(session, resource_id)
-    if need.list != "need" or resource.list != "resource":
-        raise InvalidInput("a match joins a need (need) and a resource (resource)")
-    if need.category != resource.category:
-        raise Conflict(
-            f"the need is {need.category!r} and the resource {resource.category!r}: "
-            "a match joins items of one category"
-        )
-    for item in (need, resource):
-        if item.status != "open":
-            raise Conflict(f"item {item.code} is {item.status}, not open", status=item.status)
-    _require_writer(principal, need.grid_code, "match needs with resources")
-    project = create_item(
-        session,
-        values={
-            "list": "project",
-            "category": need.category,
-            "title": title or f"{need.title} ← {resource.title}",
-            "owner_kind": resource.owner_kind,
-            "owner_name": resource.owner_name,
-            "status": "open",
-        },
-        lon=need.lon,
-        lat=need.lat,
-        principal=principal,
-        need_id=need_id,
-        resource_id=resource_id,
-    )
-    session.execute(
-        text("UPDATE list_item SET status = 'matched' WHERE id IN (:n, :r)"),
-        {"n": need_id, "r": resource_id},
-    )
-    return project
+    return list(rows)

@@ -9,13 +9,18 @@ buildings as GeoJSON.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Table, column, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from gridmap.errors import InvalidInput
-from gridmap.queries import feature_collection_sql
+from gridmap.models import Grid, Region, ServiceCircle
+from gridmap.queries import feature_collection
+
+_c = cast(Table, ServiceCircle.__table__)
+_g = cast(Table, Grid.__table__)
+_r = cast(Table, Region.__table__)
 
 _BUILDINGS = """
 WITH circles AS (SELECT c.geom, c.center_id FROM service_circle c WHERE c.minutes = :m),
@@ -28,10 +33,17 @@ b AS (
                AS covered,
            b.geom
     FROM building b
-    WHERE CAST(:r AS text) IS NULL
-       OR left(coalesce(b.community_code, b.grid_code, ''), length(:r)) = :r
+    {where}
 )
 """
+_IN_REGION = "WHERE left(coalesce(b.community_code, b.grid_code, ''), length(:r)) = :r"
+
+
+def _buildings(region: str | None) -> str:
+    """The region's buildings (all without one), each with its households and whether a
+    circle of ``:m`` minutes covers it, as the CTE ``b`` (and ``circles``)."""
+    return _BUILDINGS.format(where=_IN_REGION if region is not None else "")
+
 
 _UNCOVERED = """
 SELECT b.id, b.code, b.address, b.grid_code, b.community_code, b.households,
@@ -45,13 +57,23 @@ LEFT JOIN LATERAL (SELECT c.center_id, s.name, c.geom FROM circles c
                    ORDER BY c.geom <-> b.geom LIMIT 1) n ON true
 WHERE NOT b.covered
 """
+_UNCOVERED_COLUMNS = (
+    "id",
+    "code",
+    "address",
+    "grid_code",
+    "community_code",
+    "households",
+    "nearest_center_id",
+    "nearest_center",
+    "metres_to_nearest_circle",
+    "geom",
+)
 
 
 def minutes_available(session: Session) -> list[int]:
     """The numbers of minutes for which circles are stored."""
-    return list(
-        session.execute(text("SELECT DISTINCT minutes FROM service_circle ORDER BY 1")).scalars()
-    )
+    return list(session.execute(select(_c.c.minutes).distinct().order_by(_c.c.minutes)).scalars())
 
 
 def _check_minutes(session: Session, minutes: int) -> None:
@@ -76,10 +98,15 @@ def _share(row: dict[str, Any]) -> float | None:
 def uncovered(session: Session, *, region: str | None, minutes: int) -> dict[str, Any]:
     """Buildings outside every circle, with the nearest circle's centre and distance."""
     _check_minutes(session, minutes)
-    features = session.execute(
-        text(feature_collection_sql(_BUILDINGS + _UNCOVERED, order_by="code")),
-        {"r": region, "m": minutes},
-    ).scalar_one()
+    # Kept as SQL: a point-in-circles test per building and a LATERAL nearest circle (KNN ``<->``)
+    # for each uncovered one, as the planner runs them.
+    rows = (
+        text(_buildings(region) + _UNCOVERED)
+        .bindparams(**({"r": region} if region is not None else {}), m=minutes)
+        .columns(*(column(c) for c in _UNCOVERED_COLUMNS))
+        .subquery("uncovered")
+    )
+    features = session.execute(feature_collection(select(rows), order_by="code")).scalar_one()
     return {
         "type": "FeatureCollection",
         "minutes": minutes,
@@ -88,34 +115,33 @@ def uncovered(session: Session, *, region: str | None, minutes: int) -> dict[str
     }
 
 
+def _centres_reaching(minutes: int, region: str | None) -> list[ColumnElement[bool]]:
+    """Circles of ``minutes`` that reach into ``region`` (all of them without a region)."""
+    where: list[ColumnElement[bool]] = [_c.c.minutes == minutes]
+    if region is not None:
+        where.append(exists().where(_r.c.code == region, func.ST_Intersects(_r.c.geom, _c.c.geom)))
+    return where
+
+
 def coverage(session: Session, *, region: str | None, minutes: int) -> dict[str, Any]:
     """Coverage figures per street, community and grid, and the uncovered buildings."""
     _check_minutes(session, minutes)
     params = {"r": region, "m": minutes}
-    names = {
-        r.code: r.name
-        for r in session.execute(
-            text(
-                "SELECT code, name FROM region WHERE CAST(:r AS text) IS NULL "
-                "OR left(code, length(:r)) = :r OR left(:r, length(code)) = code"
-            ),
-            params,
+    names_at = select(_r.c.code, _r.c.name)
+    grids_at = select(_g.c.code, _g.c.name, _g.c.kind, _g.c.subtype).where(_g.c.valid_to.is_(None))
+    if region is not None:
+        # The region, what it lies in and what lies in it.
+        names_at = names_at.where(
+            _r.c.code.startswith(region) | (func.left(region, func.length(_r.c.code)) == _r.c.code)
         )
-    }
-    grids = {
-        r.code: r
-        for r in session.execute(
-            text(
-                "SELECT code, name, kind, subtype FROM grid WHERE valid_to IS NULL "
-                "AND (CAST(:r AS text) IS NULL OR left(code, length(:r)) = :r)"
-            ),
-            params,
-        )
-    }
+        grids_at = grids_at.where(_g.c.code.startswith(region))
+    names = {r.code: r.name for r in session.execute(names_at)}
+    grids = {r.code: r for r in session.execute(grids_at)}
 
     # One pass over the region's buildings; every level's figures are sums of the same rows.
+    # Kept as SQL: the same point-in-circles test per building as the uncovered buildings'.
     buildings = session.execute(
-        text(_BUILDINGS + "SELECT grid_code, community_code, households, covered FROM b"),
+        text(_buildings(region) + "SELECT grid_code, community_code, households, covered FROM b"),
         params,
     ).all()
     keys = ("buildings", "buildings_covered", "households", "households_covered")
@@ -158,12 +184,7 @@ def coverage(session: Session, *, region: str | None, minutes: int) -> dict[str,
         "minutes": minutes,
         # Centres whose circle reaches into the region (all of them without a region).
         "centres": session.execute(
-            text(
-                "SELECT count(*) FROM service_circle c WHERE c.minutes = :m AND "
-                "(CAST(:r AS text) IS NULL OR EXISTS (SELECT FROM region g WHERE g.code = :r "
-                "AND ST_Intersects(g.geom, c.geom)))"
-            ),
-            params,
+            select(func.count()).select_from(_c).where(*_centres_reaching(minutes, region))
         ).scalar_one(),
         "totals": totals,
         "streets": [

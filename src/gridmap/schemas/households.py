@@ -1,0 +1,90 @@
+"""gridmap.schemas.households: households as request bodies and as the answers sent back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridmap.services.households import MAX_SERVED
+
+
+class ServedIn(BaseModel):
+    """The households a designated household serves (the whole list, replacing the old one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    households: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(max_length=MAX_SERVED)
+
+
+class HouseholdPatch(BaseModel):
+    """Mark or unmark a designated household."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    designated: bool
+
+
+class HouseholdProperties(BaseModel):
+    """A household's properties: its building, whom it is served by, how many it serves;
+    contact name and phone are masked for who may not see them."""
+
+    id: int
+    building_id: int
+    building_code: str | None
+    address: str | None
+    unit: str
+    room: str
+    designated: bool
+    party_members: int
+    served_by: int | None
+    grid_code: str | None
+    community_code: str | None
+    served_by_grid: str | None
+    cross_grid: bool
+    serves: int
+    contact_name: str | None
+    contact_phone: str | None
+
+
+class HouseholdFeature(BaseModel):
+    """A household as a GeoJSON Feature (a point on its building)."""
+
+    type: Literal["Feature"]
+    geometry: dict[str, Any] | None
+    properties: HouseholdProperties
+
+
+class HouseholdsPage(BaseModel):
+    """A page of households: a GeoJSON FeatureCollection with its counts."""
+
+    type: Literal["FeatureCollection"]
+    numberMatched: int
+    numberReturned: int
+    features: list[HouseholdFeature]
+
+
+class HouseholdDetail(HouseholdFeature):
+    """One household; a designated one comes with the households it serves (``served``) and,
+    after its list was set, those taken from another designated household."""
+
+    served: HouseholdsPage | None = None
+    moved_from_other_designated: list[int] | None = None
+
+
+class GridHouseholds(BaseModel):
+    """One grid's households: designated, served, unserved, served from another grid."""
+
+    grid: str
+    households: int
+    designated: int
+    served: int
+    unserved: int
+    served_from_other_grid: int
+
+
+class HouseholdsSummary(BaseModel):
+    """The figures of every grid of a region (of all grids without one)."""
+
+    region: str | None
+    grids: list[GridHouseholds]
