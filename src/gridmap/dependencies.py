@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -219,3 +219,6 @@ RegionQuery = Annotated[
 GridQuery = Annotated[
     str | None, Query(pattern=codes.GRID, description="a grid code (14 or 15 digits)")
 ]
+
+# The id of a row (a household, a list item, a centre) in a path.
+RowId = Annotated[int, Path(ge=1, le=2**62, description="the row's id")]

@@ -52,16 +52,8 @@ FILES = (
     "incidents.geojson",
     "incident_events.csv",
 )
-OPTIONAL = {
-    "grid_staff.csv",
-    "buildings.geojson",
-    "households.csv",
-    "service_centers.geojson",
-    "roads.geojson",
-    "list_items.geojson",
-    "incidents.geojson",
-    "incident_events.csv",
-}
+# Every file but the manifest, regions and grids may be left out of a data set.
+OPTIONAL = set(FILES) - {"manifest.json", "regions.geojson", "grids.geojson"}
 
 
 @dataclass

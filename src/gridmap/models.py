@@ -184,22 +184,6 @@ class GridStaff(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
 
 
-class Department(Base):
-    """A district or street department (or utility) that answers whistles (吹哨)."""
-
-    __tablename__ = "department"
-    __table_args__ = (
-        CheckConstraint("code ~ '^[0-9A-Za-z_-]{2,32}$'", name="department_code_format"),
-        CheckConstraint(_in("level", DEPARTMENT_LEVELS), name="department_level_known"),
-        CheckConstraint("length(btrim(name)) > 0", name="department_name_not_blank"),
-    )
-
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
-    level: Mapped[str] = mapped_column(String(16))
-    region_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
-
-
 class Building(Base):
     """A building (楼栋) with its standard address; ``grid_code`` is derived from its position."""
 
@@ -470,6 +454,22 @@ class AuditLog(Base):
     entity_key: Mapped[str | None] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class Department(Base):
+    """A district or street department (or utility) that answers whistles (吹哨)."""
+
+    __tablename__ = "department"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9A-Za-z_-]{2,32}$'", name="department_code_format"),
+        CheckConstraint(_in("level", DEPARTMENT_LEVELS), name="department_level_known"),
+        CheckConstraint("length(btrim(name)) > 0", name="department_name_not_blank"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
 
 
 class ApiToken(Base):

@@ -23,6 +23,7 @@ from gridmap.dependencies import (
 )
 from gridmap.errors import InvalidInput
 from gridmap.queries import export as ex
+from gridmap.responses import documented
 from gridmap.schemas.grids import ImportReport
 from gridmap.services import grid_import as gi
 from gridmap.vocab import codes
@@ -75,7 +76,7 @@ def export_layer(
 @router.post(
     "/import/grids",
     summary="Import grids from a GIS file (all or nothing)",
-    responses={200: {"model": ImportReport}},
+    **documented(ImportReport),
 )
 def import_grids(
     request: Request,

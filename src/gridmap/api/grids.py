@@ -19,7 +19,7 @@ from gridmap.dependencies import (
 )
 from gridmap.geo.shapes import geojson_in
 from gridmap.queries import grids as q
-from gridmap.responses import GeoJSONResponse
+from gridmap.responses import GeoJSONResponse, documented
 from gridmap.schemas.grids import (
     GridFeature,
     GridFeatureOut,
@@ -188,7 +188,7 @@ for _method, _summary in (("PUT", "Replace a grid"), ("PATCH", "Change part of a
 @router.delete(
     "/{code}",
     summary="Retire a grid",
-    responses={200: {"model": GridRetired}, 401: {}, 403: {}, 404: {}, 412: {}, 428: {}},
+    **documented(GridRetired, 401, 403, 404, 412, 428),
 )
 def retire_grid(
     request: Request,

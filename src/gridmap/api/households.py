@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from gridmap.dependencies import GridQuery, PageDep, PrincipalDep, RegionQuery, SessionDep, TokenDep
+from gridmap.dependencies import (
+    GridQuery,
+    PageDep,
+    PrincipalDep,
+    RegionQuery,
+    RowId,
+    SessionDep,
+    TokenDep,
+)
 from gridmap.queries.households import HouseholdFilter
-from gridmap.responses import GeoJSONResponse
+from gridmap.responses import GeoJSONResponse, documented
 from gridmap.schemas.households import (
     HouseholdDetail,
     HouseholdPatch,
@@ -20,13 +28,11 @@ from gridmap.services import households as service
 
 router = APIRouter(prefix="/households", tags=["households"])
 
-HouseholdId = Annotated[int, Path(ge=1, le=2**62)]
-
 
 @router.get(
     "",
     response_class=GeoJSONResponse,
-    responses={200: {"model": HouseholdsPage}},
+    **documented(HouseholdsPage),
     summary="Households as GeoJSON points",
 )
 def list_households(
@@ -55,8 +61,7 @@ def list_households(
 
 @router.get(
     "/summary",
-    response_model=None,  # sent as built; the model below only documents it
-    responses={200: {"model": HouseholdsSummary}},
+    **documented(HouseholdsSummary),
     summary="Per grid: designated households, served and unserved",
 )
 def summary(session: SessionDep, region: RegionQuery = None) -> dict[str, Any]:
@@ -67,10 +72,10 @@ def summary(session: SessionDep, region: RegionQuery = None) -> dict[str, Any]:
 @router.get(
     "/{household_id}",
     response_class=GeoJSONResponse,
-    responses={200: {"model": HouseholdDetail}},
+    **documented(HouseholdDetail),
     summary="One household",
 )
-def get_household(session: SessionDep, principal: PrincipalDep, household_id: HouseholdId) -> Any:
+def get_household(session: SessionDep, principal: PrincipalDep, household_id: RowId) -> Any:
     """One household; a designated one comes with the households it serves."""
     return GeoJSONResponse(
         service.get_household(session, household_id=household_id, principal=principal)
@@ -80,11 +85,11 @@ def get_household(session: SessionDep, principal: PrincipalDep, household_id: Ho
 @router.patch(
     "/{household_id}",
     response_class=GeoJSONResponse,
-    responses={200: {"model": HouseholdDetail}},
+    **documented(HouseholdDetail),
     summary="Mark designated",
 )
 def patch_household(
-    session: SessionDep, principal: TokenDep, household_id: HouseholdId, patch: HouseholdPatch
+    session: SessionDep, principal: TokenDep, household_id: RowId, patch: HouseholdPatch
 ) -> Any:
     """Mark a household designated (党员中心户), or unmark it (its served households are freed)."""
     return GeoJSONResponse(
@@ -97,11 +102,11 @@ def patch_household(
 @router.put(
     "/{household_id}/served",
     response_class=GeoJSONResponse,
-    responses={200: {"model": HouseholdDetail}},
+    **documented(HouseholdDetail),
     summary="Set the households a designated household serves",
 )
 def put_served(
-    session: SessionDep, principal: TokenDep, household_id: HouseholdId, served: ServedIn
+    session: SessionDep, principal: TokenDep, household_id: RowId, served: ServedIn
 ) -> Any:
     """Replace the list of households served; a household moved from another designated
     household is listed under ``moved_from_other_designated``."""

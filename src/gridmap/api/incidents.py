@@ -24,7 +24,8 @@ from gridmap.dependencies import (
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries import incident_import as ii
-from gridmap.responses import GeoJSONResponse
+from gridmap.queries.incidents import IncidentFilter
+from gridmap.responses import GeoJSONResponse, created, documented
 from gridmap.schemas.incidents import (
     ActionIn,
     ImportReport,
@@ -72,32 +73,20 @@ def report(
     crs = normalize_crs(incident.crs)
     lon, lat = to_wgs84(incident.x, incident.y, crs)
     api = request.app.state.settings.api
-    feature, created = svc.create_incident(
+    said = incident.model_dump(exclude={"x", "y", "crs"})
+    feature, new = svc.create_incident(
         session,
-        lon=lon,
-        lat=lat,
-        crs_in=crs,
-        category=incident.category,
-        severity=incident.severity,
-        description=incident.description,
-        reporter_name=incident.reporter_name,
-        reporter_phone=incident.reporter_phone,
-        idempotency_key=idempotency_key,
+        report=svc.Report(lon, lat, crs, **said, idempotency_key=idempotency_key),
         principal=principal,
         duplicate_metres=api.duplicate_metres,
         duplicate_hours=api.duplicate_hours,
     )
-    return GeoJSONResponse(
-        feature,
-        status_code=201 if created else 200,
-        headers={"Location": f"/api/v1/incidents/{feature['properties']['id']}"},
-    )
+    return created(feature, f"/api/v1/incidents/{feature['properties']['id']}", new=new)
 
 
 @router.post(
     "/import",
-    response_model=None,  # the dict is answered as it is; the model documents it
-    responses={200: {"model": ImportReport}},
+    **documented(ImportReport),
     summary="Import historical incidents from CSV/GeoJSON, all or nothing",
 )
 def import_incidents(
@@ -162,13 +151,9 @@ def list_incidents(
         svc.list_incidents(
             session,
             principal=principal,
-            bbox=bbox,
-            state=state,
-            category=category,
-            grid=grid,
-            region=region,
-            start=parse_at(from_, tz),
-            end=parse_at(to, tz),
+            chosen=IncidentFilter(
+                bbox, state, category, grid, region, parse_at(from_, tz), parse_at(to, tz)
+            ),
             limit=page.limit,
             offset=page.offset,
         )
@@ -209,8 +194,7 @@ def merge(
 @router.post(
     "/{incident_id}/photos",
     status_code=201,
-    response_model=None,  # the dict is answered as it is; the model documents it
-    responses={201: {"model": PhotoPublic}},
+    **documented(PhotoPublic, status=201),
     summary="Add a photo to an incident",
 )
 def add_photo(
@@ -278,8 +262,7 @@ def act(
 
 @stats_router.get(
     "/incidents",
-    response_model=None,  # the dict is answered as it is; the model documents it
-    responses={200: {"model": IncidentStats}},
+    **documented(IncidentStats),
     summary="Workflow figures per grid, community, street or category",
 )
 def incident_stats(

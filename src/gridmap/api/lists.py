@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from gridmap.dependencies import GridQuery, PageDep, PrincipalDep, RegionQuery, SessionDep, TokenDep
+from gridmap.dependencies import (
+    GridQuery,
+    PageDep,
+    PrincipalDep,
+    RegionQuery,
+    RowId,
+    SessionDep,
+    TokenDep,
+)
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries.circles import circle_rules
 from gridmap.queries.lists import ItemFilter
-from gridmap.responses import GeoJSONResponse
+from gridmap.responses import GeoJSONResponse, created, documented
 from gridmap.schemas.lists import (
     ItemFeature,
     ItemIn,
@@ -26,22 +34,16 @@ from gridmap.services import lists as service
 
 router = APIRouter(prefix="/lists", tags=["lists"])
 
-ItemId = Annotated[int, Path(ge=1, le=2**62)]
-
 
 def _created(feature: dict[str, Any]) -> GeoJSONResponse:
     """The 201 answer for a new item, with its address."""
-    return GeoJSONResponse(
-        feature,
-        status_code=201,
-        headers={"Location": f"/api/v1/lists/{feature['properties']['id']}"},
-    )
+    return created(feature, f"/api/v1/lists/{feature['properties']['id']}")
 
 
 @router.get(
     "",
     response_class=GeoJSONResponse,
-    responses={200: {"model": ItemsPage}},
+    **documented(ItemsPage),
     summary="List items as GeoJSON",
 )
 def list_items(
@@ -72,7 +74,7 @@ def list_items(
     "",
     status_code=201,
     response_class=GeoJSONResponse,
-    responses={201: {"model": ItemFeature}},
+    **documented(ItemFeature, status=201),
     summary="Add a list item",
 )
 def create_item(session: SessionDep, principal: TokenDep, item: ItemIn) -> Any:
@@ -90,8 +92,7 @@ def create_item(session: SessionDep, principal: TokenDep, item: ItemIn) -> Any:
 
 @router.get(
     "/match",
-    response_model=None,  # sent as built; the model below only documents it
-    responses={200: {"model": Matches}},
+    **documented(Matches),
     summary="Resources for a need, nearest first within grid, community, circle",
 )
 def match(
@@ -114,7 +115,7 @@ def match(
     "/match",
     status_code=201,
     response_class=GeoJSONResponse,
-    responses={201: {"model": ItemFeature}},
+    **documented(ItemFeature, status=201),
     summary="Take a match: a project",
 )
 def take_match(session: SessionDep, principal: TokenDep, chosen: MatchIn) -> Any:
@@ -132,10 +133,10 @@ def take_match(session: SessionDep, principal: TokenDep, chosen: MatchIn) -> Any
 @router.get(
     "/{item_id}",
     response_class=GeoJSONResponse,
-    responses={200: {"model": ItemFeature}},
+    **documented(ItemFeature),
     summary="One list item",
 )
-def get_item(session: SessionDep, principal: PrincipalDep, item_id: ItemId) -> Any:
+def get_item(session: SessionDep, principal: PrincipalDep, item_id: RowId) -> Any:
     """One item as a GeoJSON Feature."""
     return GeoJSONResponse(service.get_item(session, item_id=item_id, principal=principal))
 
@@ -143,10 +144,10 @@ def get_item(session: SessionDep, principal: PrincipalDep, item_id: ItemId) -> A
 @router.patch(
     "/{item_id}",
     response_class=GeoJSONResponse,
-    responses={200: {"model": ItemFeature}},
+    **documented(ItemFeature),
     summary="Change a list item",
 )
-def patch_item(session: SessionDep, principal: TokenDep, item_id: ItemId, patch: ItemPatch) -> Any:
+def patch_item(session: SessionDep, principal: TokenDep, item_id: RowId, patch: ItemPatch) -> Any:
     """Change an item's fields, status or point."""
     lon = lat = None
     if patch.x is not None or patch.y is not None:
@@ -166,7 +167,7 @@ def patch_item(session: SessionDep, principal: TokenDep, item_id: ItemId, patch:
 
 
 @router.delete("/{item_id}", status_code=204, summary="Remove a list item")
-def delete_item(session: SessionDep, principal: TokenDep, item_id: ItemId) -> Response:
+def delete_item(session: SessionDep, principal: TokenDep, item_id: RowId) -> Response:
     """Remove an item."""
     service.delete_item(session, item_id=item_id, principal=principal)
     return Response(status_code=204)

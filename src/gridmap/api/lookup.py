@@ -25,6 +25,7 @@ from gridmap.geo.crs import check_lonlat, normalize_crs, to_wgs84, to_wgs84_arra
 from gridmap.live import LiveGrids, Snapshot
 from gridmap.queries import address
 from gridmap.queries import lookup as q
+from gridmap.responses import documented
 from gridmap.schemas.lookup import AddressAnswer, LookupAnswer, LookupBatch, LookupBatchAnswer
 from gridmap.services import lookup as service
 
@@ -92,7 +93,7 @@ async def lookup(
 @router.post(
     "",
     summary="Look up to 10,000 points at once, answered in order",
-    responses={200: {"model": LookupBatchAnswer}},
+    **documented(LookupBatchAnswer),
 )
 def lookup_many(
     request: Request,
@@ -158,7 +159,7 @@ def lookup_many(
 @router.get(
     "/address",
     summary="Find a building and its grid by its standard address",
-    responses={200: {"model": AddressAnswer}},
+    **documented(AddressAnswer),
 )
 def lookup_address(
     session: SessionDep,

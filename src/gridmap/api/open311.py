@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 
 from gridmap.dependencies import SessionDep, parse_at
+from gridmap.responses import documented
 from gridmap.schemas.open311 import Open311Request, Open311Service
 from gridmap.services import open311 as svc
 
@@ -15,8 +16,7 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 @router.get(
     "/services.json",
-    response_model=None,  # the dict is answered as it is; the model documents it
-    responses={200: {"model": list[Open311Service]}},
+    **documented(list[Open311Service]),
     summary="Open311: the incident categories",
 )
 def services(session: SessionDep) -> list[dict[str, Any]]:
@@ -26,8 +26,7 @@ def services(session: SessionDep) -> list[dict[str, Any]]:
 
 @router.get(
     "/requests.json",
-    response_model=None,  # the dict is answered as it is; the model documents it
-    responses={200: {"model": list[Open311Request]}},
+    **documented(list[Open311Request]),
     summary="Open311: incidents",
 )
 def requests(
@@ -53,8 +52,7 @@ def requests(
 
 @router.get(
     "/requests/{request_id}.json",
-    response_model=None,  # the dict is answered as it is; the model documents it
-    responses={200: {"model": list[Open311Request]}},
+    **documented(list[Open311Request]),
     summary="Open311: one incident",
 )
 def one_request(

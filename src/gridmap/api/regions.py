@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from gridmap.dependencies import AtDep, PageDep, RulesDep, SessionDep, TokenDep, grids_changed
 from gridmap.queries import coverage as cov
 from gridmap.queries import regions as q
-from gridmap.responses import GeoJSONResponse
+from gridmap.responses import GeoJSONResponse, documented
 from gridmap.schemas.grids import RenumberReport
 from gridmap.schemas.regions import CoverageReport, RegionFeature, RegionsPublic
 from gridmap.services import grid_versions as w
@@ -65,7 +65,7 @@ CommunityPath = Annotated[str, Path(pattern=codes.COMMUNITY, description="12-dig
 @router.get(
     "/{code}/coverage",
     summary="Do the community's grids cover it exactly?",
-    responses={200: {"model": CoverageReport}},
+    **documented(CoverageReport),
 )
 def community_coverage(session: SessionDep, rules: RulesDep, code: CommunityPath, at: AtDep) -> Any:
     """Covered share, every gap, overlap and spill with its area, mismatched shared edges, and
@@ -76,7 +76,7 @@ def community_coverage(session: SessionDep, rules: RulesDep, code: CommunityPath
 @router.post(
     "/{code}/renumber",
     summary="Renumber a community's grids west→east, north→south",
-    responses={200: {"model": RenumberReport}, 401: {}, 403: {}},
+    **documented(RenumberReport, 401, 403),
 )
 def renumber(
     request: Request,

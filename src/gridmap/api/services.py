@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from gridmap.dependencies import PageDep, RegionQuery, SessionDep, TokenDep
+from gridmap.dependencies import PageDep, RegionQuery, RowId, SessionDep, TokenDep
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries import circles as q
 from gridmap.queries import service_coverage as cov
-from gridmap.responses import GeoJSONResponse
+from gridmap.responses import GeoJSONResponse, created, documented
 from gridmap.schemas.centres import (
     CenterFeature,
     CenterIn,
@@ -26,8 +26,6 @@ from gridmap.services import centres as service
 
 router = APIRouter(tags=["service centres"])
 
-CenterId = Annotated[int, Path(ge=1, le=2**62)]
-
 
 def _point(x: float | None, y: float | None, crs: str | None) -> tuple[float | None, float | None]:
     if x is None and y is None:
@@ -40,7 +38,7 @@ def _point(x: float | None, y: float | None, crs: str | None) -> tuple[float | N
 @router.get(
     "/service-centers",
     response_class=GeoJSONResponse,
-    responses={200: {"model": CentersPage}},
+    **documented(CentersPage),
     summary="Service centres as GeoJSON",
 )
 def list_centers(
@@ -59,7 +57,7 @@ def list_centers(
     "/service-centers",
     status_code=201,
     response_class=GeoJSONResponse,
-    responses={201: {"model": CenterFeature}},
+    **documented(CenterFeature, status=201),
     summary="Add a service centre (its circles are computed at once)",
 )
 def create_center(
@@ -76,20 +74,18 @@ def create_center(
         lat=lat,
         rules=q.circle_rules(request.app.state.settings.api),
     )
-    return GeoJSONResponse(
-        q.get_center(session, center_id=center_id),
-        status_code=201,
-        headers={"Location": f"/api/v1/service-centers/{center_id}"},
+    return created(
+        q.get_center(session, center_id=center_id), f"/api/v1/service-centers/{center_id}"
     )
 
 
 @router.get(
     "/service-centers/{center_id}",
     response_class=GeoJSONResponse,
-    responses={200: {"model": CenterFeature}},
+    **documented(CenterFeature),
     summary="One centre",
 )
-def get_center(session: SessionDep, center_id: CenterId) -> Any:
+def get_center(session: SessionDep, center_id: RowId) -> Any:
     """One centre as a GeoJSON Feature."""
     return GeoJSONResponse(q.get_center(session, center_id=center_id))
 
@@ -97,14 +93,14 @@ def get_center(session: SessionDep, center_id: CenterId) -> Any:
 @router.patch(
     "/service-centers/{center_id}",
     response_class=GeoJSONResponse,
-    responses={200: {"model": CenterFeature}},
+    **documented(CenterFeature),
     summary="Change a centre",
 )
 def patch_center(
     request: Request,
     session: SessionDep,
     principal: TokenDep,
-    center_id: CenterId,
+    center_id: RowId,
     patch: CenterPatch,
 ) -> Any:
     """Change a centre's fields or point; its circles are computed again."""
@@ -122,7 +118,7 @@ def patch_center(
 
 
 @router.delete("/service-centers/{center_id}", status_code=204, summary="Remove a centre")
-def delete_center(session: SessionDep, principal: TokenDep, center_id: CenterId) -> Response:
+def delete_center(session: SessionDep, principal: TokenDep, center_id: RowId) -> Response:
     """Remove a centre and its circles."""
     service.delete_center(session, center_id=center_id, principal=principal)
     return Response(status_code=204)
@@ -131,7 +127,7 @@ def delete_center(session: SessionDep, principal: TokenDep, center_id: CenterId)
 @router.get(
     "/service-circles",
     response_class=GeoJSONResponse,
-    responses={200: {"model": Circles}},
+    **documented(Circles),
     summary="Service circles as GeoJSON",
 )
 def list_circles(
@@ -148,8 +144,7 @@ Minutes = Annotated[int | None, Query(ge=1, le=120, description="circles of this
 
 @router.get(
     "/coverage",
-    response_model=None,  # sent as built; the model below only documents it
-    responses={200: {"model": Coverage}},
+    **documented(Coverage),
     summary="Homes inside the service circles, per grid/community/street",
 )
 def coverage(
@@ -164,7 +159,7 @@ def coverage(
 @router.get(
     "/coverage/uncovered",
     response_class=GeoJSONResponse,
-    responses={200: {"model": Uncovered}},
+    **documented(Uncovered),
     summary="Buildings outside every service circle",
 )
 def uncovered(

@@ -24,15 +24,17 @@ def _jsonb(value: dict[str, Any] | None) -> Any:
 
 def record(
     session: Session,
-    *,
     actor: str,
     action: str,
     entity: str,
     key: str | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> None:
-    """Append one entry, in the caller's transaction (so it lands exactly when the change does)."""
+    """Append one entry: ``actor`` took ``action`` on ``entity`` ``key`` (``before`` and
+    ``after`` the row, None where it did not or no longer exists), in the caller's transaction
+    (so it lands exactly when the change does)."""
     session.execute(
         insert(_log).values(
             at=func.clock_timestamp(),
@@ -55,19 +57,5 @@ def entries(
         where.append(_log.c.entity_key == key)
     return [
         dict(r._mapping)
-        for r in session.execute(
-            select(
-                _log.c.id,
-                _log.c.at,
-                _log.c.actor,
-                _log.c.action,
-                _log.c.entity,
-                _log.c.entity_key,
-                _log.c.before,
-                _log.c.after,
-            )
-            .where(*where)
-            .order_by(_log.c.id.desc())
-            .limit(limit)
-        )
+        for r in session.execute(select(_log).where(*where).order_by(_log.c.id.desc()).limit(limit))
     ]

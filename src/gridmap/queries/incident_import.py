@@ -372,11 +372,10 @@ def import_incidents(
     # One entry for the whole file: imported history is not a step anyone took in gridmap.
     audit.record(
         session,
-        actor=principal.actor,
-        action="import",
-        entity="incident",
-        key=source,
-        before=None,
+        principal.actor,
+        "import",
+        "incident",
+        source,
         after={"rows": n, "inserted": int(inserted), "in_grid": report["in_grid"]},
     )
     report.update(committed=True, inserted=int(inserted), skipped_existing=n - int(inserted))

@@ -7,6 +7,7 @@ decides who may do what and what a change writes together.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -289,30 +290,38 @@ def set_merged_into(session: Session, *, incident_id: int, into: int) -> None:
     session.execute(update(_i).where(_i.c.id == incident_id).values(merged_into=into))
 
 
+@dataclass(frozen=True)
+class IncidentFilter:
+    """Which incidents to list: each given field narrows the list (``start``/``end`` bound the
+    report time, ``bbox`` is west, south, east, north in WGS84)."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    state: str | None = None
+    category: str | None = None
+    grid: str | None = None
+    region: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
 def list_incidents(
     session: Session,
     *,
-    bbox: tuple[float, float, float, float] | None,
-    state: str | None,
-    category: str | None,
-    grid: str | None,
-    region: str | None,
-    start: datetime | None,
-    end: datetime | None,
+    chosen: IncidentFilter,
     limit: int,
     offset: int,
     mask: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> dict[str, Any]:
     """A page of incidents as GeoJSON, newest first, each filter applied only when given."""
-    where = _period(region=region, start=start, end=end)
-    if state is not None:
-        where.append(_i.c.status == state)
-    if category is not None:
-        where.append(_i.c.category == category)
-    if grid is not None:
-        where.append(_i.c.grid_code == grid)
-    if bbox is not None:
-        where.append(_i.c.geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
+    where = _period(region=chosen.region, start=chosen.start, end=chosen.end)
+    if chosen.state is not None:
+        where.append(_i.c.status == chosen.state)
+    if chosen.category is not None:
+        where.append(_i.c.category == chosen.category)
+    if chosen.grid is not None:
+        where.append(_i.c.grid_code == chosen.grid)
+    if chosen.bbox is not None:
+        where.append(_i.c.geom.op("&&")(func.ST_MakeEnvelope(*chosen.bbox, 4326)))
     return feature_page(
         session,
         rows=_ROW,

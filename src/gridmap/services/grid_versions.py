@@ -223,13 +223,7 @@ def add_version(
         source=source,
     )
     audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity="grid",
-        key=code,
-        before=before,
-        after=snapshot(session, grid_id),
+        session, actor, action, "grid", code, before=before, after=snapshot(session, grid_id)
     )
     return grid_id
 
@@ -463,15 +457,7 @@ def retire_grid(
     at = now(session)
     retire(session, [row.id], at)
     rederive_around(session, shapely.from_wkb(bytes(row.wkb)))
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="retire",
-        entity="grid",
-        key=code,
-        before=before,
-        after=None,
-    )
+    audit.record(session, principal.actor, "retire", "grid", code, before=before)
     return {
         "code": code,
         "version": row.version,
@@ -545,10 +531,10 @@ def renumber(
     rederive_around(session, *geoms)
     audit.record(
         session,
-        actor=principal.actor,
-        action="renumber",
-        entity="community",
-        key=community,
+        principal.actor,
+        "renumber",
+        "community",
+        community,
         before={"codes": [o for o, _ in changed]},
         after={"codes": [n for _, n in changed]},
     )

@@ -86,10 +86,10 @@ def set_served(
     q.set_served(session, household_id=household_id, served=served)
     audit.record(
         session,
-        actor=principal.actor,
-        action="serve",
-        entity="household",
-        key=str(household_id),
+        principal.actor,
+        "serve",
+        "household",
+        str(household_id),
         before={"served": before},
         after={"served": sorted(served)},
     )
@@ -107,10 +107,10 @@ def set_designated(
         released = q.set_designated(session, household_id=household_id, designated=designated)
         audit.record(
             session,
-            actor=principal.actor,
-            action="designate" if designated else "undesignate",
-            entity="household",
-            key=str(household_id),
+            principal.actor,
+            "designate" if designated else "undesignate",
+            "household",
+            str(household_id),
             before={"designated": head.designated},
             after={"designated": designated, "released": sorted(released)},
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,23 +48,32 @@ def get_incident(
     return feature
 
 
+@dataclass(frozen=True)
+class Report:
+    """What a reporter says: where (a WGS84 point, and the CRS it was given in), what, and the
+    key that makes sending it twice one incident."""
+
+    lon: float
+    lat: float
+    crs_in: str
+    category: str
+    severity: str
+    description: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    idempotency_key: str | None = None
+
+
 def create_incident(
     session: Session,
     *,
-    lon: float,
-    lat: float,
-    crs_in: str,
-    category: str,
-    severity: str,
-    description: str | None,
-    reporter_name: str | None,
-    reporter_phone: str | None,
-    idempotency_key: str | None,
+    report: Report,
     principal: Principal,
     duplicate_metres: float,
     duplicate_hours: float,
 ) -> tuple[dict[str, Any], bool]:
     """Record an incident at a WGS84 point; returns it and whether it was created now."""
+    lon, lat, category = report.lon, report.lat, report.category
     if principal.role == "viewer" or not principal.authenticated:
         raise Forbidden("reporting incidents needs a token of a worker, office or admin")
     if not q.category_active(session, code=category):
@@ -77,22 +87,14 @@ def create_incident(
         raise Forbidden(f"the point lies in {where}, outside this token's region")
     incident_id = q.insert_incident(
         session,
-        idempotency_key=idempotency_key,
-        lon=lon,
-        lat=lat,
-        category=category,
-        severity=severity,
-        description=description,
-        reporter_name=reporter_name,
-        reporter_phone=reporter_phone,
-        crs_in=crs_in,
+        **asdict(report),
         grid_code=place.grid_code,
         community_code=community,
         street_code=community[:9] if community else None,
         distance_to_grid_m=None if place.grid_code else place.distance_m,
     )
     if incident_id is None:
-        existing = q.id_by_key(session, idempotency_key=idempotency_key)
+        existing = q.id_by_key(session, idempotency_key=report.idempotency_key)
         return get_incident(session, incident_id=existing, principal=principal), False
     q.add_event(
         session,
@@ -225,32 +227,11 @@ def merge(
 
 
 def list_incidents(
-    session: Session,
-    *,
-    principal: Principal,
-    bbox: tuple[float, float, float, float] | None,
-    state: str | None,
-    category: str | None,
-    grid: str | None,
-    region: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    limit: int,
-    offset: int,
+    session: Session, *, principal: Principal, chosen: q.IncidentFilter, limit: int, offset: int
 ) -> dict[str, Any]:
     """A page of incidents as GeoJSON, reporters masked for whoever may not see them."""
     return q.list_incidents(
-        session,
-        bbox=bbox,
-        state=state,
-        category=category,
-        grid=grid,
-        region=region,
-        start=start,
-        end=end,
-        limit=limit,
-        offset=offset,
-        mask=lambda f: mask(f, principal),
+        session, chosen=chosen, limit=limit, offset=offset, mask=lambda f: mask(f, principal)
     )
 
 

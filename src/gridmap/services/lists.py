@@ -61,15 +61,7 @@ def _audit(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    audit.record(
-        session,
-        actor=principal.actor,
-        action=action,
-        entity="list_item",
-        key=key,
-        before=before,
-        after=after,
-    )
+    audit.record(session, principal.actor, action, "list_item", key, before=before, after=after)
 
 
 def _locked(session: Session, item_id: int) -> Any:
