@@ -6,7 +6,7 @@ It loads the demo data set into a database of its own, writes a reproducible CSV
 (lon, lat, category, severity, reported_at, description, idempotency_key) over the demo grids'
 extent, and times, on the same file and database:
 
-- gridmap: ``gridmap.queries.incident_import`` — read, check every row, assign grids exactly
+- gridmap: ``gridmap.services.incident_import`` — read, check every row, assign grids exactly
   (border rule), COPY, insert with their ``import`` events;
 - the usual pipeline: ``ogr2ogr`` loads the CSV into PostGIS (points from lon/lat), then one
   ``UPDATE … FROM grid … ST_Contains`` gives each row its grid (GiST-indexed); and, for the same
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from gridmap.auth import operator  # noqa: E402
 from gridmap.database import make_engine, scratch_database  # noqa: E402
 from gridmap.loader import load_dataset  # noqa: E402
-from gridmap.queries import incident_import as ii  # noqa: E402
+from gridmap.services import incident_import as ii  # noqa: E402
 from gridmap.settings import Settings  # noqa: E402
 
 NAME = "gridmap_bench_incidents"

@@ -79,6 +79,29 @@ def test_tokens_for_people(cli_db: Session) -> None:
     assert "say whom the token is for" in run("token", "create", code=1)
 
 
+def test_departments_and_their_tokens(cli_db: Session) -> None:
+    out = run("department", "add", "cgzf", "--name", "城管执法队", "--region", STREET)
+    assert "street" in out
+    assert "城管执法队" in run("department", "list")
+    assert "exists already" in run(
+        "department", "add", "cgzf", "--name", "x", "--region", STREET, code=1
+    )
+    assert "district or a street" in run(
+        "department", "add", "jw", "--name", "居委", "--region", COMMUNITY, code=1
+    )
+    out = run("token", "create", "--department", "cgzf")
+    secret = next(line for line in out.split() if line.startswith("gm_"))
+    principal = authenticate(cli_db, secret)
+    assert (principal.holder, principal.department, principal.role) == (
+        "department",
+        "cgzf",
+        "viewer",
+    )
+    cli_db.rollback()
+    # Made, not yet used.
+    assert "used" not in run("token", "list").split("cgzf")[1].split("\n")[0]
+
+
 def test_validate(cli_db: Session) -> None:
     out = run("validate", STREET)
     assert "100.000%" in out and "exactly covered" in out

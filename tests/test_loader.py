@@ -77,6 +77,23 @@ def test_changed_grid_becomes_a_new_version(demo_engine: Engine, tmp_path: Path)
     assert versions == 1  # dry run: nothing kept
 
 
+def test_a_changed_phone_moves_the_post_to_the_person_it_names(
+    demo_engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "phone"
+    shutil.copytree(DEMO, folder)
+    lines = (folder / "grid_staff.csv").read_text("utf-8").splitlines()
+    grid, role, name, _phone = lines[1].split(",")
+    lines[1] = ",".join([grid, role, name, "13012345678"])
+    (folder / "grid_staff.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    report = load_dataset(demo_engine, folder, commit=False)
+    people, posts = report.tables["person"], report.tables["grid_staff"]
+    # Another phone is another person: a new person, their post, and the old post gone.
+    assert (people.inserted, people.updated) == (1, 0)
+    assert (posts.inserted, posts.deleted) == (1, 1)
+    assert report.changed == 3
+
+
 @pytest.mark.parametrize("breakage", ["no_manifest", "swapped", "bad_json", "self_intersection"])
 def test_bad_data_set_is_refused_and_writes_nothing(
     demo_engine: Engine, tmp_path: Path, breakage: str

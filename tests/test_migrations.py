@@ -147,3 +147,61 @@ def test_constraints_refuse_bad_rows(engine: Engine) -> None:
                 assert raised, sql
             finally:
                 trans.rollback()
+
+
+def test_people_are_made_from_existing_staff_and_back(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    url = fresh_database("gridmap_test_people")
+    engine = make_engine(url, pool_size=1)
+    staff = [
+        # namesakes without a phone in two grids: two people, never merged
+        ("110108010001001", "leader", "王芳", None),
+        ("110108010001002", "worker", "王芳", None),
+        # the same name and phone in two grids: one person
+        ("110108010001001", "worker", "李静", "13900005678"),
+        ("110108010001002", "leader", "李静", "13900005678"),
+        # a blank name, which grid_staff allowed
+        ("110108010001003", "volunteer", " ", None),
+    ]
+    try:
+        migrate.upgrade(url, "0007")
+        with engine.begin() as conn:
+            for grid, role, name, phone in staff:
+                conn.execute(
+                    text(
+                        "INSERT INTO grid_staff (grid_code, role, name, phone) "
+                        "VALUES (:g, :r, :n, :p)"
+                    ),
+                    {"g": grid, "r": role, "n": name, "p": phone},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO api_token (name, role, region_code, token_hash) "
+                    "VALUES ('社区办', 'community', '110108010001', repeat('a', 64))"
+                )
+            )
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            people = conn.execute(text("SELECT name, phone FROM person ORDER BY name, phone")).all()
+            assert [tuple(p) for p in people] == [
+                ("(no name)", None),
+                ("李静", "13900005678"),
+                ("王芳", None),
+                ("王芳", None),
+            ]
+            posts = conn.execute(
+                text("SELECT count(DISTINCT person_id), count(*) FROM grid_staff")
+            ).one()
+            assert tuple(posts) == (4, 5)
+            token = conn.execute(text("SELECT holder_kind, role FROM api_token")).one()
+            assert tuple(token) == ("office", "community")
+        migrate.downgrade(url, "0007")
+        with engine.connect() as conn:
+            back = conn.execute(
+                text("SELECT grid_code, role, name, phone FROM grid_staff ORDER BY id")
+            ).all()
+            assert [tuple(r) for r in back] == [
+                (g, r, "(no name)" if not n.strip() else n, p) for g, r, n, p in staff
+            ]
+            assert conn.execute(text("SELECT count(*) FROM api_token")).scalar_one() == 1
+    finally:
+        engine.dispose()

@@ -27,21 +27,26 @@ def upgrade() -> None:
         sa.Column('id', sa.BigInteger(), nullable=False),
         sa.Column('name', sa.Text(), nullable=False),
         sa.Column('phone', sa.String(length=20), nullable=True),
+        sa.Column('key', sa.Text(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.CheckConstraint('length(btrim(name)) > 0', name='person_name_not_blank'),
         sa.CheckConstraint("phone IS NULL OR phone ~ '^[0-9+ -]{5,20}$'", name='person_phone'),
         sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('key', name='person_key_key'),
     )
-    # Two people of one name are told apart by their phones; a name without a phone is one person.
-    op.create_index('person_name_phone_key', 'person', ['name', sa.literal_column("coalesce(phone, '')")], unique=True)
+    # How loaded data tells people apart (see gridmap.loader.person_key): the same name and
+    # phone is one person; a name without a phone is a person of its grid, never merged with a
+    # namesake elsewhere (that would widen what their token may do).
     op.execute(
-        "INSERT INTO person (name, phone) SELECT DISTINCT ON (name, coalesce(phone, '')) name, phone "
-        "FROM grid_staff ORDER BY name, coalesce(phone, ''), phone NULLS LAST"
+        "INSERT INTO person (name, phone, key) "
+        "SELECT DISTINCT ON (k) n, phone, k FROM (SELECT coalesce(nullif(btrim(name), ''), '(no name)') AS n, "
+        "phone, CASE WHEN phone IS NOT NULL THEN name || '|' || phone ELSE name || '|' || grid_code END AS k "
+        "FROM grid_staff) s ORDER BY k"
     )
     op.add_column('grid_staff', sa.Column('person_id', sa.BigInteger(), nullable=True))
     op.execute(
-        "UPDATE grid_staff s SET person_id = p.id FROM person p "
-        "WHERE p.name = s.name AND coalesce(p.phone, '') = coalesce(s.phone, '')"
+        "UPDATE grid_staff s SET person_id = p.id FROM person p WHERE p.key = "
+        "CASE WHEN s.phone IS NOT NULL THEN s.name || '|' || s.phone ELSE s.name || '|' || s.grid_code END"
     )
     op.alter_column('grid_staff', 'person_id', nullable=False)
     op.create_foreign_key('grid_staff_person_id_fkey', 'grid_staff', 'person', ['person_id'], ['id'], ondelete='RESTRICT')
@@ -51,6 +56,11 @@ def upgrade() -> None:
     op.drop_constraint('grid_staff_phone', 'grid_staff', type_='check')
     op.drop_column('grid_staff', 'phone')
     op.drop_column('grid_staff', 'name')
+    # The in-memory lookups show people's names and phones: a change to a person reloads them.
+    op.execute(
+        "CREATE TRIGGER person_notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        "ON person FOR EACH STATEMENT EXECUTE FUNCTION gridmap_notify_change()"
+    )
 
     op.create_table(
         'department',
@@ -83,6 +93,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Lossy: tokens issued to people and departments have nowhere to go and are deleted, and
+    # two namesakes holding the same post in one grid become one row again.
     op.execute("DELETE FROM api_token WHERE holder_kind <> 'office'")
     op.drop_constraint('api_token_holder_matches', 'api_token', type_='check')
     op.create_check_constraint('api_token_region_matches_role', 'api_token', OFFICE_REGION)
@@ -100,9 +112,13 @@ def downgrade() -> None:
     op.alter_column('grid_staff', 'name', nullable=False)
     op.create_check_constraint('grid_staff_phone', 'grid_staff', "phone IS NULL OR phone ~ '^[0-9+ -]{5,20}$'")
     op.drop_constraint('grid_staff_unique', 'grid_staff', type_='unique')
+    op.execute(
+        "DELETE FROM grid_staff a USING grid_staff b WHERE a.grid_code = b.grid_code "
+        "AND a.role = b.role AND a.name = b.name AND a.id > b.id"
+    )
     op.create_unique_constraint('grid_staff_unique', 'grid_staff', ['grid_code', 'role', 'name'])
     op.drop_index('grid_staff_person_idx', table_name='grid_staff')
     op.drop_constraint('grid_staff_person_id_fkey', 'grid_staff', type_='foreignkey')
     op.drop_column('grid_staff', 'person_id')
-    op.drop_index('person_name_phone_key', table_name='person')
+    op.execute("DROP TRIGGER IF EXISTS person_notify_change ON person")
     op.drop_table('person')

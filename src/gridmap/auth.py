@@ -28,6 +28,7 @@ from gridmap.errors import Forbidden, InvalidInput, Unauthorized
 from gridmap.models import ApiToken, Department, GridStaff, Person
 from gridmap.vocab.codes import GRID_DIGITS, REGION_DIGITS
 from gridmap.vocab.roles import (
+    ACTING_POSTS,
     GRID_EDITORS,
     HOLDER_KINDS,
     HOLDER_ROLES,
@@ -66,25 +67,37 @@ class Principal:
     grids: frozenset[str] | None = None
 
     @property
+    def acts_in(self) -> str:
+        """Where this caller acts, in words: ``everywhere`` (admin), an office's region code,
+        the grids a staff member serves, or a department."""
+        if self.role == "admin":
+            return "everywhere"
+        if self.grids is not None:
+            return f"grids {','.join(sorted(self.grids))}" if self.grids else "no grid"
+        if self.department is not None:
+            return f"department {self.department}"
+        return self.region or "no region"
+
+    @property
+    def area(self) -> str:
+        """:attr:`acts_in` as the end of "outside this token's …": ``region 110108010``."""
+        return f"region {self.acts_in}" if self.region else self.acts_in
+
+    @property
     def actor(self) -> str:
         """How this caller is named in the audit log and in grid history."""
         if self.token_id is None:
             return self.name
-        if self.holder == "staff":
-            where = f" {','.join(sorted(self.grids or ()))}"
-        elif self.holder == "department":
-            where = f" {self.department}"
-        else:
-            where = f" {self.region}" if self.region else ""
+        where = "" if self.role == "admin" else f" {self.acts_in}"
         return f"{self.name} (token {self.token_id}, {self.role}{where})"
 
     def covers(self, code: str) -> bool:
         """Whether ``code`` (a region or grid code) lies in this caller's region, or for a grid
-        staff member, in one of the grids they serve."""
+        staff member, is one of the grids they serve."""
         if self.role == "admin":
             return True
         if self.grids is not None:
-            return any(code.startswith(grid) for grid in self.grids)
+            return code in self.grids
         return self.region is not None and code.startswith(self.region)
 
     def sees_personal_data(self, code: str) -> bool:
@@ -103,8 +116,7 @@ class Principal:
             )
         if not self.covers(community_code):
             raise Forbidden(
-                f"this token acts in region {self.region}; "
-                f"community {community_code} is outside it",
+                f"this token acts in {self.area}; community {community_code} is outside it",
                 role=self.role,
                 region=self.region,
             )
@@ -118,8 +130,8 @@ class Principal:
             raise Forbidden(f"a {self.role} token may not {what}", role=self.role)
         if self.role != "admin" and (place is None or not self.covers(place)):
             raise Forbidden(
-                f"{place or 'a place in no region'} lies outside this token's region "
-                f"{self.region}: it may not {what} there",
+                f"{place or 'a place in no region'} lies outside this token's {self.area}: "
+                f"it may not {what} there",
                 role=self.role,
                 region=self.region,
             )
@@ -138,7 +150,8 @@ def check_role_region(role: str, region: str | None) -> None:
         return
     if not region or not region.isdigit():
         raise InvalidInput(f"a {role} token needs a region code (digits)")
-    allowed = _REGION_DIGITS.get(role, (6, 9, 12, 14, 15))
+    # A viewer may be bound to any region or grid.
+    allowed = _REGION_DIGITS.get(role, (*REGION_DIGITS.values(), *GRID_DIGITS))
     if len(region) not in allowed:
         raise InvalidInput(
             f"a {role} token's region is a code of {' or '.join(map(str, allowed))} digits; "
@@ -183,13 +196,11 @@ def _holder_row(session: Session, holder: Holder) -> dict[str, Any]:
         ).scalar_one_or_none()
         if name is None:
             raise InvalidInput(f"no person {holder.person}")
-        if (
-            holder.kind == "staff"
-            and not session.execute(
-                select(_staff.c.grid_code).where(_staff.c.person_id == holder.person).limit(1)
-            ).first()
-        ):
-            raise InvalidInput(f"{name} (person {holder.person}) serves no grid")
+        if holder.kind == "staff" and not _acting_grids(session, holder.person):
+            raise InvalidInput(
+                f"{name} (person {holder.person}) is no grid's leader or worker: "
+                "a staff token acts in the grids its holder leads or works in"
+            )
         role = HOLDER_ROLES[holder.kind]
         return {
             "role": role,
@@ -250,20 +261,23 @@ def create_token(
     return secret, int(token_id)
 
 
+_TOKEN_ROW = select(
+    _tok.c.id,
+    _tok.c.name,
+    _tok.c.role,
+    _tok.c.region_code,
+    _tok.c.holder_kind,
+    _tok.c.person_id,
+    _tok.c.department_code,
+)
+
+
 def authenticate(session: Session, secret: str) -> Principal:
     """The principal of a presented secret, or :class:`Unauthorized`."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise Unauthorized("malformed token: gridmap tokens start with 'gm_'")
     row = session.execute(
-        select(
-            _tok.c.id,
-            _tok.c.name,
-            _tok.c.role,
-            _tok.c.region_code,
-            _tok.c.holder_kind,
-            _tok.c.person_id,
-            _tok.c.department_code,
-        ).where(
+        _TOKEN_ROW.where(
             _tok.c.token_hash == hash_token(secret),
             _tok.c.revoked_at.is_(None),
             or_(_tok.c.expires_at.is_(None), _tok.c.expires_at > func.now()),
@@ -271,14 +285,6 @@ def authenticate(session: Session, secret: str) -> Principal:
     ).one_or_none()
     if row is None:
         raise Unauthorized("unknown, revoked or expired token")
-    grids = None
-    if row.holder_kind == "staff":
-        # The grids served now: a post taken or given up counts from the next request.
-        grids = frozenset(
-            session.execute(
-                select(_staff.c.grid_code).where(_staff.c.person_id == row.person_id)
-            ).scalars()
-        )
     # Note the use at most every few minutes, and never wait for it: a row lock held by another
     # request of the same token must not serialise that token's requests.
     recent = func.now() - literal(timedelta(minutes=5), Interval())
@@ -292,6 +298,29 @@ def authenticate(session: Session, secret: str) -> Principal:
         .scalar_subquery()
     )
     session.execute(update(_tok).where(_tok.c.id == stale).values(last_used_at=func.now()))
+    return _principal(session, row)
+
+
+def token_principal(session: Session, token_id: int) -> Principal:
+    """The principal a token stands for, without counting it as used (to show who it is)."""
+    row = session.execute(_TOKEN_ROW.where(_tok.c.id == token_id)).one()
+    return _principal(session, row)
+
+
+def _acting_grids(session: Session, person: int | None) -> frozenset[str]:
+    """The grids ``person`` leads or works in now."""
+    return frozenset(
+        session.execute(
+            select(_staff.c.grid_code).where(
+                _staff.c.person_id == person, _staff.c.role.in_(ACTING_POSTS)
+            )
+        ).scalars()
+    )
+
+
+def _principal(session: Session, row: Any) -> Principal:
+    # A staff member's grids are read at each request: a post taken or given up counts at once.
+    grids = _acting_grids(session, row.person_id) if row.holder_kind == "staff" else None
     return Principal(
         role=row.role,
         region=row.region_code,

@@ -35,9 +35,14 @@ app.add_typer(incidents_app, name="incidents")
 circles_app = typer.Typer(help="15-minute service circles.", no_args_is_help=True)
 app.add_typer(circles_app, name="circles")
 token_app = typer.Typer(
-    help="Bearer tokens for the API: a role and a region.", no_args_is_help=True
+    help="Bearer tokens for the API, issued to an office, a person or a department.",
+    no_args_is_help=True,
 )
 app.add_typer(token_app, name="token")
+department_app = typer.Typer(
+    help="Departments that answer whistles (吹哨) and may hold tokens.", no_args_is_help=True
+)
+app.add_typer(department_app, name="department")
 console = Console()
 err = Console(stderr=True)
 
@@ -143,6 +148,38 @@ def _progress() -> Progress:
     )
 
 
+@department_app.command("add")
+def department_add(
+    code: Annotated[str, typer.Argument(help="its code, e.g. cgzf")],
+    name: Annotated[str, typer.Option(help="its name, e.g. 城管执法队")],
+    region: Annotated[str, typer.Option(help="the district or street it belongs to")],
+) -> None:
+    """Add a department of a district or a street."""
+    from gridmap.services.departments import add_department
+
+    try:
+        with _session() as session:
+            level = add_department(session, code=code, name=name, region=region)
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(f"department {code} ({name}), {level} {region}")
+
+
+@department_app.command("list")
+def department_list() -> None:
+    """List the departments."""
+    from gridmap.queries.departments import all_departments
+
+    with _session() as session:
+        rows = all_departments(session)
+    table = Table()
+    for col in ("code", "name", "level", "region"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["code"], r["name"], r["level"], r["region_code"])
+    console.print(table)
+
+
 @token_app.command("create")
 def token_create(
     role: Annotated[
@@ -171,7 +208,7 @@ def token_create(
 ) -> None:
     """Make a token for an office, a person or a department, and print its secret (shown this
     once; only its hash is kept)."""
-    from gridmap.auth import Holder, authenticate, create_token, find_person
+    from gridmap.auth import Holder, create_token, find_person, token_principal
 
     given = [
         o
@@ -201,7 +238,7 @@ def token_create(
             else:
                 holder = Holder("office", role=role, region=region)
             secret, token_id = create_token(session, holder=holder, name=name, days=days)
-            principal = authenticate(session, secret)
+            principal = token_principal(session, token_id)
     except GridmapError as exc:
         _fail(exc)
     err.print(f"token {token_id}: {principal.actor}; keep the secret safe:")
@@ -533,7 +570,7 @@ def incidents_import(
     import time
 
     from gridmap.auth import operator
-    from gridmap.queries import incident_import as ii
+    from gridmap.services import incident_import as ii
 
     settings = get_settings()
     started = time.perf_counter()
@@ -586,7 +623,7 @@ def reassign(
     """Re-attribute incidents to today's grids (incidents otherwise keep their report-time grid)."""
     from gridmap.auth import operator
     from gridmap.dependencies import parse_at
-    from gridmap.queries.incident_import import reassign as run
+    from gridmap.services.incident_import import reassign as run
 
     settings = get_settings()
     try:
@@ -626,10 +663,16 @@ def _print_report(report: LoadReport) -> None:
     table = Table(
         title=f"data set {report.name} ({'committed' if report.committed else 'dry run'})"
     )
-    for col in ("table", "inserted", "updated", "unchanged"):
+    for col in ("table", "inserted", "updated", "unchanged", "deleted"):
         table.add_column(col, justify="right" if col != "table" else "left")
     for name, change in report.tables.items():
-        table.add_row(name, str(change.inserted), str(change.updated), str(change.unchanged))
+        table.add_row(
+            name,
+            str(change.inserted),
+            str(change.updated),
+            str(change.unchanged),
+            str(change.deleted),
+        )
     console.print(table)
 
 
@@ -652,7 +695,7 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
             if loaded is not None:
                 from gridmap.queries import circles
                 from gridmap.queries.address import refresh_address_keys
-                from gridmap.queries.incidents import derive_times, working_hours
+                from gridmap.services.incidents import derive_times, working_hours
 
                 # Derived fields (address keys, incident times) may be missing after an
                 # upgrade; computing them is cheap and rewrites nothing that is there.

@@ -33,7 +33,7 @@ from gridmap.models import DataSet, RoadEdge
 from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
 from gridmap.queries.circles import ensure as ensure_circles
-from gridmap.queries.incidents import derive_times, working_hours
+from gridmap.services.incidents import derive_times, working_hours
 
 Progress = Callable[[str], None]
 # Staged rows carry geometry as hex WKB in a ``geom_wkb`` column; this reads it back as 4326.
@@ -63,11 +63,12 @@ class TableChange:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
 
     @property
     def changed(self) -> int:
-        """Rows inserted or updated."""
-        return self.inserted + self.updated
+        """Rows inserted, updated or deleted."""
+        return self.inserted + self.updated + self.deleted
 
 
 @dataclass
@@ -332,41 +333,8 @@ def load_dataset(
         report.tables["grid"] = _load_grids(conn, grids)
 
         say("grid staff")
-        staff = _rows(folder, "grid_staff.csv")
-        _stage(
-            conn,
-            "_staff_in",
-            "grid_code text, role text, name text, phone text",
-            [
-                {
-                    "grid_code": r["grid_code"],
-                    "role": r["role"],
-                    "name": r["name"],
-                    "phone": _none(r.get("phone")),
-                }
-                for r in staff
-            ],
-        )
-        # One person a row however many grids they serve: people are told apart by name and
-        # phone, and their posts link to them.
-        report.tables["person"] = _upsert(
-            conn,
-            table="person",
-            staged="_staff_in",
-            key=["name", "(coalesce(phone, ''))"],
-            columns=[],
-            select="SELECT DISTINCT name, phone FROM _staff_in",
-            insert_columns=["name", "phone"],
-        )
-        report.tables["grid_staff"] = _upsert(
-            conn,
-            table="grid_staff",
-            staged="_staff_in",
-            key=["grid_code", "role", "person_id"],
-            columns=[],
-            select="SELECT s.grid_code, s.role, p.id FROM _staff_in s JOIN person p "
-            "ON p.name = s.name AND coalesce(p.phone, '') = coalesce(s.phone, '')",
-            insert_columns=["grid_code", "role", "person_id"],
+        report.tables["person"], report.tables["grid_staff"] = _load_staff(
+            conn, _rows(folder, "grid_staff.csv")
         )
 
         say("buildings")
@@ -553,6 +521,71 @@ def _load_grids(conn: Connection, grids: list[tuple[dict[str, Any], Any]]) -> Ta
     return TableChange(
         inserted=len(inserted) - updated, updated=updated, unchanged=len(grids) - len(inserted)
     )
+
+
+def person_key(row: dict[str, Any]) -> str:
+    """How a data set names a person of ``grid_staff.csv``: its ``person`` column when given,
+    else name and phone; a name without a phone is a person of that grid only, never merged
+    with a namesake elsewhere (a token issued to them would act in both grids).
+
+    Examples
+    --------
+    >>> person_key({"grid_code": "110108010001001", "name": "李静", "phone": "13900005678"})
+    '李静|13900005678'
+    >>> person_key({"grid_code": "110108010001001", "name": "李静", "phone": ""})
+    '李静|110108010001001'
+    """
+    if row.get("person"):
+        return str(row["person"])
+    return f"{row['name']}|{row.get('phone') or row['grid_code']}"
+
+
+def _load_staff(conn: Connection, rows: list[dict[str, str]]) -> tuple[TableChange, TableChange]:
+    """People (one row a person however many grids they serve) and their posts; the file is
+    the whole staff of each grid it names, so a post no longer in it is removed."""
+    _stage(
+        conn,
+        "_staff_in",
+        "grid_code text, role text, name text, phone text, key text",
+        [
+            {
+                "grid_code": r["grid_code"],
+                "role": r["role"],
+                "name": r["name"],
+                "phone": _none(r.get("phone")),
+                "key": person_key(r),
+            }
+            for r in rows
+        ],
+    )
+    people = _upsert(
+        conn,
+        table="person",
+        staged="_staff_in",
+        key=["key"],
+        columns=["name", "phone"],
+        select="SELECT DISTINCT ON (key) key, name, phone FROM _staff_in ORDER BY key",
+        insert_columns=["key", "name", "phone"],
+    )
+    posts = _upsert(
+        conn,
+        table="grid_staff",
+        staged="_staff_in",
+        key=["grid_code", "role", "person_id"],
+        columns=[],
+        select="SELECT s.grid_code, s.role, p.id FROM _staff_in s JOIN person p ON p.key = s.key",
+        insert_columns=["grid_code", "role", "person_id"],
+    )
+    # Kept as SQL: an anti-join of the posts against the staging table, which has no model.
+    gone = conn.execute(
+        text(
+            "DELETE FROM grid_staff g WHERE g.grid_code IN (SELECT grid_code FROM _staff_in) "
+            "AND NOT EXISTS (SELECT 1 FROM _staff_in s JOIN person p ON p.key = s.key "
+            "WHERE s.grid_code = g.grid_code AND s.role = g.role AND p.id = g.person_id)"
+        )
+    ).rowcount
+    posts.deleted = gone
+    return people, posts
 
 
 def _load_households(conn: Connection, rows: list[dict[str, str]]) -> TableChange:

@@ -32,7 +32,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from geoalchemy2 import Geometry
 
 from gridmap.settings import STORAGE_SRID
+from gridmap.vocab import codes
 from gridmap.vocab.kinds import (
+    CALENDAR_KINDS,
     CATEGORY_CLASSES,
     CENTER_KINDS,
     DEPARTMENT_LEVELS,
@@ -151,19 +153,18 @@ class GridPiece(Base):
 
 class Person(Base):
     """A person: one row however many grids they serve (personal data: masked unless the
-    caller's role and region may see it)."""
+    caller's role and region may see it). ``key`` is how a loaded data set names them."""
 
     __tablename__ = "person"
     __table_args__ = (
         CheckConstraint("length(btrim(name)) > 0", name="person_name_not_blank"),
-        CheckConstraint("phone IS NULL OR phone ~ '^[0-9+ -]{5,20}$'", name="person_phone"),
-        # Two people of one name are told apart by their phones.
-        Index("person_name_phone_key", "name", func.coalesce(column("phone"), ""), unique=True),
+        CheckConstraint(f"phone IS NULL OR phone ~ '{codes.PHONE}'", name="person_phone"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(20))
+    key: Mapped[str | None] = mapped_column(Text, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -233,7 +234,7 @@ class Household(Base):
         CheckConstraint("party_members >= 0", name="household_party_members_nonneg"),
         CheckConstraint("served_by IS NULL OR served_by <> id", name="household_not_self_served"),
         CheckConstraint(
-            "contact_phone IS NULL OR contact_phone ~ '^[0-9+ -]{5,20}$'", name="household_phone"
+            f"contact_phone IS NULL OR contact_phone ~ '{codes.PHONE}'", name="household_phone"
         ),
     )
 
@@ -304,7 +305,7 @@ class ListItem(Base):
         CheckConstraint(_in("status", LIST_STATUSES), name="list_item_status_known"),
         CheckConstraint(_in("owner_kind", OWNER_KINDS), name="list_item_owner_kind_known"),
         CheckConstraint(
-            "contact_phone IS NULL OR contact_phone ~ '^[0-9+ -]{5,20}$'", name="list_item_phone"
+            f"contact_phone IS NULL OR contact_phone ~ '{codes.PHONE}'", name="list_item_phone"
         ),
         Index("list_item_geom_gist", "geom", postgresql_using="gist"),
         Index("list_item_grid_idx", "grid_code"),
@@ -336,7 +337,7 @@ class Incident(Base):
         CheckConstraint(_in("severity", SEVERITIES), name="incident_severity_known"),
         CheckConstraint(_in("status", INCIDENT_STATES), name="incident_status_known"),
         CheckConstraint(
-            "reporter_phone IS NULL OR reporter_phone ~ '^[0-9+ -]{5,20}$'", name="incident_phone"
+            f"reporter_phone IS NULL OR reporter_phone ~ '{codes.PHONE}'", name="incident_phone"
         ),
         CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="incident_score_range"),
         CheckConstraint(
@@ -461,7 +462,7 @@ class Department(Base):
 
     __tablename__ = "department"
     __table_args__ = (
-        CheckConstraint("code ~ '^[0-9A-Za-z_-]{2,32}$'", name="department_code_format"),
+        CheckConstraint(f"code ~ '{codes.DEPARTMENT}'", name="department_code_format"),
         CheckConstraint(_in("level", DEPARTMENT_LEVELS), name="department_level_known"),
         CheckConstraint("length(btrim(name)) > 0", name="department_name_not_blank"),
     )
@@ -528,9 +529,7 @@ class CalendarDay(Base):
     """A public holiday, or a weekend day worked in exchange (调休), for working-time limits."""
 
     __tablename__ = "calendar_day"
-    __table_args__ = (
-        CheckConstraint("kind IN ('holiday', 'workday')", name="calendar_day_kind_known"),
-    )
+    __table_args__ = (CheckConstraint(_in("kind", CALENDAR_KINDS), name="calendar_day_kind_known"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))

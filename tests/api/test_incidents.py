@@ -449,7 +449,7 @@ def test_reassign_only_when_asked(
     client: TestClient, db: Session, grids: dict[str, dict[str, str]]
 ) -> None:
     from gridmap.auth import operator
-    from gridmap.queries.incident_import import reassign
+    from gridmap.services.incident_import import reassign
 
     inc = report(client, grids["worker"], x=116.3446).json()["properties"]["id"]
     db.execute(

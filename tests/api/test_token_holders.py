@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from tests.utils.fixtures import EAST_GRID, STREET, WEST_GRID, add_staff, two_grids
 from tests.utils.network import offset
 
-from gridmap.auth import Holder, authenticate, create_token
+from gridmap.auth import Holder, Principal, authenticate, create_token
 from gridmap.errors import InvalidInput
 
 API = "/api/v1"
@@ -85,7 +85,7 @@ def test_holders_must_exist_and_staff_must_serve(db: Session) -> None:
     ).scalar_one()
     for holder, words in (
         (Holder("staff", person=999_999), "no person"),
-        (Holder("staff", person=nobody), "serves no grid"),
+        (Holder("staff", person=nobody), "no grid's leader or worker"),
         (Holder("department", department="nope"), "no department"),
         (Holder("office", role="worker", region=STREET), "14 or 15 digits"),
         (Holder("alien"), "issued to one of"),
@@ -93,3 +93,20 @@ def test_holders_must_exist_and_staff_must_serve(db: Session) -> None:
         with pytest.raises(InvalidInput, match=words):
             create_token(db, holder=holder)
     assert db.execute(text("SELECT count(*) FROM api_token")).scalar_one() == 0
+
+
+def test_only_leaders_and_workers_act_in_their_grids(db: Session) -> None:
+    two_grids(db)
+    helper = add_staff(db, WEST_GRID, "volunteer", "郑志愿")
+    with pytest.raises(InvalidInput, match="no grid's leader or worker"):
+        create_token(db, holder=Holder("staff", person=helper))
+    leader = add_staff(db, WEST_GRID, "leader", "钱组长", "13700002222")
+    add_staff(db, EAST_GRID, "volunteer", "钱组长", "13700002222")
+    secret, _ = create_token(db, holder=Holder("staff", person=leader))
+    principal = authenticate(db, secret)
+    assert principal.grids == {WEST_GRID}
+    assert principal.covers(WEST_GRID) and not principal.covers(EAST_GRID)
+    # A grid code is matched whole: a 14-digit grid is no prefix of a 15-digit one.
+    short = Principal(role="worker", region=None, name="x", grids=frozenset({WEST_GRID[:14]}))
+    assert not short.covers(WEST_GRID)
+    assert "no grid" in Principal(role="worker", region=None, name="x", grids=frozenset()).area

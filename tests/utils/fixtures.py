@@ -63,13 +63,14 @@ def add_grid(
 def add_staff(db: Session, grid: str, role: str, name: str, phone: str | None = None) -> int:
     """Give ``grid`` a staff member (the person is made, or found by name and phone)."""
     person = db.execute(
-        text(
-            "INSERT INTO person (name, phone) VALUES (:name, :phone) "
-            "ON CONFLICT (name, (coalesce(phone, ''))) DO UPDATE SET name = EXCLUDED.name "
-            "RETURNING id"
-        ),
+        text("SELECT id FROM person WHERE name = :name AND phone IS NOT DISTINCT FROM :phone"),
         {"name": name, "phone": phone},
-    ).scalar_one()
+    ).scalar()
+    if person is None:
+        person = db.execute(
+            text("INSERT INTO person (name, phone) VALUES (:name, :phone) RETURNING id"),
+            {"name": name, "phone": phone},
+        ).scalar_one()
     db.execute(
         text("INSERT INTO grid_staff (grid_code, role, person_id) VALUES (:g, :role, :p)"),
         {"g": grid, "role": role, "p": person},

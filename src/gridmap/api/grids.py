@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
@@ -29,6 +29,7 @@ from gridmap.schemas.grids import (
 )
 from gridmap.services import grid_versions as w
 from gridmap.vocab import codes
+from gridmap.vocab.kinds import GridKind
 
 router = APIRouter(prefix="/grids", tags=["grids"])
 
@@ -74,7 +75,7 @@ def list_grids(
     crs: CRSDep,
     community: Annotated[str | None, Query(pattern=codes.COMMUNITY)] = None,
     street: Annotated[str | None, Query(pattern=codes.STREET)] = None,
-    kind: Literal["basic", "exclusive"] | None = None,
+    kind: GridKind | None = None,
 ) -> Any:
     """Current grids (or those valid ``at`` a past time), by community, street, kind and bbox."""
     result = q.list_grids(

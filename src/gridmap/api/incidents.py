@@ -23,7 +23,6 @@ from gridmap.dependencies import (
 )
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.geo.crs import normalize_crs, to_wgs84
-from gridmap.queries import incident_import as ii
 from gridmap.queries.incidents import IncidentFilter
 from gridmap.responses import GeoJSONResponse, created, documented
 from gridmap.schemas.incidents import (
@@ -36,6 +35,7 @@ from gridmap.schemas.incidents import (
     MergeIn,
     PhotoPublic,
 )
+from gridmap.services import incident_import as ii
 from gridmap.services import incidents as svc
 from gridmap.services import workflow as wf
 

@@ -25,12 +25,12 @@ from gridmap.schemas.lists import (
     ItemIn,
     ItemPatch,
     ItemsPage,
-    ListKind,
     Matches,
     MatchIn,
     Status,
 )
 from gridmap.services import lists as service
+from gridmap.vocab.kinds import ListKind
 
 router = APIRouter(prefix="/lists", tags=["lists"])
 

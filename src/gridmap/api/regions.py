@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -14,6 +14,7 @@ from gridmap.schemas.grids import RenumberReport
 from gridmap.schemas.regions import CoverageReport, RegionFeature, RegionsPublic
 from gridmap.services import grid_versions as w
 from gridmap.vocab import codes
+from gridmap.vocab.kinds import RegionLevel
 
 router = APIRouter(prefix="/regions", tags=["regions"])
 
@@ -32,7 +33,7 @@ CodePath = Annotated[
 def list_regions(
     session: SessionDep,
     page: PageDep,
-    level: Literal["district", "street", "community"] | None = None,
+    level: RegionLevel | None = None,
     parent: Annotated[str | None, Query(pattern=codes.PARENT)] = None,
     geometry: bool = True,
     simplify: Annotated[float, Query(ge=0, le=0.01, description="tolerance in degrees")] = 0.0,

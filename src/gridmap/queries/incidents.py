@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from gridmap.models import CalendarDay, Incident, IncidentCategory, IncidentEvent
 from gridmap.queries import feature_collection, feature_page
-from gridmap.services import workflow as wf
 from gridmap.vocab.states import DONE, sql_list
 
 # Tables (not FromClauses) for the type checker: they are written to as well as read.
@@ -108,17 +107,12 @@ _ROW = select(
 )
 
 
-def working_hours(
-    conn: Any, *, timezone: str = "Asia/Shanghai", start: int = 9, end: int = 18
-) -> wf.WorkingHours:
-    """Working hours with the public holidays and adjusted working days of ``calendar_day``."""
+def calendar(conn: Any) -> tuple[frozenset[date], frozenset[date]]:
+    """The public holidays and the adjusted working days (调休) of ``calendar_day``."""
     days = conn.execute(select(CalendarDay.day, CalendarDay.kind)).all()
-    return wf.WorkingHours(
-        timezone,
-        start,
-        end,
-        holidays=frozenset(d for d, kind in days if kind == "holiday"),
-        workdays=frozenset(d for d, kind in days if kind == "workday"),
+    return (
+        frozenset(d for d, kind in days if kind == "holiday"),
+        frozenset(d for d, kind in days if kind == "workday"),
     )
 
 
@@ -424,9 +418,10 @@ def append_photo(session: Session, *, incident_id: int, photo: dict[str, Any]) -
     )
 
 
-def derive_times(conn: Any, hours: wf.WorkingHours) -> int:
-    """Fill ``dispatched_at``, ``closed_at`` and ``due_at`` of incidents that lack them from
-    their events (loaded history); never rewrites a value already there. Returns how many."""
+def missing_times(conn: Any) -> list[Any]:
+    """Incidents lacking ``dispatched_at``, ``closed_at`` or ``due_at`` that their events (or
+    category limit) can give: each with its first dispatch, last closing, limit and the times
+    it has."""
     firsts = (
         select(
             _e.c.incident_id,
@@ -436,7 +431,7 @@ def derive_times(conn: Any, hours: wf.WorkingHours) -> int:
         .group_by(_e.c.incident_id)
         .subquery("e")
     )
-    rows = conn.execute(
+    rows: list[Any] = conn.execute(
         select(
             _i.c.id,
             firsts.c.dispatched,
@@ -464,13 +459,12 @@ def derive_times(conn: Any, hours: wf.WorkingHours) -> int:
             )
         )
     ).all()
-    changes = []
-    for r in rows:
-        dispatched = r.dispatched_at or r.dispatched
-        due = r.due_at
-        if due is None and dispatched is not None and r.limit_hours:
-            due = wf.due_at(dispatched, r.limit_hours, r.working_time, hours)
-        changes.append({"key": r.id, "d": dispatched, "c": r.closed_at or r.closed, "due": due})
+    return rows
+
+
+def set_times(conn: Any, changes: list[dict[str, Any]]) -> None:
+    """Write ``dispatched_at`` (``d``), ``closed_at`` (``c``) and ``due_at`` (``due``) of the
+    incidents ``key``."""
     if changes:
         conn.execute(
             update(_i)
@@ -480,4 +474,3 @@ def derive_times(conn: Any, hours: wf.WorkingHours) -> int:
             ),
             changes,
         )
-    return len(changes)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from gridmap.errors import OutsideGrids
 from gridmap.models import GridStaff, Person
 from gridmap.privacy import mask_name, mask_phone
+from gridmap.vocab.roles import STAFF_ROLES
 
 # Current versions (False), or the versions valid at :at (True).
 _VALID = {
@@ -91,15 +92,15 @@ LIMIT 5
     for dated in (False, True)
 }
 
-STAFF_ORDER = ("leader", "worker", "guide", "police", "mediator", "safety", "volunteer")
 
 _staff = cast_type(Table, GridStaff.__table__)
 _person = cast_type(Table, Person.__table__)
 
 
 def staff_order(role: ColumnElement[str]) -> ColumnElement[int]:
-    """A team's order: by :data:`STAFF_ORDER` (leader first), unknown roles last."""
-    return case({r: i for i, r in enumerate(STAFF_ORDER, 1)}, value=role)
+    """A team's order: by :data:`gridmap.vocab.roles.STAFF_ROLES` (leader first), unknown roles
+    last."""
+    return case({r: i for i, r in enumerate(STAFF_ROLES, 1)}, value=role)
 
 
 def named(code: str | None, name: str | None) -> dict[str, str] | None:

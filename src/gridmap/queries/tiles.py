@@ -65,7 +65,8 @@ def version(session: Session, layer: str) -> int:
     """The layer's current data version."""
     _known(layer)
     value: int = session.execute(
-        # A fresh sequence has last_value 1 before its first nextval: is_called tells them apart.
+        # Kept as SQL: a sequence is read as a relation named after the layer (no model). A
+        # fresh sequence has last_value 1 before its first nextval: is_called tells them apart.
         text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tiles_{layer}_version")
     ).scalar_one()
     return value
@@ -92,6 +93,8 @@ SELECT ST_AsMVT(rows.*, :layer, 4096, 'geom') FROM rows WHERE geom IS NOT NULL
 """
     # A 256-pixel tile's pixel, in square degrees (lon; what ST_Area of lon/lat gives).
     pixel_area = (360.0 / (256 << z)) ** 2
+    # Kept as SQL: ST_AsMVT over one layer definition (table, columns, geometry, filter) that
+    # the tiles, the extent and the tests share.
     data = session.execute(
         text(sql), {"z": z, "x": x, "y": y, "layer": layer, "pixel_area": pixel_area}
     ).scalar_one()

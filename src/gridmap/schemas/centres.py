@@ -8,8 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.vocab import codes
+from gridmap.vocab.kinds import CenterKind
 
-Kind = Literal["party_mass_center", "red_station", "convenience_station"]
+Kind = CenterKind
 
 
 class CenterIn(BaseModel):

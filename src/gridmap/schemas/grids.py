@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gridmap.schemas.geojson import CollectionOut, FeatureOut
 from gridmap.vocab import codes
-from gridmap.vocab.kinds import EXCLUSIVE_SUBTYPES
+from gridmap.vocab.kinds import EXCLUSIVE_SUBTYPES, GridKind
 
 
 class GridProperties(BaseModel):
@@ -20,7 +20,7 @@ class GridProperties(BaseModel):
     code: str | None = Field(default=None, pattern=codes.GRID)
     community_code: str | None = Field(default=None, pattern=codes.COMMUNITY)
     name: str | None = Field(default=None, min_length=1, max_length=100, pattern=codes.ONE_LINE)
-    kind: Literal["basic", "exclusive"] | None = None
+    kind: GridKind | None = None
     subtype: str | None = None
     households: int | None = Field(default=None, ge=0, le=100_000)
 
@@ -51,7 +51,7 @@ class GridVersionOut(BaseModel):
     code: str
     version: int
     name: str
-    kind: Literal["basic", "exclusive"]
+    kind: GridKind
     subtype: str | None = None
     community_code: str
     households: int | None = None

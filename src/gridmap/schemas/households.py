@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gridmap.services.households import MAX_SERVED
+# A designated household (党员中心户) looks after 10–20 neighbours; far more is a data error.
+MAX_SERVED = 200
 
 
 class ServedIn(BaseModel):

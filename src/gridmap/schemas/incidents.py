@@ -8,9 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.vocab import codes
-
-Severity = Literal["general", "important", "urgent"]
-DispatchMode = Literal["team", "claim", "split", "joint", "escalate"]
+from gridmap.vocab.kinds import DispatchMode, Severity
 
 
 class IncidentIn(BaseModel):

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.vocab import codes
+from gridmap.vocab.kinds import ListKind, OwnerKind
+from gridmap.vocab.states import ListStatus
 
-ListKind = Literal["resource", "need", "project"]
-Status = Literal["open", "matched", "in_progress", "done", "closed"]
-OwnerKind = Literal["unit", "resident", "branch"]
+Status = ListStatus
 Phone = Annotated[str, Field(pattern=codes.PHONE)]
 
 

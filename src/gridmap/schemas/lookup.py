@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.schemas.geojson import Named
+from gridmap.vocab.kinds import GridKind
 
 MAX_POINTS = 10_000
 
@@ -27,7 +28,7 @@ class FoundGrid(BaseModel):
 
     code: str
     name: str
-    kind: Literal["basic", "exclusive"]
+    kind: GridKind
     subtype: str | None = None
     version: int
 

@@ -7,13 +7,14 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from gridmap.schemas.geojson import CollectionOut, FeatureOut, Named
+from gridmap.vocab.kinds import RegionLevel
 
 
 class RegionOut(BaseModel):
     """The properties of a district, street or community."""
 
     code: str
-    level: Literal["district", "street", "community"]
+    level: RegionLevel
     name: str
     official_name: str | None = None
     parent_code: str | None = None

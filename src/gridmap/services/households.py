@@ -14,10 +14,10 @@ from gridmap.auth import Principal
 from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.queries import audit
 from gridmap.queries import households as q
+from gridmap.schemas.households import MAX_SERVED
 from gridmap.services.contacts import masked, masked_page
 from gridmap.vocab.roles import GRID_EDITORS
 
-MAX_SERVED = 200
 _PLACES = ("grid_code", "community_code")
 
 

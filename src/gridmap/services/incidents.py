@@ -20,9 +20,27 @@ from gridmap.vocab.roles import HANDLERS
 PHOTO_TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
 
 
-def working_hours(session: Session, *, timezone: str, start: int, end: int) -> wf.WorkingHours:
-    """Working hours (``start``–``end`` in ``timezone``) with the calendar's holidays."""
-    return q.working_hours(session, timezone=timezone, start=start, end=end)
+def working_hours(
+    conn: Any, *, timezone: str = "Asia/Shanghai", start: int = 9, end: int = 18
+) -> wf.WorkingHours:
+    """Working hours (``start``–``end`` in ``timezone``) with the public holidays and adjusted
+    working days of the calendar."""
+    holidays, workdays = q.calendar(conn)
+    return wf.WorkingHours(timezone, start, end, holidays=holidays, workdays=workdays)
+
+
+def derive_times(conn: Any, hours: wf.WorkingHours) -> int:
+    """Fill ``dispatched_at``, ``closed_at`` and ``due_at`` of incidents that lack them from
+    their events (loaded history); never rewrites a value already there. Returns how many."""
+    changes = []
+    for r in q.missing_times(conn):
+        dispatched = r.dispatched_at or r.dispatched
+        due = r.due_at
+        if due is None and dispatched is not None and r.limit_hours:
+            due = wf.due_at(dispatched, r.limit_hours, r.working_time, hours)
+        changes.append({"key": r.id, "d": dispatched, "c": r.closed_at or r.closed, "due": due})
+    q.set_times(conn, changes)
+    return len(changes)
 
 
 def mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
@@ -84,7 +102,8 @@ def create_incident(
     community = place.community_code or place.community_in or place.community_near
     where = place.grid_code or community
     if where is not None and not principal.covers(where):
-        raise Forbidden(f"the point lies in {where}, outside this token's region")
+        outside = "region" if principal.region else principal.area
+        raise Forbidden(f"the point lies in {where}, outside this token's {outside}")
     incident_id = q.insert_incident(
         session,
         **asdict(report),
@@ -142,7 +161,7 @@ def act(
         raise Forbidden("workflow actions need a token")
     if principal.role not in spec.roles or not principal.covers(where):
         raise Forbidden(
-            f"a {principal.role} token for {principal.region or 'everywhere'} may not "
+            f"a {principal.role} token for {principal.acts_in} may not "
             f"{action} incident {incident_id} (in {where or 'no region'})"
         )
     target = wf.next_state(action, row.status)

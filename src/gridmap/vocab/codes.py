@@ -23,6 +23,8 @@ GRID_DIGITS = (14, 15)
 # A service centre's own code (letters too: 党群服务中心 codes are made up by each street).
 CENTER = r"^[0-9A-Za-z_-]{2,32}$"
 PHONE = r"^[0-9+ -]{5,20}$"
+# A department's code (城管执法队 cgzf, 供电公司 …), chosen by the district or street.
+DEPARTMENT = r"^[0-9A-Za-z_-]{2,32}$"
 
 # Free text on one line (a name): no control characters at all.
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"

@@ -22,8 +22,12 @@ PERSONAL_DATA_ROLES = STAFF
 # Bulk imports of historical incidents: a district or street office, or an administrator.
 IMPORTERS = ("admin", "district", "street")
 
-# Roles of people attached to a grid (grid_staff.role).
+# Roles of people attached to a grid (grid_staff.role), in the order a team is listed.
 STAFF_ROLES = ("leader", "worker", "guide", "police", "mediator", "safety", "volunteer")
+# The posts whose holder's token acts as a worker in the grid: the grid leader and the grid
+# workers. Guides, police, mediators, safety officers and volunteers help in a grid without
+# handling its incidents or seeing its residents' personal data.
+ACTING_POSTS = ("leader", "worker")
 
 # Whom a token is issued to.
 HOLDER_KINDS = ("office", "staff", "party_member", "department")

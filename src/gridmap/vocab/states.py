@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 # The incident's closed loop (see gridmap.services.workflow for which action leads where).
 INCIDENT_STATES = (
     "reported",
@@ -21,7 +23,8 @@ DONE = ("closed", "evaluated", "cancelled")
 # Every other state: the incident still asks something of someone.
 OPEN = tuple(s for s in INCIDENT_STATES if s not in DONE)
 
-LIST_STATUSES = ("open", "matched", "in_progress", "done", "closed")
+ListStatus = Literal["open", "matched", "in_progress", "done", "closed"]
+LIST_STATUSES: tuple[str, ...] = get_args(ListStatus)
 
 
 def sql_list(values: tuple[str, ...]) -> str:
