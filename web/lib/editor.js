@@ -51,7 +51,7 @@ export function gridEditor(map, grids, refusal, changed) {
       await saved(code, f.properties.version);
     } catch (e) {
       if (e.status === 412) {
-        messagePanel(t("stale", { etag: e.etag || "" }), [
+        messagePanel(t("stale", { version: versionOf(e.etag) }), [
           button("reload-grid", t("reload"), async () => { finish(); await reload(code); hidePanel(); })], "error stale");
         document.body.dataset.lastError = "412";
         return;
@@ -93,7 +93,7 @@ export function gridEditor(map, grids, refusal, changed) {
       changed();
       messagePanel(t("deleted", { code }), [], "ok");
     } catch (e) {
-      messagePanel(e.status === 412 ? t("stale", { etag: e.etag || "" }) : t("rejected", { m: e.message }), [], "error");
+      messagePanel(e.status === 412 ? t("stale", { version: versionOf(e.etag) }) : t("rejected", { m: e.message }), [], "error");
     }
   }
   async function create(layer) {
@@ -130,4 +130,10 @@ export function gridEditor(map, grids, refusal, changed) {
     map.pm.setGlobalOptions(SNAP);
   }
   return { editing: () => editing, tools, edit, cut, remove, save, reload };
+}
+
+/** The version number in a grid's ETag ("110108010021001.v2" → "2"), or "?" without one. */
+function versionOf(etag) {
+  const m = /\.v(\d+)"?$/.exec(etag || "");
+  return m ? m[1] : "?";
 }

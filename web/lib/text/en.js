@@ -15,7 +15,7 @@ export const WORDS = {
   resource: "Resource", need: "Need", project: "Project", none: "none",
   edit: "Edit boundary", cut: "Cut", delete: "Delete", history: "History", save: "Save", cancel: "Cancel",
   draw_hint: "Draw the new grid on the map, then save", saved: "Saved {code} (version {v})",
-  rejected: "Not saved: {m}", stale: "Someone else changed this grid (now {etag}); your change was not saved.",
+  rejected: "Not saved: {m}", stale: "Someone else changed this grid (now version {version}); your change was not saved.",
   reload: "Reload", deleted: "Deleted {code}", confirm_delete: "Delete grid {code}?",
   restore: "Restore this version", version: "Version", by: "By", when: "When", note: "Note",
   need_token: "Sign in to edit first", not_found: "Not found: {q}", found_grid: "Grid {code} {name}",

@@ -14,7 +14,7 @@ export const WORDS = {
   resource: "资源", need: "需求", project: "项目", none: "无",
   edit: "编辑边界", cut: "切割", delete: "删除", history: "历史版本", save: "保存", cancel: "取消",
   draw_hint: "在地图上绘制新网格，完成后保存", saved: "已保存 {code}（版本 {v}）",
-  rejected: "未保存：{m}", stale: "此网格已被他人修改（当前 {etag}），你的修改未保存。",
+  rejected: "未保存：{m}", stale: "此网格已被他人修改（现为第 {version} 版），你的修改未保存。",
   reload: "重新加载", deleted: "已删除 {code}", confirm_delete: "确定删除网格 {code}？",
   restore: "恢复此版本", version: "版本", by: "修改人", when: "时间", note: "说明",
   need_token: "请先登录编辑", not_found: "未找到：{q}", found_grid: "网格 {code} {name}",
