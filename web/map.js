@@ -12,6 +12,7 @@ import { gridLayer, highlighter, regionLayers } from "./lib/layers/regions.js";
 import { addRoads, buildingTiles } from "./lib/layers/tiles.js";
 import { renderLegend } from "./lib/legend.js";
 import { showLookup } from "./lib/lookup.js";
+import { mapBusy, whenBusy } from "./lib/modes.js";
 import { forgetFigures, hidePanel } from "./lib/panels.js";
 import { bindSearch } from "./lib/search.js";
 import { geo, useGcj02 } from "./lib/view.js";
@@ -28,8 +29,14 @@ const grids = gridLayer(map, (latlng) => showLookup(map, latlng, actions));
 const refusal = refusalLayer(map);
 const buildings = buildingTiles(map, (layer) => layersControl.addOverlay(layer, t("buildings")));
 const editor = gridEditor(map, grids, refusal, () => { forgetFigures(); buildings.refresh(); });
-const actions = { edit: editor.edit, cut: editor.cut, remove: editor.remove, history: (code) => showHistory(map, editor, code) };
-map.on("click", (ev) => { if (!editor.editing()) showLookup(map, ev.latlng, actions); });
+const actions = [
+  { cls: "edit-grid", label: () => t("edit"), run: editor.edit },
+  { cls: "cut-grid", label: () => t("cut"), run: editor.cut },
+  { cls: "delete-grid", label: () => t("delete"), run: editor.remove },
+  { cls: "history-grid", label: () => t("history"), run: (code) => showHistory(map, editor, code) },
+];
+whenBusy(() => Boolean(editor.editing()) || map.pm.globalDrawModeEnabled() || map.pm.globalCutModeEnabled());
+map.on("click", (ev) => { if (!mapBusy()) showLookup(map, ev.latlng, actions); });
 bindSearch($("search"), $("search-q"), highlighter(map), say);
 $("panel-close").addEventListener("click", hidePanel);
 

@@ -6,7 +6,10 @@ import { popupAt } from "./layers/popups.js";
 import { gridFigures } from "./panels.js";
 import { fromView } from "./view.js";
 
-/** The popup content of a lookup answer; actions (edit, cut, remove, history: code => …) shown when signed in. */
+/**
+ * The popup content of a lookup answer. actions: [{ cls, label: () => words, run: (code) => … }],
+ * shown as buttons when signed in (the editor's: edit, split, merge, delete, history…).
+ */
 export function lookupCard(data, actions) {
   const g = data.grid;
   const kind = g.kind === "exclusive" ? `${t("exclusive")}（${g.subtype || ""}）` : t("basic");
@@ -22,12 +25,7 @@ export function lookupCard(data, actions) {
   box.append(figures);
   gridFigures(g.code).then((node) => figures.replaceChildren(node)).catch(() => figures.replaceChildren());
   if (currentToken() && actions) {
-    box.append(el("div", { class: "actions" }, [
-      button("edit-grid", t("edit"), () => actions.edit(g.code)),
-      button("cut-grid", t("cut"), () => actions.cut(g.code)),
-      button("delete-grid", t("delete"), () => actions.remove(g.code)),
-      button("history-grid", t("history"), () => actions.history(g.code)),
-    ]));
+    box.append(el("div", { class: "actions" }, actions.map((a) => button(a.cls, a.label(), () => a.run(g.code)))));
   }
   box.append(el("div", { class: "muted" }, [t("coords", { lon: data.point.lon.toFixed(6), lat: data.point.lat.toFixed(6) })]));
   return box;

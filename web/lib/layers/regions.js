@@ -1,5 +1,6 @@
 // Streets, communities and grids (labelled from zoom 15), and the outline of a grid found by search.
 import { el } from "../dom.js";
+import { mapBusy } from "../modes.js";
 import { geo } from "../view.js";
 import { IGNORE } from "./popups.js";
 
@@ -31,7 +32,7 @@ export function gridLayer(map, onClick) {
       byCode.set(p.code, l);
       // A DOM node, not a string: Leaflet would read a string as HTML.
       l.bindTooltip(el("span", {}, [`${p.code.slice(-3)} ${p.name}`]), { permanent: true, direction: "center", className: "grid-label" });
-      l.on("click", (ev) => { L.DomEvent.stopPropagation(ev); onClick(ev.latlng); });
+      l.on("click", (ev) => { if (mapBusy()) return; L.DomEvent.stopPropagation(ev); onClick(ev.latlng); });
     },
   });
   const labels = () => {
