@@ -1,5 +1,5 @@
 """Standard-address search: the normaliser, one class of variant at a time, and top-1 accuracy
-on a held-out set of queries written by hand (tests/data/address_queries.txt)."""
+on three held-out sets of queries written by hand (tests/data/address_queries*.txt)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gridmap.address import Places, chinese_to_arabic, parse
-from gridmap.queries.address import search
+from gridmap.address import Places, chinese_to_arabic, numbers_as_digits, parse
+from gridmap.services.address import search
 
 DATA = Path(__file__).parent / "data"
 HAIDIAN = Places(districts=("海淀区",), streets=("学院路街道", "清华园街道"))
@@ -52,6 +52,39 @@ def test_what_is_set_aside_is_kept() -> None:
 
 
 @pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("北京大学", "北京大学"),  # a name, not the city
+        ("北京交通大学附属中学分校2号楼", "北京交通大学附属中学分校2号"),
+        ("北京海淀北京大学出版社", "北京大学出版社"),  # the city once, then the name
+        ("北京市北京大学出版社", "北京大学出版社"),
+        ("二里庄16号楼", "二里庄16号"),  # numerals of a name stay
+        ("二里庄十六号楼", "二里庄16号"),
+        ("六道口社区五号楼", "六道口社区5号"),
+        ("十四所", "十四所"),
+        ("城建四社区1号楼", "城建四社区1号"),
+        ("东十三楼", "东13号"),  # a counted building
+    ],
+)
+def test_names_keep_their_words(typed: str, key: str) -> None:
+    assert parse(typed, HAIDIAN).key == key
+
+
+def test_road_apart_from_street_office() -> None:
+    road = parse("学院路30号", HAIDIAN)
+    assert (road.street, road.road, road.door) == (None, "学院路", "30")
+    both = parse("北京市海淀区学院路街道学院路18号院3单元201", HAIDIAN)
+    assert (both.street, both.road, both.door, both.key) == (
+        "学院路街道",
+        "学院路",
+        "18",
+        "学院路18号",
+    )
+    assert parse("学院路街道石科院社区5号楼", HAIDIAN).road is None
+    assert numbers_as_digits("3单元五〇二") == "3单元502"
+
+
+@pytest.mark.parametrize(
     ("cn", "arabic"),
     [
         ("十", "10"),
@@ -79,12 +112,12 @@ def held_out(name: str) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("name", "at_least", "minimum"),
-    [("address_queries.txt", 200, 0.95), ("address_queries_2.txt", 60, 0.9)],
+    ("name", "at_least"),
+    [("address_queries.txt", 200), ("address_queries_2.txt", 60), ("address_queries_3.txt", 40)],
 )
-def test_held_out_top1_accuracy(
-    demo_engine: Engine, name: str, at_least: int, minimum: float
-) -> None:
+def test_held_out_top1_accuracy(demo_engine: Engine, name: str, at_least: int) -> None:
+    """Every query finds its building first; a place not in the data finds nothing, or only a
+    candidate marked weak (never a confident wrong answer)."""
     rows = held_out(name)
     assert len(rows) >= at_least
     hits: Counter[str] = Counter()
@@ -92,10 +125,10 @@ def test_held_out_top1_accuracy(
     misses = []
     with Session(demo_engine) as session:
         for kind, query, expected in rows:
-            found = search(session, q=query, limit=3)["candidates"]
+            found = search(session, q_text=query, limit=3)["candidates"]
             top = found[0]["building"]["code"] if found else ""
             totals[kind] += 1
-            if top == expected:
+            if top == expected or (not expected and found[0]["weak"]):
                 hits[kind] += 1
             else:
                 misses.append((kind, query, expected, top))
@@ -104,9 +137,7 @@ def test_held_out_top1_accuracy(
     print(f"\n{name}: top-1 accuracy {accuracy:.1%} on {len(rows)} queries: {report}")
     for miss in misses:
         print("  miss:", miss)
-    # Never a confident wrong answer for a place that does not exist.
-    assert hits["none"] == totals["none"], [m for m in misses if m[0] == "none"]
-    assert accuracy >= minimum, misses
+    assert accuracy == 1.0, misses
 
 
 def test_address_endpoint(demo_engine: Engine) -> None:
@@ -131,9 +162,13 @@ def test_address_endpoint(demo_engine: Engine) -> None:
         assert best["building"]["code"] == "1101080100210131"
         assert best["grid"]["code"].startswith("110108010") and best["score"] == 1.0
         assert "number 2 matches" in best["why"]
+        assert best["weak"] is False and best["matched"] == "building_name"
+        assert body["weak"] is False and body["weak_below"] == 0.8
         assert body["understood"] == {
             "key": "石科院生活区2号",
             "street": None,
+            "road": None,
+            "door": None,
             "unit": "3",
             "floor": None,
             "room": "502",

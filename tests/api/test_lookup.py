@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import BORDER_LON, COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
 
@@ -14,6 +14,7 @@ from gridmap.dependencies import get_session
 from gridmap.geo.crs import from_wgs84
 from gridmap.main import create_app
 from gridmap.settings import Settings
+from gridmap.vocab.address import ADDRESS_MATCHES
 
 
 @pytest.fixture(params=["memory", "postgis"])
@@ -291,3 +292,110 @@ def test_fast_path_answers_as_the_route_does(
     # malformed ones and every request with a token are not.
     assert answered[::2] == [True] * 4 + [False] * 4
     assert not any(answered[1::2])
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo_engine: Engine) -> Iterator[TestClient]:
+    """The API over the demo data set (real standard addresses), lookups from PostGIS."""
+    settings = Settings()
+    settings.api.live_lookup = False
+    app = create_app(settings)
+
+    def demo_session() -> Iterator[Session]:
+        with Session(demo_engine) as s:
+            yield s
+
+    app.dependency_overrides[get_session] = demo_session
+    with TestClient(app) as c:
+        yield c
+
+
+def address(client: TestClient, q: str, **extra: object):  # type: ignore[no-untyped-def]
+    return client.get("/api/v1/lookup/address", params={"q": q, **extra})
+
+
+def test_address_keeps_the_words_of_a_name(demo_client: TestClient) -> None:
+    body = address(demo_client, "北京大学").json()
+    assert body["understood"]["key"] == "北京大学"
+    assert body["candidates"] and all(
+        "北京大学" in c["building"]["address"] for c in body["candidates"]
+    )
+    assert body["candidates"][0]["matched"] == "partial_name"
+    best = address(demo_client, "二里庄16号楼").json()["candidates"][0]
+    assert best["building"]["address"].endswith("二里庄社区16号楼")
+    assert best["matched"] == "community_and_number" and not best["weak"]
+
+
+def test_a_road_is_not_the_street_office(demo_client: TestClient) -> None:
+    body = address(demo_client, "学院路30号").json()
+    assert body["understood"]["road"] == "学院路" and body["understood"]["door"] == "30"
+    assert body["understood"]["street"] is None
+    # No building of another street read as "30号楼 in 学院路街道": only a weak one on the road.
+    assert body["weak"] is True
+    for c in body["candidates"]:
+        assert c["weak"] and c["score"] < body["weak_below"]
+        assert c["matched"] == "road_only" and "学院路" in c["building"]["address"]
+    body = address(demo_client, "学院路18号院").json()
+    best = body["candidates"][0]
+    assert best["matched"] == "road_and_number" and not body["weak"]
+    assert best["building"]["address"].endswith("学院路18号号院1号楼")
+
+
+def test_every_candidate_says_its_score_and_what_matched(demo_client: TestClient) -> None:
+    body = address(demo_client, "石科院社区", limit=10).json()
+    assert 1 < len(body["candidates"]) <= 10
+    for c in body["candidates"]:
+        assert 0 <= c["score"] <= 1 and c["weak"] == (c["score"] < body["weak_below"])
+        assert c["matched"] in ADDRESS_MATCHES and c["why"]
+        assert c["grid"]["code"].startswith(c["community_code"])
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "'; DROP TABLE building; --",
+        "%%%%",
+        "___",
+        "石科院%",
+        "\x00石科院",
+        "石科院\n生活区",
+        "😀😀😀",
+        "<script>alert(1)</script>",
+        "号" * 200,
+    ],
+)
+def test_hostile_addresses_write_nothing(
+    demo_client: TestClient, demo_engine: Engine, q: str
+) -> None:
+    with demo_engine.connect() as conn:
+        before = conn.execute(
+            text("SELECT count(*), md5(string_agg(address_key, ',' ORDER BY code)) FROM building")
+        ).one()
+    r = address(demo_client, q)
+    assert r.status_code in (200, 422)
+    if r.status_code == 200:
+        assert all(not c["building"]["address"].startswith("<") for c in r.json()["candidates"])
+    with demo_engine.connect() as conn:
+        after = conn.execute(
+            text("SELECT count(*), md5(string_agg(address_key, ',' ORDER BY code)) FROM building")
+        ).one()
+    assert before == after
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "x" * 201},
+        {"q": ""},
+        {},
+        {"q": "石科院", "limit": 0},
+        {"q": "石科院", "limit": 51},
+        {"q": "石科院", "limit": "five"},
+        {"q": "   "},
+    ],
+)
+def test_malformed_address_queries_are_422(
+    demo_client: TestClient, params: dict[str, object]
+) -> None:
+    r = demo_client.get("/api/v1/lookup/address", params=params)
+    assert r.status_code == 422 and r.json()["detail"]

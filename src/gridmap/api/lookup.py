@@ -23,11 +23,12 @@ from gridmap.dependencies import (
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.geo.crs import check_lonlat, normalize_crs, to_wgs84, to_wgs84_array
 from gridmap.live import LiveGrids, Snapshot
-from gridmap.queries import address
 from gridmap.queries import lookup as q
 from gridmap.responses import documented
 from gridmap.schemas.lookup import AddressAnswer, LookupAnswer, LookupBatch, LookupBatchAnswer
+from gridmap.services import address
 from gridmap.services import lookup as service
+from gridmap.vocab.codes import ONE_LINE
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
 
@@ -163,9 +164,13 @@ def lookup_many(
 )
 def lookup_address(
     session: SessionDep,
-    q: Annotated[str, Query(min_length=1, max_length=200, description="an address, as typed")],
+    q: Annotated[
+        str,
+        Query(min_length=1, max_length=200, pattern=ONE_LINE, description="an address, as typed"),
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> Any:
-    """Candidates, best first, each with a score (0–1) and why it matched; none when nothing
-    is close enough to be worth a dispatcher's trust."""
-    return address.search(session, q=q, limit=limit)
+    """Candidates, best first, each with a score (0–1), what part of the address matched and
+    why; a candidate below ``weak_below`` (0.8) is ``weak``, and so is the answer when its best
+    is; none when nothing is close enough to be worth a dispatcher's trust."""
+    return address.search(session, q_text=q, limit=limit)

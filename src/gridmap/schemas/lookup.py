@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.schemas.geojson import Named
+from gridmap.vocab.address import AddressMatch
 from gridmap.vocab.kinds import GridKind
 
 MAX_POINTS = 10_000
@@ -102,10 +103,12 @@ class LookupBatchAnswer(BaseModel):
 
 
 class AddressCandidate(BaseModel):
-    """A building an address may mean, with its score and why."""
+    """A building an address may mean, with its score, what matched and why."""
 
-    score: float
-    why: str
+    score: float = Field(ge=0, le=1)
+    weak: bool = Field(description="score below the answer's weak_below: check before trusting")
+    matched: AddressMatch
+    why: list[str]
     building: dict[str, Any]
     grid: Named | None
     community_code: str | None
@@ -116,5 +119,10 @@ class AddressAnswer(BaseModel):
     """Buildings matching a typed address, best first."""
 
     q: str
-    understood: dict[str, Any]
+    understood: dict[str, Any] = Field(
+        description="how the address was read: key, street office, road and door number, "
+        "unit, floor, room"
+    )
+    weak: bool = Field(description="the best candidate is weak (false when there is none)")
+    weak_below: float
     candidates: list[AddressCandidate]
