@@ -37,7 +37,7 @@ const actions = [
 ];
 whenBusy(() => Boolean(editor.editing()) || map.pm.globalDrawModeEnabled() || map.pm.globalCutModeEnabled());
 map.on("click", (ev) => { if (!mapBusy()) showLookup(map, ev.latlng, actions); });
-bindSearch($("search"), $("search-q"), highlighter(map), say);
+bindSearch($("search"), $("search-q"), highlighter(map), say, map);
 $("panel-close").addEventListener("click", hidePanel);
 
 // Layers read when first switched on, for the start region.
