@@ -17,7 +17,7 @@ const matchedWords = (c) => t(`matched_${c.matched}`);
 /** The line of the status bar for candidate c. */
 function describe(c) {
   const where = c.grid ? t("found_grid", { code: c.grid.code, name: c.grid.name }) : t("no_grid_here");
-  return `${c.building.address} → ${where}${c.weak ? ` （${t("weak_match")}）` : ""}`;
+  return `${c.building.address} → ${where}${c.weak ? t("weak_note") : ""}`;
 }
 
 /** Flies to candidate c's grid (or its building when it lies in none) and pins the building. */

@@ -27,7 +27,7 @@ export const WORDS = {
   http_413: "Too large", http_422: "Not valid", http_429: "Too many requests; try again shortly",
   http_500: "Server error", http_503: "Service unavailable", network: "No network",
   // Address search: the candidate list, what matched, weak matches.
-  weak_match: "weak match", candidates_head: "{n} candidate addresses", no_grid_here: "in no grid",
+  weak_match: "weak match", weak_note: " (weak match)", candidates_head: "Candidates: {n}", no_grid_here: "in no grid",
   matched_building_name: "building name", matched_community_and_number: "community and number",
   matched_road_and_number: "road and door number", matched_partial_name: "part of the name",
   matched_similar_name: "similar name", matched_road_only: "same road, other number",

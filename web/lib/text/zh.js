@@ -25,7 +25,7 @@ export const WORDS = {
   http_409: "与现有数据冲突", http_412: "数据已被他人修改", http_413: "内容过大", http_422: "内容不符合要求",
   http_429: "请求过于频繁，请稍后再试", http_500: "服务器出错", http_503: "服务暂不可用", network: "网络不通",
   // Address search: the candidate list, what matched, weak matches.
-  weak_match: "匹配较弱", candidates_head: "候选地址 {n} 个", no_grid_here: "不在任何网格内",
+  weak_match: "匹配较弱", weak_note: "（匹配较弱）", candidates_head: "候选地址 {n} 个", no_grid_here: "不在任何网格内",
   matched_building_name: "楼名相符", matched_community_and_number: "社区与楼号相符",
   matched_road_and_number: "道路门牌相符", matched_partial_name: "名称部分相符",
   matched_similar_name: "名称相近", matched_road_only: "同一道路，门牌号不同",
