@@ -40,7 +40,7 @@ export function word(vocab, code) {
 /** A grid's kind in words, with its subtype for an exclusive grid: 专属网格（校园）. */
 export function gridKind(kind, subtype) {
   const k = word("grid_kind", kind);
-  return kind === "exclusive" && subtype ? `${k}（${word("subtype", subtype)}）` : k;
+  return kind === "exclusive" && subtype ? t("kind_with_subtype", { kind: k, subtype: word("subtype", subtype) }) : k;
 }
 
 const DAYS = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"];
@@ -73,7 +73,7 @@ function ruleInWords(rule) {
     rest = "";
   }
   if (days === null) return null;
-  if (rest === "" ) return `${days} ${t("oh_all_day")}`.trim();
+  if (rest === "") return `${days} ${t("oh_all_day")}`.trim();
   if (rest === "off" || rest === "closed") return `${days} ${t("oh_off")}`.trim();
   const times = rest.split(",").map((x) => x.trim());
   if (!times.every((x) => TIME.test(x))) return null;

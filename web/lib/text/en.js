@@ -43,6 +43,7 @@ export const WORDS = {
   oh_range: "{from}–{to}", oh_every_day: "every day", oh_holidays: "public holidays",
   oh_always: "open 24 hours, every day", oh_all_day: "all day", oh_off: "closed", oh_list_sep: ", ",
   oh_rule_sep: "; ", oh_as_given: "(as given) {text}",
+  kind_with_subtype: "{kind} ({subtype})",
 };
 
 // Grid team roles by name; a role missing here is shown as its code.

@@ -38,6 +38,7 @@ export const WORDS = {
   oh_Mo: "周一", oh_Tu: "周二", oh_We: "周三", oh_Th: "周四", oh_Fr: "周五", oh_Sa: "周六", oh_Su: "周日",
   oh_range: "{from}至{to}", oh_every_day: "每天", oh_holidays: "法定节假日", oh_always: "全天24小时开放",
   oh_all_day: "全天", oh_off: "休息", oh_list_sep: "、", oh_rule_sep: "；", oh_as_given: "（原文）{text}",
+  kind_with_subtype: "{kind}（{subtype}）",
 };
 
 // Grid team roles by name; a role missing here is shown as its code.
