@@ -7,6 +7,7 @@ import { centresLayer, circlesLayer } from "./lib/layers/centres.js";
 import { problemsLayer, refusalLayer, uncoveredLayer } from "./lib/layers/coverage.js";
 import { designatedLayer } from "./lib/layers/households.js";
 import { incidentsLayer } from "./lib/layers/incidents.js";
+import { viewBox, viewFits } from "./lib/layers/inview.js";
 import { listsLayer } from "./lib/layers/lists.js";
 import { gridLayer, highlighter, regionLayers } from "./lib/layers/regions.js";
 import { addRoads, buildingTiles } from "./lib/layers/tiles.js";
@@ -15,6 +16,7 @@ import { showLookup } from "./lib/lookup.js";
 import { mapBusy, whenBusy } from "./lib/modes.js";
 import { forgetFigures, hidePanel } from "./lib/panels.js";
 import { bindSearch } from "./lib/search.js";
+import { describe, refusal as tokenRefusal, signInForm, whoIs } from "./lib/signin.js";
 import { geo, useGcj02 } from "./lib/view.js";
 
 const $ = (id) => document.getElementById(id);
@@ -40,28 +42,51 @@ map.on("click", (ev) => { if (!mapBusy()) showLookup(map, ev.latlng, actions); }
 bindSearch($("search"), $("search-q"), highlighter(map), say, map);
 $("panel-close").addEventListener("click", hidePanel);
 
-// Layers read when first switched on, for the start region.
-const lazy = [problemsLayer(), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map)];
-const loaded = new Set();
+// Layers read for whatever the map shows, when switched on and after every move (debounced);
+// the status line says when a layer holds more in the view than one read brings.
+const lazy = [problemsLayer(map, communities), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map)];
+const VIEW_DELAY_MS = 250;
+async function loadInView(entry) {
+  const box = viewBox(map);
+  if (!viewFits(box)) { say(t("layer_zoom_in", { layer: t(entry.key) })); return; }
+  try {
+    const { shown, matched } = await entry.load(box);
+    entry.cut = matched > shown;
+    if (entry.cut) say(t("layer_cut", { layer: t(entry.key), n: matched, shown }));
+  } catch (e) {
+    say(t("load_failed", { m: e.message }));
+  }
+  document.body.dataset.viewLoads = String(Number(document.body.dataset.viewLoads || 0) + 1);
+}
+async function loadVisible() {
+  await Promise.all(lazy.filter((x) => map.hasLayer(x.layer)).map(loadInView));
+  document.body.dataset.view = viewBox(map).join(",");
+}
+let moveTimer = null;
+map.on("moveend", () => { clearTimeout(moveTimer); moveTimer = setTimeout(loadVisible, VIEW_DELAY_MS); });
 map.on("overlayadd", (ev) => {
   const entry = lazy.find((x) => x.layer === ev.layer);
-  if (entry && !loaded.has(entry.key)) { loaded.add(entry.key); entry.load(startRegion).catch((e) => say(t("load_failed", { m: e.message }))); }
+  if (entry) loadInView(entry).then(() => { document.body.dataset.view = viewBox(map).join(","); });
 });
 
 // The layer switch, named in the language in use.
 let layersControl = null;
+// At phone width the layer switch folds into its button.
+const PHONE = window.matchMedia("(max-width: 640px)");
 let baseLayers = null;
 const overlays = () => [["streets", streets], ["communities", communities], ["grids", grids.layer], ...lazy.map((x) => [x.key, x.layer])];
 function buildControl() {
   const o = {};
   overlays().forEach(([k, l]) => { o[t(k)] = l; });
   if (buildings.current()) o[t("buildings")] = buildings.current();
-  layersControl = L.control.layers(baseLayers, o, { collapsed: false }).addTo(map);
+  layersControl = L.control.layers(baseLayers, o, { collapsed: PHONE.matches }).addTo(map);
 }
 function renderText() {
   translatePage();
   $("lang-btn").textContent = language() === "zh" ? "English" : "中文";
   $("token-btn").textContent = currentToken() ? t("sign_out") : t("sign_in");
+  $("signin-who").textContent = who ? describe(who) : "";
+  $("signin-who").hidden = !who;
   renderLegend($("legend"));
   if (layersControl) {
     const visible = new Set(overlays().filter(([, l]) => map.hasLayer(l)).map(([k]) => k));
@@ -73,16 +98,38 @@ function renderText() {
 onLanguage(renderText);
 $("lang-btn").addEventListener("click", toggleLanguage);
 
-function signIn(value) {
+// Who the token of this tab is (GET /me), once checked; null when not signed in.
+let who = null;
+function signIn(value, holder) {
   setToken(value);
-  editor.tools(Boolean(currentToken()));
+  who = currentToken() ? holder || null : null;
+  editor.tools(Boolean(currentToken()) && Boolean(who && who.edits_grids));
+  document.body.dataset.signedIn = who ? who.role : "";
   renderText();
 }
+const signInBox = signInForm($("token-btn"), (token, holder) => { signIn(token, holder); say(t("signed_in")); });
 $("token-btn").addEventListener("click", () => {
-  if (currentToken()) { signIn(""); return; }
-  const value = window.prompt(t("token_prompt"));
-  if (value) signIn(value.trim());
+  if (currentToken()) { signIn(""); map.closePopup(); return; }
+  signInBox.toggle();
 });
+
+/** Checks the token kept in this tab (from before a reload) against the API before using it. */
+async function restoreSignIn() {
+  const kept = currentToken();
+  if (!kept) { signIn(""); return; }
+  try {
+    signIn(kept, await whoIs(kept));
+  } catch (e) {
+    signIn("");
+    say(tokenRefusal(e));
+  }
+}
+
+// The map starts below the header, whose height changes when it wraps at phone width.
+new ResizeObserver(() => {
+  document.documentElement.style.setProperty("--bar-h", `${$("bar").offsetHeight}px`);
+  map.invalidateSize();
+}).observe($("bar"));
 
 async function start() {
   const t0 = performance.now();
@@ -110,13 +157,13 @@ async function start() {
     $("region-title").textContent = region.properties.name;
   }
   grids.labels();
-  signIn(currentToken());
+  await restoreSignIn();
   if (!config.tile_url) addRoads(map);
   buildings.refresh();
   say(t("ready", { n: gridFc.numberMatched }));
   document.body.dataset.loadMs = String(Math.round(performance.now() - t0));
   // A handle for scripts and tests driving the map (pixel positions of places, for instance).
-  window.gridmap = { map, grids: grids.byCode };
+  window.gridmap = { map, grids: grids.byCode, overlays: Object.fromEntries(lazy.map((x) => [x.key, x.layer])) };
   document.body.dataset.ready = "true";
 }
 

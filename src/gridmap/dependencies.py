@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gridmap.auth import ANONYMOUS, Principal, authenticate
 from gridmap.errors import InvalidInput, Unauthorized
+from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.crs import normalize_crs
 from gridmap.geo.rules import GridRules
 from gridmap.vocab import codes
@@ -222,3 +223,43 @@ GridQuery = Annotated[
 
 # The id of a row (a household, a list item, a centre) in a path.
 RowId = Annotated[int, Path(ge=1, le=2**62, description="the row's id")]
+
+
+# The largest map view the overlay lists answer for, in square degrees (about 50 km × 55 km
+# around Beijing): a view of a district or smaller; a wider one asks for a whole city's points.
+VIEW_MAX_DEG2 = 0.25
+
+
+async def view_bbox_query(
+    bbox: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="the map's view: west,south,east,north in WGS84 degrees, inside China, "
+            f"at most {VIEW_MAX_DEG2} square degrees",
+        ),
+    ] = None,
+) -> tuple[float, float, float, float] | None:
+    """The ``bbox=`` of a map view: four numbers in order, inside China, not too large."""
+    box = await bbox_query(bbox)
+    if box is None:
+        return None
+    west, south, east, north = box
+    if west == east or south == north:
+        raise InvalidInput("bbox must have west < east and south < north")
+    cw, cs, ce, cn = CHINA_BOUNDS
+    if west < cw or east > ce or south < cs or north > cn:
+        raise InvalidInput(
+            f"bbox {west},{south},{east},{north} is not inside China's bounds "
+            f"({cw},{cs},{ce},{cn}): lon and lat swapped?"
+        )
+    area = (east - west) * (north - south)
+    if area > VIEW_MAX_DEG2:
+        raise InvalidInput(
+            f"bbox covers {area:.3f} square degrees; a view may cover at most {VIEW_MAX_DEG2}: "
+            "zoom in, or ask by region"
+        )
+    return box
+
+
+ViewBBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(view_bbox_query)]

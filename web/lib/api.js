@@ -32,7 +32,7 @@ export function reason(status, body, statusText) {
 export async function api(url, options) {
   const { json, ifMatch, ...opts } = Object.assign({ headers: {} }, options || {});
   opts.headers = Object.assign({ Accept: "application/json" }, opts.headers);
-  if (token) opts.headers.Authorization = `Bearer ${token}`;
+  if (token && !opts.headers.Authorization) opts.headers.Authorization = `Bearer ${token}`;
   if (ifMatch !== undefined) opts.headers["If-Match"] = ifMatch;
   if (json !== undefined) { opts.body = JSON.stringify(json); opts.headers["Content-Type"] = "application/json"; }
   let res;

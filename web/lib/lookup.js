@@ -1,29 +1,37 @@
 // What is at a clicked point: the grid, community, street and team there, its figures, edit buttons.
 import { API, api, currentToken } from "./api.js";
 import { button, el, rows } from "./dom.js";
-import { roleName, t } from "./i18n.js";
+import { t } from "./i18n.js";
 import { popupAt } from "./layers/popups.js";
 import { gridFigures } from "./panels.js";
 import { fromView } from "./view.js";
+import { gridKind, word } from "./words.js";
 
 /**
  * The popup content of a lookup answer. actions: [{ cls, label: () => words, run: (code) => … }],
  * shown as buttons when signed in (the editor's: edit, split, merge, delete, history…).
+ * The figures' place is kept while they load; loaded() runs once they are in.
  */
-export function lookupCard(data, actions) {
+export function lookupCard(data, actions, loaded) {
   const g = data.grid;
-  const kind = g.kind === "exclusive" ? `${t("exclusive")}（${g.subtype || ""}）` : t("basic");
-  const team = (data.team || []).map((m) => `${roleName(m.role)} ${m.name} ${m.phone || ""}`);
+  const team = (data.team || []).map((m) => [word("staff_role", m.role), m.name, m.phone].filter(Boolean).join(" "));
   const box = el("div", { class: "popup", "data-grid": g.code }, [
     el("h3", {}, [g.name]),
-    rows([[t("grid_code"), g.code], [t("kind"), kind], [t("community"), data.community && `${data.community.name}（${data.community.code}）`],
+    rows([[t("grid_code"), g.code], [t("kind"), gridKind(g.kind, g.subtype)], [t("community"), data.community && `${data.community.name}（${data.community.code}）`],
           [t("street"), data.street && `${data.street.name}（${data.street.code}）`], [t("district"), data.district && data.district.name]]),
     el("div", { class: "muted" }, [t("team")]),
     el("div", {}, team.length ? team.map((x) => el("div", {}, [x])) : ["—"]),
   ]);
-  const figures = el("div", { class: "figures" }, ["…"]);
+  const figures = el("div", { class: "figures loading", "aria-busy": "true" }, [el("div", { class: "muted" }, [t("figures_loading")])]);
   box.append(figures);
-  gridFigures(g.code).then((node) => figures.replaceChildren(node)).catch(() => figures.replaceChildren());
+  const done = (node) => {
+    figures.replaceChildren(...(node ? [node] : []));
+    figures.classList.remove("loading");
+    figures.removeAttribute("aria-busy");
+    figures.dataset.loaded = "true";
+    if (loaded) loaded();
+  };
+  gridFigures(g.code).then(done).catch(() => done(null));
   if (currentToken() && actions) {
     box.append(el("div", { class: "actions" }, actions.map((a) => button(a.cls, a.label(), () => a.run(g.code)))));
   }
@@ -41,12 +49,14 @@ export function missCard(e) {
   return el("div", { class: "popup" }, lines);
 }
 
-/** Looks up what is at latlng and shows it in a popup on map. */
+/** Looks up what is at latlng and shows it in a popup on map, updated in place when its figures arrive. */
 export async function showLookup(map, latlng, actions) {
   const [lon, lat] = fromView(latlng);
   try {
     const data = await api(`${API}/lookup?lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}`);
-    popupAt(map, latlng, lookupCard(data, actions), { maxWidth: 360 });
+    let popup = null;
+    const content = lookupCard(data, actions, () => { if (popup && popup.isOpen()) popup.update(); });
+    popup = popupAt(map, latlng, content);
   } catch (e) {
     popupAt(map, latlng, missCard(e));
   }

@@ -3,6 +3,7 @@ import { API, EMPTY, apiOr } from "./api.js";
 import { button, el, pct, rows } from "./dom.js";
 import { t } from "./i18n.js";
 import { LIST_COLOUR } from "./layers/lists.js";
+import { word } from "./words.js";
 
 // The page's #panel (holding #panel-body) is looked up when used: a page without one can still
 // import the figures.
@@ -60,7 +61,7 @@ export async function gridFigures(code) {
           [t("coverage_share"), pct(c.share)], [t("open_incidents"), open], [t("on_time"), pct(s.on_time_rate)]]),
     el("div", { class: "muted" }, [t("lists_of_grid")]),
     el("ul", { class: "items" }, items.features.length
-      ? items.features.map((f) => el("li", {}, [el("b", { style: `color:${LIST_COLOUR[f.properties.list]}` }, [t(f.properties.list)]), " ", f.properties.title, ` · ${f.properties.status}`]))
+      ? items.features.map((f) => el("li", {}, [el("b", { style: `color:${LIST_COLOUR[f.properties.list]}` }, [word("list_kind", f.properties.list)]), " ", f.properties.title, ` · ${word("list_status", f.properties.status)}`]))
       : [el("li", {}, [t("none")])]),
   ]);
 }

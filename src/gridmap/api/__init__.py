@@ -13,6 +13,7 @@ from gridmap.api import (
     lists,
     lookup,
     maps,
+    me,
     open311,
     regions,
     services,
@@ -30,6 +31,7 @@ api_router.include_router(incidents.stats_router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(lists.router)
+api_router.include_router(me.router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)

@@ -14,6 +14,7 @@ from gridmap.dependencies import (
     RowId,
     SessionDep,
     TokenDep,
+    ViewBBoxDep,
 )
 from gridmap.queries.households import HouseholdFilter
 from gridmap.responses import GeoJSONResponse, documented
@@ -39,19 +40,25 @@ def list_households(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
+    bbox: ViewBBoxDep,
     designated: bool | None = None,
     grid: GridQuery = None,
     region: RegionQuery = None,
     served_by: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Any:
     """Households at their building, filtered by designated, grid, region or designated
-    household served by; names and phones masked unless the token may see them."""
+    household served by, or ``bbox`` (a map view); names and phones masked unless the
+    token may see them."""
     return GeoJSONResponse(
         service.list_households(
             session,
             principal=principal,
             chosen=HouseholdFilter(
-                designated=designated, grid=grid, region=region, served_by=served_by
+                designated=designated,
+                grid=grid,
+                region=region,
+                served_by=served_by,
+                bbox=bbox,
             ),
             limit=page.limit,
             offset=page.offset,

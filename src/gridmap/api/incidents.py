@@ -12,13 +12,13 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from gridmap.dependencies import (
-    BBoxDep,
     GridQuery,
     PageDep,
     PrincipalDep,
     RegionQuery,
     SessionDep,
     TokenDep,
+    ViewBBoxDep,
     parse_at,
 )
 from gridmap.errors import InvalidInput, NotFound
@@ -137,7 +137,7 @@ def list_incidents(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
-    bbox: BBoxDep,
+    bbox: ViewBBoxDep,
     state: Annotated[str | None, Query(max_length=16)] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     grid: GridQuery = None,

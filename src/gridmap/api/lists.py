@@ -14,6 +14,7 @@ from gridmap.dependencies import (
     RowId,
     SessionDep,
     TokenDep,
+    ViewBBoxDep,
 )
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs, to_wgs84
@@ -50,19 +51,26 @@ def list_items(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
+    bbox: ViewBBoxDep,
     list: Annotated[ListKind | None, Query(description="resource, need or project")] = None,
     category: Annotated[str | None, Query(max_length=50)] = None,
     grid: GridQuery = None,
     region: RegionQuery = None,
     status: Status | None = None,
 ) -> Any:
-    """Items of the three lists, filtered; contacts masked unless the token may see them."""
+    """Items of the three lists, filtered (``bbox``: those in a map view); contacts masked
+    unless the token may see them."""
     return GeoJSONResponse(
         service.list_items(
             session,
             principal=principal,
             chosen=ItemFilter(
-                kind=list, category=category, grid=grid, region=region, status=status
+                kind=list,
+                category=category,
+                grid=grid,
+                region=region,
+                status=status,
+                bbox=bbox,
             ),
             limit=page.limit,
             offset=page.offset,

@@ -6,7 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gridmap.dependencies import PageDep, RegionQuery, RowId, SessionDep, TokenDep
+from gridmap.dependencies import (
+    PageDep,
+    RegionQuery,
+    RowId,
+    SessionDep,
+    TokenDep,
+    ViewBBoxDep,
+)
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries import circles as q
@@ -25,6 +32,8 @@ from gridmap.schemas.centres import (
 from gridmap.services import centres as service
 
 router = APIRouter(tags=["service centres"])
+# At most so many features of a layer read for a map view (all of them when not given).
+Limit = Annotated[int | None, Query(ge=1, le=10_000, description="at most so many features")]
 
 
 def _point(x: float | None, y: float | None, crs: str | None) -> tuple[float | None, float | None]:
@@ -44,12 +53,16 @@ def _point(x: float | None, y: float | None, crs: str | None) -> tuple[float | N
 def list_centers(
     session: SessionDep,
     page: PageDep,
+    bbox: ViewBBoxDep,
     region: RegionQuery = None,
     kind: Kind | None = None,
 ) -> Any:
-    """Party–mass service centres, red stations and convenience stations, with their circles."""
+    """Party–mass service centres, red stations and convenience stations, with their circles
+    (``bbox``: those in a map view)."""
     return GeoJSONResponse(
-        q.list_centers(session, region=region, kind=kind, limit=page.limit, offset=page.offset)
+        q.list_centers(
+            session, region=region, kind=kind, limit=page.limit, offset=page.offset, bbox=bbox
+        )
     )
 
 
@@ -132,11 +145,16 @@ def delete_center(session: SessionDep, principal: TokenDep, center_id: RowId) ->
 )
 def list_circles(
     session: SessionDep,
+    bbox: ViewBBoxDep,
     region: RegionQuery = None,
     minutes: Annotated[int | None, Query(ge=1, le=120)] = None,
+    limit: Limit = None,
 ) -> Any:
-    """Stored circles with their centre, method (``network``/``buffer``) and parameters."""
-    return GeoJSONResponse(q.list_circles(session, region=region, minutes=minutes))
+    """Stored circles with their centre, method (``network``/``buffer``) and parameters
+    (``bbox``: those reaching into a map view; ``limit``: at most so many)."""
+    return GeoJSONResponse(
+        q.list_circles(session, region=region, minutes=minutes, bbox=bbox, limit=limit)
+    )
 
 
 Minutes = Annotated[int | None, Query(ge=1, le=120, description="circles of this many minutes")]
@@ -163,8 +181,14 @@ def coverage(
     summary="Buildings outside every service circle",
 )
 def uncovered(
-    request: Request, session: SessionDep, region: RegionQuery = None, minutes: Minutes = None
+    request: Request,
+    session: SessionDep,
+    bbox: ViewBBoxDep,
+    region: RegionQuery = None,
+    minutes: Minutes = None,
+    limit: Limit = None,
 ) -> Any:
-    """Uncovered buildings, each with the nearest circle's centre and distance, for the map."""
+    """Uncovered buildings, each with the nearest circle's centre and distance, for the map
+    (``bbox``: those in a map view; ``limit``: at most so many)."""
     m = minutes or request.app.state.settings.api.circle_minutes[0]
-    return GeoJSONResponse(cov.uncovered(session, region=region, minutes=m))
+    return GeoJSONResponse(cov.uncovered(session, region=region, minutes=m, bbox=bbox, limit=limit))

@@ -314,11 +314,27 @@ def _in_region(code: ColumnElement[Any], region: str) -> ColumnElement[bool]:
     return func.coalesce(code, "").startswith(region)
 
 
+Box = tuple[float, float, float, float]
+
+
+def _in_box(geom: ColumnElement[Any], bbox: Box) -> ColumnElement[bool]:
+    """Whether ``geom``'s bounding box meets ``bbox`` (west, south, east, north in WGS84)."""
+    return geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326))
+
+
 def list_centers(
-    session: Session, *, region: str | None, kind: str | None, limit: int, offset: int
+    session: Session,
+    *,
+    region: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+    bbox: Box | None = None,
 ) -> dict[str, Any]:
-    """Service centres as GeoJSON, with the circles each has."""
+    """Service centres as GeoJSON, with the circles each has (those in ``bbox`` when given)."""
     where: list[ColumnElement[bool]] = []
+    if bbox is not None:
+        where.append(_in_box(_s.c.geom, bbox))
     if region is not None:
         where.append(_in_region(_s.c.region_code, region))
     if kind is not None:
@@ -405,8 +421,17 @@ def delete_center(session: Session, *, center_id: int) -> None:
     session.execute(delete(_s).where(_s.c.id == center_id))
 
 
-def list_circles(session: Session, *, region: str | None, minutes: int | None) -> dict[str, Any]:
-    """Stored circles as GeoJSON, each with its centre, method and parameters."""
+def list_circles(
+    session: Session,
+    *,
+    region: str | None,
+    minutes: int | None,
+    bbox: Box | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Stored circles as GeoJSON, each with its centre, method and parameters; with ``bbox``
+    those reaching into it, and at most ``limit`` of them (``numberMatched`` says how many
+    there are)."""
     rows = select(
         _c.c.id,
         _c.c.center_id,
@@ -427,5 +452,15 @@ def list_circles(session: Session, *, region: str | None, minutes: int | None) -
         rows = rows.where(_in_region(_s.c.region_code, region))
     if minutes is not None:
         rows = rows.where(_c.c.minutes == minutes)
+    if bbox is not None:
+        rows = rows.where(_in_box(_c.c.geom, bbox))
+    matched = session.execute(select(func.count()).select_from(rows.subquery())).scalar_one()
+    if limit is not None:
+        rows = rows.order_by(_c.c.id).limit(limit)
     features = session.execute(feature_collection(rows, order_by="id")).scalar_one()
-    return {"type": "FeatureCollection", "numberReturned": len(features), "features": features}
+    return {
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "features": features,
+    }

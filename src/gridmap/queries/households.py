@@ -68,6 +68,8 @@ class HouseholdFilter:
     grid: str | None = None
     region: str | None = None
     served_by: int | None = None
+    # west, south, east, north in WGS84: the households whose building lies in a map view.
+    bbox: tuple[float, float, float, float] | None = None
 
 
 def list_households(
@@ -84,6 +86,8 @@ def list_households(
         where.append(region.startswith(chosen.region))
     if chosen.served_by is not None:
         where.append(_h.c.served_by == chosen.served_by)
+    if chosen.bbox is not None:
+        where.append(_b.c.geom.op("&&")(func.ST_MakeEnvelope(*chosen.bbox, 4326)))
     return feature_page(
         session,
         rows=_ROW,

@@ -57,6 +57,8 @@ class ItemFilter:
     grid: str | None = None
     region: str | None = None
     status: str | None = None
+    # west, south, east, north in WGS84: the items inside a map view.
+    bbox: tuple[float, float, float, float] | None = None
 
 
 def list_items(session: Session, *, chosen: ItemFilter, limit: int, offset: int) -> dict[str, Any]:
@@ -72,6 +74,8 @@ def list_items(session: Session, *, chosen: ItemFilter, limit: int, offset: int)
         where.append(func.coalesce(_i.c.grid_code, "").startswith(chosen.region))
     if chosen.status is not None:
         where.append(_i.c.status == chosen.status)
+    if chosen.bbox is not None:
+        where.append(_i.c.geom.op("&&")(func.ST_MakeEnvelope(*chosen.bbox, 4326)))
     return feature_page(
         session,
         rows=_ROW,

@@ -36,13 +36,16 @@ b AS (
     {where}
 )
 """
-_IN_REGION = "WHERE left(coalesce(b.community_code, b.grid_code, ''), length(:r)) = :r"
+_IN_REGION = "left(coalesce(b.community_code, b.grid_code, ''), length(:r)) = :r"
+_IN_BOX = "b.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
 
 
-def _buildings(region: str | None) -> str:
-    """The region's buildings (all without one), each with its households and whether a
-    circle of ``:m`` minutes covers it, as the CTE ``b`` (and ``circles``)."""
-    return _BUILDINGS.format(where=_IN_REGION if region is not None else "")
+def _buildings(region: str | None, *, in_box: bool = False) -> str:
+    """The region's buildings (all without one; those meeting the box ``:west``…``:north``
+    when ``in_box``), each with its households and whether a circle of ``:m`` minutes covers it,
+    as the CTE ``b`` (and ``circles``)."""
+    terms = ([_IN_REGION] if region is not None else []) + ([_IN_BOX] if in_box else [])
+    return _BUILDINGS.format(where=("WHERE " + " AND ".join(terms)) if terms else "")
 
 
 _UNCOVERED = """
@@ -95,21 +98,40 @@ def _share(row: dict[str, Any]) -> float | None:
     return None
 
 
-def uncovered(session: Session, *, region: str | None, minutes: int) -> dict[str, Any]:
-    """Buildings outside every circle, with the nearest circle's centre and distance."""
+def uncovered(
+    session: Session,
+    *,
+    region: str | None,
+    minutes: int,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Buildings outside every circle, with the nearest circle's centre and distance; with
+    ``bbox`` those in a map view, and at most ``limit`` of them by code (``numberMatched`` says
+    how many there are)."""
     _check_minutes(session, minutes)
+    params: dict[str, Any] = {"m": minutes}
+    if region is not None:
+        params["r"] = region
+    if bbox is not None:
+        params.update(zip(("west", "south", "east", "north"), bbox, strict=True))
     # Kept as SQL: a point-in-circles test per building and a LATERAL nearest circle (KNN ``<->``)
     # for each uncovered one, as the planner runs them.
     rows = (
-        text(_buildings(region) + _UNCOVERED)
-        .bindparams(**({"r": region} if region is not None else {}), m=minutes)
+        text(_buildings(region, in_box=bbox is not None) + _UNCOVERED)
+        .bindparams(**params)
         .columns(*(column(c) for c in _UNCOVERED_COLUMNS))
         .subquery("uncovered")
     )
-    features = session.execute(feature_collection(select(rows), order_by="code")).scalar_one()
+    matched = session.execute(select(func.count()).select_from(rows)).scalar_one()
+    chosen = select(rows).order_by(rows.c.code)
+    if limit is not None:
+        chosen = chosen.limit(limit)
+    features = session.execute(feature_collection(chosen, order_by="code")).scalar_one()
     return {
         "type": "FeatureCollection",
         "minutes": minutes,
+        "numberMatched": matched,
         "numberReturned": len(features),
         "features": features,
     }

@@ -3,9 +3,10 @@ import { API, EMPTY, api } from "../api.js";
 import { card } from "../dom.js";
 import { t } from "../i18n.js";
 import { geo } from "../view.js";
+import { inView } from "./inview.js";
 import { IGNORE, popupOnClick } from "./popups.js";
 
-/** The designated households of a region, loaded on demand. */
+/** The designated households in the view. */
 export function designatedLayer(map) {
   const dot = (f, ll) => L.circleMarker(ll, { radius: 6, color: "#c62828", fillColor: "#ffcdd2", fillOpacity: 1, weight: 2 });
   const layer = geo(Object.assign({ pointToLayer: dot }, IGNORE));
@@ -15,8 +16,7 @@ export function designatedLayer(map) {
     const h = await api(`${API}/households/${p.id}`);
     served.clearLayers().addData(h.served || EMPTY).addTo(map);
     return card(`${t("designated")} #${p.id}`, [[t("grid_code"), p.grid_code], ["", p.address],
-      ["", t("serves", { n: p.serves })], ["", `${p.contact_name || ""} ${p.contact_phone || ""}`]]);
+      ["", t("serves", { n: p.serves })], ["", `${p.contact_name || ""} ${p.contact_phone || ""}`.trim()]]);
   });
-  const load = async (region) => layer.addData(await api(`${API}/households?designated=true&region=${region}&limit=10000`));
-  return { key: "designated", layer, load };
+  return inView("designated", layer, "/households?designated=true", (fs) => layer.addData(fs));
 }

@@ -31,7 +31,45 @@ export const WORDS = {
   matched_building_name: "building name", matched_community_and_number: "community and number",
   matched_road_and_number: "road and door number", matched_partial_name: "part of the name",
   matched_similar_name: "similar name", matched_road_only: "same road, other number",
+
+  // The map page: sign-in, opening hours, layers read for the view, the phone-width header.
+  signin_title: "Sign in to edit", signin_label: "Access token", signin_submit: "Sign in",
+  signin_checking: "Checking the token…", signin_empty: "Enter an access token",
+  signin_bad: "This token is unknown, revoked or expired: not signed in.",
+  signin_failed: "Could not check the token: {m}", signin_who: "{name} · {role} ({region}) {rights}",
+  signin_can_edit: "may edit grids", signin_read_only: "read only", signin_until: "valid until {d}",
+  signin_hint: "Tokens are made with gridmap token create and kept in this tab only.", menu: "Menu",
+  region_everywhere: "all areas", code_unknown: "{code} (unlisted code)", hours: "Opening hours",
+  centre_kind: "Kind", list_status: "Status", owner: "Offered by", circle: "{minutes} · {method}",
+  figures_loading: "Reading this grid's figures…",
+  layer_cut: "{layer}: {n} in this view, {shown} shown; zoom in to see them all",
+  layer_zoom_in: "{layer}: zoom in to show them", layer_shown: "{layer}: {n} in this view",
+  oh_Mo: "Mon", oh_Tu: "Tue", oh_We: "Wed", oh_Th: "Thu", oh_Fr: "Fri", oh_Sa: "Sat", oh_Su: "Sun",
+  oh_range: "{from}–{to}", oh_every_day: "every day", oh_holidays: "public holidays",
+  oh_always: "open 24 hours, every day", oh_all_day: "all day", oh_off: "closed", oh_list_sep: ", ",
+  oh_rule_sep: "; ", oh_as_given: "(as given) {text}",
+  kind_with_subtype: "{kind} ({subtype})",
 };
 
 // Grid team roles by name; a role missing here is shown as its code.
 export const ROLES = {};
+
+// The domain's codes in words, per vocabulary (web/lib/words.js lists the codes).
+export const CODES = {
+  grid_kind: { basic: "Basic grid", exclusive: "Exclusive grid" },
+  subtype: { campus: "campus", hospital: "hospital", market: "market", office: "office building", park: "park", school: "school", other: "other" },
+  incident_state: { reported: "Reported", accepted: "Accepted", cancelled: "Cancelled", dispatched: "Dispatched", handling: "Being handled",
+    resolved: "Resolved", closed: "Closed", returned: "Returned for rework", evaluated: "Evaluated", extended: "Extended", parked: "Parked" },
+  severity: { general: "General", important: "Important", urgent: "Urgent" },
+  list_kind: { resource: "Resource list", need: "Needs list", project: "Project list" },
+  list_status: { open: "Open", matched: "Matched", in_progress: "In progress", done: "Done", closed: "Closed" },
+  owner_kind: { unit: "Resident unit", resident: "Resident", branch: "Party branch" },
+  centre_kind: { party_mass_center: "Party–mass service centre", red_station: "Red station", convenience_station: "Convenience station" },
+  circle_method: { network: "along the walking network", buffer: "straight-line distance (no network)" },
+  region_level: { district: "District", street: "Street", community: "Community", grid: "Grid" },
+  token_role: { admin: "Administrator", district: "District office", street: "Street office", community: "Community office", worker: "Grid worker", viewer: "Viewer" },
+  holder_kind: { office: "Office", staff: "Grid staff", party_member: "Party member", department: "Department" },
+  staff_role: { leader: "Grid leader", worker: "Grid worker", guide: "Guide", police: "Community police", mediator: "Mediator", safety: "Safety officer", volunteer: "Volunteer" },
+  dispatch_mode: { team: "to the grid team", claim: "claimed by the street", split: "split down", joint: "whistled to departments", escalate: "returned up" },
+  category_class: { city_management: "City management", social_governance: "Social governance" },
+};

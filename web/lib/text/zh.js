@@ -29,10 +29,45 @@ export const WORDS = {
   matched_building_name: "楼名相符", matched_community_and_number: "社区与楼号相符",
   matched_road_and_number: "道路门牌相符", matched_partial_name: "名称部分相符",
   matched_similar_name: "名称相近", matched_road_only: "同一道路，门牌号不同",
+
+  // The map page: sign-in, opening hours, layers read for the view, the phone-width header.
+  signin_title: "登录编辑", signin_label: "访问令牌", signin_submit: "登录", signin_checking: "正在核对令牌…",
+  signin_empty: "请输入访问令牌", signin_bad: "令牌无效、已吊销或已过期，未登录。",
+  signin_failed: "无法核对令牌：{m}", signin_who: "{name} · {role}（{region}）{rights}",
+  signin_can_edit: "可编辑网格", signin_read_only: "只读", signin_until: "有效期至 {d}",
+  signin_hint: "令牌由 gridmap token create 生成，只保存在本标签页。", menu: "菜单",
+  region_everywhere: "全部区域", code_unknown: "{code}（未收录的代码）", hours: "开放时间",
+  centre_kind: "类别", list_status: "状态", owner: "提供方", circle: "{minutes} · {method}",
+  figures_loading: "正在读取本网格数据…", layer_cut: "{layer}：本视图共 {n} 个，仅显示 {shown} 个，请放大地图查看全部",
+  layer_zoom_in: "{layer}：范围过大，请放大地图后显示", layer_shown: "{layer}：本视图 {n} 个",
+  oh_Mo: "周一", oh_Tu: "周二", oh_We: "周三", oh_Th: "周四", oh_Fr: "周五", oh_Sa: "周六", oh_Su: "周日",
+  oh_range: "{from}至{to}", oh_every_day: "每天", oh_holidays: "法定节假日", oh_always: "全天24小时开放",
+  oh_all_day: "全天", oh_off: "休息", oh_list_sep: "、", oh_rule_sep: "；", oh_as_given: "（原文）{text}",
+  kind_with_subtype: "{kind}（{subtype}）",
 };
 
 // Grid team roles by name; a role missing here is shown as its code.
 export const ROLES = {
   leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警",
   mediator: "调解员", safety: "安全员", volunteer: "志愿者",
+};
+
+// The domain's codes in words, per vocabulary (web/lib/words.js lists the codes).
+export const CODES = {
+  grid_kind: { basic: "基础网格", exclusive: "专属网格" },
+  subtype: { campus: "校园", hospital: "医院", market: "商场市场", office: "商务楼宇", park: "园区公园", school: "学校", other: "其他" },
+  incident_state: { reported: "已上报", accepted: "已立案", cancelled: "已作废", dispatched: "已派遣", handling: "处置中",
+    resolved: "已处置", closed: "已结案", returned: "已返工", evaluated: "已考评", extended: "已延期", parked: "已挂账" },
+  severity: { general: "一般", important: "重要", urgent: "紧急" },
+  list_kind: { resource: "资源清单", need: "需求清单", project: "项目清单" },
+  list_status: { open: "待对接", matched: "已对接", in_progress: "实施中", done: "已完成", closed: "已关闭" },
+  owner_kind: { unit: "驻区单位", resident: "居民", branch: "党支部" },
+  centre_kind: { party_mass_center: "党群服务中心", red_station: "红色驿站", convenience_station: "便民服务站" },
+  circle_method: { network: "按步行路网", buffer: "按直线距离（无路网）" },
+  region_level: { district: "区", street: "街道", community: "社区", grid: "网格" },
+  token_role: { admin: "管理员", district: "区", street: "街道", community: "社区", worker: "网格员", viewer: "查看者" },
+  holder_kind: { office: "机关", staff: "网格工作人员", party_member: "党员", department: "部门" },
+  staff_role: { leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警", mediator: "调解员", safety: "安全员", volunteer: "志愿者" },
+  dispatch_mode: { team: "派网格团队", claim: "街道抢单", split: "分单", joint: "联单", escalate: "返单" },
+  category_class: { city_management: "城市管理", social_governance: "社会治理" },
 };

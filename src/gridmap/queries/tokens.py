@@ -1,0 +1,50 @@
+"""gridmap.queries.tokens: what the page shows about a token: its expiry and the names of places."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from gridmap.models import ApiToken, Department, Grid, Region
+
+_tok = cast(Table, ApiToken.__table__)
+_r = cast(Table, Region.__table__)
+_g = cast(Table, Grid.__table__)
+_d = cast(Table, Department.__table__)
+
+
+def expires_at(session: Session, *, token_id: int) -> datetime | None:
+    """When token ``token_id`` stops working (``None``: it does not expire)."""
+    value: datetime | None = session.execute(
+        select(_tok.c.expires_at).where(_tok.c.id == token_id)
+    ).scalar_one_or_none()
+    return value
+
+
+def region_named(session: Session, *, code: str) -> tuple[str, str] | None:
+    """The name and level of region ``code``, or ``None`` when there is no such region."""
+    row = session.execute(select(_r.c.name, _r.c.level).where(_r.c.code == code)).first()
+    return (str(row.name), str(row.level)) if row is not None else None
+
+
+def grid_names(session: Session, *, codes: Iterable[str]) -> dict[str, str]:
+    """The names of the current grids among ``codes``, by code."""
+    wanted = list(codes)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(_g.c.code, _g.c.name).where(_g.c.code.in_(wanted), _g.c.valid_to.is_(None))
+    )
+    return {str(r.code): str(r.name) for r in rows}
+
+
+def department_name(session: Session, *, code: str) -> str | None:
+    """The name of department ``code``, or ``None`` when there is none."""
+    name: str | None = session.execute(
+        select(_d.c.name).where(_d.c.code == code)
+    ).scalar_one_or_none()
+    return name

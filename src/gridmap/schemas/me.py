@@ -1,0 +1,38 @@
+"""gridmap.schemas.me: who a bearer token is, as the sign-in form shows it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from gridmap.vocab.kinds import RegionLevel
+
+HolderKind = Literal["office", "staff", "party_member", "department"]
+Role = Literal["admin", "district", "street", "community", "worker", "viewer"]
+
+
+class ServedGrid(BaseModel):
+    """A grid a staff member leads or works in."""
+
+    code: str
+    name: str | None = None
+
+
+class MePublic(BaseModel):
+    """The holder of the token sent: whom it is issued to, its role, where it acts, when it ends."""
+
+    holder: HolderKind = Field(description="whom the token is issued to")
+    name: str = Field(description="the holder's name (an office, a person, a department)")
+    role: Role
+    region: str | None = Field(default=None, description="the region (or grid) code it acts in")
+    region_name: str | None = None
+    region_level: RegionLevel | Literal["grid"] | None = None
+    department: str | None = None
+    department_name: str | None = None
+    grids: list[ServedGrid] | None = Field(
+        default=None, description="for a staff member: the grids they lead or work in"
+    )
+    edits_grids: bool = Field(description="whether this token may draw and change grids")
+    expires_at: datetime | None = Field(default=None, description="None: it does not expire")

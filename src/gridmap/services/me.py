@@ -1,0 +1,48 @@
+"""gridmap.services.me: who a signed-in caller is, with the names of where they act."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gridmap.auth import Principal
+from gridmap.errors import Unauthorized
+from gridmap.queries import tokens as q
+from gridmap.vocab.codes import GRID_DIGITS
+from gridmap.vocab.roles import GRID_EDITORS
+
+
+def whoami(session: Session, *, principal: Principal) -> dict[str, Any]:
+    """The holder, role, region (with its name), served grids and expiry of the caller's token;
+    :class:`Unauthorized` for a caller who sent none."""
+    if not principal.authenticated or principal.token_id is None:
+        raise Unauthorized("no token was sent: sign in with 'Authorization: Bearer <token>'")
+    answer: dict[str, Any] = {
+        "holder": principal.holder,
+        "name": principal.name,
+        "role": principal.role,
+        "region": principal.region,
+        "department": principal.department,
+        "edits_grids": principal.role in GRID_EDITORS,
+        "expires_at": q.expires_at(session, token_id=principal.token_id),
+    }
+    if principal.region is not None:
+        answer.update(_place(session, principal.region))
+    if principal.department is not None:
+        answer["department_name"] = q.department_name(session, code=principal.department)
+    if principal.grids is not None:
+        names = q.grid_names(session, codes=principal.grids)
+        answer["grids"] = [{"code": c, "name": names.get(c)} for c in sorted(principal.grids)]
+    return answer
+
+
+def _place(session: Session, code: str) -> dict[str, Any]:
+    """The name and level of a token's region code (a region, or a grid for a viewer)."""
+    if len(code) in GRID_DIGITS:
+        name = q.grid_names(session, codes=[code]).get(code)
+        return {"region_name": name, "region_level": "grid"}
+    found = q.region_named(session, code=code)
+    if found is None:
+        return {"region_name": None, "region_level": None}
+    return {"region_name": found[0], "region_level": found[1]}
