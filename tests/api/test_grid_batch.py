@@ -192,17 +192,27 @@ def test_retire_and_create_in_one_batch(
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["retired"] == [EAST_GRID]
-    assert [(g["properties"]["code"], g["etag"]) for g in body["grids"]] == [
+    assert [(g["properties"]["code"], g["etag"]) for g in body["grids"][:2]] == [
         (COMMUNITY + "003", f'"{COMMUNITY}003.v1"'),
         (COMMUNITY + "004", f'"{COMMUNITY}004.v1"'),
     ]
     assert body["grids"][1]["properties"]["subtype"] == "school"
+    # The west grid gains the vertex where the two new grids meet its edge (no T-junction).
+    assert body["noded"] == [{"code": WEST_GRID, "vertices": 1}]
+    west = body["grids"][2]
+    assert west["properties"]["code"] == WEST_GRID and west["etag"] == f'"{WEST_GRID}.v2"'
+    assert west["properties"]["note"] == (
+        f"vertex added where {COMMUNITY}003 and {COMMUNITY}004 meet it"
+    )
+    assert [BORDER_LON, 40.005] in west["geometry"]["coordinates"][0][0]
+    assert body["coverage"][COMMUNITY]["invalid_edges"] == 0
     assert body["coverage"][COMMUNITY]["exact"] is True
     actions = db.execute(text("SELECT action, entity_key FROM audit_log ORDER BY id")).all()
     assert sorted(tuple(a) for a in actions) == [
         ("create", COMMUNITY + "003"),
         ("create", COMMUNITY + "004"),
         ("retire", EAST_GRID),
+        ("update", WEST_GRID),
     ]
     assert client.get(f"{GRIDS}/{EAST_GRID}").status_code == 404
 
@@ -380,3 +390,74 @@ def test_unknown_grid_is_404_naming_it(
     changes = [{"code": COMMUNITY + "009", "if_match": '"x"', "properties": {"name": "无"}}]
     r = client.post(BATCH, json={"changes": changes}, headers=auth)
     assert r.status_code == 404 and r.json()["grid"] == COMMUNITY + "009"
+
+
+def test_drawn_on_neighbours_vertices_and_edges_leaves_no_t_junction(
+    client: TestClient, db: Session
+) -> None:
+    """A grid drawn into a gap by clicking near its neighbours' vertices and on their edges:
+    its vertices take the neighbours' coordinates, the neighbours gain the vertices placed on
+    their edges, the coverage stays valid, and no coordinate that did not move changes."""
+    area = square(116.34, 40.0, 116.35, 40.01)
+    add_region(db, DISTRICT, "district", "海淀区", None, area)
+    add_region(db, "110108010", "street", "学院路街道", DISTRICT, area)
+    add_region(db, COMMUNITY, "community", "测试社区", "110108010", area)
+    # The west grid has a vertex half-way up its east edge's northern part.
+    add_grid(
+        db,
+        WEST_GRID,
+        "SRID=4326;MULTIPOLYGON(((116.34 40,116.345 40,116.345 40.009,116.345 40.01,"
+        "116.34 40.01,116.34 40)))",
+    )
+    add_grid(db, EAST_GRID, square(116.345, 40.0, 116.35, 40.006))
+    auth = bearer(db)
+    west_before, east_before = coords(db, WEST_GRID), coords(db, EAST_GRID)
+    drawn = [
+        (116.34500012, 40.00600009),  # 1 cm from the east grid's north-west corner
+        (116.3475, 40.006 - 1e-9),  # on the east grid's north edge
+        (116.35, 40.00599995),  # half a centimetre from its north-east corner
+        (116.35, 40.01),  # the community's corner
+        (116.34500025, 40.01),  # 2 cm from the west grid's north-east corner
+        (116.345 + 1e-9, 40.008),  # on the west grid's east edge
+    ]
+    new = {
+        "geometry": {"type": "Polygon", "coordinates": [[*map(list, drawn), list(drawn[0])]]},
+        "properties": {"community_code": COMMUNITY, "name": "东北网格"},
+    }
+    r = client.post(BATCH, json={"changes": [new]}, headers=auth)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # The west grid also gains the corner it shares with the east grid and the new one.
+    assert body["noded"] == [
+        {"code": WEST_GRID, "vertices": 2},
+        {"code": EAST_GRID, "vertices": 1},
+    ]
+    assert body["coverage"][COMMUNITY]["invalid_edges"] == 0
+    assert body["coverage"][COMMUNITY]["exact"] is True
+    report = client.get(f"/api/v1/regions/{COMMUNITY}/coverage").json()
+    assert report["valid_coverage"] is True and report["exact"] is True
+    created = coords(db, COMMUNITY + "003")
+    for corner in [(116.345, 40.006), (116.35, 40.006), (116.35, 40.01), (116.345, 40.01)]:
+        assert corner in created
+    # The vertices placed on edges stay where they were put, in both grids.
+    assert drawn[1] in created and drawn[1] in coords(db, EAST_GRID)
+    assert drawn[5] in created and drawn[5] in coords(db, WEST_GRID)
+    # The west grid's vertex on the new grid's edge is now in the new grid too.
+    assert (116.345, 40.009) in created
+    # Every old coordinate of the neighbours is still there, in order, bit for bit.
+    west_after, east_after = coords(db, WEST_GRID), coords(db, EAST_GRID)
+    assert [c for c in west_after if c not in (drawn[5], (116.345, 40.006))] == west_before
+    assert [c for c in east_after if c != drawn[1]] == east_before
+    notes = dict(
+        db.execute(text("SELECT code, note FROM grid WHERE valid_to IS NULL AND version = 2")).all()
+    )
+    assert notes == {
+        WEST_GRID: f"vertices added where {COMMUNITY}003 meets it",
+        EAST_GRID: f"vertex added where {COMMUNITY}003 meets it",
+    }
+    # Every grid stays valid to GEOS, together.
+    grids = [
+        shapely.from_wkb(bytes(w))
+        for (w,) in db.execute(text("SELECT ST_AsBinary(geom) FROM grid WHERE valid_to IS NULL"))
+    ]
+    assert bool(shapely.coverage_is_valid(grids))

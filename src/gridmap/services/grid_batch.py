@@ -29,6 +29,7 @@ from gridmap.errors import (
     PreconditionRequired,
 )
 from gridmap.geo import coverage as cov
+from gridmap.geo.noding import metres_per_degree, node
 from gridmap.geo.partition import polygonal
 from gridmap.geo.rules import GridRules
 from gridmap.geo.shapes import as_multipolygon, parse_polygonal
@@ -74,6 +75,8 @@ class _Plan:
     geom: BaseGeometry | None = None
     reshaped: bool = False
     fixed: dict[str, Any] | None = None
+    noded_by: set[str] = field(default_factory=set)
+    vertices: int = 0
 
 
 @contextmanager
@@ -210,10 +213,9 @@ def write_batch(
     for plan in plans:
         with _about(plan.change):
             _prepare(session, plan, rows[plan.community])
-    noded: dict[str, int] = {}
-    shapes_of: dict[str, dict[str, BaseGeometry]] = {}
+    noded: list[_Plan] = []
     for community in communities:
-        shapes_of[community] = _settle(
+        noded += _settle(
             community,
             [p for p in plans if p.community == community],
             rows[community],
@@ -277,9 +279,9 @@ def _settle(
     current: dict[str, Any],
     area: BaseGeometry,
     rules: GridRules,
-) -> dict[str, BaseGeometry]:
-    """Fit, fill and check the community's changed grids against its state after the batch;
-    returns that state (key → shape)."""
+) -> list[_Plan]:
+    """Fit, fill, node and check the community's changed grids against its state after the
+    batch; returns the plans of the neighbours outside the batch that noding gives a vertex."""
     frame = cov.Frame.around(area)
     shapes = {code: shapely.from_wkb(bytes(r.wkb)) for code, r in current.items()}
     names = {code: r.name for code, r in current.items()}
@@ -309,6 +311,7 @@ def _settle(
     for plan in plans:
         if plan.reshaped and plan.row is not None:
             plan.reshaped = not plan.geom.equals(shapely.from_wkb(bytes(plan.row.wkb)))  # type: ignore[union-attr]
+    siblings = _node(community, plans, current, shapes, area, rules)
     for plan in plans:
         if not plan.reshaped:
             continue
@@ -324,14 +327,57 @@ def _settle(
                 rules=rules,
                 frame=frame,
             )
-    return shapes
+    return siblings
+
+
+def _node(
+    community: str,
+    plans: list[_Plan],
+    current: dict[str, Any],
+    shapes: dict[str, BaseGeometry],
+    area: BaseGeometry,
+    rules: GridRules,
+) -> list[_Plan]:
+    """Node the reshaped grids to their neighbours and the community boundary (no T-junctions);
+    returns the plans of the neighbours outside the batch that gain a vertex."""
+    by_key = {p.key: p for p in plans if not p.change.retire}
+    written = {k: p.geom for k, p in by_key.items() if p.reshaped and p.geom is not None}
+    if not written or rules.node_m <= 0:
+        return []
+    done = node(
+        written,
+        {k: g for k, g in shapes.items() if k not in written},
+        area,
+        tolerance_m=rules.node_m,
+        scale=metres_per_degree(area.centroid.y),
+    )
+    siblings: list[_Plan] = []
+    for key, geom in done.shapes.items():
+        shapes[key] = geom
+        plan = by_key.get(key)
+        if plan is None:
+            row = current[key]
+            plan = _Plan(Change(10_000 + len(siblings), code=key), key, community, row=row)
+            plan.props = w.patched_props(row, {})
+            siblings.append(plan)
+        plan.geom, plan.reshaped = geom, True
+        plan.noded_by = done.sources.get(key, set())
+        plan.vertices = done.inserted.get(key, 0)
+    for plan in siblings:
+        if not plan.geom.is_valid:  # type: ignore[union-attr]
+            raise InvalidGeometry(
+                f"grid {plan.key} would not stay a valid polygon with the vertices where the "
+                "batch meets it; move the vertices near its edge a few centimetres away",
+                grid=plan.key,
+            )
+    return siblings
 
 
 def _write(
     session: Session,
     *,
     plans: list[_Plan],
-    noded: dict[str, int],
+    noded: list[_Plan],
     principal: Principal,
     rules: GridRules,
     note: str | None,
@@ -348,36 +394,13 @@ def _write(
             audit.record(session, principal.actor, "retire", "grid", plan.key, before=before)
             touched.append(shapely.from_wkb(bytes(plan.row.wkb)))
             retired.append(plan.key)
+    codes: dict[str, str] = {}
     written: list[tuple[_Plan, str, int, bool]] = []
-    for plan in plans:
-        if plan.change.retire or plan.change.code is None:
-            continue
-        assert plan.geom is not None
-        same = all(plan.props[k] == getattr(plan.row, k) for k in _PROPS)
-        if same and not plan.reshaped:
-            written.append((plan, plan.key, plan.row.version, False))
-            continue
-        before = w.snapshot(session, plan.row.id)
-        w.retire(session, [plan.row.id], at)
-        w.add_version(
-            session,
-            code=plan.key,
-            community=plan.community,
-            props=plan.props,
-            geom=plan.geom,
-            at=at,
-            actor=principal.actor,
-            note=plan.change.note or note or "edited",
-            action="update",
-            before=before,
-        )
-        touched.extend([shapely.from_wkb(bytes(plan.row.wkb)), plan.geom])
-        written.append((plan, plan.key, plan.row.version + 1, True))
     for plan in plans:
         if plan.change.code is not None:
             continue
         assert plan.geom is not None
-        code = w.next_code(session, plan.community, rules.code_width)
+        code = codes[plan.key] = w.next_code(session, plan.community, rules.code_width)
         w.add_version(
             session,
             code=code,
@@ -391,10 +414,41 @@ def _write(
         )
         touched.append(plan.geom)
         written.append((plan, code, 1, True))
+    for plan in [*plans, *noded]:
+        if plan.change.retire or plan.change.code is None:
+            continue
+        assert plan.geom is not None
+        same = all(plan.props[k] == getattr(plan.row, k) for k in _PROPS)
+        if same and not plan.reshaped:
+            written.append((plan, plan.key, plan.row.version, False))
+            continue
+        if plan in noded:
+            by = sorted(codes.get(k, k) for k in plan.noded_by)
+            why = (
+                f"{'vertex' if plan.vertices == 1 else 'vertices'} added where "
+                f"{' and '.join(by)} {'meets' if len(by) == 1 else 'meet'} it"
+            )
+        else:
+            why = plan.change.note or note or "edited"
+        before = w.snapshot(session, plan.row.id)
+        w.retire(session, [plan.row.id], at)
+        w.add_version(
+            session,
+            code=plan.key,
+            community=plan.community,
+            props=plan.props,
+            geom=plan.geom,
+            at=at,
+            actor=principal.actor,
+            note=why,
+            action="update",
+            before=before,
+        )
+        touched.extend([shapely.from_wkb(bytes(plan.row.wkb)), plan.geom])
+        written.append((plan, plan.key, plan.row.version + 1, True))
     if touched:
         w.rederive_around(session, *touched)
-    order = {id(p): p.change.index for p in plans}
-    written.sort(key=lambda t: order[id(t[0])])
+    written.sort(key=lambda t: t[0].change.index)
     grids = []
     for plan, code, version, changed in written:
         feature = q.get_grid(session, code=code)
@@ -405,7 +459,7 @@ def _write(
         "dry_run": False,
         "grids": grids,
         "retired": retired,
-        "noded": [{"code": c, "vertices": n} for c, n in sorted(noded.items())],
+        "noded": [{"code": p.key, "vertices": p.vertices} for p in noded],
         "coverage": {c: _coverage(session, c, rules) for c in communities},
     }
 
