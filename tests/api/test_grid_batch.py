@@ -461,3 +461,186 @@ def test_drawn_on_neighbours_vertices_and_edges_leaves_no_t_junction(
         for (w,) in db.execute(text("SELECT ST_AsBinary(geom) FROM grid WHERE valid_to IS NULL"))
     ]
     assert bool(shapely.coverage_is_valid(grids))
+
+
+def three_grids(db: Session) -> dict[str, str]:
+    """:func:`two_grids` with the east grid cut at lat 40.005 into …002 (south) and …003."""
+    two_grids(db)
+    db.execute(
+        text(
+            "UPDATE grid SET geom = ST_GeomFromEWKT(:g) WHERE code = :c",
+        ),
+        {"g": square(BORDER_LON, 40.0, 116.35, 40.005), "c": EAST_GRID},
+    )
+    add_grid(db, COMMUNITY + "003", square(BORDER_LON, 40.005, 116.35, 40.01), name="东北")
+    return bearer(db)
+
+
+def test_merge_keeps_the_lower_code_and_retires_the_other(client: TestClient, db: Session) -> None:
+    auth = three_grids(db)
+    north = COMMUNITY + "003"
+    tags = {EAST_GRID: etag(client, EAST_GRID), north: etag(client, north)}
+    street = bearer(db, "street", "110108010", "学院路街道指挥中心")
+    reported = client.post(
+        "/api/v1/incidents",
+        json={
+            "x": 116.348,
+            "y": 40.008,
+            "category": "市容环境/暴露垃圾",
+            "description": "楼下垃圾堆积",
+            "reporter_name": "张晓明",
+            "reporter_phone": "13800001234",
+        },
+        headers=street,
+    )
+    assert reported.status_code == 201, reported.text
+    incident = reported.json()["properties"]["id"]
+    assert reported.json()["properties"]["grid_code"] == north
+    before = tables(db)
+    r = client.post(
+        f"{GRIDS}/{north}/merge",
+        params={"dry_run": "true"},
+        json={"with": EAST_GRID, "if_match": tags, "name": "东网格"},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["dry_run"] is True and r.json()["retired"] == [north]
+    assert tables(db) == before
+    r = client.post(
+        f"{GRIDS}/{north}/merge",
+        json={"with": EAST_GRID, "if_match": tags, "name": "东网格"},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["retired"] == [north]
+    (kept,) = [g for g in body["grids"] if g["properties"]["code"] == EAST_GRID]
+    assert kept["etag"] == f'"{EAST_GRID}.v2"' and kept["properties"]["name"] == "东网格"
+    assert kept["properties"]["note"] == f"merged with {north}"
+    shape = shapely.geometry.shape(kept["geometry"])
+    assert shape.bounds == (BORDER_LON, 40.0, 116.35, 40.01)
+    assert len(shape.geoms) == 1 and not shape.geoms[0].interiors
+    assert body["coverage"][COMMUNITY]["exact"] is True
+    assert body["coverage"][COMMUNITY]["invalid_edges"] == 0
+    assert client.get(f"{GRIDS}/{north}").status_code == 404
+    # The incident keeps the grid it was reported in.
+    assert client.get(f"/api/v1/incidents/{incident}").json()["properties"]["grid_code"] == north
+    # The retired code is never reissued.
+    r = client.post(
+        BATCH,
+        json={
+            "changes": [
+                {
+                    "code": EAST_GRID,
+                    "if_match": kept["etag"],
+                    "geometry": rect(BORDER_LON, 40.0, 116.35, 40.005),
+                },
+                {
+                    "geometry": rect(BORDER_LON, 40.005, 116.35, 40.01),
+                    "properties": {"community_code": COMMUNITY, "name": "又一个"},
+                },
+            ]
+        },
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["grids"][1]["properties"]["code"] == COMMUNITY + "004"
+
+
+def test_merge_refusals(client: TestClient, db: Session) -> None:
+    auth = three_grids(db)
+    north = COMMUNITY + "003"
+    add_region(db, OTHER, "community", "别的社区", "110108010", square(116.35, 40.0, 116.36, 40.01))
+    add_grid(db, OTHER + "001", square(116.35, 40.0, 116.36, 40.01))
+    tags = {c: etag(client, c) for c in (WEST_GRID, EAST_GRID, north)}
+    before = tables(db)
+
+    def merge(code: str, body: dict[str, Any]) -> Any:
+        return client.post(f"{GRIDS}/{code}/merge", json=body, headers=auth)
+
+    # Meeting at a corner only is not a shared border.
+    db.execute(
+        text("UPDATE grid SET geom = ST_GeomFromEWKT(:g) WHERE code = :c"),
+        {"g": square(116.34, 40.0, BORDER_LON, 40.005), "c": WEST_GRID},
+    )
+    pair = {WEST_GRID: tags[WEST_GRID], north: tags[north]}
+    r = merge(WEST_GRID, {"with": north, "if_match": pair})
+    assert r.status_code == 409, r.text
+    assert "share a border" in r.json()["detail"]
+    before = tables(db)
+    r = merge(EAST_GRID, {"with": OTHER + "001", "if_match": pair})
+    assert r.status_code == 422 and "different communities" in r.json()["detail"]
+    r = merge(EAST_GRID, {"with": EAST_GRID, "if_match": pair})
+    assert r.status_code == 422
+    r = merge(EAST_GRID, {"with": north, "if_match": {EAST_GRID: tags[EAST_GRID]}})
+    assert r.status_code == 428 and r.json()["grid"] == north
+    r = merge(EAST_GRID, {"with": north, "if_match": {EAST_GRID: tags[EAST_GRID], north: "x"}})
+    assert r.status_code == 412 and r.json()["grid"] == north
+    r = merge(EAST_GRID, {"with": north, "if_match": {EAST_GRID: "a", north: "b", WEST_GRID: "c"}})
+    assert r.status_code == 422
+    r = merge(EAST_GRID, {"with": "x", "if_match": pair})
+    assert r.status_code == 422
+    assert tables(db) == before
+
+
+def test_split_along_a_line(client: TestClient, db: Session, auth: dict[str, str]) -> None:
+    line = {"type": "LineString", "coordinates": [[116.344, 40.003], [116.3505, 40.003]]}
+    east_before = coords(db, EAST_GRID)
+    r = client.post(
+        f"{GRIDS}/{WEST_GRID}/split",
+        json={"line": line, "if_match": etag(client, WEST_GRID)},
+        headers=auth,
+    )
+    assert r.status_code == 422 and "starts inside the grid" in r.text
+    r = client.post(
+        f"{GRIDS}/{EAST_GRID}/split",
+        json={"line": line, "if_match": etag(client, EAST_GRID)},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    kept, new = body["grids"][0], body["grids"][1]
+    assert kept["properties"]["code"] == EAST_GRID and kept["etag"] == f'"{EAST_GRID}.v2"'
+    assert new["properties"]["code"] == COMMUNITY + "003" and new["etag"] == f'"{COMMUNITY}003.v1"'
+    assert new["properties"]["name"] == "东网格（分）"
+    assert new["properties"]["note"] == f"split from {EAST_GRID}"
+    assert kept["properties"]["area_m2"] > new["properties"]["area_m2"]
+    a, b = coords(db, EAST_GRID), coords(db, COMMUNITY + "003")
+    assert {(BORDER_LON, 40.003), (116.35, 40.003)} <= set(a) & set(b)
+    # Every corner of the old grid is in one of the parts, bit for bit.
+    assert set(east_before) <= set(a) | set(b)
+    # The west grid gains the vertex where the cut meets it.
+    assert body["noded"] == [{"code": WEST_GRID, "vertices": 1}]
+    assert body["coverage"][COMMUNITY]["exact"] is True
+    assert body["coverage"][COMMUNITY]["invalid_edges"] == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ([[116.347, 40.003], [116.3505, 40.003]], "starts inside"),
+        ([[116.344, 40.003], [116.347, 40.003]], "ends inside"),
+        ([[116.351, 40.003], [116.352, 40.004]], "does not cross"),
+        ([[116.344, 40.003], [116.3505, 40.003], [116.3505, 40.006], [116.344, 40.006]], "into 3"),
+        ([[116.344, 40.003]], "2 to"),
+        ([[116.344, 40.003], [float("nan"), 40.0]], "finite"),
+        ([[40.003, 116.344], [40.003, 116.35]], "swapped"),
+    ],
+)
+def test_split_refusals(
+    client: TestClient, db: Session, auth: dict[str, str], line: list[Any], says: str
+) -> None:
+    before = tables(db)
+    body = {
+        "line": {"type": "LineString", "coordinates": line},
+        "if_match": etag(client, EAST_GRID),
+    }
+    payload = json.dumps(body)
+    r = client.post(
+        f"{GRIDS}/{EAST_GRID}/split",
+        content=payload,
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert says in r.json()["detail"], r.text
+    assert tables(db) == before

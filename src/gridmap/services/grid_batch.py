@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import shapely
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.auth import Principal
 from gridmap.errors import (
+    Conflict,
     GridmapError,
     GridNotFound,
     InvalidGeometry,
@@ -29,16 +31,17 @@ from gridmap.errors import (
     PreconditionRequired,
 )
 from gridmap.geo import coverage as cov
+from gridmap.geo.edits import cut, merged
 from gridmap.geo.noding import metres_per_degree, node
 from gridmap.geo.partition import polygonal
 from gridmap.geo.rules import GridRules
-from gridmap.geo.shapes import as_multipolygon, parse_polygonal
+from gridmap.geo.shapes import as_multipolygon, parse_line, parse_polygonal
 from gridmap.queries import audit
 from gridmap.queries import grids as q
 from gridmap.queries.coverage import community_coverage
 from gridmap.services import grid_versions as w
 
-__all__ = ["Change", "change_from", "write_batch"]
+__all__ = ["Change", "change_from", "merge_grids", "split_grid", "write_batch"]
 
 # The properties a batch entry may give; the rest of a grid's row is gridmap's.
 _PROPS = ("name", "kind", "subtype", "households")
@@ -492,3 +495,134 @@ def change_from(
         if geometry is not None:
             change.geom = parse_polygonal(geometry, crs=crs)
     return change
+
+
+def _read(session: Session, code: str, if_match: str | None) -> Any:
+    """The current version of ``code``, its ETag checked against ``if_match`` (404/428/412)."""
+    row = w.current_version(session, code)
+    plan = _Plan(Change(0, code=code, if_match=if_match), code, code[:12], row=row)
+    with _about(plan.change):
+        _precondition(plan)
+    return row
+
+
+def merge_grids(
+    session: Session,
+    *,
+    code: str,
+    other: str,
+    if_match: dict[str, str],
+    principal: Principal,
+    rules: GridRules,
+    name: str | None = None,
+    note: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Make two adjacent grids of one community one: the lower code keeps its code and gets the
+    union (a new version), the other is retired (its code never reissued). A batch answer."""
+    if other == code:
+        raise InvalidInput("a grid cannot be merged with itself", field="with", grid=code)
+    if other[:12] != code[:12]:
+        raise InvalidInput(
+            f"grids {code} and {other} belong to different communities; only grids of one "
+            "community can be merged",
+            field="with",
+        )
+    unknown = sorted(set(if_match) - {code, other})
+    if unknown:
+        raise InvalidInput(
+            f"if_match names {', '.join(unknown)}, which is not one of the grids merged",
+            field="if_match",
+        )
+    community = code[:12]
+    principal.require_grid_editor(community)
+    w.lock_community(session, community)
+    keep, gone = sorted((code, other))
+    rows = {c: _read(session, c, if_match.get(c)) for c in (keep, gone)}
+    area = w.community_geom(session, community)
+    shapes = {c: shapely.from_wkb(bytes(r.wkb)) for c, r in rows.items()}
+    try:
+        union = merged(
+            shapes[keep],
+            shapes[gone],
+            tolerance_m2=rules.tolerance_m2,
+            sliver_m=rules.sliver_m,
+            frame=cov.Frame.around(area),
+        )
+    except Conflict as exc:
+        raise Conflict(
+            f"grids {keep} and {gone} do not share a border (they meet at a point at most); "
+            "only neighbours can be merged",
+            grid=gone,
+        ) from exc
+    props: dict[str, Any] = {"name": name} if name else {}
+    if rows[keep].households is not None and rows[gone].households is not None:
+        props["households"] = rows[keep].households + rows[gone].households
+    changes = [
+        Change(
+            0,
+            code=keep,
+            if_match=if_match.get(keep),
+            geom=union,
+            props=props,
+            note=note or f"merged with {gone}",
+        ),
+        Change(1, code=gone, if_match=if_match.get(gone), retire=True),
+    ]
+    return write_batch(
+        session, changes=changes, principal=principal, rules=rules, note=note, dry_run=dry_run
+    )
+
+
+def split_grid(
+    session: Session,
+    *,
+    code: str,
+    line: Any,
+    crs: str,
+    if_match: str | None,
+    principal: Principal,
+    rules: GridRules,
+    name: str | None = None,
+    note: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Cut a grid in two along ``line``: the larger part keeps the code (a new version), the
+    other becomes a new grid of the same kind (next free code, ``name`` or "<name>（分）"). Both
+    share the cut vertex for vertex. A batch answer."""
+    cut_line = parse_line(line, crs=crs)
+    community = code[:12]
+    principal.require_grid_editor(community)
+    w.lock_community(session, community)
+    row = _read(session, code, if_match)
+    frame = cov.Frame.around(w.community_geom(session, community))
+    try:
+        big, small = cut(
+            shapely.from_wkb(bytes(row.wkb)), cut_line, reach=frame.units(rules.node_m), frame=frame
+        )
+    except InvalidGeometry as exc:
+        exc.extra.setdefault("grid", code)
+        raise
+    changes = [
+        Change(
+            0,
+            code=code,
+            if_match=if_match,
+            geom=MultiPolygon([big]),
+            note=note or "split; the cut-off part is a new grid",
+        ),
+        Change(
+            1,
+            community=community,
+            geom=MultiPolygon([small]),
+            props={
+                "name": name or f"{row.name[:97]}（分）",
+                "kind": row.kind,
+                "subtype": row.subtype,
+            },
+            note=note or f"split from {code}",
+        ),
+    ]
+    return write_batch(
+        session, changes=changes, principal=principal, rules=rules, note=note, dry_run=dry_run
+    )
