@@ -644,3 +644,67 @@ def test_split_refusals(
     assert r.status_code == 422, r.text
     assert says in r.json()["detail"], r.text
     assert tables(db) == before
+
+
+def quarters(db: Session) -> dict[str, str]:
+    """A community in four quarters: south-west …001, north-east …002, south-east …003 gridded,
+    the north-west quarter a gap (it touches …003 only at the centre)."""
+    area = square(116.34, 40.0, 116.35, 40.01)
+    add_region(db, DISTRICT, "district", "海淀区", None, area)
+    add_region(db, "110108010", "street", "学院路街道", DISTRICT, area)
+    add_region(db, COMMUNITY, "community", "测试社区", "110108010", area)
+    add_grid(db, WEST_GRID, square(116.34, 40.0, BORDER_LON, 40.005))
+    add_grid(db, EAST_GRID, square(BORDER_LON, 40.005, 116.35, 40.01))
+    add_grid(db, COMMUNITY + "003", square(BORDER_LON, 40.0, 116.35, 40.005))
+    return bearer(db)
+
+
+def test_fill_takes_the_gaps_along_a_grid_once(client: TestClient, db: Session) -> None:
+    auth = quarters(db)
+    south_east = COMMUNITY + "003"
+    entries = [
+        {"code": south_east, "if_match": etag(client, south_east), "fill": True},
+        {"code": WEST_GRID, "if_match": etag(client, WEST_GRID), "fill": True},
+        {"code": EAST_GRID, "if_match": etag(client, EAST_GRID), "fill": True},
+    ]
+    r = client.post(BATCH, params={"dry_run": "true"}, json={"changes": entries}, headers=auth)
+    assert r.status_code == 200, r.text
+    grids = {g["properties"]["code"]: g for g in r.json()["grids"]}
+    # The south-east grid meets the gap at a point only: it takes nothing.
+    assert grids[south_east]["changed"] is False
+    assert grids[south_east]["fixed"] == {"filled_gap_m2": 0}
+    # The west grid comes first and takes the gap; the north-east grid finds none left.
+    assert grids[WEST_GRID]["changed"] is True
+    assert 200_000 < grids[WEST_GRID]["fixed"]["filled_gap_m2"] < 250_000
+    assert shapely.geometry.shape(grids[WEST_GRID]["geometry"]).bounds == (
+        116.34,
+        40.0,
+        BORDER_LON,
+        40.01,
+    )
+    assert grids[EAST_GRID]["changed"] is False
+    cover = r.json()["coverage"][COMMUNITY]
+    assert cover["exact"] is True and cover["invalid_edges"] == 0
+    assert versions(db, WEST_GRID) == [(1, True, None)]
+
+
+def test_fix_gives_way_per_entry(client: TestClient, db: Session, auth: dict[str, str]) -> None:
+    before = tables(db)
+    entries = [
+        {"code": EAST_GRID, "if_match": etag(client, EAST_GRID), "retire": True},
+        {
+            "geometry": rect(116.3445, 40.0, 116.35, 40.01),
+            "properties": {"community_code": COMMUNITY, "name": "新东网格"},
+        },
+    ]
+    r = client.post(BATCH, json={"changes": entries}, headers=auth)
+    assert r.status_code == 409 and r.json()["index"] == 1
+    assert r.json()["overlaps"][0]["code"] == WEST_GRID
+    assert tables(db) == before
+    entries[1]["fix"] = True
+    r = client.post(BATCH, json={"changes": entries}, headers=auth)
+    assert r.status_code == 200, r.text
+    (new,) = r.json()["grids"]
+    assert new["fixed"]["removed_overlap_m2"][WEST_GRID] > 40_000
+    assert shapely.geometry.shape(new["geometry"]).bounds == (BORDER_LON, 40.0, 116.35, 40.01)
+    assert r.json()["coverage"][COMMUNITY]["exact"] is True
