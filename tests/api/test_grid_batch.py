@@ -708,3 +708,64 @@ def test_fix_gives_way_per_entry(client: TestClient, db: Session, auth: dict[str
     assert new["fixed"]["removed_overlap_m2"][WEST_GRID] > 40_000
     assert shapely.geometry.shape(new["geometry"]).bounds == (BORDER_LON, 40.0, 116.35, 40.01)
     assert r.json()["coverage"][COMMUNITY]["exact"] is True
+
+
+def test_two_batches_racing_on_one_grid(settings: Any, fresh_database: Any) -> None:
+    """Two editors move the same shared border at once, through the app's own pool on a
+    committed database: one batch is written, the other is told 412, and nothing is mixed."""
+    import threading
+
+    from gridmap import migrate
+    from gridmap.database import make_engine
+    from gridmap.main import create_app
+
+    name = "gridmap_test_batch_race"
+    url = fresh_database(name)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as db, db.begin():
+        two_grids(db)
+        auth = {"甲": bearer(db, name="甲"), "乙": bearer(db, name="乙")}
+    s = settings.model_copy(deep=True)
+    s.db.embedded_db = name
+    try:
+        with TestClient(create_app(s)) as client:
+            changes = move_border(client, 116.346)
+            start = threading.Barrier(2)
+            answers: dict[str, Any] = {}
+
+            def edit(who: str, lon: float) -> None:
+                body = [
+                    {**changes[0], "geometry": rect(116.34, 40.0, lon, 40.01)},
+                    {**changes[1], "geometry": rect(lon, 40.0, 116.35, 40.01)},
+                ]
+                start.wait()
+                answers[who] = client.post(BATCH, json={"changes": body}, headers=auth[who])
+
+            threads = [
+                threading.Thread(target=edit, args=("甲", 116.346)),
+                threading.Thread(target=edit, args=("乙", 116.344)),
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            codes = sorted(r.status_code for r in answers.values())
+            assert codes == [200, 412], {k: r.text for k, r in answers.items()}
+            winner = next(k for k, r in answers.items() if r.status_code == 200)
+            loser = answers[next(k for k in answers if k != winner)].json()
+            assert loser["grid"] in (WEST_GRID, EAST_GRID) and loser["etag"].endswith('.v2"')
+        with Session(engine) as db:
+            rows = db.execute(
+                text("SELECT code, version, changed_by FROM grid ORDER BY code, version")
+            ).all()
+            assert [(r.code, r.version) for r in rows] == [
+                (WEST_GRID, 1),
+                (WEST_GRID, 2),
+                (EAST_GRID, 1),
+                (EAST_GRID, 2),
+            ]
+            assert {r.changed_by.split(" ")[0] for r in rows if r.version == 2} == {winner}
+            assert db.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 2
+    finally:
+        engine.dispose()
