@@ -64,6 +64,8 @@ def _written(result: w.WriteResult, crs: str, status: int = 200) -> GeoJSONRespo
     if result.fixed is not None:
         body = {**body, "fixed": result.fixed}
     body = {**body, "changed": result.changed}
+    if result.noded:
+        body = {**body, "noded": result.noded}
     headers = {"ETag": result.etag}
     if status == 201:
         headers["Location"] = f"/api/v1/grids/{result.feature['properties']['code']}"

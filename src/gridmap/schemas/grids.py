@@ -81,6 +81,10 @@ class GridFeatureOut(FeatureOut):
     fixed: dict[str, Any] | None = Field(
         default=None, description="after a write with ?fix=true: what fitting changed"
     )
+    noded: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="after a write: neighbours that gained vertices where the grid meets them",
+    )
 
 
 class GridsPublic(CollectionOut):

@@ -10,7 +10,7 @@ through the public functions here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from gridmap.errors import (
     PreconditionRequired,
 )
 from gridmap.geo import coverage as cov
+from gridmap.geo.noding import metres_per_degree, node
 from gridmap.geo.reading_order import reading_order
 from gridmap.geo.rules import GridRules
 from gridmap.geo.shapes import as_multipolygon, geojson_in, parse_polygonal, to_metric
@@ -54,6 +55,7 @@ __all__ = [
     "fit",
     "lock_community",
     "next_code",
+    "noded",
     "now",
     "patched_props",
     "rederive_around",
@@ -62,6 +64,7 @@ __all__ = [
     "retire_grid",
     "snapshot",
     "update_grid",
+    "write_noded",
 ]
 
 
@@ -73,6 +76,7 @@ class WriteResult:
     etag: str
     changed: bool = True
     fixed: dict[str, Any] | None = None
+    noded: list[dict[str, Any]] = field(default_factory=list)
 
 
 def etag(code: str, version: int) -> str:
@@ -221,6 +225,60 @@ def check_rules(
         )
 
 
+def noded(
+    session: Session, *, community: str, key: str, geom: BaseGeometry, rules: GridRules
+) -> tuple[BaseGeometry, list[tuple[Any, BaseGeometry]]]:
+    """``geom`` (of grid ``key``, about to be written) noded to its siblings and community: its
+    shape, and each sibling version that gains a vertex with its new shape. When noding would
+    leave any of them invalid, nothing is noded."""
+    area = community_geom(session, community)
+    rows = {r.code: r for r in q.current_versions(session, community) if r.code != key}
+    done = node(
+        {key: geom},
+        {c: shapely.from_wkb(bytes(r.wkb)) for c, r in rows.items()},
+        area,
+        tolerance_m=rules.node_m,
+        scale=metres_per_degree(area.centroid.y),
+    )
+    if rules.node_m <= 0 or not all(g.is_valid for g in done.shapes.values()):
+        return geom, []
+    siblings = [(rows[c], g) for c, g in done.shapes.items() if c != key]
+    return done.shapes.get(key, geom), siblings
+
+
+def write_noded(
+    session: Session,
+    siblings: list[tuple[Any, BaseGeometry]],
+    *,
+    by: str,
+    at: datetime,
+    actor: str,
+) -> list[dict[str, Any]]:
+    """Write the next version of each sibling that gained vertices where grid ``by`` meets it;
+    returns ``code`` and ``vertices`` of each."""
+    out = []
+    for row, geom in siblings:
+        added = len(shapely.get_coordinates(geom)) - len(
+            shapely.get_coordinates(shapely.from_wkb(bytes(row.wkb)))
+        )
+        before = snapshot(session, row.id)
+        retire(session, [row.id], at)
+        add_version(
+            session,
+            code=row.code,
+            community=row.community_code,
+            props={k: getattr(row, k) for k in ("name", "kind", "subtype", "households")},
+            geom=geom,
+            at=at,
+            actor=actor,
+            note=f"{'vertex' if added == 1 else 'vertices'} added where {by} meets it",
+            action="update",
+            before=before,
+        )
+        out.append({"code": row.code, "vertices": added})
+    return out
+
+
 def now(session: Session) -> datetime:
     """The instant a write is stamped with."""
     # clock_timestamp, not now(): several versions may be written in one transaction.
@@ -366,20 +424,25 @@ def create_grid(
     final, fixed = _fit_and_check(
         session, community=community, geom=geom, exclude=None, rules=rules, fix=fix
     )
+    final, siblings = noded(session, community=community, key=code, geom=final, rules=rules)
+    at = now(session)
     add_version(
         session,
         code=code,
         community=community,
         props=props,
         geom=final,
-        at=now(session),
+        at=at,
         actor=principal.actor,
         note=note,
         action="create",
         source=source,
     )
-    rederive_around(session, final)
-    return WriteResult(feature=q.get_grid(session, code=code), etag=etag(code, 1), fixed=fixed)
+    gained = write_noded(session, siblings, by=code, at=at, actor=principal.actor)
+    rederive_around(session, final, *(g for _r, g in siblings))
+    return WriteResult(
+        feature=q.get_grid(session, code=code), etag=etag(code, 1), fixed=fixed, noded=gained
+    )
 
 
 def current_version(session: Session, code: str) -> Any:
@@ -461,6 +524,11 @@ def update_grid(
             session, community=community, geom=new_geom, exclude=code, rules=rules, fix=fix
         )
         geom_changed = not new_geom.equals(old_geom)
+    siblings: list[tuple[Any, BaseGeometry]] = []
+    if geom_changed:
+        new_geom, siblings = noded(
+            session, community=community, key=code, geom=new_geom, rules=rules
+        )
     if same_props and not geom_changed:
         return WriteResult(
             feature=q.get_grid(session, code=code),
@@ -484,9 +552,13 @@ def update_grid(
         before=before,
         source=source,
     )
-    rederive_around(session, old_geom, new_geom)
+    gained = write_noded(session, siblings, by=code, at=at, actor=principal.actor)
+    rederive_around(session, old_geom, new_geom, *(g for _r, g in siblings))
     return WriteResult(
-        feature=q.get_grid(session, code=code), etag=etag(code, row.version + 1), fixed=fixed
+        feature=q.get_grid(session, code=code),
+        etag=etag(code, row.version + 1),
+        fixed=fixed,
+        noded=gained,
     )
 
 
