@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -769,3 +770,25 @@ def test_two_batches_racing_on_one_grid(settings: Any, fresh_database: Any) -> N
             assert db.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 2
     finally:
         engine.dispose()
+
+
+def test_too_many_vertices_and_too_large_a_body(
+    client: TestClient, db: Session, auth: dict[str, str]
+) -> None:
+    before = tables(db)
+    n = 100_001
+    ring = [
+        [116.345 + 0.004 * math.cos(a), 40.005 + 0.004 * math.sin(a)]
+        for a in (2 * math.pi * i / n for i in range(n))
+    ]
+    ring.append(ring[0])
+    changes = move_border(client, 116.346)
+    changes[0]["geometry"] = {"type": "Polygon", "coordinates": [ring]}
+    r = client.post(BATCH, json={"changes": changes}, headers=auth)
+    assert r.status_code == 422 and "vertices" in r.json()["detail"]
+    assert r.json()["grid"] == WEST_GRID
+    huge = json.dumps({"changes": changes * 3})
+    assert len(huge) > 10 * 2**20
+    r = client.post(BATCH, content=huge, headers={**auth, "Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert tables(db) == before

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -97,37 +98,39 @@ def _insert_ring(
     """``ring`` with every point of ``points`` that lies within ``tol`` metres of one of its
     edges, away from the edge's ends and from every vertex in ``own``, inserted into that edge;
     and the indices of the points inserted."""
-    a, b = ring[:-1] * k, ring[1:] * k
-    p = points * k
-    ab = b - a
+    if not len(points):
+        return ring, np.empty(0, dtype=int)
+    # Only the (point, edge) pairs within reach are measured: an index finds them, so a ring of
+    # many vertices never meets every point.
+    edges = shapely.linestrings(np.stack([ring[:-1], ring[1:]], axis=1))
+    pi, si = shapely.STRtree(edges).query(
+        shapely.points(points), predicate="dwithin", distance=tol / float(k.min())
+    )
+    a, ab = ring[si] * k, (ring[si + 1] - ring[si]) * k
+    p = points[pi] * k
     length2 = np.einsum("ij,ij->i", ab, ab)
     length2[length2 == 0] = np.inf
-    # Segments × points: where along each edge each point projects, and how far it lies.
-    t = (
-        (p[None, :, 0] - a[:, None, 0]) * ab[:, None, 0]
-        + (p[None, :, 1] - a[:, None, 1]) * ab[:, None, 1]
-    ) / length2[:, None]
-    foot = a[:, None, :] + np.clip(t, 0, 1)[:, :, None] * ab[:, None, :]
-    dist = np.hypot(*(p[None, :, :] - foot).transpose(2, 0, 1))
-    dist[(t <= 0) | (t >= 1)] = np.inf
-    seg = np.argmin(dist, axis=0)
-    best = dist[seg, np.arange(len(p))]
-    near_own = cKDTree(own * k).query(p, distance_upper_bound=tol)[0] <= tol
-    chosen = np.flatnonzero((best <= tol) & ~near_own)
+    t = np.einsum("ij,ij->i", p - a, ab) / length2
+    dist = np.hypot(*(p - a - t[:, None] * ab).T)
+    ok = (t > 0) & (t < 1) & (dist <= tol)
+    pi, si, t, dist = pi[ok], si[ok], t[ok], dist[ok]
+    # Each point goes into its nearest edge only.
+    order = np.lexsort((dist, pi))
+    pi, si, t = pi[order], si[order], t[order]
+    first = np.ones(len(pi), dtype=bool)
+    first[1:] = pi[1:] != pi[:-1]
+    pi, si, t = pi[first], si[first], t[first]
+    near_own = cKDTree(own * k).query(points[pi] * k, distance_upper_bound=tol)[0] <= tol
+    pi, si, t = pi[~near_own], si[~near_own], t[~near_own]
+    chosen = pi
     if not len(chosen):
         return ring, chosen
-    rows: list[np.ndarray] = []
-    for s in range(len(a)):
-        rows.append(ring[s : s + 1])
-        mine = chosen[seg[chosen] == s]
-        if len(mine):
-            order = np.argsort(t[s, mine], kind="stable")
-            pts = points[mine[order]]
-            keep = np.ones(len(pts), dtype=bool)
-            keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)
-            rows.append(pts[keep])
-    rows.append(ring[-1:])
-    return np.vstack(rows), chosen
+    # Along each edge in order; a point given twice (two grids share it) goes in once.
+    order = np.lexsort((t, si))
+    si, pts = si[order], points[pi[order]]
+    keep = np.ones(len(pts), dtype=bool)
+    keep[1:] = (si[1:] != si[:-1]) | np.any(pts[1:] != pts[:-1], axis=1)
+    return np.insert(ring, si[keep] + 1, pts[keep], axis=0), chosen
 
 
 @dataclass
