@@ -606,3 +606,31 @@ def test_openapi_documents_the_writes(client: TestClient) -> None:
     assert {"401", "403", "412", "428"} <= set(grid["put"]["responses"])
     assert "post" in paths["/api/v1/grids"] and "post" in paths["/api/v1/import/grids"]
     assert "/api/v1/regions/{code}/coverage" in paths and "/api/v1/export/{layer}" in paths
+
+
+def test_single_writes_node_their_neighbours(
+    client: TestClient, db: Session, auth: dict[str, str]
+) -> None:
+    """A grid added with a vertex on its neighbour's edge: the neighbour gains that vertex (a
+    new version), its other coordinates stay as they were, and the coverage has no bad edge."""
+    west_before = db.execute(
+        text("SELECT ST_AsText(geom) FROM grid WHERE code = :c"), {"c": WEST_GRID}
+    ).scalar_one()
+    shape = polygon(
+        (BORDER_LON, 40.0),
+        (116.35, 40.0),
+        (116.35, 40.01),
+        (BORDER_LON, 40.01),
+        (BORDER_LON + 1e-10, 40.004),
+    )
+    r = client.post(GRIDS, json={**east(), "geometry": shape}, headers=auth)
+    assert r.status_code == 201, r.text
+    assert r.json()["noded"] == [{"code": WEST_GRID, "vertices": 1}]
+    west = db.execute(
+        text("SELECT ST_AsText(geom), note FROM grid WHERE code = :c AND valid_to IS NULL"),
+        {"c": WEST_GRID},
+    ).one()
+    assert west.note == f"vertex added where {EAST_GRID} meets it"
+    assert west[0] != west_before and "116.3450000001 40.004" in west[0]
+    report = client.get(f"/api/v1/regions/{COMMUNITY}/coverage").json()
+    assert report["valid_coverage"] is True and report["exact"] is True

@@ -10,7 +10,7 @@ through the public functions here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from gridmap.errors import (
     PreconditionRequired,
 )
 from gridmap.geo import coverage as cov
+from gridmap.geo.noding import metres_per_degree, node
 from gridmap.geo.reading_order import reading_order
 from gridmap.geo.rules import GridRules
 from gridmap.geo.shapes import as_multipolygon, geojson_in, parse_polygonal, to_metric
@@ -44,20 +45,26 @@ __all__ = [
     "WriteResult",
     "add_version",
     "check_if_match",
+    "check_kind",
+    "check_rules",
     "community_geom",
     "create_grid",
     "current_grids",
     "current_version",
     "etag",
+    "fit",
     "lock_community",
     "next_code",
+    "noded",
     "now",
+    "patched_props",
     "rederive_around",
     "renumber",
     "retire",
     "retire_grid",
     "snapshot",
     "update_grid",
+    "write_noded",
 ]
 
 
@@ -69,6 +76,7 @@ class WriteResult:
     etag: str
     changed: bool = True
     fixed: dict[str, Any] | None = None
+    noded: list[dict[str, Any]] = field(default_factory=list)
 
 
 def etag(code: str, version: int) -> str:
@@ -140,32 +148,70 @@ def _fit_and_check(
     geoms = {code: g for code, (_name, g) in siblings.items()}
     fixed = None
     if fix:
-        fit = rules.fit(geom, area, geoms, frame)
-        if fit.geom.is_empty:
-            raise InvalidGeometry(
-                "nothing is left of the grid once fitted: it lies outside its community or "
-                "inside its neighbours",
-                fixed=fit.changes(),
-            )
-        geom, fixed = as_multipolygon(shapely.make_valid(fit.geom)), fit.changes()
+        geom, fixed = fit(geom, area=area, siblings=geoms, rules=rules, frame=frame)
+    check_rules(
+        geom,
+        community=community,
+        area=area,
+        siblings=siblings,
+        rules=rules,
+        frame=frame,
+        hint=("send ?fix=true to clip it", "send ?fix=true to give way to them"),
+    )
+    return geom, fixed
+
+
+def fit(
+    geom: BaseGeometry,
+    *,
+    area: BaseGeometry,
+    siblings: dict[str, BaseGeometry],
+    rules: GridRules,
+    frame: cov.Frame,
+) -> tuple[BaseGeometry, dict[str, Any]]:
+    """``geom`` given way: clipped to its community ``area`` and out of its ``siblings``; 422
+    when nothing is left. Returns the fitted shape and what fitting changed."""
+    fitted = rules.fit(geom, area, siblings, frame)
+    if fitted.geom.is_empty:
+        raise InvalidGeometry(
+            "nothing is left of the grid once fitted: it lies outside its community or "
+            "inside its neighbours",
+            fixed=fitted.changes(),
+        )
+    return as_multipolygon(shapely.make_valid(fitted.geom)), fitted.changes()
+
+
+def check_rules(
+    geom: BaseGeometry,
+    *,
+    community: str,
+    area: BaseGeometry,
+    siblings: dict[str, tuple[str, BaseGeometry]],
+    rules: GridRules,
+    frame: cov.Frame,
+    hint: tuple[str, str] = ("give way to clip it", "give way to them"),
+) -> None:
+    """Raise the 422 when ``geom`` reaches out of its community ``area``, or the 409 naming
+    each of its ``siblings`` (key → (name, shape)) it overlaps beyond the tolerance."""
     out = rules.spill(geom, area, frame)
     if out is not None:
         outside_m2 = cov.area_m2(out, frame)
         raise OutsideCommunity(
             f"the grid reaches more than {rules.edge_m:g} m outside community {community}: "
-            f"{outside_m2:.1f} m² lie outside it (send ?fix=true to clip it)",
+            f"{outside_m2:.1f} m² lie outside it ({hint[0]})",
             outside_area_m2=round(outside_m2, 1),
             outside=geojson_in(out, "EPSG:4326"),
         )
     clashes = []
-    for code in sorted(geoms):
-        shared = rules.significant(shapely.intersection(geom, geoms[code]), frame)
+    for code in sorted(siblings):
+        name, other = siblings[code]
+        shared = rules.significant(shapely.intersection(geom, other), frame)
         if shared:
             piece = shapely.union_all(shared)
             clashes.append(
                 {
                     "code": code,
-                    "name": siblings[code][0],
+                    "name": name,
                     "area_m2": round(cov.area_m2(piece, frame), 1),
                     "geometry": geojson_in(piece, "EPSG:4326"),
                 }
@@ -174,10 +220,63 @@ def _fit_and_check(
         names = ", ".join(f"{c['code']} {c['name']} ({c['area_m2']} m²)" for c in clashes)
         raise GridOverlap(
             f"the grid overlaps {len(clashes)} neighbouring grid(s) by more than "
-            f"{rules.tolerance_m2:g} m²: {names} (send ?fix=true to give way to them)",
+            f"{rules.tolerance_m2:g} m²: {names} ({hint[1]})",
             overlaps=clashes,
         )
-    return geom, fixed
+
+
+def noded(
+    session: Session, *, community: str, key: str, geom: BaseGeometry, rules: GridRules
+) -> tuple[BaseGeometry, list[tuple[Any, BaseGeometry]]]:
+    """``geom`` (of grid ``key``, about to be written) noded to its siblings and community: its
+    shape, and each sibling version that gains a vertex with its new shape. When noding would
+    leave any of them invalid, nothing is noded."""
+    area = community_geom(session, community)
+    rows = {r.code: r for r in q.current_versions(session, community) if r.code != key}
+    done = node(
+        {key: geom},
+        {c: shapely.from_wkb(bytes(r.wkb)) for c, r in rows.items()},
+        area,
+        tolerance_m=rules.node_m,
+        scale=metres_per_degree(area.centroid.y),
+    )
+    if rules.node_m <= 0 or not all(g.is_valid for g in done.shapes.values()):
+        return geom, []
+    siblings = [(rows[c], g) for c, g in done.shapes.items() if c != key]
+    return done.shapes.get(key, geom), siblings
+
+
+def write_noded(
+    session: Session,
+    siblings: list[tuple[Any, BaseGeometry]],
+    *,
+    by: str,
+    at: datetime,
+    actor: str,
+) -> list[dict[str, Any]]:
+    """Write the next version of each sibling that gained vertices where grid ``by`` meets it;
+    returns ``code`` and ``vertices`` of each."""
+    out = []
+    for row, geom in siblings:
+        added = len(shapely.get_coordinates(geom)) - len(
+            shapely.get_coordinates(shapely.from_wkb(bytes(row.wkb)))
+        )
+        before = snapshot(session, row.id)
+        retire(session, [row.id], at)
+        add_version(
+            session,
+            code=row.code,
+            community=row.community_code,
+            props={k: getattr(row, k) for k in ("name", "kind", "subtype", "households")},
+            geom=geom,
+            at=at,
+            actor=actor,
+            note=f"{'vertex' if added == 1 else 'vertices'} added where {by} meets it",
+            action="update",
+            before=before,
+        )
+        out.append({"code": row.code, "vertices": added})
+    return out
 
 
 def now(session: Session) -> datetime:
@@ -254,11 +353,12 @@ def _props(feature: GridFeature) -> dict[str, Any]:
         "subtype": p.subtype,
         "households": p.households,
     }
-    _check_kind(props)
+    check_kind(props)
     return props
 
 
-def _check_kind(props: dict[str, Any]) -> None:
+def check_kind(props: dict[str, Any]) -> None:
+    """422 unless a grid's kind and subtype go together (only exclusive grids have one)."""
     if props["kind"] == "basic" and props.get("subtype"):
         raise InvalidInput(
             "a basic grid has no subtype; subtypes belong to exclusive grids", field="subtype"
@@ -324,20 +424,25 @@ def create_grid(
     final, fixed = _fit_and_check(
         session, community=community, geom=geom, exclude=None, rules=rules, fix=fix
     )
+    final, siblings = noded(session, community=community, key=code, geom=final, rules=rules)
+    at = now(session)
     add_version(
         session,
         code=code,
         community=community,
         props=props,
         geom=final,
-        at=now(session),
+        at=at,
         actor=principal.actor,
         note=note,
         action="create",
         source=source,
     )
-    rederive_around(session, final)
-    return WriteResult(feature=q.get_grid(session, code=code), etag=etag(code, 1), fixed=fixed)
+    gained = write_noded(session, siblings, by=code, at=at, actor=principal.actor)
+    rederive_around(session, final, *(g for _r, g in siblings))
+    return WriteResult(
+        feature=q.get_grid(session, code=code), etag=etag(code, 1), fixed=fixed, noded=gained
+    )
 
 
 def current_version(session: Session, code: str) -> Any:
@@ -353,6 +458,15 @@ def current_version(session: Session, code: str) -> Any:
             )
         raise GridNotFound(f"no grid with code {code!r}", grid=code)
     return row
+
+
+def patched_props(row: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """The stored properties of version ``row`` with those ``given`` changed (PATCH), checked."""
+    props = {k: given.get(k, getattr(row, k)) for k in ("name", "kind", "subtype", "households")}
+    if given.get("kind") == "basic" and "subtype" not in given:
+        props["subtype"] = None
+    check_kind(props)
+    return props
 
 
 def update_grid(
@@ -398,12 +512,7 @@ def update_grid(
     old_geom = shapely.from_wkb(bytes(row.wkb))
     given = p.model_dump(exclude_unset=True)
     if partial:
-        props = {
-            k: given.get(k, getattr(row, k)) for k in ("name", "kind", "subtype", "households")
-        }
-        if given.get("kind") == "basic" and "subtype" not in given:
-            props["subtype"] = None
-        _check_kind(props)
+        props = patched_props(row, given)
     else:
         props = _props(feature)
     same_props = all(props[k] == getattr(row, k) for k in props)
@@ -415,6 +524,11 @@ def update_grid(
             session, community=community, geom=new_geom, exclude=code, rules=rules, fix=fix
         )
         geom_changed = not new_geom.equals(old_geom)
+    siblings: list[tuple[Any, BaseGeometry]] = []
+    if geom_changed:
+        new_geom, siblings = noded(
+            session, community=community, key=code, geom=new_geom, rules=rules
+        )
     if same_props and not geom_changed:
         return WriteResult(
             feature=q.get_grid(session, code=code),
@@ -438,9 +552,13 @@ def update_grid(
         before=before,
         source=source,
     )
-    rederive_around(session, old_geom, new_geom)
+    gained = write_noded(session, siblings, by=code, at=at, actor=principal.actor)
+    rederive_around(session, old_geom, new_geom, *(g for _r, g in siblings))
     return WriteResult(
-        feature=q.get_grid(session, code=code), etag=etag(code, row.version + 1), fixed=fixed
+        feature=q.get_grid(session, code=code),
+        etag=etag(code, row.version + 1),
+        fixed=fixed,
+        noded=gained,
     )
 
 
