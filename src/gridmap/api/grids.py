@@ -21,12 +21,15 @@ from gridmap.geo.shapes import geojson_in
 from gridmap.queries import grids as q
 from gridmap.responses import GeoJSONResponse, documented
 from gridmap.schemas.grids import (
+    BatchResult,
+    GridBatch,
     GridFeature,
     GridFeatureOut,
     GridHistory,
     GridRetired,
     GridsPublic,
 )
+from gridmap.services import grid_batch as b
 from gridmap.services import grid_versions as w
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import GridKind
@@ -42,6 +45,7 @@ Fix = Annotated[
     bool,
     Query(description="snap the grid to its neighbours and community instead of rejecting it"),
 ]
+DryRun = Annotated[bool, Query(description="check and answer everything, write nothing")]
 
 
 def _in_crs(feature: dict[str, Any], crs: str) -> dict[str, Any]:
@@ -119,6 +123,58 @@ def create_grid(
     )
     grids_changed(request)
     return _written(result, crs, 201)
+
+
+def _batch_answer(request: Request, answer: dict[str, Any], crs: str) -> dict[str, Any]:
+    """The batch answer in ``crs``; the in-memory grids reload when something was written."""
+    if not answer["dry_run"] and (answer["retired"] or any(g["changed"] for g in answer["grids"])):
+        grids_changed(request)
+    if crs not in ("EPSG:4326", "EPSG:4490"):
+        answer["grids"] = [_in_crs(g, crs) for g in answer["grids"]]
+    return answer
+
+
+@router.post(
+    "/batch",
+    summary="Change, add and retire grids together, all or nothing",
+    **documented(BatchResult, 401, 403, 404, 409, 412, 422, 428),
+)
+def write_batch(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    crs: CRSDep,
+    batch: GridBatch,
+    dry_run: DryRun = False,
+) -> Any:
+    """Write every change in one transaction, each grid checked against the state of its
+    community after the whole batch; a stale ``if_match`` is a 412 naming the grid. Grids
+    answered with full-precision coordinates and their new ETags, and each community's
+    coverage as the batch leaves it."""
+    changes = [
+        b.change_from(
+            i,
+            code=c.code,
+            if_match=c.if_match,
+            geometry=c.geometry,
+            properties=c.properties.model_dump(exclude_unset=True),
+            crs=crs,
+            retire=c.retire,
+            fix=c.fix,
+            fill=c.fill,
+        )
+        for i, c in enumerate(batch.changes)
+    ]
+    answer = b.write_batch(
+        session,
+        changes=changes,
+        principal=principal,
+        rules=rules,
+        note=batch.note,
+        dry_run=dry_run,
+    )
+    return _batch_answer(request, answer, crs)
 
 
 @router.get(

@@ -27,11 +27,11 @@ from sqlalchemy.types import JSON
 
 
 def feature_collection(
-    rows: Select[Any], *, order_by: str = "code", descending: bool = False
+    rows: Select[Any], *, order_by: str = "code", descending: bool = False, digits: int = 7
 ) -> Select[Any]:
     """A statement whose one value is the rows of ``rows`` (a SELECT with a ``geom`` column) as
     a JSON array of GeoJSON Features, every other column a property, in ``order_by`` order
-    (highest first when ``descending``).
+    (highest first when ``descending``), coordinates with at most ``digits`` decimals.
 
     ``ST_AsGeoJSON(record)`` writes the properties itself; a row without geometry becomes a
     Feature with ``"geometry": null`` (RFC 7946) rather than PostGIS's ``{"type": null}``.
@@ -51,7 +51,7 @@ def feature_collection(
                 func.to_jsonb(literal_column("chosen"), type_=JSONB).op("-")("geom"),
             ),
         ),
-        else_=func.ST_AsGeoJSON(record, "geom", 7, type_=JSON).cast(JSON),
+        else_=func.ST_AsGeoJSON(record, "geom", digits, type_=JSON).cast(JSON),
     )
     return select(
         func.coalesce(
@@ -84,10 +84,12 @@ def feature_page(
     offset: int,
     mask: Callable[[dict[str, Any]], dict[str, Any]] = lambda f: f,
     descending: bool = False,
+    digits: int = 7,
 ) -> dict[str, Any]:
     """A page of GeoJSON: ``rows`` (a SELECT with ``geom``) filtered by ``where``, in ``order``
     (a column ``rows`` also outputs; highest first when ``descending``), with ``numberMatched``
-    counted over ``count_from`` and each feature passed through ``mask``."""
+    counted over ``count_from``, each feature passed through ``mask`` (coordinates with at most
+    ``digits`` decimals)."""
     page = (
         rows.where(*where)
         .order_by(order.desc() if descending else order)
@@ -95,7 +97,7 @@ def feature_page(
         .offset(offset)
     )
     features = session.execute(
-        feature_collection(page, order_by=order.key or "", descending=descending)
+        feature_collection(page, order_by=order.key or "", descending=descending, digits=digits)
     ).scalar_one()
     matched = session.execute(
         select(func.count()).select_from(count_from).where(*where)

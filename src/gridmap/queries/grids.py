@@ -42,6 +42,11 @@ _c = _r.alias("c")
 _s = _r.alias("s")
 _staff = cast_type(Table, GridStaff.__table__)
 
+# Grid coordinates leave as the doubles they are stored as: PostGIS prints the shortest decimal
+# that reads back to the same double, and 17 decimals never cut one short (15 do, below 10°),
+# so an editor that sends a grid back unchanged changes nothing.
+EXACT = 17
+
 
 def area_m2(geom: ColumnElement[Any]) -> ColumnElement[Any]:
     """The area of ``geom`` on the spheroid in m², rounded to 0.1 (as the answers show it)."""
@@ -121,13 +126,14 @@ def list_grids(
         order=_g.c.code,
         limit=limit,
         offset=offset,
+        digits=EXACT,
     )
 
 
 def get_grid(session: Session, *, code: str, at: datetime | None = None) -> dict[str, Any]:
     """One grid as a Feature: its current version, or the one valid ``at``."""
     one = _ROW.where(valid_at(at), _g.c.code == code).order_by(_g.c.code).limit(1)
-    features = session.execute(feature_collection(one)).scalar_one()
+    features = session.execute(feature_collection(one, digits=EXACT)).scalar_one()
     if not features:
         when = f" at {at.isoformat()}" if at else ""
         known = session.execute(
@@ -162,7 +168,9 @@ def grid_history(session: Session, *, code: str, geometry: bool = True) -> dict[
         *_MADE,
         (_g.c.geom if geometry else cast(null(), _g.c.geom.type)).label("geom"),
     ).where(_g.c.code == code)
-    features = session.execute(feature_collection(rows, order_by="version")).scalar_one()
+    features = session.execute(
+        feature_collection(rows, order_by="version", digits=EXACT)
+    ).scalar_one()
     if not features:
         raise GridNotFound(f"no grid with code {code!r}", grid=code)
     return {
@@ -219,7 +227,7 @@ def snapshot(session: Session, grid_id: int) -> dict[str, Any] | None:
                 "id",
                 g.c.id,
                 "geometry",
-                cast(func.ST_AsGeoJSON(g.c.geom, 7), JSON),
+                cast(func.ST_AsGeoJSON(g.c.geom, EXACT), JSON),
                 "properties",
                 func.to_jsonb(literal_column("g")).op("-")("geom"),
                 type_=JSON,
@@ -306,6 +314,17 @@ _VERSION = select(
 def current_version(session: Session, code: str) -> Any:
     """The current version of grid ``code`` (its properties and ``wkb``), or None."""
     return session.execute(_VERSION.where(_g.c.code == code, _g.c.valid_to.is_(None))).one_or_none()
+
+
+def current_versions(session: Session, community: str) -> list[Row[Any]]:
+    """The current versions of the community's grids (properties and ``wkb``), by code."""
+    return list(
+        session.execute(
+            _VERSION.where(_g.c.community_code == community, _g.c.valid_to.is_(None)).order_by(
+                _g.c.code
+            )
+        )
+    )
 
 
 def latest_version(session: Session, code: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from gridmap.schemas.geojson import CollectionOut, FeatureOut
 from gridmap.vocab import codes
@@ -147,3 +147,102 @@ class ImportReport(BaseModel):
     unchanged: list[ImportLine]
     rejected: list[ImportLine]
     crs: str
+
+
+# --- the batch write, merge and split ----------------------------------------------------------
+
+MAX_BATCH = 200
+
+
+class GridChange(BaseModel):
+    """One entry of a batch: change the grid ``code``, retire it, or (no code) add a grid."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None = Field(default=None, pattern=codes.GRID)
+    if_match: str | None = Field(
+        default=None, max_length=400, description="the ETag read (required with a code)"
+    )
+    geometry: dict[str, Any] | None = None
+    properties: GridProperties = Field(default_factory=GridProperties)
+    retire: StrictBool = False
+    fix: StrictBool = Field(default=False, description="give way: clip to community, neighbours")
+    fill: StrictBool = Field(default=False, description="also take the gaps along this grid")
+
+
+class GridBatch(BaseModel):
+    """A batch of grid changes, written in one transaction or not at all."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(default=None, max_length=200, pattern=codes.ONE_LINE)
+    changes: list[GridChange] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @field_validator("changes")
+    @classmethod
+    def _one_entry_per_code(cls, value: list[GridChange]) -> list[GridChange]:
+        seen: set[str] = set()
+        for change in value:
+            if change.code is None:
+                continue
+            if change.code in seen:
+                raise ValueError(f"grid {change.code} appears twice; give one entry per grid")
+            seen.add(change.code)
+        return value
+
+
+class GridMerge(BaseModel):
+    """Merge grid ``code`` with the grid ``with``: the lower code keeps the union."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+    other: str = Field(alias="with", pattern=codes.GRID)
+    if_match: dict[str, str] = Field(max_length=2, description="code → the ETag read, for both")
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=codes.ONE_LINE)
+    note: str | None = Field(default=None, max_length=200, pattern=codes.ONE_LINE)
+
+
+class GridSplit(BaseModel):
+    """Split grid ``code`` in two along ``line`` (a GeoJSON LineString)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    line: dict[str, Any]
+    if_match: str | None = Field(default=None, max_length=400)
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=codes.ONE_LINE)
+    note: str | None = Field(default=None, max_length=200, pattern=codes.ONE_LINE)
+
+
+class BatchGridOut(GridFeatureOut):
+    """A grid a batch wrote (or named), with its ETag."""
+
+    etag: str
+
+
+class Noded(BaseModel):
+    """A neighbour that got vertices where a written grid meets it."""
+
+    code: str
+    vertices: int
+
+
+class CommunityCoverage(BaseModel):
+    """A community's coverage as it is after the batch (or would be)."""
+
+    share: float
+    exact: bool
+    gaps_m2: float
+    overlaps_m2: float
+    invalid_edges: int
+    gaps: dict[str, Any]
+    overlaps: dict[str, Any]
+
+
+class BatchResult(BaseModel):
+    """What a batch (or merge, or split) wrote, or would write on a dry run."""
+
+    dry_run: bool
+    grids: list[BatchGridOut]
+    retired: list[str]
+    noded: list[Noded]
+    coverage: dict[str, CommunityCoverage]

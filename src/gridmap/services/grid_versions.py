@@ -44,14 +44,18 @@ __all__ = [
     "WriteResult",
     "add_version",
     "check_if_match",
+    "check_kind",
+    "check_rules",
     "community_geom",
     "create_grid",
     "current_grids",
     "current_version",
     "etag",
+    "fit",
     "lock_community",
     "next_code",
     "now",
+    "patched_props",
     "rederive_around",
     "renumber",
     "retire",
@@ -140,32 +144,70 @@ def _fit_and_check(
     geoms = {code: g for code, (_name, g) in siblings.items()}
     fixed = None
     if fix:
-        fit = rules.fit(geom, area, geoms, frame)
-        if fit.geom.is_empty:
-            raise InvalidGeometry(
-                "nothing is left of the grid once fitted: it lies outside its community or "
-                "inside its neighbours",
-                fixed=fit.changes(),
-            )
-        geom, fixed = as_multipolygon(shapely.make_valid(fit.geom)), fit.changes()
+        geom, fixed = fit(geom, area=area, siblings=geoms, rules=rules, frame=frame)
+    check_rules(
+        geom,
+        community=community,
+        area=area,
+        siblings=siblings,
+        rules=rules,
+        frame=frame,
+        hint=("send ?fix=true to clip it", "send ?fix=true to give way to them"),
+    )
+    return geom, fixed
+
+
+def fit(
+    geom: BaseGeometry,
+    *,
+    area: BaseGeometry,
+    siblings: dict[str, BaseGeometry],
+    rules: GridRules,
+    frame: cov.Frame,
+) -> tuple[BaseGeometry, dict[str, Any]]:
+    """``geom`` given way: clipped to its community ``area`` and out of its ``siblings``; 422
+    when nothing is left. Returns the fitted shape and what fitting changed."""
+    fitted = rules.fit(geom, area, siblings, frame)
+    if fitted.geom.is_empty:
+        raise InvalidGeometry(
+            "nothing is left of the grid once fitted: it lies outside its community or "
+            "inside its neighbours",
+            fixed=fitted.changes(),
+        )
+    return as_multipolygon(shapely.make_valid(fitted.geom)), fitted.changes()
+
+
+def check_rules(
+    geom: BaseGeometry,
+    *,
+    community: str,
+    area: BaseGeometry,
+    siblings: dict[str, tuple[str, BaseGeometry]],
+    rules: GridRules,
+    frame: cov.Frame,
+    hint: tuple[str, str] = ("give way to clip it", "give way to them"),
+) -> None:
+    """Raise the 422 when ``geom`` reaches out of its community ``area``, or the 409 naming
+    each of its ``siblings`` (key → (name, shape)) it overlaps beyond the tolerance."""
     out = rules.spill(geom, area, frame)
     if out is not None:
         outside_m2 = cov.area_m2(out, frame)
         raise OutsideCommunity(
             f"the grid reaches more than {rules.edge_m:g} m outside community {community}: "
-            f"{outside_m2:.1f} m² lie outside it (send ?fix=true to clip it)",
+            f"{outside_m2:.1f} m² lie outside it ({hint[0]})",
             outside_area_m2=round(outside_m2, 1),
             outside=geojson_in(out, "EPSG:4326"),
         )
     clashes = []
-    for code in sorted(geoms):
-        shared = rules.significant(shapely.intersection(geom, geoms[code]), frame)
+    for code in sorted(siblings):
+        name, other = siblings[code]
+        shared = rules.significant(shapely.intersection(geom, other), frame)
         if shared:
             piece = shapely.union_all(shared)
             clashes.append(
                 {
                     "code": code,
-                    "name": siblings[code][0],
+                    "name": name,
                     "area_m2": round(cov.area_m2(piece, frame), 1),
                     "geometry": geojson_in(piece, "EPSG:4326"),
                 }
@@ -174,10 +216,9 @@ def _fit_and_check(
         names = ", ".join(f"{c['code']} {c['name']} ({c['area_m2']} m²)" for c in clashes)
         raise GridOverlap(
             f"the grid overlaps {len(clashes)} neighbouring grid(s) by more than "
-            f"{rules.tolerance_m2:g} m²: {names} (send ?fix=true to give way to them)",
+            f"{rules.tolerance_m2:g} m²: {names} ({hint[1]})",
             overlaps=clashes,
         )
-    return geom, fixed
 
 
 def now(session: Session) -> datetime:
@@ -254,11 +295,12 @@ def _props(feature: GridFeature) -> dict[str, Any]:
         "subtype": p.subtype,
         "households": p.households,
     }
-    _check_kind(props)
+    check_kind(props)
     return props
 
 
-def _check_kind(props: dict[str, Any]) -> None:
+def check_kind(props: dict[str, Any]) -> None:
+    """422 unless a grid's kind and subtype go together (only exclusive grids have one)."""
     if props["kind"] == "basic" and props.get("subtype"):
         raise InvalidInput(
             "a basic grid has no subtype; subtypes belong to exclusive grids", field="subtype"
@@ -355,6 +397,15 @@ def current_version(session: Session, code: str) -> Any:
     return row
 
 
+def patched_props(row: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """The stored properties of version ``row`` with those ``given`` changed (PATCH), checked."""
+    props = {k: given.get(k, getattr(row, k)) for k in ("name", "kind", "subtype", "households")}
+    if given.get("kind") == "basic" and "subtype" not in given:
+        props["subtype"] = None
+    check_kind(props)
+    return props
+
+
 def update_grid(
     session: Session,
     *,
@@ -398,12 +449,7 @@ def update_grid(
     old_geom = shapely.from_wkb(bytes(row.wkb))
     given = p.model_dump(exclude_unset=True)
     if partial:
-        props = {
-            k: given.get(k, getattr(row, k)) for k in ("name", "kind", "subtype", "households")
-        }
-        if given.get("kind") == "basic" and "subtype" not in given:
-            props["subtype"] = None
-        _check_kind(props)
+        props = patched_props(row, given)
     else:
         props = _props(feature)
     same_props = all(props[k] == getattr(row, k) for k in props)
