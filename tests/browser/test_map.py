@@ -219,7 +219,7 @@ def test_an_overlapping_grid_is_shown_in_red_and_nothing_is_saved(
     _draw_rectangle(page, (west, south, east, north), "重叠网格")
     page.locator("#panel .message.error").wait_for(timeout=10_000)
     message = page.locator("#panel .message").inner_text()
-    assert "未保存" in message
+    assert "未保存" in message and "重叠" in message and "110108010002001" in message
     assert page.evaluate("document.body.dataset.lastError") == "409"
     # The overlaps are drawn in red.
     assert page.locator("path[stroke='#d50000']").count() >= 1
@@ -260,8 +260,10 @@ def test_a_valid_grid_is_saved_and_is_there_after_a_reload(
     people.fit(page, [(row.w, row.s), (row.e, row.n)], most=18)
     before = _grid_count(live)
     _draw_rectangle(page, (row.w, row.s, row.e, row.n), "新画网格")
-    # Saved; the community may still have the rest of the retired grid's gap, said as a warning.
-    page.locator("#panel .message.ok, #panel .message.warn").first.wait_for(timeout=10_000)
+    # The rectangle fills only part of the room made: saved, with the gap left said in words.
+    page.locator("#panel .message.warn").wait_for(timeout=10_000)
+    assert "缺口" in page.locator("#panel .message.warn").inner_text()
+    assert float(page.locator("#panel .coverage").get_attribute("data-gaps-m2") or 0) > 0
     code = page.evaluate("document.body.dataset.saved")
     assert code.startswith(row.code[:12]) and _grid_count(live) == before + 1
     page.reload()

@@ -11,10 +11,10 @@ export function ringsOf(layer) {
   return lls.flat();
 }
 
-/** The positions [ring, index] in layer where a vertex sits at latlng exactly. */
+/** The positions { r: ring number, i: index } in layer where a vertex sits at latlng exactly. */
 function positionsAt(layer, latlng) {
   const found = [];
-  ringsOf(layer).forEach((ring) => ring.forEach((ll, i) => { if (same(ll, latlng)) found.push({ ring, i }); }));
+  ringsOf(layer).forEach((ring, r) => ring.forEach((ll, i) => { if (same(ll, latlng)) found.push({ r, i }); }));
   return found;
 }
 
@@ -42,7 +42,13 @@ export function followBorders(layer, others) {
   }
   function moveTo(latlng) {
     if (!drag) return;
-    drag.followers.forEach((h) => { h.at.forEach(({ ring, i }) => { ring[i] = L.latLng(latlng.lat, latlng.lng); }); redraw(h.layer); touched.add(h.layer); });
+    // Looked up afresh each time: redrawing a layer gives it new ring arrays.
+    drag.followers.forEach((h) => {
+      const rings = ringsOf(h.layer);
+      h.at.forEach(({ r, i }) => { rings[r][i] = L.latLng(latlng.lat, latlng.lng); });
+      redraw(h.layer);
+      touched.add(h.layer);
+    });
   }
   function dragStart(e) {
     const marker = e.markerEvent && e.markerEvent.target;
@@ -88,7 +94,8 @@ export function followBorders(layer, others) {
     const gone = e.marker && e.marker.getLatLng();
     if (!gone) return;
     holders(gone).forEach((h) => {
-      h.at.slice().reverse().forEach(({ ring, i }) => { if (ring.length > 3) ring.splice(i, 1); });
+      const rings = ringsOf(h.layer);
+      h.at.slice().reverse().forEach(({ r, i }) => { if (rings[r].length > 3) rings[r].splice(i, 1); });
       redraw(h.layer);
       touched.add(h.layer);
     });

@@ -130,6 +130,8 @@ export function gridEditor(map, grids, refusal, changed, communities) {
   /** Writes an earlier version f of grid code (its geometry, name and kind) as the newest. */
   async function restore(code, f) {
     finish();
+    // The history was read just now: restore over the version it ends with, read again.
+    await reload([code]);
     const p = f.properties;
     await writer.commit({ path: "batch", batch: true, body: { note: t("note_restore", { v: p.version }), changes: [
       { code, if_match: etagOf(code), geometry: f.geometry, properties: { name: p.name, kind: p.kind, subtype: p.subtype } }] },

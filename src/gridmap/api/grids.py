@@ -26,7 +26,9 @@ from gridmap.schemas.grids import (
     GridFeature,
     GridFeatureOut,
     GridHistory,
+    GridMerge,
     GridRetired,
+    GridSplit,
     GridsPublic,
 )
 from gridmap.services import grid_batch as b
@@ -172,6 +174,71 @@ def write_batch(
         principal=principal,
         rules=rules,
         note=batch.note,
+        dry_run=dry_run,
+    )
+    return _batch_answer(request, answer, crs)
+
+
+@router.post(
+    "/{code}/merge",
+    summary="Merge two neighbouring grids into one",
+    **documented(BatchResult, 401, 403, 404, 409, 412, 422, 428),
+)
+def merge_grids(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    crs: CRSDep,
+    code: CodePath,
+    body: GridMerge,
+    dry_run: DryRun = False,
+) -> Any:
+    """Merge grid ``code`` with the grid ``with`` (same community, sharing a border): the lower
+    code keeps its code and gets the union, the other is retired and its code never reissued.
+    ``if_match`` gives the ETag read of each. Answered as a batch."""
+    answer = b.merge_grids(
+        session,
+        code=code,
+        other=body.other,
+        if_match=body.if_match,
+        principal=principal,
+        rules=rules,
+        name=body.name,
+        note=body.note,
+        dry_run=dry_run,
+    )
+    return _batch_answer(request, answer, crs)
+
+
+@router.post(
+    "/{code}/split",
+    summary="Cut a grid in two along a line",
+    **documented(BatchResult, 401, 403, 404, 412, 422, 428),
+)
+def split_grid(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    rules: RulesDep,
+    crs: CRSDep,
+    code: CodePath,
+    body: GridSplit,
+    dry_run: DryRun = False,
+) -> Any:
+    """Cut grid ``code`` along ``line`` (from outside it, or its edge, across to the other
+    side) into exactly two parts: the larger keeps the code, the other becomes a new grid of
+    the same kind (named ``name``, or the old name with （分）). Answered as a batch."""
+    answer = b.split_grid(
+        session,
+        code=code,
+        line=body.line,
+        crs=crs,
+        if_match=body.if_match,
+        principal=principal,
+        rules=rules,
+        name=body.name,
+        note=body.note,
         dry_run=dry_run,
     )
     return _batch_answer(request, answer, crs)

@@ -23,6 +23,8 @@ class GridRules:
     sliver_m: float = cov.SLIVER_M
     edge_m: float = cov.EDGE_M
     snap_m: float = 1.0
+    # How close (m) a written vertex must come to a neighbour's vertex or edge to be noded to it.
+    node_m: float = 0.05
 
     @classmethod
     def from_settings(cls, api: ApiSettings) -> GridRules:

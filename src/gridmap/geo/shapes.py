@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, mapping
+from shapely.geometry import LineString, MultiPolygon, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.errors import InvalidGeometry
@@ -26,7 +26,8 @@ MAX_VERTICES = 100_000
 _WHERE = re.compile(r"\[\s*([-0-9.eE+]+)\s+([-0-9.eE+]+)\s*\]")
 
 
-def _ring(raw: Any, where: str) -> np.ndarray:
+def _positions(raw: Any, where: str) -> np.ndarray:
+    """``raw`` (a list of [x, y] positions) as an array of finite doubles, or a 422 saying where."""
     if not isinstance(raw, list) or not raw:
         raise InvalidGeometry(f"{where} must be a non-empty list of [x, y] positions", where=where)
     rows = []
@@ -45,7 +46,11 @@ def _ring(raw: Any, where: str) -> np.ndarray:
                 f"{where}, position {i}: coordinates must be finite numbers", where=where
             )
         rows.append((x, y))
-    ring = np.asarray(rows, dtype=float)
+    return np.asarray(rows, dtype=float)
+
+
+def _ring(raw: Any, where: str) -> np.ndarray:
+    ring = _positions(raw, where)
     if len(ring) < 4:
         raise InvalidGeometry(
             f"{where} has {len(ring)} positions; a closed ring needs at least 4 "
@@ -197,3 +202,30 @@ def geojson_in(geom: BaseGeometry, crs: str, *, precision: int = 7) -> dict[str,
             precision = 2
     out: dict[str, Any] = mapping(shapely.set_precision(moved, 10.0**-precision, mode="pointwise"))
     return out
+
+
+def parse_line(geometry: Any, *, crs: str = "EPSG:4326", max_vertices: int = 10_000) -> LineString:
+    """A GeoJSON LineString in ``crs``, checked and converted to WGS84.
+
+    Examples
+    --------
+    >>> parse_line({"type": "LineString", "coordinates": [[116, 40], [116.01, 40]]}).wkt
+    'LINESTRING (116 40, 116.01 40)'
+    >>> parse_line({"type": "LineString", "coordinates": [[116, 40]]})
+    Traceback (most recent call last):
+    ...
+    gridmap.errors.InvalidGeometry: a line needs 2 to 10000 positions of [x, y] numbers
+    """
+    if not isinstance(geometry, dict) or geometry.get("type") != "LineString":
+        raise InvalidGeometry("the cut must be a GeoJSON LineString")
+    raw = geometry.get("coordinates")
+    if not isinstance(raw, list) or not 2 <= len(raw) <= max_vertices:
+        raise InvalidGeometry(f"a line needs 2 to {max_vertices} positions of [x, y] numbers")
+    xy = _positions(raw, "the line")
+    lon, lat = to_wgs84_array(xy[:, 0], xy[:, 1], normalize_crs(crs))
+    for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
+        check_lonlat(x, y)
+    line = LineString(np.column_stack([lon, lat]))
+    if line.length == 0 or not line.is_simple:
+        raise InvalidGeometry("the line must have a length and must not cross itself")
+    return line

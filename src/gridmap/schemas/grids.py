@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
@@ -197,7 +197,9 @@ class GridMerge(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 
     other: str = Field(alias="with", pattern=codes.GRID)
-    if_match: dict[str, str] = Field(max_length=2, description="code → the ETag read, for both")
+    if_match: dict[
+        Annotated[str, Field(pattern=codes.GRID)], Annotated[str, Field(max_length=400)]
+    ] = Field(default_factory=dict, max_length=2, description="code → the ETag read, for both")
     name: str | None = Field(default=None, min_length=1, max_length=100, pattern=codes.ONE_LINE)
     note: str | None = Field(default=None, max_length=200, pattern=codes.ONE_LINE)
 

@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import shapely
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.auth import Principal
 from gridmap.errors import (
+    Conflict,
     GridmapError,
     GridNotFound,
     InvalidGeometry,
@@ -29,15 +31,17 @@ from gridmap.errors import (
     PreconditionRequired,
 )
 from gridmap.geo import coverage as cov
+from gridmap.geo.edits import cut, merged
+from gridmap.geo.noding import metres_per_degree, node
 from gridmap.geo.partition import polygonal
 from gridmap.geo.rules import GridRules
-from gridmap.geo.shapes import as_multipolygon, parse_polygonal
+from gridmap.geo.shapes import as_multipolygon, parse_line, parse_polygonal
 from gridmap.queries import audit
 from gridmap.queries import grids as q
 from gridmap.queries.coverage import community_coverage
 from gridmap.services import grid_versions as w
 
-__all__ = ["Change", "change_from", "write_batch"]
+__all__ = ["Change", "change_from", "merge_grids", "split_grid", "write_batch"]
 
 # The properties a batch entry may give; the rest of a grid's row is gridmap's.
 _PROPS = ("name", "kind", "subtype", "households")
@@ -74,6 +78,8 @@ class _Plan:
     geom: BaseGeometry | None = None
     reshaped: bool = False
     fixed: dict[str, Any] | None = None
+    noded_by: set[str] = field(default_factory=set)
+    vertices: int = 0
 
 
 @contextmanager
@@ -210,10 +216,9 @@ def write_batch(
     for plan in plans:
         with _about(plan.change):
             _prepare(session, plan, rows[plan.community])
-    noded: dict[str, int] = {}
-    shapes_of: dict[str, dict[str, BaseGeometry]] = {}
+    noded: list[_Plan] = []
     for community in communities:
-        shapes_of[community] = _settle(
+        noded += _settle(
             community,
             [p for p in plans if p.community == community],
             rows[community],
@@ -277,9 +282,9 @@ def _settle(
     current: dict[str, Any],
     area: BaseGeometry,
     rules: GridRules,
-) -> dict[str, BaseGeometry]:
-    """Fit, fill and check the community's changed grids against its state after the batch;
-    returns that state (key → shape)."""
+) -> list[_Plan]:
+    """Fit, fill, node and check the community's changed grids against its state after the
+    batch; returns the plans of the neighbours outside the batch that noding gives a vertex."""
     frame = cov.Frame.around(area)
     shapes = {code: shapely.from_wkb(bytes(r.wkb)) for code, r in current.items()}
     names = {code: r.name for code, r in current.items()}
@@ -309,6 +314,7 @@ def _settle(
     for plan in plans:
         if plan.reshaped and plan.row is not None:
             plan.reshaped = not plan.geom.equals(shapely.from_wkb(bytes(plan.row.wkb)))  # type: ignore[union-attr]
+    siblings = _node(community, plans, current, shapes, area, rules)
     for plan in plans:
         if not plan.reshaped:
             continue
@@ -324,14 +330,57 @@ def _settle(
                 rules=rules,
                 frame=frame,
             )
-    return shapes
+    return siblings
+
+
+def _node(
+    community: str,
+    plans: list[_Plan],
+    current: dict[str, Any],
+    shapes: dict[str, BaseGeometry],
+    area: BaseGeometry,
+    rules: GridRules,
+) -> list[_Plan]:
+    """Node the reshaped grids to their neighbours and the community boundary (no T-junctions);
+    returns the plans of the neighbours outside the batch that gain a vertex."""
+    by_key = {p.key: p for p in plans if not p.change.retire}
+    written = {k: p.geom for k, p in by_key.items() if p.reshaped and p.geom is not None}
+    if not written or rules.node_m <= 0:
+        return []
+    done = node(
+        written,
+        {k: g for k, g in shapes.items() if k not in written},
+        area,
+        tolerance_m=rules.node_m,
+        scale=metres_per_degree(area.centroid.y),
+    )
+    siblings: list[_Plan] = []
+    for key, geom in done.shapes.items():
+        shapes[key] = geom
+        plan = by_key.get(key)
+        if plan is None:
+            row = current[key]
+            plan = _Plan(Change(10_000 + len(siblings), code=key), key, community, row=row)
+            plan.props = w.patched_props(row, {})
+            siblings.append(plan)
+        plan.geom, plan.reshaped = geom, True
+        plan.noded_by = done.sources.get(key, set())
+        plan.vertices = done.inserted.get(key, 0)
+    for plan in siblings:
+        if not plan.geom.is_valid:  # type: ignore[union-attr]
+            raise InvalidGeometry(
+                f"grid {plan.key} would not stay a valid polygon with the vertices where the "
+                "batch meets it; move the vertices near its edge a few centimetres away",
+                grid=plan.key,
+            )
+    return siblings
 
 
 def _write(
     session: Session,
     *,
     plans: list[_Plan],
-    noded: dict[str, int],
+    noded: list[_Plan],
     principal: Principal,
     rules: GridRules,
     note: str | None,
@@ -348,36 +397,13 @@ def _write(
             audit.record(session, principal.actor, "retire", "grid", plan.key, before=before)
             touched.append(shapely.from_wkb(bytes(plan.row.wkb)))
             retired.append(plan.key)
+    codes: dict[str, str] = {}
     written: list[tuple[_Plan, str, int, bool]] = []
-    for plan in plans:
-        if plan.change.retire or plan.change.code is None:
-            continue
-        assert plan.geom is not None
-        same = all(plan.props[k] == getattr(plan.row, k) for k in _PROPS)
-        if same and not plan.reshaped:
-            written.append((plan, plan.key, plan.row.version, False))
-            continue
-        before = w.snapshot(session, plan.row.id)
-        w.retire(session, [plan.row.id], at)
-        w.add_version(
-            session,
-            code=plan.key,
-            community=plan.community,
-            props=plan.props,
-            geom=plan.geom,
-            at=at,
-            actor=principal.actor,
-            note=plan.change.note or note or "edited",
-            action="update",
-            before=before,
-        )
-        touched.extend([shapely.from_wkb(bytes(plan.row.wkb)), plan.geom])
-        written.append((plan, plan.key, plan.row.version + 1, True))
     for plan in plans:
         if plan.change.code is not None:
             continue
         assert plan.geom is not None
-        code = w.next_code(session, plan.community, rules.code_width)
+        code = codes[plan.key] = w.next_code(session, plan.community, rules.code_width)
         w.add_version(
             session,
             code=code,
@@ -391,10 +417,41 @@ def _write(
         )
         touched.append(plan.geom)
         written.append((plan, code, 1, True))
+    for plan in [*plans, *noded]:
+        if plan.change.retire or plan.change.code is None:
+            continue
+        assert plan.geom is not None
+        same = all(plan.props[k] == getattr(plan.row, k) for k in _PROPS)
+        if same and not plan.reshaped:
+            written.append((plan, plan.key, plan.row.version, False))
+            continue
+        if plan in noded:
+            by = sorted(codes.get(k, k) for k in plan.noded_by)
+            why = (
+                f"{'vertex' if plan.vertices == 1 else 'vertices'} added where "
+                f"{' and '.join(by)} {'meets' if len(by) == 1 else 'meet'} it"
+            )
+        else:
+            why = plan.change.note or note or "edited"
+        before = w.snapshot(session, plan.row.id)
+        w.retire(session, [plan.row.id], at)
+        w.add_version(
+            session,
+            code=plan.key,
+            community=plan.community,
+            props=plan.props,
+            geom=plan.geom,
+            at=at,
+            actor=principal.actor,
+            note=why,
+            action="update",
+            before=before,
+        )
+        touched.extend([shapely.from_wkb(bytes(plan.row.wkb)), plan.geom])
+        written.append((plan, plan.key, plan.row.version + 1, True))
     if touched:
         w.rederive_around(session, *touched)
-    order = {id(p): p.change.index for p in plans}
-    written.sort(key=lambda t: order[id(t[0])])
+    written.sort(key=lambda t: t[0].change.index)
     grids = []
     for plan, code, version, changed in written:
         feature = q.get_grid(session, code=code)
@@ -405,7 +462,7 @@ def _write(
         "dry_run": False,
         "grids": grids,
         "retired": retired,
-        "noded": [{"code": c, "vertices": n} for c, n in sorted(noded.items())],
+        "noded": [{"code": p.key, "vertices": p.vertices} for p in noded],
         "coverage": {c: _coverage(session, c, rules) for c in communities},
     }
 
@@ -438,3 +495,134 @@ def change_from(
         if geometry is not None:
             change.geom = parse_polygonal(geometry, crs=crs)
     return change
+
+
+def _read(session: Session, code: str, if_match: str | None) -> Any:
+    """The current version of ``code``, its ETag checked against ``if_match`` (404/428/412)."""
+    row = w.current_version(session, code)
+    plan = _Plan(Change(0, code=code, if_match=if_match), code, code[:12], row=row)
+    with _about(plan.change):
+        _precondition(plan)
+    return row
+
+
+def merge_grids(
+    session: Session,
+    *,
+    code: str,
+    other: str,
+    if_match: dict[str, str],
+    principal: Principal,
+    rules: GridRules,
+    name: str | None = None,
+    note: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Make two adjacent grids of one community one: the lower code keeps its code and gets the
+    union (a new version), the other is retired (its code never reissued). A batch answer."""
+    if other == code:
+        raise InvalidInput("a grid cannot be merged with itself", field="with", grid=code)
+    if other[:12] != code[:12]:
+        raise InvalidInput(
+            f"grids {code} and {other} belong to different communities; only grids of one "
+            "community can be merged",
+            field="with",
+        )
+    unknown = sorted(set(if_match) - {code, other})
+    if unknown:
+        raise InvalidInput(
+            f"if_match names {', '.join(unknown)}, which is not one of the grids merged",
+            field="if_match",
+        )
+    community = code[:12]
+    principal.require_grid_editor(community)
+    w.lock_community(session, community)
+    keep, gone = sorted((code, other))
+    rows = {c: _read(session, c, if_match.get(c)) for c in (keep, gone)}
+    area = w.community_geom(session, community)
+    shapes = {c: shapely.from_wkb(bytes(r.wkb)) for c, r in rows.items()}
+    try:
+        union = merged(
+            shapes[keep],
+            shapes[gone],
+            tolerance_m2=rules.tolerance_m2,
+            sliver_m=rules.sliver_m,
+            frame=cov.Frame.around(area),
+        )
+    except Conflict as exc:
+        raise Conflict(
+            f"grids {keep} and {gone} do not share a border (they meet at a point at most); "
+            "only neighbours can be merged",
+            grid=gone,
+        ) from exc
+    props: dict[str, Any] = {"name": name} if name else {}
+    if rows[keep].households is not None and rows[gone].households is not None:
+        props["households"] = rows[keep].households + rows[gone].households
+    changes = [
+        Change(
+            0,
+            code=keep,
+            if_match=if_match.get(keep),
+            geom=union,
+            props=props,
+            note=note or f"merged with {gone}",
+        ),
+        Change(1, code=gone, if_match=if_match.get(gone), retire=True),
+    ]
+    return write_batch(
+        session, changes=changes, principal=principal, rules=rules, note=note, dry_run=dry_run
+    )
+
+
+def split_grid(
+    session: Session,
+    *,
+    code: str,
+    line: Any,
+    crs: str,
+    if_match: str | None,
+    principal: Principal,
+    rules: GridRules,
+    name: str | None = None,
+    note: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Cut a grid in two along ``line``: the larger part keeps the code (a new version), the
+    other becomes a new grid of the same kind (next free code, ``name`` or "<name>（分）"). Both
+    share the cut vertex for vertex. A batch answer."""
+    cut_line = parse_line(line, crs=crs)
+    community = code[:12]
+    principal.require_grid_editor(community)
+    w.lock_community(session, community)
+    row = _read(session, code, if_match)
+    frame = cov.Frame.around(w.community_geom(session, community))
+    try:
+        big, small = cut(
+            shapely.from_wkb(bytes(row.wkb)), cut_line, reach=frame.units(rules.node_m), frame=frame
+        )
+    except InvalidGeometry as exc:
+        exc.extra.setdefault("grid", code)
+        raise
+    changes = [
+        Change(
+            0,
+            code=code,
+            if_match=if_match,
+            geom=MultiPolygon([big]),
+            note=note or "split; the cut-off part is a new grid",
+        ),
+        Change(
+            1,
+            community=community,
+            geom=MultiPolygon([small]),
+            props={
+                "name": name or f"{row.name[:97]}（分）",
+                "kind": row.kind,
+                "subtype": row.subtype,
+            },
+            note=note or f"split from {code}",
+        ),
+    ]
+    return write_batch(
+        session, changes=changes, principal=principal, rules=rules, note=note, dry_run=dry_run
+    )
