@@ -113,3 +113,17 @@ def screenshot_path(name: str) -> Path:
     """Where a test writes a screenshot of the map."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # Keeps each phase's report on the test, so fixtures can tell a failed test from a passed one.
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+def failed(request: pytest.FixtureRequest) -> bool:
+    """Whether the test of ``request`` failed (for fixtures, after their yield)."""
+    report = getattr(request.node, "report_call", None)
+    return bool(report is not None and report.failed)

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import text
 from tests.browser import people
-from tests.browser.conftest import Live, demo_served, screenshot_path
+from tests.browser.conftest import Live, demo_served, failed, screenshot_path
 from tests.browser.people import LonLat
 
 import shapely
@@ -204,11 +204,13 @@ def open_map(context: BrowserContext, live: Live) -> Watched:
 
 
 @pytest.fixture
-def office(browser: Browser, own_live: Live) -> Iterator[Watched]:
-    """The map in the street office's browser, signed in."""
+def office(browser: Browser, own_live: Live, request: pytest.FixtureRequest) -> Iterator[Watched]:
+    """The map in the street office's browser, signed in (a screenshot kept if the test fails)."""
     context = new_context(browser, own_live)
     watched = open_map(context, own_live)
     yield watched
+    if failed(request):
+        shot(watched.page, f"failed-{request.node.name}")
     context.close()
 
 
