@@ -261,6 +261,13 @@ def popup_action(page: Page, live: Live, code: str, action: str) -> None:
     page.locator(f".leaflet-popup-content .popup[data-grid='{code}'] button.{action}").click()
 
 
+def press(page: Page, selector: str) -> None:
+    """Click the button ``selector`` in the panel and wait for the panel to move on from it."""
+    button = page.locator(selector)
+    button.click()
+    button.wait_for(state="detached", timeout=15_000)
+
+
 def saved(page: Page) -> list[str]:
     """Wait for a save to be reported (ok or warn); the codes it wrote."""
     page.locator("#panel .message.ok, #panel .message.warn").first.wait_for(timeout=15_000)
@@ -291,20 +298,12 @@ def type_into(page: Page, selector: str, words: str) -> None:
 def name_and_save(page: Page, name: str) -> None:
     """Type the new grid's name and press save."""
     type_into(page, "#new-grid-name", name)
-    page.locator("#panel button.save-new-grid").click()
+    press(page, "#panel button.save-new-grid")
 
 
 def shot(page: Page, name: str) -> None:
     """Save a screenshot of the page under build/screenshots/."""
     page.screenshot(path=screenshot_path(name))
-
-
-def toward(page: Page, at: LonLat, target: LonLat, px: float) -> LonLat:
-    """The place ``px`` screen pixels from ``at`` in the direction of ``target``."""
-    x0, y0 = people.pixel(page, *at)
-    x1, y1 = people.pixel(page, *target)
-    n = math.hypot(x1 - x0, y1 - y0)
-    return people.place(page, x0 + (x1 - x0) * px / n, y0 + (y1 - y0) * px / n)
 
 
 def moved(ring: list[LonLat], i: int, to: LonLat) -> Polygon:
@@ -452,12 +451,15 @@ def test_dragging_one_vertex_changes_that_vertex_and_nothing_else(
     people.fit(page, [vertex, ring[i - 1], ring[(i + 1) % len(ring)]], most=18)
     popup_action(page, live, code, "edit-grid")
     page.locator("#panel button.save-grid").wait_for(timeout=10_000)
-    # Inwards, 12 px towards the grid's inside, where the grid stays a valid polygon.
-    target = toward(page, vertex, inside(live, code), 12)
-    assert moved(ring, i, target).is_valid
+    # Inwards, 50 px towards the grid's inside (or near that), clear of every other edge.
+    ix, iy = people.pixel(page, *inside(live, code))
+    vx, vy = people.pixel(page, *vertex)
+    target = _a_free_move(
+        page, live, vertex, [code], 50, math.atan2(iy - vy, ix - vx), current_grids(live)[code]
+    )
     people.drag_place(page, vertex, target)
     shot(page, "editor-vertex-dragged")
-    page.locator("#panel button.save-grid").click()
+    press(page, "#panel button.save-grid")
     # Saved, and said to leave a gap (the vertex went inwards from the community's edge).
     page.locator("#panel .message.warn").wait_for(timeout=15_000)
     gaps = float(page.locator("#panel .coverage").get_attribute("data-gaps-m2") or "0")
@@ -506,20 +508,67 @@ def _shared_vertex(live: Live, community: str) -> tuple[LonLat, list[str]]:
     return p, sorted(codes)
 
 
-def _a_free_move(page: Page, live: Live, vertex: LonLat, codes: list[str], px: float) -> LonLat:
-    """Where ``vertex`` can go ``px`` pixels away with every grid having it still valid."""
+def _edges_clear_of(live: Live, vertex: LonLat, codes: list[str]) -> list[LineString]:
+    """The edges near ``vertex`` a vertex dragged from it could snap to, in local metres: every
+    edge of every current grid and community, but the edges of ``codes`` (the grids dragged
+    along) ending at ``vertex``."""
+    lat0 = math.radians(vertex[1])
+
+    def local(p: LonLat) -> tuple[float, float]:
+        return (p[0] - vertex[0]) * 111_320 * math.cos(lat0), (p[1] - vertex[1]) * 110_540
+
+    with live.engine.connect() as conn:
+        shapes = [
+            (code, shapely.from_wkb(bytes(wkb)))
+            for code, wkb in conn.execute(
+                text(
+                    "SELECT code, ST_AsBinary(geom) FROM grid WHERE valid_to IS NULL "
+                    "AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326), 0.005) "
+                    "UNION ALL SELECT code, ST_AsBinary(geom) FROM region "
+                    "WHERE level = 'community' "
+                    "AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326), 0.005)"
+                ),
+                {"x": vertex[0], "y": vertex[1]},
+            )
+        ]
+    return [
+        LineString([local(a), local(b)])
+        for code, geom in shapes
+        for ring in _rings(geom)
+        for a, b in zip(ring, ring[1:] + ring[:1], strict=True)
+        if code not in codes or vertex not in (a, b)
+    ]
+
+
+def _a_free_move(
+    page: Page,
+    live: Live,
+    vertex: LonLat,
+    codes: list[str],
+    px: float,
+    first: float = 0.0,
+    within: BaseGeometry | None = None,
+) -> LonLat:
+    """Where ``vertex`` can be dragged ``px`` pixels away: every grid having it stays valid and
+    the place is well beyond snapping distance (15 px) of any other edge (and ``within``, if
+    given). Directions are tried from angle ``first`` (radians, screen axes) round."""
     grids = current_grids(live)
+    edges = _edges_clear_of(live, vertex, codes)
     x, y = people.pixel(page, *vertex)
-    for k in range(8):
-        angle = math.pi / 8 + k * math.pi / 4
+    m_per_px = metres(people.place(page, x, y), people.place(page, x + 1, y))
+    lat0 = math.radians(vertex[1])
+    for k in range(16):
+        angle = first + k * math.pi / 8
         to = people.place(page, x + px * math.cos(angle), y + px * math.sin(angle))
-        ok = True
-        for code in codes:
-            ring = outer_ring(grids[code])
-            ok = ok and moved(ring, ring.index(vertex), to).is_valid
-        if ok:
+        here = Point((to[0] - vertex[0]) * 111_320 * math.cos(lat0), (to[1] - vertex[1]) * 110_540)
+        if min(e.distance(here) for e in edges) < 25 * m_per_px:
+            continue
+        if within is not None and not within.contains(Point(to)):
+            continue
+        rings = [outer_ring(grids[code]) for code in codes]
+        if all(moved(r, r.index(vertex), to).is_valid for r in rings):
             return to
-    raise AssertionError("no direction keeps every grid valid")
+    raise AssertionError("no direction keeps every grid valid and clear of other edges")
 
 
 def test_dragging_a_shared_vertex_moves_it_in_every_grid_once(
@@ -537,10 +586,10 @@ def test_dragging_a_shared_vertex_moves_it_in_every_grid_once(
     popup_action(page, live, codes[0], "edit-grid")
     page.locator("#panel button.save-grid").wait_for(timeout=10_000)
     people.pan_to(page, vertex)
-    target = _a_free_move(page, live, vertex, codes, 25)
+    target = _a_free_move(page, live, vertex, codes, 40)
     people.drag_place(page, vertex, target)
     shot(page, "editor-shared-dragged")
-    page.locator("#panel button.save-grid").click()
+    press(page, "#panel button.save-grid")
     page.locator("#panel .message.ok").wait_for(timeout=15_000)
     assert sorted(saved(page)) == codes
     shot(page, "editor-shared-saved")
@@ -616,7 +665,7 @@ def test_drawing_over_a_neighbour_is_refused_in_chinese_and_giving_way_saves_it(
     page.locator("#panel button.confirm-preview").wait_for(timeout=15_000)
     shot(page, "editor-give-way-preview")
     assert whole_tables(live) == before
-    page.locator("#panel button.confirm-preview").click()
+    press(page, "#panel button.confirm-preview")
     written = saved(page)
     shot(page, "editor-give-way-saved")
 
@@ -626,7 +675,8 @@ def test_drawing_over_a_neighbour_is_refused_in_chinese_and_giving_way_saves_it(
     for code, geom in now.items():
         if code != new:
             assert area_m2(live, now[new].intersection(geom)) < TOLERANCE_M2, code
-    assert abs(area_m2(live, now[neighbour]) - neighbour_area) < 0.01
+    # The neighbour kept its shape (it may have got a vertex where the new grid meets it).
+    assert abs(area_m2(live, now[neighbour]) - neighbour_area) < 0.5
     with live.engine.connect() as conn:
         outside = conn.execute(
             text(
@@ -662,16 +712,16 @@ def test_a_stale_second_editor_moving_the_same_border_is_refused_and_writes_noth
         page.locator("#panel button.save-grid").wait_for(timeout=10_000)
         people.pan_to(page, vertex)
         # Each editor moves the border its own way.
-        target = _a_free_move(page, live, vertex, codes, 20 + 10 * k)
+        target = _a_free_move(page, live, vertex, codes, 40, k * math.pi)
         people.drag_place(page, vertex, target)
         pages.append(watched)
         targets.append(target)
     first, second = pages[0].page, pages[1].page
-    first.locator("#panel button.save-grid").click()
+    press(first, "#panel button.save-grid")
     first.locator("#panel .message.ok").wait_for(timeout=15_000)
     before = whole_tables(live)
 
-    second.locator("#panel button.save-grid").click()
+    press(second, "#panel button.save-grid")
     second.locator("#panel .message.stale").wait_for(timeout=15_000)
     words = second.locator("#panel .message.stale").inner_text()
     shot(second, "editor-stale-second")
@@ -807,7 +857,7 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     page.locator("#panel button.confirm-preview").wait_for(timeout=15_000)
     type_into(page, "#split-name", "石科院社区新分网格")
     done("split-preview")
-    page.locator("#panel button.confirm-preview").click()
+    press(page, "#panel button.confirm-preview")
     written = saved(page)
     done("split-saved")
     after_split = current_grids(live, MORNING_COMMUNITY)
@@ -825,7 +875,7 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     people.click(page, inside(live, high))
     page.locator("#panel button.confirm-preview").wait_for(timeout=15_000)
     done("merge-preview")
-    page.locator("#panel button.confirm-preview").click()
+    press(page, "#panel button.confirm-preview")
     written = saved(page)
     done("merge-saved")
     after_merge = current_grids(live, MORNING_COMMUNITY)
@@ -839,10 +889,10 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     popup_action(page, live, codes[0], "edit-grid")
     page.locator("#panel button.save-grid").wait_for(timeout=10_000)
     people.pan_to(page, vertex)
-    target = _a_free_move(page, live, vertex, codes, 25)
+    target = _a_free_move(page, live, vertex, codes, 40)
     people.drag_place(page, vertex, target)
     done("border-dragged")
-    page.locator("#panel button.save-grid").click()
+    press(page, "#panel button.save-grid")
     page.locator("#panel .message.ok").wait_for(timeout=15_000)
     assert sorted(saved(page)) == codes
     done("border-saved")
@@ -850,7 +900,7 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     # Restore the name a grid had before last night's change, from its history.
     people.search(page, RENAMED_GRID)
     popup_action(page, live, RENAMED_GRID, "history-grid")
-    page.locator("#panel button.restore-version[data-version='1']").click()
+    press(page, "#panel button.restore-version[data-version='1']")
     saved(page)
     done("version-restored")
     with live.engine.connect() as conn:
