@@ -727,6 +727,9 @@ def test_a_stale_second_editor_moving_the_same_border_is_refused_and_writes_noth
     shot(second, "editor-stale-second")
     assert second.evaluate("document.body.dataset.lastError") == "412"
     assert re.search(r"[\u4e00-\u9fff]", words) and not LATIN_WORD.search(words), words
+    # It names a grid of the border and the version it is at now, in words (第 2 版).
+    assert any(code in words for code in codes), words
+    assert re.search(r"第\s*\d+\s*版", words), words
     assert second.locator("#panel button.reload-grid").count() == 1
     assert whole_tables(live) == before
     for watched in pages:
