@@ -78,6 +78,11 @@ def editor(browser: Browser, live: Live) -> Iterator[Watched]:
     context.close()
 
 
+def _pixel(page: Page, lon: float, lat: float) -> tuple[float, float]:
+    """Where a WGS84 point is on the page (the map has no GCJ-02 base map in tests)."""
+    return people.pixel(page, lon, lat)
+
+
 def _draw_rectangle(page: Page, box: tuple[float, float, float, float], name: str) -> None:
     west, south, east, north = box
     page.locator(".leaflet-pm-icon-rectangle").click()
@@ -148,7 +153,7 @@ def test_map_opens_with_every_layer_and_no_console_errors(viewer: Watched, live:
         page.locator(".leaflet-control-layers-overlays label", has_text=name).locator(
             "input"
         ).uncheck()
-    x, y = people.pixel(page, lon, lat)
+    x, y = _pixel(page, lon, lat)
     page.mouse.click(x, y)
     popup = page.locator(".leaflet-popup-content .popup[data-grid='110108010002001']")
     popup.wait_for(timeout=5000)
