@@ -55,6 +55,7 @@ def _click_grid(page: Page, code: str) -> None:
 
 def _drag(page: Page, start: tuple[float, float], dx: float, dy: float) -> None:
     page.mouse.move(*start)
+    page.wait_for_timeout(150)
     page.mouse.down()
     for i in range(1, 11):
         page.mouse.move(start[0] + dx * i / 10, start[1] + dy * i / 10)
@@ -343,3 +344,59 @@ def test_a_grid_split_by_a_drawn_line_and_merged_back(browser: Browser, live: Li
     page.screenshot(path=screenshot_path("editor-merge-saved"))
     assert watched.problems() == []
     page.context.close()
+
+
+def test_bending_a_shared_edge_bends_it_in_both_grids(browser: Browser, live: Live) -> None:
+    with live.engine.connect() as conn:
+        codes = [
+            r.code
+            for r in conn.execute(
+                text(
+                    "SELECT code FROM grid WHERE valid_to IS NULL "
+                    "AND community_code = '110108010025' ORDER BY code"
+                )
+            )
+        ]
+    points = _points(live, codes)
+    # The longest edge two grids share (same two consecutive vertices): bend it in the middle.
+    edges = []
+    for a in codes:
+        ring = points[a][:-1]
+        for p, q in zip(ring, ring[1:] + ring[:1], strict=True):
+            for b in codes:
+                if b != a and p in points[b] and q in points[b]:
+                    edges.append(((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2, a, b, p, q))
+    _, a, b, (x0, y0), (x1, y1) = max(edges)
+    before = _state(live)
+    watched = _open(_context(browser, live, token=True), live)
+    page = watched.page
+    _search(page, a)
+    _zoom_out_to(page, [(x0, y0), (x1, y1)])
+    _click_grid(page, a)
+    page.locator(".leaflet-popup-content button.edit-grid").click()
+    page.locator("#panel button.save-grid").wait_for()
+    # Geoman's middle marker of the edge: drag it sideways.
+    (ax, ay), (bx, by) = _pixel(page, x0, y0), _pixel(page, x1, y1)
+    _drag(page, ((ax + bx) / 2, (ay + by) / 2), 18, 18)
+    page.wait_for_timeout(200)
+    page.screenshot(path=screenshot_path("editor-shared-edge-bent"))
+    page.locator("#panel button.save-grid").click()
+    page.locator("#panel .message.ok").wait_for(timeout=10_000)
+    after = _state(live)
+    assert {c for c in after if after[c] != before.get(c)} == {a, b}
+    moved = _points(live, [a, b])
+    new_a = set(moved[a]) - set(_points_before(before, a))
+    new_b = set(moved[b]) - set(_points_before(before, b))
+    assert len(new_a) == 1 and new_a == new_b
+    # Geoman speaks the page's language.
+    assert "多边形" in (page.locator(".leaflet-pm-toolbar").inner_html())
+    page.locator("#lang-btn").click()
+    assert "Polygon" in (page.locator(".leaflet-pm-toolbar").inner_html())
+    assert watched.problems() == []
+    page.context.close()
+
+
+def _points_before(state: dict[str, tuple[int, bytes]], code: str) -> list[tuple[float, float]]:
+    from shapely import from_wkb, get_coordinates
+
+    return [(float(x), float(y)) for x, y in get_coordinates(from_wkb(state[code][1]))]
