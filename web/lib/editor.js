@@ -7,10 +7,12 @@ import { button, el } from "./dom.js";
 import { language, onLanguage, t } from "./i18n.js";
 import { hidePanel, showPanel } from "./panels.js";
 import { splitMerge } from "./splitmerge.js";
-import { fromView, geometryOf, vertexIndex } from "./view.js";
+import { fromView, geo, geometryOf, vertexIndex } from "./view.js";
 
 /** Geoman's snapping: to vertices and edges of grids and communities within 15 px. */
 export const SNAP = { snappable: true, snapDistance: 15, snapSegment: true, snapMiddle: false, allowSelfIntersection: false };
+// More communities than this in view: zoomed too far out to draw; their drawn outlines will do.
+const OUTLINES_AT_ONCE = 30;
 const CONTROLS = { position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false,
   drawCircle: false, drawText: false, drawRectangle: true, drawPolygon: true, editMode: false,
   dragMode: false, cutPolygon: false, removalMode: false, rotateMode: false };
@@ -19,11 +21,11 @@ const CONTROLS = { position: "topleft", drawMarker: false, drawCircleMarker: fal
  * Puts every vertex clicked while drawing within snapping distance of a stored vertex exactly on
  * it: Geoman snaps to the nearest layer's edge first, which may pass a neighbour's vertex by.
  */
-function settleVertices(map, working, idx) {
+function settleVertices(map, working, index) {
   working.on("pm:vertexadded", (e) => {
     const lls = working.getLatLngs();
     const i = lls.length - 1;
-    const to = i >= 0 && idx.near(map, lls[i], SNAP.snapDistance);
+    const to = i >= 0 && index().near(map, lls[i], SNAP.snapDistance);
     if (!to || to === lls[i]) return;
     lls[i] = to;
     working.setLatLngs(lls);
@@ -53,10 +55,36 @@ export function gridEditor(map, grids, refusal, changed, communities) {
   };
   const writer = batchWriter(map, { grids, refusal, changed, etags, nameOf });
 
+  // The communities' outlines are drawn simplified; where a tool is used, their stored outlines are
+  // read and snapped to instead (invisible), so a vertex put on a community's edge lies on it.
+  const outlines = geo({ style: { opacity: 0, fill: false }, interactive: false, snapIgnore: false });
+  const precise = new Set();
+  /** Reads the stored outlines of the communities in view (a few at a time, not the district). */
+  async function loadOutlines() {
+    if (!communities) return;
+    const view = map.getBounds();
+    const wanted = [];
+    communities.eachLayer((l) => {
+      const code = l.feature && l.feature.properties.code;
+      if (code && !precise.has(code) && l.getBounds().intersects(view)) wanted.push([code, l]);
+    });
+    if (wanted.length > OUTLINES_AT_ONCE) return;
+    outlines.addTo(map);
+    await Promise.all(wanted.map(async ([code, l]) => {
+      precise.add(code);
+      try {
+        outlines.addData(await api(`${API}/regions/${code}`));
+        l.options.snapIgnore = true;
+      } catch (err) {
+        precise.delete(code);
+      }
+    }));
+  }
   /** The stored vertices of every grid and community, by where they are drawn. */
   function index() {
     const geoms = [];
     if (communities) communities.eachLayer((l) => { if (l.feature) geoms.push(l.feature.geometry); });
+    outlines.eachLayer((l) => { if (l.feature) geoms.push(l.feature.geometry); });
     grids.byCode.forEach((l) => { if (l.feature) geoms.push(l.feature.geometry); });
     return vertexIndex(geoms);
   }
@@ -94,11 +122,14 @@ export function gridEditor(map, grids, refusal, changed, communities) {
     map.closePopup();
     const layer = grids.byCode.get(code);
     if (!layer) return;
-    const idx = index();
     const near = [...grids.byCode.values()].filter((l) => l !== layer && l.getBounds().pad(0.01).intersects(layer.getBounds()));
     layer.pm.enable(Object.assign({}, SNAP, { preventMarkerRemoval: false }));
-    editing = { code, layer, idx, follow: followBorders(layer, () => near, (ll) => idx.near(map, ll, SNAP.snapDistance) || ll) };
+    const now = { code, layer, idx: index() };
+    now.follow = followBorders(layer, () => near, (ll) => now.idx.near(map, ll, SNAP.snapDistance) || ll);
+    editing = now;
     editPanel();
+    // The grids' features keep their stored geometry while edited: the index may be rebuilt.
+    loadOutlines().then(() => { now.idx = index(); });
   }
   /** Sends the edited grid and every neighbour that followed it as one batch. */
   async function save() {
@@ -134,7 +165,10 @@ export function gridEditor(map, grids, refusal, changed, communities) {
         button("cancel-edit", t("cancel"), () => { drop(); writer.clear(); hidePanel(); })])]);
   }
   map.on("pm:create", (e) => { if (e.shape === "Polygon" || e.shape === "Rectangle") create(e.layer); });
-  map.on("pm:drawstart", (e) => { if (e.workingLayer) settleVertices(map, e.workingLayer, index()); });
+  map.on("pm:drawstart", (e) => {
+    if (e.workingLayer) settleVertices(map, e.workingLayer, index);
+    loadOutlines();
+  });
 
   /** Retiring grid code: a dry run first, showing the gap it would leave, then confirm. */
   async function remove(code) {
