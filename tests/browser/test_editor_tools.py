@@ -400,3 +400,40 @@ def _points_before(state: dict[str, tuple[int, bytes]], code: str) -> list[tuple
     from shapely import from_wkb, get_coordinates
 
     return [(float(x), float(y)) for x, y in get_coordinates(from_wkb(state[code][1]))]
+
+
+def test_under_a_gcj02_base_map_untouched_vertices_are_sent_as_stored(
+    browser: Browser, live: Live
+) -> None:
+    from dataclasses import replace
+
+    from tests.browser.conftest import serving
+
+    settings = live.settings.model_copy(deep=True)
+    settings.api.tile_url = (
+        "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+    )
+    settings.api.tile_crs = "GCJ-02"
+    code = "110108010033001"
+    with live.engine.connect() as conn:
+        ring = [(r.x, r.y) for r in conn.execute(RING, {"c": code})][:-1]
+    before = _state(live)
+    with serving(settings) as base:
+        gcj = replace(live, base=base)
+        watched = _open(_context(browser, gcj, token=True), gcj)
+        _watch_posts(watched)
+        page = watched.page
+        _search(page, code)
+        _click_grid(page, code)
+        page.locator(".leaflet-popup-content button.edit-grid").click()
+        page.locator("#panel button.save-grid").wait_for()
+        # Saved unchanged: the grid's coordinates go back as stored, so nothing is written.
+        page.locator("#panel button.save-grid").click()
+        page.locator("#panel .message.ok, #panel .message.warn").first.wait_for(timeout=10_000)
+        [sent] = _batches(watched)
+        coords = [tuple(p) for p in sent["changes"][0]["geometry"]["coordinates"][0][0]][:-1]
+        assert coords == ring
+        assert _state(live) == before
+        page.screenshot(path=screenshot_path("editor-gcj02-unchanged"))
+        assert watched.problems() == []
+        page.context.close()

@@ -129,9 +129,10 @@ export function batchWriter(map, ctx) {
     ctx.changed();
     const cov = coverageOf(answer);
     red(cov.shapes);
-    const saved = codes.length ? codes.join("、") : t("nothing_changed");
-    const message = cov.exact ? t("saved_exact", { codes: saved, share: pct(cov.share) })
-      : t("saved_left", { codes: saved, left: coverageWords(cov) });
+    const saved = codes.join("、");
+    let message;
+    if (!codes.length) message = cov.exact ? t("unchanged_exact", { share: pct(cov.share) }) : t("unchanged_left", { left: coverageWords(cov) });
+    else message = cov.exact ? t("saved_exact", { codes: saved, share: pct(cov.share) }) : t("saved_left", { codes: saved, left: coverageWords(cov) });
     const actions = [];
     const filler = (answer.grids || []).find((f) => f.changed !== false) || (answer.grids || [])[0];
     if (!cov.exact && cov.gaps && filler) actions.push(button("fill-gap", t("fill_gap"), () => fillGap(filler)));

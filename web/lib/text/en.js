@@ -37,7 +37,7 @@ Object.assign(WORDS, {
   left_gaps: "{n} gap(s), {m2} m² in all", left_overlaps: "{n} overlap(s), {m2} m² in all",
   coverage_line: "Community covered by grids: {share} · gaps {gaps} m² · overlaps {overlaps} m²",
   saved_exact: "Saved {codes}; the community is covered exactly ({share})", saved_left: "Saved ({codes}), but the community still has {left}",
-  nothing_changed: "nothing changed",
+  unchanged_exact: "Nothing changed, no new version written (the community is covered exactly, {share})", unchanged_left: "Nothing changed, no new version written; the community still has {left}",
   preview_exact: "Preview: after saving, the community is covered exactly ({share}).", preview_left: "Preview: after saving, the community still has {left}.",
   confirm_preview: "Confirm and save", fill_gap: "Fill the gap", give_way: "Give way (drop the overlap)", clip_outside: "Clip to the community",
   resume_edit: "Keep editing", fill_intro: "{grid} extends into the neighbouring gaps.",

@@ -34,7 +34,7 @@ Object.assign(WORDS, {
   left_gaps: "{n} 处缺口，共 {m2} m²", left_overlaps: "{n} 处重叠，共 {m2} m²",
   coverage_line: "社区网格覆盖 {share} · 缺口 {gaps} m² · 重叠 {overlaps} m²",
   saved_exact: "已保存 {codes}，社区网格覆盖完整（{share}）", saved_left: "已保存（{codes}），但社区内仍有 {left}",
-  nothing_changed: "没有改动",
+  unchanged_exact: "没有改动，未写入新版本（社区网格覆盖完整，{share}）", unchanged_left: "没有改动，未写入新版本；社区内仍有 {left}",
   preview_exact: "预览：保存后社区网格覆盖完整（{share}）。", preview_left: "预览：保存后社区内仍有 {left}。",
   confirm_preview: "确认保存", fill_gap: "填补缺口", give_way: "让出重叠部分", clip_outside: "裁去社区外部分",
   resume_edit: "继续修改", fill_intro: "{grid} 扩展到相邻的缺口。",
