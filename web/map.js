@@ -30,14 +30,21 @@ const { streets, communities } = regionLayers();
 const grids = gridLayer(map, (latlng) => showLookup(map, latlng, actions));
 const refusal = refusalLayer(map);
 const buildings = buildingTiles(map, (layer) => layersControl.addOverlay(layer, t("buildings")));
-const editor = gridEditor(map, grids, refusal, () => { forgetFigures(); buildings.refresh(); });
+const editor = gridEditor(map, grids, refusal, () => {
+  forgetFigures();
+  buildings.refresh();
+  grids.labels();
+  const problems = lazy.find((x) => x.key === "problems");
+  if (map.hasLayer(problems.layer)) { problems.reset(); loadInView(problems); }
+}, communities);
 const actions = [
   { cls: "edit-grid", label: () => t("edit"), run: editor.edit },
-  { cls: "cut-grid", label: () => t("cut"), run: editor.cut },
+  { cls: "split-grid", label: () => t("split"), run: editor.split },
+  { cls: "merge-grid", label: () => t("merge"), run: editor.merge },
   { cls: "delete-grid", label: () => t("delete"), run: editor.remove },
   { cls: "history-grid", label: () => t("history"), run: (code) => showHistory(map, editor, code) },
 ];
-whenBusy(() => Boolean(editor.editing()) || map.pm.globalDrawModeEnabled() || map.pm.globalCutModeEnabled());
+whenBusy(editor.busy);
 map.on("click", (ev) => { if (!mapBusy()) showLookup(map, ev.latlng, actions); });
 bindSearch($("search"), $("search-q"), highlighter(map), say, map);
 $("panel-close").addEventListener("click", hidePanel);

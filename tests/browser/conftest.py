@@ -44,9 +44,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live(fresh_database, server: Settings) -> Iterator[Live]:  # type: ignore[no-untyped-def]
-    name = "gridmap_test_browser"
+@contextmanager
+def demo_served(fresh_database, name: str) -> Iterator[Live]:  # type: ignore[no-untyped-def]
+    """A new database ``name`` with the demo data set, served on loopback, and a street token."""
     url = fresh_database(name)
     migrate.upgrade(url)
     engine = make_engine(url, pool_size=2)
@@ -57,9 +57,27 @@ def live(fresh_database, server: Settings) -> Iterator[Live]:  # type: ignore[no
     settings.db.embedded_db = name
     if settings.db.url is not None:
         settings.db.url = url  # type: ignore[assignment]
-    with serving(settings) as base:
-        yield Live(base=base, engine=engine, token=secret, settings=settings)
-    engine.dispose()
+    try:
+        with serving(settings) as base:
+            yield Live(base=base, engine=engine, token=secret, settings=settings)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live(fresh_database, server: Settings) -> Iterator[Live]:  # type: ignore[no-untyped-def]
+    with demo_served(fresh_database, "gridmap_test_browser") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def own_live(  # type: ignore[no-untyped-def]
+    fresh_database, server: Settings, request: pytest.FixtureRequest
+) -> Iterator[Live]:
+    """Like ``live``, on a database of the test module's own, for tests that change grids."""
+    name = "gridmap_test_browser_" + request.module.__name__.rsplit(".", 1)[-1]
+    with demo_served(fresh_database, name) as served:
+        yield served
 
 
 @contextmanager
@@ -95,3 +113,17 @@ def screenshot_path(name: str) -> Path:
     """Where a test writes a screenshot of the map."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # Keeps each phase's report on the test, so fixtures can tell a failed test from a passed one.
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+def failed(request: pytest.FixtureRequest) -> bool:
+    """Whether the test of ``request`` failed (for fixtures, after their yield)."""
+    report = getattr(request.node, "report_call", None)
+    return bool(report is not None and report.failed)

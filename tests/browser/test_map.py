@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import text
+from tests.browser import people
 from tests.browser.conftest import Live, screenshot_path
 
 OVERLAYS_ZH = [
@@ -79,29 +80,14 @@ def editor(browser: Browser, live: Live) -> Iterator[Watched]:
 
 def _pixel(page: Page, lon: float, lat: float) -> tuple[float, float]:
     """Where a WGS84 point is on the page (the map has no GCJ-02 base map in tests)."""
-    xy: Any = page.evaluate(
-        "([lon, lat]) => { const m = window.gridmap.map; const p = m.latLngToContainerPoint([lat, lon]);"
-        " const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-        [lon, lat],
-    )
-    return float(xy[0]), float(xy[1])
-
-
-def _show(page: Page, west: float, south: float, east: float, north: float) -> None:
-    page.evaluate(
-        "([w, s, e, n]) => window.gridmap.map.fitBounds([[s, w], [n, e]], {animate: false})",
-        [west, south, east, north],
-    )
-    page.wait_for_timeout(300)
+    return people.pixel(page, lon, lat)
 
 
 def _draw_rectangle(page: Page, box: tuple[float, float, float, float], name: str) -> None:
     west, south, east, north = box
     page.locator(".leaflet-pm-icon-rectangle").click()
-    for lon, lat in ((west, north), (east, south)):
-        x, y = _pixel(page, lon, lat)
-        page.mouse.move(x, y)
-        page.mouse.click(x, y)
+    for corner in ((west, north), (east, south)):
+        people.click(page, corner)
     page.locator("#new-grid-name").fill(name)
     page.locator("#panel button.save-new-grid").click()
 
@@ -232,11 +218,13 @@ def test_an_overlapping_grid_is_shown_in_red_and_nothing_is_saved(
             )
         ).one()
     before = _grid_count(live)
-    _show(page, west - 0.003, south - 0.003, east + 0.003, north + 0.003)
+    # Fly there with the search box, then wheel in over the spot until the box fills the map.
+    people.search(page, "110108010002001")
+    people.fit(page, [(west, south), (east, north)], most=18)
     _draw_rectangle(page, (west, south, east, north), "重叠网格")
     page.locator("#panel .message.error").wait_for(timeout=10_000)
     message = page.locator("#panel .message").inner_text()
-    assert "未保存" in message and "overlaps" in message
+    assert "未保存" in message and "重叠" in message and "110108010002001" in message
     assert page.evaluate("document.body.dataset.lastError") == "409"
     # The overlaps are drawn in red.
     assert page.locator("path[stroke='#d50000']").count() >= 1
@@ -253,10 +241,14 @@ def test_a_valid_grid_is_saved_and_is_there_after_a_reload(
     with live.engine.begin() as conn:
         row = conn.execute(
             text(
-                "SELECT g.code, ST_XMin(b) w, ST_YMin(b) s, ST_XMax(b) e, ST_YMax(b) n FROM grid g, "
+                "SELECT g.code, ST_XMin(b) w, ST_YMin(b) s, ST_XMax(b) e, ST_YMax(b) n, "
+                "(SELECT min(o.code) FROM grid o WHERE o.community_code = g.community_code "
+                "AND o.code <> g.code AND o.valid_to IS NULL) AS sibling FROM grid g, "
                 "LATERAL (SELECT ST_Envelope(ST_Buffer(ST_PointOnSurface(g.geom)::geography, 25)"
                 "::geometry) AS b) x WHERE g.community_code LIKE '110108010%' "
                 "AND g.valid_to IS NULL AND ST_Contains(g.geom, ST_Buffer(b, 0.0002)) "
+                "AND EXISTS (SELECT 1 FROM grid o WHERE o.community_code = g.community_code "
+                "AND o.code <> g.code AND o.valid_to IS NULL) "
                 "ORDER BY g.code DESC LIMIT 1"
             )
         ).one()
@@ -268,10 +260,15 @@ def test_a_valid_grid_is_saved_and_is_there_after_a_reload(
         )
     page.reload()
     page.wait_for_selector("body[data-ready='true']", timeout=15_000)
-    _show(page, row.w - 0.002, row.s - 0.002, row.e + 0.002, row.n + 0.002)
+    # The retired grid cannot be searched for: fly to its neighbour, then drag and wheel there.
+    people.search(page, row.sibling)
+    people.fit(page, [(row.w, row.s), (row.e, row.n)], most=18)
     before = _grid_count(live)
     _draw_rectangle(page, (row.w, row.s, row.e, row.n), "新画网格")
-    page.locator("#panel .message.ok").wait_for(timeout=10_000)
+    # The rectangle fills only part of the room made: saved, with the gap left said in words.
+    page.locator("#panel .message.warn").wait_for(timeout=10_000)
+    assert "缺口" in page.locator("#panel .message.warn").inner_text()
+    assert float(page.locator("#panel .coverage").get_attribute("data-gaps-m2") or 0) > 0
     code = page.evaluate("document.body.dataset.saved")
     assert code.startswith(row.code[:12]) and _grid_count(live) == before + 1
     page.reload()

@@ -1,139 +1,211 @@
-// Editing grids with Geoman: draw, edit vertices, cut, delete; every write sends the grid's ETag as If-Match.
+// Editing grids with Geoman: draw, edit vertices (grids sharing a vertex follow), delete, restore;
+// every write goes through the batch with the ETag each grid was read at, in exact coordinates.
 import { API, api } from "./api.js";
+import { batchWriter } from "./batch.js";
+import { followBorders } from "./borders.js";
 import { button, el } from "./dom.js";
-import { t } from "./i18n.js";
-import { cancelButton, hidePanel, messagePanel, showPanel } from "./panels.js";
-import { fromView, geometryOf } from "./view.js";
+import { language, onLanguage, t } from "./i18n.js";
+import { hidePanel, showPanel } from "./panels.js";
+import { splitMerge } from "./splitmerge.js";
+import { fromView, geo, geometryOf, vertexIndex } from "./view.js";
 
-const SNAP = { snappable: true, snapDistance: 15, allowSelfIntersection: false };
+/** Geoman's snapping: to vertices and edges of grids and communities within 15 px. */
+export const SNAP = { snappable: true, snapDistance: 15, snapSegment: true, snapMiddle: false, allowSelfIntersection: false };
+// More communities than this in view: zoomed too far out to draw; their drawn outlines will do.
+const OUTLINES_AT_ONCE = 30;
 const CONTROLS = { position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false,
   drawCircle: false, drawText: false, drawRectangle: true, drawPolygon: true, editMode: false,
   dragMode: false, cutPolygon: false, removalMode: false, rotateMode: false };
 
 /**
- * The grid editor of map. grids: the grid layer (put, remove, byCode); refusal: the layer showing why
- * a write was refused; changed(): runs after every saved change (figures, tiles).
- * Answers { editing(), tools(on), edit, cut, remove, save, reload } (edit, cut, remove take a grid code).
+ * Puts every vertex clicked while drawing within snapping distance of a stored vertex exactly on
+ * it: Geoman snaps to the nearest layer's edge first, which may pass a neighbour's vertex by.
  */
-export function gridEditor(map, grids, refusal, changed) {
+function settleVertices(map, working, index) {
+  working.on("pm:vertexadded", (e) => {
+    const lls = working.getLatLngs();
+    const i = lls.length - 1;
+    const to = i >= 0 && index().near(map, lls[i], SNAP.snapDistance);
+    if (!to || to === lls[i]) return;
+    lls[i] = to;
+    working.setLatLngs(lls);
+    if (e.marker) e.marker.setLatLng(to);
+  });
+}
+
+/** Geoman's language for the page's. */
+const pmLang = () => (language() === "zh" ? "zh" : "en");
+
+/**
+ * The grid editor of map. grids: the grid layer (put, remove, byCode); refusal: the red layer
+ * showing why a write was refused and what a write left; changed(): runs after every write
+ * (figures, tiles, problems); communities: the community outlines (their vertices are snapped to).
+ * Answers { busy(), editing(), tools(on), edit, split, merge, remove, restore, reload }.
+ */
+export function gridEditor(map, grids, refusal, changed, communities) {
   let editing = null;
   const etags = new Map();
+  const nameOf = (code) => { const l = grids.byCode.get(code); return l && l.feature ? l.feature.properties.name : code; };
+  const label = (code) => `${nameOf(code)}（${code}）`;
+  /** The ETag grid code was read at: from its last answer, else from the version it was drawn at. */
+  const etagOf = (code) => {
+    if (etags.has(code)) return etags.get(code);
+    const l = grids.byCode.get(code);
+    return l && l.feature ? `"${code}.v${l.feature.properties.version}"` : "";
+  };
+  const writer = batchWriter(map, { grids, refusal, changed, etags, nameOf });
 
-  function refused(e) {
-    refusal.show(e.body || {});
-    document.body.dataset.lastError = String(e.status);
-    return t("rejected", { m: e.message });
+  // The communities' outlines are drawn simplified; where a tool is used, their stored outlines are
+  // read and snapped to instead (invisible), so a vertex put on a community's edge lies on it.
+  const outlines = geo({ style: { opacity: 0, fill: false }, interactive: false, snapIgnore: false });
+  const precise = new Set();
+  /** Reads the stored outlines of the communities in view (a few at a time, not the district). */
+  async function loadOutlines() {
+    if (!communities) return;
+    const view = map.getBounds();
+    const wanted = [];
+    communities.eachLayer((l) => {
+      const code = l.feature && l.feature.properties.code;
+      if (code && !precise.has(code) && l.getBounds().intersects(view)) wanted.push([code, l]);
+    });
+    if (wanted.length > OUTLINES_AT_ONCE) return;
+    outlines.addTo(map);
+    await Promise.all(wanted.map(async ([code, l]) => {
+      precise.add(code);
+      try {
+        outlines.addData(await api(`${API}/regions/${code}`));
+        l.options.snapIgnore = true;
+      } catch (err) {
+        precise.delete(code);
+      }
+    }));
   }
-  async function reload(code) {
-    const f = await api(`${API}/grids/${code}`);
-    etags.set(code, f.__etag);
-    grids.put(f);
-    return f;
+  /** The stored vertices of every grid and community, by where they are drawn. */
+  function index() {
+    const geoms = [];
+    if (communities) communities.eachLayer((l) => { if (l.feature) geoms.push(l.feature.geometry); });
+    outlines.eachLayer((l) => { if (l.feature) geoms.push(l.feature.geometry); });
+    grids.byCode.forEach((l) => { if (l.feature) geoms.push(l.feature.geometry); });
+    return vertexIndex(geoms);
+  }
+  /** Reads grids codes again and draws them as stored. */
+  async function reload(codes) {
+    await Promise.all([].concat(codes).map(async (code) => {
+      const f = await api(`${API}/grids/${code}`);
+      etags.set(code, f.__etag);
+      delete f.__etag;
+      grids.put(f);
+    }));
   }
   function finish() {
-    if (editing && editing.layer && editing.layer.pm) editing.layer.pm.disable();
+    if (editing) {
+      editing.follow.stop();
+      if (editing.layer.pm) editing.layer.pm.disable();
+    }
     editing = null;
     map.pm.disableDraw();
   }
-  const undo = (code) => async () => { finish(); refusal.clear(); await reload(code); };
-  async function saved(code, version) {
-    refusal.clear();
-    await reload(code);
-    changed();
-    messagePanel(t("saved", { code, v: version }), [], "ok");
-    document.body.dataset.saved = code;
+  const sm = splitMerge(map, { grids, writer, etagOf, label, nameOf, index, finish, reload });
+
+  function editPanel() {
+    const { code } = editing;
+    showPanel([el("h3", {}, [t("editing", { grid: label(code) })]), el("div", { class: "muted" }, [t("edit_hint")]),
+      el("div", { class: "actions" }, [button("save-grid", t("save"), save),
+        button("cancel-edit", t("cancel"), async () => { const codes = touchedCodes(); finish(); writer.clear(); await reload(codes); hidePanel(); })])]);
   }
-  async function save(code, geometry, extra) {
-    try {
-      const f = await api(`${API}/grids/${code}`, { method: "PATCH", ifMatch: etags.get(code) || "",
-        json: Object.assign({ type: "Feature", geometry, properties: {} }, extra || {}) });
-      finish();
-      await saved(code, f.properties.version);
-    } catch (e) {
-      if (e.status === 412) {
-        messagePanel(t("stale", { version: versionOf(e.etag) }), [
-          button("reload-grid", t("reload"), async () => { finish(); await reload(code); hidePanel(); })], "error stale");
-        document.body.dataset.lastError = "412";
-        return;
-      }
-      messagePanel(refused(e), [cancelButton(undo(code))], "error");
-    }
-  }
-  async function begin(code) {
-    map.closePopup();
-    if (!etags.has(code)) await reload(code);
-    const layer = grids.byCode.get(code);
-    editing = { code, layer };
-    return layer;
-  }
+  const touchedCodes = () => (editing ? [editing.code, ...[...editing.follow.touched()].map((l) => l.feature.properties.code)] : []);
+
+  /** Vertex editing of grid code; grids sharing a vertex with it follow. */
   async function edit(code) {
-    const layer = await begin(code);
-    layer.pm.enable(SNAP);
-    messagePanel(`${t("edit")} ${code}`, [
-      button("save-grid", t("save"), () => save(code, geometryOf(layer))),
-      cancelButton(async () => { finish(); await reload(code); })], "");
-  }
-  async function cut(code) {
-    const layer = await begin(code);
-    map.pm.enableGlobalCutMode({ layersToCut: [layer], allowSelfIntersection: false });
-    map.once("pm:cut", (e) => {
-      map.pm.disableGlobalCutMode();
-      editing = { code, layer: e.layer };
-      save(code, geometryOf(e.layer));
-    });
-    messagePanel(`${t("cut")} ${code}`, [cancelButton(() => { map.pm.disableGlobalCutMode(); finish(); })], "");
-  }
-  async function remove(code) {
+    finish();
+    writer.clear();
     map.closePopup();
-    if (!window.confirm(t("confirm_delete", { code }))) return;
-    if (!etags.has(code)) await reload(code);
-    try {
-      await api(`${API}/grids/${code}`, { method: "DELETE", ifMatch: etags.get(code) });
-      grids.remove(code);
-      changed();
-      messagePanel(t("deleted", { code }), [], "ok");
-    } catch (e) {
-      messagePanel(e.status === 412 ? t("stale", { version: versionOf(e.etag) }) : t("rejected", { m: e.message }), [], "error");
-    }
+    const layer = grids.byCode.get(code);
+    if (!layer) return;
+    const near = [...grids.byCode.values()].filter((l) => l !== layer && l.getBounds().pad(0.01).intersects(layer.getBounds()));
+    layer.pm.enable(Object.assign({}, SNAP, { preventMarkerRemoval: false }));
+    const now = { code, layer, idx: index() };
+    now.follow = followBorders(layer, () => near, (ll) => now.idx.near(map, ll, SNAP.snapDistance) || ll);
+    editing = now;
+    editPanel();
+    // The grids' features keep their stored geometry while edited: the index may be rebuilt.
+    loadOutlines().then(() => { now.idx = index(); });
   }
+  /** Sends the edited grid and every neighbour that followed it as one batch. */
+  async function save() {
+    if (!editing) return;
+    const { code, layer, idx, follow } = editing;
+    const changes = [{ code, if_match: etagOf(code), geometry: geometryOf(layer, idx) }];
+    follow.touched().forEach((n) => {
+      const c = n.feature.properties.code;
+      changes.push({ code: c, if_match: etagOf(c), geometry: geometryOf(n, idx) });
+    });
+    const codes = changes.map((c) => c.code);
+    await writer.commit({ path: "batch", batch: true, body: { note: t(codes.length > 1 ? "note_border" : "note_edit"), changes },
+      done: finish, undo: async () => { finish(); await reload(codes); }, resume: () => { if (editing) editPanel(); } });
+  }
+
+  /** A newly drawn polygon: its name and kind, then a create entry of the batch. */
   async function create(layer) {
-    const geometry = geometryOf(layer);
+    const idx = index();
+    const geometry = geometryOf(layer, idx);
     const [lon, lat] = fromView(layer.getBounds().getCenter());
     let community = null;
     try { community = (await api(`${API}/lookup?lon=${lon}&lat=${lat}`)).community; }
     catch (err) { community = (err.body || {}).community; }
     const name = el("input", { id: "new-grid-name", maxlength: "100", value: community ? `${community.name}${t("new_grid")}` : "" });
     const kind = el("select", { id: "new-grid-kind" }, [el("option", { value: "basic" }, [t("basic")]), el("option", { value: "exclusive" }, [t("exclusive")])]);
-    const post = async () => {
-      try {
-        const f = await api(`${API}/grids`, { method: "POST", json: { type: "Feature", geometry,
-          properties: { community_code: community && community.code, name: name.value.trim(), kind: kind.value } } });
-        map.removeLayer(layer);
-        await saved(f.properties.code, f.properties.version);
-      } catch (err) {
-        map.removeLayer(layer);
-        messagePanel(refused(err), [], "error");
-      }
-    };
+    const drop = () => { map.removeLayer(layer); };
+    const post = () => writer.commit({ path: "batch", batch: true, body: { note: t("note_create"), changes: [
+      { geometry, properties: { community_code: community && community.code, name: name.value.trim(), kind: kind.value } }] },
+    done: drop, undo: drop });
     showPanel([el("h3", {}, [t("new_grid_title", { community: community ? community.name : "—" })]),
       el("label", {}, [t("name"), " ", name]), el("label", {}, [" ", t("kind"), " ", kind]),
       el("div", { class: "actions" }, [button("save-new-grid", t("save"), post),
-        cancelButton(() => { map.removeLayer(layer); refusal.clear(); })])]);
+        button("cancel-edit", t("cancel"), () => { drop(); writer.clear(); hidePanel(); })])]);
   }
-  map.on("pm:create", (e) => create(e.layer));
+  map.on("pm:create", (e) => { if (e.shape === "Polygon" || e.shape === "Rectangle") create(e.layer); });
+  map.on("pm:drawstart", (e) => {
+    if (e.workingLayer) settleVertices(map, e.workingLayer, index);
+    loadOutlines();
+  });
+
+  /** Retiring grid code: a dry run first, showing the gap it would leave, then confirm. */
+  async function remove(code) {
+    finish();
+    map.closePopup();
+    await writer.dryRun({ path: "batch", batch: true, body: { note: t("note_retire"), changes: [{ code, if_match: etagOf(code), retire: true }] } },
+      t("delete_intro", { grid: label(code) }));
+  }
+
+  /** Writes an earlier version f of grid code (its geometry, name and kind) as the newest. */
+  async function restore(code, f) {
+    finish();
+    // The history was read just now: restore over the version it ends with, read again.
+    await reload([code]);
+    const p = f.properties;
+    await writer.commit({ path: "batch", batch: true, body: { note: t("note_restore", { v: p.version }), changes: [
+      { code, if_match: etagOf(code), geometry: f.geometry, properties: { name: p.name, kind: p.kind, subtype: p.subtype } }] },
+    undo: () => reload([code]) });
+  }
 
   /** Shows Geoman's drawing tools (signed in) or takes them away. */
   function tools(on) {
     map.pm.removeControls();
-    if (!on) return;
+    if (!on) { finish(); return; }
     map.pm.addControls(CONTROLS);
     map.pm.setGlobalOptions(SNAP);
   }
-  return { editing: () => editing, tools, edit, cut, remove, save, reload };
-}
+  map.pm.setLang(pmLang());
+  onLanguage(() => {
+    const shown = map.pm.controlsVisible();
+    map.pm.setLang(pmLang());
+    if (!shown) map.pm.removeControls();
+    if (editing) editPanel();
+  });
 
-/** The version number in a grid's ETag ("110108010021001.v2" → "2"), or "?" without one. */
-function versionOf(etag) {
-  const m = /\.v(\d+)"?$/.exec(etag || "");
-  return m ? m[1] : "?";
+  /** Whether a tool owns the mouse: vertex editing, drawing, a split line, a merge pick. */
+  const busy = () => Boolean(editing) || sm.busy() || map.pm.globalDrawModeEnabled() || map.pm.globalEditModeEnabled()
+    || map.pm.globalCutModeEnabled() || map.pm.globalRemovalModeEnabled();
+  return { busy, editing: () => editing, tools, edit, split: sm.split, merge: sm.merge, remove, restore, reload, save };
 }

@@ -6,7 +6,7 @@ import { showPanel } from "./panels.js";
 
 const cells = (tag, values) => el("tr", {}, values.map((v) => el(tag, {}, [v])));
 
-/** Shows the history of grid code in the side panel; restoring goes through editor.reload and editor.save. */
+/** Shows the history of grid code in the side panel; restoring goes through editor.restore. */
 export async function showHistory(map, editor, code) {
   map.closePopup();
   const h = await api(`${API}/grids/${code}/history`);
@@ -15,10 +15,7 @@ export async function showHistory(map, editor, code) {
     const p = f.properties;
     let restore = "";
     if (p.version !== current && f.geometry) {
-      restore = button("restore-version", t("restore"), async () => {
-        await editor.reload(code);
-        editor.save(code, f.geometry, { properties: { name: p.name, kind: p.kind, subtype: p.subtype } });
-      });
+      restore = button("restore-version", t("restore"), () => editor.restore(code, f));
       restore.dataset.version = String(p.version);
     }
     return cells("td", [p.version, (p.valid_from || "").slice(0, 16).replace("T", " "), p.changed_by || p.actor || "", p.note || "", restore]);

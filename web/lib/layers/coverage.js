@@ -29,7 +29,9 @@ export function problemsLayer(map, communities) {
     }));
     return { shown: wanted.length, matched: wanted.length };
   };
-  return { key: "problems", layer, load };
+  // After an edit: forget what was read, so the communities in view are read again.
+  const reset = () => { layer.clearLayers(); read.clear(); };
+  return { key: "problems", layer, load, reset };
 }
 
 /** Why a grid was refused, drawn on the map: the overlaps and the part outside its community. */

@@ -51,6 +51,37 @@ export const WORDS = {
   kind_with_subtype: "{kind} ({subtype})",
 };
 
+
+// Grid editor: drawing, vertex editing, shared borders, batch writes, coverage, refusals, split and merge.
+Object.assign(WORDS, {
+  split: "Split", merge: "Merge", editing: "Editing {grid}",
+  edit_hint: "Drag vertices to move the boundary; vertices and edges shared with neighbouring grids move with it. Click an edge's middle dot to add a vertex, right-click one to remove it.",
+  new_grid_short: "New grid", this_grid: "This grid", list_sep: "; ",
+  left_gaps: "{n} gap(s), {m2} m² in all", left_overlaps: "{n} overlap(s), {m2} m² in all",
+  coverage_line: "Community covered by grids: {share} · gaps {gaps} m² · overlaps {overlaps} m²",
+  saved_exact: "Saved {codes}; the community is covered exactly ({share})", saved_left: "Saved ({codes}), but the community still has {left}",
+  unchanged_exact: "Nothing changed, no new version written (the community is covered exactly, {share})", unchanged_left: "Nothing changed, no new version written; the community still has {left}",
+  preview_exact: "Preview: after saving, the community is covered exactly ({share}).", preview_left: "Preview: after saving, the community still has {left}.",
+  confirm_preview: "Confirm and save", fill_gap: "Fill the gap", give_way: "Give way (drop the overlap)", clip_outside: "Clip to the community",
+  resume_edit: "Keep editing", fill_intro: "{grid} extends into the neighbouring gaps.",
+  stale_grid: "{grid} was changed by someone else (now version {version}); your change was not saved.",
+  overlap_item: "{name} ({code}) by {m2} m²", refused_overlap: "Not saved: {grid} overlaps {list}",
+  refused_outside: "Not saved: {m2} m² of {grid} lie outside its community", refused_gap: "Not saved: {grid} would leave a gap of {m2} m²",
+  refused_other: "Not saved: {grid}: {why}", http_other: "the server refused this change",
+  refusal_invalid_geometry: "the boundary is not a valid shape (crosses itself, not closed or too small)", refusal_if_match_required: "the version is missing; reload the grid",
+  refusal_grid_not_found: "the grid does not exist or was deleted", refusal_forbidden: "your token may not change this community's grids",
+  refused_split_end: "Not saved: one end of the line lies inside {grid}; draw it from outside the grid (or its edge) across to the other side",
+  refused_split_parts: "Not saved: the line cuts {grid} into {n} parts; it must cut it into exactly two",
+  refused_not_adjacent: "Not merged: the two grids are not neighbours (they meet at a point at most)", refused_merge_with: "Not merged: only two grids of one community can be merged",
+  refusal_outside_china: "the coordinates are outside China",
+  note_edit: "Boundary edited", note_border: "Shared border moved", note_create: "Grid created", note_retire: "Grid deleted",
+  note_restore: "Version {v} restored", note_fill: "Gap filled",
+  delete_intro: "Delete {grid}:", split_title: "Split {grid}", split_suffix: " (part)", split_name: "Name of the new grid",
+  split_hint: "Draw a line across the grid (both ends outside it or on its boundary); click the last point again to finish.",
+  split_intro: "{grid} becomes two grids:", merge_title: "Merge {grid}", merge_hint: "Click the neighbouring grid to merge it with.",
+  merge_intro: "{a} and {b} merged (the lower code stays):",
+});
+
 // Grid team roles by name; a role missing here is shown as its code.
 export const ROLES = {};
 

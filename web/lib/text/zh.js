@@ -46,6 +46,36 @@ export const WORDS = {
   kind_with_subtype: "{kind}（{subtype}）",
 };
 
+// Grid editor: drawing, vertex editing, shared borders, batch writes, coverage, refusals, split and merge.
+Object.assign(WORDS, {
+  split: "拆分", merge: "合并", editing: "编辑 {grid}",
+  edit_hint: "拖动顶点改边界；与相邻网格共用的顶点和边一起移动。点边中间的小点加顶点，右键删顶点。",
+  new_grid_short: "新网格", this_grid: "此网格", list_sep: "；",
+  left_gaps: "{n} 处缺口，共 {m2} m²", left_overlaps: "{n} 处重叠，共 {m2} m²",
+  coverage_line: "社区网格覆盖 {share} · 缺口 {gaps} m² · 重叠 {overlaps} m²",
+  saved_exact: "已保存 {codes}，社区网格覆盖完整（{share}）", saved_left: "已保存（{codes}），但社区内仍有 {left}",
+  unchanged_exact: "没有改动，未写入新版本（社区网格覆盖完整，{share}）", unchanged_left: "没有改动，未写入新版本；社区内仍有 {left}",
+  preview_exact: "预览：保存后社区网格覆盖完整（{share}）。", preview_left: "预览：保存后社区内仍有 {left}。",
+  confirm_preview: "确认保存", fill_gap: "填补缺口", give_way: "让出重叠部分", clip_outside: "裁去社区外部分",
+  resume_edit: "继续修改", fill_intro: "{grid} 扩展到相邻的缺口。",
+  stale_grid: "{grid} 已被他人修改（现为第 {version} 版），你的修改未保存。",
+  overlap_item: "{name}（{code}）重叠 {m2} m²", refused_overlap: "未保存：{grid} 与 {list}",
+  refused_outside: "未保存：{grid} 有 {m2} m² 超出所在社区", refused_gap: "未保存：{grid} 会留下 {m2} m² 缺口",
+  refused_other: "未保存：{grid}：{why}", http_other: "服务器拒绝了这次修改",
+  refusal_invalid_geometry: "边界图形无效（自相交、不闭合或太小）", refusal_if_match_required: "缺少版本信息，请重新加载",
+  refusal_grid_not_found: "网格不存在或已删除", refusal_forbidden: "你的令牌无权修改这个社区的网格",
+  refused_split_end: "未保存：线的一端落在 {grid} 内部，请从网格外（或边界上）画到另一侧",
+  refused_split_parts: "未保存：这条线把 {grid} 切成了 {n} 块，须正好切成两块",
+  refused_not_adjacent: "未合并：两个网格不相邻（最多只在一点相接）", refused_merge_with: "未合并：只能合并同一社区的两个网格",
+  refusal_outside_china: "坐标不在中国境内",
+  note_edit: "编辑边界", note_border: "移动共用边界", note_create: "新建网格", note_retire: "删除网格",
+  note_restore: "恢复第 {v} 版", note_fill: "填补缺口",
+  delete_intro: "删除 {grid}：", split_title: "拆分 {grid}", split_suffix: "（分）", split_name: "新网格名称",
+  split_hint: "在地图上画一条穿过网格的线（两端在网格外或边界上），在最后一点上再点一次结束。",
+  split_intro: "{grid} 将拆成两块：", merge_title: "合并 {grid}", merge_hint: "在地图上点击要与它合并的相邻网格。",
+  merge_intro: "{a} 与 {b} 合并（编码小的保留）：",
+});
+
 // Grid team roles by name; a role missing here is shown as its code.
 export const ROLES = {
   leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警",
