@@ -451,6 +451,8 @@ def test_dragging_one_vertex_changes_that_vertex_and_nothing_else(
     people.fit(page, [vertex, ring[i - 1], ring[(i + 1) % len(ring)]], most=18)
     popup_action(page, live, code, "edit-grid")
     page.locator("#panel button.save-grid").wait_for(timeout=10_000)
+    # The popup may have panned the map to stay on screen: bring the vertex back to the middle.
+    people.pan_to(page, vertex)
     # Inwards, 50 px towards the grid's inside (or near that), clear of every other edge.
     ix, iy = people.pixel(page, *inside(live, code))
     vx, vy = people.pixel(page, *vertex)
