@@ -852,10 +852,12 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     area_before = area_m2(live, grids[to_split])
     people.search(page, to_split)
     people.fit(page, outer_ring(grids[to_split]), most=18)
+    popup_action(page, live, to_split, "split-grid")
+    # The popup may have moved the map to stay on screen: show the grid again, then cut.
+    people.fit(page, outer_ring(grids[to_split]), most=18)
     start, end = _a_cut(
         grids[to_split], lambda p: people.on_map(page, *people.pixel(page, *p), margin=20)
     )
-    popup_action(page, live, to_split, "split-grid")
     people.click(page, start)
     people.click(page, end)
     people.click(page, end)
@@ -877,6 +879,7 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     people.search(page, low)
     people.fit(page, outer_ring(after_split[low]) + outer_ring(after_split[high]), most=18)
     popup_action(page, live, low, "merge-grid")
+    people.fit(page, outer_ring(after_split[low]) + outer_ring(after_split[high]), most=18)
     people.click(page, inside(live, high))
     page.locator("#panel button.confirm-preview").wait_for(timeout=15_000)
     done("merge-preview")
