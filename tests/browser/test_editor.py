@@ -811,7 +811,7 @@ def _adjacent_pair(grids: dict[str, BaseGeometry], skip: set[str]) -> tuple[str,
 
 
 def test_an_office_morning_ends_with_the_street_exactly_covered(
-    browser: Browser, morning_live: Live
+    browser: Browser, morning_live: Live, request: pytest.FixtureRequest
 ) -> None:
     live = morning_live
     with live.engine.connect() as conn:
@@ -829,8 +829,10 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     _rename_overnight(live, RENAMED_GRID, "夜里改错的名字")
     assert validate(live, STREET)[0] == 0
     context = new_context(browser, live, signed_in=False)
+    request.addfinalizer(context.close)
     watched = open_map(context, live)
     page = watched.page
+    request.addfinalizer(lambda: shot(page, "failed-morning") if failed(request) else None)
     step = iter(range(1, 100))
 
     def done(name: str) -> None:
@@ -922,4 +924,3 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     assert code == 0, [findings(r) for r in reports if not r["exact"]]
     assert all(r["exact"] and not r["invalid_edges"]["features"] for r in reports)
     assert watched.errors == []
-    context.close()
