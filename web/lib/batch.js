@@ -53,7 +53,8 @@ export function versionOf(etag) {
 /**
  * The writer of grid changes on map. ctx: { grids (put, remove, byCode), refusal (the red layer),
  * changed() (after every write), etags (Map code → ETag), nameOf(code) }.
- * A request is { path (under /grids), body, batch: whether body.changes are batch entries,
+ * A request is { path (under /grids), body, batch: whether body.changes are batch entries, codes
+ * (the grids it is about: previewed even when noding also touched them),
  * done(answer) (after a real write), undo() (cancel after a refusal), fields (extra inputs of a
  * preview), prepare() (reads them into body before the real call), resume() (back to the tool
  * after a refusal) }.
@@ -74,6 +75,9 @@ export function batchWriter(map, ctx) {
   }
   const post = (req, dry) => api(`${API}/grids/${req.path}${req.path.includes("?") ? "&" : "?"}dry_run=${dry}`, { method: "POST", json: req.body });
   const label = (code) => (code ? `${ctx.nameOf(code)}（${code}）` : t("new_grid_short"));
+
+  /** The codes of the grids req is about. */
+  const subjects = (req) => req.codes || ((req.batch && req.body.changes) || []).map((c) => c.code).filter(Boolean);
 
   /** Sends req for real; shows the outcome or the refusal. */
   async function commit(req) {
@@ -100,7 +104,10 @@ export function batchWriter(map, ctx) {
       return null;
     }
     clearAll();
-    (answer.grids || []).forEach((f) => preview.addData(f));
+    // Neighbours that only get a vertex where the change meets them look as they did: not previewed.
+    const noded = new Set((answer.noded || []).map((n) => n.code));
+    (answer.grids || []).filter((f) => !noded.has(f.properties.code) || subjects(req).includes(f.properties.code))
+      .forEach((f) => preview.addData(f));
     preview.addTo(map);
     const cov = coverageOf(answer);
     red(cov.shapes);
@@ -189,6 +196,12 @@ export function batchWriter(map, ctx) {
     } else if (body.gaps_m2 !== undefined) {
       message = t("refused_gap", { grid: who, m2: m2(body.gaps_m2) });
       buttons.push(offer("fill-gap", t("fill_gap"), req, body, "fill"));
+    } else if (body.where) {
+      message = t("refused_split_end", { grid: who });
+    } else if (body.parts !== undefined) {
+      message = t("refused_split_parts", { grid: who, n: body.parts });
+    } else if (/\/merge$/.test(req.path) && (e.status === 409 || body.field === "with")) {
+      message = t(e.status === 409 ? "refused_not_adjacent" : "refused_merge_with", { grid: who });
     } else {
       const why = t(`refusal_${body.code}`);
       const known = why !== `refusal_${body.code}`;

@@ -30,9 +30,10 @@ function ringAt(layer, indexPath) {
 
 /**
  * Makes the neighbours of layer (the other grid layers others() answers) follow its Geoman vertex
- * events. Answers { touched(): Set of neighbour layers changed, stop() }.
+ * events; settle(latlng) answers where a dropped vertex lands (a stored vertex near it, or itself).
+ * Answers { touched(): Set of neighbour layers changed, stop() }.
  */
-export function followBorders(layer, others) {
+export function followBorders(layer, others, settle) {
   const touched = new Set();
   let drag = null;
 
@@ -65,6 +66,13 @@ export function followBorders(layer, others) {
   function dragEnd(e) {
     const marker = e.markerEvent && e.markerEvent.target;
     if (!drag || marker !== drag.marker) return;
+    const dropped = marker.getLatLng();
+    const to = settle ? settle(dropped) : dropped;
+    if (to !== dropped && e.indexPath) {
+      marker.setLatLng(to);
+      ringAt(layer, e.indexPath)[e.indexPath[e.indexPath.length - 1]] = to;
+      redraw(layer);
+    }
     moveTo(marker.getLatLng());
     drag.followers.forEach((h) => { delete h.layer.options.snapIgnore; });
     drag = null;

@@ -15,6 +15,22 @@ const CONTROLS = { position: "topleft", drawMarker: false, drawCircleMarker: fal
   drawCircle: false, drawText: false, drawRectangle: true, drawPolygon: true, editMode: false,
   dragMode: false, cutPolygon: false, removalMode: false, rotateMode: false };
 
+/**
+ * Puts every vertex clicked while drawing within snapping distance of a stored vertex exactly on
+ * it: Geoman snaps to the nearest layer's edge first, which may pass a neighbour's vertex by.
+ */
+function settleVertices(map, working, idx) {
+  working.on("pm:vertexadded", (e) => {
+    const lls = working.getLatLngs();
+    const i = lls.length - 1;
+    const to = i >= 0 && idx.near(map, lls[i], SNAP.snapDistance);
+    if (!to || to === lls[i]) return;
+    lls[i] = to;
+    working.setLatLngs(lls);
+    if (e.marker) e.marker.setLatLng(to);
+  });
+}
+
 /** Geoman's language for the page's. */
 const pmLang = () => (language() === "zh" ? "zh" : "en");
 
@@ -81,7 +97,7 @@ export function gridEditor(map, grids, refusal, changed, communities) {
     const idx = index();
     const near = [...grids.byCode.values()].filter((l) => l !== layer && l.getBounds().pad(0.01).intersects(layer.getBounds()));
     layer.pm.enable(Object.assign({}, SNAP, { preventMarkerRemoval: false }));
-    editing = { code, layer, idx, follow: followBorders(layer, () => near) };
+    editing = { code, layer, idx, follow: followBorders(layer, () => near, (ll) => idx.near(map, ll, SNAP.snapDistance) || ll) };
     editPanel();
   }
   /** Sends the edited grid and every neighbour that followed it as one batch. */
@@ -118,6 +134,7 @@ export function gridEditor(map, grids, refusal, changed, communities) {
         button("cancel-edit", t("cancel"), () => { drop(); writer.clear(); hidePanel(); })])]);
   }
   map.on("pm:create", (e) => { if (e.shape === "Polygon" || e.shape === "Rectangle") create(e.layer); });
+  map.on("pm:drawstart", (e) => { if (e.workingLayer) settleVertices(map, e.workingLayer, index()); });
 
   /** Retiring grid code: a dry run first, showing the gap it would leave, then confirm. */
   async function remove(code) {

@@ -60,7 +60,7 @@ export function splitMerge(map, ctx) {
     if (!code) return;
     const line = geometryOf(e.layer, ctx.index());
     const name = el("input", { id: "split-name", maxlength: "100", value: `${ctx.nameOf(code)}${t("split_suffix")}` });
-    const req = { path: `${code}/split`, body: { line, if_match: ctx.etagOf(code) },
+    const req = { path: `${code}/split`, codes: [code], body: { line, if_match: ctx.etagOf(code) },
       fields: [el("label", {}, [t("split_name"), " ", name])],
       prepare: () => { const v = name.value.trim(); if (v) req.body.name = v; else delete req.body.name; },
       undo: () => ctx.reload([code]) };
@@ -82,7 +82,7 @@ export function splitMerge(map, ctx) {
     const code = picking;
     const other = [...ctx.grids.byCode.entries()].find(([c, l]) => c !== code && holds(l, ev.latlng));
     if (!other) return;
-    const req = { path: `${code}/merge`, body: { with: other[0], if_match: { [code]: ctx.etagOf(code), [other[0]]: ctx.etagOf(other[0]) } } };
+    const req = { path: `${code}/merge`, codes: [code, other[0]], body: { with: other[0], if_match: { [code]: ctx.etagOf(code), [other[0]]: ctx.etagOf(other[0]) } } };
     try {
       await ctx.writer.dryRun(req, t("merge_intro", { a: ctx.label(code), b: ctx.label(other[0]) }));
     } finally {

@@ -41,13 +41,26 @@ function pairsOf(geometry) {
 
 /**
  * An index from the map position of every stored vertex of geometries (GeoJSON, stored WGS84) to
- * its stored [lon, lat]: answers { add(geometry), get(latlng) }.
+ * its stored [lon, lat]: answers { add(geometry), get(latlng), near(map, latlng, px) }.
  */
 export function vertexIndex(geometries) {
   const index = new Map();
-  const add = (geometry) => pairsOf(geometry).forEach((p) => index.set(viewKey(toView(p[0], p[1])), p));
+  const views = [];
+  const add = (geometry) => pairsOf(geometry).forEach((p) => {
+    const ll = toView(p[0], p[1]);
+    const key = viewKey(ll);
+    if (!index.has(key)) views.push(ll);
+    index.set(key, p);
+  });
   (geometries || []).forEach(add);
-  return { add, get: (ll) => index.get(viewKey(ll)), size: () => index.size };
+  /** The map position of the stored vertex nearest ll on map, if one is within px pixels. */
+  const near = (map, ll, px) => {
+    const at = map.latLngToContainerPoint(ll);
+    let best = null, dist = px;
+    views.forEach((v) => { const d = map.latLngToContainerPoint(v).distanceTo(at); if (d <= dist) { best = v; dist = d; } });
+    return best;
+  };
+  return { add, near, get: (ll) => index.get(viewKey(ll)), size: () => index.size };
 }
 
 /** The stored [lon, lat] of a map position: the stored pair of the vertex drawn there, else fromView at full precision. */

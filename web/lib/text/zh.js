@@ -26,7 +26,6 @@ export const WORDS = {
   http_429: "请求过于频繁，请稍后再试", http_500: "服务器出错", http_503: "服务暂不可用", network: "网络不通",
 };
 
-
 // Grid editor: drawing, vertex editing, shared borders, batch writes, coverage, refusals, split and merge.
 Object.assign(WORDS, {
   split: "拆分", merge: "合并", editing: "编辑 {grid}",
@@ -45,7 +44,9 @@ Object.assign(WORDS, {
   refused_other: "未保存：{grid}：{why}", http_other: "服务器拒绝了这次修改",
   refusal_invalid_geometry: "边界图形无效（自相交、不闭合或太小）", refusal_if_match_required: "缺少版本信息，请重新加载",
   refusal_grid_not_found: "网格不存在或已删除", refusal_forbidden: "你的令牌无权修改这个社区的网格",
-  refusal_not_adjacent: "两个网格不相邻，不能合并", refusal_bad_split: "这条线没有把网格切成两块",
+  refused_split_end: "未保存：线的一端落在 {grid} 内部，请从网格外（或边界上）画到另一侧",
+  refused_split_parts: "未保存：这条线把 {grid} 切成了 {n} 块，须正好切成两块",
+  refused_not_adjacent: "未合并：两个网格不相邻（最多只在一点相接）", refused_merge_with: "未合并：只能合并同一社区的两个网格",
   refusal_outside_china: "坐标不在中国境内",
   note_edit: "编辑边界", note_border: "移动共用边界", note_create: "新建网格", note_retire: "删除网格",
   note_restore: "恢复第 {v} 版", note_fill: "填补缺口",
