@@ -67,12 +67,14 @@ def on_map(page: Page, x: float, y: float, margin: float = 0) -> bool:
 
 
 def settle(page: Page) -> None:
-    """Wait until the map stands still: no zoom animation, no flight, same view twice running."""
+    """Wait until the map stands still: no zoom animation, and the same view three polls running
+    (a flight draws a new view every frame, even on a loaded machine, within that time)."""
     page.wait_for_function(
         "() => { const m = window.gridmap && window.gridmap.map; if (!m) return false;"
-        " if (document.querySelector('.leaflet-zoom-anim')) return false;"
+        " if (document.querySelector('.leaflet-zoom-anim')) { window.__peopleStill = 0; return false; }"
         " const c = m.getCenter(); const v = [c.lat, c.lng, m.getZoom()].join(',');"
-        " const same = window.__peopleLastView === v; window.__peopleLastView = v; return same; }",
+        " window.__peopleStill = window.__peopleLastView === v ? (window.__peopleStill || 0) + 1 : 0;"
+        " window.__peopleLastView = v; return window.__peopleStill >= 2; }",
         polling=150,
         timeout=15_000,
     )

@@ -451,6 +451,8 @@ def test_dragging_one_vertex_changes_that_vertex_and_nothing_else(
     people.fit(page, [vertex, ring[i - 1], ring[(i + 1) % len(ring)]], most=18)
     popup_action(page, live, code, "edit-grid")
     page.locator("#panel button.save-grid").wait_for(timeout=10_000)
+    # The popup may have panned the map to stay on screen: bring the vertex back to the middle.
+    people.pan_to(page, vertex)
     # Inwards, 50 px towards the grid's inside (or near that), clear of every other edge.
     ix, iy = people.pixel(page, *inside(live, code))
     vx, vy = people.pixel(page, *vertex)
@@ -809,7 +811,7 @@ def _adjacent_pair(grids: dict[str, BaseGeometry], skip: set[str]) -> tuple[str,
 
 
 def test_an_office_morning_ends_with_the_street_exactly_covered(
-    browser: Browser, morning_live: Live
+    browser: Browser, morning_live: Live, request: pytest.FixtureRequest
 ) -> None:
     live = morning_live
     with live.engine.connect() as conn:
@@ -827,8 +829,10 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     _rename_overnight(live, RENAMED_GRID, "夜里改错的名字")
     assert validate(live, STREET)[0] == 0
     context = new_context(browser, live, signed_in=False)
+    request.addfinalizer(context.close)
     watched = open_map(context, live)
     page = watched.page
+    request.addfinalizer(lambda: shot(page, "failed-morning") if failed(request) else None)
     step = iter(range(1, 100))
 
     def done(name: str) -> None:
@@ -850,10 +854,12 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     area_before = area_m2(live, grids[to_split])
     people.search(page, to_split)
     people.fit(page, outer_ring(grids[to_split]), most=18)
+    popup_action(page, live, to_split, "split-grid")
+    # The popup may have moved the map to stay on screen: show the grid again, then cut.
+    people.fit(page, outer_ring(grids[to_split]), most=18)
     start, end = _a_cut(
         grids[to_split], lambda p: people.on_map(page, *people.pixel(page, *p), margin=20)
     )
-    popup_action(page, live, to_split, "split-grid")
     people.click(page, start)
     people.click(page, end)
     people.click(page, end)
@@ -875,6 +881,7 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     people.search(page, low)
     people.fit(page, outer_ring(after_split[low]) + outer_ring(after_split[high]), most=18)
     popup_action(page, live, low, "merge-grid")
+    people.fit(page, outer_ring(after_split[low]) + outer_ring(after_split[high]), most=18)
     people.click(page, inside(live, high))
     page.locator("#panel button.confirm-preview").wait_for(timeout=15_000)
     done("merge-preview")
@@ -917,4 +924,3 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
     assert code == 0, [findings(r) for r in reports if not r["exact"]]
     assert all(r["exact"] and not r["invalid_edges"]["features"] for r in reports)
     assert watched.errors == []
-    context.close()
