@@ -18,7 +18,9 @@ export function coverageOf(answer) {
   const cs = Object.values(answer.coverage || {});
   const sum = (k) => cs.reduce((s, c) => s + (Number(c[k]) || 0), 0);
   return {
-    exact: cs.every((c) => c.exact),
+    // Edges that do not meet vertex for vertex (T-junctions) count as left to fix, as gaps do.
+    exact: cs.every((c) => c.exact && !(Number(c.invalid_edges) > 0)),
+    edges: sum("invalid_edges"),
     share: cs.length ? Math.min(...cs.map((c) => Number(c.share))) : 1,
     gaps: parts({ features: cs.flatMap((c) => (c.gaps && c.gaps.features) || []) }),
     gapsM2: sum("gaps_m2"),
@@ -35,6 +37,8 @@ export function coverageWords(cov) {
   const left = [];
   if (cov.gaps || cov.gapsM2 > 0) left.push(t("left_gaps", { n: cov.gaps, m2: m2(cov.gapsM2) }));
   if (cov.overlaps || cov.overlapsM2 > 0) left.push(t("left_overlaps", { n: cov.overlaps, m2: m2(cov.overlapsM2) }));
+  if (cov.edges > 0) left.push(t("left_edges", { n: cov.edges }));
+  if (!left.length && !cov.exact) left.push(t("left_outside"));
   return left.join(t("list_sep"));
 }
 

@@ -30,7 +30,8 @@ function ringAt(layer, indexPath) {
 
 /**
  * Makes the neighbours of layer (the other grid layers others() answers) follow its Geoman vertex
- * events; settle(latlng) answers where a dropped vertex lands (a stored vertex near it, or itself).
+ * events; settle(latlng, from) answers where a vertex dragged from `from` and dropped at latlng lands
+ * (a stored vertex near it, or itself).
  * Answers { touched(): Set of neighbour layers changed, stop() }.
  */
 export function followBorders(layer, others, settle) {
@@ -57,7 +58,7 @@ export function followBorders(layer, others, settle) {
     const followers = holders(marker.getLatLng());
     // A neighbour's vertex moving under the marker must not pull the marker back to it by snapping.
     followers.forEach((h) => { h.layer.options.snapIgnore = true; });
-    drag = { marker, followers };
+    drag = { marker, followers, from: marker.getLatLng() };
   }
   function dragMove(e) {
     const marker = e.markerEvent && e.markerEvent.target;
@@ -67,7 +68,7 @@ export function followBorders(layer, others, settle) {
     const marker = e.markerEvent && e.markerEvent.target;
     if (!drag || marker !== drag.marker) return;
     const dropped = marker.getLatLng();
-    const to = settle ? settle(dropped) : dropped;
+    const to = settle ? settle(dropped, drag.from) : dropped;
     if (to !== dropped && e.indexPath) {
       marker.setLatLng(to);
       ringAt(layer, e.indexPath)[e.indexPath[e.indexPath.length - 1]] = to;

@@ -7,7 +7,7 @@ import { button, el } from "./dom.js";
 import { language, onLanguage, t } from "./i18n.js";
 import { hidePanel, showPanel } from "./panels.js";
 import { splitMerge } from "./splitmerge.js";
-import { fromView, geo, geometryOf, vertexIndex } from "./view.js";
+import { fromView, geo, geometryOf, vertexIndex, viewKey } from "./view.js";
 
 /** Geoman's snapping: to vertices and edges of grids and communities within 15 px. */
 export const SNAP = { snappable: true, snapDistance: 15, snapSegment: true, snapMiddle: false, allowSelfIntersection: false };
@@ -125,7 +125,11 @@ export function gridEditor(map, grids, refusal, changed, communities) {
     const near = [...grids.byCode.values()].filter((l) => l !== layer && l.getBounds().pad(0.01).intersects(layer.getBounds()));
     layer.pm.enable(Object.assign({}, SNAP, { preventMarkerRemoval: false }));
     const now = { code, layer, idx: index() };
-    now.follow = followBorders(layer, () => near, (ll) => now.idx.near(map, ll, SNAP.snapDistance) || ll);
+    // A dropped vertex lands on a neighbour's stored vertex near it, never back on where it was
+    // dragged from nor on another vertex of the grid being edited.
+    const own = new Set(vertexIndex([layer.feature.geometry]).keys());
+    const elsewhere = (from) => (v) => own.has(viewKey(v)) || (from && viewKey(v) === viewKey(from));
+    now.follow = followBorders(layer, () => near, (ll, from) => now.idx.near(map, ll, SNAP.snapDistance, elsewhere(from)) || ll);
     editing = now;
     editPanel();
     // The grids' features keep their stored geometry while edited: the index may be rebuilt.
@@ -178,14 +182,15 @@ export function gridEditor(map, grids, refusal, changed, communities) {
       t("delete_intro", { grid: label(code) }));
   }
 
-  /** Writes an earlier version f of grid code (its geometry, name and kind) as the newest. */
-  async function restore(code, f) {
+  /**
+   * Writes an earlier version f of grid code (its geometry, name and kind) as the newest, over
+   * version `over` (the one the history was read at): a change made since is refused as stale.
+   */
+  async function restore(code, f, over) {
     finish();
-    // The history was read just now: restore over the version it ends with, read again.
-    await reload([code]);
     const p = f.properties;
     await writer.commit({ path: "batch", batch: true, body: { note: t("note_restore", { v: p.version }), changes: [
-      { code, if_match: etagOf(code), geometry: f.geometry, properties: { name: p.name, kind: p.kind, subtype: p.subtype } }] },
+      { code, if_match: `"${code}.v${over}"`, geometry: f.geometry, properties: { name: p.name, kind: p.kind, subtype: p.subtype } }] },
     undo: () => reload([code]) });
   }
 

@@ -41,7 +41,7 @@ function pairsOf(geometry) {
 
 /**
  * An index from the map position of every stored vertex of geometries (GeoJSON, stored WGS84) to
- * its stored [lon, lat]: answers { add(geometry), get(latlng), near(map, latlng, px) }.
+ * its stored [lon, lat]: answers { add(geometry), get(latlng), near(map, latlng, px, skip), keys(), size() }.
  */
 export function vertexIndex(geometries) {
   const index = new Map();
@@ -53,14 +53,14 @@ export function vertexIndex(geometries) {
     index.set(key, p);
   });
   (geometries || []).forEach(add);
-  /** The map position of the stored vertex nearest ll on map, if one is within px pixels. */
-  const near = (map, ll, px) => {
+  /** The map position of the stored vertex nearest ll on map, if one is within px pixels (skip(v): leave v out). */
+  const near = (map, ll, px, skip) => {
     const at = map.latLngToContainerPoint(ll);
     let best = null, dist = px;
-    views.forEach((v) => { const d = map.latLngToContainerPoint(v).distanceTo(at); if (d <= dist) { best = v; dist = d; } });
+    views.forEach((v) => { if (skip && skip(v)) return; const d = map.latLngToContainerPoint(v).distanceTo(at); if (d <= dist) { best = v; dist = d; } });
     return best;
   };
-  return { add, near, get: (ll) => index.get(viewKey(ll)), size: () => index.size };
+  return { add, near, get: (ll) => index.get(viewKey(ll)), size: () => index.size, keys: () => index.keys() };
 }
 
 /** The stored [lon, lat] of a map position: the stored pair of the vertex drawn there, else fromView at full precision. */

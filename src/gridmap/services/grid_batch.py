@@ -138,7 +138,15 @@ def _precondition(plan: _Plan) -> None:
             etag=current,
         )
     tags = [t.strip() for t in sent.split(",")]
-    if "*" not in tags and current not in tags:
+    # "*" (any version) is not taken here: a batch moves borders several grids share, so each
+    # must be the version its editor read.
+    if "*" in tags:
+        raise InvalidInput(
+            f"grid {plan.key}: if_match must be the ETag you read it with (like {current}), not *",
+            field="if_match",
+            grid=plan.key,
+        )
+    if current not in tags:
         raise PreconditionFailed(
             f"grid {plan.key} has changed since you read it: it is now at {current}, you sent "
             f"{sent.strip()[:80]}; reload it, reapply your change and send the new ETag",

@@ -49,6 +49,10 @@ export const WORDS = {
   oh_always: "open 24 hours, every day", oh_all_day: "all day", oh_off: "closed", oh_list_sep: ", ",
   oh_rule_sep: "; ", oh_as_given: "(as given) {text}",
   kind_with_subtype: "{kind} ({subtype})",
+  // History notes the service writes.
+  hn_created: "created", hn_edited: "edited", hn_merged: "merged with {code}", hn_split: "split; the cut-off part is a new grid",
+  hn_split_from: "split from {code}", hn_noded: "vertex added where {code} meets it", hn_renumbered: "renumbered from {code}",
+  left_edges: "{n} edges that do not meet vertex for vertex", left_outside: "a grid reaches outside the community",
 };
 
 

@@ -44,6 +44,10 @@ export const WORDS = {
   oh_range: "{from}至{to}", oh_every_day: "每天", oh_holidays: "法定节假日", oh_always: "全天24小时开放",
   oh_all_day: "全天", oh_off: "休息", oh_list_sep: "、", oh_rule_sep: "；", oh_as_given: "（原文）{text}",
   kind_with_subtype: "{kind}（{subtype}）",
+  // History notes the service writes.
+  hn_created: "新建", hn_edited: "修改", hn_merged: "与 {code} 合并", hn_split: "拆分，切出部分成为新网格",
+  hn_split_from: "由 {code} 拆分而来", hn_noded: "在与 {code} 相接处加点", hn_renumbered: "由 {code} 重新编号",
+  left_edges: "{n} 处边界未逐点相接", left_outside: "有网格超出社区边界",
 };
 
 // Grid editor: drawing, vertex editing, shared borders, batch writes, coverage, refusals, split and merge.
