@@ -30,6 +30,17 @@ def pixel(page: Page, lon: float, lat: float) -> Pixel:
     return float(xy[0]), float(xy[1])
 
 
+def grid_middle(page: Page, code: str) -> Pixel:
+    """Where the middle of grid ``code``'s outline (the centre of its bounds) is on the page."""
+    xy: Any = page.evaluate(
+        "(code) => { const m = window.gridmap.map; const c = window.gridmap.grids.get(code)"
+        ".getBounds().getCenter(); const p = m.latLngToContainerPoint(c);"
+        " const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+        code,
+    )
+    return float(xy[0]), float(xy[1])
+
+
 def place(page: Page, x: float, y: float) -> LonLat:
     """The WGS84 point under the page pixel (x, y)."""
     ll: Any = page.evaluate(
@@ -197,3 +208,22 @@ def offset_place(page: Page, at: LonLat, dx: float, dy: float) -> LonLat:
     """The place ``dx``, ``dy`` pixels from the place ``at`` on the screen."""
     x, y = pixel(page, *at)
     return place(page, x + dx, y + dy)
+
+
+def sign_in(page: Page, token: str) -> str:
+    """Sign in as a person does: the header's button, the token typed into the form, Enter.
+
+    Answers what the page then says about who is signed in.
+    """
+    page.locator("#token-btn").click()
+    page.locator("#signin-token").click()
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
+    who = page.locator("#signin-who")
+    page.wait_for_function(
+        "() => { const w = document.querySelector('#signin-who'); return w && !w.hidden"
+        " && w.textContent; }",
+        timeout=10_000,
+    )
+    page.locator(".leaflet-pm-icon-polygon").wait_for(timeout=10_000)
+    return who.inner_text()

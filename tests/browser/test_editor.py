@@ -187,63 +187,30 @@ class Watched:
         )
 
 
-def new_context(browser: Browser, live: Live, *, signed_in: bool = True) -> BrowserContext:
-    """A browser window (1400×900, Chinese); ``signed_in`` puts the token where sign-in keeps it."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    if signed_in:
-        context.add_init_script(f"sessionStorage.setItem('gridmap.token', {live.token!r});")
-    return context
+def new_context(browser: Browser) -> BrowserContext:
+    """A browser window (1400×900, Chinese)."""
+    return browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
 
 
-def open_map(context: BrowserContext, live: Live) -> Watched:
-    """The map page, loaded."""
+def open_map(context: BrowserContext, live: Live, *, signed_in: bool = True) -> Watched:
+    """The map page, loaded; ``signed_in``: signed in through the sign-in form."""
     watched = Watched(context.new_page())
     watched.page.goto(live.base + "/")
     watched.page.wait_for_selector("body[data-ready='true']", timeout=15_000)
+    if signed_in:
+        people.sign_in(watched.page, live.token)
     return watched
 
 
 @pytest.fixture
 def office(browser: Browser, own_live: Live, request: pytest.FixtureRequest) -> Iterator[Watched]:
     """The map in the street office's browser, signed in (a screenshot kept if the test fails)."""
-    context = new_context(browser, own_live)
+    context = new_context(browser)
     watched = open_map(context, own_live)
     yield watched
     if failed(request):
         shot(watched.page, f"failed-{request.node.name}")
     context.close()
-
-
-def sign_in(page: Page, token: str) -> str:
-    """Sign in as a person does: the sign-in form (or the page's prompt, where there is no form).
-
-    Answers what the page says about who is signed in.
-    """
-
-    def answer(dialog: Any) -> None:
-        dialog.accept(token)
-
-    page.on("dialog", answer)
-    try:
-        page.locator("#token-btn").click()
-        page.wait_for_function(
-            "() => Boolean(document.querySelector('#signin-token')"
-            " || document.querySelector('.leaflet-pm-icon-polygon'))",
-            timeout=10_000,
-        )
-        if page.locator("#signin-token").count():
-            page.locator("#signin-token").click()
-            page.keyboard.type(token)
-            page.locator("#signin-submit").click()
-            page.wait_for_function(
-                "() => (document.querySelector('#signin-who') || {}).textContent",
-                timeout=10_000,
-            )
-        page.locator(".leaflet-pm-icon-polygon").wait_for(timeout=10_000)
-    finally:
-        page.remove_listener("dialog", answer)
-    who = page.locator("#signin-who")
-    return who.inner_text() if who.count() else ""
 
 
 def open_popup(page: Page, live: Live, code: str) -> None:
@@ -706,7 +673,7 @@ def test_a_stale_second_editor_moving_the_same_border_is_refused_and_writes_noth
     pages: list[Watched] = []
     targets: list[LonLat] = []
     for k in range(2):
-        watched = open_map(new_context(browser, live), live)
+        watched = open_map(new_context(browser), live)
         page = watched.page
         people.search(page, STALE_GRID)
         people.fit(page, [vertex], most=18)
@@ -828,9 +795,9 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
         ).one()
     _rename_overnight(live, RENAMED_GRID, "夜里改错的名字")
     assert validate(live, STREET)[0] == 0
-    context = new_context(browser, live, signed_in=False)
+    context = new_context(browser)
     request.addfinalizer(context.close)
-    watched = open_map(context, live)
+    watched = open_map(context, live, signed_in=False)
     page = watched.page
     request.addfinalizer(lambda: shot(page, "failed-morning") if failed(request) else None)
     step = iter(range(1, 100))
@@ -839,7 +806,7 @@ def test_an_office_morning_ends_with_the_street_exactly_covered(
         shot(page, f"morning-{next(step):02d}-{name}")
 
     done("opened")
-    who = sign_in(page, live.token)
+    who = people.sign_in(page, live.token)
     if who:
         assert "学院路" in who and not LATIN_WORD.search(who), who
     done("signed-in")

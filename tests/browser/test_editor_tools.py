@@ -7,8 +7,9 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page
 from sqlalchemy import text
+from tests.browser import people
 from tests.browser.conftest import Live, screenshot_path
-from tests.browser.test_map import Watched, _context, _open, _pixel, _search
+from tests.browser.test_map import Watched, _context, _open, _search
 
 CURRENT = text(
     "SELECT code, version, ST_AsBinary(geom) AS wkb FROM grid WHERE valid_to IS NULL ORDER BY code"
@@ -43,13 +44,7 @@ def _points(live: Live, codes: list[str]) -> dict[str, list[tuple[float, float]]
 
 def _click_grid(page: Page, code: str) -> None:
     """Click the middle of grid ``code`` on screen (no tool on: its popup opens)."""
-    xy: Any = page.evaluate(
-        "(code) => { const m = window.gridmap.map; const c = window.gridmap.grids.get(code)"
-        ".getBounds().getCenter(); const p = m.latLngToContainerPoint(c);"
-        " const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-        code,
-    )
-    page.mouse.click(xy[0], xy[1])
+    page.mouse.click(*people.grid_middle(page, code))
     page.locator(f".leaflet-popup-content .popup[data-grid='{code}']").wait_for(timeout=5000)
 
 
@@ -83,14 +78,14 @@ def test_dragging_a_shared_vertex_moves_it_in_both_grids_and_nothing_else(
     a, b = codes
     before = _state(live)
     points = _points(live, [a, b])
-    watched = _open(_context(browser, live, token=True), live)
+    watched = _open(_context(browser), live, token=True)
     _watch_posts(watched)
     page = watched.page
     _search(page, a)
     _click_grid(page, a)
     page.locator(".leaflet-popup-content button.edit-grid").click()
     page.locator("#panel button.save-grid").wait_for()
-    _drag(page, _pixel(page, x0, y0), 14, -9)
+    _drag(page, people.pixel(page, x0, y0), 14, -9)
     page.wait_for_timeout(200)
     page.screenshot(path=screenshot_path("editor-shared-vertex-dragged"))
     page.locator("#panel button.save-grid").click()
@@ -173,24 +168,25 @@ def _zoom_out_to(page: Page, points: list[tuple[float, float]]) -> None:
     for _ in range(6):
         if _in_view(page, points):
             return
-        box: Any = page.evaluate(
-            "() => { const r = window.gridmap.map.getContainer().getBoundingClientRect();"
-            " return [r.left + r.width / 2, r.top + r.height / 2]; }"
-        )
-        page.mouse.move(box[0], box[1])
+        r = _map_rect(page)
+        page.mouse.move((r[0] + r[2]) / 2, (r[1] + r[3]) / 2)
         page.mouse.wheel(0, 60)
         page.wait_for_timeout(800)
     assert _in_view(page, points)
 
 
+def _map_rect(page: Page) -> tuple[float, float, float, float]:
+    """The map's rectangle on the page: left, top, right, bottom."""
+    r = page.locator("#map").bounding_box()
+    assert r is not None
+    return r["x"], r["y"], r["x"] + r["width"], r["y"] + r["height"]
+
+
 def _in_view(page: Page, points: list[tuple[float, float]]) -> bool:
-    box: Any = page.evaluate(
-        "() => { const r = window.gridmap.map.getContainer().getBoundingClientRect();"
-        " return [r.left, r.top, r.right, r.bottom]; }"
-    )
+    box = _map_rect(page)
     return all(
         box[0] + 40 < x < box[2] - 360 and box[1] + 40 < y < box[3] - 40
-        for x, y in (_pixel(page, lon, lat) for lon, lat in points)
+        for x, y in (people.pixel(page, lon, lat) for lon, lat in points)
     )
 
 
@@ -201,7 +197,7 @@ def test_a_grid_drawn_on_its_neighbours_vertices_is_sent_as_stored(
         code = conn.execute(DRAWABLE).scalar_one()
     neighbour = _neighbour(live, code)
     ring = _retire(live, code)
-    watched = _open(_context(browser, live, token=True), live)
+    watched = _open(_context(browser), live, token=True)
     _watch_posts(watched)
     page = watched.page
     _search(page, neighbour)
@@ -211,11 +207,11 @@ def test_a_grid_drawn_on_its_neighbours_vertices_is_sent_as_stored(
     offsets = [(4, 3), (-3, 4), (5, -2), (-4, -3), (3, 5)]
     for i, (lon, lat) in enumerate(ring[:-1]):
         dx, dy = offsets[i % len(offsets)]
-        x, y = _pixel(page, lon, lat)
+        x, y = people.pixel(page, lon, lat)
         page.mouse.move(x + dx, y + dy)
         page.mouse.click(x + dx, y + dy)
     page.screenshot(path=screenshot_path("editor-draw-on-vertices"))
-    x, y = _pixel(page, *ring[0])
+    x, y = people.pixel(page, *ring[0])
     page.mouse.click(x + 2, y - 2)
     page.locator("#new-grid-name").fill("补画网格")
     page.locator("#panel button.save-new-grid").click()
@@ -242,7 +238,7 @@ def test_an_overlap_is_refused_in_words_and_giving_way_saves_it_without(
     # A grid with no vertex on its community's boundary: the rectangle overlaps only grids.
     code, neighbour = "110108010019006", "110108010019005"
     ring = _retire(live, code)
-    watched = _open(_context(browser, live, token=True), live)
+    watched = _open(_context(browser), live, token=True)
     page = watched.page
     _search(page, neighbour)
     west, south, east, north = _box(ring, 0.0001)
@@ -250,8 +246,8 @@ def test_an_overlap_is_refused_in_words_and_giving_way_saves_it_without(
     before = _state(live)
     page.locator(".leaflet-pm-icon-rectangle").click()
     for lon, lat in ((west, north), (east, south)):
-        page.mouse.move(*_pixel(page, lon, lat))
-        page.mouse.click(*_pixel(page, lon, lat))
+        page.mouse.move(*people.pixel(page, lon, lat))
+        page.mouse.click(*people.pixel(page, lon, lat))
     page.locator("#new-grid-name").fill("让出网格")
     page.locator("#panel button.save-new-grid").click()
     page.locator("#panel .message.error").wait_for(timeout=10_000)
@@ -294,13 +290,13 @@ def test_a_grid_split_by_a_drawn_line_and_merged_back(browser: Browser, live: Li
             {"c": code},
         ).one()
     before = _state(live)
-    watched = _open(_context(browser, live, token=True), live)
+    watched = _open(_context(browser), live, token=True)
     page = watched.page
     _search(page, code)
     _click_grid(page, code)
     page.locator(".leaflet-popup-content button.split-grid").click()
     # A line across the grid, from outside its west edge to outside its east edge.
-    start, end = _pixel(page, west - 0.0002, mid), _pixel(page, east + 0.0002, mid)
+    start, end = people.pixel(page, west - 0.0002, mid), people.pixel(page, east + 0.0002, mid)
     for xy in (start, end, end):
         page.mouse.move(*xy)
         page.mouse.click(*xy)
@@ -322,13 +318,7 @@ def test_a_grid_split_by_a_drawn_line_and_merged_back(browser: Browser, live: Li
         )
     _click_grid(page, code)
     page.locator(".leaflet-popup-content button.merge-grid").click()
-    xy: Any = page.evaluate(
-        "(code) => { const m = window.gridmap.map; const c = window.gridmap.grids.get(code)"
-        ".getBounds().getCenter(); const p = m.latLngToContainerPoint(c);"
-        " const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-        other,
-    )
-    page.mouse.click(xy[0], xy[1])
+    page.mouse.click(*people.grid_middle(page, other))
     page.locator("#panel button.confirm-preview").wait_for(timeout=10_000)
     # Picking the neighbour opened no popup of it.
     assert page.locator(f".leaflet-popup-content .popup[data-grid='{other}']").count() == 0
@@ -368,7 +358,7 @@ def test_bending_a_shared_edge_bends_it_in_both_grids(browser: Browser, live: Li
                     edges.append(((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2, a, b, p, q))
     _, a, b, (x0, y0), (x1, y1) = max(edges)
     before = _state(live)
-    watched = _open(_context(browser, live, token=True), live)
+    watched = _open(_context(browser), live, token=True)
     page = watched.page
     _search(page, a)
     _zoom_out_to(page, [(x0, y0), (x1, y1)])
@@ -376,7 +366,7 @@ def test_bending_a_shared_edge_bends_it_in_both_grids(browser: Browser, live: Li
     page.locator(".leaflet-popup-content button.edit-grid").click()
     page.locator("#panel button.save-grid").wait_for()
     # Geoman's middle marker of the edge: drag it sideways.
-    (ax, ay), (bx, by) = _pixel(page, x0, y0), _pixel(page, x1, y1)
+    (ax, ay), (bx, by) = people.pixel(page, x0, y0), people.pixel(page, x1, y1)
     _drag(page, ((ax + bx) / 2, (ay + by) / 2), 18, 18)
     page.wait_for_timeout(200)
     page.screenshot(path=screenshot_path("editor-shared-edge-bent"))
@@ -420,7 +410,7 @@ def test_under_a_gcj02_base_map_untouched_vertices_are_sent_as_stored(
     before = _state(live)
     with serving(settings) as base:
         gcj = replace(live, base=base)
-        watched = _open(_context(browser, gcj, token=True), gcj)
+        watched = _open(_context(browser), gcj, token=True)
         _watch_posts(watched)
         page = watched.page
         _search(page, code)

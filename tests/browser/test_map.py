@@ -50,31 +50,31 @@ class Watched:
         return unexpected + own
 
 
-def _context(browser: Browser, live: Live, *, token: bool) -> BrowserContext:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    if token:
-        context.add_init_script(f"sessionStorage.setItem('gridmap.token', {live.token!r});")
-    return context
+def _context(browser: Browser) -> BrowserContext:
+    return browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
 
 
-def _open(context: BrowserContext, live: Live) -> Watched:
+def _open(context: BrowserContext, live: Live, *, token: bool = False) -> Watched:
+    """The map page, loaded; with ``token``, signed in through the sign-in form."""
     watched = Watched(context.new_page())
     watched.page.goto(live.base + "/")
     watched.page.wait_for_selector("body[data-ready='true']", timeout=15_000)
+    if token:
+        people.sign_in(watched.page, live.token)
     return watched
 
 
 @pytest.fixture
 def viewer(browser: Browser, live: Live) -> Iterator[Watched]:
-    context = _context(browser, live, token=False)
+    context = _context(browser)
     yield _open(context, live)
     context.close()
 
 
 @pytest.fixture
 def editor(browser: Browser, live: Live) -> Iterator[Watched]:
-    context = _context(browser, live, token=True)
-    yield _open(context, live)
+    context = _context(browser)
+    yield _open(context, live, token=True)
     context.close()
 
 
@@ -173,7 +173,7 @@ def test_text_from_the_data_is_shown_as_text(browser: Browser, live: Live) -> No
             text("UPDATE grid SET name = :n WHERE code = :c AND valid_to IS NULL"),
             {"n": '<img src=x onerror="window.pwned=1">网格', "c": code},
         )
-    context = _context(browser, live, token=False)
+    context = _context(browser)
     watched = _open(context, live)
     page = watched.page
     _search(page, code)
@@ -280,17 +280,11 @@ def test_a_valid_grid_is_saved_and_is_there_after_a_reload(
 
 def test_a_stale_editor_is_told_and_offered_a_reload(browser: Browser, live: Live) -> None:
     code = "110108010021001"
-    first = _open(_context(browser, live, token=True), live)
-    second = _open(_context(browser, live, token=True), live)
+    first = _open(_context(browser), live, token=True)
+    second = _open(_context(browser), live, token=True)
     for w in (first, second):
         _search(w.page, code)
-        box = w.page.evaluate(
-            "(code) => { const c = window.gridmap.grids.get(code).getBounds().getCenter(); "
-            "const p = window.gridmap.map.latLngToContainerPoint(c); "
-            "const r = window.gridmap.map.getContainer().getBoundingClientRect(); "
-            "return [p.x + r.left, p.y + r.top]; }",
-            code,
-        )
+        box = people.grid_middle(w.page, code)
         w.page.mouse.click(box[0], box[1])
         w.page.locator(".leaflet-popup-content button.edit-grid").click()
         w.page.locator("#panel button.save-grid").wait_for()
@@ -345,7 +339,7 @@ def test_the_report_map_opens_with_no_network(browser: Browser, live: Live) -> N
 
 def test_history_restores_an_earlier_version(browser: Browser, live: Live) -> None:
     code = "110108010025001"
-    watched = _open(_context(browser, live, token=True), live)
+    watched = _open(_context(browser), live, token=True)
     page = watched.page
     with live.engine.connect() as conn:
         original = conn.execute(
@@ -354,13 +348,7 @@ def test_history_restores_an_earlier_version(browser: Browser, live: Live) -> No
     status = _rename_elsewhere(live, code, "临时名字")
     assert status == 200
     _search(page, code)
-    x, y = page.evaluate(
-        "(code) => { const c = window.gridmap.grids.get(code).getBounds().getCenter(); "
-        "const p = window.gridmap.map.latLngToContainerPoint(c); "
-        "const r = window.gridmap.map.getContainer().getBoundingClientRect(); "
-        "return [p.x + r.left, p.y + r.top]; }",
-        code,
-    )
+    x, y = people.grid_middle(page, code)
     page.mouse.click(x, y)
     page.locator(".leaflet-popup-content button.history-grid").click()
     page.locator("#panel button.restore-version[data-version='1']").click()

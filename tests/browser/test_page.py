@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import text
+from tests.browser import people
 from tests.browser.conftest import Live, screenshot_path
 
 from gridmap.vocab.kinds import CENTER_KINDS, EXCLUSIVE_SUBTYPES, SEVERITIES
@@ -71,25 +72,6 @@ def _box(page: Page, selector: str) -> dict[str, float]:
     box = page.locator(selector).first.bounding_box()
     assert box is not None, selector
     return box
-
-
-def _lonlat(page: Page, x: float, y: float) -> tuple[float, float]:
-    """The WGS84 point under page pixel (x, y) (no GCJ-02 base map in tests)."""
-    ll: Any = page.evaluate(
-        "([x, y]) => { const m = window.gridmap.map; const r = m.getContainer().getBoundingClientRect();"
-        " const p = m.containerPointToLatLng([x - r.left, y - r.top]); return [p.lng, p.lat]; }",
-        [x, y],
-    )
-    return float(ll[0]), float(ll[1])
-
-
-def _pixel(page: Page, lon: float, lat: float) -> tuple[float, float]:
-    xy: Any = page.evaluate(
-        "([lon, lat]) => { const m = window.gridmap.map; const p = m.latLngToContainerPoint([lat, lon]);"
-        " const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-        [lon, lat],
-    )
-    return float(xy[0]), float(xy[1])
 
 
 def _grid_at(live: Live, lon: float, lat: float) -> str | None:
@@ -200,7 +182,7 @@ def test_grid_popups_near_the_top_stay_on_screen(
             # Drag the map (by hand) until a point inside the grid lies 14 px under the header.
             cx, cy = width / 2, (top + height) / 2
             for _ in range(4):
-                x, y = _pixel(page, lon, lat)
+                x, y = people.pixel(page, lon, lat)
                 if abs(y - (top + 14)) < 4 and abs(x - cx) < 40:
                     break
                 _drag(page, (cx, cy), (cx + cx - x, cy + top + 14 - y))
@@ -245,7 +227,7 @@ def _close_popups(page: Page) -> None:
 
 def _popup_text_at(page: Page, lon: float, lat: float) -> str:
     _close_popups(page)
-    x, y = _pixel(page, lon, lat)
+    x, y = people.pixel(page, lon, lat)
     page.mouse.click(x, y)
     content = page.locator(".leaflet-popup-content")
     content.wait_for()
@@ -390,7 +372,7 @@ def test_dragging_to_another_street_reads_its_incidents_and_lists(desk: Page, li
     bar = _box(page, "#bar")
     cx, cy = 700.0, (bar["y"] + bar["height"] + 900) / 2
     for _ in range(6):
-        x, y = _pixel(page, target.label_lon, target.label_lat)
+        x, y = people.pixel(page, target.label_lon, target.label_lat)
         if abs(x - cx) < 80 and abs(y - cy) < 80:
             break
         dx = max(-300.0, min(300.0, cx - x))
@@ -464,7 +446,7 @@ def test_phone_width_keeps_sign_in_and_search_in_reach(browser: Browser, live: L
             "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid "
             "WHERE code = '110108010002001' AND valid_to IS NULL) g",
         )
-        x, y = _pixel(page, lon, lat)
+        x, y = people.pixel(page, lon, lat)
         page.touchscreen.tap(x, y)
         page.locator(".popup .figures[data-loaded='true']").wait_for()
         page.wait_for_timeout(700)

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from tests.browser import people
 from tests.browser.conftest import Live, screenshot_path
 
 from gridmap.services.address import search
@@ -41,16 +42,6 @@ def viewer(browser: Browser, live: Live) -> Iterator[Watched]:
     watched = _open(browser, live)
     yield watched
     watched.page.context.close()
-
-
-def _pixel(page: Page, lon: float, lat: float) -> tuple[float, float]:
-    """Where a WGS84 point is on the page (the map has no GCJ-02 base map in tests)."""
-    xy: Any = page.evaluate(
-        "([lon, lat]) => { const m = window.gridmap.map; const p = m.latLngToContainerPoint([lat, lon]);"
-        " const r = m.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-        [lon, lat],
-    )
-    return float(xy[0]), float(xy[1])
 
 
 def _pin_tip(page: Page) -> tuple[float, float]:
@@ -98,7 +89,7 @@ def _wait_for_pin(page: Page, code: str) -> None:
 
 def _assert_pin_on(page: Page, live: Live, code: str) -> None:
     lon, lat, grid = _building(live, code)
-    px, py = _pixel(page, lon, lat)
+    px, py = people.pixel(page, lon, lat)
     tx, ty = _pin_tip(page)
     assert abs(tx - px) <= 2 and abs(ty - py) <= 2, ((tx, ty), (px, py))
     if grid:

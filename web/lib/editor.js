@@ -153,7 +153,7 @@ export function gridEditor(map, grids, refusal, changed, communities) {
   async function create(layer) {
     const idx = index();
     const geometry = geometryOf(layer, idx);
-    const [lon, lat] = fromView(layer.getBounds().getCenter());
+    const [lon, lat] = fromView(insidePoint(layer));
     let community = null;
     try { community = (await api(`${API}/lookup?lon=${lon}&lat=${lat}`)).community; }
     catch (err) { community = (err.body || {}).community; }
@@ -213,4 +213,20 @@ export function gridEditor(map, grids, refusal, changed, communities) {
   const busy = () => Boolean(editing) || sm.busy() || map.pm.globalDrawModeEnabled() || map.pm.globalEditModeEnabled()
     || map.pm.globalCutModeEnabled() || map.pm.globalRemovalModeEnabled();
   return { busy, editing: () => editing, tools, edit, split: sm.split, merge: sm.merge, remove, restore, reload, save };
+}
+
+/**
+ * A point inside a drawn polygon (its bounds' centre may lie outside a concave one): the middle of
+ * the first stretch inside it along the line of latitude through its bounds' centre.
+ */
+function insidePoint(layer) {
+  const mid = layer.getBounds().getCenter();
+  const ring = layer.getLatLngs().flat(2);
+  const xs = [];
+  ring.forEach((a, i) => {
+    const b = ring[(i + 1) % ring.length];
+    if ((a.lat > mid.lat) !== (b.lat > mid.lat)) xs.push(a.lng + ((mid.lat - a.lat) / (b.lat - a.lat)) * (b.lng - a.lng));
+  });
+  xs.sort((p, q) => p - q);
+  return xs.length >= 2 ? L.latLng(mid.lat, (xs[0] + xs[1]) / 2) : mid;
 }
