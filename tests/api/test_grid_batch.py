@@ -240,6 +240,24 @@ def test_dry_run_answers_and_writes_nothing(
     assert etag(client, WEST_GRID) == f'"{WEST_GRID}.v1"'
 
 
+def _tile_version(db: Session) -> int:
+    return int(db.execute(text("SELECT last_value FROM tiles_grids_version")).scalar_one())
+
+
+def test_a_dry_run_leaves_the_tile_version_alone(
+    client: TestClient, db: Session, auth: dict[str, str]
+) -> None:
+    before = _tile_version(db)
+    changes = move_border(client, 116.346)
+    r = client.post(BATCH, params={"dry_run": "true"}, json={"changes": changes}, headers=auth)
+    assert r.status_code == 200 and r.json()["dry_run"] is True
+    assert _tile_version(db) == before
+    # The same batch for real moves it: browsers must read the grids' tiles anew.
+    r = client.post(BATCH, json={"changes": changes}, headers=auth)
+    assert r.status_code == 200 and r.json()["dry_run"] is False
+    assert _tile_version(db) > before
+
+
 def test_unchanged_grid_gets_no_version(
     client: TestClient, db: Session, auth: dict[str, str]
 ) -> None:

@@ -190,6 +190,13 @@ def lock_community(session: Session, community: str) -> None:
     session.execute(select(func.pg_advisory_xact_lock(func.hashtext("gridmap.grid." + community))))
 
 
+def mark_dry_run(session: Session) -> None:
+    """Tell the tile-version trigger that what follows, until the savepoint is rolled back, is
+    a dry run (a sequence would keep the bump the rollback undoes everywhere else)."""
+    # set_config(..., true) is SET LOCAL: undone with the savepoint it was made in.
+    session.execute(select(func.set_config("gridmap.dry_run", "on", True)))
+
+
 def community_shape(session: Session, code: str) -> Any:
     """``level`` and ``wkb`` (its boundary as WKB, or None) of the region ``code``."""
     return session.execute(

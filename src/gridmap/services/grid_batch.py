@@ -234,6 +234,8 @@ def write_batch(
             rules,
         )
     nested = session.begin_nested()
+    if dry_run:
+        q.mark_dry_run(session)
     try:
         answer = _write(
             session,
