@@ -6,12 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, column, create_engine, make_url, select, table, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridmap.embedded import Cluster
 from gridmap.errors import DatabaseUnavailable
 from gridmap.settings import DatabaseSettings
+
+# SQLSTATEs that mean the server is going, gone or cannot take us: connection exceptions (08…),
+# shutdown by the administrator or a crash, starting up, too many connections.
+_AWAY_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
 def embedded_cluster(settings: DatabaseSettings) -> Cluster:
@@ -29,14 +34,23 @@ def database_url(settings: DatabaseSettings, database: str | None = None) -> str
     return embedded_cluster(settings).url(database or settings.embedded_db)
 
 
+# A server that accepts the connection but never answers must not hold a request for long.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine for ``url`` with connections checked before use."""
+    """An engine for ``url`` with connections checked before use.
+
+    ``pool_pre_ping`` makes a pool survive a database restart: a connection that died with the
+    old server is found dead when checked out, dropped, and replaced by a new one, so requests
+    succeed again as soon as the database is back, without restarting gridmap.
+    """
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
-        connect_args={"application_name": "gridmap"},
+        connect_args={"application_name": "gridmap", "connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 
@@ -50,6 +64,25 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def database_gone(exc: BaseException) -> bool:
+    """Whether a database error means the server cannot be reached, not that a query failed.
+
+    A deadlock, a lock timeout or a cancelled statement is also an ``OperationalError``; those
+    are not the database being away.
+    """
+    if isinstance(exc, PoolTimeout | InterfaceError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        state = getattr(exc.orig, "sqlstate", None)
+        # psycopg raises connection failures with no SQLSTATE at all.
+        return state is None or state.startswith("08") or state in _AWAY_STATES
+    return False
 
 
 _pg_database = table("pg_database", column("datname"))

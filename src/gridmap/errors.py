@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# How long a client is told to wait (Retry-After) when the database is away.
+RETRY_AFTER_SECONDS = 5
+
 
 class GridmapError(Exception):
     """Base of every error gridmap raises on purpose.

@@ -11,12 +11,16 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridmap import __version__
 from gridmap.api import api_router, root_router
-from gridmap.database import database_url, make_engine, make_sessionmaker
+from gridmap.database import database_gone, database_url, make_engine, make_sessionmaker
 from gridmap.errors import (
+    RETRY_AFTER_SECONDS,
+    DatabaseUnavailable,
     GridmapError,
     PreconditionFailed,
     PreconditionRequired,
@@ -25,6 +29,8 @@ from gridmap.errors import (
     status_for,
 )
 from gridmap.fastpath import LookupFastPath
+from gridmap.guard import InputGuard
+from gridmap.head import HeadAsGet
 from gridmap.live import LiveGrids
 from gridmap.middleware import BodyLimit
 from gridmap.settings import Settings, get_settings
@@ -45,6 +51,9 @@ _HTTP_CODES = {
 }
 
 
+DATABASE_AWAY = "the database is not answering; try again shortly"
+
+
 def _validation_message(errors: list[dict[str, Any]]) -> str:
     parts = []
     for err in errors[:5]:
@@ -61,14 +70,28 @@ def add_exception_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if isinstance(exc, PreconditionFailed | PreconditionRequired) and "etag" in exc.extra:
             headers = {"ETag": exc.extra["etag"]}
+        if isinstance(exc, DatabaseUnavailable):
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)
 
     async def validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        raw = exc.errors()
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-            for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in raw
         ]
+        broken = next((e for e in raw if e.get("type") == "json_invalid"), None)
+        if broken is not None:
+            reason = (broken.get("ctx") or {}).get("error", "not JSON")
+            where = broken.get("loc", ("body", 0))[-1]
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "detail": f"the body is not valid JSON: {reason} at character {where}",
+                    "code": "invalid_json",
+                    "errors": errors,
+                },
+            )
         return JSONResponse(
             status_code=422,
             content={
@@ -77,6 +100,14 @@ def add_exception_handlers(app: FastAPI) -> None:
                 "errors": errors,
             },
         )
+
+    async def database(request: Request, exc: Exception) -> Response:
+        # Only a lost or unreachable database is a 503; any other database error is a fault of
+        # ours and stays a 500 with its traceback in the log.
+        if not database_gone(exc):
+            raise exc
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return await domain(request, DatabaseUnavailable(DATABASE_AWAY))
 
     async def http(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -89,6 +120,8 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GridmapError, domain)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(DBAPIError, database)
+    app.add_exception_handler(PoolTimeout, database)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -119,13 +152,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     add_exception_handlers(app)
 
+    # Outermost last: HEAD becomes GET, the body is capped, text inputs are checked, and only
+    # then may the anonymous lookup be answered from memory. The guard runs before the fast path
+    # so a control character gets the same 422 there as on every route (float() would take
+    # "116.3\x1f" as 116.3); on a lookup it costs one regex search of the query string.
     if settings.api.live_lookup:
         app.add_middleware(LookupFastPath)
+    app.add_middleware(InputGuard)
     app.add_middleware(
         BodyLimit,
         limit=settings.api.max_body_bytes,
         upload_limit=settings.api.max_upload_bytes,
     )
+    app.add_middleware(HeadAsGet)
 
     app.include_router(api_router)
     app.include_router(root_router)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from gridmap.errors import RETRY_AFTER_SECONDS
 from gridmap.queries.health import health as health_query
 
 router = APIRouter(tags=["health"])
@@ -28,5 +29,6 @@ def health(request: Request) -> Any:
                 "detail": f"database not usable: {reason}",
                 "code": "database_unavailable",
             },
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return {"status": "ok", "database": "ok", **info}
