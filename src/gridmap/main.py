@@ -109,6 +109,14 @@ def add_exception_handlers(app: FastAPI) -> None:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         return await domain(request, DatabaseUnavailable(DATABASE_AWAY))
 
+    async def unexpected(_request: Request, _exc: Exception) -> Response:
+        # Starlette still logs and re-raises the exception after this answer is sent; the
+        # client gets the same JSON shape as every other error instead of plain text.
+        return JSONResponse(
+            status_code=500,
+            content={"detail": "internal error; it has been logged", "code": "internal_error"},
+        )
+
     async def http(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         return JSONResponse(
@@ -122,6 +130,7 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(DBAPIError, database)
     app.add_exception_handler(PoolTimeout, database)
+    app.add_exception_handler(Exception, unexpected)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -20,7 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import text
+from fastapi import Request
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import WEST_GRID, bearer, two_grids
 
@@ -169,3 +171,32 @@ def test_a_stopped_database_is_a_503_and_its_return_needs_no_restart(running: Ru
     assert run.incidents() == written + 1
     r = timed(lambda: run.http.get("/api/v1/lookup?lon=116.342&lat=40.005"))
     assert r.status_code == 200 and r.json()["grid"]["code"] == WEST_GRID, r.text
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1 / 0",  # a query's own error
+        "SET LOCAL statement_timeout = '10ms'; SELECT pg_sleep(1)",  # cancelled: OperationalError
+    ],
+)
+def test_a_failing_query_is_not_the_database_being_away(
+    settings: Settings, engine: Engine, tmp_path: Path, sql: str
+) -> None:
+    # Any other database error stays a 500 (a fault of ours, logged with its traceback), but
+    # answered in JSON like every other error.
+    own = settings.model_copy(deep=True)
+    own.api.web_dir = tmp_path / "no-pages"  # nothing mounted at / to answer before the route
+    app = create_app(own)
+
+    @app.get("/failing-query")
+    def failing(request: Request) -> None:
+        with request.app.state.sessionmaker() as session:
+            for statement in sql.split(";"):
+                session.execute(text(statement))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/failing-query")
+    assert r.status_code == 500, r.text
+    assert r.json() == {"detail": "internal error; it has been logged", "code": "internal_error"}
+    assert "retry-after" not in r.headers
