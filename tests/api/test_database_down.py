@@ -171,6 +171,9 @@ def test_a_stopped_database_is_a_503_and_its_return_needs_no_restart(running: Ru
     assert run.incidents() == written + 1
     r = timed(lambda: run.http.get("/api/v1/lookup?lon=116.342&lat=40.005"))
     assert r.status_code == 200 and r.json()["grid"]["code"] == WEST_GRID, r.text
+    head = timed(lambda: run.http.head("/health"))
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) > 0  # the length GET would send
 
 
 @pytest.mark.parametrize(
