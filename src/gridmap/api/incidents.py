@@ -22,6 +22,7 @@ from gridmap.dependencies import (
     parse_at,
 )
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.files import upload_name
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries.incidents import IncidentFilter
 from gridmap.responses import GeoJSONResponse, created, documented
@@ -98,16 +99,17 @@ def import_incidents(
     commit: bool = False,
 ) -> dict[str, Any]:
     """Check every row, assign grids, and write (with ``commit=true``) only a file without
-    errors; the answer lists the bad rows."""
-    name = FilePath(file.filename or "upload.csv").name
+    errors whose rows all lie in the token's region. A dry run answers as the commit would:
+    422 naming the rows at fault, 403 naming the rows outside the region, or the report."""
+    name = upload_name(file.filename, default="upload.csv")
     suffix = FilePath(name).suffix.lower()
     if suffix not in (".csv", ".geojson", ".json"):
-        raise InvalidInput(f"cannot read {name!r}: send a .csv or a .geojson")
+        raise InvalidInput(f"cannot read {name}: send a .csv or a .geojson", field="file")
     with tempfile.TemporaryDirectory(prefix="gridmap-import-") as folder:
         path = FilePath(folder) / f"upload{suffix}"
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, 1 << 20)
-        frame = ii.read_table(path)
+        frame = ii.read_table(path, name=name)
     result = ii.import_incidents(
         session,
         frame,
@@ -117,12 +119,7 @@ def import_incidents(
         source=name,
         timezone=request.app.state.settings.api.timezone,
     )
-    if commit and not result["committed"]:
-        raise InvalidInput(
-            f"nothing was written: {result.get('rows_with_errors', 0)} of {result['rows']} rows "
-            "have errors",
-            **result,
-        )
+    ii.refuse_bad_rows(result)
     return result
 
 
@@ -152,7 +149,13 @@ def list_incidents(
             session,
             principal=principal,
             chosen=IncidentFilter(
-                bbox, state, category, grid, region, parse_at(from_, tz), parse_at(to, tz)
+                bbox,
+                state,
+                category,
+                grid,
+                region,
+                parse_at(from_, tz, name="from"),
+                parse_at(to, tz, name="to"),
             ),
             limit=page.limit,
             offset=page.offset,
@@ -276,5 +279,9 @@ def incident_stats(
     """Counts by state, on-time closure rate, rework rate, mean and p90 hours to close, overdue."""
     tz = request.app.state.settings.api.timezone
     return svc.stats(
-        session, region=region, start=parse_at(from_, tz), end=parse_at(to, tz), group_by=group_by
+        session,
+        region=region,
+        start=parse_at(from_, tz, name="from"),
+        end=parse_at(to, tz, name="to"),
+        group_by=group_by,
     )
