@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
@@ -206,8 +206,14 @@ def add_photo(
     principal: TokenDep,
     incident_id: Annotated[int, Path(ge=1)],
     file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP image")],
+    keep_location: Annotated[
+        bool,
+        Form(description="keep the photo's EXIF (with the GPS place it was taken at)"),
+    ] = False,
 ) -> dict[str, Any]:
-    """Store a photo (checked by its content, not its name) and reference it by URL."""
+    """Store a photo, decoded and encoded again: upright, without its metadata (the place it
+    was taken at included, unless ``keep_location``), referenced by URL. A file that is not a
+    whole JPEG, PNG or WebP image, or has too many pixels, is 422."""
     api = request.app.state.settings.api
     data = file.file.read(api.max_photo_bytes + 1)
     return svc.add_photo(
@@ -218,6 +224,8 @@ def add_photo(
         folder=api.media_dir / "incidents",
         max_bytes=api.max_photo_bytes,
         max_photos=api.max_photos,
+        max_pixels=api.max_photo_pixels,
+        keep_location=keep_location,
     )
 
 
