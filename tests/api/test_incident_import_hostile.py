@@ -452,3 +452,27 @@ def test_a_bad_time_parameter_is_named_as_itself(
     assert r.status_code == 422
     assert r.json()["detail"].startswith(f"{parameter}='yesterday' is not an ISO 8601 time")
     assert r.json()["parameter"] == parameter
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("grids.gpkg", b"SQLite format 3\x00" + b"\x00" * 200),
+        ("grids.zip", b"PK\x03\x04" + b"\x00" * 50),
+        ("grids.kml", b"<kml><Document><Placemark>"),
+        ("grids.geojson", b'{"type": "FeatureCollection", "features": ['),
+    ],
+)
+def test_a_broken_gis_file_is_named_without_a_server_path(
+    client: TestClient, db: Session, places: dict[str, dict[str, str]], name: str, body: bytes
+) -> None:
+    before = db.execute(text("SELECT count(*) FROM grid")).scalar_one()
+    r = client.post(
+        "/api/v1/import/grids",
+        params={"commit": "true"},
+        headers=places["admin"],
+        files={"file": (name, body, "application/octet-stream")},
+    )
+    assert r.status_code == 422, r.text
+    assert "/tmp" not in r.text and "gridmap-export" not in r.text
+    assert db.execute(text("SELECT count(*) FROM grid")).scalar_one() == before
