@@ -46,7 +46,7 @@ MAX_CHARS = {"description": 2000, "reporter_name": 50, "category": 64, "idempote
 # Control characters are refused in every cell (PostgreSQL cannot store NUL in text); cells of
 # one-line columns may not break lines either.
 ONE_LINE_COLUMNS = ("category", "severity", "status", "idempotency_key", "reporter_phone")
-CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 ONE_LINE_CONTROL = r"[\x00-\x1f\x7f]"
 PARAGRAPH_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 # Reported times: an offset at the end of a time of day; none older than this year; none later
@@ -120,7 +120,9 @@ def _read_csv(data: bytes, label: str) -> pd.DataFrame:
     frame["y"] = pd.to_numeric(frame[lat], errors="coerce")
     # Searching every cell for control characters costs more than reading the file: a file
     # whose bytes hold none (and no quotes, so no line break inside a cell) is known clean.
-    frame.attrs["clean"] = CONTROL_BYTES.search(data) is None and b'"' not in data
+    # (bytes.translate deleting them is a C loop, ten times faster than a regular expression.)
+    clean = len(data.translate(None, CONTROL_BYTES)) == len(data)
+    frame.attrs["clean"] = clean and b'"' not in data
     return frame
 
 
