@@ -176,6 +176,29 @@ HOSTILE: list[tuple[str, str, bytes, str, tuple[str, ...]]] = [
         "invalid_file",
         ("'lat'", "twice"),
     ),
+    (
+        "wide_csv",
+        "wide.csv",
+        (",".join(f"c{i}" for i in range(50_000)) + "\n" + "1," * 49_999 + "1\n").encode(),
+        "invalid_file",
+        ("more than 200 columns",),
+    ),
+    (
+        "wide_csv_long_names",
+        "wide.csv",
+        (
+            ",".join(f"{'c' * 400}{i}" for i in range(300)) + ",lon,lat\n" + "1," * 301 + "1\n"
+        ).encode(),
+        "invalid_file",
+        ("more than 200 columns",),
+    ),
+    (
+        "wide_geojson",
+        "wide.geojson",
+        feature_collection(*(point({f"p{i}": 1}) for i in range(300))),
+        "invalid_file",
+        ("more than 200 columns",),
+    ),
     ("no_lon_lat", "x.csv", b"a,b\n1,2\n", "invalid_file", ("longitude and latitude",)),
     (
         "year_0001",
@@ -463,6 +486,7 @@ def test_a_bad_time_parameter_is_named_as_itself(
         ("grids.geojson", b'{"type": "FeatureCollection", "features": ['),
     ],
 )
+@pytest.mark.filterwarnings("ignore::RuntimeWarning:pyogrio")
 def test_a_broken_gis_file_is_named_without_a_server_path(
     client: TestClient, db: Session, places: dict[str, dict[str, str]], name: str, body: bytes
 ) -> None:

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ from gridmap.vocab.roles import IMPORTERS
 from gridmap.vocab.states import INCIDENT_STATES
 
 MAX_ERRORS_LISTED = 200
+# An incident has a dozen fields; a file far wider is not a file of incidents, and each column
+# is checked on its own.
+MAX_COLUMNS = 200
 # What the columns hold and what intake accepts: longer text is refused, not cut.
 MAX_CHARS = {"description": 2000, "reporter_name": 50, "category": 64, "idempotency_key": 128}
 # Control characters are refused in every cell (PostgreSQL cannot store NUL in text); cells of
@@ -93,12 +97,13 @@ def _read_csv(data: bytes, label: str) -> pd.DataFrame:
     start = data[: 1 << 16].decode("utf-8-sig", errors="replace")
     header = next(csv.reader(io.StringIO(start, newline="")), [])
     names = [h.strip() for h in header]
+    _check_width(len(names), label)
     for i, h in enumerate(names, start=1):
         if not re.match(codes.ONE_LINE, h):
             raise InvalidFile(f"{label}: the name of column {i} holds a control character")
-    seen = {h for h in names if names.count(h) > 1}
+    seen = sorted(h for h, n in Counter(names).items() if n > 1)
     if seen:
-        raise InvalidFile(f"{label}: column {sorted(seen)[0]!r} appears twice in the header")
+        raise InvalidFile(f"{label}: column {seen[0]!r} appears twice in the header")
     try:
         frame = pd.read_csv(
             io.BytesIO(data), dtype=str, keep_default_na=False, engine="pyarrow", encoding="utf-8"
@@ -106,6 +111,7 @@ def _read_csv(data: bytes, label: str) -> pd.DataFrame:
     except (ValueError, pa.ArrowException, pd.errors.ParserError, pd.errors.EmptyDataError):
         raise _csv_fault(_utf8(data, label), label, len(header)) from None
     frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
+    _check_width(len(frame.columns), label)
     if frame.empty:
         raise InvalidFile(f"{label} holds a header but no rows")
     lower = {c.strip().lower(): c for c in frame.columns}
@@ -124,6 +130,14 @@ def _read_csv(data: bytes, label: str) -> pd.DataFrame:
     clean = len(data.translate(None, CONTROL_BYTES)) == len(data)
     frame.attrs["clean"] = clean and b'"' not in data
     return frame
+
+
+def _check_width(columns: int, label: str) -> None:
+    if columns > MAX_COLUMNS:
+        raise InvalidFile(
+            f"{label} has more than {MAX_COLUMNS} columns or properties: it does not look "
+            "like a file of incidents (lon, lat, category, …)"
+        )
 
 
 def _csv_fault(text: str, label: str, width: int) -> InvalidFile:
@@ -158,6 +172,7 @@ def _read_geojson(text: str, label: str) -> pd.DataFrame:
     if not feats:
         raise InvalidFile(f"{label} holds no features")
     rows = []
+    keys: set[str] = set()
     for number, f in enumerate(feats, start=1):
         if not isinstance(f, dict):
             raise InvalidFile(
@@ -181,6 +196,8 @@ def _read_geojson(text: str, label: str) -> pd.DataFrame:
         )
         ok = isinstance(c, list) and len(c) >= 2
         row["x"], row["y"] = (_number(c[0]), _number(c[1])) if ok else (np.nan, np.nan)
+        keys.update(row)
+        _check_width(len(keys), label)
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.fillna({c: "" for c in frame.columns if c not in ("x", "y")}).astype(
