@@ -4,8 +4,10 @@ Rows are checked together (vectorised), assigned to grids with the bulk path
 (:class:`gridmap.assign.GridSet`, the border rule included; a point in no grid goes to the
 community holding it), and written with one ``COPY`` straight into ``incident``; a file as large
 as the table has the table's secondary indexes dropped before and built again after. Any bad row
-and nothing is written; the answer lists the bad rows. Rows whose ``idempotency_key`` is already
-stored are skipped, so importing the same file twice adds nothing.
+and nothing is written; the answer lists the bad rows. The checks cover everything the write could
+fail on (text PostgreSQL cannot store, times out of range, lengths), so a dry run and a commit of
+one file answer alike. A token writes only rows whose place lies in its region. Rows whose
+``idempotency_key`` is already stored are skipped, so importing the same file twice adds nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from gridmap.geo.pip import PointIndex
 from gridmap.queries import audit
 from gridmap.queries import incident_import as q
 from gridmap.queries.incidents import active_categories
+from gridmap.schemas.incidents import IncidentIn
 from gridmap.vocab import codes
 from gridmap.vocab.codes import PHONE
 from gridmap.vocab.kinds import SEVERITIES
@@ -45,8 +48,23 @@ MAX_ERRORS_LISTED = 200
 # An incident has a dozen fields; a file far wider is not a file of incidents, and each column
 # is checked on its own.
 MAX_COLUMNS = 200
-# What the columns hold and what intake accepts: longer text is refused, not cut.
-MAX_CHARS = {"description": 2000, "reporter_name": 50, "category": 64, "idempotency_key": 128}
+
+
+def _max_length(field: str) -> int:
+    """The longest ``field`` a single report may have (the intake body's own limit)."""
+    return next(
+        int(m.max_length)
+        for m in IncidentIn.model_fields[field].metadata
+        if hasattr(m, "max_length")
+    )
+
+
+# What a single report accepts and the columns hold: longer text is refused, not cut.
+MAX_CHARS = {
+    **{f: _max_length(f) for f in ("description", "reporter_name", "category")},
+    # incident.idempotency_key is a String(128), as the Idempotency-Key header of one report.
+    "idempotency_key": 128,
+}
 # Control characters are refused in every cell (PostgreSQL cannot store NUL in text); cells of
 # one-line columns may not break lines either.
 ONE_LINE_COLUMNS = ("category", "severity", "status", "idempotency_key", "reporter_phone")
@@ -221,7 +239,10 @@ def _cell(value: Any, *, key: str, number: int, label: str) -> str:
             f"{label}: feature {number}'s {key} is a {type(value).__name__}, not text",
             row=number,
         )
-    return json.dumps(value, ensure_ascii=False)
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except RecursionError:
+        raise InvalidFile(f"{label}: feature {number}'s {key} is nested too deeply") from None
 
 
 def _number(value: Any) -> float:
