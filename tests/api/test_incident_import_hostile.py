@@ -337,6 +337,18 @@ def test_hostile_files_are_refused_alike_by_dry_run_and_commit(
     assert written(db) == before
 
 
+def test_who_may_not_import_is_told_so_before_the_file_is_read(
+    client: TestClient, db: Session, places: dict[str, dict[str, str]]
+) -> None:
+    viewer = bearer(db, "viewer", STREET, "查看者")
+    worker = bearer(db, "worker", WEST_GRID, "西网格员")
+    for headers in (viewer, worker):
+        r = send(client, headers, "x.geojson", b"[" * 10_000, commit=True)
+        assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert send(client, {}, "x.geojson", b"[", commit=True).status_code == 401
+    assert written(db) == (0, 0, 0)
+
+
 def test_row_errors_list_every_bad_row_and_name_the_first(
     client: TestClient, db: Session, places: dict[str, dict[str, str]]
 ) -> None:

@@ -101,6 +101,7 @@ def import_incidents(
     """Check every row, assign grids, and write (with ``commit=true``) only a file without
     errors whose rows all lie in the token's region. A dry run answers as the commit would:
     422 naming the rows at fault, 403 naming the rows outside the region, or the report."""
+    ii.require_importer(principal)
     name = upload_name(file.filename, default="upload.csv")
     suffix = FilePath(name).suffix.lower()
     if suffix not in (".csv", ".geojson", ".json"):

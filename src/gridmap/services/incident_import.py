@@ -254,6 +254,13 @@ def _number(value: Any) -> float:
         return np.nan
 
 
+def require_importer(principal: Principal) -> None:
+    """Raise :class:`Forbidden` unless ``principal`` may import incidents at all (before its
+    file is read: who is asked before what)."""
+    if not principal.authenticated or principal.role not in IMPORTERS:
+        raise Forbidden("importing incidents needs an admin, district or street token")
+
+
 def import_incidents(
     session: Session,
     frame: pd.DataFrame,
@@ -272,8 +279,7 @@ def import_incidents(
     lie in the caller's region, else :class:`Forbidden` names the rows outside and nothing is
     written. ``progress(step, done, total)`` is told each step and, while writing, the rows sent.
     """
-    if not principal.authenticated or principal.role not in IMPORTERS:
-        raise Forbidden("importing incidents needs an admin, district or street token")
+    require_importer(principal)
     crs = normalize_crs(crs)
     n = len(frame)
     for col in q.COLUMNS:
