@@ -177,15 +177,17 @@ async def at_query(request: Request, at: AtQuery = None) -> datetime | None:
     return parse_at(at, request.app.state.settings.api.timezone)
 
 
-def parse_at(at: str | None, timezone: str) -> datetime | None:
-    """An ``at=`` value as an aware datetime (naive times are read in ``timezone``)."""
+def parse_at(at: str | None, timezone: str, *, name: str = "at") -> datetime | None:
+    """A time parameter (``name``: ``at``, ``from``, ``to`` …) as an aware datetime (naive
+    times are read in ``timezone``)."""
     if at is None:
         return None
     try:
         when = datetime.fromisoformat(at.strip().replace(" ", "T"))
     except ValueError:
         raise InvalidInput(
-            f"at={at!r} is not an ISO 8601 time; write e.g. 2026-05-01T08:00:00+08:00"
+            f"{name}={at!r} is not an ISO 8601 time; write e.g. 2026-05-01T08:00:00+08:00",
+            parameter=name,
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(timezone))

@@ -40,6 +40,18 @@ class InvalidInput(GridmapError):
     code = "invalid_input"
 
 
+class InvalidFile(InvalidInput):
+    """An uploaded file that cannot be read as what it claims to be (encoding, syntax, shape)."""
+
+    code = "invalid_file"
+
+
+class InvalidRows(InvalidInput):
+    """A file that reads, with rows that cannot be stored as they are."""
+
+    code = "invalid_row"
+
+
 class UnknownCRS(InvalidInput):
     """A ``crs=`` the service does not support."""
 

@@ -159,7 +159,9 @@ def read_file(path: Path, *, crs: str | None = None) -> tuple[gpd.GeoDataFrame, 
             raise InvalidInput(f"{path.name} holds no layer")
         gdf = pyogrio.read_dataframe(source, layer=layers[0][0])
     except pyogrio.errors.DataSourceError as exc:
-        raise InvalidInput(f"cannot read {path.name} as a GIS file: {exc}") from None
+        # GDAL names the file by its full path, a folder of this server: say only its name.
+        said = str(exc).replace(source, path.name).replace(str(path.parent), "")
+        raise InvalidInput(f"cannot read {path.name} as a GIS file: {said}") from None
     gdf = gdf.rename(columns=_FROM_SHP)
     gdf.columns = [c if c == "geometry" else c.lower() for c in gdf.columns]
     if crs is not None:
@@ -186,6 +188,28 @@ def check_readable_crs(gdf: gpd.GeoDataFrame, crs: str) -> None:
             f"in China as {crs}: give the right --crs (EPSG:4326, EPSG:4490, EPSG:3857, GCJ-02, "
             "BD-09)"
         )
+
+
+def upload_name(filename: str | None, *, default: str) -> str:
+    r"""The name an uploaded file is called by in answers and the audit log: its last path part
+    (a browser on Windows may send ``C:\Users\…``), without control characters, at most 120
+    characters; ``default`` when nothing is left.
+
+    Examples
+    --------
+    >>> upload_name("C:\\Users\\wang\\热线.csv", default="upload.csv")
+    '热线.csv'
+    >>> upload_name("../\x00x.csv", default="upload.csv"), upload_name(None, default="a.csv")
+    ('x.csv', 'a.csv')
+    """
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if len(name) > 120:
+        stem, dot, suffix = name.rpartition(".")
+        name = (
+            f"{stem[: 110 - len(suffix)]}…{dot}{suffix}" if dot and len(suffix) < 10 else name[:120]
+        )
+    return name or default
 
 
 def temp_folder() -> Path:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Routes that take files (GIS layers, incident history) may be sent up to the upload limit.
+UPLOAD_PATHS = ("/api/v1/import/", "/api/v1/incidents/import")
+
 
 class BodyLimit:
     """413 for a request body over the limit, whether it declares its length or streams it."""
@@ -18,7 +21,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        limit = self.upload_limit if path.startswith("/api/v1/import/") else self.limit
+        limit = self.upload_limit if path.startswith(UPLOAD_PATHS) else self.limit
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await self._too_large(scope, receive, send, limit)

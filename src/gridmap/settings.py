@@ -86,9 +86,11 @@ class ApiSettings(BaseSettings):
     duplicate_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     working_day_start: int = Field(default=9, ge=0, le=23)
     working_day_end: int = Field(default=18, ge=1, le=24)
-    # Incident photos: stored on disk here, served by the API; type-checked by content.
+    # Incident photos: stored on disk here, served by the API; decoded and encoded again, and
+    # refused above this many pixels (checked from the header, before decoding).
     media_dir: Path = Field(default_factory=lambda: project_root() / ".gridmap" / "media")
     max_photo_bytes: int = 5 * 1024 * 1024
+    max_photo_pixels: int = Field(default=40_000_000, ge=1)
     max_photos: int = 9
     # Service circles: walking speed, the minutes drawn by `gridmap circles rebuild` and on every
     # centre change, how far a centre may be from the network, how deep homes reach from a

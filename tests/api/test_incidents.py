@@ -517,58 +517,6 @@ def test_dispatch_modes(
         assert state(db, inc) == before
 
 
-def test_photos(settings: object, db: Session, tmp_path: object) -> None:
-    from collections.abc import Iterator
-
-    from gridmap.dependencies import get_session
-    from gridmap.main import create_app
-
-    s = settings.model_copy(deep=True)  # type: ignore[attr-defined]
-    s.api.media_dir = tmp_path
-    s.api.max_photo_bytes = 2048
-    s.api.max_photos = 2
-    app = create_app(s)
-
-    def one_session() -> Iterator[Session]:
-        yield db
-
-    app.dependency_overrides[get_session] = one_session
-    two_grids(db)
-    worker = bearer(db, "worker", WEST_GRID, "西网格员")
-    other = bearer(db, "worker", EAST_GRID, "东网格员")
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 100
-    with TestClient(app) as client:
-        inc = report(client, worker).json()["properties"]["id"]
-
-        def upload(data: bytes, name: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
-            return client.post(
-                f"{INC}/{inc}/photos",
-                headers=headers,
-                files={"file": (name, data, "application/octet-stream")},
-            )
-
-        r = upload(png, "site.png", worker)
-        assert r.status_code == 201 and r.json()["type"] == "image/png"
-        url = r.json()["url"]
-        got = client.get(url)
-        assert got.status_code == 200 and got.content == png
-        assert got.headers["content-type"] == "image/png"
-        assert upload(b"GIF89a not allowed", "x.jpg", worker).status_code == 422
-        assert upload(b"<script>alert(1)</script>", "x.png", worker).status_code == 422
-        assert upload(jpeg + b"\x00" * 3000, "big.jpg", worker).status_code == 422
-        assert upload(jpeg, "x.jpg", other).status_code == 403
-        assert upload(jpeg, "x.jpg", {}).status_code == 401
-        assert upload(jpeg, "x.jpg", worker).status_code == 201
-        assert upload(png + b"\x01", "third.png", worker).status_code == 409
-        photos = client.get(f"{INC}/{inc}").json()["properties"]["photos"]
-        assert [p["type"] for p in photos] == ["image/png", "image/jpeg"]
-        assert photos[0]["url"] == url and photos[0]["bytes"] == len(png)
-        assert client.get(f"{INC}/{inc}/photos/{'0' * 32}.png").status_code == 404
-        assert client.get(f"{INC}/{inc}/photos/..%2F..%2Fetc.png").status_code in (404, 422)
-    assert len(list(tmp_path.glob("incidents/*/*"))) == 2  # type: ignore[attr-defined]
-
-
 def test_large_import_rebuilds_the_indexes_it_dropped(
     client: TestClient,
     db: Session,

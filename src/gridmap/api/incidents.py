@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from gridmap.dependencies import (
     parse_at,
 )
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.files import upload_name
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries.incidents import IncidentFilter
 from gridmap.responses import GeoJSONResponse, created, documented
@@ -98,16 +99,18 @@ def import_incidents(
     commit: bool = False,
 ) -> dict[str, Any]:
     """Check every row, assign grids, and write (with ``commit=true``) only a file without
-    errors; the answer lists the bad rows."""
-    name = FilePath(file.filename or "upload.csv").name
+    errors whose rows all lie in the token's region. A dry run answers as the commit would:
+    422 naming the rows at fault, 403 naming the rows outside the region, or the report."""
+    ii.require_importer(principal)
+    name = upload_name(file.filename, default="upload.csv")
     suffix = FilePath(name).suffix.lower()
     if suffix not in (".csv", ".geojson", ".json"):
-        raise InvalidInput(f"cannot read {name!r}: send a .csv or a .geojson")
+        raise InvalidInput(f"cannot read {name}: send a .csv or a .geojson", field="file")
     with tempfile.TemporaryDirectory(prefix="gridmap-import-") as folder:
         path = FilePath(folder) / f"upload{suffix}"
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, 1 << 20)
-        frame = ii.read_table(path)
+        frame = ii.read_table(path, name=name)
     result = ii.import_incidents(
         session,
         frame,
@@ -117,12 +120,7 @@ def import_incidents(
         source=name,
         timezone=request.app.state.settings.api.timezone,
     )
-    if commit and not result["committed"]:
-        raise InvalidInput(
-            f"nothing was written: {result.get('rows_with_errors', 0)} of {result['rows']} rows "
-            "have errors",
-            **result,
-        )
+    ii.refuse_bad_rows(result)
     return result
 
 
@@ -152,7 +150,13 @@ def list_incidents(
             session,
             principal=principal,
             chosen=IncidentFilter(
-                bbox, state, category, grid, region, parse_at(from_, tz), parse_at(to, tz)
+                bbox,
+                state,
+                category,
+                grid,
+                region,
+                parse_at(from_, tz, name="from"),
+                parse_at(to, tz, name="to"),
             ),
             limit=page.limit,
             offset=page.offset,
@@ -203,8 +207,14 @@ def add_photo(
     principal: TokenDep,
     incident_id: Annotated[int, Path(ge=1)],
     file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP image")],
+    keep_location: Annotated[
+        bool,
+        Form(description="keep the photo's EXIF (with the GPS place it was taken at)"),
+    ] = False,
 ) -> dict[str, Any]:
-    """Store a photo (checked by its content, not its name) and reference it by URL."""
+    """Store a photo, decoded and encoded again: upright, without its metadata (the place it
+    was taken at included, unless ``keep_location``), referenced by URL. A file that is not a
+    whole JPEG, PNG or WebP image, or has too many pixels, is 422."""
     api = request.app.state.settings.api
     data = file.file.read(api.max_photo_bytes + 1)
     return svc.add_photo(
@@ -215,6 +225,8 @@ def add_photo(
         folder=api.media_dir / "incidents",
         max_bytes=api.max_photo_bytes,
         max_photos=api.max_photos,
+        max_pixels=api.max_photo_pixels,
+        keep_location=keep_location,
     )
 
 
@@ -276,5 +288,9 @@ def incident_stats(
     """Counts by state, on-time closure rate, rework rate, mean and p90 hours to close, overdue."""
     tz = request.app.state.settings.api.timezone
     return svc.stats(
-        session, region=region, start=parse_at(from_, tz), end=parse_at(to, tz), group_by=group_by
+        session,
+        region=region,
+        start=parse_at(from_, tz, name="from"),
+        end=parse_at(to, tz, name="to"),
+        group_by=group_by,
     )

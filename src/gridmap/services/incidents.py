@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridmap.photos import clean_photo
 from gridmap.privacy import mask_name, mask_phone
 from gridmap.queries import incidents as q
 from gridmap.services import workflow as wf
 from gridmap.vocab.roles import HANDLERS
-
-PHOTO_TYPES = {b"\xff\xd8\xff": ("image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png")}
 
 
 def working_hours(
@@ -291,22 +290,6 @@ def stats(
     return {"region": region, "group_by": group_by, "groups": groups}
 
 
-def photo_type(head: bytes) -> tuple[str, str] | None:
-    """The media type and suffix of an image by its first bytes (JPEG, PNG, WebP), or None.
-
-    Examples
-    --------
-    >>> photo_type(b"\\x89PNG\\r\\n\\x1a\\n...."), photo_type(b"GIF89a")
-    (('image/png', '.png'), None)
-    """
-    for magic, kind in PHOTO_TYPES.items():
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
-
-
 def add_photo(
     session: Session,
     *,
@@ -316,8 +299,16 @@ def add_photo(
     folder: Path,
     max_bytes: int,
     max_photos: int,
+    max_pixels: int,
+    keep_location: bool = False,
 ) -> dict[str, Any]:
-    """Store a photo of an incident on disk and reference it from the incident."""
+    """Store a photo of an incident on disk and reference it from the incident.
+
+    What is stored is the image decoded and encoded again (see :func:`gridmap.photos.
+    clean_photo`): upright, without metadata, so without the place the camera wrote into it
+    unless ``keep_location`` keeps its EXIF. A file that is not a whole JPEG, PNG or WebP image
+    of at most ``max_pixels`` is refused and nothing is written.
+    """
     row = q.lock_photos(session, incident_id=incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
@@ -326,21 +317,21 @@ def add_photo(
     ):
         raise Forbidden(f"this token may not add photos to incident {incident_id}")
     if len(data) > max_bytes:
-        raise InvalidInput(f"the photo is larger than {max_bytes // (1024 * 1024)} MiB")
-    kind = photo_type(data[:16])
-    if kind is None:
-        raise InvalidInput("a photo must be a JPEG, PNG or WebP image")
+        raise InvalidInput(
+            f"the photo is larger than {max_bytes // (1024 * 1024)} MiB", field="file"
+        )
     if row.n >= max_photos:
         raise Conflict(f"incident {incident_id} already has {row.n} photos (at most {max_photos})")
-    digest = hashlib.sha256(data).hexdigest()
-    name = f"{digest[:32]}{kind[1]}"
+    photo_file = clean_photo(data, max_pixels=max_pixels, keep_exif=keep_location)
+    digest = hashlib.sha256(photo_file.data).hexdigest()
+    name = f"{digest[:32]}{photo_file.suffix}"
     target = folder / str(incident_id)
     target.mkdir(parents=True, exist_ok=True)
-    (target / name).write_bytes(data)
+    (target / name).write_bytes(photo_file.data)
     photo = {
         "url": f"/api/v1/incidents/{incident_id}/photos/{name}",
-        "type": kind[0],
-        "bytes": len(data),
+        "type": photo_file.media_type,
+        "bytes": len(photo_file.data),
         "sha256": digest,
         "by": principal.actor,
     }
