@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridmap import __version__
@@ -20,8 +21,10 @@ from gridmap.errors import (
     GridmapError,
     PreconditionFailed,
     PreconditionRequired,
+    TryAgain,
     Unauthorized,
     error_body,
+    lost_a_race,
     status_for,
 )
 from gridmap.fastpath import LookupFastPath
@@ -61,7 +64,16 @@ def add_exception_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if isinstance(exc, PreconditionFailed | PreconditionRequired) and "etag" in exc.extra:
             headers = {"ETag": exc.extra["etag"]}
+        if isinstance(exc, TryAgain):
+            headers = {"Retry-After": "1"}
         return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)
+
+    async def race(request: Request, exc: Exception) -> Response:
+        if not lost_a_race(exc):
+            raise exc
+        return await domain(
+            request, TryAgain("another change was being written at the same time; send it again")
+        )
 
     async def validation(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -87,6 +99,7 @@ def add_exception_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(GridmapError, domain)
+    app.add_exception_handler(DBAPIError, race)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http)
 
