@@ -138,12 +138,13 @@ def _precondition(plan: _Plan) -> None:
             etag=current,
         )
     tags = [t.strip() for t in sent.split(",")]
-    # "*" (any version) is not taken here: a batch moves borders several grids share, so each
-    # must be the version its editor read.
+    # "*" (any version) is no precondition at all: a batch moves borders several grids share,
+    # so each must be the version its editor read.
     if "*" in tags:
-        raise InvalidInput(
-            f"grid {plan.key}: if_match must be the ETag you read it with (like {current}), not *",
-            field="if_match",
+        raise PreconditionRequired(
+            f"grid {plan.key}: if_match * (any version) does not guard against a lost update; "
+            f"send the ETag you read it with (like {current})",
+            etag=current,
             grid=plan.key,
         )
     if current not in tags:

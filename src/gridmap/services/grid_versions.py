@@ -93,7 +93,15 @@ def check_if_match(if_match: str | None, current: str) -> None:
             etag=current,
         )
     tags = [t.strip() for t in if_match.split(",")]
-    if "*" in tags or current in tags:
+    # "*" matches any version, so it would let an edit overwrite one made meanwhile: it is
+    # answered as if no If-Match had been sent.
+    if "*" in tags:
+        raise PreconditionRequired(
+            "If-Match: * (any version) does not protect the grid from a lost update: send the "
+            f"grid's ETag ({current}) in If-Match (GET the grid first)",
+            etag=current,
+        )
+    if current in tags:
         return
     raise PreconditionFailed(
         f"the grid has changed since you read it: it is now at {current}, you sent "
