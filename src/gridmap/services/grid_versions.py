@@ -39,6 +39,8 @@ from gridmap.queries import audit
 from gridmap.queries import grids as q
 from gridmap.queries.assign import rederive_grids
 from gridmap.schemas.grids import GridFeature
+from gridmap.services.access import require_role
+from gridmap.vocab.roles import GRID_EDITORS
 
 __all__ = [
     "GridRules",
@@ -427,6 +429,7 @@ def create_grid(
     source: str | None = None,
 ) -> WriteResult:
     """Add a new grid (version 1), giving it the next free code when it has none."""
+    require_role(principal, "edit grids", roles=GRID_EDITORS)
     p = feature.properties
     community = p.community_code or (p.code[:12] if p.code else None)
     if community is None:
