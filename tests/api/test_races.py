@@ -16,10 +16,11 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
-from tests.utils.fixtures import bearer, two_grids
+from tests.utils.fixtures import EAST_GRID, WEST_GRID, bearer, two_grids
 
 from gridmap import migrate
 from gridmap.database import make_engine
+from gridmap.dependencies import SessionDep
 from gridmap.main import create_app
 from gridmap.settings import Settings
 
@@ -197,3 +198,46 @@ def test_fifty_identical_reports_at_once_make_one_incident_and_leave_the_server_
             text("SELECT count(*) FROM incident_event WHERE incident_id = :i"), {"i": rows[0].id}
         ).scalar_one()
         assert events == 1
+
+
+def test_a_deadlock_anywhere_is_a_409_to_retry_not_a_500(
+    committed: tuple[Settings, Engine, dict[str, str]],
+) -> None:
+    s, engine, _auth = committed
+    app = create_app(s)
+    meet = threading.Barrier(2)
+
+    # Two requests that lock the same two grid rows in opposite orders: PostgreSQL breaks the
+    # deadlock by failing one of them, and the app must answer that one as a conflict.
+    def lock_both(session: SessionDep, first: str, second: str) -> dict[str, str]:
+        lock = text("SELECT id FROM grid WHERE code = :c FOR UPDATE")
+        session.execute(lock, {"c": first})
+        meet.wait()
+        session.execute(lock, {"c": second})
+        return {"locked": f"{first}, {second}"}
+
+    app.add_api_route("/test/lock-both", lock_both, methods=["POST"])
+    # Ahead of the map's static files, which are mounted at "/".
+    app.router.routes.insert(0, app.router.routes.pop())
+    answers: list[httpx.Response] = []
+    with TestClient(app) as client:
+
+        def call(first: str, second: str) -> None:
+            answers.append(
+                client.post("/test/lock-both", params={"first": first, "second": second})
+            )
+
+        threads = [
+            threading.Thread(target=call, args=(WEST_GRID, EAST_GRID)),
+            threading.Thread(target=call, args=(EAST_GRID, WEST_GRID)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    lost = next(r for r in answers if r.status_code == 409)
+    assert lost.json()["code"] == "try_again" and "again" in lost.json()["detail"]
+    assert lost.headers["retry-after"] == "1"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM grid")).scalar_one() == 2

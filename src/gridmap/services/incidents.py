@@ -94,6 +94,12 @@ def create_incident(
     lon, lat, category = report.lon, report.lat, report.category
     if principal.role == "viewer" or not principal.authenticated:
         raise Forbidden("reporting incidents needs a token of a worker, office or admin")
+    place = q.place(session, lon=lon, lat=lat)
+    community = place.community_code or place.community_in or place.community_near
+    where = place.grid_code or community
+    if where is not None and not principal.covers(where):
+        outside = "region" if principal.region else principal.area
+        raise Forbidden(f"the point lies in {where}, outside this token's {outside}")
     # A second sender of the same key is answered at once instead of waiting (pool connection
     # in hand) for the first one's row to commit: a burst of retries must not starve the pool.
     key = report.idempotency_key
@@ -107,12 +113,6 @@ def create_incident(
         raise InvalidInput(
             f"unknown category {category!r}", categories=q.active_categories(session)
         )
-    place = q.place(session, lon=lon, lat=lat)
-    community = place.community_code or place.community_in or place.community_near
-    where = place.grid_code or community
-    if where is not None and not principal.covers(where):
-        outside = "region" if principal.region else principal.area
-        raise Forbidden(f"the point lies in {where}, outside this token's {outside}")
     incident_id = q.insert_incident(
         session,
         **asdict(report),
