@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import (
     COMMUNITY,
@@ -25,12 +25,16 @@ from tests.utils.fixtures import (
     WEST_GRID,
     add_grid,
     add_region,
+    add_staff,
     bearer,
     square,
 )
 from tests.utils.homes import add_building
 
+from gridmap.auth import Holder, create_token
+from gridmap.dependencies import get_session
 from gridmap.main import create_app
+from gridmap.settings import Settings
 
 API = "/api/v1"
 EAST_GRID = COMMUNITY + "002"
@@ -63,6 +67,9 @@ CALLERS = (
     "anonymous",
     "viewer of the region",
     "worker of another grid",
+    "staff of another grid",
+    "party member of the region",
+    "department of the street",
     "office of another community",
     "office of another street",
     "the right office",
@@ -70,16 +77,34 @@ CALLERS = (
 )
 
 
-def tokens(db: Session, right: tuple[str, str]) -> dict[str, dict[str, str]]:
-    """Headers of each kind of caller; ``right`` is the role and region of the office the
-    endpoint expects (a community office, or a street office for what only streets do)."""
+def tokens(db: Session) -> dict[str, dict[str, str]]:
+    """Headers of each kind of caller; "the right office" is a community office of the target
+    community, "the right street" its street office (for what only streets do)."""
+    staff = add_staff(db, EAST_GRID, "worker", "赵网格员", "13700002222")
+    member = db.execute(text("INSERT INTO person (name) VALUES ('周党员') RETURNING id")).scalar()
+    db.execute(
+        text(
+            "INSERT INTO department (code, name, level, region_code) "
+            "VALUES ('cgw', '城管执法队', 'street', :s)"
+        ),
+        {"s": STREET},
+    )
+
+    def holder(h: Holder) -> dict[str, str]:
+        secret, _ = create_token(db, holder=h)
+        return {"Authorization": f"Bearer {secret}"}
+
     return {
         "anonymous": {},
         "viewer of the region": bearer(db, "viewer", COMMUNITY, name="观察员"),
-        "worker of another grid": bearer(db, "worker", EAST_GRID, name="东网格员"),
+        "worker of another grid": bearer(db, "worker", EAST_GRID, name="东网格岗"),
+        "staff of another grid": holder(Holder("staff", person=staff)),
+        "party member of the region": holder(Holder("party_member", person=member)),
+        "department of the street": holder(Holder("department", department="cgw")),
         "office of another community": bearer(db, "community", NEIGHBOUR, name="邻社区"),
         "office of another street": bearer(db, "street", OTHER_STREET, name="清河街道"),
-        "the right office": bearer(db, *right, name="本辖区"),
+        "the right office": bearer(db, "community", COMMUNITY, name="本社区"),
+        "the right street": bearer(db, "street", STREET, name="学院路街道"),
         "admin": bearer(db, "admin", None, name="管理员"),
     }
 
@@ -191,12 +216,12 @@ def grid_file() -> bytes:
 
 
 # One request per write endpoint, acting in the target community: (method, path template as
-# the OpenAPI names it, the request's keyword arguments for a world, the role and region of the
-# office that may do it).
+# the OpenAPI names it) → the request's keyword arguments for a world, and which office of the
+# target may do it.
 Request = Callable[[World], dict[str, Any]]
-COMMUNITY_OFFICE = ("community", COMMUNITY)
-STREET_OFFICE = ("street", STREET)
-WRITES: dict[tuple[str, str], tuple[Request, tuple[str, str]]] = {
+COMMUNITY_OFFICE = "the right office"
+STREET_OFFICE = "the right street"
+WRITES: dict[tuple[str, str], tuple[Request, str]] = {
     ("POST", "/api/v1/regions/{code}/renumber"): (
         lambda w: {"url": f"{API}/regions/{COMMUNITY}/renumber"},
         COMMUNITY_OFFICE,
@@ -456,15 +481,68 @@ def cells() -> list[Any]:
     return out
 
 
+@dataclass
+class Stage:
+    """The world built once for the module, and the session the app's requests use (each
+    cell's own, see :func:`cell`)."""
+
+    client: TestClient
+    world: World
+    callers: dict[str, dict[str, str]]
+    conn: Connection
+    session: Session
+
+
+def savepoint_session(conn: Connection) -> Session:
+    return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture(scope="module")
+def stage(engine: Engine, settings: Settings) -> Iterator[Stage]:
+    """One world for every cell, in a transaction rolled back at the end of the module."""
+    conn = engine.connect()
+    outer = conn.begin()
+    setup = savepoint_session(conn)
+    app = create_app(settings)
+    holder: list[Stage] = []
+
+    def session() -> Iterator[Session]:
+        yield holder[0].session if holder else setup
+
+    app.dependency_overrides[get_session] = session
+    try:
+        with TestClient(app) as client:
+            world = build(client, setup)
+            callers = tokens(setup)
+            setup.flush()
+            holder.append(Stage(client, world, callers, conn, setup))
+            yield holder[0]
+    finally:
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def cell(stage: Stage) -> Iterator[Stage]:
+    """The module's world; whatever a cell writes is undone after it."""
+    savepoint = stage.conn.begin_nested()
+    stage.session = savepoint_session(stage.conn)
+    try:
+        yield stage
+    finally:
+        stage.session.close()
+        savepoint.rollback()
+
+
 @pytest.mark.parametrize(("write", "caller"), cells())
 def test_role_and_region_decide_every_write(
-    client: TestClient, db: Session, write: tuple[str, str], caller: str
+    cell: Stage, write: tuple[str, str], caller: str
 ) -> None:
-    world = build(client, db)
+    client, db = cell.client, cell.session
     make, right = WRITES[write]
-    headers = tokens(db, right)[caller]
-    request = make(world)
-    request["headers"] = {**request.get("headers", {}), **headers}
+    request = make(cell.world)
+    who = right if caller == "the right office" else caller
+    request["headers"] = {**request.get("headers", {}), **cell.callers[who]}
     before = snapshot(db)
     r = client.request(write[0], **request)
     want = expected(caller)
@@ -479,10 +557,10 @@ def test_role_and_region_decide_every_write(
 
 
 def test_matching_a_resource_of_another_street_is_refused_and_changes_nothing(
-    client: TestClient, db: Session
+    cell: Stage,
 ) -> None:
-    world = build(client, db)
-    admin = bearer(db, "admin", None, name="管理员")
+    client, db, world = cell.client, cell.session, cell.world
+    admin = cell.callers["admin"]
     elsewhere = client.post(
         f"{API}/lists",
         headers=admin,
@@ -499,7 +577,7 @@ def test_matching_a_resource_of_another_street_is_refused_and_changes_nothing(
     assert elsewhere.status_code == 201, elsewhere.text
     assert elsewhere.json()["properties"]["grid_code"] == OTHER_COMMUNITY + "001"
     resource = elsewhere.json()["properties"]["id"]
-    office = bearer(db, "community", COMMUNITY, name="本社区")
+    office = cell.callers["the right office"]
     before = snapshot(db)
     r = client.post(
         f"{API}/lists/match", headers=office, json={"need": world.need, "resource": resource}
