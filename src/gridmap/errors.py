@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg.errors
+
 # How long a client is told to wait (Retry-After) when the database is away.
 RETRY_AFTER_SECONDS = 5
 
@@ -80,6 +82,20 @@ class Conflict(GridmapError):
     """The change clashes with the data as it is (overlap, duplicate code, wrong step)."""
 
     code = "conflict"
+
+
+class TryAgain(Conflict):
+    """Another transaction held what this write needed; nothing was written, sending it again
+    (after ``Retry-After``) may succeed."""
+
+    code = "try_again"
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    """Whether a database error is a deadlock or serialization failure (the writer lost a race
+    and was rolled back), which is a conflict to retry, not a fault of the server."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure)
 
 
 class GridOverlap(Conflict):

@@ -24,8 +24,10 @@ from gridmap.errors import (
     GridmapError,
     PreconditionFailed,
     PreconditionRequired,
+    TryAgain,
     Unauthorized,
     error_body,
+    lost_a_race,
     status_for,
 )
 from gridmap.fastpath import LookupFastPath
@@ -72,6 +74,8 @@ def add_exception_handlers(app: FastAPI) -> None:
             headers = {"ETag": exc.extra["etag"]}
         if isinstance(exc, DatabaseUnavailable):
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if isinstance(exc, TryAgain):
+            headers = {"Retry-After": "1"}
         return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)
 
     async def validation(_request: Request, exc: Exception) -> Response:
@@ -102,6 +106,12 @@ def add_exception_handlers(app: FastAPI) -> None:
         )
 
     async def database(request: Request, exc: Exception) -> Response:
+        # A deadlock or serialization failure: this writer lost a race and was rolled back.
+        if lost_a_race(exc):
+            return await domain(
+                request,
+                TryAgain("another change was being written at the same time; send it again"),
+            )
         # Only a lost or unreachable database is a 503; any other database error is a fault of
         # ours and stays a 500 with its traceback in the log.
         if not database_gone(exc):

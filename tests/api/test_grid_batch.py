@@ -170,7 +170,8 @@ def test_stale_and_missing_etags(client: TestClient, db: Session, auth: dict[str
     # Any version ("*") is not taken in a batch: each grid must be the version its editor read.
     changes[0]["if_match"] = "*"
     r = client.post(BATCH, json={"changes": changes}, headers=auth)
-    assert r.status_code == 422 and r.json()["grid"] == WEST_GRID
+    assert r.status_code == 428 and r.json()["grid"] == WEST_GRID
+    assert r.json()["code"] == "if_match_required" and "*" in r.json()["detail"]
     assert tables(db) == before
 
 

@@ -517,15 +517,17 @@ def test_renumber_west_to_east_north_to_south(client: TestClient, db: Session, w
     r = client.post(
         f"/api/v1/regions/{COMMUNITY}/renumber", params={"dry_run": "true"}, headers=auth
     )
+    # Codes rise in reading order, and no code ever used goes to another grid: NW keeps 004,
+    # the others take numbers never used (005 …).
     expected = [
-        {"old": COMMUNITY + "004", "new": COMMUNITY + "001"},
-        {"old": COMMUNITY + "001", "new": COMMUNITY + "002"},
-        {"old": COMMUNITY + "003", "new": COMMUNITY + "003"},
-        {"old": COMMUNITY + "002", "new": COMMUNITY + "004"},
+        {"old": COMMUNITY + "004", "new": COMMUNITY + "004"},
+        {"old": COMMUNITY + "001", "new": COMMUNITY + "005"},
+        {"old": COMMUNITY + "003", "new": COMMUNITY + "006"},
+        {"old": COMMUNITY + "002", "new": COMMUNITY + "007"},
     ]
     assert r.status_code == 200
     assert r.json()["renumbered"] == [e for e in expected if e["old"] != e["new"]]
-    assert r.json()["unchanged"] == [COMMUNITY + "003"]
+    assert r.json()["unchanged"] == [COMMUNITY + "004"]
     assert client.get(f"{GRIDS}/{COMMUNITY}001").json()["properties"]["name"] == "格001"
 
     r = client.post(f"/api/v1/regions/{COMMUNITY}/renumber", headers=auth)
@@ -535,10 +537,10 @@ def test_renumber_west_to_east_north_to_south(client: TestClient, db: Session, w
         for f in client.get(GRIDS, params={"community": COMMUNITY}).json()["features"]
     }
     assert names == {
-        "001": ("格004", f"renumbered from {COMMUNITY}004"),
-        "002": ("格001", f"renumbered from {COMMUNITY}001"),
-        "003": ("格003", None),
-        "004": ("格002", f"renumbered from {COMMUNITY}002"),
+        "004": ("格004", None),
+        "005": ("格001", f"renumbered from {COMMUNITY}001"),
+        "006": ("格003", f"renumbered from {COMMUNITY}003"),
+        "007": ("格002", f"renumbered from {COMMUNITY}002"),
     }
     assert (
         db.execute(
@@ -547,7 +549,7 @@ def test_renumber_west_to_east_north_to_south(client: TestClient, db: Session, w
                 "WHERE p.name = '赵一'"
             )
         ).scalar_one()
-        == COMMUNITY + "001"
+        == COMMUNITY + "004"
     )
     # Renumbering again changes nothing.
     again = client.post(f"/api/v1/regions/{COMMUNITY}/renumber", headers=auth).json()

@@ -297,6 +297,18 @@ def last_sequence(session: Session, community: str, width: int) -> int | None:
     return found
 
 
+def used_sequences(session: Session, community: str, width: int) -> set[int]:
+    """Every sequence number a grid of ``community`` with ``width``-digit codes has ever had,
+    current or retired."""
+    return set(
+        session.execute(
+            select(cast(func.right(_g.c.code, width), Integer))
+            .where(_g.c.community_code == community, func.length(_g.c.code) == 12 + width)
+            .distinct()
+        ).scalars()
+    )
+
+
 def code_in_use(session: Session, code: str) -> bool | None:
     """True when a current grid has ``code``, False when only retired ones had it, else None."""
     found: bool | None = session.execute(

@@ -167,6 +167,15 @@ def insert_incident(
     ).scalar_one_or_none()
 
 
+def try_lock_key(session: Session, *, idempotency_key: str) -> bool:
+    """Take the transaction's lock on an idempotency key, without waiting; False when another
+    transaction holds it (is recording a report with that key right now)."""
+    taken: bool = session.execute(
+        select(func.pg_try_advisory_xact_lock(func.hashtextextended(idempotency_key, 0)))
+    ).scalar_one()
+    return taken
+
+
 def id_by_key(session: Session, *, idempotency_key: str | None) -> int:
     """The id of the incident reported with ``idempotency_key``."""
     found: int = session.execute(
@@ -274,9 +283,42 @@ def apply_step(
     )
 
 
-def merged_into(session: Session, *, incident_id: int) -> Row[Any] | None:
-    """The row (``merged_into``) of an incident, or None when there is none."""
-    return session.execute(select(_i.c.merged_into).where(_i.c.id == incident_id)).one_or_none()
+def lock_pair(session: Session, *, ids: tuple[int, int]) -> dict[int, Any]:
+    """Lock two incidents, lowest id first, and return their ``merged_into``, ``status`` and
+    ``where`` (grid, else community) by id; an id with no incident is missing from the answer.
+
+    Two writers locking the same pair from opposite ends then queue instead of deadlocking.
+    """
+    rows: dict[int, Any] = {}
+    for incident_id in sorted(ids):
+        row = session.execute(
+            select(
+                _i.c.id,
+                _i.c.merged_into,
+                _i.c.status,
+                func.coalesce(_i.c.grid_code, _i.c.community_code).label("where"),
+            )
+            .where(_i.c.id == incident_id)
+            .with_for_update()
+        ).one_or_none()
+        if row is not None:
+            rows[incident_id] = row
+    return rows
+
+
+def merge_chain(session: Session, *, incident_id: int) -> list[int]:
+    """Every incident the chain of merges from ``incident_id`` leads to (empty when it was never
+    merged)."""
+    chain = (
+        select(_i.c.merged_into.label("id"))
+        .where(_i.c.id == incident_id, _i.c.merged_into.is_not(None))
+        .cte("chain", recursive=True)
+    )
+    # UNION (not UNION ALL) stops at a loop that older data may hold.
+    chain = chain.union(
+        select(_i.c.merged_into).where(_i.c.id == chain.c.id, _i.c.merged_into.is_not(None))
+    )
+    return list(session.execute(select(chain.c.id)).scalars())
 
 
 def set_merged_into(session: Session, *, incident_id: int, into: int) -> None:

@@ -14,6 +14,7 @@ from gridmap.auth import Principal
 from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.geo.isochrone import CircleRules
 from gridmap.queries import circles as q
+from gridmap.services.access import require_role
 from gridmap.vocab.roles import GRID_EDITORS
 
 
@@ -28,6 +29,9 @@ def save_center(
     rules: list[CircleRules],
 ) -> int:
     """Create (``center_id`` None) or change a centre; its circles are computed again."""
+    require_role(principal, "place service centres", roles=GRID_EDITORS)
+    if center_id is not None:
+        _require(session, center_id, principal, "change service centres")
     if lon is not None and lat is not None:
         values = {**values, "region_code": q.community_at(session, lon=lon, lat=lat)}
         principal.require("place service centres", roles=GRID_EDITORS, place=values["region_code"])
@@ -38,7 +42,6 @@ def save_center(
             raise Conflict(f"service centre code {values['code']!r} is taken")
         center_id = q.insert_center(session, values=values, lon=lon, lat=lat)
     else:
-        _require(session, center_id, principal, "change service centres")
         q.update_center(session, center_id=center_id, changes=values, lon=lon, lat=lat)
     for r in rules:
         q.store_circle(session, center_id=center_id, rules=r)

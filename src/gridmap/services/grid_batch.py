@@ -40,6 +40,8 @@ from gridmap.queries import audit
 from gridmap.queries import grids as q
 from gridmap.queries.coverage import community_coverage
 from gridmap.services import grid_versions as w
+from gridmap.services.access import require_role
+from gridmap.vocab.roles import GRID_EDITORS
 
 __all__ = ["Change", "change_from", "merge_grids", "split_grid", "write_batch"]
 
@@ -138,12 +140,13 @@ def _precondition(plan: _Plan) -> None:
             etag=current,
         )
     tags = [t.strip() for t in sent.split(",")]
-    # "*" (any version) is not taken here: a batch moves borders several grids share, so each
-    # must be the version its editor read.
+    # "*" (any version) is no precondition at all: a batch moves borders several grids share,
+    # so each must be the version its editor read.
     if "*" in tags:
-        raise InvalidInput(
-            f"grid {plan.key}: if_match must be the ETag you read it with (like {current}), not *",
-            field="if_match",
+        raise PreconditionRequired(
+            f"grid {plan.key}: if_match * (any version) does not guard against a lost update; "
+            f"send the ETag you read it with (like {current})",
+            etag=current,
             grid=plan.key,
         )
     if current not in tags:
@@ -202,6 +205,12 @@ def write_batch(
     """Check every change against the final state of its community and write them all, or
     raise having written nothing. On a dry run everything is computed and answered, and rolled
     back. Returns the answer of ``POST /grids/batch``."""
+    require_role(principal, "edit grids", roles=GRID_EDITORS)
+    # Where before what: the community of every grid changed (or of every grid added) must be
+    # the caller's before any entry's content is judged.
+    named = {c for ch in changes if (c := ch.code[:12] if ch.code else ch.community)}
+    for community in sorted(named):
+        principal.require_grid_editor(community)
     plans: list[_Plan] = []
     for change in changes:
         with _about(change):
@@ -530,6 +539,8 @@ def merge_grids(
 ) -> dict[str, Any]:
     """Make two adjacent grids of one community one: the lower code keeps its code and gets the
     union (a new version), the other is retired (its code never reissued). A batch answer."""
+    community = code[:12]
+    principal.require_grid_editor(community)
     if other == code:
         raise InvalidInput("a grid cannot be merged with itself", field="with", grid=code)
     if other[:12] != code[:12]:
@@ -544,8 +555,6 @@ def merge_grids(
             f"if_match names {', '.join(unknown)}, which is not one of the grids merged",
             field="if_match",
         )
-    community = code[:12]
-    principal.require_grid_editor(community)
     w.lock_community(session, community)
     keep, gone = sorted((code, other))
     rows = {c: _read(session, c, if_match.get(c)) for c in (keep, gone)}
@@ -600,9 +609,9 @@ def split_grid(
     """Cut a grid in two along ``line``: the larger part keeps the code (a new version), the
     other becomes a new grid of the same kind (next free code, ``name`` or "<name>（分）"). Both
     share the cut vertex for vertex. A batch answer."""
-    cut_line = parse_line(line, crs=crs)
     community = code[:12]
     principal.require_grid_editor(community)
+    cut_line = parse_line(line, crs=crs)
     w.lock_community(session, community)
     row = _read(session, code, if_match)
     frame = cov.Frame.around(w.community_geom(session, community))

@@ -23,13 +23,15 @@ from shapely.geometry.base import BaseGeometry
 
 from gridmap import files
 from gridmap.auth import Principal
-from gridmap.errors import GridmapError, InvalidInput
+from gridmap.errors import Forbidden, GridmapError, InvalidInput
 from gridmap.geo import coverage as cov
 from gridmap.geo.rules import GridRules
 from gridmap.geo.shapes import parse_polygonal
 from gridmap.queries import grids as q
 from gridmap.schemas.grids import GridProperties
 from gridmap.services import grid_versions as versions
+from gridmap.services.access import require_role
+from gridmap.vocab.roles import GRID_EDITORS
 
 # Two shapes closer than this (in degrees, about 5 cm) are the same grid: files round
 # coordinates, and GCJ-02 round trips move them by millimetres.
@@ -287,6 +289,7 @@ def run_import(
     source: str,
 ) -> dict[str, Any]:
     """Read a file, plan the import, and write it when asked and nothing is rejected."""
+    require_role(principal, "import grids", roles=GRID_EDITORS)
     gdf, file_crs = files.read_file(path, crs=crs)
     files.check_readable_crs(gdf, file_crs)
     plans = plan_import(
@@ -297,6 +300,14 @@ def run_import(
         apply_import(session, plans, principal=principal, rules=rules, source=source)
     result = report(plans, committed=commit and not rejected)
     result["crs"] = file_crs
+    outside = [p for p in plans if p.error == "forbidden"]
+    if commit and outside:
+        # Where before what: a file reaching outside the token's region is refused as such.
+        raise Forbidden(
+            f"nothing was written: {len(outside)} of {len(plans)} features lie outside this "
+            f"token's {principal.area} (first: {outside[0].reason})",
+            **result,
+        )
     if commit and rejected:
         raise InvalidInput(
             f"nothing was written: {len(result['rejected'])} of {len(plans)} features are "

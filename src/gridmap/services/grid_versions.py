@@ -39,6 +39,8 @@ from gridmap.queries import audit
 from gridmap.queries import grids as q
 from gridmap.queries.assign import rederive_grids
 from gridmap.schemas.grids import GridFeature
+from gridmap.services.access import require_role
+from gridmap.vocab.roles import GRID_EDITORS
 
 __all__ = [
     "GridRules",
@@ -55,6 +57,7 @@ __all__ = [
     "fit",
     "lock_community",
     "next_code",
+    "reading_codes",
     "noded",
     "now",
     "patched_props",
@@ -93,7 +96,15 @@ def check_if_match(if_match: str | None, current: str) -> None:
             etag=current,
         )
     tags = [t.strip() for t in if_match.split(",")]
-    if "*" in tags or current in tags:
+    # "*" matches any version, so it would let an edit overwrite one made meanwhile: it is
+    # answered as if no If-Match had been sent.
+    if "*" in tags:
+        raise PreconditionRequired(
+            "If-Match: * (any version) does not protect the grid from a lost update: send the "
+            f"grid's ETag ({current}) in If-Match (GET the grid first)",
+            etag=current,
+        )
+    if current in tags:
         return
     raise PreconditionFailed(
         f"the grid has changed since you read it: it is now at {current}, you sent "
@@ -344,6 +355,41 @@ def next_code(session: Session, community: str, width: int) -> str:
     return f"{community}{seq:0{width}d}"
 
 
+def reading_codes(
+    order: list[str], *, community: str, width: int, used: set[int]
+) -> dict[str, str]:
+    """New codes for grids in reading order: rising along the order, each either the grid's own
+    code or a number no grid of the community ever had, the smaller of the two.
+
+    A code names one grid for good: incidents and history keep the code they were written
+    under, so a code once used (retired, or another grid's) is never handed to a different grid.
+
+    Examples
+    --------
+    >>> reading_codes(["C004", "C001", "C003"], community="C", width=3, used={1, 2, 3, 4})
+    {'C004': 'C004', 'C001': 'C005', 'C003': 'C006'}
+    >>> reading_codes(["C002", "C003"], community="C", width=3, used={1, 2, 3})
+    {'C002': 'C002', 'C003': 'C003'}
+    """
+    mapping: dict[str, str] = {}
+    last = 0
+    for old in order:
+        own = int(old[len(community) :])
+        fresh = last + 1
+        while fresh in used:
+            fresh += 1
+        seq = own if last < own < fresh else fresh
+        if seq >= 10**width:
+            raise Conflict(
+                f"community {community} has no unused {width}-digit grid code left to renumber "
+                f"{old} into reading order; codes once used are never reissued",
+                community=community,
+            )
+        mapping[old] = f"{community}{seq:0{width}d}"
+        last = seq
+    return mapping
+
+
 def _props(feature: GridFeature) -> dict[str, Any]:
     """The stored properties of a grid given whole (a new grid, or PUT), checked."""
     p = feature.properties
@@ -383,6 +429,7 @@ def create_grid(
     source: str | None = None,
 ) -> WriteResult:
     """Add a new grid (version 1), giving it the next free code when it has none."""
+    require_role(principal, "edit grids", roles=GRID_EDITORS)
     p = feature.properties
     community = p.community_code or (p.code[:12] if p.code else None)
     if community is None:
@@ -595,7 +642,8 @@ def renumber(
     """Renumber a community's current grids west→east, north→south; report old → new.
 
     A grid whose code changes gets a new version under its new code (noted "renumbered from …");
-    its staff follow it. Incidents keep the code they were reported under.
+    its staff follow it. Incidents keep the code they were reported under, and so a new code is
+    one no grid of the community ever had (see :func:`reading_codes`).
     """
     principal.require_grid_editor(community)
     community_geom(session, community)
@@ -611,7 +659,12 @@ def renumber(
         [(r.code, p.x, p.y) for r, p in zip(rows, metric[len(rows) :], strict=True)],
         heights[len(heights) // 2],
     )
-    mapping = {old: f"{community}{i:0{rules.code_width}d}" for i, old in enumerate(order, 1)}
+    mapping = reading_codes(
+        order,
+        community=community,
+        width=rules.code_width,
+        used=q.used_sequences(session, community, rules.code_width),
+    )
     changed = [(old, new) for old, new in mapping.items() if old != new]
     result = {
         "community": community,

@@ -15,6 +15,7 @@ from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.queries import audit
 from gridmap.queries import households as q
 from gridmap.schemas.households import MAX_SERVED
+from gridmap.services.access import require_role
 from gridmap.services.contacts import masked, masked_page
 from gridmap.vocab.roles import GRID_EDITORS
 
@@ -59,19 +60,25 @@ def set_served(
     session: Session, *, household_id: int, served: list[int], principal: Principal
 ) -> dict[str, Any]:
     """Make ``served`` exactly the households that ``household_id`` (designated) serves."""
+    what = "change whom a household serves"
+    require_role(principal, what, roles=GRID_EDITORS)
+    # Bounded before any row is locked for it.
     if len(served) > MAX_SERVED:
         raise InvalidInput(f"a designated household serves at most {MAX_SERVED} households")
+    # Who and where first: the designated household and every household it would serve.
+    head = _head(session, household_id, principal, what)
+    rows = q.locked(session, household_ids=sorted(set(served) - {household_id}))
+    for r in rows:
+        principal.require(what, roles=GRID_EDITORS, place=r.place)
     if len(set(served)) != len(served):
         raise InvalidInput("a household is listed twice")
     if household_id in served:
         raise InvalidInput("a designated household does not serve itself")
-    head = _head(session, household_id, principal, "change whom a household serves")
     if not head.designated:
         raise Conflict(
             f"household {household_id} is not a designated household (党员中心户); "
             "mark it designated first"
         )
-    rows = q.locked(session, household_ids=served)
     found = {r.id: r for r in rows}
     missing = [i for i in served if i not in found]
     if missing:
@@ -79,8 +86,6 @@ def set_served(
     designated = [i for i in served if found[i].designated]
     if designated:
         raise Conflict(f"designated households are not served by another: {designated[:20]}")
-    for r in rows:
-        principal.require("change whom a household serves", roles=GRID_EDITORS, place=r.place)
     before = q.served(session, household_id=household_id)
     moved = [r.id for r in rows if r.served_by not in (None, household_id)]
     q.set_served(session, household_id=household_id, served=served)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
-from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
 from gridmap.photos import clean_photo
 from gridmap.privacy import mask_name, mask_phone
 from gridmap.queries import incidents as q
@@ -93,16 +93,25 @@ def create_incident(
     lon, lat, category = report.lon, report.lat, report.category
     if principal.role == "viewer" or not principal.authenticated:
         raise Forbidden("reporting incidents needs a token of a worker, office or admin")
-    if not q.category_active(session, code=category):
-        raise InvalidInput(
-            f"unknown category {category!r}", categories=q.active_categories(session)
-        )
     place = q.place(session, lon=lon, lat=lat)
     community = place.community_code or place.community_in or place.community_near
     where = place.grid_code or community
     if where is not None and not principal.covers(where):
         outside = "region" if principal.region else principal.area
         raise Forbidden(f"the point lies in {where}, outside this token's {outside}")
+    # A second sender of the same key is answered at once instead of waiting (pool connection
+    # in hand) for the first one's row to commit: a burst of retries must not starve the pool.
+    key = report.idempotency_key
+    if key is not None and not q.try_lock_key(session, idempotency_key=key):
+        raise TryAgain(
+            f"the same report (Idempotency-Key {key}) is being recorded right now; "
+            "send it again in a second to get the incident",
+            idempotency_key=key,
+        )
+    if not q.category_active(session, code=category):
+        raise InvalidInput(
+            f"unknown category {category!r}", categories=q.active_categories(session)
+        )
     incident_id = q.insert_incident(
         session,
         **asdict(report),
@@ -136,6 +145,17 @@ def create_incident(
     return feature, True
 
 
+def may_act(principal: Principal, action: str, *, incident_id: int, where: str | None) -> None:
+    """Raise unless ``principal``'s role may take ``action`` on an incident placed in ``where``."""
+    if not principal.authenticated:
+        raise Forbidden("workflow actions need a token")
+    if principal.role not in wf.ACTIONS[action].roles or not principal.covers(where or ""):
+        raise Forbidden(
+            f"a {principal.role} token for {principal.acts_in} may not "
+            f"{action} incident {incident_id} (in {where or 'no region'})"
+        )
+
+
 def act(
     session: Session,
     *,
@@ -155,14 +175,7 @@ def act(
     row = q.lock_for_action(session, incident_id=incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
-    where = row.grid_code or row.community_code or ""
-    if not principal.authenticated:
-        raise Forbidden("workflow actions need a token")
-    if principal.role not in spec.roles or not principal.covers(where):
-        raise Forbidden(
-            f"a {principal.role} token for {principal.acts_in} may not "
-            f"{action} incident {incident_id} (in {where or 'no region'})"
-        )
+    may_act(principal, action, incident_id=incident_id, where=row.grid_code or row.community_code)
     target = wf.next_state(action, row.status)
     if target is None:
         raise Conflict(
@@ -223,14 +236,37 @@ def merge(
     into: int,
     principal: Principal,
 ) -> dict[str, Any]:
-    """Link a duplicate to its original and cancel it."""
+    """Link a duplicate to its original and cancel it.
+
+    Both incidents are locked (lowest id first) before anything is read, so two merges of the
+    same pair at once queue: the second sees what the first wrote and is refused, never a
+    deadlock, and never two incidents merged into each other.
+    """
     if incident_id == into:
         raise InvalidInput("an incident cannot be merged into itself")
-    original = q.merged_into(session, incident_id=into)
-    if original is None:
+    rows = q.lock_pair(session, ids=(incident_id, into))
+    if incident_id not in rows:
+        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    duplicate = rows[incident_id]
+    may_act(principal, "cancel", incident_id=incident_id, where=duplicate.where)
+    if into not in rows:
         raise NotFound(f"no incident {into}", incident=into)
+    original = rows[into]
     if original.merged_into is not None:
-        raise Conflict(f"incident {into} was itself merged into {original.merged_into}")
+        chain = q.merge_chain(session, incident_id=into)
+        if incident_id in chain:
+            raise Conflict(
+                f"incident {into} was merged into {original.merged_into}, which leads back to "
+                f"incident {incident_id}: merging {incident_id} into {into} would make a loop",
+                incident=incident_id,
+                into=into,
+            )
+        raise Conflict(
+            f"incident {into} was itself merged into {original.merged_into}: merge into "
+            f"{original.merged_into} instead",
+            incident=incident_id,
+            into=into,
+        )
     act(
         session,
         incident_id=incident_id,

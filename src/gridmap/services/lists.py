@@ -184,8 +184,12 @@ def take_match(
     session: Session, *, need_id: int, resource_id: int, title: str | None, principal: Principal
 ) -> dict[str, Any]:
     """Turn a need and a resource into a project linking both; both become ``matched``."""
-    need = _locked(session, need_id)
-    resource = _locked(session, resource_id)
+    # Locked lowest id first, so two matches of the same pair from either end queue.
+    rows = {i: _locked(session, i) for i in sorted({need_id, resource_id})}
+    need, resource = rows[need_id], rows[resource_id]
+    # Who and where before anything else: both items change, so both must be the caller's.
+    for item in (need, resource):
+        principal.require("match needs with resources", roles=WRITERS, place=item.grid_code)
     if need.list != "need" or resource.list != "resource":
         raise InvalidInput("a match joins a need (need) and a resource (resource)")
     if need.category != resource.category:
@@ -196,7 +200,6 @@ def take_match(
     for item in (need, resource):
         if item.status != "open":
             raise Conflict(f"item {item.code} is {item.status}, not open", status=item.status)
-    principal.require("match needs with resources", roles=WRITERS, place=need.grid_code)
     project = create_item(
         session,
         values={

@@ -77,7 +77,7 @@ Object.assign(WORDS, {
   refused_split_end: "Not saved: one end of the line lies inside {grid}; draw it from outside the grid (or its edge) across to the other side",
   refused_split_parts: "Not saved: the line cuts {grid} into {n} parts; it must cut it into exactly two",
   refused_not_adjacent: "Not merged: the two grids are not neighbours (they meet at a point at most)", refused_merge_with: "Not merged: only two grids of one community can be merged",
-  refusal_outside_china: "the coordinates are outside China",
+  refusal_outside_china: "the coordinates are outside China", refusal_try_again: "someone else was saving at the same moment; nothing was saved, try again",
   note_edit: "Boundary edited", note_border: "Shared border moved", note_create: "Grid created", note_retire: "Grid deleted",
   note_restore: "Version {v} restored", note_fill: "Gap filled",
   delete_intro: "Delete {grid}:", split_title: "Split {grid}", split_suffix: " (part)", split_name: "Name of the new grid",

@@ -71,7 +71,7 @@ Object.assign(WORDS, {
   refused_split_end: "未保存：线的一端落在 {grid} 内部，请从网格外（或边界上）画到另一侧",
   refused_split_parts: "未保存：这条线把 {grid} 切成了 {n} 块，须正好切成两块",
   refused_not_adjacent: "未合并：两个网格不相邻（最多只在一点相接）", refused_merge_with: "未合并：只能合并同一社区的两个网格",
-  refusal_outside_china: "坐标不在中国境内",
+  refusal_outside_china: "坐标不在中国境内", refusal_try_again: "他人正在同时修改，未保存；请稍后重试",
   note_edit: "编辑边界", note_border: "移动共用边界", note_create: "新建网格", note_retire: "删除网格",
   note_restore: "恢复第 {v} 版", note_fill: "填补缺口",
   delete_intro: "删除 {grid}：", split_title: "拆分 {grid}", split_suffix: "（分）", split_name: "新网格名称",

@@ -1,0 +1,592 @@
+"""Who may write where: every write endpoint × every kind of caller, and every refusal writes
+nothing.
+
+The endpoints are read from the app's own OpenAPI, so a new write route without an entry in
+``WRITES`` fails :func:`test_every_write_route_is_in_the_matrix` until it joins the matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+from tests.utils.fixtures import (
+    COMMUNITY,
+    DISTRICT,
+    STREET,
+    WEST_GRID,
+    add_grid,
+    add_region,
+    add_staff,
+    bearer,
+    square,
+)
+from tests.utils.homes import add_building
+
+from gridmap.auth import Holder, create_token
+from gridmap.dependencies import get_session
+from gridmap.main import create_app
+from gridmap.settings import Settings
+
+API = "/api/v1"
+EAST_GRID = COMMUNITY + "002"
+# The target community 110108010001 (lon 116.340–116.350) holds the west grid (…001, to
+# 116.345) and the east grid (…002, to 116.348); its last strip is ungridded, for a new grid.
+# Its neighbour 110108010002 is in the same street; street 110108015 is another street.
+NEIGHBOUR = STREET + "002"
+OTHER_STREET = DISTRICT + "015"
+OTHER_COMMUNITY = OTHER_STREET + "001"
+CATEGORY = "市容环境/暴露垃圾"
+IN_WEST = (116.342, 40.005)
+
+
+@dataclass
+class World:
+    """What the writes act on, all in the target community's west grid."""
+
+    incident: int
+    duplicate: int
+    need: int
+    resource: int
+    item: int
+    centre: int
+    head: int
+    household: int
+    etags: dict[str, str]
+
+
+CALLERS = (
+    "anonymous",
+    "viewer of the region",
+    "worker of another grid",
+    "staff of another grid",
+    "party member of the region",
+    "department of the street",
+    "office of another community",
+    "office of another street",
+    "the right office",
+    "admin",
+)
+
+
+def tokens(db: Session) -> dict[str, dict[str, str]]:
+    """Headers of each kind of caller; "the right office" is a community office of the target
+    community, "the right street" its street office (for what only streets do)."""
+    staff = add_staff(db, EAST_GRID, "worker", "赵网格员", "13700002222")
+    member = db.execute(text("INSERT INTO person (name) VALUES ('周党员') RETURNING id")).scalar()
+    db.execute(
+        text(
+            "INSERT INTO department (code, name, level, region_code) "
+            "VALUES ('cgw', '城管执法队', 'street', :s)"
+        ),
+        {"s": STREET},
+    )
+
+    def holder(h: Holder) -> dict[str, str]:
+        secret, _ = create_token(db, holder=h)
+        return {"Authorization": f"Bearer {secret}"}
+
+    return {
+        "anonymous": {},
+        "viewer of the region": bearer(db, "viewer", COMMUNITY, name="观察员"),
+        "worker of another grid": bearer(db, "worker", EAST_GRID, name="东网格岗"),
+        "staff of another grid": holder(Holder("staff", person=staff)),
+        "party member of the region": holder(Holder("party_member", person=member)),
+        "department of the street": holder(Holder("department", department="cgw")),
+        "office of another community": bearer(db, "community", NEIGHBOUR, name="邻社区"),
+        "office of another street": bearer(db, "street", OTHER_STREET, name="清河街道"),
+        "the right office": bearer(db, "community", COMMUNITY, name="本社区"),
+        "the right street": bearer(db, "street", STREET, name="学院路街道"),
+        "admin": bearer(db, "admin", None, name="管理员"),
+    }
+
+
+def png() -> bytes:
+    """A real 2×2 RGB PNG image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xc8\x32\x32" * 2 for _ in range(2))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def build(client: TestClient, db: Session) -> World:
+    """Regions, grids, incidents, list items, a centre and households, made as an admin."""
+    add_region(db, DISTRICT, "district", "海淀区", None, square(116.34, 40.0, 116.37, 40.01))
+    add_region(db, STREET, "street", "学院路街道", DISTRICT, square(116.34, 40.0, 116.36, 40.01))
+    add_region(db, COMMUNITY, "community", "测试社区", STREET, square(116.34, 40.0, 116.35, 40.01))
+    add_region(db, NEIGHBOUR, "community", "邻社区", STREET, square(116.35, 40.0, 116.36, 40.01))
+    add_region(
+        db, OTHER_STREET, "street", "清河街道", DISTRICT, square(116.36, 40.0, 116.37, 40.01)
+    )
+    add_region(
+        db,
+        OTHER_COMMUNITY,
+        "community",
+        "他社区",
+        OTHER_STREET,
+        square(116.36, 40.0, 116.37, 40.01),
+    )
+    add_grid(db, WEST_GRID, square(116.34, 40.0, 116.345, 40.01), name="西网格")
+    add_grid(db, EAST_GRID, square(116.345, 40.0, 116.348, 40.01), name="东网格")
+    add_grid(db, NEIGHBOUR + "001", square(116.35, 40.0, 116.36, 40.01), name="邻网格")
+    add_grid(db, OTHER_COMMUNITY + "001", square(116.36, 40.0, 116.37, 40.01), name="他网格")
+    building = add_building(db, "BW-01", WEST_GRID, (116.343, 40.006), 3)
+    head, household, _third = db.execute(
+        text("SELECT id FROM household WHERE building_id = :b ORDER BY id"), {"b": building}
+    ).scalars()
+    db.execute(text("UPDATE household SET designated = true WHERE id = :h"), {"h": head})
+    db.flush()
+    admin = bearer(db, "admin", None, name="造数据")
+    report = {"x": IN_WEST[0], "y": IN_WEST[1], "category": CATEGORY}
+    incident, duplicate = (
+        client.post(f"{API}/incidents", json=report, headers=admin).json()["properties"]["id"]
+        for _ in range(2)
+    )
+
+    def item(kind: str, title: str) -> int:
+        r = client.post(
+            f"{API}/lists",
+            headers=admin,
+            json={
+                "list": kind,
+                "category": "助老服务",
+                "title": title,
+                "owner_kind": "unit" if kind == "resource" else "resident",
+                "owner_name": "测试单位",
+                "x": IN_WEST[0],
+                "y": IN_WEST[1],
+            },
+        )
+        assert r.status_code == 201, r.text
+        return int(r.json()["properties"]["id"])
+
+    centre = client.post(
+        f"{API}/service-centers",
+        headers=admin,
+        json={"code": "C1", "kind": "party_mass_center", "name": "中心", "x": 116.343, "y": 40.004},
+    )
+    assert centre.status_code == 201, centre.text
+    etags = {
+        code: client.get(f"{API}/grids/{code}").headers["etag"] for code in (WEST_GRID, EAST_GRID)
+    }
+    return World(
+        incident=incident,
+        duplicate=duplicate,
+        need=item("need", "老人助餐"),
+        resource=item("resource", "社区食堂"),
+        item=item("need", "助浴"),
+        centre=int(centre.json()["properties"]["id"]),
+        head=head,
+        household=household,
+        etags=etags,
+    )
+
+
+def grid_file() -> bytes:
+    """A GeoJSON of the west grid renamed, for the grid import."""
+    ring = [[116.34, 40.0], [116.345, 40.0], [116.345, 40.01], [116.34, 40.01], [116.34, 40.0]]
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {"code": WEST_GRID, "community_code": COMMUNITY, "name": "西"},
+                }
+            ],
+        }
+    ).encode()
+
+
+# One request per write endpoint, acting in the target community: (method, path template as
+# the OpenAPI names it) → the request's keyword arguments for a world, and which office of the
+# target may do it.
+Request = Callable[[World], dict[str, Any]]
+COMMUNITY_OFFICE = "the right office"
+STREET_OFFICE = "the right street"
+WRITES: dict[tuple[str, str], tuple[Request, str]] = {
+    ("POST", "/api/v1/regions/{code}/renumber"): (
+        lambda w: {"url": f"{API}/regions/{COMMUNITY}/renumber"},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/grids"): (
+        lambda w: {
+            "url": f"{API}/grids",
+            "json": {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[116.348, 40.0], [116.35, 40.0], [116.35, 40.01], [116.348, 40.01]]
+                        + [[116.348, 40.0]]
+                    ],
+                },
+                "properties": {"community_code": COMMUNITY, "name": "新网格"},
+            },
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/grids/batch"): (
+        lambda w: {
+            "url": f"{API}/grids/batch",
+            "json": {
+                "changes": [
+                    {
+                        "code": WEST_GRID,
+                        "if_match": w.etags[WEST_GRID],
+                        "properties": {"name": "西（改）"},
+                    }
+                ]
+            },
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/grids/{code}/merge"): (
+        lambda w: {
+            "url": f"{API}/grids/{WEST_GRID}/merge",
+            "json": {"with": EAST_GRID, "if_match": w.etags},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/grids/{code}/split"): (
+        lambda w: {
+            "url": f"{API}/grids/{WEST_GRID}/split",
+            "json": {
+                "line": {
+                    "type": "LineString",
+                    "coordinates": [[116.339, 40.005], [116.346, 40.005]],
+                },
+                "if_match": w.etags[WEST_GRID],
+            },
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PUT", "/api/v1/grids/{code}"): (
+        lambda w: {
+            "url": f"{API}/grids/{WEST_GRID}",
+            "headers": {"If-Match": w.etags[WEST_GRID]},
+            "json": {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[116.34, 40.0], [116.345, 40.0], [116.345, 40.01], [116.34, 40.01]]
+                        + [[116.34, 40.0]]
+                    ],
+                },
+                "properties": {"name": "西（新）"},
+            },
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/api/v1/grids/{code}"): (
+        lambda w: {
+            "url": f"{API}/grids/{WEST_GRID}",
+            "headers": {"If-Match": w.etags[WEST_GRID]},
+            "json": {"type": "Feature", "properties": {"name": "西（改）"}},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/api/v1/grids/{code}"): (
+        lambda w: {"url": f"{API}/grids/{WEST_GRID}", "headers": {"If-Match": w.etags[WEST_GRID]}},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/import/grids"): (
+        lambda w: {
+            "url": f"{API}/import/grids",
+            "params": {"commit": "true"},
+            "files": {"file": ("grids.geojson", grid_file(), "application/geo+json")},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/incidents"): (
+        lambda w: {
+            "url": f"{API}/incidents",
+            "json": {"x": IN_WEST[0], "y": IN_WEST[1], "category": CATEGORY},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/incidents/import"): (
+        lambda w: {
+            "url": f"{API}/incidents/import",
+            "params": {"commit": "true"},
+            "files": {
+                "file": (
+                    "old.csv",
+                    f"lon,lat,category\n{IN_WEST[0]},{IN_WEST[1]},{CATEGORY}\n".encode(),
+                    "text/csv",
+                )
+            },
+        },
+        STREET_OFFICE,
+    ),
+    ("POST", "/api/v1/incidents/{incident_id}/merge"): (
+        lambda w: {"url": f"{API}/incidents/{w.duplicate}/merge", "json": {"into": w.incident}},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/incidents/{incident_id}/photos"): (
+        lambda w: {
+            "url": f"{API}/incidents/{w.incident}/photos",
+            "files": {"file": ("site.png", png(), "image/png")},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/incidents/{incident_id}/{action}"): (
+        lambda w: {"url": f"{API}/incidents/{w.incident}/accept", "json": {}},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/service-centers"): (
+        lambda w: {
+            "url": f"{API}/service-centers",
+            "json": {
+                "code": "C2",
+                "kind": "red_station",
+                "name": "驿站",
+                "x": 116.341,
+                "y": 40.002,
+            },
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/api/v1/service-centers/{center_id}"): (
+        lambda w: {"url": f"{API}/service-centers/{w.centre}", "json": {"name": "新中心"}},
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/api/v1/service-centers/{center_id}"): (
+        lambda w: {"url": f"{API}/service-centers/{w.centre}"},
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/api/v1/households/{household_id}"): (
+        lambda w: {"url": f"{API}/households/{w.household}", "json": {"designated": True}},
+        COMMUNITY_OFFICE,
+    ),
+    ("PUT", "/api/v1/households/{household_id}/served"): (
+        lambda w: {
+            "url": f"{API}/households/{w.head}/served",
+            "json": {"households": [w.household]},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/lists"): (
+        lambda w: {
+            "url": f"{API}/lists",
+            "json": {
+                "list": "resource",
+                "category": "助老服务",
+                "title": "理发",
+                "owner_kind": "unit",
+                "owner_name": "理发店",
+                "x": IN_WEST[0],
+                "y": IN_WEST[1],
+            },
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/lists/match"): (
+        lambda w: {"url": f"{API}/lists/match", "json": {"need": w.need, "resource": w.resource}},
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/api/v1/lists/{item_id}"): (
+        lambda w: {"url": f"{API}/lists/{w.item}", "json": {"title": "助浴服务"}},
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/api/v1/lists/{item_id}"): (
+        lambda w: {"url": f"{API}/lists/{w.item}"},
+        COMMUNITY_OFFICE,
+    ),
+}
+# Operations that take a body but write nothing, so have no place in the matrix.
+READS = {("POST", "/api/v1/lookup"): "many points looked up at once"}
+
+
+def expected(caller: str) -> int | None:
+    """The status a caller gets: 401 without a token, 403 outside its role or region, and
+    ``None`` (any 2xx) for the right office and an admin."""
+    if caller == "anonymous":
+        return 401
+    if caller in ("the right office", "admin"):
+        return None
+    return 403
+
+
+def snapshot(db: Session) -> dict[str, str]:
+    """A digest of every table's rows; a token's last use is bookkeeping, not a write."""
+    tables = db.execute(
+        text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "AND table_type = 'BASE TABLE' "
+            "AND table_name NOT IN ('spatial_ref_sys', 'api_token', 'alembic_version') "
+            "ORDER BY table_name"
+        )
+    ).scalars()
+    # Kept as SQL: table names are identifiers, read from the catalogue above.
+    return {
+        t: db.execute(
+            text(
+                f"SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM \"{t}\" x"
+            )
+        ).scalar_one()
+        for t in tables
+    }
+
+
+def test_every_write_route_is_in_the_matrix() -> None:
+    spec = create_app().openapi()
+    writes = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in ("post", "put", "patch", "delete")
+    }
+    missing = writes - set(WRITES) - set(READS)
+    assert not missing, f"write routes without a row in the access matrix: {sorted(missing)}"
+    assert not set(WRITES) - writes, "matrix rows for routes the app no longer has"
+
+
+# Cells known to let a caller in, until the import checks the region of every row it writes.
+# Strict: the day the cell holds, the run fails until the mark is removed.
+LETS_IN = {
+    (("POST", "/api/v1/incidents/import"), "office of another street"): (
+        "issue 15: the incident import checks the role, not the region, of its rows"
+    ),
+}
+
+
+def cells() -> list[Any]:
+    out = []
+    for write in WRITES:
+        for caller in CALLERS:
+            why = LETS_IN.get((write, caller))
+            marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+            out.append(
+                pytest.param(write, caller, marks=marks, id=f"{write[0]} {write[1]}-{caller}")
+            )
+    return out
+
+
+@dataclass
+class Stage:
+    """The world built once for the module, and the session the app's requests use (each
+    cell's own, see :func:`cell`)."""
+
+    client: TestClient
+    world: World
+    callers: dict[str, dict[str, str]]
+    conn: Connection
+    session: Session
+
+
+def savepoint_session(conn: Connection) -> Session:
+    return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture(scope="module")
+def stage(engine: Engine, settings: Settings) -> Iterator[Stage]:
+    """One world for every cell, in a transaction rolled back at the end of the module."""
+    conn = engine.connect()
+    outer = conn.begin()
+    setup = savepoint_session(conn)
+    app = create_app(settings)
+    holder: list[Stage] = []
+
+    def session() -> Iterator[Session]:
+        yield holder[0].session if holder else setup
+
+    app.dependency_overrides[get_session] = session
+    try:
+        with TestClient(app) as client:
+            world = build(client, setup)
+            callers = tokens(setup)
+            setup.flush()
+            holder.append(Stage(client, world, callers, conn, setup))
+            yield holder[0]
+    finally:
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def cell(stage: Stage) -> Iterator[Stage]:
+    """The module's world; whatever a cell writes is undone after it."""
+    savepoint = stage.conn.begin_nested()
+    stage.session = savepoint_session(stage.conn)
+    try:
+        yield stage
+    finally:
+        stage.session.close()
+        savepoint.rollback()
+
+
+@pytest.mark.parametrize(("write", "caller"), cells())
+def test_role_and_region_decide_every_write(
+    cell: Stage, write: tuple[str, str], caller: str
+) -> None:
+    client, db = cell.client, cell.session
+    make, right = WRITES[write]
+    request = make(cell.world)
+    who = right if caller == "the right office" else caller
+    request["headers"] = {**request.get("headers", {}), **cell.callers[who]}
+    before = snapshot(db)
+    r = client.request(write[0], **request)
+    want = expected(caller)
+    if want is None:
+        assert 200 <= r.status_code < 300, r.text
+        return
+    assert r.status_code == want, r.text
+    body = r.json()
+    assert body["code"] in ("unauthorized", "forbidden"), body
+    assert body["detail"], body
+    assert snapshot(db) == before
+
+
+def test_matching_a_resource_of_another_street_is_refused_and_changes_nothing(
+    cell: Stage,
+) -> None:
+    client, db, world = cell.client, cell.session, cell.world
+    admin = cell.callers["admin"]
+    elsewhere = client.post(
+        f"{API}/lists",
+        headers=admin,
+        json={
+            "list": "resource",
+            "category": "助老服务",
+            "title": "他街道食堂",
+            "owner_kind": "unit",
+            "owner_name": "他单位",
+            "x": 116.365,
+            "y": 40.005,
+        },
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+    assert elsewhere.json()["properties"]["grid_code"] == OTHER_COMMUNITY + "001"
+    resource = elsewhere.json()["properties"]["id"]
+    office = cell.callers["the right office"]
+    before = snapshot(db)
+    r = client.post(
+        f"{API}/lists/match", headers=office, json={"need": world.need, "resource": resource}
+    )
+    assert r.status_code == 403, r.text
+    assert OTHER_COMMUNITY in r.json()["detail"] and r.json()["code"] == "forbidden"
+    assert snapshot(db) == before
+    statuses = db.execute(
+        text("SELECT id, status FROM list_item WHERE id IN (:n, :r)"),
+        {"n": world.need, "r": resource},
+    ).all()
+    assert dict(statuses) == {world.need: "open", resource: "open"}
