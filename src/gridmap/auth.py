@@ -351,11 +351,16 @@ class TokenCache:
         self._lock = threading.Lock()
         self._known: OrderedDict[str, CacheEntry] = OrderedDict()
         self._unknown: OrderedDict[str, CacheEntry] = OrderedDict()
-        self._written: OrderedDict[int, float] = OrderedDict()
+        self._written: OrderedDict[tuple[int, int], float] = OrderedDict()
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._known) + len(self._unknown)
+
+    def sizes(self) -> tuple[int, int]:
+        """How many known and how many unknown tokens are kept."""
+        with self._lock:
+            return len(self._known), len(self._unknown)
 
     def get(self, token_hash: str, *, generation: int = 0) -> CacheEntry | None:
         """The entry of ``token_hash`` while it holds, else None (read the database)."""
@@ -427,16 +432,18 @@ class TokenCache:
             self._unknown.clear()
             self._written.clear()
 
-    def use_due(self, token_id: int) -> bool:
-        """Whether token ``token_id``'s use should be written now: not written by this process
-        in the last :attr:`last_use_every` seconds. Answering True counts as written."""
+    def use_due(self, database: int, token_id: int) -> bool:
+        """Whether the use of token ``token_id`` of ``database`` (an engine's ``id``) should be
+        written now: not written by this process in the last :attr:`last_use_every` seconds.
+        Answering True counts as written."""
         now = time.monotonic()
+        key = (database, token_id)
         with self._lock:
-            last = self._written.get(token_id)
+            last = self._written.get(key)
             if last is not None and now - last < self.last_use_every:
                 return False
-            self._written[token_id] = now
-            self._written.move_to_end(token_id)
+            self._written[key] = now
+            self._written.move_to_end(key)
             while len(self._written) > self.max_entries:
                 self._written.popitem(last=False)
             return True
@@ -489,7 +496,7 @@ def authenticate_cached(
 def note_use(engine: Engine, principal: Principal) -> None:
     """Write that ``principal``'s token was used, at most once a minute per token, in a short
     transaction of its own on another thread (a read request stays a read)."""
-    if principal.token_id is None or not TOKENS.use_due(principal.token_id):
+    if principal.token_id is None or not TOKENS.use_due(id(engine), principal.token_id):
         return
     _use_writer.submit(_write_use, engine, principal.token_id, datetime.now().astimezone())
 
