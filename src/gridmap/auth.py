@@ -353,10 +353,6 @@ class TokenCache:
         self._unknown: OrderedDict[str, CacheEntry] = OrderedDict()
         self._written: OrderedDict[tuple[int, int], float] = OrderedDict()
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._known) + len(self._unknown)
-
     def sizes(self) -> tuple[int, int]:
         """How many known and how many unknown tokens are kept."""
         with self._lock:
@@ -424,13 +420,6 @@ class TokenCache:
                 if e.principal is not None and e.principal.token_id in token_ids
             ]:
                 del self._known[key]
-
-    def clear(self) -> None:
-        """Drop everything (the next request of each token reads the database)."""
-        with self._lock:
-            self._known.clear()
-            self._unknown.clear()
-            self._written.clear()
 
     def use_due(self, database: int, token_id: int) -> bool:
         """Whether the use of token ``token_id`` of ``database`` (an engine's ``id``) should be

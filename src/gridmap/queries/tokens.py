@@ -52,11 +52,15 @@ def department_name(session: Session, *, code: str) -> str | None:
 
 def mark_used(conn: Connection, *, token_id: int, at: datetime) -> None:
     """Note that token ``token_id`` was used at ``at`` (never moving its last use back)."""
-    conn.execute(
-        update(_tok)
+    # Never wait for the row: while another transaction holds it (a revocation), this use is
+    # simply not noted, and the next one a minute later is.
+    unlocked = (
+        select(_tok.c.id)
         .where(
             _tok.c.id == token_id,
             or_(_tok.c.last_used_at.is_(None), _tok.c.last_used_at < at),
         )
-        .values(last_used_at=at)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
+    conn.execute(update(_tok).where(_tok.c.id == unlocked).values(last_used_at=at))
