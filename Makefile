@@ -1,5 +1,5 @@
 # gridmap: `make demo` opens the demo map, `make test` runs the whole test suite.
-.PHONY: demo test setup lint typecheck data vendor db-stop bench
+.PHONY: demo test setup lint typecheck data vendor db-stop bench bench-auth
 
 PORT ?= 8000
 export PORT
@@ -31,3 +31,8 @@ db-stop: setup
 
 bench: setup
 	.venv/bin/python bench/coverage.py
+
+# What a token costs a lookup: wrk without and with a token (installs wrk when missing).
+bench-auth: setup
+	@bash scripts/setup.sh --bench
+	.venv/bin/python bench/auth.py

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Install what gridmap needs on Debian 12, skipping whatever is already there:
 # PostgreSQL 15 + PostGIS 3 + pgRouting and GDAL's tools from Debian, and a virtualenv at .venv.
+# With --bench, also what the benchmarks in bench/ drive (wrk); the tests do not need it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+pkgs=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium fonts-wqy-microhei)
+if [ "${1:-}" = "--bench" ]; then pkgs+=(wrk); fi
 need_apt=()
 # chromium and a CJK font: the browser tests drive Debian's chromium and take screenshots.
-for pkg in postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium fonts-wqy-microhei; do
+for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 python_ok() { command -v python3 >/dev/null && python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }

@@ -7,25 +7,40 @@ and scope follow from that:
 - an office (an administrator, a district, street or community office, or a grid post): a role
   and a region code; it acts in that region and everything whose code starts with it (a street
   token covers the street's communities and their grids);
-- a grid staff member (a person in ``grid_staff``): a worker in every grid that person serves,
-  read afresh at each request, so a new post or a post given up counts at once;
+- a grid staff member (a person in ``grid_staff``): a worker in every grid that person serves;
+  a new post or a post given up counts as soon as this server hears of the change (at once for
+  its own writes, a moment after commit for another server's, through the change notifications
+  of :mod:`gridmap.live`), and within the token cache's life at the latest;
 - a Party member (a person): a viewer, named in the audit log;
 - a department: a viewer, acting on what is whistled to it.
+
+A server keeps the principal of each token it has seen in :data:`TOKENS` for a short while
+(``GRIDMAP_API_TOKEN_CACHE_SECONDS``, 60 by default), so a token costs a request no database
+work: a token revoked or expired elsewhere stops working within that time, one revoked through
+:func:`revoke_token` in this process at once. Its last use is written at most once a minute, in
+a short statement of its own rather than in the request's transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Interval, Table, case, func, insert, literal, or_, select, update
+from sqlalchemy import Engine, Table, case, event, func, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gridmap.errors import Forbidden, InvalidInput, Unauthorized
 from gridmap.models import ApiToken, Department, GridStaff, Person
+from gridmap.queries import tokens as token_queries
 from gridmap.vocab.codes import GRID_DIGITS, REGION_DIGITS
 from gridmap.vocab.roles import (
     ACTING_POSTS,
@@ -35,6 +50,8 @@ from gridmap.vocab.roles import (
     PERSONAL_DATA_ROLES,
     TOKEN_ROLES,
 )
+
+log = logging.getLogger("gridmap.auth")
 
 TOKEN_PREFIX = "gm_"
 # The lengths of region code each role's token may act in.
@@ -269,36 +286,216 @@ _TOKEN_ROW = select(
     _tok.c.holder_kind,
     _tok.c.person_id,
     _tok.c.department_code,
+    _tok.c.expires_at,
 )
 
 
-def authenticate(session: Session, secret: str) -> Principal:
-    """The principal of a presented secret, or :class:`Unauthorized`."""
+def _check_form(secret: str) -> None:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise Unauthorized("malformed token: gridmap tokens start with 'gm_'")
-    row = session.execute(
+
+
+def _token_row(session: Session, token_hash: str) -> Any:
+    return session.execute(
         _TOKEN_ROW.where(
-            _tok.c.token_hash == hash_token(secret),
+            _tok.c.token_hash == token_hash,
             _tok.c.revoked_at.is_(None),
             or_(_tok.c.expires_at.is_(None), _tok.c.expires_at > func.now()),
         )
     ).one_or_none()
+
+
+def authenticate(session: Session, secret: str) -> Principal:
+    """The principal of a presented secret, read from the database, or :class:`Unauthorized`.
+
+    Requests go through :func:`authenticate_cached`; this reads the token afresh and writes
+    nothing."""
+    _check_form(secret)
+    row = _token_row(session, hash_token(secret))
     if row is None:
         raise Unauthorized("unknown, revoked or expired token")
-    # Note the use at most every few minutes, and never wait for it: a row lock held by another
-    # request of the same token must not serialise that token's requests.
-    recent = func.now() - literal(timedelta(minutes=5), Interval())
-    stale = (
-        select(_tok.c.id)
-        .where(
-            _tok.c.id == row.id,
-            or_(_tok.c.last_used_at.is_(None), _tok.c.last_used_at < recent),
-        )
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    session.execute(update(_tok).where(_tok.c.id == stale).values(last_used_at=func.now()))
     return _principal(session, row)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What :class:`TokenCache` keeps of one token."""
+
+    principal: Principal | None  # None: no live token has this hash
+    until: float  # time.monotonic() after which the entry is read again
+    expires: float | None  # the token's own expiry, time.time()
+    generation: int  # for a staff member: the grid generation their grids were read at
+
+
+class TokenCache:
+    """The principals of recently seen tokens by the hash of their secret, and when each token's
+    last use was last written; bounded and safe to share between threads.
+
+    Known tokens and unknown ones are kept apart, each in its own least-recently-used order: a
+    flood of made-up tokens only pushes out other made-up ones, never a working token, and each
+    of them still costs the database a lookup once every :attr:`unknown_seconds`.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 10_000,
+        max_unknown: int = 1_000,
+        unknown_seconds: float = 5.0,
+        last_use_every: float = 60.0,
+    ) -> None:
+        self.max_entries = max_entries
+        self.max_unknown = max_unknown
+        self.unknown_seconds = unknown_seconds
+        self.last_use_every = last_use_every
+        self._lock = threading.Lock()
+        self._known: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._unknown: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._written: OrderedDict[tuple[int, int], float] = OrderedDict()
+
+    def sizes(self) -> tuple[int, int]:
+        """How many known and how many unknown tokens are kept."""
+        with self._lock:
+            return len(self._known), len(self._unknown)
+
+    def get(self, token_hash: str, *, generation: int = 0) -> CacheEntry | None:
+        """The entry of ``token_hash`` while it holds, else None (read the database)."""
+        now = time.monotonic()
+        with self._lock:
+            for table in (self._known, self._unknown):
+                entry = table.get(token_hash)
+                if entry is None:
+                    continue
+                stale = now >= entry.until or (
+                    entry.expires is not None and time.time() >= entry.expires
+                )
+                p = entry.principal
+                if p is not None and p.grids is not None and entry.generation != generation:
+                    stale = True
+                if stale:
+                    del table[token_hash]
+                    return None
+                table.move_to_end(token_hash)
+                return entry
+        return None
+
+    def put(
+        self,
+        token_hash: str,
+        principal: Principal | None,
+        *,
+        seconds: float,
+        expires_at: datetime | None = None,
+        generation: int = 0,
+    ) -> None:
+        """Keep ``principal`` (None: an unknown token) for ``seconds``, or less for an unknown
+        token, and never past the token's own expiry."""
+        if principal is None:
+            seconds = min(seconds, self.unknown_seconds)
+        if seconds <= 0:
+            return
+        entry = CacheEntry(
+            principal,
+            until=time.monotonic() + seconds,
+            expires=expires_at.timestamp() if expires_at is not None else None,
+            generation=generation,
+        )
+        table, bound = (
+            (self._known, self.max_entries)
+            if principal is not None
+            else (self._unknown, self.max_unknown)
+        )
+        with self._lock:
+            table[token_hash] = entry
+            table.move_to_end(token_hash)
+            while len(table) > bound:
+                table.popitem(last=False)
+
+    def forget(self, token_ids: set[int]) -> None:
+        """Drop the principals of ``token_ids`` (revoked here: refused from the next request)."""
+        with self._lock:
+            for key in [
+                k
+                for k, e in self._known.items()
+                if e.principal is not None and e.principal.token_id in token_ids
+            ]:
+                del self._known[key]
+
+    def use_due(self, database: int, token_id: int) -> bool:
+        """Whether the use of token ``token_id`` of ``database`` (an engine's ``id``) should be
+        written now: not written by this process in the last :attr:`last_use_every` seconds.
+        Answering True counts as written."""
+        now = time.monotonic()
+        key = (database, token_id)
+        with self._lock:
+            last = self._written.get(key)
+            if last is not None and now - last < self.last_use_every:
+                return False
+            self._written[key] = now
+            self._written.move_to_end(key)
+            while len(self._written) > self.max_entries:
+                self._written.popitem(last=False)
+            return True
+
+
+# The process's token cache (a server's workers each keep their own).
+TOKENS = TokenCache()
+# Last uses are written by one thread of their own, so they never take a request's thread nor
+# delay its answer, and one token's writes never race each other.
+_use_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridmap-token-use")
+
+
+def cached_principal(secret: str, *, generation: int = 0) -> Principal | None:
+    """The principal of a presented secret while :data:`TOKENS` holds it, None when it must be
+    read from the database; :class:`Unauthorized` for a malformed token or one recently found
+    not to be live.
+
+    ``generation`` is that of the in-memory grids (:attr:`gridmap.live.LiveGrids.generation`): a
+    staff member's grids are read again once it changes.
+    """
+    _check_form(secret)
+    entry = TOKENS.get(hash_token(secret), generation=generation)
+    if entry is None:
+        return None
+    if entry.principal is None:
+        raise Unauthorized("unknown, revoked or expired token")
+    return entry.principal
+
+
+def authenticate_cached(
+    session: Session, secret: str, *, seconds: float, generation: int = 0
+) -> Principal:
+    """:func:`cached_principal`, or on a miss :func:`authenticate`, whose answer (a principal,
+    or that the token is not live) is then kept for ``seconds``."""
+    principal = cached_principal(secret, generation=generation)
+    if principal is not None:
+        return principal
+    token_hash = hash_token(secret)
+    row = _token_row(session, token_hash)
+    if row is None:
+        TOKENS.put(token_hash, None, seconds=seconds)
+        raise Unauthorized("unknown, revoked or expired token")
+    principal = _principal(session, row)
+    TOKENS.put(
+        token_hash, principal, seconds=seconds, expires_at=row.expires_at, generation=generation
+    )
+    return principal
+
+
+def note_use(engine: Engine, principal: Principal) -> None:
+    """Write that ``principal``'s token was used, at most once a minute per token, in a short
+    transaction of its own on another thread (a read request stays a read)."""
+    if principal.token_id is None or not TOKENS.use_due(id(engine), principal.token_id):
+        return
+    _use_writer.submit(_write_use, engine, principal.token_id, datetime.now().astimezone())
+
+
+def _write_use(engine: Engine, token_id: int, at: datetime) -> None:
+    try:
+        with engine.begin() as conn:
+            token_queries.mark_used(conn, token_id=token_id, at=at)
+    except SQLAlchemyError as exc:  # the last use is a courtesy: never fail for it
+        log.warning("could not note the use of token %s: %s", token_id, exc)
 
 
 def token_principal(session: Session, token_id: int) -> Principal:
@@ -319,7 +516,6 @@ def _acting_grids(session: Session, person: int | None) -> frozenset[str]:
 
 
 def _principal(session: Session, row: Any) -> Principal:
-    # A staff member's grids are read at each request: a post taken or given up counts at once.
     grids = _acting_grids(session, row.person_id) if row.holder_kind == "staff" else None
     return Principal(
         role=row.role,
@@ -339,14 +535,25 @@ def operator(name: str) -> Principal:
     return Principal(role="admin", region=None, name=f"cli:{name}", authenticated=True)
 
 
+def _forget_now_and_at_commit(session: Session, token_ids: set[int]) -> None:
+    # Dropped at once, and again at commit: a request of the token arriving before the
+    # revocation commits reads the token as still live and would keep it for the cache's life.
+    if not token_ids:
+        return
+    TOKENS.forget(token_ids)
+    event.listen(session, "after_commit", lambda _s: TOKENS.forget(token_ids), once=True)
+
+
 def revoke_token(session: Session, token_id: int) -> bool:
-    """Revoke a token; False when there is no such live token."""
+    """Revoke a token; False when there is no such live token. This process refuses it from
+    the next request on; other processes within their token cache's life."""
     done = session.execute(
         update(_tok)
         .where(_tok.c.id == token_id, _tok.c.revoked_at.is_(None))
         .values(revoked_at=func.now())
         .returning(_tok.c.id)
     ).first()
+    _forget_now_and_at_commit(session, {token_id} if done is not None else set())
     return done is not None
 
 
@@ -358,6 +565,7 @@ def revoke_named(session: Session, name: str) -> int:
         .values(revoked_at=func.now())
         .returning(_tok.c.id)
     ).all()
+    _forget_now_and_at_commit(session, {int(r.id) for r in done})
     return len(done)
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gridmap.auth import ANONYMOUS, Principal, authenticate
+from gridmap.auth import (
+    ANONYMOUS,
+    Principal,
+    authenticate_cached,
+    cached_principal,
+    note_use,
+)
 from gridmap.errors import InvalidInput, Unauthorized
 from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.crs import normalize_crs
@@ -130,20 +136,45 @@ AuthorizationHeader = Annotated[str | None, Header(max_length=300)]
 
 
 async def get_principal(
-    session: SessionDep, authorization: AuthorizationHeader = None
+    request: Request, session: SessionDep, authorization: AuthorizationHeader = None
 ) -> Principal:
     """The caller: the holder of a bearer token, or an anonymous viewer when none is sent."""
-    return await principal_for(session, authorization)
+    return await principal_for(request, session, authorization)
 
 
-async def principal_for(session: Session, authorization: str | None) -> Principal:
-    """The principal of an ``Authorization`` header value (anonymous when None)."""
-    if authorization is None:
-        return ANONYMOUS
+def bearer_secret(authorization: str) -> str:
+    """The secret of an ``Authorization: Bearer …`` value, or :class:`Unauthorized`."""
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("use 'Authorization: Bearer <token>'")
-    return await run_in_threadpool(authenticate, session, secret.strip())
+    return secret.strip()
+
+
+def grid_generation(state: Any) -> int:
+    """The generation of the in-memory grids on an app's ``state`` (0 without them)."""
+    live = getattr(state, "live", None)
+    return live.generation if live is not None else 0
+
+
+async def principal_for(request: Request, session: Session, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization`` header value (anonymous when None).
+
+    A token seen within the cache's life is answered from memory, in the event loop; otherwise
+    it is read through ``session`` in the threadpool. Its use is noted at most once a minute.
+    """
+    if authorization is None:
+        return ANONYMOUS
+    secret = bearer_secret(authorization)
+    state = request.app.state
+    seconds = state.settings.api.token_cache_seconds
+    generation = grid_generation(state)
+    principal = cached_principal(secret, generation=generation)
+    if principal is None:
+        principal = await run_in_threadpool(
+            lambda: authenticate_cached(session, secret, seconds=seconds, generation=generation)
+        )
+    note_use(state.engine, principal)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

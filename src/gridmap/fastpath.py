@@ -1,11 +1,12 @@
-"""gridmap.fastpath: answer the commonest request — an anonymous point lookup — before FastAPI.
+"""gridmap.fastpath: answer the commonest request — a point lookup — before FastAPI.
 
-``GET /api/v1/lookup?lon=&lat=[&crs=]`` without a token and without ``at`` is answered here,
-straight from the in-memory grids of :mod:`gridmap.live`, when they are current: the same
-functions build the same answer as the FastAPI route, without its routing and dependency
+``GET /api/v1/lookup?lon=&lat=[&crs=]`` without ``at``, anonymous or with a token this process
+holds in its token cache (:data:`gridmap.auth.TOKENS`), is answered here, straight from the
+in-memory grids of :mod:`gridmap.live`, when they are current: the same functions build the same
+answer as the FastAPI route, for the same principal, without its routing and dependency
 machinery, which on a small machine costs several times the lookup itself. Anything else (a
-token, ``at``, an unparsable parameter, grids not yet loaded) passes through to FastAPI, which
-gives the canonical answer or error.
+token not in the cache or refused, ``at``, an unparsable parameter, grids not yet loaded) passes
+through to FastAPI, which gives the canonical answer or error.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gridmap.auth import ANONYMOUS
+from gridmap.auth import ANONYMOUS, Principal, cached_principal, note_use
+from gridmap.dependencies import bearer_secret, grid_generation
 from gridmap.errors import GridmapError, error_body, status_for
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.services.lookup import answer_from_memory
@@ -37,7 +39,7 @@ class LookupFastPath:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        answer = self._answer(scope)
+        answer = self.answer(scope)
         if answer is None:
             await self.app(scope, receive, send)
             return
@@ -56,15 +58,17 @@ class LookupFastPath:
         await send({"type": "http.response.body", "body": payload})
 
     @staticmethod
-    def _answer(scope: Scope) -> tuple[int, dict[str, Any]] | None:
-        app = scope.get("app")
-        live = getattr(getattr(app, "state", None), "live", None)
+    def answer(scope: Scope) -> tuple[int, dict[str, Any]] | None:
+        """The status and body of the answer to the request of ``scope``, or None when FastAPI
+        is to answer it."""
+        state = getattr(scope.get("app"), "state", None)
+        live = getattr(state, "live", None)
         snap = live.fresh() if live is not None else None
         if snap is None:
             return None
-        for name, _value in scope.get("headers", ()):
-            if name == b"authorization":
-                return None
+        principal = _principal(scope, state)
+        if principal is None:
+            return None
         try:
             pairs = parse_qsl(scope.get("query_string", b"").decode(), strict_parsing=True)
         except (UnicodeDecodeError, ValueError):
@@ -87,7 +91,24 @@ class LookupFastPath:
             return None
         try:
             return 200, answer_from_memory(
-                snap, x=lon, y=lat, crs=crs, lon=wlon, lat=wlat, principal=ANONYMOUS
+                snap, x=lon, y=lat, crs=crs, lon=wlon, lat=wlat, principal=principal
             )
         except GridmapError as exc:
             return status_for(exc), error_body(exc)
+
+
+def _principal(scope: Scope, state: Any) -> Principal | None:
+    """The caller when known without the database: anonymous, or a token in the cache."""
+    sent = [value for name, value in scope.get("headers", ()) if name == b"authorization"]
+    if not sent:
+        return ANONYMOUS
+    if len(sent) > 1:
+        return None
+    try:
+        secret = bearer_secret(sent[0].decode("latin-1"))
+        principal = cached_principal(secret, generation=grid_generation(state))
+    except GridmapError:
+        return None
+    if principal is not None:
+        note_use(state.engine, principal)
+    return principal

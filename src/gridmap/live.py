@@ -193,6 +193,12 @@ class LiveGrids:
         """Whether change notifications are arriving (else the snapshot is not used)."""
         return self._listening.is_set()
 
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever grids, staff or regions change."""
+        with self._lock:
+            return self._generation
+
     def invalidate(self) -> None:
         """Grids, staff or regions changed: rebuild before the next answer."""
         with self._lock:

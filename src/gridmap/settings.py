@@ -105,6 +105,15 @@ class ApiSettings(BaseSettings):
     circle_buffer_m: float = Field(default=1000.0, ge=100, le=5000)
     # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
     live_lookup: bool = True
+    # A server keeps the principal of each token it has seen this long, so a token costs a
+    # request no database work: a token revoked elsewhere stops working within this time (0:
+    # read every token from the database at each request).
+    token_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=60,
+        validation_alias=AliasChoices("GRIDMAP_API_TOKEN_CACHE_SECONDS"),
+    )
     # Times given without an offset (?at=2026-05-01T08:00) are read in this zone.
     timezone: str = "Asia/Shanghai"
     # The region the browser map opens on (学院路街道 of the demo).

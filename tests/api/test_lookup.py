@@ -258,15 +258,17 @@ def test_fast_path_answers_as_the_route_does(
     from gridmap.fastpath import LookupFastPath
 
     answered = []
-    real = LookupFastPath._answer
+    real = LookupFastPath.answer
 
     def spy(scope: dict[str, object]) -> object:
         out = real(scope)  # type: ignore[arg-type]
         answered.append(out is not None)
         return out
 
-    monkeypatch.setattr(LookupFastPath, "_answer", staticmethod(spy))
-    viewer = bearer(db, "viewer", COMMUNITY, "查看者")  # a token: FastAPI's route answers
+    monkeypatch.setattr(LookupFastPath, "answer", staticmethod(spy))
+    # A token the server does not keep in its cache: FastAPI's route answers.
+    client.app.state.settings.api.token_cache_seconds = 0  # type: ignore[attr-defined]
+    viewer = bearer(db, "viewer", COMMUNITY, "查看者")
     x, y = from_wgs84(116.342, 40.005, "GCJ-02")
     queries = [
         {"lon": 116.342, "lat": 40.005},

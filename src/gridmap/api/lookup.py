@@ -73,7 +73,7 @@ async def lookup(
     # machinery costs more than the lookup itself.
     crs = normalize_crs(crs)
     when = parse_at(at, request.app.state.settings.api.timezone)
-    principal = await principal_for(session, authorization)
+    principal = await principal_for(request, session, authorization)
     wlon, wlat = to_wgs84(lon, lat, crs)
     # Answered in the event loop from memory (microseconds); PostGIS in the threadpool.
     snap = await _snapshot_async(request, session, when)

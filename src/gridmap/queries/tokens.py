@@ -1,4 +1,4 @@
-"""gridmap.queries.tokens: what the page shows about a token: its expiry and the names of places."""
+"""gridmap.queries.tokens: a token's expiry and last use, and the names of places it shows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Connection, Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from gridmap.models import ApiToken, Department, Grid, Region
@@ -48,3 +48,19 @@ def department_name(session: Session, *, code: str) -> str | None:
         select(_d.c.name).where(_d.c.code == code)
     ).scalar_one_or_none()
     return name
+
+
+def mark_used(conn: Connection, *, token_id: int, at: datetime) -> None:
+    """Note that token ``token_id`` was used at ``at`` (never moving its last use back)."""
+    # Never wait for the row: while another transaction holds it (a revocation), this use is
+    # simply not noted, and the next one a minute later is.
+    unlocked = (
+        select(_tok.c.id)
+        .where(
+            _tok.c.id == token_id,
+            or_(_tok.c.last_used_at.is_(None), _tok.c.last_used_at < at),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    conn.execute(update(_tok).where(_tok.c.id == unlocked).values(last_used_at=at))
