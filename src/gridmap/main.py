@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridmap import __version__
 from gridmap.api import api_router, root_router
+from gridmap.api.open311 import open311_errors
 from gridmap.database import database_url, make_engine, make_sessionmaker
 from gridmap.errors import (
     GridmapError,
@@ -56,19 +57,23 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
 def add_exception_handlers(app: FastAPI) -> None:
     """Every error answers ``{"detail": ..., "code": ...}``."""
 
-    async def domain(_request: Request, exc: Exception) -> Response:
+    async def domain(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GridmapError)
+        if request.url.path.startswith("/open311/"):
+            return open311_errors(request, status_for(exc), exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if isinstance(exc, PreconditionFailed | PreconditionRequired) and "etag" in exc.extra:
             headers = {"ETag": exc.extra["etag"]}
         return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)
 
-    async def validation(_request: Request, exc: Exception) -> Response:
+    async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
         ]
+        if request.url.path.startswith("/open311/"):
+            return open311_errors(request, 422, _validation_message(errors))
         return JSONResponse(
             status_code=422,
             content={
@@ -78,8 +83,10 @@ def add_exception_handlers(app: FastAPI) -> None:
             },
         )
 
-    async def http(_request: Request, exc: Exception) -> Response:
+    async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/open311/"):
+            return open311_errors(request, exc.status_code, str(exc.detail))
         return JSONResponse(
             status_code=exc.status_code,
             content={"detail": exc.detail, "code": _HTTP_CODES.get(exc.status_code, "error")},
