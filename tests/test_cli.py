@@ -373,3 +373,27 @@ def test_codes_are_never_cut_when_piped(cli_db: Session) -> None:
     assert f"cgzf\t城管执法队\tstreet\t{STREET}" in run("department", "list")
     checked = run("validate", STREET)
     assert f"{COMMUNITY} 测试社区\t2\t100.000%" in checked and "…" not in checked
+
+
+@pytest.mark.parametrize("width", [100, 50])
+def test_codes_are_never_cut_on_a_terminal(
+    cli_db: Session, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import gridmap.cli
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=width, color_system=None)
+    monkeypatch.setattr(gridmap.cli, "console", terminal)
+    run("validate", STREET)
+    shown = screen.getvalue()
+    assert "…" not in shown
+    if width == 100:
+        assert COMMUNITY in shown
+    else:
+        # Too narrow for the code and the other columns: it folds over lines, whole.
+        column = "".join(line.split("│")[1].strip() for line in shown.splitlines() if "│" in line)
+        assert COMMUNITY in column

@@ -62,8 +62,17 @@ def _print_table(table: Table) -> None:
     """A table on a terminal; tab-separated lines, header first, when the output goes to a file
     or a pipe, where a table would be cut to 80 columns and codes shown as "110108…"."""
     if console.is_terminal:
-        for column in table.columns:
+        # Codes keep their width when the terminal has room for them and a few characters of
+        # every other column (borders take 3 a column); whatever is too wide folds, never cuts.
+        widths = [
+            max((len(w) for c in col.cells for w in str(c).split() if w.isdigit()), default=0)
+            for col in table.columns
+        ]
+        room = sum(max(w, 5) + 3 for w in widths) + 1 <= console.width
+        for column, width in zip(table.columns, widths, strict=True):
             column.overflow = "fold"
+            if room and width:
+                column.min_width = width
         console.print(table)
         return
     # Plain writes: rich would expand the tabs into spaces.
