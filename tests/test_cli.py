@@ -58,9 +58,9 @@ def test_tokens(cli_db: Session) -> None:
     with pytest.raises(Unauthorized):
         authenticate(cli_db, secret)
     assert "admin token acts everywhere" in run(
-        "token", "create", "--role", "admin", "--region", STREET, code=1
+        "token", "create", "--role", "admin", "--region", STREET, code=2
     )
-    assert "12 digits" in run("token", "create", "--role", "community", "--region", STREET, code=1)
+    assert "12 digits" in run("token", "create", "--role", "community", "--region", STREET, code=2)
     assert "no live token" in run("token", "revoke", "99999", code=1)
 
 
@@ -73,10 +73,10 @@ def test_tokens_for_people(cli_db: Session) -> None:
     cli_db.rollback()
     listed = run("token", "list")
     assert "staff" in listed and WEST_GRID in listed
-    assert "no person named" in run("token", "create", "--staff", "无名氏", code=1)
-    both = run("token", "create", "--role", "viewer", "--staff", "李静", code=1)
+    assert "no person named" in run("token", "create", "--staff", "无名氏", code=2)
+    both = run("token", "create", "--role", "viewer", "--staff", "李静", code=2)
     assert "say whom the token is for" in both
-    assert "say whom the token is for" in run("token", "create", code=1)
+    assert "say whom the token is for" in run("token", "create", code=2)
 
 
 def test_departments_and_their_tokens(cli_db: Session) -> None:
@@ -87,7 +87,7 @@ def test_departments_and_their_tokens(cli_db: Session) -> None:
         "department", "add", "cgzf", "--name", "x", "--region", STREET, code=1
     )
     assert "district or a street" in run(
-        "department", "add", "jw", "--name", "居委", "--region", COMMUNITY, code=1
+        "department", "add", "jw", "--name", "居委", "--region", COMMUNITY, code=2
     )
     out = run("token", "create", "--department", "cgzf")
     secret = next(line for line in out.split() if line.startswith("gm_"))
@@ -111,7 +111,7 @@ def test_validate(cli_db: Session) -> None:
     cli_db.commit()
     out = run("validate", COMMUNITY, code=1)
     assert "50.0" in out and "not exactly covered" in out
-    assert "no gridded community" in run("validate", "110108020", code=1)
+    assert "no region 110108020" in run("validate", "110108020", code=2)
 
 
 def test_export_then_import_changes_nothing(cli_db: Session, tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_export_then_import_changes_nothing(cli_db: Session, tmp_path: Path) -> 
         assert "Feature Count: 2" in info
         crs = [] if path.suffix != ".geojson" else ["--crs", "GCJ-02"]
         out = run("import", str(path), *crs, "--commit")
-        counts = dict(re.findall(r"(created|updated|unchanged|rejected)\s*│\s*(\d+)", out))
+        counts = dict(re.findall(r"^(created|updated|unchanged|rejected)\t(\d+)$", out, re.M))
         assert counts == {"created": "0", "updated": "0", "unchanged": "2", "rejected": "0"}, out
         versions = cli_db.execute(text("SELECT count(*) FROM grid")).scalar_one()
         cli_db.rollback()
@@ -158,7 +158,9 @@ def test_assign_csv_and_geojson(cli_db: Session, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     text_out = run("assign", str(src), "--out", str(out))
     assert "3 of 5 points are in a grid" in text_out
-    with out.open(encoding="utf-8") as f:
+    # Excel needs the BOM to read UTF-8.
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfid,")
+    with out.open(encoding="utf-8-sig") as f:
         got = list(csv.DictReader(f))
     assert [r["grid_code"] for r in got] == [WEST_GRID, EAST_GRID, WEST_GRID, "", ""]
     assert got[0]["note"] == "西" and got[0]["street_code"] == STREET
@@ -179,12 +181,12 @@ def test_assign_csv_and_geojson(cli_db: Session, tmp_path: Path) -> None:
     fc = json.loads(out_gj.read_text(encoding="utf-8"))
     assert [f["properties"]["grid_code"] for f in fc["features"]] == [WEST_GRID, EAST_GRID]
     assert "no column 'nope'" in run(
-        "assign", str(out), "-o", str(tmp_path / "x.csv"), "--lon", "nope", code=1
+        "assign", str(out), "-o", str(tmp_path / "x.csv"), "--lon", "nope", code=2
     )
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     assert "cannot tell which column" in run(
-        "assign", str(bad), "-o", str(tmp_path / "y.csv"), code=1
+        "assign", str(bad), "-o", str(tmp_path / "y.csv"), code=2
     )
 
 
@@ -239,4 +241,159 @@ def test_incidents_import_and_circles_and_report_map(cli_db: Session, tmp_path: 
     assert "opens in any browser" in run("map", COMMUNITY, "-o", str(page))
     html = page.read_text(encoding="utf-8")
     assert "测试社区" in html and "<script src=" not in html
-    assert "a street (9 digits) or a community" in run("map", "110108", "-o", str(page), code=1)
+    assert "a street (9 digits) or a community" in run("map", "110108", "-o", str(page), code=2)
+
+
+def run_result(*args: str, code: int):  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def test_assign_reads_what_excel_writes_and_writes_what_it_reads(
+    cli_db: Session, tmp_path: Path
+) -> None:
+    body = "编号,经度,纬度,备注\n1,116.342,40.005,西边垃圾\n2,116.348,40.005,东边占道\n"
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(body.encode("gbk"))
+    out = tmp_path / "out.csv"
+    assert "2 of 2 points are in a grid" in run("assign", str(gbk), "-o", str(out))
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0] == "编号,经度,纬度,备注,grid_code,community_code,street_code"
+    assert lines[1] == f"1,116.342,40.005,西边垃圾,{WEST_GRID},{COMMUNITY},{STREET}"
+    # UTF-8 with a BOM (Excel's "CSV UTF-8") and UTF-16 (its "Unicode text") read the same.
+    for name, data in (
+        ("bom.csv", body.encode("utf-8-sig")),
+        ("utf16.csv", body.encode("utf-16")),
+    ):
+        src = tmp_path / name
+        src.write_bytes(data)
+        again = tmp_path / f"out-{name}"
+        run("assign", str(src), "-o", str(again), "--no-bom")
+        assert again.read_bytes() == raw[3:], name
+    # --encoding overrides; a wrong one is one line in words, exit 2, no traceback.
+    run("assign", str(gbk), "-o", str(out), "--encoding", "gbk")
+    for args, words in (
+        (("--encoding", "utf-8"), "cannot read gbk.csv as utf-8"),
+        (("--encoding", "klingon"), "unknown encoding 'klingon'"),
+    ):
+        result = run_result("assign", str(gbk), "-o", str(out), *args, code=2)
+        assert words in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) <= 2, result.output
+    binary = tmp_path / "photo.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    result = run_result("assign", str(binary), "-o", str(out), code=2)
+    assert "neither UTF-8 nor GB18030/GBK" in result.output
+    long_row = tmp_path / "long.csv"
+    long_row.write_text("lon,lat\n116.342,40.005\n116.348,40.005,extra\n", encoding="utf-8")
+    assert "line 3 of long.csv has more fields than its header" in run(
+        "assign", str(long_row), "-o", str(out), code=2
+    )
+    assert "cannot write out.txt" in run(
+        "assign", str(gbk), "-o", str(tmp_path / "out.txt"), code=2
+    )
+    nowhere = tmp_path / "no" / "such" / "dir" / "out.csv"
+    assert "cannot write" in run("assign", str(gbk), "-o", str(nowhere), code=2)
+    help_text = run("assign", "--help")
+    assert "--no-bom" in help_text and "default" in help_text
+
+
+@pytest.mark.filterwarnings("ignore:.*non conformant file extension")
+def test_export_format_follows_the_name(cli_db: Session, tmp_path: Path) -> None:
+    import pyogrio
+
+    shp = tmp_path / "网格.shp"
+    assert "wrote 2 grids" in run("export", "grids", "-o", str(shp))
+    info = pyogrio.read_info(shp)
+    assert info["driver"] == "ESRI Shapefile" and info["features"] == 2
+    assert info["encoding"] == "UTF-8"
+    assert {p.suffix for p in tmp_path.iterdir()} >= {".shp", ".shx", ".dbf", ".prj", ".cpg"}
+    names = pyogrio.read_dataframe(shp)["name"].tolist()
+    assert all(isinstance(n, str) and n for n in names)
+    gpkg = tmp_path / "grids.gpkg"
+    run("export", "grids", "-o", str(gpkg))
+    assert pyogrio.read_info(gpkg)["driver"] == "GPKG"
+    # --format decides when the name does not say; they must agree when it does.
+    plain = tmp_path / "grids.data"
+    run("export", "grids", "-o", str(plain), "--format", "gpkg")
+    assert pyogrio.read_info(plain)["driver"] == "GPKG"
+    wrong = tmp_path / "wrong.shp"
+    assert "--format geojson does not fit wrong.shp" in run(
+        "export", "grids", "-o", str(wrong), "--format", "geojson", code=2
+    )
+    assert not wrong.exists()
+    assert "cannot tell the format from 'grids.txt'" in run(
+        "export", "grids", "-o", str(tmp_path / "grids.txt"), code=2
+    )
+    assert "unknown format 'kml'" in run(
+        "export", "grids", "-o", str(tmp_path / "g.kml"), "--format", "kml", code=2
+    )
+
+
+def test_an_unknown_region_is_an_error(cli_db: Session, tmp_path: Path) -> None:
+    out = tmp_path / "none.geojson"
+    for args in (
+        ("export", "grids", "-o", str(out), "--region", "999"),
+        ("export", "grids", "-o", str(out), "--region", "110108999"),
+        ("validate", "110108999"),
+        ("circles", "rebuild", "--region", "110108999"),
+        ("token", "create", "--role", "street", "--region", "110108999"),
+        ("map", "110108999", "-o", str(tmp_path / "m.html")),
+    ):
+        result = run_result(*args, code=2)
+        assert "110108999" in result.output or "999" in result.output, args
+        assert "Traceback" not in result.output
+    assert not out.exists()
+    assert "no region 110108999" in run("validate", "110108999", code=2)
+    # A known region with nothing in it is not an error.
+    run("export", "grids", "-o", str(out), "--region", STREET)
+    cli_db.rollback()
+    assert cli_db.execute(text("SELECT count(*) FROM api_token")).scalar_one() == 0
+
+
+def test_codes_are_never_cut_when_piped(cli_db: Session) -> None:
+    run(
+        "token",
+        "create",
+        "--role",
+        "viewer",
+        "--region",
+        WEST_GRID,
+        "--name",
+        "只看西网格的一位很长名字的查看者",
+    )
+    run("department", "add", "cgzf", "--name", "城管执法队", "--region", STREET)
+    listed = run("token", "list")
+    assert "…" not in listed
+    header, row = [line.split("\t") for line in listed.splitlines() if "\t" in line][:2]
+    assert header == ["id", "name", "holder", "role", "acts in", "state"]
+    assert row[1] == "只看西网格的一位很长名字的查看者" and row[4] == WEST_GRID
+    assert f"cgzf\t城管执法队\tstreet\t{STREET}" in run("department", "list")
+    checked = run("validate", STREET)
+    assert f"{COMMUNITY} 测试社区\t2\t100.000%" in checked and "…" not in checked
+
+
+@pytest.mark.parametrize("width", [100, 50])
+def test_codes_are_never_cut_on_a_terminal(
+    cli_db: Session, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import gridmap.cli
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=width, color_system=None)
+    monkeypatch.setattr(gridmap.cli, "console", terminal)
+    run("validate", STREET)
+    shown = screen.getvalue()
+    assert "…" not in shown
+    if width == 100:
+        assert COMMUNITY in shown
+    else:
+        # Too narrow for the code and the other columns: it folds over lines, whole.
+        column = "".join(line.split("│")[1].strip() for line in shown.splitlines() if "│" in line)
+        assert COMMUNITY in column

@@ -8,6 +8,7 @@ can follow and memory stays flat. The answers are exact and follow the border ru
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Callable, Iterator
@@ -98,41 +99,133 @@ def _column(names: list[str], wanted: str | None, choices: tuple[str, ...], what
     )
 
 
+# Tried in this order: UTF-8 (with or without the BOM Excel writes with "CSV UTF-8"), then
+# GB18030, a superset of the GBK that Excel writes as "CSV" on a Chinese Windows.
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file is text in ``encoding`` (read in chunks, so memory stays flat)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as f:
+        try:
+            while chunk := f.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding of a text file: UTF-16 when it starts with its BOM, else the first of
+    :data:`ENCODINGS` the whole file decodes in.
+
+    Raises :class:`InvalidInput` when none does.
+    """
+    with path.open("rb") as f:
+        head = f.read(2)
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    for encoding in ENCODINGS:
+        if _decodes(path, encoding):
+            return encoding
+    raise InvalidInput(
+        f"cannot read {path.name}: it is neither UTF-8 nor GB18030/GBK text; "
+        "say its encoding with --encoding"
+    )
+
+
+def _encoding(path: Path, encoding: str | None) -> str:
+    if encoding is None:
+        return detect_encoding(path)
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise InvalidInput(
+            f"unknown encoding {encoding!r}; use e.g. utf-8, gb18030 or gbk"
+        ) from None
+    # A BOM at the start of a UTF-8 file is not part of its first column's name.
+    return "utf-8-sig" if name == "utf-8" else name
+
+
 def read_points(
-    path: Path, *, lon: str | None = None, lat: str | None = None
+    path: Path, *, lon: str | None = None, lat: str | None = None, encoding: str | None = None
 ) -> tuple[list[dict[str, Any]], NDArray[np.float64], NDArray[np.float64]]:
     """Rows (their other fields) and coordinates of a CSV or GeoJSON file of points.
 
-    Rows whose coordinates are missing or not numbers keep NaN, and are assigned no grid.
+    The CSV's encoding is ``encoding``, or found by :func:`detect_encoding`. Rows whose
+    coordinates are missing or not numbers keep NaN, and are assigned no grid.
     """
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            names = list(reader.fieldnames or [])
-            lon_col = _column(names, lon, LON_NAMES, "longitude")
-            lat_col = _column(names, lat, LAT_NAMES, "latitude")
-            rows = list(reader)
-        xs = np.array([_number(r.get(lon_col)) for r in rows], dtype=float)
-        ys = np.array([_number(r.get(lat_col)) for r in rows], dtype=float)
-        return rows, xs, ys
-    if suffix in (".geojson", ".json"):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        features = data.get("features") if isinstance(data, dict) else None
-        if not isinstance(features, list):
-            raise InvalidInput(f"{path.name} is not a GeoJSON FeatureCollection")
-        props: list[dict[str, Any]] = []
-        lons: list[float] = []
-        lats: list[float] = []
-        for f in features:
-            geom = (f or {}).get("geometry") or {}
-            coords: Any = geom.get("coordinates") if geom.get("type") == "Point" else None
-            ok = isinstance(coords, list) and len(coords) >= 2
-            lons.append(_number(coords[0]) if ok else np.nan)
-            lats.append(_number(coords[1]) if ok else np.nan)
-            props.append(dict((f or {}).get("properties") or {}))
-        return props, np.array(lons, dtype=float), np.array(lats, dtype=float)
-    raise InvalidInput(f"cannot read {path.name}: give a .csv or a .geojson of points")
+    if suffix not in (".csv", ".geojson", ".json"):
+        raise InvalidInput(f"cannot read {path.name}: give a .csv or a .geojson of points")
+    try:
+        if suffix == ".csv":
+            return _read_csv(path, lon=lon, lat=lat, encoding=_encoding(path, encoding))
+        return _read_geojson(path)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"cannot read {path.name} as {exc.encoding}: byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start} is not {exc.encoding} text; say its encoding with --encoding"
+        ) from None
+    except csv.Error as exc:
+        raise InvalidInput(f"cannot read {path.name} as CSV: {exc}") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path.name}: {exc.strerror or exc}") from None
+
+
+def _read_csv(
+    path: Path, *, lon: str | None, lat: str | None, encoding: str
+) -> tuple[list[dict[str, Any]], NDArray[np.float64], NDArray[np.float64]]:
+    with path.open(newline="", encoding=encoding) as f:
+        reader = csv.DictReader(f)
+        names = list(reader.fieldnames or [])
+        if not names:
+            raise InvalidInput(f"{path.name} is empty: it needs a header row and points")
+        lon_col = _column(names, lon, LON_NAMES, "longitude")
+        lat_col = _column(names, lat, LAT_NAMES, "latitude")
+        rows = []
+        for row in reader:
+            if None in row:
+                raise InvalidInput(
+                    f"line {reader.line_num} of {path.name} has more fields than its header "
+                    f"({len(names)}: {', '.join(names)})"
+                )
+            rows.append(row)
+    xs = np.array([_number(r.get(lon_col)) for r in rows], dtype=float)
+    ys = np.array([_number(r.get(lat_col)) for r in rows], dtype=float)
+    return rows, xs, ys
+
+
+def _read_geojson(
+    path: Path,
+) -> tuple[list[dict[str, Any]], NDArray[np.float64], NDArray[np.float64]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput(f"{path.name} is not JSON: {exc}") from None
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        raise InvalidInput(f"{path.name} is not a GeoJSON FeatureCollection")
+    props: list[dict[str, Any]] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    for i, f in enumerate(features):
+        if not isinstance(f, dict):
+            raise InvalidInput(f"feature {i} of {path.name} is not a GeoJSON Feature")
+        geom = f.get("geometry") or {}
+        coords: Any = (
+            geom.get("coordinates")
+            if isinstance(geom, dict) and geom.get("type") == "Point"
+            else None
+        )
+        ok = isinstance(coords, list) and len(coords) >= 2
+        lons.append(_number(coords[0]) if ok else np.nan)
+        lats.append(_number(coords[1]) if ok else np.nan)
+        p = f.get("properties")
+        props.append(dict(p) if isinstance(p, dict) else {})
+    return props, np.array(lons, dtype=float), np.array(lats, dtype=float)
 
 
 def _number(value: Any) -> float:
@@ -149,8 +242,37 @@ def write_assigned(
     y: NDArray[np.float64],
     found: NDArray[np.int64],
     grids: GridSet,
+    *,
+    bom: bool = True,
 ) -> None:
-    """Write the rows with ``grid_code``, ``community_code`` and ``street_code`` added."""
+    """Write the rows with ``grid_code``, ``community_code`` and ``street_code`` added.
+
+    A CSV starts with a UTF-8 BOM unless ``bom`` is False: without it Excel reads the file as
+    the system's code page and garbles Chinese.
+    """
+    check_output(path)
+    try:
+        _write(path, rows, x, y, found, grids, bom=bom)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def check_output(path: Path) -> None:
+    """Raise :class:`InvalidInput` unless ``path`` names a file :func:`write_assigned` writes."""
+    if path.suffix.lower() not in (".csv", ".geojson", ".json"):
+        raise InvalidInput(f"cannot write {path.name}: give a .csv or a .geojson")
+
+
+def _write(
+    path: Path,
+    rows: list[dict[str, Any]],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    found: NDArray[np.int64],
+    grids: GridSet,
+    *,
+    bom: bool,
+) -> None:
 
     def extra(i: int) -> dict[str, str]:
         g = int(found[i])
@@ -163,9 +285,10 @@ def write_assigned(
         }
 
     if path.suffix.lower() == ".csv":
-        names = list(rows[0]) if rows else []
+        # Features of a GeoJSON need not share their properties: every name gets a column.
+        names = list(dict.fromkeys(name for row in rows for name in row))
         names += [n for n in ("grid_code", "community_code", "street_code") if n not in names]
-        with path.open("w", newline="", encoding="utf-8") as f:
+        with path.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=names)
             writer.writeheader()
             for i, row in enumerate(rows):
@@ -193,4 +316,3 @@ def write_assigned(
                 f.write(("" if i == 0 else ",\n") + line)
             f.write("\n]}\n")
         return
-    raise InvalidInput(f"cannot write {path.name}: give a .csv or a .geojson")

@@ -10,21 +10,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
 from gridmap.database import database_url, embedded_cluster, ensure_database, make_engine
-from gridmap.errors import GridmapError, InvalidInput
+from gridmap.errors import GridmapError, InvalidInput, NotFound, RegionNotFound
 from gridmap.loader import LoadReport
 from gridmap.settings import Settings, get_settings
 
 app = typer.Typer(
-    help="gridmap: grids, lookup, incidents and coverage on PostGIS.",
+    help=(
+        "gridmap: grids, lookup, incidents and coverage on PostGIS.\n\n"
+        "Exit codes: 0 done; 1 failed, or found what it checks for; 2 bad input (a file, an "
+        "option, a region that does not exist)."
+    ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -47,9 +52,48 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _fail(exc: GridmapError) -> None:
-    err.print(f"[bold red]error:[/] {exc.message}")
-    raise typer.Exit(code=1)
+def _fail(exc: GridmapError) -> NoReturn:
+    """Say what went wrong in one line and exit: 2 when what was given is wrong, else 1."""
+    err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+    raise typer.Exit(code=2 if isinstance(exc, InvalidInput | NotFound) else 1)
+
+
+def _print_table(table: Table) -> None:
+    """A table on a terminal; tab-separated lines, header first, when the output goes to a file
+    or a pipe, where a table would be cut to 80 columns and codes shown as "110108…"."""
+    if console.is_terminal:
+        # Codes keep their width when the terminal has room for them and a few characters of
+        # every other column (borders take 3 a column); whatever is too wide folds, never cuts.
+        widths = [
+            max((len(w) for c in col.cells for w in str(c).split() if w.isdigit()), default=0)
+            for col in table.columns
+        ]
+        room = sum(max(w, 5) + 3 for w in widths) + 1 <= console.width
+        for column, width in zip(table.columns, widths, strict=True):
+            column.overflow = "fold"
+            if room and width:
+                column.min_width = width
+        console.print(table)
+        return
+    # Plain writes: rich would expand the tabs into spaces.
+    if table.title:
+        typer.echo(str(table.title), err=True)
+    typer.echo("\t".join(str(c.header) for c in table.columns))
+    for row in zip(*(c.cells for c in table.columns), strict=True):
+        typer.echo("\t".join(str(cell) for cell in row))
+
+
+def _require_place(session: Session, code: str, *, grids: bool = False) -> str:
+    """The kind of the region (or, with ``grids``, grid) ``code``; an error when none exists."""
+    from gridmap.queries.places import place_kind
+
+    kind = place_kind(session, code)
+    if kind is None or (kind == "grid" and not grids):
+        raise RegionNotFound(
+            f"no region {code}: give the code of a district (6 digits), street (9) or "
+            f"community (12)" + (" or a grid" if grids else "") + " that exists"
+        )
+    return kind
 
 
 def _ensure_db(settings: Settings) -> str:
@@ -177,7 +221,7 @@ def department_list() -> None:
         table.add_column(col)
     for r in rows:
         table.add_row(r["code"], r["name"], r["level"], r["region_code"])
-    console.print(table)
+    _print_table(table)
 
 
 @token_app.command("create")
@@ -227,8 +271,15 @@ def token_create(
                 "--party-member or --department"
             )
         )
+    from gridmap.auth import check_role_region
+
     try:
+        if role is not None:
+            check_role_region(role, region)
         with _session() as session:
+            if region is not None:
+                # A viewer's token may be bound to a grid.
+                _require_place(session, region, grids=True)
             if staff is not None:
                 holder = Holder("staff", person=find_person(session, staff))
             elif party_member is not None:
@@ -264,7 +315,7 @@ def token_list() -> None:
             str(r["acts_in"] or "(everywhere)"),
             _token_state(r),
         )
-    console.print(table)
+    _print_table(table)
 
 
 def _token_state(row: dict[str, Any]) -> str:
@@ -316,6 +367,7 @@ def validate(
     settings = get_settings()
     try:
         with _session(settings) as session:
+            _require_place(session, region)
             communities = gridded_communities(session, region=region)
             if not communities:
                 raise GridmapError(f"no gridded community in region {region}")
@@ -358,7 +410,7 @@ def validate(
                 f"{r['households_in_gaps']} in {len(r['buildings_in_gaps'])} buildings",
                 style=None if r["exact"] else "red",
             )
-        console.print(table)
+        _print_table(table)
     bad = [r["community"]["code"] for r in reports if not r["exact"]]
     if bad:
         err.print(f"{len(bad)} of {len(reports)} communities are not exactly covered")
@@ -366,13 +418,74 @@ def validate(
     err.print(f"all {len(reports)} communities are exactly covered")
 
 
+# What an output's name says it is; ".zip" is a zipped shapefile, as the API sends it.
+_EXPORT_SUFFIXES = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".shp": "shp",
+    ".zip": "shp",
+}
+
+
+def _export_format(output: Path, fmt: str) -> str:
+    """The format to write ``output`` in: ``fmt`` when given, else what its extension says; an
+    error when the two disagree or neither says."""
+    from gridmap import files
+
+    implied = _EXPORT_SUFFIXES.get(output.suffix.lower())
+    if fmt:
+        if fmt not in files.FORMATS:
+            raise InvalidInput(f"unknown format {fmt!r}; use geojson, gpkg or shp")
+        if implied is not None and implied != fmt:
+            raise InvalidInput(
+                f"--format {fmt} does not fit {output.name}, a name for {implied}: name the "
+                "file for the format (.geojson, .gpkg, .shp or .zip) or leave out --format"
+            )
+        return fmt
+    if implied is None:
+        raise InvalidInput(
+            f"cannot tell the format from {output.name!r}: end it with .geojson, .gpkg, .shp "
+            "or .zip (a zipped shapefile), or say --format"
+        )
+    return implied
+
+
+def _unzip_shapefile(archive: Path, output: Path) -> list[Path]:
+    """Put the parts of a zipped shapefile beside ``output`` (a .shp), named after it."""
+    import zipfile
+
+    written = []
+    with zipfile.ZipFile(archive) as z:
+        for name in z.namelist():
+            part = output.with_suffix(Path(name).suffix)
+            part.write_bytes(z.read(name))
+            written.append(part)
+    return written
+
+
 @app.command("export")
 def export_cmd(
     layer: Annotated[str, typer.Argument(help="grids, regions or buildings")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
-    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg or shp (zipped)")] = "",
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="file to write: .geojson, .gpkg, .shp (with its .shx, .dbf, .prj and .cpg "
+            "beside it) or .zip (a zipped shapefile)",
+        ),
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="geojson, gpkg or shp (default: what the output's name ends with)"
+        ),
+    ] = "",
     crs: Annotated[str, typer.Option(help="EPSG:4326, EPSG:4490 or GCJ-02")] = "EPSG:4326",
-    region: Annotated[str | None, typer.Option(help="only this region (any code prefix)")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="only this district, street or community (its code)")
+    ] = None,
 ) -> None:
     """Write a layer as a file for GIS tools (like GET /api/v1/export/{layer})."""
     import shutil
@@ -381,13 +494,13 @@ def export_cmd(
     from gridmap.geo.crs import normalize_crs
     from gridmap.queries import export as ex
 
-    fmt = fmt or {".gpkg": "gpkg", ".zip": "shp"}.get(output.suffix.lower(), "geojson")
     try:
-        if fmt not in files.FORMATS:
-            raise GridmapError(f"unknown format {fmt!r}; use geojson, gpkg or shp")
+        fmt = _export_format(output, fmt)
         files.file_crs(crs)
         crs = normalize_crs(crs)
         with _session() as session:
+            if region is not None:
+                _require_place(session, region)
             total = ex.count_rows(session, layer=layer, region=region)
             with _progress() as bar:
                 task = bar.add_task(f"exporting {layer}", total=total)
@@ -406,12 +519,19 @@ def export_cmd(
                     path = ex.export_file(
                         session, layer=layer, fmt=fmt, crs=crs, region=region, at=None
                     )
-                    shutil.move(path, output)
-                    shutil.rmtree(path.parent, ignore_errors=True)
+                    try:
+                        if output.suffix.lower() == ".shp":
+                            _unzip_shapefile(path, output)
+                        else:
+                            shutil.copyfile(path, output)
+                    finally:
+                        shutil.rmtree(path.parent, ignore_errors=True)
                     bar.update(task, completed=total)
+    except OSError as exc:
+        _fail(InvalidInput(f"cannot write {output}: {exc.strerror or exc}"))
     except GridmapError as exc:
         _fail(exc)
-    console.print(f"wrote {total} {layer} to {output} ({fmt}, {crs})")
+    console.print(f"wrote {total} {layer} to {output} ({fmt}, {crs})", soft_wrap=True)
 
 
 @app.command("import")
@@ -457,7 +577,7 @@ def _print_import(result: dict[str, Any]) -> None:
     table.add_column("count", justify="right")
     for key in ("created", "updated", "unchanged", "rejected"):
         table.add_row(key, str(len(result[key])))
-    console.print(table)
+    _print_table(table)
     for r in result["rejected"]:
         err.print(f"  feature {r['index']} {r.get('code') or ''}: {r['reason']}")
 
@@ -472,17 +592,35 @@ def assign(
     at: Annotated[
         str | None, typer.Option(help="assign to the grids as they were then (ISO 8601)")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="the CSV's encoding (default: found; UTF-8 with or without a BOM, else GB18030, "
+            "which covers the GBK Excel writes on a Chinese Windows)"
+        ),
+    ] = None,
+    bom: Annotated[
+        bool,
+        typer.Option(
+            "--bom/--no-bom",
+            help="start a CSV output with a UTF-8 BOM, so Excel shows Chinese right (default: "
+            "--bom; --no-bom for other programs)",
+        ),
+    ] = True,
 ) -> None:
     """Assign every point of a file to its grid, exactly (border rule: lowest code)."""
     import time
 
-    from gridmap.assign import GridSet, read_points, write_assigned
+    from gridmap.assign import GridSet, check_output, read_points, write_assigned
     from gridmap.dependencies import parse_at
+    from gridmap.geo.crs import normalize_crs
 
     settings = get_settings()
     try:
-        rows, xs, ys = read_points(path, lon=lon, lat=lat)
+        check_output(out)
+        crs = normalize_crs(crs)
         when = parse_at(at, settings.api.timezone)
+        rows, xs, ys = read_points(path, lon=lon, lat=lat, encoding=encoding)
         started = time.perf_counter()
         with _session(settings) as session, console.status("indexing the grids…"):
             grids = GridSet.load(session, at=when)
@@ -490,13 +628,14 @@ def assign(
             task = bar.add_task("assigning points", total=len(rows))
             found = grids.assign(xs, ys, crs=crs, progress=lambda k: bar.advance(task, k))
         elapsed = time.perf_counter() - started
-        write_assigned(out, rows, xs, ys, found, grids)
+        write_assigned(out, rows, xs, ys, found, grids, bom=bom)
     except GridmapError as exc:
         _fail(exc)
     hits = int((found >= 0).sum())
     console.print(
         f"{hits:,} of {len(rows):,} points are in a grid ({len(grids.codes):,} grids); "
-        f"{elapsed:.2f} s; wrote {out}"
+        f"{elapsed:.2f} s; wrote {out}",
+        soft_wrap=True,
     )
 
 
@@ -544,6 +683,8 @@ def circles_rebuild(
     rules = circles.circle_rules(settings.api, minutes)
     try:
         with _session(settings) as session, _progress() as bar:
+            if region is not None:
+                _require_place(session, region)
             task = bar.add_task("service circles", total=None)
             counts = circles.rebuild(
                 session,
@@ -673,7 +814,7 @@ def _print_report(report: LoadReport) -> None:
             str(change.unchanged),
             str(change.deleted),
         )
-    console.print(table)
+    _print_table(table)
 
 
 def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool = False) -> None:

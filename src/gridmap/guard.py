@@ -26,10 +26,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import numpy as np
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gridmap.api.open311 import open311_errors
 
 MAX_JSON_DEPTH = 64
 
@@ -324,6 +327,11 @@ class InputGuard:
             check_url(scope)
             check_headers(scope)
         except Refusal as refusal:
+            if scope["path"].startswith("/open311/"):
+                # GeoReport v2 clients read errors in the spec's own shape.
+                answer = open311_errors(Request(scope), 422, refusal.detail)
+                await answer(scope, receive, send)
+                return
             await refusal.response()(scope, receive, send)
             return
         if scope["method"] not in _BODY_METHODS:

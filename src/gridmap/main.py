@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridmap import __version__
 from gridmap.api import api_router, root_router
+from gridmap.api.open311 import open311_errors
 from gridmap.database import database_gone, database_url, make_engine, make_sessionmaker
 from gridmap.errors import (
     RETRY_AFTER_SECONDS,
@@ -67,7 +68,7 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
 def add_exception_handlers(app: FastAPI) -> None:
     """Every error answers ``{"detail": ..., "code": ...}``."""
 
-    async def domain(_request: Request, exc: Exception) -> Response:
+    async def domain(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GridmapError)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         if isinstance(exc, PreconditionFailed | PreconditionRequired) and "etag" in exc.extra:
@@ -76,14 +77,18 @@ def add_exception_handlers(app: FastAPI) -> None:
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         if isinstance(exc, TryAgain):
             headers = {"Retry-After": "1"}
+        if request.url.path.startswith("/open311/"):
+            return open311_errors(request, status_for(exc), exc.message, headers)
         return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)
 
-    async def validation(_request: Request, exc: Exception) -> Response:
+    async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         raw = exc.errors()
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in raw
         ]
+        if request.url.path.startswith("/open311/"):
+            return open311_errors(request, 422, _validation_message(errors))
         broken = next((e for e in raw if e.get("type") == "json_invalid"), None)
         if broken is not None:
             reason = (broken.get("ctx") or {}).get("error", "not JSON")
@@ -127,8 +132,10 @@ def add_exception_handlers(app: FastAPI) -> None:
             content={"detail": "internal error; it has been logged", "code": "internal_error"},
         )
 
-    async def http(_request: Request, exc: Exception) -> Response:
+    async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/open311/"):
+            return open311_errors(request, exc.status_code, str(exc.detail))
         return JSONResponse(
             status_code=exc.status_code,
             content={"detail": exc.detail, "code": _HTTP_CODES.get(exc.status_code, "error")},

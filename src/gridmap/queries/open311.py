@@ -62,24 +62,25 @@ def active_categories(session: Session) -> Sequence[Any]:
 def requests(
     session: Session,
     *,
-    incident_id: int | None = None,
-    service: str | None = None,
+    ids: Sequence[int] | None = None,
+    services: Sequence[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
     status: str | None = None,
     limit: int,
 ) -> Sequence[Any]:
     """Incidents not merged into another, newest first, each filter applied only when given
-    (``status`` is Open311's ``open`` or ``closed``)."""
+    (``ids`` and ``services`` match any of theirs; ``status`` is Open311's ``open`` or
+    ``closed``; ``start`` and ``end`` are inclusive)."""
     where: list[ColumnElement[bool]] = [_i.c.merged_into.is_(None)]
-    if incident_id is not None:
-        where.append(_i.c.id == incident_id)
-    if service is not None:
-        where.append(_i.c.category == service)
+    if ids is not None:
+        where.append(_i.c.id.in_(ids))
+    if services is not None:
+        where.append(_i.c.category.in_(services))
     if start is not None:
         where.append(_i.c.reported_at >= start)
     if end is not None:
-        where.append(_i.c.reported_at < end)
+        where.append(_i.c.reported_at <= end)
     if status is not None:
         where.append(_i.c.status.not_in(DONE) if status == "open" else _i.c.status.in_(DONE))
     return session.execute(

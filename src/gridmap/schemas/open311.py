@@ -39,3 +39,29 @@ class Open311Request(BaseModel):
     lat: float
     long: float
     media_url: None
+
+
+class Open311Endpoint(BaseModel):
+    """One endpoint of the discovery document."""
+
+    specification: str
+    url: str
+    changeset: str
+    type: Literal["production", "test"]
+    formats: list[str]
+
+
+class Open311Discovery(BaseModel):
+    """The GeoReport v2 service discovery document."""
+
+    changeset: str
+    contact: str
+    key_service: str
+    endpoints: list[Open311Endpoint]
+
+
+class Open311Error(BaseModel):
+    """One error, as GeoReport v2 answers errors: a list of these."""
+
+    code: int
+    description: str

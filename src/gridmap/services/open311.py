@@ -7,12 +7,12 @@ never appear.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gridmap.errors import NotFound
+from gridmap.errors import InvalidInput, NotFound
 from gridmap.queries import open311 as q
 from gridmap.vocab.states import DONE
 
@@ -63,25 +63,94 @@ def services(session: Session) -> list[dict[str, Any]]:
     return out
 
 
+# GeoReport v2: a search spans at most 90 days, and without dates it is the last 90 days.
+WINDOW = timedelta(days=90)
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# When this endpoint's answers last changed shape (the discovery document's changeset).
+CHANGESET = "2026-12-04T00:00:00Z"
+FORMATS = ("application/json", "text/xml")
+
+
+def window(
+    start: datetime | None, end: datetime | None, *, now: datetime
+) -> tuple[datetime, datetime]:
+    """The span of ``requested_datetime`` a search covers: the last 90 days when no date is
+    given, 90 days after ``start`` or before ``end`` when only one is; both at most 90 days
+    apart."""
+    try:
+        if start is None:
+            last = now if end is None else end
+            return last - WINDOW, last
+        if end is None:
+            return start, start + WINDOW
+    except OverflowError:
+        raise InvalidInput("start_date or end_date is too far in the past or future") from None
+    if end < start:
+        raise InvalidInput(
+            f"end_date {_iso(end)} is before start_date {_iso(start)}: nothing can match"
+        )
+    if end - start > WINDOW:
+        raise InvalidInput(
+            f"start_date {_iso(start)} and end_date {_iso(end)} are {(end - start).days} days "
+            "apart; a search may span at most 90 days (GeoReport v2)"
+        )
+    return start, end
+
+
+def request_ids(value: str) -> list[int]:
+    """The ids of ``service_request_id=1,2``: numbers separated by commas."""
+    parts = [p.strip() for p in value.split(",")]
+    if not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+        raise InvalidInput(
+            f"service_request_id={value!r} must be request ids separated by commas, e.g. 12,15"
+        )
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
 def requests(
     session: Session,
     *,
-    service_code: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    status: str | None,
+    ids: list[int] | None = None,
+    service_codes: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: str | None = None,
     limit: int,
+    now: datetime,
 ) -> list[dict[str, Any]]:
-    """Incidents as service requests, newest first."""
-    rows = q.requests(
-        session, service=service_code, start=start, end=end, status=status, limit=limit
-    )
+    """Incidents as service requests, newest first: those of ``ids`` whatever the other
+    filters say (as GeoReport v2 has it), else those of the search window."""
+    if ids is not None:
+        rows = q.requests(session, ids=ids, limit=len(ids))
+    else:
+        first, last = window(start, end, now=now)
+        rows = q.requests(
+            session, services=service_codes, start=first, end=last, status=status, limit=limit
+        )
     return [_request(r) for r in rows]
 
 
 def one_request(session: Session, *, request_id: int) -> list[dict[str, Any]]:
     """One incident as a one-element list (as GeoReport v2 has it)."""
-    rows = q.requests(session, incident_id=request_id, limit=1)
+    rows = q.requests(session, ids=[request_id], limit=1)
     if not rows:
         raise NotFound(f"no service request {request_id}")
     return [_request(rows[0])]
+
+
+def discovery(base_url: str) -> dict[str, Any]:
+    """The service discovery document of the GeoReport v2 endpoint under ``base_url``."""
+    return {
+        "changeset": CHANGESET,
+        "contact": "The district's grid management office (网格化管理中心) runs this service.",
+        "key_service": "No key is needed: this endpoint only reads service requests.",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": f"{base_url.rstrip('/')}/open311/v2",
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": list(FORMATS),
+            }
+        ],
+    }
