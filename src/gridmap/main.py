@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gridmap import __version__
+from gridmap import __version__, openapi
 from gridmap.api import api_router, root_router
 from gridmap.database import database_url, make_engine, make_sessionmaker
 from gridmap.errors import (
@@ -115,7 +115,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Grids, lookup, incidents and coverage for grid-based urban governance.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    openapi.install(app)
     app.state.settings = settings
     add_exception_handlers(app)
 
