@@ -1,5 +1,5 @@
 # gridmap: `make demo` opens the demo map, `make test` runs the whole test suite.
-.PHONY: demo test setup lint typecheck data vendor db-stop bench bench-auth
+.PHONY: demo test setup lint typecheck data vendor db-stop bench bench-auth schemathesis
 
 PORT ?= 8000
 export PORT
@@ -36,3 +36,8 @@ bench: setup
 bench-auth: setup
 	@bash scripts/setup.sh --bench
 	.venv/bin/python bench/auth.py
+
+# Schemathesis over the whole API with 50 generated requests per operation
+# (make test runs 25), each sent anonymously, as an admin and as a community office.
+schemathesis: setup
+	GRIDMAP_SCHEMATHESIS_EXAMPLES=50 .venv/bin/python -m pytest -q tests/api/test_schemathesis.py

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../web"
 npm ci --no-audit --no-fund
 rm -rf vendor
-mkdir -p vendor/leaflet vendor/geoman vendor/markercluster vendor/vectorgrid
+mkdir -p vendor/leaflet vendor/geoman vendor/markercluster vendor/vectorgrid vendor/swagger-ui \
+         vendor/redoc
 cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
       node_modules/leaflet/dist/images node_modules/leaflet/LICENSE vendor/leaflet/
 cp node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js \
@@ -19,7 +20,13 @@ cp node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js \
    vendor/vectorgrid/
 # VectorGrid ships no licence file; its package.json states the licence.
 cp node_modules/leaflet.vectorgrid/package.json vendor/vectorgrid/
-for p in leaflet @geoman-io/leaflet-geoman-free leaflet.markercluster leaflet.vectorgrid; do
+# /docs and /redoc are served from these copies, so the API docs open on an offline network.
+cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+   node_modules/swagger-ui-dist/favicon-32x32.png node_modules/swagger-ui-dist/LICENSE \
+   node_modules/swagger-ui-dist/NOTICE vendor/swagger-ui/
+cp node_modules/redoc/bundles/redoc.standalone.js node_modules/redoc/LICENSE vendor/redoc/
+for p in leaflet @geoman-io/leaflet-geoman-free leaflet.markercluster leaflet.vectorgrid \
+    swagger-ui-dist redoc; do
     echo "vendored: $p $(node -p "require('./node_modules/$p/package.json').version")"
 done
 # node_modules is only the source of the copies (its READMEs and examples link to CDNs).

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gridmap import __version__
+from gridmap import __version__, openapi
 from gridmap.api import api_router, root_router
 from gridmap.api.open311 import open311_errors
 from gridmap.database import database_gone, database_url, make_engine, make_sessionmaker
@@ -174,7 +174,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Grids, lookup, incidents and coverage for grid-based urban governance.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    openapi.install(app)
     app.state.settings = settings
     add_exception_handlers(app)
 

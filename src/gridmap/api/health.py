@@ -14,7 +14,11 @@ from gridmap.queries.health import health as health_query
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Database reachable, PostGIS version, data counts")
+@router.get(
+    "/health",
+    responses={503: {"description": "The database is not usable, and why"}},
+    summary="Database reachable, PostGIS version, data counts",
+)
 def health(request: Request) -> Any:
     """``200`` with versions and counts, or ``503`` saying why the database is not usable."""
     try:

@@ -100,7 +100,7 @@ def create_item(session: SessionDep, principal: TokenDep, item: ItemIn) -> Any:
 
 @router.get(
     "/match",
-    **documented(Matches),
+    **documented(Matches, 404),
     summary="Resources for a need, nearest first within grid, community, circle",
 )
 def match(
@@ -123,7 +123,7 @@ def match(
     "/match",
     status_code=201,
     response_class=GeoJSONResponse,
-    **documented(ItemFeature, status=201),
+    **documented(ItemFeature, 404, status=201),
     summary="Take a match: a project",
 )
 def take_match(session: SessionDep, principal: TokenDep, chosen: MatchIn) -> Any:

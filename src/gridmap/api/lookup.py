@@ -52,7 +52,10 @@ async def _snapshot_async(request: Request, session: Any, at: Any) -> Snapshot |
 
 
 @router.get(
-    "", response_model=LookupAnswer, summary="The grid, community, street and team at a point"
+    "",
+    response_model=LookupAnswer,
+    responses={404: {"description": "The point lies in no grid; the nearest grid comes back"}},
+    summary="The grid, community, street and team at a point",
 )
 async def lookup(
     request: Request,
