@@ -203,6 +203,11 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
             if operation is None:
                 continue
             responses: dict[str, Any] = operation.setdefault("responses", {})
+            if (route.path_format or "").startswith("/open311/"):
+                # GeoReport v2 answers its own errors ([{code, description}], 400 for a bad
+                # parameter), declared by its routes; FastAPI's automatic 422 never happens there.
+                responses.pop("422", None)
+                continue
             declared = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
             for status in sorted(declared | error_statuses(needs, methods)):
                 responses[str(status)] = _error_response(status, responses.get(str(status)))

@@ -460,25 +460,12 @@ def test_every_write_route_is_in_the_matrix() -> None:
     assert not set(WRITES) - writes, "matrix rows for routes the app no longer has"
 
 
-# Cells known to let a caller in, until the import checks the region of every row it writes.
-# Strict: the day the cell holds, the run fails until the mark is removed.
-LETS_IN = {
-    (("POST", "/api/v1/incidents/import"), "office of another street"): (
-        "issue 15: the incident import checks the role, not the region, of its rows"
-    ),
-}
-
-
 def cells() -> list[Any]:
-    out = []
-    for write in WRITES:
-        for caller in CALLERS:
-            why = LETS_IN.get((write, caller))
-            marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
-            out.append(
-                pytest.param(write, caller, marks=marks, id=f"{write[0]} {write[1]}-{caller}")
-            )
-    return out
+    return [
+        pytest.param(write, caller, id=f"{write[0]} {write[1]}-{caller}")
+        for write in WRITES
+        for caller in CALLERS
+    ]
 
 
 @dataclass

@@ -16,12 +16,13 @@ from gridmap.dependencies import (
     PageDep,
     PrincipalDep,
     RegionQuery,
+    RowId,
     SessionDep,
     TokenDep,
     ViewBBoxDep,
     parse_at,
 )
-from gridmap.errors import InvalidInput, NotFound
+from gridmap.errors import InvalidFile, NotFound
 from gridmap.files import upload_name
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries.incidents import IncidentFilter
@@ -105,7 +106,7 @@ def import_incidents(
     name = upload_name(file.filename, default="upload.csv")
     suffix = FilePath(name).suffix.lower()
     if suffix not in (".csv", ".geojson", ".json"):
-        raise InvalidInput(f"cannot read {name}: send a .csv or a .geojson", field="file")
+        raise InvalidFile(f"cannot read {name}: send a .csv or a .geojson", field="file")
     with tempfile.TemporaryDirectory(prefix="gridmap-import-") as folder:
         path = FilePath(folder) / f"upload{suffix}"
         with path.open("wb") as out:
@@ -170,9 +171,7 @@ def list_incidents(
     response_model=IncidentFeature,
     summary="One incident",
 )
-def get_incident(
-    session: SessionDep, principal: PrincipalDep, incident_id: Annotated[int, Path(ge=1)]
-) -> Any:
+def get_incident(session: SessionDep, principal: PrincipalDep, incident_id: RowId) -> Any:
     """An incident with every event of its life."""
     return GeoJSONResponse(svc.get_incident(session, incident_id=incident_id, principal=principal))
 
@@ -186,7 +185,7 @@ def get_incident(
 def merge(
     session: SessionDep,
     principal: TokenDep,
-    incident_id: Annotated[int, Path(ge=1)],
+    incident_id: RowId,
     body: MergeIn,
 ) -> Any:
     """Link a duplicate to its original (the duplicate is cancelled, its history kept)."""
@@ -205,7 +204,7 @@ def add_photo(
     request: Request,
     session: SessionDep,
     principal: TokenDep,
-    incident_id: Annotated[int, Path(ge=1)],
+    incident_id: RowId,
     file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP image")],
     keep_location: Annotated[
         bool,
@@ -233,7 +232,7 @@ def add_photo(
 @router.get("/{incident_id}/photos/{name}", summary="A photo of an incident")
 def get_photo(
     request: Request,
-    incident_id: Annotated[int, Path(ge=1)],
+    incident_id: RowId,
     name: Annotated[str, Path(pattern=r"^[0-9a-f]{32}\.(jpg|png|webp)$")],
 ) -> Any:
     """The stored image."""
@@ -255,7 +254,7 @@ def act(
     request: Request,
     session: SessionDep,
     principal: TokenDep,
-    incident_id: Annotated[int, Path(ge=1)],
+    incident_id: RowId,
     action: Annotated[str, Path(max_length=16, description=", ".join(wf.ACTIONS))],
     body: ActionIn | None = None,
 ) -> Any:

@@ -46,7 +46,7 @@ class MergeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    into: int = Field(ge=1)
+    into: int = Field(ge=1, le=2**62)
 
 
 class IncidentEventPublic(BaseModel):

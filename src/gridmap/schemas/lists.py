@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridmap.schemas import kept
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import ListKind, OwnerKind
 from gridmap.vocab.states import ListStatus
@@ -49,6 +50,11 @@ class ItemPatch(BaseModel):
     x: float | None = None
     y: float | None = None
     crs: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_emptied_fields(cls, data: Any) -> Any:
+        return kept(data, "category", "title", "owner_kind", "status")
 
 
 class MatchIn(BaseModel):
