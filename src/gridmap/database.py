@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from sqlalchemy import Engine, column, create_engine, make_url, select, table, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -72,8 +73,12 @@ def database_gone(exc: BaseException) -> bool:
     A deadlock, a lock timeout or a cancelled statement is also an ``OperationalError``; those
     are not the database being away.
     """
-    if isinstance(exc, PoolTimeout | InterfaceError):
+    if isinstance(exc, PoolTimeout | InterfaceError | psycopg.InterfaceError):
         return True
+    if isinstance(exc, psycopg.OperationalError):
+        # Raised bare by work done on the driver's own connection (COPY of an import).
+        raw = exc.sqlstate
+        return raw is None or raw.startswith("08") or raw in _AWAY_STATES
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated:

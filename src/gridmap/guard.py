@@ -47,7 +47,9 @@ _HEADER_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # short \b \f \r), a C1 one raw (two bytes in UTF-8), or a C0 one or DEL raw (a raw C0 one
 # inside a string is invalid JSON, which the parser reports). Each is searched for in the way
 # that is fastest on a large GeoJSON body: a literal first, then the pattern.
-_JSON_ESCAPE = re.compile(rb"\\(?:u00(?:[01][0-9A-Fa-f]|7[Ff]|[89][0-9A-Fa-f])|[bfr])")
+_JSON_ESCAPE = re.compile(
+    rb"\\(?:u00(?:[01][0-9A-Fa-f]|7[Ff]|[89][0-9A-Fa-f])|u[Dd][89A-Fa-f][0-9A-Fa-f]{2}|[bfr])"
+)
 _UTF8_C1 = re.compile(rb"\xc2[\x80-\x9f]")
 _RAW_CONTROL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -200,8 +202,15 @@ def _walk(
 
 def check_json(body: bytes) -> None:
     """Refuse a JSON body that is not UTF-8, nests too deeply or holds a control character."""
+    # The route's parser (json.loads on bytes) also reads UTF-16 and UTF-32 and skips a UTF-8
+    # BOM; the guard must read the body as that parser will, or refuse it.
+    encoding = json.detect_encoding(body) if body else "utf-8"
+    if encoding not in ("utf-8", "utf-8-sig"):
+        raise Refusal(
+            f"the body is {encoding.upper()}; JSON must be sent as UTF-8", "invalid_json", ["body"]
+        )
     try:
-        text = body.decode("utf-8")
+        text = body.decode(encoding)
     except UnicodeDecodeError as exc:
         raise Refusal(
             f"the body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at position {exc.start});"
@@ -225,6 +234,15 @@ def check_json(body: bytes) -> None:
     except ValueError:
         return  # not JSON: the route's parser says so in its own words
     for path, string, is_key in _walk(value):
+        try:
+            string.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Refusal(
+                f"body field '{_json_path(path)}' holds half of a UTF-16 surrogate pair, which "
+                "is not a character",
+                "invalid_json",
+                ["body", *path],
+            ) from None
         bad = _CONTROL.search(string)
         if bad is None:
             continue

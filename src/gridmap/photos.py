@@ -95,7 +95,8 @@ def _check(data: bytes, *, max_pixels: int) -> tuple[str, int, int]:
         # Image.open reads the header only. Pillow's own bomb check is process-wide and lenient
         # (89 million pixels); this one is ours and applied before anything is decoded.
         with Image.open(io.BytesIO(data), formats=tuple(FORMATS)) as image:
-            fmt = str(image.format)
+            # A phone's multi-picture JPEG (MPO) is a JPEG whose first picture is the photo.
+            fmt = "JPEG" if image.format == "MPO" else str(image.format)
             width, height = image.size
             if width * height > max_pixels:
                 raise _too_large(width, height, max_pixels)

@@ -298,6 +298,28 @@ CASES = [
         content=b'{"x": 1e999, "y": 40.005, "category": "abc"}',
         headers={"Content-Type": "application/json"},
     ),
+    Case(
+        "utf16-body-hiding-a-nul",
+        "POST",
+        INC,
+        422,
+        ("invalid_json",),
+        "utf-8",
+        caller="worker",
+        content='{"x": 116.342, "y": 40.005, "category": "\u0000"}'.encode("utf-16-le"),
+        headers={"Content-Type": "application/json"},
+    ),
+    Case(
+        "lone-surrogate-in-body",
+        "POST",
+        INC,
+        422,
+        ("invalid_json",),
+        "description",
+        caller="worker",
+        content=b'{"x": 116.342, "y": 40.005, "category": "abc/def", "description": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    ),
     Case("array-body", "POST", INC, 422, INVALID, "object", caller="worker", json=[GOOD_INCIDENT]),
     Case(
         "null-body",
@@ -620,6 +642,15 @@ CASES = [
                 b"lon,lat,lon,category\n116.342,40.005,116.342,x/y\n",
                 ("invalid_file",),
                 "lon",
+            ),
+            (
+                "lone-surrogate",
+                "h.geojson",
+                b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
+                b'{"type": "Point", "coordinates": [116.342, 40.005]}, "properties": '
+                b'{"category": "\\ud800"}}]}',
+                ("invalid_file",),
+                "surrogate",
             ),
             ("empty", "h.csv", b"", ("invalid_file", "invalid_row"), "empty"),
             (

@@ -130,6 +130,22 @@ def test_png_and_webp_stay_what_they_are(setup: dict[str, Any], fmt: str, media:
         assert im.format == fmt and not im.getexif().get_ifd(GPS_IFD)
 
 
+def test_a_phones_multi_picture_jpeg_is_stored_as_a_jpeg(
+    setup: dict[str, Any], db: Session
+) -> None:
+    first, second = Image.new("RGB", (40, 20), (200, 30, 30)), Image.new("RGB", (40, 20))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    with Image.open(io.BytesIO(buf.getvalue())) as sent:
+        assert sent.format == "MPO"
+    r = upload(setup, buf.getvalue(), "3d.jpg")
+    assert r.status_code == 201, r.text
+    assert r.json()["type"] == "image/jpeg"
+    with Image.open(io.BytesIO(setup["client"].get(r.json()["url"]).content)) as im:
+        assert im.format == "JPEG" and im.size == (40, 20)
+    assert stored(db, setup) == (1, 1)
+
+
 def _gif() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (4, 4)).save(buf, "GIF")

@@ -91,7 +91,7 @@ def import_grids(
 ) -> Any:
     """Report what the file would create, update, leave and reject; write it only with
     ``commit=true`` and only when nothing is rejected."""
-    name = FilePath(file.filename or "upload").name
+    name = files.upload_name(file.filename, default="upload")
     suffix = FilePath(name).suffix.lower()
     if suffix not in files.READABLE:
         raise InvalidInput(f"cannot read {name!r}: send {', '.join(files.READABLE)}")

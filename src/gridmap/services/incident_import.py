@@ -174,6 +174,10 @@ def _csv_fault(text: str, label: str, width: int) -> InvalidFile:
     return InvalidFile(f"{label} is not a readable CSV file")
 
 
+# A JSON escape of half a UTF-16 surrogate pair; alone, it is not a character.
+_SURROGATE = re.compile(r"\\u[Dd][89A-Fa-f][0-9A-Fa-f]{2}")
+
+
 def _read_geojson(text: str, label: str) -> pd.DataFrame:
     try:
         data = json.loads(text)
@@ -184,6 +188,14 @@ def _read_geojson(text: str, label: str) -> pd.DataFrame:
         ) from None
     except RecursionError:
         raise InvalidFile(f"{label} is nested too deeply to be GeoJSON") from None
+    if _SURROGATE.search(text) is not None:
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidFile(
+                f"{label} holds half of a UTF-16 surrogate pair (a \\uD800–\\uDFFF escape "
+                "alone), which is not a character"
+            ) from None
     feats: Any = data.get("features") if isinstance(data, dict) else None
     if not isinstance(feats, list):
         raise InvalidFile(f'{label} is not a GeoJSON FeatureCollection (no "features" list)')
