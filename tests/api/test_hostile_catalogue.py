@@ -565,6 +565,36 @@ CASES = [
         json={"type": "Feature", "geometry": None, "properties": {"name": "西"}},
         headers={"If-Match": '"0"'},
     ),
+    # A caller without the right learns nothing of what exists: 403 before 404.
+    Case(
+        "viewer-patches-missing-item",
+        "PATCH",
+        f"{API}/lists/987654321",
+        403,
+        ("forbidden",),
+        "may not",
+        caller="viewer",
+        json={"title": "x"},
+    ),
+    Case(
+        "viewer-deletes-missing-item",
+        "DELETE",
+        f"{API}/lists/987654321",
+        403,
+        ("forbidden",),
+        "may not",
+        caller="viewer",
+    ),
+    Case(
+        "viewer-photo-to-missing-incident",
+        "POST",
+        f"{INC}/987654321/photos",
+        403,
+        ("forbidden",),
+        "may not",
+        caller="viewer",
+        file=("a.png", b"\x89PNG\r\n\x1a\n"),
+    ),
     # -- workflow and identity ------------------------------------------------------------------
     Case(
         "close-a-reported-incident",

@@ -16,6 +16,7 @@ from gridmap.photos import clean_photo
 from gridmap.privacy import mask_name, mask_phone
 from gridmap.queries import incidents as q
 from gridmap.services import workflow as wf
+from gridmap.services.access import require_role
 from gridmap.vocab.roles import HANDLERS
 
 
@@ -345,6 +346,7 @@ def add_photo(
     unless ``keep_location`` keeps its EXIF. A file that is not a whole JPEG, PNG or WebP image
     of at most ``max_pixels`` is refused and nothing is written.
     """
+    require_role(principal, "add photos to incidents", roles=HANDLERS)
     row = q.lock_photos(session, incident_id=incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)

@@ -19,6 +19,7 @@ from gridmap.geo.isochrone import CircleRules
 from gridmap.queries import audit
 from gridmap.queries import lists as q
 from gridmap.queries.circles import start_edges
+from gridmap.services.access import require_role
 from gridmap.services.contacts import masked, masked_page
 from gridmap.vocab.roles import WRITERS
 
@@ -101,6 +102,7 @@ def update_item(
     principal: Principal,
 ) -> dict[str, Any]:
     """Change an item's fields (and point: its grid follows)."""
+    require_role(principal, "change list items", roles=WRITERS)
     row = _locked(session, item_id)
     principal.require("change list items", roles=WRITERS, place=row.grid_code)
     before = get_item(session, item_id=item_id, principal=principal)["properties"]
@@ -123,6 +125,7 @@ def update_item(
 
 def delete_item(session: Session, *, item_id: int, principal: Principal) -> None:
     """Remove an item (projects that pointed at it keep their record, unlinked)."""
+    require_role(principal, "delete list items", roles=WRITERS)
     row = _locked(session, item_id)
     principal.require("delete list items", roles=WRITERS, place=row.grid_code)
     before = get_item(session, item_id=item_id, principal=principal)["properties"]
