@@ -75,19 +75,20 @@ def database_gone(exc: BaseException) -> bool:
     """
     if isinstance(exc, PoolTimeout | InterfaceError | psycopg.InterfaceError):
         return True
-    if isinstance(exc, psycopg.OperationalError):
-        # Raised bare by work done on the driver's own connection (COPY of an import).
-        raw = exc.sqlstate
-        return raw is None or raw.startswith("08") or raw in _AWAY_STATES
-    if not isinstance(exc, DBAPIError):
+    driver: BaseException | None = exc
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if not isinstance(exc, OperationalError):
+            return False
+        driver = exc.orig
+    # The driver's own error: wrapped by SQLAlchemy, or bare from work done on the driver's
+    # connection (the COPY of an import).
+    if not isinstance(driver, psycopg.OperationalError):
         return False
-    if exc.connection_invalidated:
-        return True
-    if isinstance(exc, OperationalError):
-        state = getattr(exc.orig, "sqlstate", None)
-        # psycopg raises connection failures with no SQLSTATE at all.
-        return state is None or state.startswith("08") or state in _AWAY_STATES
-    return False
+    state = driver.sqlstate
+    # psycopg raises connection failures with no SQLSTATE at all.
+    return state is None or state.startswith("08") or state in _AWAY_STATES
 
 
 _pg_database = table("pg_database", column("datname"))

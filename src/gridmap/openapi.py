@@ -94,7 +94,6 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class Needs:
     """What an operation takes, as read from its dependency tree."""
 
-    parameters: bool
     body: bool
     path: bool
     database: bool
@@ -110,17 +109,11 @@ def _walk(dependant: Dependant) -> Iterator[Dependant]:
 
 
 def needs_of(dependant: Dependant, *, has_body: bool) -> Needs:
-    """What the operation of ``dependant`` takes: parameters, body, database, token, If-Match."""
+    """What the operation of ``dependant`` takes: body, path, database, token, If-Match."""
     nodes = list(_walk(dependant))
     calls = {node.call for node in nodes}
     headers = {p.alias.lower() for node in nodes for p in node.header_params}
-    params = [
-        p
-        for node in nodes
-        for p in (*node.query_params, *node.path_params, *node.header_params, *node.cookie_params)
-    ]
     return Needs(
-        parameters=bool(params),
         body=has_body,
         path=any(node.path_params for node in nodes),
         database=get_session in calls,
@@ -133,8 +126,9 @@ def needs_of(dependant: Dependant, *, has_body: bool) -> Needs:
 def error_statuses(needs: Needs, methods: set[str]) -> set[int]:
     """The error statuses an operation that takes ``needs`` can answer.
 
-    - 422 whenever there is input to get wrong; 400 and 413 with a body (the size limit is
-      checked before the body is read);
+    - 422 always: besides the operation's own parameters and body, the input guard refuses a
+      control character in any query string, even one the operation does not read; 400 and
+      413 with a body (the size limit is checked before the body is read);
     - 401 when an ``Authorization`` header is read: a bad token is refused even on reads that
       would answer an anonymous caller (masked);
     - 403 and 409 on writes that need a token (role and region; the data as it is);
@@ -142,9 +136,7 @@ def error_statuses(needs: Needs, methods: set[str]) -> set[int]:
     - 412 and 428 when ``If-Match`` is read;
     - 503 when the database is used.
     """
-    statuses: set[int] = set()
-    if needs.parameters or needs.body:
-        statuses.add(422)
+    statuses: set[int] = {422}
     if needs.body:
         statuses |= {400, 413}
     if needs.authorization:

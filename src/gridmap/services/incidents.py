@@ -347,20 +347,20 @@ def add_photo(
     of at most ``max_pixels`` is refused and nothing is written.
     """
     require_role(principal, "add photos to incidents", roles=HANDLERS)
-    row = q.lock_photos(session, incident_id=incident_id)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", incident=incident_id)
-    if principal.role not in HANDLERS or not principal.covers(
-        row.grid_code or row.community_code or ""
-    ):
-        raise Forbidden(f"this token may not add photos to incident {incident_id}")
     if len(data) > max_bytes:
         raise InvalidInput(
             f"the photo is larger than {max_bytes // (1024 * 1024)} MiB", field="file"
         )
+    # Decoded and encoded again before the incident is locked: that takes up to a second for a
+    # large photo, and every other step on the incident would wait for its row meanwhile.
+    photo_file = clean_photo(data, max_pixels=max_pixels, keep_exif=keep_location)
+    row = q.lock_photos(session, incident_id=incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    if not principal.covers(row.grid_code or row.community_code or ""):
+        raise Forbidden(f"this token may not add photos to incident {incident_id}")
     if row.n >= max_photos:
         raise Conflict(f"incident {incident_id} already has {row.n} photos (at most {max_photos})")
-    photo_file = clean_photo(data, max_pixels=max_pixels, keep_exif=keep_location)
     digest = hashlib.sha256(photo_file.data).hexdigest()
     name = f"{digest[:32]}{photo_file.suffix}"
     target = folder / str(incident_id)
