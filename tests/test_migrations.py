@@ -30,6 +30,10 @@ TABLES = {
     "calendar_day",
     "person",
     "department",
+    "incident_task",
+    "approval",
+    "whistle_class",
+    "whistle_item",
 }
 
 

@@ -728,7 +728,12 @@ def _load_incidents(
         columns=[],
         select="SELECT i.idempotency_key, i.category, i.severity, i.description, "
         "i.reporter_name, i.reporter_phone, i.status, i.reported_at, i.score, p.geom, "
-        "g.code, g.community_code, left(g.community_code, 9) "
+        "g.code, g.community_code, left(g.community_code, 9), "
+        # Who holds it: none while reported, the district while it waits for its dispatch,
+        # the street that owns it after.
+        "CASE WHEN i.status = 'reported' OR g.community_code IS NULL THEN NULL "
+        " WHEN i.status IN ('queued', 'cancelled') THEN left(g.community_code, 6) "
+        " ELSE left(g.community_code, 9) END "
         "FROM _incident_in i, "
         "LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) "
         "AS geom) p "
@@ -749,6 +754,7 @@ def _load_incidents(
             "grid_code",
             "community_code",
             "street_code",
+            "owner_code",
         ],
     )
     _stage(

@@ -24,9 +24,10 @@ from sqlalchemy import (
     column,
     false,
     func,
+    text,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geoalchemy2 import Geometry
@@ -34,6 +35,8 @@ from geoalchemy2 import Geometry
 from gridmap.settings import STORAGE_SRID
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import (
+    APPROVAL_KINDS,
+    ASSIGNEE_KINDS,
     CALENDAR_KINDS,
     CATEGORY_CLASSES,
     CENTER_KINDS,
@@ -45,9 +48,16 @@ from gridmap.vocab.kinds import (
     OWNER_KINDS,
     REGION_LEVELS,
     SEVERITIES,
+    TASK_KINDS,
 )
 from gridmap.vocab.roles import HOLDER_KINDS, STAFF_ROLES, TOKEN_ROLES
-from gridmap.vocab.states import INCIDENT_STATES, LIST_STATUSES
+from gridmap.vocab.states import (
+    APPROVAL_DECISIONS,
+    INCIDENT_STATES,
+    LIST_STATUSES,
+    TASK_OPEN,
+    TASK_STATES,
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -353,6 +363,9 @@ class Incident(Base):
         Index("incident_grid_idx", "grid_code"),
         Index("incident_status_idx", "status"),
         Index("incident_reported_at_idx", "reported_at"),
+        Index("incident_owner_idx", "owner_code", "status"),
+        Index("incident_change_seq_idx", "change_seq"),
+        Index("incident_pool_until_idx", "pool_until", postgresql_where="status = 'pooled'"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -383,6 +396,19 @@ class Incident(Base):
     returned_count: Mapped[int] = mapped_column(Integer, server_default="0")
     photos: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
     geom: Mapped[Any] = mapped_column(_geom("POINT"))
+    # Who holds the incident now: the street whose pool it waits in or that owns it, or the
+    # district that dispatches it (a region code); None while reported.
+    owner_code: Mapped[str | None] = mapped_column(String(12))
+    # When the street pool's window (抢单) closes.
+    pool_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # While parked (挂账): the state it left and since when (its clock stops meanwhile).
+    parked_from: Mapped[str | None] = mapped_column(String(16))
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A number from one sequence, new on every insert and update (trigger of migration 0010):
+    # the board asks "anything after N?" instead of reading every row.
+    change_seq: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('incident_change_seq')")
+    )
 
 
 class IncidentCategory(Base):
@@ -418,6 +444,155 @@ class IncidentEvent(Base):
     actor: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     note: Mapped[str | None] = mapped_column(Text)
+    # The sub-task the step was taken on, when it was one (报到, 反馈, 撤回 …).
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incident_task.id", ondelete="CASCADE"), index=True
+    )
+
+
+class IncidentTask(Base):
+    """A sub-task of an incident: 分单 down to a community or grid, or 联单 to a department
+    (吹哨), with its own assignee, time limits, state, feedback and photos."""
+
+    __tablename__ = "incident_task"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TASK_KINDS), name="incident_task_kind_known"),
+        CheckConstraint(_in("assignee_kind", ASSIGNEE_KINDS), name="incident_task_assignee_known"),
+        CheckConstraint(_in("state", TASK_STATES), name="incident_task_state_known"),
+        CheckConstraint(
+            "(assignee_kind = 'department') = (kind = 'whistle') OR assignee_kind = 'other'",
+            name="incident_task_kind_matches_assignee",
+        ),
+        CheckConstraint(
+            "assignee_kind = 'other' OR assignee_code IS NOT NULL",
+            name="incident_task_assignee_code",
+        ),
+        CheckConstraint("length(btrim(assignee_name)) > 0", name="incident_task_name_not_blank"),
+        Index(
+            "incident_task_open_idx",
+            "assignee_kind",
+            "assignee_code",
+            postgresql_where=_in("state", TASK_OPEN),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    assignee_kind: Mapped[str] = mapped_column(String(12))
+    # A grid or community code, or a department's code.
+    assignee_code: Mapped[str | None] = mapped_column(String(32))
+    assignee_name: Mapped[str] = mapped_column(Text)
+    # The line of the whistle list the department was whistled under, and whether the list
+    # suggested this department for the incident's category (None for 分单).
+    whistle_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("whistle_item.id", ondelete="SET NULL")
+    )
+    suggested: Mapped[bool | None] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(12), server_default="assigned")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str | None] = mapped_column(Text)
+    # 报到 (report in) and 反馈 (answer) deadlines; when it reported in and was answered.
+    report_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by: Mapped[str | None] = mapped_column(Text)
+    # The person whose token answered (a grid worker or a department's officer), for figures.
+    answered_by_person: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
+    feedback: Mapped[str | None] = mapped_column(Text)
+    photos: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
+    returned_count: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class Approval(Base):
+    """A request to extend a time limit (延期) or to park an incident (挂账), decided by the
+    command centre a level up: the time moves, or the incident parks, only on approval."""
+
+    __tablename__ = "approval"
+    __table_args__ = (
+        CheckConstraint(_in("kind", APPROVAL_KINDS), name="approval_kind_known"),
+        CheckConstraint(_in("decision", APPROVAL_DECISIONS), name="approval_decision_known"),
+        CheckConstraint(
+            "(kind = 'extend') = (hours IS NOT NULL) OR decided_by = 'migration 0010'",
+            name="approval_hours_for_extend",
+        ),
+        CheckConstraint("hours IS NULL OR hours BETWEEN 1 AND 8760", name="approval_hours_range"),
+        CheckConstraint("length(btrim(reason)) > 0", name="approval_reason_not_blank"),
+        Index(
+            "approval_one_pending",
+            "incident_id",
+            "kind",
+            text("coalesce(task_id, 0)"),
+            unique=True,
+            postgresql_where="decision = 'pending'",
+        ),
+        Index("approval_decider_idx", "decider_code", postgresql_where="decision = 'pending'"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("incident_task.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    hours: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # The region code of the command centre that decides (None: an administrator).
+    decider_code: Mapped[str | None] = mapped_column(String(12))
+    decision: Mapped[str] = mapped_column(String(8), server_default="pending")
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class WhistleClass(Base):
+    """A class of the whistle list (吹哨清单), e.g. 城市管理 or 安全生产."""
+
+    __tablename__ = "whistle_class"
+    __table_args__ = (CheckConstraint("length(btrim(name)) > 0", name="whistle_class_name"),)
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class WhistleItem(Base):
+    """One line of the whistle list: a matter, the incident category it answers, the kind of
+    department that leads and those that co-operate, and the hours to report in and to answer."""
+
+    __tablename__ = "whistle_item"
+    __table_args__ = (
+        CheckConstraint("length(btrim(matter)) > 0", name="whistle_item_matter"),
+        CheckConstraint("length(btrim(lead_kind)) > 0", name="whistle_item_lead"),
+        CheckConstraint("report_hours BETWEEN 1 AND 8760", name="whistle_item_report_hours"),
+        CheckConstraint("answer_hours BETWEEN 1 AND 8760", name="whistle_item_answer_hours"),
+        CheckConstraint("report_hours <= answer_hours", name="whistle_item_report_first"),
+        Index("whistle_item_category_idx", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    class_code: Mapped[str] = mapped_column(
+        ForeignKey("whistle_class.code", ondelete="RESTRICT", onupdate="CASCADE")
+    )
+    matter: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(
+        ForeignKey("incident_category.code", ondelete="SET NULL")
+    )
+    # Department kinds (department.kind): 城管执法, 住建, 市场监管 …
+    lead_kind: Mapped[str] = mapped_column(Text)
+    partner_kinds: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    report_hours: Mapped[int] = mapped_column(Integer)
+    answer_hours: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class RoadEdge(Base):
@@ -465,12 +640,17 @@ class Department(Base):
         CheckConstraint(f"code ~ '{codes.DEPARTMENT}'", name="department_code_format"),
         CheckConstraint(_in("level", DEPARTMENT_LEVELS), name="department_level_known"),
         CheckConstraint("length(btrim(name)) > 0", name="department_name_not_blank"),
+        CheckConstraint("length(btrim(kind)) > 0", name="department_kind_not_blank"),
     )
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     level: Mapped[str] = mapped_column(String(16))
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
+    # What kind of department it is (城管执法, 住建, 市场监管 …): the whistle list names kinds,
+    # and the departments of that kind in an incident's street or district are suggested.
+    kind: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class ApiToken(Base):
@@ -490,7 +670,7 @@ class ApiToken(Base):
             "AND department_code IS NULL AND region_code IS NULL) OR "
             "(holder_kind = 'party_member' AND role = 'viewer' AND person_id IS NOT NULL "
             "AND department_code IS NULL AND region_code IS NULL) OR "
-            "(holder_kind = 'department' AND role = 'viewer' AND person_id IS NULL "
+            "(holder_kind = 'department' AND role = 'department' AND person_id IS NULL "
             "AND department_code IS NOT NULL AND region_code IS NULL)",
             name="api_token_holder_matches",
         ),

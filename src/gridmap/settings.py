@@ -85,6 +85,12 @@ class ApiSettings(BaseSettings):
     duplicate_metres: float = Field(default=50.0, gt=0, le=5000)
     duplicate_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     working_day_start: int = Field(default=9, ge=0, le=23)
+    # The street pool (抢单): an accepted incident waits this long for its street to claim it;
+    # then it goes to the district's dispatch queue (派单), or with pool_auto_dispatch straight
+    # to the street holding its point. The server looks for closed windows this often.
+    pool_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    pool_auto_dispatch: bool = False
+    pool_tick_seconds: float = Field(default=5.0, gt=0, le=300)
     working_day_end: int = Field(default=18, ge=1, le=24)
     # Incident photos: stored on disk here, served by the API; decoded and encoded again, and
     # refused above this many pixels (checked from the header, before decoding).

@@ -84,8 +84,8 @@ def tokens(db: Session) -> dict[str, dict[str, str]]:
     member = db.execute(text("INSERT INTO person (name) VALUES ('周党员') RETURNING id")).scalar()
     db.execute(
         text(
-            "INSERT INTO department (code, name, level, region_code) "
-            "VALUES ('cgw', '城管执法队', 'street', :s)"
+            "INSERT INTO department (code, name, level, region_code, kind) "
+            "VALUES ('cgw', '城管执法队', 'street', :s, '城管执法')"
         ),
         {"s": STREET},
     )

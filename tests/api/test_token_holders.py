@@ -66,8 +66,8 @@ def test_party_members_and_departments_read_only(client: TestClient, db: Session
     ).scalar_one()
     db.execute(
         text(
-            "INSERT INTO department (code, name, level, region_code) "
-            "VALUES ('cgw', '城管执法队', 'street', :s)"
+            "INSERT INTO department (code, name, level, region_code, kind) "
+            "VALUES ('cgw', '城管执法队', 'street', :s, '城管执法')"
         ),
         {"s": STREET},
     )

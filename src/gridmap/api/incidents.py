@@ -255,7 +255,7 @@ def act(
     session: SessionDep,
     principal: TokenDep,
     incident_id: RowId,
-    action: Annotated[str, Path(max_length=16, description=", ".join(wf.ACTIONS))],
+    action: Annotated[str, Path(max_length=16, description=", ".join(wf.STEPS))],
     body: ActionIn | None = None,
 ) -> Any:
     """Take one step of the closed loop; a step the incident's state does not allow is 409."""

@@ -22,11 +22,13 @@ def region_level(session: Session, code: str) -> str | None:
     return level
 
 
-def add(session: Session, *, code: str, name: str, level: str, region: str) -> bool:
-    """Insert a department; False when its code is taken."""
+def add(
+    session: Session, *, code: str, name: str, level: str, region: str, kind: str | None = None
+) -> bool:
+    """Insert a department (of ``kind``, by default its name); False when its code is taken."""
     made = session.execute(
         insert(_d)
-        .values(code=code, name=name, level=level, region_code=region)
+        .values(code=code, name=name, level=level, region_code=region, kind=kind or name)
         .on_conflict_do_nothing(index_elements=[_d.c.code])
         .returning(_d.c.code)
     ).first()

@@ -21,10 +21,22 @@ OwnerKind = Literal["unit", "resident", "branch"]
 OWNER_KINDS: tuple[str, ...] = get_args(OwnerKind)
 Severity = Literal["general", "important", "urgent"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
-DispatchMode = Literal["team", "claim", "split", "joint", "escalate"]
+# How a street came to own an incident: claimed from its pool (抢单), dispatched by the district
+# (派单), or dispatched by itself when the pool's window closed and the district dispatches at
+# once. team/split/joint/escalate are the modes of the first loop, kept in older incidents.
+DispatchMode = Literal["claim", "dispatch", "auto", "team", "split", "joint", "escalate"]
 DISPATCH_MODES: tuple[str, ...] = get_args(DispatchMode)
 CATEGORY_CLASSES = ("city_management", "social_governance")
 DEPARTMENT_LEVELS = ("district", "street")
+# A sub-task goes down to a community or grid (分单, ``split``) or sideways to a department
+# (联单/吹哨, ``whistle``); ``other`` holds an assignee named in free text by the first loop.
+TaskKind = Literal["split", "whistle"]
+TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
+AssigneeKind = Literal["grid", "community", "department", "other"]
+ASSIGNEE_KINDS: tuple[str, ...] = get_args(AssigneeKind)
+# 延期 (more time) and 挂账 (parked: cannot be solved now, the clock stops).
+ApprovalKind = Literal["extend", "park"]
+APPROVAL_KINDS: tuple[str, ...] = get_args(ApprovalKind)
 # calendar_day: a public holiday, or a weekend day worked in exchange (调休).
 CalendarKind = Literal["holiday", "workday"]
 CALENDAR_KINDS: tuple[str, ...] = get_args(CalendarKind)

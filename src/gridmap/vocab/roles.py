@@ -8,7 +8,7 @@ for their organisation. Viewers only read, and never see personal data.
 
 from __future__ import annotations
 
-TOKEN_ROLES = ("admin", "district", "street", "community", "worker", "viewer")
+TOKEN_ROLES = ("admin", "district", "street", "community", "worker", "department", "viewer")
 # Offices: accept, dispatch and close incidents, draw grids, change households and centres.
 OFFICES = ("admin", "district", "street", "community")
 # Offices and grid workers: handle incidents, write list items, see personal data in their area.
@@ -32,4 +32,7 @@ ACTING_POSTS = ("leader", "worker")
 # Whom a token is issued to.
 HOLDER_KINDS = ("office", "staff", "party_member", "department")
 # The role a person's token acts in, by the kind of holder.
-HOLDER_ROLES = {"staff": "worker", "party_member": "viewer", "department": "viewer"}
+HOLDER_ROLES = {"staff": "worker", "party_member": "viewer", "department": "department"}
+# The command centres of the incident flow: a district's (派单, approvals of its streets) and a
+# street's (抢单, 分单, 吹哨, 返单, closing what it owns).
+COMMAND_CENTRES = ("admin", "district", "street")
