@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gridmap.api import (
+    board,
     exchange,
     grids,
     health,
@@ -26,6 +27,8 @@ api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
+# Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
+api_router.include_router(board.router)
 api_router.include_router(incidents.router)
 api_router.include_router(incidents.stats_router)
 api_router.include_router(services.router)
@@ -38,3 +41,4 @@ root_router.include_router(health.router)
 root_router.include_router(open311.router)
 root_router.include_router(tiles.router)
 root_router.include_router(maps.router)
+root_router.include_router(board.page_router)
