@@ -4,6 +4,7 @@ import { API, api } from "../api.js";
 import { el, pct } from "../dom.js";
 import { t } from "../i18n.js";
 import { inWords } from "./errors.js";
+import { chartjs } from "./vendor.js";
 
 export const GROUPS = ["worker", "grid", "community", "street", "department"];
 
@@ -69,7 +70,8 @@ export function assessment(form, canvas, table, say) {
     links();
     say(t("loading"));
     try {
-      render(await api(query("json")));
+      const [answer] = await Promise.all([api(query("json")), chartjs().catch(() => null)]);
+      render(answer);
       say(t("board_assessed", { month: month.value, group: t(`group_${group.value}`) }));
     } catch (e) {
       say(inWords(e));

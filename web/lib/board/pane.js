@@ -9,6 +9,7 @@ import { inWords } from "./errors.js";
 import { stateWord, stepWord, taskStateWord } from "./names.js";
 import { openStep } from "./steps.js";
 import { when } from "./time.js";
+import { leaflet } from "./vendor.js";
 
 /**
  * The pane in aside (with #pane-title, #pane-map, #pane-body). changed() runs after a step
@@ -30,6 +31,7 @@ export function incidentPane(aside, changed, say) {
   }
 
   async function drawPlace(feature) {
+    await leaflet().catch(() => null);
     ensureMap();
     if (!map) return;
     shapes.clearLayers();
