@@ -63,11 +63,11 @@ function boardPage() {
     [...selected].forEach((id) => { if (!ids.has(id)) selected.delete(id); });
     renderRows($("rows").tBodies[0], last.rows, { selected, openId: pane.openId(), open: openRow, changedSelection: drawBulk, readAt });
     $("empty").hidden = last.rows.length > 0;
-    $("pager").replaceChildren(
+    $("pager").replaceChildren(...[
       el("span", {}, [t("board_page", { from: last.rows.length ? offset + 1 : 0, to: offset + last.rows.length, n: last.numberMatched })]),
       offset > 0 ? el("button", { type: "button", onclick: () => { offset = Math.max(0, offset - PAGE); live.refresh(); } }, [t("board_prev")]) : null,
       offset + PAGE < last.numberMatched ? el("button", { type: "button", onclick: () => { offset += PAGE; live.refresh(); } }, [t("board_next")]) : null,
-    );
+    ].filter(Boolean));
     drawBulk();
   }
 

@@ -3,6 +3,7 @@ browsers, steps through the page with their If-Match, a stale click refused once
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tests.browser.conftest import Live
 
-from gridmap.auth import create_token
+from gridmap.auth import Holder, create_token
 
 DISTRICT = "110108"
 STREET = "110108010"
@@ -86,3 +87,221 @@ def test_queues_show_in_words_with_counts_and_time_left(
     page.locator("#lang-btn").click()
     expect(page.locator("#tabs button[data-queue='overdue']")).to_contain_text("Overdue")
     page.screenshot(path=SHOTS.format("queues-en"), full_page=False)
+
+
+def test_a_second_browser_sees_a_change_within_two_seconds(
+    browser: Browser, contexts: list[BrowserContext], live: Live
+) -> None:
+    secret = token(live, "district", DISTRICT, "海淀区指挥中心")
+    first = board(browser, contexts, live, secret)
+    second = board(browser, contexts, live, secret)
+    tab(second, "to_dispatch")
+    count = second.locator("#tabs button[data-queue='to_dispatch'] .count")
+    before = int(count.inner_text())
+    ((moved,),) = sql(
+        live,
+        "UPDATE incident SET status = 'queued', owner_code = :d, version = version + 1 "
+        "WHERE id = (SELECT min(id) FROM incident WHERE status = 'handling') RETURNING id",
+        d=DISTRICT,
+    )
+    started = time.monotonic()
+    expect(count).to_have_text(str(before + 1), timeout=2_000)
+    expect(second.locator(f"#rows tbody tr[data-id='{moved}']")).to_be_visible(timeout=2_000)
+    assert time.monotonic() - started < 2.0
+    # The first browser opens it: the pane shows the incident beside its grid.
+    tab(first, "to_dispatch")
+    first.locator(f"#rows tbody tr[data-id='{moved}'] td:nth-child(4)").click()
+    expect(first.locator("#pane")).to_be_visible()
+    expect(first.locator("#pane-title")).to_contain_text(f"#{moved}")
+    expect(first.locator("#pane-map .leaflet-interactive").first).to_be_attached(timeout=5_000)
+    first.screenshot(path=SHOTS.format("pane"))
+
+
+CATEGORY = "市容环境/看板测试联单"
+
+
+def seed_whistle(live: Live) -> tuple[str, str]:
+    """A category of its own whose whistle-list line suggests exactly two departments of the
+    street: 看板测试城管 (lead) and 看板测试住建."""
+    sql(
+        live,
+        "INSERT INTO incident_category (code, class_, limit_hours) "
+        "VALUES (:c, 'city_management', 48) ON CONFLICT DO NOTHING",
+        c=CATEGORY,
+    )
+    sql(
+        live,
+        "INSERT INTO whistle_class (code, name) VALUES ('BT', '看板测试') ON CONFLICT DO NOTHING",
+    )
+    sql(
+        live,
+        "INSERT INTO whistle_item (code, class_code, matter, category, lead_kind, partner_kinds, "
+        "report_hours, answer_hours) VALUES ('BT-001', 'BT', '看板测试事项', :c, '看板测试城管', "
+        "ARRAY['看板测试住建'], 2, 24) ON CONFLICT DO NOTHING",
+        c=CATEGORY,
+    )
+    sql(
+        live,
+        "INSERT INTO department (code, name, level, region_code, kind) VALUES "
+        "('bt-cg', '学院路看板测试城管队', 'street', :s, '看板测试城管'), "
+        "('bt-zj', '学院路看板测试住建所', 'street', :s, '看板测试住建') ON CONFLICT DO NOTHING",
+        s=STREET,
+    )
+    return "bt-cg", "bt-zj"
+
+
+def reported(live: Live) -> int:
+    """A new reported incident at the middle of a grid of the street."""
+    ((incident,),) = sql(
+        live,
+        "INSERT INTO incident (category, severity, grid_code, community_code, street_code, status, "
+        "description, geom) SELECT :c, 'important', g.code, g.community_code, :s, 'reported', "
+        "'看板测试：人行道垃圾堆放', ST_PointOnSurface(g.geom) FROM grid g "
+        "WHERE g.code LIKE :s || '%' AND g.valid_to IS NULL ORDER BY g.code LIMIT 1 RETURNING id",
+        c=CATEGORY,
+        s=STREET,
+    )
+    return int(incident)
+
+
+def state(live: Live, incident: int) -> tuple[str, int]:
+    ((status, version),) = sql(
+        live, "SELECT status, version FROM incident WHERE id = :i", i=incident
+    )
+    return str(status), int(version)
+
+
+def step(
+    page: Page, name: str, *, within: str = "#pane", fill: dict[str, str] | None = None
+) -> None:
+    """Clicks the step's button in the pane, fills its form with the keyboard and sends it."""
+    page.locator(f"{within} .steps button[data-step='{name}']").first.click()
+    form = page.locator(f"#pane form.step-form[data-step='{name}']")
+    expect(form).to_be_visible()
+    for field, value in (fill or {}).items():
+        form.locator(f"[name='{field}']").click()
+        page.keyboard.type(value)
+    form.locator("button[type='submit']").click()
+
+
+def open_incident(page: Page, queue: str, incident: int) -> None:
+    tab(page, queue)
+    row = page.locator(f"#rows tbody tr[data-id='{incident}']")
+    expect(row).to_be_visible(timeout=3_000)
+    row.locator("td:nth-child(4)").click()
+    expect(page.locator("#pane")).to_have_attribute("data-id", str(incident))
+
+
+def seen_within_two_seconds(page: Page, live: Live, incident: int) -> None:
+    """The other dispatcher's open pane shows the incident's current version within 2 s."""
+    _, version = state(live, incident)
+    expect(page.locator("#pane")).to_have_attribute("data-version", str(version), timeout=2_000)
+
+
+def test_the_closed_loop_through_the_board(
+    browser: Browser, contexts: list[BrowserContext], live: Live
+) -> None:
+    lead, partner = seed_whistle(live)
+    incident = reported(live)
+    me = board(browser, contexts, live, token(live, "street", STREET, "学院路指挥中心"))
+    other = board(browser, contexts, live, token(live, "street", STREET, "学院路值班长"))
+
+    # 受理: from the queue to the street's pool; the other dispatcher sees it at once.
+    open_incident(me, "to_accept", incident)
+    open_incident(other, "to_accept", incident)
+    step(me, "accept")
+    expect(me.locator("#pane .message")).to_contain_text("受理立案")
+    assert state(live, incident)[0] == "pooled"
+    seen_within_two_seconds(other, live, incident)
+
+    step(me, "claim")
+    expect(me.locator("#pane .steps button[data-step='whistle']")).to_be_visible()
+    assert state(live, incident)[0] == "dispatched"
+    seen_within_two_seconds(other, live, incident)
+
+    # 吹哨: the whistle list's two departments come ticked.
+    me.locator("#pane .steps button[data-step='whistle']").click()
+    form = me.locator("#pane form.step-form[data-step='whistle']")
+    ticked = form.locator("input[name='departments']:checked")
+    expect(ticked).to_have_count(2)
+    assert sorted(ticked.evaluate_all("xs => xs.map(x => x.value)")) == sorted([lead, partner])
+    me.screenshot(path=SHOTS.format("whistle-form"))
+    form.locator("button[type='submit']").click()
+    expect(me.locator("#pane .task")).to_have_count(2)
+    assert state(live, incident)[0] == "handling"
+    tasks = sql(
+        live,
+        "SELECT assignee_code, state, suggested FROM incident_task WHERE incident_id = :i "
+        "ORDER BY assignee_code",
+        i=incident,
+    )
+    assert [tuple(t) for t in tasks] == [(lead, "assigned", True), (partner, "assigned", True)]
+    seen_within_two_seconds(other, live, incident)
+
+    # Each department reports in and answers on its own board.
+    for code, words in ((lead, "已清运完毕"), (partner, "已修复破损护栏")):
+        with Session(live.engine) as session, session.begin():
+            secret, _ = create_token(session, holder=Holder("department", department=code))
+        dept = board(browser, contexts, live, secret)
+        expect(dept.locator("#tabs button[data-queue='mine'] .count")).to_have_text("1")
+        open_incident(dept, "mine", incident)
+        step(dept, "report_in", within="#pane .task")
+        expect(dept.locator("#pane .task .steps button[data-step='answer']")).to_be_visible()
+        step(dept, "answer", within="#pane .task", fill={"note": words})
+        expect(dept.locator("#pane .task").first).to_have_attribute("data-state", "answered")
+        seen_within_two_seconds(other, live, incident)
+        dept.screenshot(path=SHOTS.format(f"department-{code}"))
+    assert state(live, incident)[0] == "resolved"
+
+    # 结案 and 考评 by the street that owns it.
+    expect(me.locator("#pane .steps button[data-step='close']")).to_be_visible(timeout=2_000)
+    step(me, "close", fill={"note": "核查属实，已办结"})
+    expect(me.locator("#pane .steps button[data-step='evaluate']")).to_be_visible()
+    seen_within_two_seconds(other, live, incident)
+    step(me, "evaluate", fill={"score": "95"})
+    expect(me.locator("#pane .message")).to_contain_text("考评")
+    seen_within_two_seconds(other, live, incident)
+    ((status, score),) = sql(live, "SELECT status, score FROM incident WHERE id = :i", i=incident)
+    assert (status, score) == ("evaluated", 95)
+    actions = [
+        a
+        for (a,) in sql(
+            live,
+            "SELECT action FROM incident_event WHERE incident_id = :i ORDER BY seq",
+            i=incident,
+        )
+    ]
+    for expected in ("accept", "claim", "whistle", "report_in", "answer", "close", "evaluate"):
+        assert expected in actions, actions
+    me.screenshot(path=SHOTS.format("evaluated"))
+
+
+def test_a_stale_click_is_refused_once_and_reloaded(
+    browser: Browser, contexts: list[BrowserContext], live: Live
+) -> None:
+    seed_whistle(live)
+    incident = reported(live)
+    me = board(browser, contexts, live, token(live, "street", STREET, "学院路指挥中心"))
+    other = board(browser, contexts, live, token(live, "street", STREET, "学院路值班长"))
+    open_incident(me, "to_accept", incident)
+    open_incident(other, "to_accept", incident)
+    # The other dispatcher starts to cancel it; meanwhile this one accepts it.
+    other.locator("#pane .steps button[data-step='cancel']").click()
+    reason = other.locator("#pane form.step-form[data-step='cancel'] [name='reason']")
+    reason.click()
+    other.keyboard.type("重复上报")
+    step(me, "accept")
+    expect(me.locator("#pane .message")).to_contain_text("受理立案")
+    _, version = state(live, incident)
+    other.locator("#pane form.step-form[data-step='cancel'] button[type='submit']").click()
+    expect(other.locator("#pane .message")).to_have_text("此事件已被他人更新，已刷新")
+    expect(other.locator("#pane")).to_have_attribute("data-version", str(version))
+    other.screenshot(path=SHOTS.format("stale"))
+    assert state(live, incident) == ("pooled", version)
+    ((cancels, accepts),) = sql(
+        live,
+        "SELECT count(*) FILTER (WHERE action = 'cancel'), count(*) FILTER (WHERE action = 'accept') "
+        "FROM incident_event WHERE incident_id = :i",
+        i=incident,
+    )
+    assert (cancels, accepts) == (0, 1)

@@ -8,4 +8,4 @@ export const stateWord = (s) => known(`state_${s}`, s);
 /** A sub-task state in words (待报到, 处置中 …). */
 export const taskStateWord = (s) => known(`task_state_${s}`, s);
 /** A step in words (受理立案, 抢单 …). */
-export const stepWord = (s) => known(`step_${s}`, s);
+export const stepWord = (s) => known(`step_${s}`, stateWord(s));

@@ -143,6 +143,9 @@ export function incidentPane(aside, changed, say) {
   /** Reads the open incident again; re-renders when its version moved (or when forced). */
   async function reload(force) {
     if (!current) return;
+    // Someone filling in a step keeps their form: what they send is checked against the version
+    // they read (If-Match), and a stale one is refused and reloaded then.
+    if (!force && body.querySelector(".step-form")) return;
     const id = current.id;
     if (reading) return;
     reading = api(`${API}/incidents/${id}`);
@@ -163,6 +166,9 @@ export function incidentPane(aside, changed, say) {
       reading = null;
     }
   }
+
+  // A form put away: catch up with whatever changed while it was open.
+  body.addEventListener("step-cancelled", () => reload(false));
 
   return {
     /** Opens incident row (a board row: its id and place names). */

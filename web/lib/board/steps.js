@@ -109,7 +109,11 @@ export async function openStep(holder, step, target, done) {
     else parts.push(field(name, required));
   }
   const submit = el("button", { type: "submit", class: "send" }, [t("board_send", { step: stepWord(step) })]);
-  const cancel = el("button", { type: "button", onclick: () => form.remove() }, [t("cancel")]);
+  const cancel = el("button", { type: "button", onclick: () => {
+    const parent = form.parentNode;
+    form.remove();
+    if (parent) parent.dispatchEvent(new CustomEvent("step-cancelled", { bubbles: true }));
+  } }, [t("cancel")]);
   const form = el("form", { class: "step-form", "data-step": step }, [
     el("strong", {}, [stepWord(step)]), ...parts, message, el("div", { class: "steps" }, [submit, cancel]),
   ]);

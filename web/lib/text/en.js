@@ -140,6 +140,7 @@ Object.assign(WORDS, {
   group_worker: "grid worker", group_grid: "grid", group_community: "community", group_street: "street", group_department: "department",
   state_reported: "reported", state_pooled: "in the pool", state_queued: "to dispatch", state_dispatched: "dispatched", state_handling: "handling",
   state_resolved: "to verify", state_closed: "closed", state_evaluated: "evaluated", state_cancelled: "cancelled", state_parked: "parked",
+  state_accepted: "accepted", state_returned: "returned for rework", state_extended: "extended",
   task_state_assigned: "assigned", task_state_working: "working", task_state_answered: "answered", task_state_withdrawn: "withdrawn",
   step_accept: "Accept", step_claim: "Claim", step_dispatch: "Dispatch", step_split: "Split", step_whistle: "Whistle",
   step_return_up: "Return up", step_resume: "Resume", step_close: "Close", step_rework: "Rework", step_evaluate: "Evaluate",

@@ -137,6 +137,7 @@ Object.assign(WORDS, {
   group_worker: "网格员", group_grid: "网格", group_community: "社区", group_street: "街道", group_department: "部门",
   state_reported: "上报", state_pooled: "待抢单", state_queued: "待派单", state_dispatched: "已派单", state_handling: "处置中",
   state_resolved: "待核查", state_closed: "已结案", state_evaluated: "已考评", state_cancelled: "已作废", state_parked: "已挂账",
+  state_accepted: "已立案", state_returned: "已返工", state_extended: "已延期",
   task_state_assigned: "待报到", task_state_working: "处置中", task_state_answered: "已反馈", task_state_withdrawn: "已撤回",
   step_accept: "受理立案", step_claim: "抢单", step_dispatch: "派单", step_split: "分单", step_whistle: "吹哨(联单)",
   step_return_up: "返单", step_resume: "恢复", step_close: "结案", step_rework: "退回重办", step_evaluate: "考评",
