@@ -305,3 +305,21 @@ def test_a_stale_click_is_refused_once_and_reloaded(
         i=incident,
     )
     assert (cancels, accepts) == (0, 1)
+
+
+def test_assessment_ranks_a_month_in_a_table_and_a_chart(
+    browser: Browser, contexts: list[BrowserContext], live: Live
+) -> None:
+    page = board(browser, contexts, live, token(live, "district", DISTRICT, "海淀区指挥中心"))
+    tab(page, "assess")
+    page.locator("#a-month").fill("2026-09")
+    page.locator("#a-group").select_option("street")
+    page.locator("#assess-form button[type='submit']").click()
+    rows = page.locator("#a-table tbody tr")
+    expect(rows.first).to_be_visible(timeout=5_000)
+    expect(page.locator("#a-table thead")).to_contain_text("按时办结率")
+    assert page.locator("#a-chart").evaluate("c => c.width > 0 && !!window.Chart")
+    csv = page.locator("#a-csv").get_attribute("href") or ""
+    assert "group_by=street" in csv and "month=2026-09" in csv and "format=csv" in csv
+    assert "format=xlsx" in (page.locator("#a-xlsx").get_attribute("href") or "")
+    page.screenshot(path=SHOTS.format("assessment"))

@@ -62,7 +62,7 @@ export function assessment(form, canvas, table, say) {
       ],
     };
     if (chart) chart.destroy();
-    chart = new window.Chart(canvas, { type: "bar", data, options: { responsive: true, animation: false,
+    chart = new window.Chart(canvas, { type: "bar", data, options: { responsive: true, maintainAspectRatio: false, animation: false,
       scales: { y: { beginAtZero: true, max: 100 } } } });
   }
 
