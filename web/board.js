@@ -143,6 +143,13 @@ function boardPage() {
     st.replaceChildren(el("option", { value: "" }, [t("board_all")]), ...STATES.map((s) => el("option", { value: s }, [stateWord(s)])));
     st.value = keepSt;
   }
+  // "To" a day includes that day: the API's "to" is the instant before which reports count.
+  function dayAfter(day) {
+    if (!day) return "";
+    const d = new Date(`${day}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+  }
   async function fillStreets() {
     const region = who && who.region ? who.region.slice(0, 6) : "";
     const url = region ? `${API}/regions?level=street&parent=${region}&limit=200` : `${API}/regions?level=street&limit=200`;
@@ -154,7 +161,7 @@ function boardPage() {
   $("filters").addEventListener("submit", (ev) => {
     ev.preventDefault();
     filters = { street: $("f-street").value, category: $("f-category").value.trim(), severity: $("f-severity").value,
-      state: $("f-state").value, from: $("f-from").value, to: $("f-to").value };
+      state: $("f-state").value, from: $("f-from").value, to: dayAfter($("f-to").value) };
     offset = 0;
     live.refresh();
   });
