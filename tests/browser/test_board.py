@@ -155,9 +155,10 @@ def reported(live: Live) -> int:
     ((incident,),) = sql(
         live,
         "INSERT INTO incident (category, severity, grid_code, community_code, street_code, status, "
-        "description, geom) SELECT :c, 'important', g.code, g.community_code, :s, 'reported', "
+        "description, geom) SELECT :c, 'important', g.code, g.community_code, CAST(:s AS text), 'reported', "
         "'看板测试：人行道垃圾堆放', ST_PointOnSurface(g.geom) FROM grid g "
-        "WHERE g.code LIKE :s || '%' AND g.valid_to IS NULL ORDER BY g.code LIMIT 1 RETURNING id",
+        "WHERE g.code LIKE CAST(:s AS text) || '%' AND g.valid_to IS NULL ORDER BY g.code LIMIT 1 "
+        "RETURNING id",
         c=CATEGORY,
         s=STREET,
     )

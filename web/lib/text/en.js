@@ -123,7 +123,7 @@ Object.assign(WORDS, {
   board_tasks_summary: "{answered}/{total} answered", board_stale: "Someone else updated this incident; it has been reloaded",
   queue_to_accept: "To accept", queue_pool: "Pool", queue_to_dispatch: "To dispatch", queue_dispatched: "Dispatched",
   queue_whistled: "Whistled", queue_approvals: "Approvals", queue_overdue: "Overdue", queue_to_verify: "To verify", queue_mine: "My tasks",
-  board_pane_title: "Incident #{id} · {category}", board_due: "Due", board_owner: "Held by", board_description: "Description",
+  board_pane_title: "Incident #{id} · {category}", board_due: "Due", board_pool_until: "Pool closes", board_owner: "Held by", board_description: "Description",
   board_score: "Score", board_steps_now: "Steps you may take", board_no_steps: "No step you may take now", board_tasks: "Sub-tasks",
   board_not_suggested: "not suggested by the list", board_feedback: "Feedback: {text} ({by})", board_approvals: "Approvals",
   board_hours_n: "{n} h", board_photos: "Photos", board_timeline: "Timeline",

@@ -120,7 +120,7 @@ Object.assign(WORDS, {
   board_tasks_summary: "{answered}/{total} 已反馈", board_stale: "此事件已被他人更新，已刷新",
   queue_to_accept: "待受理", queue_pool: "待抢单", queue_to_dispatch: "待派单", queue_dispatched: "已派单",
   queue_whistled: "已吹哨", queue_approvals: "待审批", queue_overdue: "已超时", queue_to_verify: "待核查", queue_mine: "我的任务",
-  board_pane_title: "事件 #{id} · {category}", board_due: "办理时限", board_owner: "承办方", board_description: "描述",
+  board_pane_title: "事件 #{id} · {category}", board_due: "办理时限", board_pool_until: "抢单截止", board_owner: "承办方", board_description: "描述",
   board_score: "考评分", board_steps_now: "可办理的步骤", board_no_steps: "当前无可办理的步骤", board_tasks: "子任务",
   board_not_suggested: "非清单建议部门", board_feedback: "反馈：{text}（{by}）", board_approvals: "审批",
   board_hours_n: "{n} 小时", board_photos: "照片", board_timeline: "办理经过",
