@@ -324,3 +324,19 @@ def test_assessment_ranks_a_month_in_a_table_and_a_chart(
     assert "group_by=street" in csv and "month=2026-09" in csv and "format=csv" in csv
     assert "format=xlsx" in (page.locator("#a-xlsx").get_attribute("href") or "")
     page.screenshot(path=SHOTS.format("assessment"))
+
+
+def test_bulk_accept_of_ticked_rows(
+    browser: Browser, contexts: list[BrowserContext], live: Live
+) -> None:
+    seed_whistle(live)
+    first, second = reported(live), reported(live)
+    page = board(browser, contexts, live, token(live, "street", STREET, "学院路指挥中心"))
+    tab(page, "to_accept")
+    for incident in (first, second):
+        page.locator(f"#rows tbody tr[data-id='{incident}'] input.pick").click()
+    expect(page.locator("#bulk-count")).to_have_text("已选 2 件")
+    page.locator("#bulk-accept").click()
+    expect(page.locator("#status")).to_contain_text("成功 2 件")
+    assert state(live, first)[0] == state(live, second)[0] == "pooled"
+    expect(page.locator(f"#rows tbody tr[data-id='{first}']")).to_have_count(0, timeout=2_000)
