@@ -240,16 +240,18 @@ def test_the_closed_loop_through_the_board(
     seen_within_two_seconds(other, live, incident)
 
     # Each department reports in and answers on its own board.
-    for code, words in ((lead, "已清运完毕"), (partner, "已修复破损护栏")):
+    for answered, (code, words) in enumerate(
+        ((lead, "已清运完毕"), (partner, "已修复破损护栏")), 1
+    ):
         with Session(live.engine) as session, session.begin():
             secret, _ = create_token(session, holder=Holder("department", department=code))
         dept = board(browser, contexts, live, secret)
         expect(dept.locator("#tabs button[data-queue='mine'] .count")).to_have_text("1")
         open_incident(dept, "mine", incident)
         step(dept, "report_in", within="#pane .task")
-        expect(dept.locator("#pane .task .steps button[data-step='answer']")).to_be_visible()
+        expect(dept.locator("#pane .task[data-state='working']")).to_have_count(1)
         step(dept, "answer", within="#pane .task", fill={"note": words})
-        expect(dept.locator("#pane .task").first).to_have_attribute("data-state", "answered")
+        expect(dept.locator("#pane .task[data-state='answered']")).to_have_count(answered)
         seen_within_two_seconds(other, live, incident)
         dept.screenshot(path=SHOTS.format(f"department-{code}"))
     assert state(live, incident)[0] == "resolved"

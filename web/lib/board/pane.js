@@ -23,6 +23,7 @@ export function incidentPane(aside, changed, say) {
   let current = null; // { id, version, etag, feature }
   let names = {};
   let reading = null;
+  let queued = null; // a read asked for while one was under way: "soft", or "force" to re-render
 
   function ensureMap() {
     if (map || !window.L) return;
@@ -48,11 +49,20 @@ export function incidentPane(aside, changed, say) {
   const message = el("div", { class: "message", role: "status" });
   function note(text, cls) { message.textContent = text; message.className = `message ${cls || ""}`; }
 
-  function after(ok, text, stale) {
+  function after(ok, text, stale, answer) {
     note(text, ok ? "ok" : "error");
     say(text);
     changed();
-    reload(true);
+    // A step answers the incident as it now is: shown at once, so no button of the state before
+    // stays under the pointer.
+    const p = answer && answer.type === "Feature" ? answer.properties : null;
+    if (p && current && p.id === current.id && answer.__etag) {
+      current = { id: p.id, version: p.version, etag: answer.__etag, feature: answer };
+      aside.dataset.version = String(p.version);
+      if (!body.querySelector(".step-form")) render(answer, answer.__etag);
+    } else {
+      reload(false);
+    }
     if (stale) aside.dataset.stale = String(Number(aside.dataset.stale || 0) + 1);
   }
 
@@ -146,25 +156,25 @@ export function incidentPane(aside, changed, say) {
     if (!current) return;
     // Someone filling in a step keeps their form: what they send is checked against the version
     // they read (If-Match), and a stale one is refused and reloaded then.
-    if (!force && body.querySelector(".step-form")) return;
+    const busy = () => !force && body.querySelector(".step-form");
+    if (busy()) return;
+    if (reading) { queued = queued === "force" || force ? "force" : "soft"; return; }
     const id = current.id;
-    if (reading) return;
-    reading = api(`${API}/incidents/${id}`);
+    reading = api(`${API}/incidents/${id}`, { cache: "no-store" });
     try {
       const feature = await reading;
-      if (!current || current.id !== id) return;
+      if (!current || current.id !== id || busy()) return;
       const version = feature.properties.version;
       if (force || version !== current.version) {
-        const kept = message.textContent;
         current = { id, version, etag: feature.__etag, feature };
         aside.dataset.version = String(version);
         render(feature, feature.__etag);
-        if (force) message.textContent = kept;
       }
     } catch (e) {
       note(inWords(e), "error");
     } finally {
       reading = null;
+      if (queued) { const again = queued === "force"; queued = null; reload(again); }
     }
   }
 
@@ -182,7 +192,7 @@ export function incidentPane(aside, changed, say) {
       note("", "");
       body.replaceChildren(el("div", { class: "muted" }, [t("loading")]));
       try {
-        const feature = await api(`${API}/incidents/${row.id}`);
+        const feature = await api(`${API}/incidents/${row.id}`, { cache: "no-store" });
         current = { id: row.id, version: feature.properties.version, etag: feature.__etag, feature };
         aside.dataset.version = String(feature.properties.version);
         render(feature, feature.__etag);

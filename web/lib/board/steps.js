@@ -94,7 +94,8 @@ function request(target, step, body) {
 
 /**
  * Opens the form of step under holder. target: { incident (properties), etag, task?, approval? }.
- * done(ok, message, stale) after the answer: stale is true for a 412 (the pane reads again).
+ * done(ok, message, stale, answer) after the answer: stale is true for a 412 (the pane reads
+ * again); answer is what the API answered (the incident, for most steps).
  */
 export async function openStep(holder, step, target, done) {
   const fields = FIELDS[step] || ["note"];
@@ -124,9 +125,9 @@ export async function openStep(holder, step, target, done) {
     submit.disabled = true;
     const [url, json] = request(target, step, body);
     try {
-      await api(url, { method: "POST", json, ifMatch: target.etag });
+      const answer = await api(url, { method: "POST", json, ifMatch: target.etag });
       form.remove();
-      done(true, t("board_done", { step: stepWord(step), id: target.incident.id }), false);
+      done(true, t("board_done", { step: stepWord(step), id: target.incident.id }), false, answer);
     } catch (e) {
       if (e.status === 412) { form.remove(); done(false, t("board_stale"), true); return; }
       message.textContent = inWords(e);

@@ -102,7 +102,7 @@ export const CODES = {
   centre_kind: { party_mass_center: "Party–mass service centre", red_station: "Red station", convenience_station: "Convenience station" },
   circle_method: { network: "along the walking network", buffer: "straight-line distance (no network)" },
   region_level: { district: "District", street: "Street", community: "Community", grid: "Grid" },
-  token_role: { admin: "Administrator", district: "District office", street: "Street office", community: "Community office", worker: "Grid worker", viewer: "Viewer" },
+  token_role: { admin: "Administrator", district: "District office", street: "Street office", community: "Community office", worker: "Grid worker", department: "Department", viewer: "Viewer" },
   holder_kind: { office: "Office", staff: "Grid staff", party_member: "Party member", department: "Department" },
   staff_role: { leader: "Grid leader", worker: "Grid worker", guide: "Guide", police: "Community police", mediator: "Mediator", safety: "Safety officer", volunteer: "Volunteer" },
   dispatch_mode: { team: "to the grid team", claim: "claimed by the street", split: "split down", joint: "whistled to departments", escalate: "returned up" },

@@ -99,7 +99,7 @@ export const CODES = {
   centre_kind: { party_mass_center: "党群服务中心", red_station: "红色驿站", convenience_station: "便民服务站" },
   circle_method: { network: "按步行路网", buffer: "按直线距离（无路网）" },
   region_level: { district: "区", street: "街道", community: "社区", grid: "网格" },
-  token_role: { admin: "管理员", district: "区", street: "街道", community: "社区", worker: "网格员", viewer: "查看者" },
+  token_role: { admin: "管理员", district: "区", street: "街道", community: "社区", worker: "网格员", department: "部门", viewer: "查看者" },
   holder_kind: { office: "机关", staff: "网格工作人员", party_member: "党员", department: "部门" },
   staff_role: { leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警", mediator: "调解员", safety: "安全员", volunteer: "志愿者" },
   dispatch_mode: { team: "派网格团队", claim: "街道抢单", split: "分单", joint: "联单", escalate: "返单" },
