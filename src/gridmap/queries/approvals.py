@@ -1,5 +1,5 @@
 """gridmap.queries.approvals: the SQL of requests to extend (延期) and park (挂账) and their
-decisions, and of the incident history they write.
+decisions.
 
 Reads and writes return rows and never check permissions; :mod:`gridmap.services.approvals`
 decides who may do what and what a decision writes together.
@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from gridmap.models import Approval, Incident, IncidentEvent, IncidentTask
+from gridmap.models import Approval, Incident, IncidentTask
 
 _i = cast(Table, Incident.__table__)
-_e = cast(Table, IncidentEvent.__table__)
 _t = cast(Table, IncidentTask.__table__)
 _a = cast(Table, Approval.__table__)
 
@@ -36,39 +35,6 @@ _APPROVAL = select(
     _a.c.decided_at,
     _a.c.decision_note,
 )
-
-
-def add_event(
-    session: Session,
-    *,
-    incident_id: int,
-    action: str,
-    source: str | None,
-    target: str,
-    actor: str,
-    note: str | None,
-    task_id: int | None = None,
-) -> None:
-    """Append an event (the next ``seq``) to an incident's history, stamped now; ``task_id``
-    names the sub-task it concerns."""
-    seq = (
-        select(func.coalesce(func.max(_e.c.seq), 0) + 1)
-        .where(_e.c.incident_id == incident_id)
-        .scalar_subquery()
-    )
-    session.execute(
-        insert(_e).values(
-            incident_id=incident_id,
-            seq=seq,
-            action=action,
-            from_status=source,
-            to_status=target,
-            actor=actor,
-            at=func.clock_timestamp(),
-            note=note,
-            task_id=task_id,
-        )
-    )
 
 
 def lock_incident(session: Session, *, incident_id: int) -> Any:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gridmap.queries import approvals as q
+from gridmap.queries import events
 from gridmap.services import workflow as wf
 from gridmap.services.etags import check_incident
 from gridmap.services.incidents import get_incident
@@ -120,7 +121,7 @@ def request(
             + "; wait for its decision",
             approval=waiting.id if waiting else None,
         )
-    q.add_event(
+    events.add_event(
         session,
         incident_id=incident_id,
         action=step,
@@ -263,7 +264,7 @@ def decide(
         decided_by=principal.actor,
         note=note,
     )
-    q.add_event(
+    events.add_event(
         session,
         incident_id=incident_id,
         action=verb,
