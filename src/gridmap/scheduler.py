@@ -55,7 +55,7 @@ class PoolWindow:
         self.tick_seconds = tick_seconds
         self.auto_dispatch = auto_dispatch
         self.clock = clock
-        self.working_day = {"timezone": timezone, "day_start": day_start, "day_end": day_end}
+        self.timezone, self.day_start, self.day_end = timezone, day_start, day_end
         self.lock_key = lock_key
         self.runs = self.moved = self.skipped = self.failures = 0
         self._stop = threading.Event()
@@ -73,7 +73,12 @@ class PoolWindow:
                 return None
             now = self.clock() if self.clock is not None else database_clock(session)
             moved = close_windows(
-                session, now=now, auto_dispatch=self.auto_dispatch, **self.working_day
+                session,
+                now=now,
+                auto_dispatch=self.auto_dispatch,
+                timezone=self.timezone,
+                day_start=self.day_start,
+                day_end=self.day_end,
             )
         self.runs += 1
         self.moved += moved

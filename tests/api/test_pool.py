@@ -279,3 +279,29 @@ def test_the_job_outlives_a_stopped_database_and_acts_once_it_is_back(caplog) ->
         cluster.destroy()
         shutil.rmtree(cluster.base, ignore_errors=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_gridmap_pool_close_runs_the_job_once(
+    pool_db: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from gridmap.cli import app
+    from gridmap.settings import get_settings
+
+    url, engine = pool_db
+    due, waiting = (
+        pooled(engine, 1)[0],
+        pooled(engine, 1, until=datetime.now(UTC) + timedelta(1))[0],
+    )
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["pool", "close", "--auto-dispatch"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "1 incident(s) moved" in result.output
+    with engine.connect() as conn:
+        states = dict(conn.execute(text("SELECT id, status FROM incident")).all())
+    assert states == {due: "dispatched", waiting: "pooled"}
