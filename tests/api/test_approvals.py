@@ -366,3 +366,23 @@ def test_parking_a_sub_task_or_asking_of_a_missing_one(
     )
     assert r.status_code == 404, r.text
     assert client.post(f"{APPROVALS}/999999/approve", headers=who["admin"]).status_code == 404
+
+
+def test_a_pending_request_written_by_another_hand_is_still_a_409_not_a_500(
+    client: TestClient, db: Session, who: dict[str, dict[str, str]]
+) -> None:
+    # The unique index decides, not a read before the write: a request recorded by any other
+    # writer (an import, a second server) is found by the insert itself.
+    incident = staged_incident(db, due_at=DUE)
+    other = db.execute(
+        text(
+            "INSERT INTO approval (incident_id, kind, reason, requested_by, decider_code) "
+            "VALUES (:i, 'park', '另一处', 'import', :d) RETURNING id"
+        ),
+        {"i": incident, "d": DISTRICT},
+    ).scalar_one()
+    snapshot = written(db, incident)
+    r = ask(client, db, incident, who["street"], kind="park", reason="待协调")
+    assert r.status_code == 409 and r.json()["approval"] == other, r.text
+    assert r.json()["code"] == "conflict"
+    assert written(db, incident) == snapshot
