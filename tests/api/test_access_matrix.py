@@ -612,3 +612,69 @@ def test_matching_a_resource_of_another_street_is_refused_and_changes_nothing(
         {"n": world.need, "r": resource},
     ).all()
     assert dict(statuses) == {world.need: "open", resource: "open"}
+
+
+# Approvals (延期/挂账): an incident held by the target street, with a grid sub-task whose
+# extension waits for the street's decision; its ids are known once the module's world is built.
+HELD: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def held(stage: Stage) -> None:
+    from datetime import UTC, datetime
+
+    from tests.utils.staged import staged_incident, staged_task
+
+    due = datetime(2026, 12, 10, tzinfo=UTC)
+    db = stage.session
+    HELD["incident"] = staged_incident(db, due_at=due)
+    HELD["task"] = staged_task(db, HELD["incident"], due_at=due)
+    HELD["approval"] = db.execute(
+        text(
+            "INSERT INTO approval (incident_id, task_id, kind, reason, hours, requested_by, "
+            "decider_code) VALUES (:i, :t, 'extend', '等配件', 24, '西网格员', :s) RETURNING id"
+        ),
+        {"i": HELD["incident"], "t": HELD["task"], "s": STREET},
+    ).scalar_one()
+    db.flush()
+
+
+def _held_if_match() -> dict[str, str]:
+    return {"If-Match": f'"{HELD["incident"]}.v1"'}
+
+
+APPROVAL_WRITES: dict[tuple[str, str], tuple[Request, str]] = {
+    ("POST", "/api/v1/incidents/{incident_id}/approvals"): (
+        lambda w: {
+            "url": f"{API}/incidents/{HELD['incident']}/approvals",
+            "headers": _held_if_match(),
+            "json": {"kind": "park", "reason": "待协调"},
+        },
+        STREET_OFFICE,
+    ),
+    **{
+        ("POST", f"/api/v1/approvals/{{approval_id}}/{verb}"): (
+            lambda w, verb=verb: {
+                "url": f"{API}/approvals/{HELD['approval']}/{verb}",
+                "headers": _held_if_match(),
+            },
+            STREET_OFFICE,
+        )
+        for verb in ("approve", "refuse")
+    },
+}
+WRITES.update(APPROVAL_WRITES)
+
+
+@pytest.mark.parametrize(
+    ("write", "caller"),
+    [
+        pytest.param(write, caller, id=f"{write[0]} {write[1]}-{caller}")
+        for write in APPROVAL_WRITES
+        for caller in CALLERS
+    ],
+)
+def test_role_and_region_decide_every_approval_write(
+    cell: Stage, write: tuple[str, str], caller: str
+) -> None:
+    test_role_and_region_decide_every_write(cell, write, caller)

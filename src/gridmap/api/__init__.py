@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gridmap.api import (
+    approvals,
     board,
     exchange,
     grids,
@@ -29,6 +30,8 @@ api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
 # Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
 api_router.include_router(board.router)
+# Before incidents: /incidents/{id}/approvals is not a step of /incidents/{id}/{step}.
+api_router.include_router(approvals.router)
 api_router.include_router(incidents.router)
 api_router.include_router(incidents.stats_router)
 api_router.include_router(services.router)
