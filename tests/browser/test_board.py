@@ -342,3 +342,40 @@ def test_bulk_accept_of_ticked_rows(
     expect(page.locator("#status")).to_contain_text("成功 2 件")
     assert state(live, first)[0] == state(live, second)[0] == "pooled"
     expect(page.locator(f"#rows tbody tr[data-id='{first}']")).to_have_count(0, timeout=2_000)
+
+
+def test_an_extension_asked_by_the_street_is_approved_by_the_district(
+    browser: Browser, contexts: list[BrowserContext], live: Live
+) -> None:
+    seed_whistle(live)
+    incident = reported(live)
+    sql(
+        live,
+        "UPDATE incident SET status = 'dispatched', owner_code = :s, dispatched_at = now(), "
+        "dispatch_mode = 'claim', due_at = now() + interval '90 minutes', version = version + 1 "
+        "WHERE id = :i",
+        s=STREET,
+        i=incident,
+    )
+    ((due_before,),) = sql(live, "SELECT due_at FROM incident WHERE id = :i", i=incident)
+    street = board(browser, contexts, live, token(live, "street", STREET, "学院路指挥中心"))
+    open_incident(street, "dispatched", incident)
+    left = street.locator(f"#rows tbody tr[data-id='{incident}'] td.left")
+    expect(left).to_have_class("left amber")
+    step(street, "request_extend", fill={"reason": "需协调物业", "hours": "24"})
+    expect(street.locator("#pane .approval")).to_contain_text("待审批")
+
+    district = board(browser, contexts, live, token(live, "district", DISTRICT, "海淀区指挥中心"))
+    expect(district.locator("#tabs button[data-queue='approvals'] .count")).to_have_text("1")
+    open_incident(district, "approvals", incident)
+    step(district, "approve", within="#pane .approval")
+    expect(district.locator("#pane .approval")).to_contain_text("已批准")
+    district.screenshot(path=SHOTS.format("approved"))
+    ((due_after, decision),) = sql(
+        live,
+        "SELECT i.due_at, a.decision FROM incident i JOIN approval a ON a.incident_id = i.id "
+        "WHERE i.id = :i",
+        i=incident,
+    )
+    assert decision == "approved" and due_after > due_before
+    expect(district.locator("#tabs button[data-queue='approvals'] .count")).to_have_text("0")
