@@ -150,5 +150,5 @@ Object.assign(WORDS, {
   err_stale_etag: "Someone else updated this incident", err_if_match_required: "The version is missing; reload and try again",
   err_conflict: "This step is not allowed in the incident's state", err_wrong_step: "This step is not allowed in the incident's state",
   err_forbidden: "Your token may not take this step", err_unauthorized: "Not signed in, or the token is not valid",
-  err_not_found: "Not found", err_invalid_input: "Something filled in is not accepted", err_try_again: "Someone else is acting at the same time; try again",
+  err_not_found: "Not found", err_invalid_input: "Something filled in is not accepted", err_try_again: "Someone else is acting at the same time; try again", err_database_unavailable: "The database is not answering; try again shortly",
 });

@@ -147,5 +147,5 @@ Object.assign(WORDS, {
   err_stale_etag: "此事件已被他人更新", err_if_match_required: "缺少版本信息，请刷新后再试",
   err_conflict: "当前状态下不能办理此步骤", err_wrong_step: "当前状态下不能办理此步骤", err_forbidden: "你的令牌无权办理此步骤",
   err_unauthorized: "未登录或令牌无效", err_not_found: "未找到", err_invalid_input: "填写的内容不符合要求",
-  err_try_again: "他人正在同时办理，请稍后重试",
+  err_try_again: "他人正在同时办理，请稍后重试", err_database_unavailable: "数据库暂不可用，请稍后再试",
 });
