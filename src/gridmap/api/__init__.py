@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gridmap.api import (
+    departments,
     exchange,
     grids,
     health,
@@ -18,6 +19,7 @@ from gridmap.api import (
     regions,
     services,
     tiles,
+    whistle,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -32,6 +34,9 @@ api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(lists.router)
 api_router.include_router(me.router)
+api_router.include_router(departments.router)
+api_router.include_router(whistle.router)
+api_router.include_router(whistle.incident_router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)
