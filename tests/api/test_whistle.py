@@ -72,7 +72,18 @@ def xlsx_file(*rows: list[Any], header: list[str] = HEADER) -> bytes:
     return out.getvalue()
 
 
-NEW_ROW = ["99-001", "99", "试点事项", "小区内共享充电桩故障", "", "供电", "房屋管理;消防", 2, 48, "true"]
+NEW_ROW = [
+    "99-001",
+    "99",
+    "试点事项",
+    "小区内共享充电桩故障",
+    "",
+    "供电",
+    "房屋管理;消防",
+    2,
+    48,
+    "true",
+]
 
 
 def upload(
@@ -102,7 +113,9 @@ def test_the_seed_is_a_whole_list_that_answers_every_category(db: Session) -> No
         assert set(r["partner_kinds"]) <= set(DEPARTMENT_KINDS), r
         assert 1 <= r["report_hours"] <= r["answer_hours"] <= 8760, r
     assert "illustrative" in (
-        __import__("pathlib").Path(__file__).parents[2] / "migrations" / "versions"
+        __import__("pathlib").Path(__file__).parents[2]
+        / "migrations"
+        / "versions"
         / "0011_whistle_list_seed.py"
     ).read_text("utf-8")
 
@@ -247,14 +260,14 @@ def test_a_district_adds_changes_and_removes_a_line(client: TestClient, db: Sess
 def test_only_district_and_admin_tokens_change_the_list(
     client: TestClient, db: Session, who: str | None, status: int
 ) -> None:
-    headers = {} if who is None else bearer(db, who, STREET if who != "community" else STREET + "001")
+    headers = (
+        {} if who is None else bearer(db, who, STREET if who != "community" else STREET + "001")
+    )
     before = lines(db)
     item = before["01-001"]["id"]
     for r in (
         client.post(f"{API}/whistle-list/items", headers=headers, json=line()),
-        client.patch(
-            f"{API}/whistle-list/items/{item}", headers=headers, json={"matter": "改"}
-        ),
+        client.patch(f"{API}/whistle-list/items/{item}", headers=headers, json={"matter": "改"}),
         client.delete(f"{API}/whistle-list/items/{item}", headers=headers),
         upload(client, headers, csv_file(NEW_ROW), "list.csv", commit=True),
     ):
@@ -282,7 +295,7 @@ def test_a_taken_code_is_409(client: TestClient, db: Session) -> None:
         {"answer_hours": 8761},
         {"answer_hours": 2.5},
         {"matter": "占道\x07经营"},
-        {"matter": "=HYPERLINK(\"http://x\")"},
+        {"matter": '=HYPERLINK("http://x")'},
         {"matter": ""},
         {"lead_kind": "城管"},
         {"partner_kinds": ["供电"]},
@@ -346,19 +359,41 @@ def test_removing_a_line_tasks_were_whistled_for_keeps_it_inactive(
     assert lines(db)["02-001"]["active"] is False
     r = client.delete(f"{API}/whistle-list/items/{item}", headers=district(db))
     assert r.status_code == 200
-    assert client.delete(f"{API}/whistle-list/items/987654", headers=district(db)).status_code == 404
+    assert (
+        client.delete(f"{API}/whistle-list/items/987654", headers=district(db)).status_code == 404
+    )
 
 
 # Import and export.
 
 
-def test_a_csv_dry_run_reports_what_the_commit_then_writes(
-    client: TestClient, db: Session
-) -> None:
+def test_a_csv_dry_run_reports_what_the_commit_then_writes(client: TestClient, db: Session) -> None:
     headers = district(db)
     before, kinds = lines(db), classes(db)
-    changed = ["01-001", "01", "", "道路、街巷暴露垃圾未及时清运", "市容环境/暴露垃圾", "城管执法", "房屋管理", 2, 12, "true"]
-    same = ["01-002", "01", "市容环境卫生", "建筑垃圾、渣土积存未清运", "市容环境/积存垃圾渣土", "城管执法", "住建", 2, 48, "true"]
+    changed = [
+        "01-001",
+        "01",
+        "",
+        "道路、街巷暴露垃圾未及时清运",
+        "市容环境/暴露垃圾",
+        "城管执法",
+        "房屋管理",
+        2,
+        12,
+        "true",
+    ]
+    same = [
+        "01-002",
+        "01",
+        "市容环境卫生",
+        "建筑垃圾、渣土积存未清运",
+        "市容环境/积存垃圾渣土",
+        "城管执法",
+        "住建",
+        2,
+        48,
+        "true",
+    ]
     data = csv_file(NEW_ROW, changed, same)
     dry = upload(client, headers, data, "清单.csv", commit=False)
     assert dry.status_code == 200, dry.text
@@ -385,7 +420,18 @@ def test_a_csv_dry_run_reports_what_the_commit_then_writes(
 
 
 def test_an_xlsx_made_in_a_spreadsheet_imports(client: TestClient, db: Session) -> None:
-    row = ["99-002", "99", "试点事项", "楼宇充电设施隐患", None, "消防", "供电、房屋管理", 1, 24.0, True]
+    row = [
+        "99-002",
+        "99",
+        "试点事项",
+        "楼宇充电设施隐患",
+        None,
+        "消防",
+        "供电、房屋管理",
+        1,
+        24.0,
+        True,
+    ]
     r = upload(client, district(db), xlsx_file(row), "list.xlsx", commit=True)
     assert r.status_code == 200, r.text
     assert r.json()["created"] == ["99-002"]
@@ -414,14 +460,14 @@ def test_bad_rows_are_422_naming_row_and_column_and_nothing_is_written(
         assert r.status_code == 422, r.text
         body = r.json()
         assert body["code"] == "invalid_row"
-        faults = {(e["row"], e["column"]) for e in body["errors"]}
+        faults = {(e["row"], e["column"]) for e in body["faults"]}
         assert faults == {
             (3, "answer_hours"),
             (4, "lead_kind"),
             (5, "class_name"),
             (6, "code"),
             (7, "active"),
-        }, body["errors"]
+        }, body["faults"]
         assert "row 3, answer_hours" in body["detail"]
     assert lines(db) == before and classes(db) == kinds
 
@@ -430,7 +476,7 @@ def test_a_formula_cell_is_422_not_evaluated(client: TestClient, db: Session) ->
     row = [*NEW_ROW[:7], "=1+1", 48, "true"]
     r = upload(client, district(db), xlsx_file(row), "list.xlsx", commit=True)
     assert r.status_code == 422, r.text
-    assert r.json()["errors"] == [
+    assert r.json()["faults"] == [
         {
             "row": 2,
             "column": "report_hours",

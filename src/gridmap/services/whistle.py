@@ -152,7 +152,7 @@ def faults(line: dict[str, Any], known: Known, *, new_class: bool = False) -> li
 
 def _refuse(found: list[dict[str, str]]) -> None:
     if found:
-        raise InvalidInput("; ".join(f"{f['column']}: {f['detail']}" for f in found), errors=found)
+        raise InvalidInput("; ".join(f"{f['column']}: {f['detail']}" for f in found), faults=found)
 
 
 def _audit(

@@ -209,8 +209,8 @@ def _faulty(found: list[dict[str, Any]], label: str) -> InvalidRows:
     return InvalidRows(
         f"{label}: {len(found)} faults in {len(rows)} rows, nothing was written: {said}"
         + (" …" if len(found) > 5 else ""),
-        errors=found[:MAX_FAULTS],
-        faults=len(found),
+        faults=found[:MAX_FAULTS],
+        fault_count=len(found),
     )
 
 
