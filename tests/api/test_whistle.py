@@ -454,6 +454,7 @@ def test_bad_rows_are_422_naming_row_and_column_and_nothing_is_written(
         ["99-005", "98", "", "无类之事", "", "住建", "", 1, 24, ""],
         ["99-001", "99", "", "重复", "", "住建", "", 1, 24, ""],
         ["99-006", "99", "", "未定之事", "", "住建", "", 1, 24, "也许"],
+        ["99-007", "99", "", "@SUM(A1:A9)", "", "住建", "", 1, 24, ""],
     )
     for commit in (False, True):
         r = upload(client, district(db), data, "bad.csv", commit=commit)
@@ -467,7 +468,9 @@ def test_bad_rows_are_422_naming_row_and_column_and_nothing_is_written(
             (5, "class_name"),
             (6, "code"),
             (7, "active"),
+            (8, "matter"),
         }, body["faults"]
+        assert body["faults"][-1]["detail"].endswith("a spreadsheet takes for a formula")
         assert "row 3, answer_hours" in body["detail"]
     assert lines(db) == before and classes(db) == kinds
 

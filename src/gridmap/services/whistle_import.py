@@ -56,6 +56,10 @@ MAX_COLUMNS = 50
 MAX_FAULTS = 200
 
 Row = tuple[int, dict[str, str]]
+CODE_FAULTS = {
+    "code": "is not an item code like 01-001 (letters, digits, - _ .)",
+    "class_code": "is not a class code like 01 (letters, digits, - _)",
+}
 
 
 def _header(cells: list[str], label: str) -> list[str]:
@@ -214,6 +218,15 @@ def _faulty(found: list[dict[str, Any]], label: str) -> InvalidRows:
     )
 
 
+def _pattern_fault(column: str, value: str) -> str:
+    """Why a cell does not have the shape of its column, in words."""
+    if column in CODE_FAULTS:
+        return CODE_FAULTS[column]
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        return "holds a line break or a control character"
+    return "starts with = + - or @, which a spreadsheet takes for a formula"
+
+
 def _values(cells: dict[str, str]) -> dict[str, Any]:
     """A row's cells as the fields of a line (text as it was, empty cells left out)."""
     out: dict[str, Any] = {}
@@ -249,6 +262,8 @@ def _check_row(
             detail = str(err["msg"]).removeprefix("Value error, ")
             if err["type"] == "bool_parsing":
                 detail = f"write true or false (是/否), not {values.get(column)!r}"
+            elif err["type"] == "string_pattern_mismatch":
+                detail = _pattern_fault(column, str(err.get("input", "")))
             found.append({"row": number, "column": column, "detail": detail})
         return values, found
     class_name = line.pop("class_name")
