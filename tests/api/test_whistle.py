@@ -495,6 +495,16 @@ def test_a_sheet_too_long_is_422(client: TestClient, db: Session) -> None:
     assert r.status_code == 422 and "more than 5000 rows" in r.json()["detail"], r.text
     r = upload(client, district(db), csv_file(*rows), "long.csv", commit=False)
     assert r.status_code == 422 and "more than 5000 rows" in r.json()["detail"], r.text
+    # A small file naming a far cell: refused from the sheet's size, not by reading to it.
+    book = openpyxl.Workbook()
+    book.active.append(HEADER)
+    book.active.append(NEW_ROW)
+    book.active.cell(row=1_000_000, column=1, value="x")
+    out = io.BytesIO()
+    book.save(out)
+    assert len(out.getvalue()) < 10_000
+    r = upload(client, district(db), out.getvalue(), "far.xlsx", commit=False)
+    assert r.status_code == 422 and "more than 5000 rows" in r.json()["detail"], r.text
 
 
 def test_a_workbook_that_unpacks_too_far_is_422(
@@ -558,3 +568,36 @@ def test_export_then_import_changes_nothing(client: TestClient, db: Session, fmt
         sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
         assert [c.value for c in sheet[1]] == HEADER
         assert sheet.max_row == len(before) + 1
+
+
+def test_an_import_may_swap_the_names_of_two_classes_but_not_give_two_one_name(
+    client: TestClient, db: Session
+) -> None:
+    seeded = lines(db)
+
+    def row(code: str, class_name: str) -> list[Any]:
+        r = seeded[code]
+        return [
+            code,
+            r["class_code"],
+            class_name,
+            r["matter"],
+            r["category"] or "",
+            r["lead_kind"],
+            ";".join(r["partner_kinds"]),
+            r["report_hours"],
+            r["answer_hours"],
+            "true",
+        ]
+
+    names = classes(db)
+    twice = csv_file(row("01-001", names["02"]))
+    r = upload(client, district(db), twice, "twice.csv", commit=True)
+    assert r.status_code == 422, r.text
+    assert r.json()["faults"][0]["column"] == "class_name"
+    swap = csv_file(row("01-001", names["02"]), row("02-001", names["01"]))
+    r = upload(client, district(db), swap, "swap.csv", commit=True)
+    assert r.status_code == 200, r.text
+    assert r.json()["classes_renamed"] == ["01", "02"] and r.json()["updated"] == []
+    after = classes(db)
+    assert (after["01"], after["02"]) == (names["02"], names["01"])

@@ -160,6 +160,14 @@ def read_xlsx(data: bytes, label: str) -> list[Row]:
         book.close()
 
 
+def _rows_said(sheet: Any) -> int:
+    """How many rows a sheet says it spans (0 when it does not say)."""
+    try:
+        return int(sheet.max_row or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _sheet_rows(book: Any, label: str) -> list[Row]:
     if not book.worksheets:
         raise InvalidFile(f"{label} holds no sheet")
@@ -167,9 +175,15 @@ def _sheet_rows(book: Any, label: str) -> list[Row]:
     cells: Iterator[Any] = sheet.iter_rows(min_row=1, max_row=1, max_col=MAX_COLUMNS + 1)
     first = next(cells, ())
     names = _header([_cell(c.value) for c in first], label)
+    # A sheet's rows are read up to one past the limit and no further: openpyxl fills a gap
+    # before a far row with empty ones, so a few bytes naming row 1,000,000 would cost a
+    # million rows. What lies beyond is known from the sheet's own size (its dimension).
+    if _rows_said(sheet) > MAX_ROWS + 1:
+        raise _too_many(label)
     rows: list[Row] = []
     formulas: list[dict[str, Any]] = []
-    for number, line in enumerate(sheet.iter_rows(min_row=2, max_col=len(names)), start=2):
+    bounded = sheet.iter_rows(min_row=2, max_row=MAX_ROWS + 2, max_col=len(names))
+    for number, line in enumerate(bounded, start=2):
         values = [c.value for c in line]
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
@@ -307,6 +321,10 @@ def import_items(
         found.sort(key=lambda f: (f["row"], order.get(f["column"], len(COLUMNS))))
         raise _faulty(found, source)
     if commit:
+        # Renamed in two steps, so a name one class gives up and another takes (a swap) never
+        # meets the unique constraint on class names halfway.
+        for code in renamed:
+            q.rename_class(session, code=code, name=f"gridmap renaming {code}")
         for code, name in made.items():
             q.insert_class(session, code=code, name=name)
         for code, name in renamed.items():
