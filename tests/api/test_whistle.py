@@ -601,3 +601,22 @@ def test_an_import_may_swap_the_names_of_two_classes_but_not_give_two_one_name(
     assert r.json()["classes_renamed"] == ["01", "02"] and r.json()["updated"] == []
     after = classes(db)
     assert (after["01"], after["02"]) == (names["02"], names["01"])
+
+
+def test_a_file_without_a_column_leaves_that_field_as_it_is(
+    client: TestClient, db: Session
+) -> None:
+    before = lines(db)["01-001"]
+    data = csv_file(
+        ["01-001", "01", "道路、街巷暴露垃圾未及时清运", "城管执法", 3, 30],
+        header=["code", "class_code", "matter", "lead_kind", "report_hours", "answer_hours"],
+    )
+    r = upload(client, district(db), data, "hours.csv", commit=True)
+    assert r.status_code == 200 and r.json()["updated"] == ["01-001"], r.text
+    after = lines(db)["01-001"]
+    assert (after["report_hours"], after["answer_hours"]) == (3, 30)
+    assert (after["category"], after["partner_kinds"], after["active"]) == (
+        before["category"],
+        before["partner_kinds"],
+        before["active"],
+    )

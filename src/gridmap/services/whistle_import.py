@@ -117,7 +117,8 @@ def read_csv(data: bytes, label: str) -> list[Row]:
                     f"{len(names)} columns",
                     row=number,
                 )
-            rows.append((number, dict(zip(names, cells, strict=False))))
+            padded = [*cells, *[""] * (len(names) - len(cells))]
+            rows.append((number, dict(zip(names, padded, strict=False))))
     except csv.Error as exc:
         raise InvalidFile(f"{label} is not a readable CSV: {exc}") from None
     return rows
@@ -198,7 +199,8 @@ def _sheet_rows(book: Any, label: str) -> list[Row]:
                         "detail": "a formula; paste its value instead (Paste Special → Values)",
                     }
                 )
-        rows.append((number, {n: _cell(v) for n, v in zip(names, values, strict=False)}))
+        padded = [*values, *[None] * (len(names) - len(values))]
+        rows.append((number, {n: _cell(v) for n, v in zip(names, padded, strict=False)}))
     if formulas:
         raise _faulty(formulas, label)
     if not rows:
@@ -296,6 +298,9 @@ def import_items(
     q.lock_list(session)
     known = Known.read(session)
     existing = {line["code"]: line for line in q.items(session)}
+    # A column the file leaves out is left as it is on the lines it changes (a new line takes
+    # its default): a file of codes and hours changes hours, not partners nor categories.
+    given = [k for k in FIELDS if not rows or k in rows[0][1]]
     found: list[dict[str, Any]] = []
     lines: list[tuple[int, dict[str, Any]]] = []
     seen: dict[str, int] = {}
@@ -333,14 +338,13 @@ def import_items(
     updated: list[str] = []
     unchanged = 0
     for _number, line in lines:
-        fields = {k: line[k] for k in FIELDS}
         before = existing.get(line["code"])
         if before is None:
             created.append(line["code"])
             if commit:
-                q.insert_item(session, values=fields)
+                q.insert_item(session, values={k: line[k] for k in FIELDS})
             continue
-        changes = {k: v for k, v in fields.items() if before[k] != v}
+        changes = {k: line[k] for k in given if before[k] != line[k]}
         if not changes:
             unchanged += 1
             continue
