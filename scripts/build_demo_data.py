@@ -459,6 +459,45 @@ def write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None
             writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in fields})
 
 
+# Haidian's district departments (codes fixed: pages, tests and the demo's tasks name them) and,
+# per street, its 城管执法队 and 派出所. Illustrative names in the usual official form.
+DISTRICT_DEPARTMENTS = [
+    ("hd-cgzf", "海淀区城市管理综合行政执法局", "城管执法"),
+    ("hd-zj", "海淀区住房和城乡建设委员会", "住建"),
+    ("hd-scjg", "海淀区市场监督管理局", "市场监管"),
+    ("hd-sthj", "海淀区生态环境局", "生态环境"),
+    ("hd-xf", "海淀区消防救援支队", "消防"),
+    ("hd-wj", "海淀区卫生健康委员会", "卫健"),
+    ("hd-mz", "海淀区民政局", "民政"),
+    ("hd-sw", "海淀区水务局", "水务"),
+    ("hd-jt", "海淀区交通委员会", "交通"),
+    ("hd-yl", "海淀区园林绿化局", "园林绿化"),
+    ("hd-gd", "国网北京海淀供电公司", "供电"),
+    ("hd-rq", "北京市燃气集团海淀分公司", "燃气"),
+    ("hd-rl", "北京市热力集团海淀分公司", "热力"),
+    ("hd-gh", "北京市规划和自然资源委员会海淀分局", "规划自然资源"),
+    ("hd-yj", "海淀区应急管理局", "应急管理"),
+    ("hd-rs", "海淀区人力资源和社会保障局", "人力社保"),
+    ("hd-fg", "海淀区房屋管理局", "房屋管理"),
+    ("hd-jy", "海淀区教育委员会", "教育"),
+    ("hd-wl", "海淀区文化和旅游局", "文化旅游"),
+]
+
+
+def build_departments(streets: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The district's departments, then each street's 城管执法队 and 派出所 (streets by code)."""
+    rows = [
+        {"code": code, "name": name, "kind": kind, "level": "district", "region_code": DISTRICT}
+        for code, name, kind in DISTRICT_DEPARTMENTS
+    ]
+    for code, name in sorted(streets):
+        rows.append({"code": f"{code}-cgzf", "name": f"{name}城管执法队", "kind": "城管执法",
+                     "level": "street", "region_code": code})
+        rows.append({"code": f"{code}-pcs", "name": f"北京市公安局海淀分局{short_street(name)}派出所",
+                     "kind": "公安派出所", "level": "street", "region_code": code})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     root = Path(__file__).resolve().parents[1]
@@ -519,6 +558,10 @@ def main() -> None:
             "geometry": mapping(geom) if geom is not None else None,
         })
     write_geojson(out / "regions.geojson", region_features, "regions")
+    departments = build_departments([(f["properties"]["code"], f["properties"]["name"])
+                                     for f in region_features
+                                     if f["properties"]["level"] == "street"])
+    write_csv(out / "departments.csv", departments, ["code", "name", "kind", "level", "region_code"])
 
     # ---- grids and staff --------------------------------------------------------------------
     grid_features, staff = [], []
@@ -709,7 +752,7 @@ def main() -> None:
               ["incident_key", "seq", "action", "to_status", "actor", "at", "note"])
 
     counts = {
-        "regions": len(region_features), "grids": len(grid_features), "grid_staff": len(staff),
+        "regions": len(region_features), "departments": len(departments), "grids": len(grid_features), "grid_staff": len(staff),
         "buildings": len(building_features), "households": len(households),
         "roads": len(road_features), "service_centers": len(centers),
         "list_items": len(list_features), "incidents": len(incidents),

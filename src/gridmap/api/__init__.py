@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from gridmap.api import (
     approvals,
     board,
+    departments,
     exchange,
     grids,
     health,
@@ -20,6 +21,7 @@ from gridmap.api import (
     regions,
     services,
     tiles,
+    whistle,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -30,14 +32,18 @@ api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
 # Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
 api_router.include_router(board.router)
-# Before incidents: /incidents/{id}/approvals is not a step of /incidents/{id}/{step}.
+# Before incidents: /incidents/{id}/approvals and /whistle-suggestions are not steps of
+# /incidents/{id}/{step}.
 api_router.include_router(approvals.router)
+api_router.include_router(whistle.incident_router)
 api_router.include_router(incidents.router)
 api_router.include_router(incidents.stats_router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(lists.router)
 api_router.include_router(me.router)
+api_router.include_router(departments.router)
+api_router.include_router(whistle.router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)
