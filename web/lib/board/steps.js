@@ -44,7 +44,7 @@ async function streetField(incident) {
 async function departmentsField(incident) {
   const [suggested, all] = await Promise.all([
     apiOr(`${API}/incidents/${incident.id}/whistle-suggestions`, { item: null, departments: [] }),
-    apiOr(`${API}/departments?limit=500`, { departments: [] }),
+    apiOr(`${API}/departments?active=true&limit=500${incident.street_code ? `&region=${incident.street_code}` : ""}`, { departments: [] }),
   ]);
   const ticked = new Set((suggested.departments || []).map((d) => d.code));
   const list = Array.isArray(all) ? all : (all.departments || all.items || all.features || []);
