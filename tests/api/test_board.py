@@ -298,3 +298,72 @@ def test_bulk_accept_lands_every_fresh_row_and_refuses_the_stale_one(
         text("SELECT count(*) FROM incident_event WHERE incident_id = :i"), {"i": stale}
     ).scalar_one()
     assert events == 0
+
+
+@pytest.mark.usefixtures("places")
+def test_bulk_is_for_command_centres_and_refuses_rows_outside_their_region(
+    client: TestClient, db: Session
+) -> None:
+    ours = incident(db, status="reported")
+    items = {"items": [{"id": ours, "version": 1}]}
+    url = "/api/v1/incidents/bulk/accept"
+    assert client.post(url, json=items).status_code == 401
+    secret, _ = create_token(db, holder=Holder("department", department="xyl-cg"))
+    callers = [
+        bearer(db, "viewer", DISTRICT, "访客"),
+        bearer(db, "community", STREET + "001", "测试社区办"),
+        {"Authorization": f"Bearer {secret}"},
+    ]
+    for headers in callers:
+        r = client.post(url, headers=headers, json=items)
+        assert r.status_code == 403 and r.json()["code"] == "forbidden", r.text
+    other = bearer(db, "street", OTHER_STREET, "清河指挥中心")
+    r = client.post(url, headers=other, json=items)
+    assert r.status_code == 200
+    assert [(x["status"], x["code"]) for x in r.json()["results"]] == [(403, "forbidden")]
+    assert state_of(db, ours) == ("reported", 1)
+    district = bearer(db, "district", DISTRICT, "海淀区指挥中心")
+    r = client.post(url, headers=district, json=items)
+    assert (
+        r.json()["results"][0]["status"] == 200
+        and state_of(db, ours)[0] == "queued"
+        or (state_of(db, ours)[0] == "pooled")
+    )
+
+
+@pytest.mark.usefixtures("places")
+def test_bulk_dispatch_sends_the_districts_queue_to_the_street(
+    client: TestClient, db: Session
+) -> None:
+    queued = [incident(db, status="queued", owner=DISTRICT) for _ in range(2)]
+    district = bearer(db, "district", DISTRICT, "海淀区指挥中心")
+    r = client.post(
+        "/api/v1/incidents/bulk/dispatch",
+        headers=district,
+        json={"items": [{"id": i, "version": 1} for i in queued], "note": "统一派单"},
+    )
+    assert r.status_code == 200, r.text
+    assert [x["status"] for x in r.json()["results"]] == [200, 200]
+    rows = db.execute(
+        text("SELECT status, owner_code, dispatch_mode FROM incident WHERE id = ANY(:ids)"),
+        {"ids": queued},
+    ).all()
+    assert [tuple(x) for x in rows] == [("dispatched", STREET, "dispatch")] * 2
+    assert board(client, district)["counts"]["to_dispatch"] == 0
+
+
+def test_bulk_names_each_incident_once(client: TestClient, db: Session) -> None:
+    district = bearer(db, "district", DISTRICT, "海淀区指挥中心")
+    r = client.post(
+        "/api/v1/incidents/bulk/accept",
+        headers=district,
+        json={"items": [{"id": 5, "version": 1}, {"id": 5, "version": 2}]},
+    )
+    assert r.status_code == 422 and "named twice" in r.json()["detail"]
+
+
+def state_of(db: Session, incident_id: int) -> tuple[str, int]:
+    row = db.execute(
+        text("SELECT status, version FROM incident WHERE id = :i"), {"i": incident_id}
+    ).one()
+    return str(row[0]), int(row[1])

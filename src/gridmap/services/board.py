@@ -136,6 +136,12 @@ def bulk(
         raise NotFound(f"no bulk step {step!r}; bulk steps are {', '.join(BULK_STEPS)}", step=step)
     if not principal.authenticated:
         raise Unauthorized("a bulk step needs a bearer token (Authorization: Bearer …)")
+    if principal.role not in COMMAND_CENTRES:
+        raise Forbidden(
+            f"a {principal.role} token may not {step} incidents; command centres "
+            f"({', '.join(COMMAND_CENTRES)}) do",
+            role=principal.role,
+        )
     ids = [incident_id for incident_id, _ in items]
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})
