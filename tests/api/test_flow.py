@@ -168,3 +168,17 @@ def test_if_match_missing_and_stale_write_nothing(
     r = step(client, inc, "claim", w["street"], if_match=old, status=412)
     assert r.json()["code"] == "stale_etag" and f'"{inc}.v2"' in r.json()["detail"]
     assert snapshot(db, inc) == before
+
+
+def test_openapi_documents_if_match_on_every_step() -> None:
+    from gridmap.main import create_app
+
+    paths = create_app().openapi()["paths"]
+    for path in (
+        f"{INC}/{{incident_id}}/{{step}}",
+        f"{INC}/{{incident_id}}/tasks/{{task_id}}/{{step}}",
+    ):
+        operation = paths[path]["post"]
+        assert {"403", "404", "409", "412", "422", "428"} <= set(operation["responses"]), path
+        headers = [p["name"].lower() for p in operation["parameters"] if p["in"] == "header"]
+        assert "if-match" in headers, path
