@@ -86,6 +86,14 @@ def test_whistle_two_departments_to_evaluation(
     tasks = tasks_of(db, inc)
     assert [t.state for t in tasks] == ["answered", "answered"]
     assert tasks[0].answered_by == "张队长" and tasks[1].answered_by == "海淀区住建委"
+    # Who answered is a name: the department sees its own, another caller without personal
+    # data of the place sees it masked.
+    shown = {
+        who: client.get(f"{INC}/{inc}", headers=w[who]).json()["properties"]["tasks"][0]
+        for who in ("xy-cgzf", "hd-zj", "street")
+    }
+    assert shown["xy-cgzf"]["answered_by"] == "张队长" == shown["street"]["answered_by"]
+    assert shown["hd-zj"]["answered_by"] != "张队长"
     assert tasks[0].reported_in_at is not None and tasks[1].reported_in_at is not None
     evs = events_of(db, inc)
     assert [(e.action, e.task_id) for e in evs[-4:]] == [

@@ -187,7 +187,8 @@ def public_tasks(
     out = []
     for t in q.tasks_of(session, incident_id=incident_id):
         shown = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in t.items()}
-        if not sees:
+        # Whoever answered for a department is shown to that department as well.
+        if not sees and not wf.is_assignee(principal, view, task_view(t)):
             shown["answered_by"] = mask_name(t["answered_by"])
         shown["actions"] = wf.task_steps_now(principal, view, task_view(t))
         out.append(shown)
