@@ -175,6 +175,9 @@ function boardPage() {
     $("signin-who").textContent = who ? describe(who) : "";
     $("signin-who").hidden = !who;
     fillFilters();
+    const anyStreet = $("f-street").options[0];
+    if (anyStreet) anyStreet.textContent = t("board_all");
+    if (document.body.dataset.ready === "true") say(t("board_ready"));
     assess.retranslate();
     draw();
     pane.rerender();
