@@ -379,3 +379,29 @@ def test_an_extension_asked_by_the_street_is_approved_by_the_district(
     )
     assert decision == "approved" and due_after > due_before
     expect(district.locator("#tabs button[data-queue='approvals'] .count")).to_have_text("0")
+
+
+def test_the_district_dispatches_from_its_queue_to_the_street_holding_the_point(
+    browser: Browser, contexts: list[BrowserContext], live: Live
+) -> None:
+    seed_whistle(live)
+    incident = reported(live)
+    sql(
+        live,
+        "UPDATE incident SET status = 'queued', owner_code = :d, version = version + 1 "
+        "WHERE id = :i",
+        d=DISTRICT,
+        i=incident,
+    )
+    page = board(browser, contexts, live, token(live, "district", DISTRICT, "海淀区指挥中心"))
+    open_incident(page, "to_dispatch", incident)
+    page.locator("#pane .steps button[data-step='dispatch']").click()
+    street = page.locator("#pane form.step-form[data-step='dispatch'] select[name='street']")
+    expect(street).to_have_value(STREET)
+    assert street.locator("option").count() > 1
+    page.locator("#pane form.step-form[data-step='dispatch'] button[type='submit']").click()
+    expect(page.locator("#pane .message")).to_contain_text("派单")
+    ((status, owner, mode),) = sql(
+        live, "SELECT status, owner_code, dispatch_mode FROM incident WHERE id = :i", i=incident
+    )
+    assert (status, owner, mode) == ("dispatched", STREET, "dispatch")
