@@ -1,6 +1,6 @@
 // Assessment (考评): for a month and a grouping (grid worker, grid, community, street, department),
 // the figures ranked in a table and a bar chart (Chart.js, vendored), with CSV/XLSX downloads.
-import { API, api } from "../api.js";
+import { API, api, currentToken } from "../api.js";
 import { el, pct } from "../dom.js";
 import { t } from "../i18n.js";
 import { inWords } from "./errors.js";
@@ -77,6 +77,29 @@ export function assessment(form, canvas, table, say) {
       say(inWords(e));
     }
   }
+  // Downloads carry the token (a worker's figures name people): fetched, then saved as a file.
+  async function download(ev, format) {
+    ev.preventDefault();
+    const headers = currentToken() ? { Authorization: `Bearer ${currentToken()}` } : {};
+    try {
+      const res = await fetch(query(format), { headers, cache: "no-store" });
+      if (!res.ok) {
+        const body = await res.json().catch(() => ({}));
+        throw Object.assign(new Error(body.detail || t(`http_${res.status}`)), { status: res.status, body });
+      }
+      const url = URL.createObjectURL(await res.blob());
+      const name = `assessment-${group.value}-${month.value}.${format}`;
+      const a = el("a", { href: url, download: name });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      say(inWords(e));
+    }
+  }
+  csv.addEventListener("click", (ev) => download(ev, "csv"));
+  xlsx.addEventListener("click", (ev) => download(ev, "xlsx"));
   form.addEventListener("submit", (ev) => { ev.preventDefault(); show(); });
   options();
   links();
