@@ -326,6 +326,9 @@ def test_assessment_ranks_a_month_in_a_table_and_a_chart(
     assert "group_by=street" in csv and "month=2026-09" in csv and "format=csv" in csv
     assert "format=xlsx" in (page.locator("#a-xlsx").get_attribute("href") or "")
     page.screenshot(path=SHOTS.format("assessment"))
+    with page.expect_download() as got:
+        page.locator("#a-csv").click()
+    assert got.value.suggested_filename == "assessment-street-2026-09.csv"
 
 
 def test_bulk_accept_of_ticked_rows(
