@@ -364,3 +364,19 @@ def state_of(db: Session, incident_id: int) -> tuple[str, int]:
         text("SELECT status, version FROM incident WHERE id = :i"), {"i": incident_id}
     ).one()
     return str(row[0]), int(row[1])
+
+
+@pytest.mark.usefixtures("places")
+def test_a_grid_worker_and_a_community_office_see_the_sub_tasks_of_their_grids(
+    client: TestClient, db: Session
+) -> None:
+    split = incident(db, status="handling", owner=STREET)
+    task(db, split, kind="split", code=WEST_GRID, state="working")
+    elsewhere = incident(db, status="handling", owner=OTHER_STREET, grid=OTHER_GRID)
+    task(db, elsewhere, kind="split", code=OTHER_GRID)
+    person = db.execute(text("SELECT id FROM person WHERE name = '李静'")).scalar_one()
+    secret, _ = create_token(db, holder=Holder("staff", person=person))
+    worker = board(client, {"Authorization": f"Bearer {secret}"})
+    assert worker["queues"] == ["mine"] and ids(worker) == [split]
+    office = board(client, bearer(db, "community", STREET + "001", "测试社区办"))
+    assert ids(office) == [split]
