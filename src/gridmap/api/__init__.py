@@ -17,6 +17,7 @@ from gridmap.api import (
     open311,
     regions,
     services,
+    stats,
     tiles,
 )
 
@@ -27,7 +28,7 @@ api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
 api_router.include_router(incidents.router)
-api_router.include_router(incidents.stats_router)
+api_router.include_router(stats.router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(lists.router)
