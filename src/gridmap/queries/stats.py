@@ -177,6 +177,7 @@ def task_figures(
                 )
             )
             .label("overdue_now"),
+            func.min(_t.c.assignee_name).label("assignee_name"),
             func.array_agg(
                 distinct(func.coalesce(_i.c.grid_code, _i.c.community_code, literal("")))
             ).label("places"),
@@ -187,7 +188,8 @@ def task_figures(
         .subquery()
     )
     if group_by == "department":
-        name: Any = func.coalesce(_d.c.name, figures_q.c.key)
+        # the register's name; the name the tasks were given when it is not registered
+        name: Any = func.coalesce(_d.c.name, figures_q.c.assignee_name, figures_q.c.key)
         named = figures_q.outerjoin(_d, _d.c.code == figures_q.c.key)
     else:
         name = _p.c.name
