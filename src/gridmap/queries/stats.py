@@ -8,6 +8,7 @@ Department and worker figures come from the sub-tasks (``incident_task``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -25,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from gridmap.models import Department, Grid, Incident, IncidentTask, Person, Region
-from gridmap.vocab.states import DONE, TASK_OPEN
+from gridmap.vocab.states import DONE, INCIDENT_STATES, LEGACY_STATES, TASK_OPEN
 
 _i = cast(Table, Incident.__table__)
 _t = cast(Table, IncidentTask.__table__)
@@ -41,6 +42,9 @@ INCIDENT_GROUPS = {
     "category": _i.c.category,
 }
 TASK_GROUPS = ("department", "worker")
+# The states counted: today's, and the first loop's words a database before migration 0010 has
+# (so the figures can be compared across it).
+COUNTED_STATES = (*INCIDENT_STATES, *LEGACY_STATES)
 
 
 def _hours(since: Any, until: Any) -> ColumnElement[Any]:
@@ -61,7 +65,7 @@ def incident_figures(
     region: str | None,
     start: datetime | None,
     end: datetime | None,
-) -> tuple[Sequence[Row[Any]], Sequence[Row[Any]]]:
+) -> tuple[Sequence[Row[Any]], Sequence[Any]]:
     """Per group of incidents reported in [start, end): closure, time to close, rework, score,
     overdue now; and the counts by state. Merged duplicates are left out."""
     key = INCIDENT_GROUPS[group_by]
@@ -98,15 +102,21 @@ def incident_figures(
                 )
             )
             .label("overdue_now"),
+            *(
+                func.count().filter(_i.c.status == state).label(f"state_{state}")
+                for state in COUNTED_STATES
+            ),
         )
         .where(*where)
         .group_by(key)
     ).all()
-    states = session.execute(
-        select(key.label("key"), _i.c.status.label("state"), func.count().label("n"))
-        .where(*where)
-        .group_by(key, _i.c.status)
-    ).all()
+    # the counts by state in the same scan: one count per state, the zeros left out
+    states = [
+        _StateCount(r.key, state, int(getattr(r, f"state_{state}")))
+        for r in figures
+        for state in COUNTED_STATES
+        if getattr(r, f"state_{state}")
+    ]
     return figures, states
 
 
@@ -117,7 +127,7 @@ def task_figures(
     region: str | None,
     start: datetime | None,
     end: datetime | None,
-) -> tuple[Sequence[Row[Any]], Sequence[Row[Any]]]:
+) -> tuple[Sequence[Row[Any]], Sequence[Any]]:
     """Per department (the sub-tasks whistled to it) or per worker (the sub-tasks the person
     answered) created in [start, end): on time = answered by the task's due time, rework = the
     task was returned, hours = created → answered, satisfaction = mean score of the incidents.
@@ -136,16 +146,60 @@ def task_figures(
         where.append(_t.c.created_at >= start)
     if end is not None:
         where.append(_t.c.created_at < end)
-    joined = _t.join(_i, _i.c.id == _t.c.incident_id)
-    live = _t.c.state != "withdrawn"
-    answered = and_(live, _t.c.answered_at.is_not(None))
-    with_limit = and_(answered, _t.c.due_at.is_not(None))
-    hours = _hours(_t.c.created_at, _t.c.answered_at)
+    # The period's tasks are read once (MATERIALIZED) for the figures, the satisfaction and the
+    # counts by state: each would otherwise scan the tasks again.
+    picked = (
+        select(
+            key.label("key"),
+            _t.c.incident_id,
+            _t.c.state,
+            _t.c.assignee_name,
+            _t.c.returned_count,
+            _t.c.due_at,
+            _t.c.answered_at,
+            _hours(_t.c.created_at, _t.c.answered_at).label("hours"),
+            _i.c.score,
+            _i.c.status.label("incident_state"),
+            func.coalesce(_i.c.grid_code, _i.c.community_code, literal("")).label("place"),
+        )
+        .select_from(_t.join(_i, _i.c.id == _t.c.incident_id))
+        .where(*where)
+        .cte("picked")
+        .prefix_with("MATERIALIZED")
+    )
+    p = picked.c
+    live = p.state != "withdrawn"
+    answered = and_(live, p.answered_at.is_not(None))
+    with_limit = and_(answered, p.due_at.is_not(None))
+    figures_q = (
+        select(
+            p.key,
+            func.count(distinct(p.incident_id)).filter(live).label("incidents"),
+            func.count().filter(live).label("tasks"),
+            func.count().filter(answered).label("closed"),
+            func.count().filter(and_(with_limit, p.answered_at <= p.due_at)).label("on_time"),
+            func.count().filter(with_limit).label("with_limit"),
+            func.count().filter(and_(answered, p.returned_count > 0)).label("reworked"),
+            func.avg(p.hours).filter(answered).label("mean_hours"),
+            func.percentile_cont(literal(0.9))
+            .within_group(p.hours)
+            .filter(answered)
+            .label("p90_hours"),
+            func.count()
+            .filter(
+                and_(p.state.in_(TASK_OPEN), p.due_at < func.now(), p.incident_state != "parked")
+            )
+            .label("overdue_now"),
+            func.min(p.assignee_name).label("assignee_name"),
+            func.array_agg(distinct(p.place)).label("places"),
+        )
+        .group_by(p.key)
+        .subquery()
+    )
     # One score per incident, however many of its tasks the group had.
     scores = (
-        select(key.label("key"), _i.c.id, _i.c.score)
-        .select_from(joined)
-        .where(*where, live, _i.c.score.is_not(None))
+        select(p.key, p.incident_id, p.score)
+        .where(live, p.score.is_not(None))
         .distinct()
         .subquery()
     )
@@ -154,37 +208,10 @@ def task_figures(
         .group_by(scores.c.key)
         .subquery()
     )
-    figures_q = (
-        select(
-            key.label("key"),
-            func.count(distinct(_i.c.id)).filter(live).label("incidents"),
-            func.count().filter(live).label("tasks"),
-            func.count().filter(answered).label("closed"),
-            func.count().filter(and_(with_limit, _t.c.answered_at <= _t.c.due_at)).label("on_time"),
-            func.count().filter(with_limit).label("with_limit"),
-            func.count().filter(and_(answered, _t.c.returned_count > 0)).label("reworked"),
-            func.avg(hours).filter(answered).label("mean_hours"),
-            func.percentile_cont(literal(0.9))
-            .within_group(hours)
-            .filter(answered)
-            .label("p90_hours"),
-            func.count()
-            .filter(
-                and_(
-                    _t.c.state.in_(TASK_OPEN),
-                    _t.c.due_at < func.now(),
-                    _i.c.status != "parked",
-                )
-            )
-            .label("overdue_now"),
-            func.min(_t.c.assignee_name).label("assignee_name"),
-            func.array_agg(
-                distinct(func.coalesce(_i.c.grid_code, _i.c.community_code, literal("")))
-            ).label("places"),
-        )
-        .select_from(joined)
-        .where(*where)
-        .group_by(key)
+    counted = select(p.key, p.state, func.count().label("n")).group_by(p.key, p.state).subquery()
+    by_state = (
+        select(counted.c.key, func.jsonb_object_agg(counted.c.state, counted.c.n).label("by_state"))
+        .group_by(counted.c.key)
         .subquery()
     )
     if group_by == "department":
@@ -199,15 +226,24 @@ def task_figures(
             figures_q,
             name.label("name"),
             satisfaction.c.satisfaction,
-        ).select_from(named.outerjoin(satisfaction, satisfaction.c.key == figures_q.c.key))
+            by_state.c.by_state,
+        ).select_from(
+            named.outerjoin(satisfaction, satisfaction.c.key == figures_q.c.key).outerjoin(
+                by_state, by_state.c.key == figures_q.c.key
+            )
+        )
     ).all()
-    states = session.execute(
-        select(key.label("key"), _t.c.state.label("state"), func.count().label("n"))
-        .select_from(joined)
-        .where(*where)
-        .group_by(key, _t.c.state)
-    ).all()
+    states = [
+        _StateCount(r.key, state, n) for r in figures for state, n in (r.by_state or {}).items()
+    ]
     return figures, states
+
+
+@dataclass(frozen=True)
+class _StateCount:
+    key: Any
+    state: str
+    n: int
 
 
 def names(session: Session, *, group_by: str, keys: list[str]) -> dict[str, str]:
