@@ -149,8 +149,8 @@ SELECT t.{key} AS key, count(DISTINCT t.incident_id) FILTER (WHERE t.state <> 'w
        count(*) FILTER (WHERE t.state IN ('assigned', 'working') AND t.due_at < now()
                         AND i.status <> 'parked') AS overdue_now
 FROM incident_task t JOIN incident i ON i.id = t.incident_id
-WHERE {only} AND left(i.community_code, 6) = :region AND t.created_at >= :start
-  AND t.created_at < :end AND i.merged_into IS NULL
+WHERE {only} AND left(i.community_code, 6) = :region AND i.reported_at >= :start
+  AND i.reported_at < :end AND i.merged_into IS NULL
 GROUP BY t.{key}
 """
 PLAIN_KEYS = {

@@ -44,12 +44,13 @@ def incident_stats(
     score), mean and p90 hours, overdue now and counts by state, ranked by on-time rate, then
     satisfaction, then incidents (groups without a figure last).
 
-    Incidents are counted by report time, department and worker figures by the sub-tasks
-    created in the period: a department's are the tasks whistled to it (on time = answered by
-    the task's due time, rework = the task was returned, hours = created → answered), a
-    worker's the tasks the person answered. A worker's name is masked unless the caller may see
-    personal data of every place of those tasks. CSV is UTF-8 with a byte-order mark; CSV and
-    XLSX have one header row, in Chinese, or the JSON field names with ``lang=en``."""
+    The period is the incidents' report time for every group; department and worker figures
+    come from the sub-tasks of those incidents: a department's are the tasks whistled to it (on
+    time = answered by the task's due time, rework = the task was returned, hours = created →
+    answered), a worker's the tasks the person answered. A worker's name is masked unless the
+    caller may see personal data of every place of those tasks. CSV is UTF-8 with a byte-order
+    mark; CSV and XLSX have one header row, in Chinese, or the JSON field names with
+    ``lang=en``."""
     tz = request.app.state.settings.api.timezone
     period = svc.period_of(
         month=month,

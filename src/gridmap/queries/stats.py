@@ -129,8 +129,9 @@ def task_figures(
     end: datetime | None,
 ) -> tuple[Sequence[Row[Any]], Sequence[Any]]:
     """Per department (the sub-tasks whistled to it) or per worker (the sub-tasks the person
-    answered) created in [start, end): on time = answered by the task's due time, rework = the
-    task was returned, hours = created → answered, satisfaction = mean score of the incidents.
+    answered) of the incidents reported in [start, end): on time = answered by the task's due
+    time, rework = the task was returned, hours = created → answered, satisfaction = mean score
+    of the incidents.
 
     Each row has ``key``, ``name`` and ``places`` (the grids or communities the tasks were
     about, so a caller can tell whether it may see a worker's name). Withdrawn tasks count only
@@ -142,10 +143,13 @@ def task_figures(
         key = _t.c.answered_by_person
         only = [_t.c.answered_by_person.is_not(None)]
     where = [*only, *_in_region(region), _i.c.merged_into.is_(None)]
+    # The period is the incidents' report time, as for every other group: an assessment of a
+    # month covers the same incidents whichever way it is grouped (and the report time's index
+    # finds them; the tasks follow by their incident).
     if start is not None:
-        where.append(_t.c.created_at >= start)
+        where.append(_i.c.reported_at >= start)
     if end is not None:
-        where.append(_t.c.created_at < end)
+        where.append(_i.c.reported_at < end)
     # The period's tasks are read once (MATERIALIZED) for the figures, the satisfaction and the
     # counts by state: each would otherwise scan the tasks again.
     picked = (
