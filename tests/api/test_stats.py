@@ -303,3 +303,20 @@ def test_bad_period_or_group_is_422(client: TestClient, params: dict[str, str]) 
     r = client.get(STATS, params=params)
     assert r.status_code == 422, r.text
     assert r.json()["code"]
+
+
+def test_a_name_like_a_formula_stays_text_in_the_files(
+    client: TestClient, db: Session, history: object
+) -> None:
+    db.execute(text("UPDATE department SET name = '=HYPERLINK(\"http://x\",\"a\")' WHERE code = :c"),
+               {"c": PCS})  # fmt: skip
+    db.flush()
+    params = {"month": "2026-12", "group_by": "department"}
+    rows = list(csv.reader(io.StringIO(client.get(STATS, params={**params, "format": "csv"}).text)))
+    assert rows[1][2] == '\'=HYPERLINK("http://x","a")'
+    body = client.get(STATS, params={**params, "format": "xlsx"}).content
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet is not None
+    cell = sheet["C2"]
+    assert cell.value == '=HYPERLINK("http://x","a")' and cell.data_type == "s"
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold

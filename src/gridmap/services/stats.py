@@ -198,29 +198,46 @@ def table(result: dict[str, Any], *, lang: str) -> list[list[Any]]:
     return rows
 
 
+# A cell a spreadsheet would read as a formula (CSV/formula injection, as OWASP describes it).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_formula_like(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_FORMULA_START)
+
+
 def to_csv(rows: list[list[Any]]) -> bytes:
-    """UTF-8 CSV with a byte-order mark, so Excel reads the Chinese right."""
+    """UTF-8 CSV with a byte-order mark, so Excel reads the Chinese right; a text that would be
+    read as a formula is written with a leading apostrophe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else "'" + v if _is_formula_like(v) else v for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def to_xlsx(rows: list[list[Any]], *, title: str) -> bytes:
-    """One worksheet, the header row bold and frozen; numbers stay numbers."""
+    """One worksheet, the header row bold and frozen; numbers stay numbers, and every text is
+    stored as text (never a formula)."""
+    # Imported here: only file exports need openpyxl, and it is slow to import.
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    for row in rows:
-        sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    for n, row in enumerate(rows):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if _is_formula_like(value):
+                cell.data_type = "s"
+            if n == 0:
+                cell.font = bold
+            cells.append(cell)
+        sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
