@@ -494,6 +494,10 @@ def test_old_incidents_are_carried_into_the_new_flow(fresh_database) -> None:  #
             "parked before dispatch": ("park", "历史遗留", "approved", "110108"),
         }
         assert set(ids) == set(incidents)
+        # the carried tasks give the department its figures: three tasks, none answered yet
+        department = _figures(engine, "department")["hd-cgzf"]
+        assert (department["tasks"], department["incidents"], department["closed"]) == (3, 3, 0)
+        assert department["name"] == "海淀区城管执法局" and department["overdue_now"] == 3
     finally:
         engine.dispose()
 
@@ -512,6 +516,8 @@ def test_demo_figures_survive_down_and_up(fresh_database) -> None:  # type: igno
         with engine.connect() as conn:
             count = conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
         assert count == sum(g["incidents"] for g in before["street"].values()) > 0
+        # the demo's tasks give departments and workers their figures
+        assert len(_figures(engine, "department")) >= 10 and len(_figures(engine, "worker")) > 50
         migrate.downgrade(url, "0009")
         assert {g: _figures(engine, g) for g in groups} == before
         migrate.upgrade(url)
