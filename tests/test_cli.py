@@ -95,8 +95,9 @@ def test_departments_and_their_tokens(cli_db: Session) -> None:
     assert (principal.holder, principal.department, principal.role) == (
         "department",
         "cgzf",
-        "viewer",
+        "department",
     )
+    assert not principal.covers(STREET)  # it acts on its sub-tasks only
     cli_db.rollback()
     # Made, not yet used.
     assert "used" not in run("token", "list").split("cgzf")[1].split("\n")[0]

@@ -12,7 +12,8 @@ and scope follow from that:
   its own writes, a moment after commit for another server's, through the change notifications
   of :mod:`gridmap.live`), and within the token cache's life at the latest;
 - a Party member (a person): a viewer, named in the audit log;
-- a department: a viewer, acting on what is whistled to it.
+- a department: in the role ``department``, acting only on the sub-tasks whistled to it (it
+  covers no region).
 
 A server keeps the principal of each token it has seen in :data:`TOKENS` for a short while
 (``GRIDMAP_API_TOKEN_CACHE_SECONDS``, 60 by default), so a token costs a request no database
@@ -113,6 +114,10 @@ class Principal:
         staff member, is one of the grids they serve."""
         if self.role == "admin":
             return True
+        if self.role == "department":
+            # A department acts on its own sub-tasks (gridmap.services.workflow.is_assignee),
+            # never on a place.
+            return False
         if self.grids is not None:
             return code in self.grids
         return self.region is not None and code.startswith(self.region)
@@ -161,6 +166,11 @@ def check_role_region(role: str, region: str | None) -> None:
     """Raise :class:`InvalidInput` unless ``region`` suits ``role``."""
     if role not in TOKEN_ROLES:
         raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(TOKEN_ROLES)}")
+    if role == "department":
+        raise InvalidInput(
+            "a department token is issued to a department (holder 'department' with its "
+            "code), not to an office"
+        )
     if role == "admin":
         if region:
             raise InvalidInput("an admin token acts everywhere: give no region")

@@ -48,6 +48,8 @@ department_app = typer.Typer(
     help="Departments that answer whistles (吹哨) and may hold tokens.", no_args_is_help=True
 )
 app.add_typer(department_app, name="department")
+pool_app = typer.Typer(help="The street pool's window (抢单 → 派单).", no_args_is_help=True)
+app.add_typer(pool_app, name="pool")
 console = Console()
 err = Console(stderr=True)
 
@@ -222,6 +224,34 @@ def department_list() -> None:
     for r in rows:
         table.add_row(r["code"], r["name"], r["level"], r["region_code"])
     _print_table(table)
+
+
+@pool_app.command("close")
+def pool_close(
+    auto_dispatch: Annotated[
+        bool | None,
+        typer.Option(
+            help="dispatch to the street at once (default: the pool_auto_dispatch setting)"
+        ),
+    ] = None,
+) -> None:
+    """Close every pool window due now, once (the server does this by itself every few
+    seconds); prints how many incidents moved."""
+    from gridmap.queries.incidents import clock
+    from gridmap.services.pool import close_windows
+
+    settings = get_settings()
+    api = settings.api
+    with _session(settings) as session:
+        moved = close_windows(
+            session,
+            now=clock(session),
+            auto_dispatch=api.pool_auto_dispatch if auto_dispatch is None else auto_dispatch,
+            timezone=api.timezone,
+            day_start=api.working_day_start,
+            day_end=api.working_day_end,
+        )
+    console.print(f"{moved} incident(s) moved on from the pool")
 
 
 @token_app.command("create")

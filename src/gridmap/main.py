@@ -37,6 +37,7 @@ from gridmap.guard import InputGuard
 from gridmap.head import HeadAsGet
 from gridmap.live import LiveGrids
 from gridmap.middleware import BodyLimit
+from gridmap.scheduler import PoolWindow
 from gridmap.settings import Settings, get_settings
 
 log = logging.getLogger("gridmap")
@@ -165,9 +166,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live = LiveGrids(url if settings.api.live_lookup else None)
         app.state.live = live
         live.start()
+        api = settings.api
+        pool = PoolWindow(
+            url,
+            tick_seconds=api.pool_tick_seconds,
+            auto_dispatch=api.pool_auto_dispatch,
+            timezone=api.timezone,
+            day_start=api.working_day_start,
+            day_end=api.working_day_end,
+        )
+        app.state.pool_window = pool
+        pool.start()
         try:
             yield
         finally:
+            # A run in progress ends within the connect timeout; the thread is a daemon anyway.
+            pool.stop(timeout=10)
             live.stop()
             engine.dispose()
 

@@ -54,6 +54,10 @@ class World:
 
     incident: int
     duplicate: int
+    # Claimed by the street and split to the west grid: its sub-task ``task``, at ``handled_etag``.
+    handled: int
+    task: int
+    handled_etag: str
     need: int
     resource: int
     item: int
@@ -154,10 +158,17 @@ def build(client: TestClient, db: Session) -> World:
     db.flush()
     admin = bearer(db, "admin", None, name="造数据")
     report = {"x": IN_WEST[0], "y": IN_WEST[1], "category": CATEGORY}
-    incident, duplicate = (
+    incident, duplicate, handled = (
         client.post(f"{API}/incidents", json=report, headers=admin).json()["properties"]["id"]
-        for _ in range(2)
+        for _ in range(3)
     )
+    for step in ("accept", "claim", "split"):
+        tag = client.get(f"{API}/incidents/{handled}").headers["etag"]
+        r = client.post(
+            f"{API}/incidents/{handled}/{step}", json={}, headers={**admin, "If-Match": tag}
+        )
+        assert r.status_code == 200, r.text
+    [task] = r.json()["properties"]["tasks"]
 
     def item(kind: str, title: str) -> int:
         r = client.post(
@@ -188,6 +199,9 @@ def build(client: TestClient, db: Session) -> World:
     return World(
         incident=incident,
         duplicate=duplicate,
+        handled=handled,
+        task=task["id"],
+        handled_etag=r.headers["etag"],
         need=item("need", "老人助餐"),
         resource=item("resource", "社区食堂"),
         item=item("need", "助浴"),
@@ -337,9 +351,10 @@ WRITES: dict[tuple[str, str], tuple[Request, str]] = {
         },
         STREET_OFFICE,
     ),
+    # Accepting, and merging a duplicate (which cancels it), are a command centre's.
     ("POST", "/api/v1/incidents/{incident_id}/merge"): (
         lambda w: {"url": f"{API}/incidents/{w.duplicate}/merge", "json": {"into": w.incident}},
-        COMMUNITY_OFFICE,
+        STREET_OFFICE,
     ),
     ("POST", "/api/v1/incidents/{incident_id}/photos"): (
         lambda w: {
@@ -348,8 +363,28 @@ WRITES: dict[tuple[str, str], tuple[Request, str]] = {
         },
         COMMUNITY_OFFICE,
     ),
-    ("POST", "/api/v1/incidents/{incident_id}/{action}"): (
-        lambda w: {"url": f"{API}/incidents/{w.incident}/accept", "json": {}},
+    ("POST", "/api/v1/incidents/{incident_id}/{step}"): (
+        lambda w: {
+            "url": f"{API}/incidents/{w.incident}/accept",
+            "headers": {"If-Match": f'"{w.incident}.v1"'},
+            "json": {},
+        },
+        STREET_OFFICE,
+    ),
+    # A sub-task to the west grid: its worker's, or its community office's.
+    ("POST", "/api/v1/incidents/{incident_id}/tasks/{task_id}/{step}"): (
+        lambda w: {
+            "url": f"{API}/incidents/{w.handled}/tasks/{w.task}/report_in",
+            "headers": {"If-Match": w.handled_etag},
+            "json": {},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/incidents/{incident_id}/tasks/{task_id}/photos"): (
+        lambda w: {
+            "url": f"{API}/incidents/{w.handled}/tasks/{w.task}/photos",
+            "files": {"file": ("site.png", png(), "image/png")},
+        },
         COMMUNITY_OFFICE,
     ),
     ("POST", "/api/v1/service-centers"): (
@@ -577,3 +612,69 @@ def test_matching_a_resource_of_another_street_is_refused_and_changes_nothing(
         {"n": world.need, "r": resource},
     ).all()
     assert dict(statuses) == {world.need: "open", resource: "open"}
+
+
+# Approvals (延期/挂账): an incident held by the target street, with a grid sub-task whose
+# extension waits for the street's decision; its ids are known once the module's world is built.
+HELD: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def held(stage: Stage) -> None:
+    from datetime import UTC, datetime
+
+    from tests.utils.staged import staged_incident, staged_task
+
+    due = datetime(2026, 12, 10, tzinfo=UTC)
+    db = stage.session
+    HELD["incident"] = staged_incident(db, due_at=due)
+    HELD["task"] = staged_task(db, HELD["incident"], due_at=due)
+    HELD["approval"] = db.execute(
+        text(
+            "INSERT INTO approval (incident_id, task_id, kind, reason, hours, requested_by, "
+            "decider_code) VALUES (:i, :t, 'extend', '等配件', 24, '西网格员', :s) RETURNING id"
+        ),
+        {"i": HELD["incident"], "t": HELD["task"], "s": STREET},
+    ).scalar_one()
+    db.flush()
+
+
+def _held_if_match() -> dict[str, str]:
+    return {"If-Match": f'"{HELD["incident"]}.v1"'}
+
+
+APPROVAL_WRITES: dict[tuple[str, str], tuple[Request, str]] = {
+    ("POST", "/api/v1/incidents/{incident_id}/approvals"): (
+        lambda w: {
+            "url": f"{API}/incidents/{HELD['incident']}/approvals",
+            "headers": _held_if_match(),
+            "json": {"kind": "park", "reason": "待协调"},
+        },
+        STREET_OFFICE,
+    ),
+    **{
+        ("POST", f"/api/v1/approvals/{{approval_id}}/{verb}"): (
+            lambda w, verb=verb: {
+                "url": f"{API}/approvals/{HELD['approval']}/{verb}",
+                "headers": _held_if_match(),
+            },
+            STREET_OFFICE,
+        )
+        for verb in ("approve", "refuse")
+    },
+}
+WRITES.update(APPROVAL_WRITES)
+
+
+@pytest.mark.parametrize(
+    ("write", "caller"),
+    [
+        pytest.param(write, caller, id=f"{write[0]} {write[1]}-{caller}")
+        for write in APPROVAL_WRITES
+        for caller in CALLERS
+    ],
+)
+def test_role_and_region_decide_every_approval_write(
+    cell: Stage, write: tuple[str, str], caller: str
+) -> None:
+    test_role_and_region_decide_every_write(cell, write, caller)

@@ -135,23 +135,24 @@ def test_control_character_in_json_body(
     assert count(db, "incident") == before
 
 
-def test_control_character_in_dispatch_assignees(
+def test_control_character_in_whistled_departments(
     client: TestClient, db: Session, tokens: dict[str, dict[str, str]]
 ) -> None:
     street = tokens["street"]
     inc = client.post(INC, json=REPORT, headers=tokens["worker"]).json()["properties"]["id"]
-    assert client.post(f"{INC}/{inc}/accept", json={}, headers=street).status_code == 200
+    step = {**street, "If-Match": f'"{inc}.v1"'}
+    assert client.post(f"{INC}/{inc}/accept", json={}, headers=step).status_code == 200
     events = count(db, "incident_event")
     r = client.post(
-        f"{INC}/{inc}/dispatch",
-        json={"mode": "grid", "assignees": ["西网格", "王\u0000晓明"]},
-        headers=street,
+        f"{INC}/{inc}/whistle",
+        json={"departments": ["cgzf", "wa\u0000ter"]},
+        headers={**street, "If-Match": f'"{inc}.v2"'},
     )
-    body = refused(r, "'assignees[1]'")
-    assert body["errors"][0]["loc"] == ["body", "assignees", 1]
+    body = refused(r, "'departments[1]'")
+    assert body["errors"][0]["loc"] == ["body", "departments", 1]
     assert count(db, "incident_event") == events
     status = db.execute(text("SELECT status FROM incident WHERE id = :i"), {"i": inc}).scalar()
-    assert status == "accepted"
+    assert status == "pooled"
 
 
 def test_control_character_in_a_nested_key(

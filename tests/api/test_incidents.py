@@ -18,6 +18,7 @@ from tests.utils.fixtures import (
     rect,
     two_grids,
 )
+from tests.utils.flow import step
 
 INC = "/api/v1/incidents"
 WEST_POINT = {"x": 116.342, "y": 40.005}
@@ -85,82 +86,108 @@ def test_the_whole_loop_and_every_refused_step(
     inc = report(client, grids["worker"]).json()["properties"]["id"]
     street, worker = grids["street"], grids["worker"]
 
-    def step(action: str, headers: dict[str, str], status: int = 200, **body: object):  # type: ignore[no-untyped-def]
+    def go(action: str, headers: dict[str, str], status: int = 200, **body: object):  # type: ignore[no-untyped-def]
         before = state(db, inc)
-        r = client.post(f"{INC}/{inc}/{action}", json=body, headers=headers)
-        assert r.status_code == status, (action, r.text)
+        r = step(client, inc, action, headers, status=status, **body)
         if status != 200:
             assert state(db, inc) == before, action  # refused: nothing changed
         return r
 
     # Nothing but accept/cancel from reported.
-    for action in ("dispatch", "start", "resolve", "close", "evaluate", "return", "resume"):
-        body = {"mode": "team", "note": "x", "reason": "x", "score": 90}
-        r = step(action, street, 409, **body)
+    for action in ("claim", "dispatch", "split", "close", "evaluate", "return_up", "resume"):
+        body = {"note": "x", "reason": "x", "score": 90}
+        r = go(action, street, 409, **body)
         assert "it is reported" in r.json()["detail"] and "accept" in r.json()["detail"]
-    step("accept", street)
-    step("accept", street, 409)
-    step("dispatch", street, 422)  # needs a mode
-    r = step("dispatch", street, mode="team", assignees=["西网格队"])
-    props = r.json()["properties"]
-    assert props["dispatch_mode"] == "team" and props["assignees"] == ["西网格队"]
-    assert props["due_at"] is not None  # 暴露垃圾: 24 h from dispatch
-    step("start", grids["other_worker"], 403)  # another grid's worker
-    step("close", worker, 403)  # a worker does not close
-    step("start", worker)
-    due = client.get(f"{INC}/{inc}").json()["properties"]["due_at"]
-    step("extend", worker, 422, reason="等待物业")  # needs hours
-    step("extend", worker, reason="等待物业配合", hours=12)
-    extended = client.get(f"{INC}/{inc}").json()["properties"]["due_at"]
-    assert extended > due
-    step("resolve", worker, 422)  # needs a note (处理反馈)
-    step("resume", worker)
-    step("resolve", worker, note="已清运")
-    step("return", street, reason="仍有残留")
-    step("evaluate", street, 409)
-    step("start", worker)
-    step("resolve", worker, note="已彻底清理")
-    step("close", street)
-    step("evaluate", street, 422, score=101)
-    r = step("evaluate", street, score=95)
+        assert r.json()["steps_now"] == ["accept", "cancel"]
+    go("accept", worker, 403)  # a grid worker reports, a command centre accepts
+    go("accept", street)
+    go("accept", street, 409)
+    go("claim", street)
+    props = client.get(f"{INC}/{inc}").json()["properties"]
+    assert props["dispatch_mode"] == "claim" and props["due_at"] is not None  # 24 h
+    go("split", grids["viewer"], 403)
+    go("split", street)
+    [task] = client.get(f"{INC}/{inc}").json()["properties"]["tasks"]
+    assert task["assignee_code"] == WEST_GRID and task["state"] == "assigned"
+    go("report_in", grids["other_worker"], 403, task=task["id"])  # another grid's worker
+    go("close", worker, 403)  # a worker does not close
+    go("report_in", worker, task=task["id"])
+    go("answer", worker, 422, task=task["id"])  # needs a note (处理反馈)
+    go("answer", worker, task=task["id"], note="已清运")
+    go("rework", street, 422)  # needs a reason
+    go("rework", street, reason="仍有残留")
+    go("evaluate", street, 409)
+    go("answer", worker, task=task["id"], note="已彻底清理")
+    go("close", street)
+    go("evaluate", street, 422, score=101)
+    r = go("evaluate", street, score=95)
     props = r.json()["properties"]
     assert props["status"] == "evaluated" and props["score"] == 95
     assert props["returned_count"] == 1 and props["closed_at"] is not None
+    assert props["tasks"][0]["returned_count"] == 1
     actions = [e["action"] for e in props["events"]]
     assert actions == [
         "report",
         "accept",
-        "dispatch",
-        "start",
-        "extend",
-        "resume",
+        "claim",
+        "split",
+        "report_in",
+        "answer",
         "resolve",
-        "return",
-        "start",
+        "rework",
+        "answer",
         "resolve",
         "close",
         "evaluate",
     ]
     assert props["events"][1]["actor"].startswith("学院路街道指挥中心")
-    for action in ("accept", "dispatch", "start", "close", "evaluate", "cancel"):
-        step(action, street, 409, mode="team", reason="x", score=1, note="x")
-    assert client.post(f"{INC}/{inc}/fly", json={}, headers=street).status_code == 404
+    for action in ("accept", "dispatch", "split", "close", "evaluate", "cancel"):
+        go(action, street, 409, reason="x", score=1, note="x")
+    assert step(client, inc, "fly", street, status=404).json()["code"] == "not_found"
     assert client.post(f"{INC}/999999/accept", json={}, headers=street).status_code == 404
     assert client.post(f"{INC}/{inc}/accept", json={}).status_code == 401
 
 
-def test_cancel_and_park(client: TestClient, grids: dict[str, dict[str, str]]) -> None:
+def test_cancel_and_resume(
+    client: TestClient, db: Session, grids: dict[str, dict[str, str]]
+) -> None:
     street = grids["street"]
     inc = report(client, grids["worker"]).json()["properties"]["id"]
-    assert client.post(f"{INC}/{inc}/cancel", json={}, headers=street).status_code == 422
-    r = client.post(f"{INC}/{inc}/cancel", json={"reason": "无效上报"}, headers=street)
+    assert step(client, inc, "cancel", street, status=422).json()["field"] == "reason"
+    r = step(client, inc, "cancel", street, reason="无效上报")
     assert r.json()["properties"]["status"] == "cancelled"
     inc = report(client, grids["worker"]).json()["properties"]["id"]
-    client.post(f"{INC}/{inc}/accept", json={}, headers=street)
-    r = client.post(f"{INC}/{inc}/park", json={"reason": "需区级协调"}, headers=street)
-    assert r.json()["properties"]["status"] == "parked"
-    r = client.post(f"{INC}/{inc}/resume", json={}, headers=street)
-    assert r.json()["properties"]["status"] == "handling"
+    step(client, inc, "accept", street)
+    step(client, inc, "claim", street)
+    step(client, inc, "split", street)
+    # Parked two hours ago (approved a level up, gridmap.services.approvals).
+    db.execute(
+        text(
+            "UPDATE incident SET status = 'parked', parked_from = 'handling', "
+            "parked_at = now() - interval '2 hours' WHERE id = :id"
+        ),
+        {"id": inc},
+    )
+    due = db.execute(
+        text(
+            "SELECT i.due_at, t.due_at FROM incident i JOIN incident_task t "
+            "ON t.incident_id = i.id WHERE i.id = :id"
+        ),
+        {"id": inc},
+    ).one()
+    step(client, inc, "resume", grids["worker"], status=403)
+    r = step(client, inc, "resume", street)
+    props = r.json()["properties"]
+    assert props["status"] == "handling" and props["parked_from"] is None
+    moved = db.execute(
+        text(
+            "SELECT i.due_at, t.due_at FROM incident i JOIN incident_task t "
+            "ON t.incident_id = i.id WHERE i.id = :id"
+        ),
+        {"id": inc},
+    ).one()
+    for before, after in zip(due, moved, strict=True):
+        assert (after - before).total_seconds() == pytest.approx(7200, abs=5)
 
 
 def test_idempotency_key(client: TestClient, db: Session, grids: dict[str, dict[str, str]]) -> None:
@@ -185,7 +212,10 @@ def test_duplicate_hints_and_merge(client: TestClient, grids: dict[str, dict[str
     far = report(client, grids["worker"], x=116.3436).json()  # ~136 m away
     assert far["duplicates"] == []
     dup = near["properties"]["id"]
+    # A merge needs no If-Match: it locks both incidents and decides on what they are then.
     r = client.post(f"{INC}/{dup}/merge", json={"into": first}, headers=grids["street"])
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == f'"{dup}.v2"'
     props = r.json()["properties"]
     assert props["status"] == "cancelled" and props["merged_into"] == first
     assert f"duplicate of incident {first}" in props["events"][-1]["note"]
@@ -274,8 +304,8 @@ def test_stats_on_a_known_fixture(
     ]
     # Two closed (one on time, one late and reworked), one overdue, one only reported.
     for inc in ids[:3]:
-        client.post(f"{INC}/{inc}/accept", json={}, headers=street)
-        client.post(f"{INC}/{inc}/dispatch", json={"mode": "team"}, headers=street)
+        step(client, inc, "accept", street)
+        step(client, inc, "claim", street)
     db.execute(
         text(
             "UPDATE incident SET reported_at = now() - interval '10 hours', "
@@ -354,7 +384,7 @@ def test_open311_feed(client: TestClient, grids: dict[str, dict[str, str]]) -> N
     second = report(client, street, x=116.348, category="街面秩序/占道经营").json()["properties"][
         "id"
     ]
-    client.post(f"{INC}/{second}/cancel", json={"reason": "无效"}, headers=street)
+    step(client, second, "cancel", street, reason="无效")
     reqs = client.get("/open311/v2/requests.json").json()
     assert [r["service_request_id"] for r in reqs] == [str(second), str(first)]
     for r in reqs:
@@ -479,42 +509,20 @@ def test_reassign_only_when_asked(
     assert props["events"][-1]["action"] == "reassign"
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "assignees"),
-    [
-        ({"mode": "team"}, 200, [f"grid {WEST_GRID} team"]),
-        ({"mode": "claim"}, 200, ["学院路街道指挥中心"]),
-        ({"mode": "split", "assignees": ["西网格队"]}, 422, None),
-        ({"mode": "split", "assignees": ["西网格队", "物业"]}, 200, ["西网格队", "物业"]),
-        ({"mode": "joint"}, 422, None),
-        (
-            {"mode": "joint", "assignees": ["城管执法队"]},
-            200,
-            [f"grid {WEST_GRID} team", "城管执法队"],
-        ),
-        ({"mode": "escalate"}, 200, ["district command centre"]),
-        ({"mode": "telepathy"}, 422, None),
-    ],
-)
-def test_dispatch_modes(
-    client: TestClient,
-    db: Session,
-    grids: dict[str, dict[str, str]],
-    body: dict[str, object],
-    status: int,
-    assignees: list[str] | None,
+def test_how_a_street_came_to_own_it_is_recorded(
+    client: TestClient, db: Session, grids: dict[str, dict[str, str]]
 ) -> None:
     street = grids["street"]
     inc = report(client, grids["worker"]).json()["properties"]["id"]
-    client.post(f"{INC}/{inc}/accept", json={}, headers=street)
+    step(client, inc, "accept", street)
     before = state(db, inc)
-    r = client.post(f"{INC}/{inc}/dispatch", json=body, headers=street)
-    assert r.status_code == status, r.text
-    if status == 200:
-        assert r.json()["properties"]["assignees"] == assignees
-        assert r.json()["properties"]["dispatch_mode"] == body["mode"]
-    else:
-        assert state(db, inc) == before
+    # The first loop's dispatch modes and free-text assignees are no fields of a step now.
+    for old in ({"mode": "team"}, {"assignees": ["西网格队"]}, {"hours": 3}):
+        step(client, inc, "claim", street, status=422, **old)
+    assert state(db, inc) == before
+    r = step(client, inc, "claim", street)
+    assert r.json()["properties"]["dispatch_mode"] == "claim"
+    assert r.json()["properties"]["owner_code"] == STREET
 
 
 def test_large_import_rebuilds_the_indexes_it_dropped(
@@ -580,9 +588,8 @@ def test_working_time_limits_skip_public_holidays(
 
     def dispatched_due() -> datetime:
         inc = report(client, grids["worker"], category=category).json()["properties"]["id"]
-        client.post(f"{INC}/{inc}/accept", json={}, headers=street)
-        r = client.post(f"{INC}/{inc}/dispatch", json={"mode": "team"}, headers=street)
-        assert r.status_code == 200, r.text
+        step(client, inc, "accept", street)
+        r = step(client, inc, "claim", street)
         return datetime.fromisoformat(r.json()["properties"]["due_at"])
 
     now = db.execute(text("SELECT now()")).scalar_one()

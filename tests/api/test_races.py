@@ -1,5 +1,6 @@
-"""Races on a committed database through the app's own pool: merges from both ends, and one
-report sent many times at once."""
+"""Races on a committed database through the app's own pool: merges from both ends, two
+dispatchers taking the same step at once, two departments answering at once, and one report
+sent many times at once."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
-from tests.utils.fixtures import EAST_GRID, WEST_GRID, bearer, two_grids
+from tests.utils.fixtures import EAST_GRID, STREET, WEST_GRID, bearer, two_grids
+from tests.utils.flow import add_department, department_bearer
 
 from gridmap import migrate
 from gridmap.database import make_engine
@@ -32,14 +34,16 @@ REPORT = {"x": 116.342, "y": 40.005, "category": "市容环境/暴露垃圾"}
 def committed(
     settings: Settings, fresh_database: Callable[[str], str]
 ) -> Iterator[tuple[Settings, Engine, dict[str, str]]]:
-    """Settings of an app on a database of its own with two grids, an engine on it, and the
-    headers of a community office token."""
+    """Settings of an app on a database of its own with two grids and two departments of the
+    street, an engine on it, and the headers of the street's command centre."""
     url = fresh_database(NAME)
     migrate.upgrade(url)
     engine = make_engine(url)
     with Session(engine) as db, db.begin():
         two_grids(db)
-        auth = bearer(db)
+        add_department(db, "cgzf", "城管执法队", "城管执法", STREET)
+        add_department(db, "wy", "物业管理科", "住建", STREET)
+        auth = bearer(db, "street", STREET, "学院路街道指挥中心")
     s = settings.model_copy(deep=True)
     s.db.embedded_db = NAME
     yield s, engine, auth
@@ -123,6 +127,121 @@ def test_merging_back_into_a_duplicate_is_refused_in_words(
         ("reported", None),
         ("reported", None),
     ]
+
+
+def _take(client: TestClient, inc: int, name: str, headers: dict[str, str], **body: object) -> int:
+    tag = client.get(f"/api/v1/incidents/{inc}").headers["etag"]
+    r = client.post(
+        f"/api/v1/incidents/{inc}/{name}", json=body, headers={**headers, "If-Match": tag}
+    )
+    assert r.status_code == 200, r.text
+    return int(r.json()["properties"]["version"])
+
+
+def test_two_dispatchers_taking_the_same_step_at_once_one_wins(
+    committed: tuple[Settings, Engine, dict[str, str]],
+) -> None:
+    s, engine, auth = committed
+    with Session(engine) as db, db.begin():
+        second = bearer(db, "street", STREET, "学院路街道值班员")
+    with TestClient(create_app(s)) as client:
+        for round_ in range(10):
+            inc = client.post("/api/v1/incidents", json=REPORT, headers=auth).json()["properties"][
+                "id"
+            ]
+            if round_ % 2:
+                _take(client, inc, "accept", auth)
+            name = "claim" if round_ % 2 else "accept"
+            tag = client.get(f"/api/v1/incidents/{inc}").headers["etag"]
+            start = threading.Barrier(2)
+            answers: list[int] = []
+
+            def send(headers: dict[str, str], inc: int = inc, name: str = name) -> None:
+                start.wait()
+                r = client.post(
+                    f"/api/v1/incidents/{inc}/{name}", json={}, headers={**headers, "If-Match": tag}
+                )
+                answers.append(r.status_code)
+
+            threads = [threading.Thread(target=send, args=(h,)) for h in (auth, second)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(answers) == [200, 412], (round_, answers)
+            with engine.connect() as conn:
+                events = conn.execute(
+                    text(
+                        "SELECT count(*) FROM incident_event WHERE incident_id = :i AND action = :a"
+                    ),
+                    {"i": inc, "a": name},
+                ).scalar_one()
+            assert events == 1, round_
+
+
+def test_two_departments_answering_at_once_both_answers_land(
+    committed: tuple[Settings, Engine, dict[str, str]],
+) -> None:
+    s, engine, auth = committed
+    with Session(engine) as db, db.begin():
+        departments = {code: department_bearer(db, code) for code in ("cgzf", "wy")}
+    with TestClient(create_app(s)) as client:
+        for round_ in range(5):
+            inc = client.post("/api/v1/incidents", json=REPORT, headers=auth).json()["properties"][
+                "id"
+            ]
+            for name in ("accept", "claim"):
+                _take(client, inc, name, auth)
+            _take(client, inc, "whistle", auth, departments=["cgzf", "wy"])
+            tasks = {
+                t["assignee_code"]: t["id"]
+                for t in client.get(f"/api/v1/incidents/{inc}").json()["properties"]["tasks"]
+            }
+            tag = client.get(f"/api/v1/incidents/{inc}").headers["etag"]
+            start = threading.Barrier(2)
+            first_try: list[int] = []
+
+            def answer(code: str, inc: int = inc, tag: str = tag) -> None:
+                url = f"/api/v1/incidents/{inc}/tasks/{tasks[code]}/answer"
+                sent = tag
+                start.wait()
+                for attempt in range(5):
+                    r = client.post(
+                        url,
+                        json={"note": f"{code} 已处置"},
+                        headers={**departments[code], "If-Match": sent},
+                    )
+                    if attempt == 0:
+                        first_try.append(r.status_code)
+                    if r.status_code != 412:
+                        assert r.status_code == 200, r.text
+                        return
+                    # Stale: read the incident again and decide again.
+                    sent = client.get(f"/api/v1/incidents/{inc}").headers["etag"]
+                raise AssertionError(f"{code} never got its answer in")
+
+            threads = [threading.Thread(target=answer, args=(c,)) for c in departments]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(first_try) == [200, 412], (round_, first_try)
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT assignee_code, state, feedback FROM incident_task "
+                        "WHERE incident_id = :i ORDER BY assignee_code"
+                    ),
+                    {"i": inc},
+                ).all()
+                status = conn.execute(
+                    text("SELECT status FROM incident WHERE id = :i"), {"i": inc}
+                ).scalar_one()
+            assert [tuple(r) for r in rows] == [
+                ("cgzf", "answered", "cgzf 已处置"),
+                ("wy", "answered", "wy 已处置"),
+            ]
+            assert status == "resolved"
 
 
 @contextmanager

@@ -75,7 +75,10 @@ def test_party_members_and_departments_read_only(client: TestClient, db: Session
     dept, _ = create_token(db, holder=Holder("department", department="cgw"))
     db.flush()
     assert authenticate(db, member).name == "周党员"
-    assert authenticate(db, dept).department == "cgw"
+    principal = authenticate(db, dept)
+    assert (principal.department, principal.role) == ("cgw", "department")
+    # A department acts on the sub-tasks whistled to it, never on a place.
+    assert not principal.covers(STREET) and not principal.covers(WEST_GRID)
     for secret in (member, dept):
         assert _need(client, secret, offset(-300, 20)) == 403
 
@@ -90,6 +93,7 @@ def test_holders_must_exist_and_staff_must_serve(db: Session) -> None:
         (Holder("staff", person=nobody), "no grid's leader or worker"),
         (Holder("department", department="nope"), "no department"),
         (Holder("office", role="worker", region=STREET), "14 or 15 digits"),
+        (Holder("office", role="department", region=STREET), "issued to a department"),
         (Holder("alien"), "issued to one of"),
     ):
         with pytest.raises(InvalidInput, match=words):

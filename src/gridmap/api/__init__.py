@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gridmap.api import (
+    approvals,
     exchange,
     grids,
     health,
@@ -27,6 +28,8 @@ api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
+# Before incidents: /incidents/{id}/approvals is not a step of /incidents/{id}/{step}.
+api_router.include_router(approvals.router)
 api_router.include_router(incidents.router)
 api_router.include_router(stats.router)
 api_router.include_router(services.router)

@@ -35,12 +35,26 @@ from gridmap.schemas.incidents import (
     IncidentPage,
     MergeIn,
     PhotoPublic,
+    TaskActionIn,
 )
 from gridmap.services import incident_import as ii
 from gridmap.services import incidents as svc
+from gridmap.services import tasks as task_svc
 from gridmap.services import workflow as wf
+from gridmap.services.etags import incident_etag
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=400, description="the incident's ETag, as GET gave it (required)"),
+]
+
+
+def _with_etag(feature: dict[str, Any]) -> GeoJSONResponse:
+    props = feature["properties"]
+    return GeoJSONResponse(feature, headers={"ETag": incident_etag(props["id"], props["version"])})
 
 
 def _hours(request: Request, session: Session) -> wf.WorkingHours:
@@ -170,8 +184,9 @@ def list_incidents(
     summary="One incident",
 )
 def get_incident(session: SessionDep, principal: PrincipalDep, incident_id: RowId) -> Any:
-    """An incident with every event of its life."""
-    return GeoJSONResponse(svc.get_incident(session, incident_id=incident_id, principal=principal))
+    """An incident with every event of its life, its sub-tasks and approvals, and the steps the
+    caller may take now; its ``ETag`` is what a step sends in ``If-Match``."""
+    return _with_etag(svc.get_incident(session, incident_id=incident_id, principal=principal))
 
 
 @router.post(
@@ -186,8 +201,10 @@ def merge(
     incident_id: RowId,
     body: MergeIn,
 ) -> Any:
-    """Link a duplicate to its original (the duplicate is cancelled, its history kept)."""
-    return GeoJSONResponse(
+    """Link a duplicate to its original (the duplicate is cancelled, its history kept). Needs
+    no ``If-Match``: both incidents are locked, and whether the duplicate may still be cancelled
+    is decided on what they are then."""
+    return _with_etag(
         svc.merge(session, incident_id=incident_id, into=body.into, principal=principal)
     )
 
@@ -242,28 +259,112 @@ def get_photo(
 
 
 @router.post(
-    "/{incident_id}/{action}",
+    "/{incident_id}/tasks/{task_id}/photos",
+    status_code=201,
+    **documented(PhotoPublic, status=201),
+    summary="Add a photo to a sub-task",
+)
+def add_task_photo(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    incident_id: RowId,
+    task_id: RowId,
+    file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP image")],
+    keep_location: Annotated[
+        bool,
+        Form(description="keep the photo's EXIF (with the GPS place it was taken at)"),
+    ] = False,
+) -> dict[str, Any]:
+    """A photo of the work on a sub-task, by its assignee; stored as incident photos are."""
+    api = request.app.state.settings.api
+    data = file.file.read(api.max_photo_bytes + 1)
+    return task_svc.add_photo(
+        session,
+        incident_id=incident_id,
+        task_id=task_id,
+        data=data,
+        principal=principal,
+        folder=api.media_dir / "incidents",
+        max_bytes=api.max_photo_bytes,
+        max_photos=api.max_photos,
+        max_pixels=api.max_photo_pixels,
+        keep_location=keep_location,
+    )
+
+
+@router.get("/{incident_id}/tasks/{task_id}/photos/{name}", summary="A photo of a sub-task")
+def get_task_photo(
+    request: Request,
+    incident_id: RowId,
+    task_id: RowId,
+    name: Annotated[str, Path(pattern=r"^[0-9a-f]{32}\.(jpg|png|webp)$")],
+) -> Any:
+    """The stored image."""
+    folder = request.app.state.settings.api.media_dir / "incidents" / str(incident_id)
+    path = folder / "tasks" / str(task_id) / name
+    if not path.is_file():
+        raise NotFound(f"no photo {name} of sub-task {task_id}")
+    media = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}[path.suffix]
+    return FileResponse(path, media_type=media)
+
+
+@router.post(
+    "/{incident_id}/tasks/{task_id}/{step}",
     response_class=GeoJSONResponse,
     response_model=IncidentFeature,
-    summary="A workflow step",
-    responses={403: {}, 404: {}, 409: {}, 422: {}},
+    summary="A step on a sub-task",
+)
+def act_on_task(
+    session: SessionDep,
+    principal: TokenDep,
+    incident_id: RowId,
+    task_id: RowId,
+    step: Annotated[str, Path(max_length=16, description=", ".join(task_svc.SERVED))],
+    if_match: IfMatch = None,
+    body: TaskActionIn | None = None,
+) -> Any:
+    """Report in (报到), answer (反馈, ``note``) or withdraw (撤回, the owner, ``reason``) a
+    sub-task, with the incident's ETag in ``If-Match``; answers the incident, resolved once
+    every open sub-task is answered."""
+    task_svc.act_on_task(
+        session,
+        incident_id=incident_id,
+        task_id=task_id,
+        step=step,
+        principal=principal,
+        body=(body or TaskActionIn()).model_dump(),
+        if_match=if_match,
+    )
+    return _with_etag(svc.get_incident(session, incident_id=incident_id, principal=principal))
+
+
+@router.post(
+    "/{incident_id}/{step}",
+    response_class=GeoJSONResponse,
+    response_model=IncidentFeature,
+    summary="A step of the flow",
 )
 def act(
     request: Request,
     session: SessionDep,
     principal: TokenDep,
     incident_id: RowId,
-    action: Annotated[str, Path(max_length=16, description=", ".join(wf.STEPS))],
+    step: Annotated[str, Path(max_length=16, description=", ".join(svc.SERVED))],
+    if_match: IfMatch = None,
     body: ActionIn | None = None,
 ) -> Any:
-    """Take one step of the closed loop; a step the incident's state does not allow is 409."""
-    return GeoJSONResponse(
+    """Take one step of the flow with the incident's ETag in ``If-Match``: a step the state does
+    not allow is 409 listing the steps allowed now; a stale ETag 412; none 428."""
+    return _with_etag(
         svc.act(
             session,
             incident_id=incident_id,
-            action=action,
+            step=step,
             principal=principal,
             body=(body or ActionIn()).model_dump(),
+            if_match=if_match,
             hours=_hours(request, session),
+            pool_minutes=request.app.state.settings.api.pool_minutes,
         )
     )

@@ -101,6 +101,11 @@ _ROW = select(
     _i.c.reporter_name,
     _i.c.reporter_phone,
     _i.c.version,
+    _i.c.owner_code,
+    _i.c.pool_until,
+    _i.c.parked_from,
+    _i.c.parked_at,
+    _i.c.change_seq,
     _overdue().label("overdue"),
     _i.c.geom,
 )
@@ -127,7 +132,14 @@ def events(session: Session, *, incident_id: int) -> list[dict[str, Any]]:
     """The events of an incident in order, times in ISO 8601."""
     rows = session.execute(
         select(
-            _e.c.seq, _e.c.action, _e.c.from_status, _e.c.to_status, _e.c.actor, _e.c.at, _e.c.note
+            _e.c.seq,
+            _e.c.action,
+            _e.c.from_status,
+            _e.c.to_status,
+            _e.c.actor,
+            _e.c.at,
+            _e.c.note,
+            _e.c.task_id,
         )
         .where(_e.c.incident_id == incident_id)
         .order_by(_e.c.seq)
@@ -217,8 +229,10 @@ def add_event(
     target: str,
     actor: str,
     note: str | None,
+    task_id: int | None = None,
 ) -> None:
-    """Append an event (the next ``seq``) to an incident's history, stamped now."""
+    """Append an event (the next ``seq``) to an incident's history, stamped now; ``task_id``
+    names the sub-task a step was taken on."""
     seq = (
         select(func.coalesce(func.max(_e.c.seq), 0) + 1)
         .where(_e.c.incident_id == incident_id)
@@ -234,18 +248,27 @@ def add_event(
             actor=actor,
             at=func.clock_timestamp(),
             note=note,
+            task_id=task_id,
         )
     )
 
 
 def lock_for_action(session: Session, *, incident_id: int) -> Any:
-    """The incident's state, place and category limit, locked for a workflow step."""
+    """The incident's state, version, owner, place, times and category limit, locked for a
+    workflow step."""
     return session.execute(
         select(
             _i.c.id,
             _i.c.status,
+            _i.c.version,
+            _i.c.owner_code,
             _i.c.grid_code,
             _i.c.community_code,
+            _i.c.street_code,
+            _i.c.parked_from,
+            _i.c.parked_at,
+            _i.c.dispatched_at,
+            _i.c.due_at,
             _i.c.category,
             _c.c.limit_hours,
             _c.c.working_time,
@@ -267,14 +290,14 @@ def apply_step(
     *,
     incident_id: int,
     changes: dict[str, Any],
-    extend_hours: int | None = None,
+    push_due: timedelta | None = None,
     returned: bool = False,
 ) -> None:
-    """Write a workflow step: ``changes``, a due time pushed by ``extend_hours`` (when there is
+    """Write a workflow step: ``changes``, a due time pushed by ``push_due`` (when there is
     one), one more rework when ``returned``, and the next version."""
     values: dict[str, Any] = dict(changes)
-    if extend_hours is not None:
-        values["due_at"] = _i.c.due_at + timedelta(hours=extend_hours)
+    if push_due is not None:
+        values["due_at"] = _i.c.due_at + push_due
     if returned:
         values["returned_count"] = _i.c.returned_count + 1
     session.execute(
@@ -283,8 +306,9 @@ def apply_step(
 
 
 def lock_pair(session: Session, *, ids: tuple[int, int]) -> dict[int, Any]:
-    """Lock two incidents, lowest id first, and return their ``merged_into``, ``status`` and
-    ``where`` (grid, else community) by id; an id with no incident is missing from the answer.
+    """Lock two incidents, lowest id first, and return their ``merged_into``, ``status``,
+    ``version`` and ``where`` (grid, else community) by id; an id with no incident is missing
+    from the answer.
 
     Two writers locking the same pair from opposite ends then queue instead of deadlocking.
     """
@@ -295,6 +319,7 @@ def lock_pair(session: Session, *, ids: tuple[int, int]) -> dict[int, Any]:
                 _i.c.id,
                 _i.c.merged_into,
                 _i.c.status,
+                _i.c.version,
                 func.coalesce(_i.c.grid_code, _i.c.community_code).label("where"),
             )
             .where(_i.c.id == incident_id)

@@ -26,19 +26,42 @@ class IncidentIn(BaseModel):
     reporter_phone: str | None = Field(default=None, pattern=codes.PHONE)
 
 
+PlaceCode = Annotated[str, Field(pattern=r"^([0-9]{12}|[0-9]{14,15})$")]
+DepartmentCode = Annotated[str, Field(pattern=codes.DEPARTMENT)]
+TaskId = Annotated[int, Field(ge=1, le=2**62)]
+
+
 class ActionIn(BaseModel):
-    """What an action needs: a note, a reason, a dispatch mode and assignees, hours, a score."""
+    """What a step may take; each step reads the fields it needs (see the step's description).
+
+    ``street``: dispatch (default: the street holding the incident); ``targets``: split (grid
+    or community codes; default the grid holding it, else its community); ``departments`` and
+    ``item``: whistle (default item: the whistle list's line for the category); ``tasks``:
+    rework (default: every answered sub-task); ``score``: evaluate; ``reason``: return_up,
+    rework, cancel.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     note: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
     reason: str | None = Field(default=None, max_length=500, pattern=codes.PARAGRAPH)
-    mode: DispatchMode | None = None
-    assignees: list[Annotated[str, Field(max_length=100)]] | None = Field(
-        default=None, max_length=20
-    )
-    hours: int | None = Field(default=None, ge=1, le=720)
     score: int | None = Field(default=None, ge=0, le=100)
+    street: str | None = Field(default=None, pattern=codes.STREET)
+    targets: list[PlaceCode] | None = Field(default=None, min_length=1, max_length=20)
+    departments: list[DepartmentCode] | None = Field(default=None, min_length=1, max_length=20)
+    item: int | None = Field(default=None, ge=1, le=2**62)
+    tasks: list[TaskId] | None = Field(default=None, min_length=1, max_length=20)
+
+
+class TaskActionIn(BaseModel):
+    """What a sub-task step may take: ``note`` (answer: the feedback), ``answered_by`` (answer:
+    who answered, by default the token's holder), ``reason`` (withdraw)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(default=None, max_length=2000, pattern=codes.PARAGRAPH)
+    reason: str | None = Field(default=None, max_length=500, pattern=codes.PARAGRAPH)
+    answered_by: str | None = Field(default=None, max_length=50, pattern=codes.ONE_LINE)
 
 
 class MergeIn(BaseModel):
@@ -59,6 +82,7 @@ class IncidentEventPublic(BaseModel):
     actor: str | None
     at: datetime
     note: str | None
+    task_id: int | None = Field(default=None, description="the sub-task a step was taken on")
 
 
 class PhotoPublic(BaseModel):
@@ -69,6 +93,52 @@ class PhotoPublic(BaseModel):
     bytes: int
     sha256: str
     by: str
+
+
+class TaskPublic(BaseModel):
+    """A sub-task: 分单 to a grid or community, 联单 to a department."""
+
+    id: int
+    incident_id: int
+    kind: str
+    assignee_kind: str
+    assignee_code: str | None
+    assignee_name: str
+    whistle_item_id: int | None
+    suggested: bool | None
+    state: str
+    created_at: datetime
+    created_by: str | None
+    report_due_at: datetime | None
+    due_at: datetime | None
+    reported_in_at: datetime | None
+    answered_at: datetime | None
+    answered_by: str | None = Field(description="masked for callers without personal data")
+    feedback: str | None
+    photos: list[PhotoPublic]
+    returned_count: int
+    actions: list[str] = Field(description="the sub-task steps the caller may take now")
+
+
+class ApprovalPublic(BaseModel):
+    """A request to extend (延期) or park (挂账), and its decision."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    incident_id: int
+    task_id: int | None
+    kind: str
+    reason: str
+    hours: int | None
+    requested_by: str
+    requested_at: datetime
+    decider_code: str | None
+    decision: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    may_decide: bool
 
 
 class IncidentProperties(BaseModel):
@@ -97,9 +167,23 @@ class IncidentProperties(BaseModel):
     reporter_name: str | None
     reporter_phone: str | None
     version: int
+    owner_code: str | None = Field(description="the command centre holding it now")
+    pool_until: datetime | None = Field(description="when its street's pool window closes")
+    parked_from: str | None
+    parked_at: datetime | None
+    change_seq: int
     overdue: bool
     events: list[IncidentEventPublic] | None = Field(
         default=None, description="one incident only: every event of its life"
+    )
+    actions: list[str] | None = Field(
+        default=None, description="one incident only: the steps the caller may take now"
+    )
+    tasks: list[TaskPublic] | None = Field(
+        default=None, description="one incident only: its sub-tasks"
+    )
+    approvals: list[ApprovalPublic] | None = Field(
+        default=None, description="one incident only: requests to extend or park it"
     )
 
 

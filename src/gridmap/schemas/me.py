@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from gridmap.vocab.kinds import RegionLevel
 
 HolderKind = Literal["office", "staff", "party_member", "department"]
-Role = Literal["admin", "district", "street", "community", "worker", "viewer"]
+Role = Literal["admin", "district", "street", "community", "worker", "department", "viewer"]
 
 
 class ServedGrid(BaseModel):
@@ -35,4 +35,13 @@ class MePublic(BaseModel):
         default=None, description="for a staff member: the grids they lead or work in"
     )
     edits_grids: bool = Field(description="whether this token may draw and change grids")
+    dispatches: bool = Field(
+        default=False,
+        description="a command centre: accepts, claims, dispatches, whistles and closes incidents",
+    )
+    acts_on: Literal["region", "grids", "tasks", "everywhere"] = Field(
+        default="region",
+        description="where it acts: its region, the grids it serves, or (a department) only "
+        "the sub-tasks whistled to it",
+    )
     expires_at: datetime | None = Field(default=None, description="None: it does not expire")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,13 @@ from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
 from gridmap.photos import clean_photo
 from gridmap.privacy import mask_name, mask_phone
 from gridmap.queries import incidents as q
+from gridmap.queries import tasks as q_tasks
+from gridmap.services import tasks
 from gridmap.services import workflow as wf
 from gridmap.services.access import require_role
-from gridmap.vocab.roles import HANDLERS
+from gridmap.services.etags import check_incident, incident_etag
+from gridmap.vocab.roles import COMMAND_CENTRES, HANDLERS
+from gridmap.vocab.states import INCIDENT_STATES
 
 
 def working_hours(
@@ -55,13 +60,36 @@ def mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
 def get_incident(
     session: Session, *, incident_id: int, principal: Principal, events: bool = True
 ) -> dict[str, Any]:
-    """One incident as a Feature, with its events."""
+    """One incident as a Feature: with its events, the steps ``principal`` may take now
+    (``actions``), its sub-tasks (each with its own ``actions``) and its approvals (each with
+    whether ``principal`` may decide it)."""
     found = q.incident_feature(session, incident_id=incident_id)
     if found is None:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
     feature = mask(found, principal)
+    props = feature["properties"]
     if events:
-        feature["properties"]["events"] = q.events(session, incident_id=incident_id)
+        view = wf.IncidentView(
+            state=props["status"],
+            owner_code=props["owner_code"],
+            street_code=props["street_code"],
+            community_code=props["community_code"],
+            grid_code=props["grid_code"],
+            parked_from=props["parked_from"],
+        )
+        props["events"] = q.events(session, incident_id=incident_id)
+        props["actions"] = wf.steps_now(principal, view)
+        props["tasks"] = tasks.public_tasks(
+            session, incident_id=incident_id, view=view, principal=principal
+        )
+        props["approvals"] = [
+            {
+                **{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in a.items()},
+                "may_decide": a["decision"] == "pending"
+                and wf.may_decide(principal, a["decider_code"]),
+            }
+            for a in q_tasks.approvals_of(session, incident_id=incident_id)
+        ]
     return feature
 
 
@@ -145,88 +173,163 @@ def create_incident(
     return feature, True
 
 
-def may_act(principal: Principal, action: str, *, incident_id: int, where: str | None) -> None:
-    """Raise unless ``principal``'s role may take ``action`` on an incident placed in ``where``."""
-    if not principal.authenticated:
-        raise Forbidden("workflow actions need a token")
-    if principal.role not in wf.ACTIONS[action].roles or not principal.covers(where or ""):
-        raise Forbidden(
-            f"a {principal.role} token for {principal.acts_in} may not "
-            f"{action} incident {incident_id} (in {where or 'no region'})"
-        )
+# Steps taken here; the two requests are approvals (gridmap.services.approvals).
+SERVED = tuple(name for name in wf.STEPS if not name.startswith("request_"))
+
+
+def _refuse_wrong_state(
+    principal: Principal, view: wf.IncidentView, *, step: str, incident_id: int
+) -> None:
+    allowed = wf.steps_now(principal, view)
+    raise Conflict(
+        f"cannot {step} incident {incident_id}: it is {view.state}; you may now: "
+        + (", ".join(allowed) or "nothing"),
+        state=view.state,
+        steps_now=allowed,
+    )
 
 
 def act(
     session: Session,
     *,
     incident_id: int,
-    action: str,
+    step: str,
     principal: Principal,
     body: dict[str, Any],
+    if_match: str | None,
     hours: wf.WorkingHours,
+    pool_minutes: float,
 ) -> dict[str, Any]:
-    """Take a workflow action; 409 (changing nothing) when the current state does not allow it.
+    """Take one step of the flow (:data:`gridmap.services.workflow.STEPS`) on an incident.
 
-    The step writes together: the incident's new state and times (and version), and one event.
+    In this order: the incident is locked; ``If-Match`` must name its version (428/412); the
+    caller must be a command centre of its place or its owner (403); its state must allow the
+    step (409 listing the steps the caller may take now); the caller must be the one the step
+    is for (403); the body must hold what the step needs (422). Only then is anything written,
+    together: the state, owner and times, sub-tasks, one event and the next version.
     """
-    spec = wf.ACTIONS.get(action)
-    if spec is None:
-        raise NotFound(f"no action {action!r}; actions are {', '.join(wf.ACTIONS)}")
+    spec = wf.STEPS.get(step)
+    if spec is None or step not in SERVED:
+        raise NotFound(f"no step {step!r}; steps are {', '.join(SERVED)}")
+    if not principal.authenticated:
+        raise Forbidden("workflow steps need a token")
     row = q.lock_for_action(session, incident_id=incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
-    may_act(principal, action, incident_id=incident_id, where=row.grid_code or row.community_code)
-    target = wf.next_state(action, row.status)
-    if target is None:
-        raise Conflict(
-            f"cannot {action} incident {incident_id}: it is {row.status}; from there: "
-            + (
-                ", ".join(a.name for a in wf.ACTIONS.values() if row.status in a.sources)
-                or "nothing (it is finished)"
-            ),
-            status=row.status,
+    check_incident(if_match, incident_id=incident_id, version=row.version)
+    view = tasks.incident_view(row)
+    if not (wf.of_place(principal, view) or wf.is_owner(principal, view)):
+        raise Forbidden(
+            f"a {principal.role} token for {principal.acts_in} may not {step} incident "
+            f"{incident_id} (in {view.place or 'no region'}, held by "
+            f"{view.owner_code or 'no one yet'})",
+            role=principal.role,
+        )
+    to = wf.target(step, view)
+    if to is None:
+        _refuse_wrong_state(principal, view, step=step, incident_id=incident_id)
+    assert to is not None
+    if not spec.who(principal, view):
+        raise Forbidden(
+            f"a {principal.role} token for {principal.acts_in} may not {step} incident "
+            f"{incident_id}: it is held by {view.owner_code or 'no one yet'}",
+            role=principal.role,
         )
     for need in spec.needs:
-        if body.get(need) in (None, ""):
-            raise InvalidInput(f"{action} needs {need}", field=need)
-    changes: dict[str, Any] = {"status": target}
-    if action == "dispatch":
-        now = q.clock(session)
-        changes["dispatched_at"] = now
-        changes["dispatch_mode"] = body["mode"]
-        chosen = wf.assignees_for(
-            body["mode"], body.get("assignees"), grid=row.grid_code, claimant=principal.name
-        )
-        body = {**body, "assignees": chosen}
-        changes["assignees"] = chosen
-        if row.limit_hours:
-            changes["due_at"] = wf.due_at(now, row.limit_hours, row.working_time, hours)
-    elif action == "close":
-        changes["closed_at"] = q.clock(session)
-    elif action == "evaluate":
+        if body.get(need) in (None, "", []):
+            raise InvalidInput(f"{step} needs {need}", field=need)
+    now = q.clock(session)
+    changes: dict[str, Any] = {"status": to}
+    push_due: timedelta | None = None
+    note = body.get("note") or body.get("reason")
+
+    def limit_from(start: datetime) -> datetime | None:
+        if not row.limit_hours:
+            return None
+        return wf.due_at(start, row.limit_hours, row.working_time, hours)
+
+    if step == "accept":
+        changes["owner_code"] = wf.owner_after(step, view)
+        if to == "pooled":
+            changes["pool_until"] = now + timedelta(minutes=pool_minutes)
+    elif step in ("claim", "dispatch"):
+        street = body.get("street") or view.street_code
+        if step == "dispatch":
+            street = _dispatch_street(session, view=view, street=street)
+            changes["owner_code"] = street
+            note = f"to {street}" + (f"; {note}" if note else "")
+        changes |= {"dispatch_mode": step, "dispatched_at": now, "due_at": limit_from(now)}
+    elif step == "return_up":
+        changes["owner_code"] = wf.owner_after(step, view)
+    elif step in ("split", "whistle"):
+        due = row.due_at
+        if row.dispatched_at is None:
+            changes["dispatched_at"] = now
+        if due is None:
+            due = limit_from(now)
+            changes["due_at"] = due
+        if step == "split":
+            made = tasks.split_tasks(
+                session, view=view, targets=body.get("targets"), due_at=due, actor=principal.actor
+            )
+        else:
+            made = tasks.whistle_tasks(
+                session,
+                view=view,
+                category=row.category,
+                departments=list(body["departments"]),
+                item_id=body.get("item"),
+                due_at=due,
+                now=now,
+                actor=principal.actor,
+            )
+        ids = tasks.add_tasks(session, incident_id=incident_id, tasks=made)
+        named = ", ".join(f"{t['assignee_name']} ({t['assignee_code']})" for t in made)
+        note = f"sub-tasks {', '.join(map(str, ids))} to {named}" + (f"; {note}" if note else "")
+    elif step == "resume":
+        parked = now - row.parked_at if row.parked_at is not None else timedelta(0)
+        changes |= {"parked_from": None, "parked_at": None}
+        if row.due_at is not None:
+            push_due = parked
+        q_tasks.push_due(session, incident_id=incident_id, by=parked)
+    elif step == "rework":
+        reopened = tasks.reopen(session, incident_id=incident_id, task_ids=body.get("tasks"))
+        note = f"sub-tasks {', '.join(map(str, reopened))} reopened; {note}"
+    elif step == "close":
+        changes["closed_at"] = now
+    elif step == "evaluate":
         changes["score"] = int(body["score"])
     q.apply_step(
         session,
         incident_id=incident_id,
         changes=changes,
-        extend_hours=int(body["hours"]) if action == "extend" else None,
-        returned=action == "return",
+        push_due=push_due,
+        returned=step == "rework",
     )
-    note = body.get("note") or body.get("reason")
-    if action == "dispatch":
-        note = f"{body['mode']}: {', '.join(map(str, body.get('assignees') or [])) or '—'}" + (
-            f"; {note}" if note else ""
-        )
     q.add_event(
         session,
         incident_id=incident_id,
-        action=action,
-        source=row.status,
-        target=target,
+        action=step,
+        source=view.state,
+        target=to,
         actor=principal.actor,
         note=note,
     )
     return get_incident(session, incident_id=incident_id, principal=principal)
+
+
+def _dispatch_street(session: Session, *, view: wf.IncidentView, street: str | None) -> str:
+    """The street a district dispatches to: one of the owner district's streets."""
+    if street is None:
+        raise InvalidInput("the incident lies in no street: name the street", field="street")
+    owner = view.owner_code
+    if not q_tasks.street_exists(session, code=street) or (
+        owner is not None and not street.startswith(owner)
+    ):
+        raise InvalidInput(
+            f"{street} is no street of {owner or 'any district'}", field="street", street=street
+        )
+    return street
 
 
 def merge(
@@ -248,7 +351,15 @@ def merge(
     if incident_id not in rows:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
     duplicate = rows[incident_id]
-    may_act(principal, "cancel", incident_id=incident_id, where=duplicate.where)
+    if (
+        not principal.authenticated
+        or principal.role not in COMMAND_CENTRES
+        or not (principal.covers(duplicate.where or ""))
+    ):
+        raise Forbidden(
+            f"a {principal.role} token for {principal.acts_in} may not merge incident "
+            f"{incident_id} (in {duplicate.where or 'no region'})"
+        )
     if into not in rows:
         raise NotFound(f"no incident {into}", incident=into)
     original = rows[into]
@@ -267,14 +378,17 @@ def merge(
             incident=incident_id,
             into=into,
         )
+    # Both rows are locked: the duplicate's version read now is the one the cancel checks.
     act(
         session,
         incident_id=incident_id,
-        action="cancel",
+        step="cancel",
         principal=principal,
         body={"reason": f"duplicate of incident {into}"},
-        # Cancelling sets no due time: the working calendar is not needed.
+        if_match=incident_etag(incident_id, duplicate.version),
+        # Cancelling sets no due time: neither the calendar nor the pool window is needed.
         hours=wf.WorkingHours(),
+        pool_minutes=0,
     )
     q.set_merged_into(session, incident_id=incident_id, into=into)
     return get_incident(session, incident_id=incident_id, principal=principal)
@@ -284,6 +398,11 @@ def list_incidents(
     session: Session, *, principal: Principal, chosen: q.IncidentFilter, limit: int, offset: int
 ) -> dict[str, Any]:
     """A page of incidents as GeoJSON, reporters masked for whoever may not see them."""
+    if chosen.state is not None and chosen.state not in INCIDENT_STATES:
+        raise InvalidInput(
+            f"unknown state {chosen.state!r}; states are {', '.join(INCIDENT_STATES)}",
+            field="state",
+        )
     return q.list_incidents(
         session, chosen=chosen, limit=limit, offset=offset, mask=lambda f: mask(f, principal)
     )

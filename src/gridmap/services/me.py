@@ -10,7 +10,7 @@ from gridmap.auth import Principal
 from gridmap.errors import Unauthorized
 from gridmap.queries import tokens as q
 from gridmap.vocab.codes import GRID_DIGITS
-from gridmap.vocab.roles import GRID_EDITORS
+from gridmap.vocab.roles import COMMAND_CENTRES, GRID_EDITORS
 
 
 def whoami(session: Session, *, principal: Principal) -> dict[str, Any]:
@@ -25,6 +25,8 @@ def whoami(session: Session, *, principal: Principal) -> dict[str, Any]:
         "region": principal.region,
         "department": principal.department,
         "edits_grids": principal.role in GRID_EDITORS,
+        "dispatches": principal.role in COMMAND_CENTRES,
+        "acts_on": _acts_on(principal),
         "expires_at": q.expires_at(session, token_id=principal.token_id),
     }
     if principal.region is not None:
@@ -46,3 +48,12 @@ def _place(session: Session, code: str) -> dict[str, Any]:
     if found is None:
         return {"region_name": None, "region_level": None}
     return {"region_name": found[0], "region_level": found[1]}
+
+
+def _acts_on(principal: Principal) -> str:
+    """Where a token acts: a department's only on the sub-tasks whistled to it."""
+    if principal.role == "admin":
+        return "everywhere"
+    if principal.role == "department":
+        return "tasks"
+    return "grids" if principal.grids is not None else "region"
