@@ -156,12 +156,15 @@ def run_incident(key: str, times: list[datetime], *, grid_code: str, category: t
                            "task_key": task})
         return at
 
+    # the words gridmap.services.pool writes when the window closes
+    closed = (f"the pool window closed: queued for {DISTRICT} to dispatch, to street {street} "
+              "by default")
     event("report", "reported", times[0], reporter)
     if len(times) == 1:
         return run
     accepted = event("accept", "pooled", times[1], centre)
     if len(times) == 2:
-        event("pool_close", "queued", accepted + POOL_WINDOW, "system (pool window)")
+        event("pool_close", "queued", accepted + POOL_WINDOW, "system (pool window)", note=closed)
         run.state = "queued"
         return run
     if r.random() < 0.6:
@@ -170,7 +173,7 @@ def run_incident(key: str, times: list[datetime], *, grid_code: str, category: t
         shift = timedelta(0)
     else:
         run.mode = "dispatch"
-        event("pool_close", "queued", accepted + POOL_WINDOW, "system (pool window)")
+        event("pool_close", "queued", accepted + POOL_WINDOW, "system (pool window)", note=closed)
         shift = POOL_WINDOW
         event("dispatch", "dispatched", times[2] + shift, f"{DISTRICT_NAME}指挥中心")
     times = [*times[:2], *(t + shift for t in times[2:])]
@@ -238,7 +241,7 @@ def run_incident(key: str, times: list[datetime], *, grid_code: str, category: t
             task.update(state="answered", answered_at=at.isoformat(), answered_by=who(task),
                         feedback=note, answered_by_person=person_key_of(worker)
                         if task["kind"] == "split" and worker else None)
-        return event("resolve", "resolved", last[0], system)
+        return event("resolve", "resolved", last[0], system, note="every sub-task answered")
 
     resolved = answer_all(times[4], "已现场处置完毕")
     run.state = "resolved"
