@@ -17,9 +17,17 @@ router = APIRouter(prefix="/stats", tags=["stats"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+ROUTE = documented(IncidentFigures)
+# the files ``format=csv|xlsx`` answers with, beside the JSON
+ROUTE["responses"][200]["content"] = {
+    "text/csv": {"schema": {"type": "string"}},
+    XLSX: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
 @router.get(
     "/incidents",
-    **documented(IncidentFigures),
+    **ROUTE,
     summary="Assessment figures per grid, community, street, category, department or worker",
 )
 def incident_stats(
