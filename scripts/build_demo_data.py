@@ -89,23 +89,23 @@ LIST_CATEGORIES = ["助老服务", "托育看护", "就业帮扶", "医疗健康
                    "环境整治", "志愿服务"]
 
 
-# Who is whistled (联单) for which category: codes as the departments register has them
-# (data/boundaries/departments.csv); "{street}" is the incident's street code, "{short}" its name.
+# Who is whistled (联单) for which category: codes of the departments register
+# (departments.csv, build_departments); "{street}" is the incident's street code.
 WHISTLED = {
-    "积存垃圾渣土": [("{street}-cgzf", "{short}城管执法队")],
-    "违规户外广告": [("{street}-cgzf", "{short}城管执法队")],
-    "施工扰民": [("hd-cgzf", "海淀区城市管理综合行政执法监察局")],
-    "无证施工": [("hd-cgzf", "海淀区城市管理综合行政执法监察局"), ("hd-zj", "海淀区住房和城乡建设委员会")],
-    "占道经营": [("{street}-cgzf", "{short}城管执法队")],
-    "机动车乱停放": [("{street}-pcs", "{short}派出所")],
-    "路面塌陷": [("hd-sw", "海淀区水务局"), ("hd-jt", "海淀区交通委员会")],
-    "燃气泄漏": [("hd-rq", "北京市燃气集团海淀分公司"), ("hd-xf", "海淀区消防救援支队")],
-    "邻里纠纷": [("{street}-pcs", "{short}派出所")],
-    "物业纠纷": [("hd-zj", "海淀区住房和城乡建设委员会")],
-    "消防通道堵塞": [("hd-xf", "海淀区消防救援支队")],
-    "电动车违规充电": [("hd-xf", "海淀区消防救援支队"), ("{street}-pcs", "{short}派出所")],
-    "老旧小区设施损坏": [("hd-zj", "海淀区住房和城乡建设委员会")],
-    "独居老人帮扶": [("hd-mz", "海淀区民政局")],
+    "积存垃圾渣土": ["{street}-cgzf"],
+    "违规户外广告": ["{street}-cgzf"],
+    "施工扰民": ["hd-cgzf"],
+    "无证施工": ["hd-cgzf", "hd-zj"],
+    "占道经营": ["{street}-cgzf"],
+    "机动车乱停放": ["{street}-pcs"],
+    "路面塌陷": ["hd-sw", "hd-jt"],
+    "燃气泄漏": ["hd-rq", "hd-xf"],
+    "邻里纠纷": ["{street}-pcs"],
+    "物业纠纷": ["hd-zj"],
+    "消防通道堵塞": ["hd-xf"],
+    "电动车违规充电": ["hd-xf", "{street}-pcs"],
+    "老旧小区设施损坏": ["hd-zj"],
+    "独居老人帮扶": ["hd-mz"],
 }
 TASK_FIELDS = ["task_key", "incident_key", "kind", "assignee_kind", "assignee_code",
                "assignee_name", "state", "created_at", "created_by", "report_due_at", "due_at",
@@ -131,7 +131,7 @@ class Run:
 
 def run_incident(key: str, times: list[datetime], *, grid_code: str, category: tuple[str, str],
                  score: int | None, street_name: str, grid_name: str,
-                 workers: list[dict[str, Any]]) -> Run:
+                 workers: list[dict[str, Any]], department_names: dict[str, str]) -> Run:
     """Run an incident through 上报 → 立案 → 抢单/派单 → 分单/联单 → 报到 → 反馈 → 结案 → 考评.
 
     ``times`` are the moments of the first-loop history (report, accept, dispatch, handling,
@@ -140,7 +140,6 @@ def run_incident(key: str, times: list[datetime], *, grid_code: str, category: t
     """
     r = rng_for("flow", key)
     street = grid_code[:9]
-    short = re.sub(r"(街道|地区)$", "", street_name)
     centre, system = f"{street_name}指挥中心", "system"
     worker = r.choice(workers) if workers else None
     reporter = worker["name"] if worker else "12345热线"
@@ -185,8 +184,8 @@ def run_incident(key: str, times: list[datetime], *, grid_code: str, category: t
     split_at = times[2] + timedelta(minutes=r.randrange(5, 60))
     named = WHISTLED.get(category[1], []) if r.random() < 0.7 else []
     tasks: list[dict[str, Any]] = []
-    for code, name in [(grid_code, grid_name), *named]:
-        code, name = code.format(street=street), name.format(short=short)
+    for code in [grid_code, *(c.format(street=street) for c in named)]:
+        name = department_names.get(code, grid_name)
         whistle = code != grid_code
         task_key = f"{key}-{len(tasks) + 1}"
         at = event("whistle" if whistle else "split", "handling", split_at, centre,
@@ -642,6 +641,45 @@ def write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None
             writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in fields})
 
 
+# Haidian's district departments (codes fixed: pages, tests and the demo's tasks name them) and,
+# per street, its 城管执法队 and 派出所. Illustrative names in the usual official form.
+DISTRICT_DEPARTMENTS = [
+    ("hd-cgzf", "海淀区城市管理综合行政执法局", "城管执法"),
+    ("hd-zj", "海淀区住房和城乡建设委员会", "住建"),
+    ("hd-scjg", "海淀区市场监督管理局", "市场监管"),
+    ("hd-sthj", "海淀区生态环境局", "生态环境"),
+    ("hd-xf", "海淀区消防救援支队", "消防"),
+    ("hd-wj", "海淀区卫生健康委员会", "卫健"),
+    ("hd-mz", "海淀区民政局", "民政"),
+    ("hd-sw", "海淀区水务局", "水务"),
+    ("hd-jt", "海淀区交通委员会", "交通"),
+    ("hd-yl", "海淀区园林绿化局", "园林绿化"),
+    ("hd-gd", "国网北京海淀供电公司", "供电"),
+    ("hd-rq", "北京市燃气集团海淀分公司", "燃气"),
+    ("hd-rl", "北京市热力集团海淀分公司", "热力"),
+    ("hd-gh", "北京市规划和自然资源委员会海淀分局", "规划自然资源"),
+    ("hd-yj", "海淀区应急管理局", "应急管理"),
+    ("hd-rs", "海淀区人力资源和社会保障局", "人力社保"),
+    ("hd-fg", "海淀区房屋管理局", "房屋管理"),
+    ("hd-jy", "海淀区教育委员会", "教育"),
+    ("hd-wl", "海淀区文化和旅游局", "文化旅游"),
+]
+
+
+def build_departments(streets: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The district's departments, then each street's 城管执法队 and 派出所 (streets by code)."""
+    rows = [
+        {"code": code, "name": name, "kind": kind, "level": "district", "region_code": DISTRICT}
+        for code, name, kind in DISTRICT_DEPARTMENTS
+    ]
+    for code, name in sorted(streets):
+        rows.append({"code": f"{code}-cgzf", "name": f"{name}城管执法队", "kind": "城管执法",
+                     "level": "street", "region_code": code})
+        rows.append({"code": f"{code}-pcs", "name": f"北京市公安局海淀分局{short_street(name)}派出所",
+                     "kind": "公安派出所", "level": "street", "region_code": code})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     root = Path(__file__).resolve().parents[1]
@@ -702,6 +740,10 @@ def main() -> None:
             "geometry": mapping(geom) if geom is not None else None,
         })
     write_geojson(out / "regions.geojson", region_features, "regions")
+    departments = build_departments([(f["properties"]["code"], f["properties"]["name"])
+                                     for f in region_features
+                                     if f["properties"]["level"] == "street"])
+    write_csv(out / "departments.csv", departments, ["code", "name", "kind", "level", "region_code"])
 
     # ---- grids and staff --------------------------------------------------------------------
     grid_features, staff = [], []
@@ -865,6 +907,7 @@ def main() -> None:
     for row in staff:
         if row["role"] == "worker":
             workers_of[row["grid_code"]].append(row)
+    department_names = {d["code"]: d["name"] for d in departments}
     incidents, events, tasks, approvals = [], [], [], []
     for n in range(300):
         index = rng.randrange(len(grid_polys))
@@ -889,6 +932,7 @@ def main() -> None:
             key, times, grid_code=grid_code, category=(klass, category), score=score,
             street_name=street_of[grid_code[:9]]["name"], grid_name=grids[index]["name"],
             workers=workers_of[grid_code],
+            department_names=department_names,
         )
         events += run.events
         tasks += run.tasks
@@ -907,7 +951,7 @@ def main() -> None:
     write_csv(out / "approvals.csv", approvals, APPROVAL_FIELDS)
 
     counts = {
-        "regions": len(region_features), "grids": len(grid_features), "grid_staff": len(staff),
+        "regions": len(region_features), "departments": len(departments), "grids": len(grid_features), "grid_staff": len(staff),
         "buildings": len(building_features), "households": len(households),
         "roads": len(road_features), "service_centers": len(centers),
         "list_items": len(list_features), "incidents": len(incidents),

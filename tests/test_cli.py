@@ -83,6 +83,18 @@ def test_departments_and_their_tokens(cli_db: Session) -> None:
     out = run("department", "add", "cgzf", "--name", "城管执法队", "--region", STREET)
     assert "street" in out
     assert "城管执法队" in run("department", "list")
+    run(
+        "department",
+        "add",
+        "pcs",
+        "--name",
+        "学院路派出所",
+        "--region",
+        STREET,
+        "--kind",
+        "公安派出所",
+    )
+    assert f"pcs\t学院路派出所\tstreet\t{STREET}\t公安派出所\ttrue" in run("department", "list")
     assert "exists already" in run(
         "department", "add", "cgzf", "--name", "x", "--region", STREET, code=1
     )

@@ -199,13 +199,17 @@ def department_add(
     code: Annotated[str, typer.Argument(help="its code, e.g. cgzf")],
     name: Annotated[str, typer.Option(help="its name, e.g. 城管执法队")],
     region: Annotated[str, typer.Option(help="the district or street it belongs to")],
+    kind: Annotated[
+        str | None,
+        typer.Option(help="its kind as the whistle list names it, e.g. 城管执法 (default: name)"),
+    ] = None,
 ) -> None:
     """Add a department of a district or a street."""
     from gridmap.services.departments import add_department
 
     try:
         with _session() as session:
-            level = add_department(session, code=code, name=name, region=region)
+            level = add_department(session, code=code, name=name, region=region, kind=kind)
     except GridmapError as exc:
         _fail(exc)
     console.print(f"department {code} ({name}), {level} {region}")
@@ -219,10 +223,12 @@ def department_list() -> None:
     with _session() as session:
         rows = all_departments(session)
     table = Table()
-    for col in ("code", "name", "level", "region"):
+    for col in ("code", "name", "level", "region", "kind", "active"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["code"], r["name"], r["level"], r["region_code"])
+        table.add_row(
+            r["code"], r["name"], r["level"], r["region_code"], r["kind"], str(r["active"]).lower()
+        )
     _print_table(table)
 
 

@@ -42,6 +42,7 @@ GEOM = "ST_SetSRID(ST_GeomFromWKB(decode(geom_wkb, 'hex')), 4326)"
 FILES = (
     "manifest.json",
     "regions.geojson",
+    "departments.csv",
     "grids.geojson",
     "grid_staff.csv",
     "buildings.geojson",
@@ -331,6 +332,9 @@ def load_dataset(
             "FROM _region_in ORDER BY ord",
         )
 
+        say("departments")
+        report.tables["department"] = _load_departments(conn, _rows(folder, "departments.csv"))
+
         say("grids")
         report.tables["grid"] = _load_grids(conn, grids)
 
@@ -595,6 +599,39 @@ def _load_staff(conn: Connection, rows: list[dict[str, str]]) -> tuple[TableChan
     ).rowcount
     posts.deleted = gone
     return people, posts
+
+
+def _load_departments(conn: Connection, rows: list[dict[str, str]]) -> TableChange:
+    """Departments by code; whether one is active is the register's to say, not the file's."""
+    _stage(
+        conn,
+        "_department_in",
+        "code text, name text, kind text, level text, region_code text",
+        [
+            {k: (r.get(k) or "").strip() for k in ("code", "name", "kind", "level", "region_code")}
+            for r in rows
+        ],
+    )
+    unknown = (
+        # Kept as SQL: an anti-join against the staging table, which has no model.
+        conn.execute(
+            text(
+                "SELECT DISTINCT d.region_code FROM _department_in d "
+                "LEFT JOIN region r ON r.code = d.region_code WHERE r.code IS NULL LIMIT 5"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if unknown:
+        raise DataSetError(f"departments.csv: unknown region codes {', '.join(unknown)}")
+    return _upsert(
+        conn,
+        table="department",
+        staged="_department_in",
+        key=["code"],
+        columns=["name", "kind", "level", "region_code"],
+    )
 
 
 def _load_households(conn: Connection, rows: list[dict[str, str]]) -> TableChange:

@@ -109,6 +109,7 @@ def tokens(db: Session) -> dict[str, dict[str, str]]:
         "office of another street": bearer(db, "street", OTHER_STREET, name="清河街道"),
         "the right office": bearer(db, "community", COMMUNITY, name="本社区"),
         "the right street": bearer(db, "street", STREET, name="学院路街道"),
+        "the right district": bearer(db, "district", DISTRICT, name="海淀区"),
         "admin": bearer(db, "admin", None, name="管理员"),
     }
 
@@ -445,6 +446,62 @@ WRITES: dict[tuple[str, str], tuple[Request, str]] = {
     ("DELETE", "/api/v1/lists/{item_id}"): (
         lambda w: {"url": f"{API}/lists/{w.item}"},
         COMMUNITY_OFFICE,
+    ),
+}
+# The whistle list is the district's; the first line the seed (migration 0011) writes is id 1.
+DISTRICT_OFFICE = "the right district"
+SEEDED_LINE = 1
+WHISTLE_ROW = "99-001,99,试点事项,小区充电桩故障,,供电,房屋管理,2,48,true"
+WRITES |= {
+    ("POST", "/api/v1/departments"): (
+        lambda w: {
+            "url": f"{API}/departments",
+            "json": {"code": "s-sj", "name": "市场监管所", "kind": "市场监管", "region": STREET},
+        },
+        STREET_OFFICE,
+    ),
+    ("PATCH", "/api/v1/departments/{code}"): (
+        lambda w: {"url": f"{API}/departments/cgw", "json": {"name": "学院路城管执法队"}},
+        STREET_OFFICE,
+    ),
+    ("POST", "/api/v1/whistle-list/items"): (
+        lambda w: {
+            "url": f"{API}/whistle-list/items",
+            "json": {
+                "code": "99-001",
+                "class_code": "01",
+                "matter": "小区充电桩故障",
+                "lead_kind": "供电",
+                "report_hours": 2,
+                "answer_hours": 48,
+            },
+        },
+        DISTRICT_OFFICE,
+    ),
+    ("PATCH", "/api/v1/whistle-list/items/{item_id}"): (
+        lambda w: {"url": f"{API}/whistle-list/items/{SEEDED_LINE}", "json": {"answer_hours": 30}},
+        DISTRICT_OFFICE,
+    ),
+    ("DELETE", "/api/v1/whistle-list/items/{item_id}"): (
+        lambda w: {"url": f"{API}/whistle-list/items/{SEEDED_LINE}"},
+        DISTRICT_OFFICE,
+    ),
+    ("POST", "/api/v1/whistle-list/import"): (
+        lambda w: {
+            "url": f"{API}/whistle-list/import",
+            "params": {"commit": "true"},
+            "files": {
+                "file": (
+                    "list.csv",
+                    (
+                        "code,class_code,class_name,matter,category,lead_kind,partner_kinds,"
+                        f"report_hours,answer_hours,active\n{WHISTLE_ROW}\n"
+                    ).encode(),
+                    "text/csv",
+                )
+            },
+        },
+        DISTRICT_OFFICE,
     ),
 }
 # Operations that take a body but write nothing, so have no place in the matrix.

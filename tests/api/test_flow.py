@@ -86,6 +86,14 @@ def test_whistle_two_departments_to_evaluation(
     tasks = tasks_of(db, inc)
     assert [t.state for t in tasks] == ["answered", "answered"]
     assert tasks[0].answered_by == "张队长" and tasks[1].answered_by == "海淀区住建委"
+    # Who answered is a name: the department sees its own, another caller without personal
+    # data of the place sees it masked.
+    shown = {
+        who: client.get(f"{INC}/{inc}", headers=w[who]).json()["properties"]["tasks"][0]
+        for who in ("xy-cgzf", "hd-zj", "street")
+    }
+    assert shown["xy-cgzf"]["answered_by"] == "张队长" == shown["street"]["answered_by"]
+    assert shown["hd-zj"]["answered_by"] != "张队长"
     assert tasks[0].reported_in_at is not None and tasks[1].reported_in_at is not None
     evs = events_of(db, inc)
     assert [(e.action, e.task_id) for e in evs[-4:]] == [
@@ -168,3 +176,17 @@ def test_if_match_missing_and_stale_write_nothing(
     r = step(client, inc, "claim", w["street"], if_match=old, status=412)
     assert r.json()["code"] == "stale_etag" and f'"{inc}.v2"' in r.json()["detail"]
     assert snapshot(db, inc) == before
+
+
+def test_openapi_documents_if_match_on_every_step() -> None:
+    from gridmap.main import create_app
+
+    paths = create_app().openapi()["paths"]
+    for path in (
+        f"{INC}/{{incident_id}}/{{step}}",
+        f"{INC}/{{incident_id}}/tasks/{{task_id}}/{{step}}",
+    ):
+        operation = paths[path]["post"]
+        assert {"403", "404", "409", "412", "422", "428"} <= set(operation["responses"]), path
+        headers = [p["name"].lower() for p in operation["parameters"] if p["in"] == "header"]
+        assert "if-match" in headers, path

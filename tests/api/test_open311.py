@@ -247,3 +247,24 @@ def test_errors_are_the_spec_list(client: TestClient) -> None:
     # The rest of the API keeps its own error shape.
     r = client.get("/api/v1/incidents/999999")
     assert r.status_code == 404 and "detail" in r.json()
+
+
+def test_every_state_of_the_flow_is_open_until_finished(
+    client: TestClient, db: Session, worker: dict[str, str]
+) -> None:
+    from gridmap.vocab.states import INCIDENT_STATES
+
+    made = {}
+    for state in INCIDENT_STATES:
+        made[state] = report(client, worker, description=state)
+        db.execute(
+            text("UPDATE incident SET status = :s WHERE id = :id"), {"s": state, "id": made[state]}
+        )
+    answer = client.get(f"{V2}/requests.json").json()
+    got = {int(r["service_request_id"]): r["status"] for r in answer}
+    finished = ("closed", "evaluated", "cancelled")
+    assert {s: got[i] for s, i in made.items()} == {
+        s: "closed" if s in finished else "open" for s in INCIDENT_STATES
+    }
+    opened = ids(client.get(f"{V2}/requests.json", params={"status": "open"}).json())
+    assert sorted(opened) == sorted(i for s, i in made.items() if s not in finished)

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
+from typing import Any
 
 import httpx
 import pytest
@@ -138,6 +140,23 @@ def _take(client: TestClient, inc: int, name: str, headers: dict[str, str], **bo
     return int(r.json()["properties"]["version"])
 
 
+def _at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run ``calls`` in threads of their own, released together; their answers."""
+    start = threading.Barrier(len(calls))
+    answers: list[Any] = []
+
+    def run(call: Callable[[], Any]) -> None:
+        start.wait()
+        answers.append(call())
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
 def test_two_dispatchers_taking_the_same_step_at_once_one_wins(
     committed: tuple[Settings, Engine, dict[str, str]],
 ) -> None:
@@ -152,23 +171,16 @@ def test_two_dispatchers_taking_the_same_step_at_once_one_wins(
             if round_ % 2:
                 _take(client, inc, "accept", auth)
             name = "claim" if round_ % 2 else "accept"
+            url = f"/api/v1/incidents/{inc}/{name}"
             tag = client.get(f"/api/v1/incidents/{inc}").headers["etag"]
-            start = threading.Barrier(2)
-            answers: list[int] = []
-
-            def send(headers: dict[str, str], inc: int = inc, name: str = name) -> None:
-                start.wait()
-                r = client.post(
-                    f"/api/v1/incidents/{inc}/{name}", json={}, headers={**headers, "If-Match": tag}
+            answers = _at_once(
+                *(
+                    partial(client.post, url, json={}, headers={**h, "If-Match": tag})
+                    for h in (auth, second)
                 )
-                answers.append(r.status_code)
-
-            threads = [threading.Thread(target=send, args=(h,)) for h in (auth, second)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert sorted(answers) == [200, 412], (round_, answers)
+            )
+            statuses = sorted(r.status_code for r in answers)
+            assert statuses == [200, 412], (round_, statuses)
             with engine.connect() as conn:
                 events = conn.execute(
                     text(
@@ -177,6 +189,21 @@ def test_two_dispatchers_taking_the_same_step_at_once_one_wins(
                     {"i": inc, "a": name},
                 ).scalar_one()
             assert events == 1, round_
+
+
+def _answer_until_it_lands(
+    client: TestClient, url: str, inc: int, headers: dict[str, str], tag: str, note: str
+) -> int:
+    """Answer a sub-task; on 412 read the incident again and send again. The first status."""
+    first = None
+    for _attempt in range(5):
+        r = client.post(url, json={"note": note}, headers={**headers, "If-Match": tag})
+        first = first or r.status_code
+        if r.status_code != 412:
+            assert r.status_code == 200, r.text
+            return first
+        tag = client.get(f"/api/v1/incidents/{inc}").headers["etag"]
+    raise AssertionError(f"{url} never got its answer in")
 
 
 def test_two_departments_answering_at_once_both_answers_land(
@@ -198,33 +225,20 @@ def test_two_departments_answering_at_once_both_answers_land(
                 for t in client.get(f"/api/v1/incidents/{inc}").json()["properties"]["tasks"]
             }
             tag = client.get(f"/api/v1/incidents/{inc}").headers["etag"]
-            start = threading.Barrier(2)
-            first_try: list[int] = []
-
-            def answer(code: str, inc: int = inc, tag: str = tag) -> None:
-                url = f"/api/v1/incidents/{inc}/tasks/{tasks[code]}/answer"
-                sent = tag
-                start.wait()
-                for attempt in range(5):
-                    r = client.post(
-                        url,
-                        json={"note": f"{code} 已处置"},
-                        headers={**departments[code], "If-Match": sent},
+            first_try = _at_once(
+                *(
+                    partial(
+                        _answer_until_it_lands,
+                        client,
+                        f"/api/v1/incidents/{inc}/tasks/{tasks[code]}/answer",
+                        inc,
+                        departments[code],
+                        tag,
+                        f"{code} 已处置",
                     )
-                    if attempt == 0:
-                        first_try.append(r.status_code)
-                    if r.status_code != 412:
-                        assert r.status_code == 200, r.text
-                        return
-                    # Stale: read the incident again and decide again.
-                    sent = client.get(f"/api/v1/incidents/{inc}").headers["etag"]
-                raise AssertionError(f"{code} never got its answer in")
-
-            threads = [threading.Thread(target=answer, args=(c,)) for c in departments]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+                    for code in departments
+                )
+            )
             assert sorted(first_try) == [200, 412], (round_, first_try)
             with engine.connect() as conn:
                 rows = conn.execute(

@@ -81,6 +81,8 @@ def test_party_members_and_departments_read_only(client: TestClient, db: Session
     assert not principal.covers(STREET) and not principal.covers(WEST_GRID)
     for secret in (member, dept):
         assert _need(client, secret, offset(-300, 20)) == 403
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {dept}"}).json()
+    assert (me["role"], me["acts_on"], me["dispatches"]) == ("department", "tasks", False)
 
 
 def test_holders_must_exist_and_staff_must_serve(db: Session) -> None:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from gridmap.api import (
     approvals,
+    departments,
     exchange,
     grids,
     health,
@@ -20,6 +21,7 @@ from gridmap.api import (
     services,
     stats,
     tiles,
+    whistle,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -28,14 +30,18 @@ api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
-# Before incidents: /incidents/{id}/approvals is not a step of /incidents/{id}/{step}.
+# Before incidents: /incidents/{id}/approvals and /whistle-suggestions are not steps of
+# /incidents/{id}/{step}.
 api_router.include_router(approvals.router)
+api_router.include_router(whistle.incident_router)
 api_router.include_router(incidents.router)
 api_router.include_router(stats.router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(lists.router)
 api_router.include_router(me.router)
+api_router.include_router(departments.router)
+api_router.include_router(whistle.router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)

@@ -122,8 +122,10 @@ def write(
     lat: np.ndarray,
     crs: str,
     progress: Callable[[str, int, int], None],
+    owner: np.ndarray | None = None,
 ) -> int:
-    """COPY the new rows straight into ``incident``; returns how many were written."""
+    """COPY the new rows straight into ``incident`` (``owner``: who holds each, "" for no
+    one); returns how many were written."""
     n = len(frame)
     # Intake waits while a file goes in (reads do not): the keys checked below stay unused.
     estimate = session.execute(
@@ -153,6 +155,7 @@ def write(
         **{c: frame[c].to_numpy() for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
         "grid_code": grid_code,
         "community_code": community,
+        **({} if owner is None else {"owner_code": owner}),
     }
 
     def parts() -> Iterator[pa.Table]:

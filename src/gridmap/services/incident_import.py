@@ -42,7 +42,7 @@ from gridmap.vocab import codes
 from gridmap.vocab.codes import PHONE
 from gridmap.vocab.kinds import SEVERITIES
 from gridmap.vocab.roles import IMPORTERS
-from gridmap.vocab.states import INCIDENT_STATES
+from gridmap.vocab.states import INCIDENT_STATES, LEGACY_STATES
 
 MAX_ERRORS_LISTED = 200
 # An incident has a dozen fields; a file far wider is not a file of incidents, and each column
@@ -266,6 +266,21 @@ def _number(value: Any) -> float:
         return np.nan
 
 
+def owners(status: np.ndarray, community: np.ndarray) -> np.ndarray:
+    """Who holds each imported incident ("" for no one): none while reported, the district
+    while queued for its dispatch, else the street of its place. An imported incident brings
+    no sub-tasks: one dispatched or being handled is its street's to split or whistle.
+
+    Examples
+    --------
+    >>> owners(np.array(["reported", "queued", "dispatched"]), np.array(["110108010001"] * 3))
+    array(['', '110108', '110108010'], dtype='<U9')
+    """
+    street = np.array([c[:9] for c in community], dtype="<U9")
+    district = np.array([c[:6] for c in community], dtype="<U9")
+    return np.where(status == "reported", "", np.where(status == "queued", district, street))
+
+
 def require_importer(principal: Principal) -> None:
     """Raise :class:`Forbidden` unless ``principal`` may import incidents at all (before its
     file is read: who is asked before what)."""
@@ -300,6 +315,9 @@ def import_incidents(
         frame[col] = frame[col].fillna("").astype(str).str.strip()
     frame.loc[frame["severity"] == "", "severity"] = "general"
     frame.loc[frame["status"] == "", "status"] = "reported"
+    # History kept in the first loop's words is carried into the new ones as migration 0010
+    # carried stored incidents (accepted → queued, extended/returned → handling).
+    frame["status"] = frame["status"].replace(LEGACY_STATES)
     progress("checking rows", 0, n)
     errors: dict[int, list[str]] = {}
 
@@ -354,6 +372,7 @@ def import_incidents(
     inserted = q.write(
         session,
         frame,
+        owner=owners(frame["status"].to_numpy(dtype=str), community),
         progress=progress,
         keys=keys,
         when=when,

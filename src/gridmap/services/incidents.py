@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
@@ -179,7 +179,7 @@ SERVED = tuple(name for name in wf.STEPS if not name.startswith("request_"))
 
 def _refuse_wrong_state(
     principal: Principal, view: wf.IncidentView, *, step: str, incident_id: int
-) -> None:
+) -> NoReturn:
     allowed = wf.steps_now(principal, view)
     raise Conflict(
         f"cannot {step} incident {incident_id}: it is {view.state}; you may now: "
@@ -228,7 +228,6 @@ def act(
     to = wf.target(step, view)
     if to is None:
         _refuse_wrong_state(principal, view, step=step, incident_id=incident_id)
-    assert to is not None
     if not spec.who(principal, view):
         raise Forbidden(
             f"a {principal.role} token for {principal.acts_in} may not {step} incident "
@@ -253,9 +252,10 @@ def act(
         if to == "pooled":
             changes["pool_until"] = now + timedelta(minutes=pool_minutes)
     elif step in ("claim", "dispatch"):
-        street = body.get("street") or view.street_code
         if step == "dispatch":
-            street = _dispatch_street(session, view=view, street=street)
+            street = _dispatch_street(
+                session, view=view, street=body.get("street") or view.street_code
+            )
             changes["owner_code"] = street
             note = f"to {street}" + (f"; {note}" if note else "")
         changes |= {"dispatch_mode": step, "dispatched_at": now, "due_at": limit_from(now)}

@@ -48,11 +48,6 @@ def task_view(task: Any) -> wf.TaskView:
     return wf.TaskView(t["kind"], t["assignee_kind"], t["assignee_code"], t["state"])
 
 
-def _owner_region(view: wf.IncidentView) -> str | None:
-    # Admin-held incidents with no street have no owner: every place is theirs.
-    return view.owner_code
-
-
 def split_tasks(
     session: Session,
     *,
@@ -72,7 +67,8 @@ def split_tasks(
         )
     if len(set(chosen)) != len(chosen):
         raise InvalidInput("a target is named twice", field="targets")
-    owner = _owner_region(view)
+    # An incident no command centre holds (an administrator's, in no street) may go anywhere.
+    owner = view.owner_code
     tasks = []
     for code in chosen:
         found = q.place_name(session, code=code)
@@ -120,8 +116,7 @@ def whistle_tasks(
         item = q.whistle_item(session, item_id=item_id)
         if item is None or not item.active:
             raise InvalidInput(f"no active whistle-list item {item_id}", field="item")
-    owner = _owner_region(view)
-    allowed = {c for c in (owner, wf.parent_of(owner)) if c}
+    allowed = {c for c in (view.owner_code, wf.parent_of(view.owner_code)) if c}
     found = q.departments(session, codes=departments)
     tasks = []
     for code in departments:
@@ -192,7 +187,8 @@ def public_tasks(
     out = []
     for t in q.tasks_of(session, incident_id=incident_id):
         shown = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in t.items()}
-        if not sees:
+        # Whoever answered for a department is shown to that department as well.
+        if not sees and not wf.is_assignee(principal, view, task_view(t)):
             shown["answered_by"] = mask_name(t["answered_by"])
         shown["actions"] = wf.task_steps_now(principal, view, task_view(t))
         out.append(shown)
@@ -231,12 +227,18 @@ def act_on_task(
     if_match: str | None,
 ) -> None:
     """Take a step on a sub-task: report in (报到), answer (反馈) or withdraw it (撤回, the
-    owner); then the incident's state follows from its sub-tasks. A step the states do not
-    allow is 409 listing the steps allowed now; nothing is written unless it is taken."""
+    owner); then the incident's state follows from its sub-tasks.
+
+    In this order: the incident is locked; ``If-Match`` must name its version (428/412); the
+    task must be one of the incident's (404); the caller must be the incident's owner or the
+    task's assignee (403); the incident must be handling and the task in a state the step is
+    taken from (409 listing the steps allowed now); the step must be the caller's (403); the
+    body must hold what it needs (422). Nothing is written unless the step is taken.
+    """
     spec = wf.TASK_STEPS.get(step)
     if spec is None or step not in SERVED:
         raise NotFound(f"no sub-task step {step!r}; steps are {', '.join(SERVED)}")
-    row, task, view = _locked(
+    _row, task, view = _locked(
         session, incident_id=incident_id, task_id=task_id, principal=principal, if_match=if_match
     )
     tv = task_view(task)

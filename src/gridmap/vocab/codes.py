@@ -30,3 +30,10 @@ DEPARTMENT = r"^[0-9A-Za-z_-]{2,32}$"
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 # Free text that may run over lines (a description, a note): tab and line breaks allowed.
 PARAGRAPH = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+# The whistle list's class (01) and item (01-001) codes.
+WHISTLE_CLASS = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,15}$"
+WHISTLE_ITEM = r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,31}$"
+# Text that also travels as a spreadsheet cell: one line, and not starting with = + - @, which a
+# spreadsheet would take for a formula (openpyxl writes such a string as one).
+CELL_TEXT = r"^([^=+@\x00-\x1f\x7f-][^\x00-\x1f\x7f]*)?$"
