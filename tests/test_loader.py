@@ -283,3 +283,13 @@ def test_demo_incidents_have_their_tasks_people_and_requests(demo_engine: Engine
     assert tasks == manifest["incident_tasks"] and approvals == manifest["approvals"]
     assert answered_by_people > 100 and task_events > tasks and split_without_due == 0
     assert wrong == []
+    with demo_engine.connect() as conn:
+        settled = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE suggested IS NULL), "
+                "count(*) FILTER (WHERE suggested), count(whistle_item_id) "
+                "FROM incident_task WHERE kind = 'whistle'"
+            )
+        ).one()
+    # every whistle task knows its line of the whistle list and whether the list named it
+    assert settled[0] == 0 and settled[1] > 50 and settled[2] > 100

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
 
 import shapely
 from shapely.geometry import shape
@@ -34,6 +35,7 @@ from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
 from gridmap.queries.circles import ensure as ensure_circles
 from gridmap.services.incidents import derive_times, working_hours
+from gridmap.services.whistle import suggest
 
 Progress = Callable[[str], None]
 # Staged rows carry geometry as hex WKB in a ``geom_wkb`` column; this reads it back as 4326.
@@ -445,6 +447,7 @@ def load_dataset(
         )
         derive_times(conn, working_hours(conn))
         _split_tasks_fall_due_with_incident(conn)
+        _whistle_tasks_get_their_item(conn)
 
         say("service circles")
         moved = report.tables["road_edge"].changed + report.tables["service_center"].changed
@@ -980,6 +983,39 @@ def _load_approvals(conn: Connection, approvals: list[dict[str, str]]) -> TableC
         )
     ).rowcount
     return TableChange(inserted=inserted, unchanged=len(approvals) - inserted)
+
+
+def _whistle_tasks_get_their_item(conn: Connection) -> None:
+    """A whistle task loaded without its line of the whistle list gets the line the list
+    suggests for its incident, and whether the list named its department (once: a task whose
+    ``suggested`` is known is history)."""
+    session = Session(bind=conn)
+    pairs = conn.execute(
+        # Kept as SQL: the distinct places and categories of the tasks still to settle.
+        text(
+            "SELECT DISTINCT i.category, i.street_code FROM incident_task t "
+            "JOIN incident i ON i.id = t.incident_id "
+            "WHERE t.kind = 'whistle' AND t.suggested IS NULL AND t.whistle_item_id IS NULL"
+        )
+    ).all()
+    for category, street in pairs:
+        found = suggest(session, category=category, street_code=street)
+        # Kept as SQL: one update per place and category, over the tasks still to settle.
+        conn.execute(
+            text(
+                "UPDATE incident_task t SET whistle_item_id = :item, "
+                "suggested = t.assignee_code = ANY(CAST(:codes AS text[])) "
+                "FROM incident i WHERE i.id = t.incident_id AND t.kind = 'whistle' "
+                "AND t.suggested IS NULL AND t.whistle_item_id IS NULL "
+                "AND i.category = :category AND i.street_code IS NOT DISTINCT FROM :street"
+            ),
+            {
+                "item": None if found.item is None else found.item["id"],
+                "codes": [d["code"] for d in found.departments],
+                "category": category,
+                "street": street,
+            },
+        )
 
 
 def _split_tasks_fall_due_with_incident(conn: Connection) -> None:
