@@ -19,6 +19,7 @@ from gridmap.api import (
     open311,
     regions,
     services,
+    stats,
     tiles,
     whistle,
 )
@@ -34,7 +35,7 @@ api_router.include_router(exchange.router)
 api_router.include_router(approvals.router)
 api_router.include_router(whistle.incident_router)
 api_router.include_router(incidents.router)
-api_router.include_router(incidents.stats_router)
+api_router.include_router(stats.router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(lists.router)
