@@ -19,6 +19,7 @@ import math
 import random
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,190 @@ INCIDENT_CATEGORIES = [
     ("民生服务", "老旧小区设施损坏", "general"),
     ("民生服务", "独居老人帮扶", "general"),
 ]
+# The steps of the first loop the demo history was drawn with (how far each incident got).
 STATE_FLOW = ["reported", "accepted", "dispatched", "handling", "resolved", "closed", "evaluated"]
 LIST_CATEGORIES = ["助老服务", "托育看护", "就业帮扶", "医疗健康", "文体活动", "法律咨询",
                    "环境整治", "志愿服务"]
+
+
+# Who is whistled (联单) for which category: codes of the departments register
+# (departments.csv, build_departments); "{street}" is the incident's street code.
+WHISTLED = {
+    "积存垃圾渣土": ["{street}-cgzf"],
+    "违规户外广告": ["{street}-cgzf"],
+    "施工扰民": ["hd-cgzf"],
+    "无证施工": ["hd-cgzf", "hd-zj"],
+    "占道经营": ["{street}-cgzf"],
+    "机动车乱停放": ["{street}-pcs"],
+    "路面塌陷": ["hd-sw", "hd-jt"],
+    "燃气泄漏": ["hd-rq", "hd-xf"],
+    "邻里纠纷": ["{street}-pcs"],
+    "物业纠纷": ["hd-zj"],
+    "消防通道堵塞": ["hd-xf"],
+    "电动车违规充电": ["hd-xf", "{street}-pcs"],
+    "老旧小区设施损坏": ["hd-zj"],
+    "独居老人帮扶": ["hd-mz"],
+}
+TASK_FIELDS = ["task_key", "incident_key", "kind", "assignee_kind", "assignee_code",
+               "assignee_name", "state", "created_at", "created_by", "report_due_at", "due_at",
+               "reported_in_at", "answered_at", "answered_by", "answered_by_person", "feedback",
+               "returned_count"]
+APPROVAL_FIELDS = ["incident_key", "task_key", "kind", "reason", "hours", "requested_by",
+                   "requested_at", "decider_code", "decision"]
+POOL_WINDOW = timedelta(minutes=30)
+
+
+@dataclass
+class Run:
+    """How one demo incident ran through the flow: its state now, how it was dispatched, how
+    often it was reworked, and its events, sub-tasks and pending requests as file rows."""
+
+    state: str
+    mode: str | None = None
+    returned: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_incident(key: str, times: list[datetime], *, grid_code: str, category: tuple[str, str],
+                 score: int | None, street_name: str, grid_name: str,
+                 workers: list[dict[str, Any]], department_names: dict[str, str]) -> Run:
+    """Run an incident through 上报 → 立案 → 抢单/派单 → 分单/联单 → 报到 → 反馈 → 结案 → 考评.
+
+    ``times`` are the moments of the first-loop history (report, accept, dispatch, handling,
+    resolved, closed, evaluated: as many as steps it reached); the flow keeps them, adding the
+    pool window, the report-ins and answers of each sub-task and any rework in between.
+    """
+    r = rng_for("flow", key)
+    street = grid_code[:9]
+    centre, system = f"{street_name}指挥中心", "system"
+    worker = r.choice(workers) if workers else None
+    reporter = worker["name"] if worker else "12345热线"
+    run = Run(state="reported")
+    last = [times[0]]
+
+    def event(action: str, to: str, at: datetime, actor: str, note: str | None = None,
+              task: str | None = None) -> datetime:
+        at = max(at, last[0] + timedelta(minutes=1)) if run.events else at
+        last[0] = at
+        run.events.append({"incident_key": key, "seq": len(run.events) + 1, "action": action,
+                           "to_status": to, "actor": actor, "at": at.isoformat(), "note": note,
+                           "task_key": task})
+        return at
+
+    # the words gridmap.services.pool writes when the window closes
+    closed = (f"the pool window closed: queued for {DISTRICT} to dispatch, to street {street} "
+              "by default")
+    event("report", "reported", times[0], reporter)
+    if len(times) == 1:
+        return run
+    accepted = event("accept", "pooled", times[1], centre)
+    if len(times) == 2:
+        event("pool_close", "queued", accepted + POOL_WINDOW, "system (pool window)", note=closed)
+        run.state = "queued"
+        return run
+    if r.random() < 0.6:
+        run.mode = "claim"
+        event("claim", "dispatched", accepted + timedelta(minutes=r.randrange(3, 29)), centre)
+        shift = timedelta(0)
+    else:
+        run.mode = "dispatch"
+        event("pool_close", "queued", accepted + POOL_WINDOW, "system (pool window)", note=closed)
+        shift = POOL_WINDOW
+        event("dispatch", "dispatched", times[2] + shift, f"{DISTRICT_NAME}指挥中心")
+    times = [*times[:2], *(t + shift for t in times[2:])]
+    if len(times) == 3 and r.random() < 0.3:
+        run.state = "dispatched"
+        return run
+
+    # 分单 to the grid's team, 联单 to the departments the category calls for
+    split_at = times[2] + timedelta(minutes=r.randrange(5, 60))
+    named = WHISTLED.get(category[1], []) if r.random() < 0.7 else []
+    tasks: list[dict[str, Any]] = []
+    for code in [grid_code, *(c.format(street=street) for c in named)]:
+        name = department_names.get(code, grid_name)
+        whistle = code != grid_code
+        task_key = f"{key}-{len(tasks) + 1}"
+        at = event("whistle" if whistle else "split", "handling", split_at, centre,
+                   note=None if whistle else "交网格处置", task=task_key)
+        tasks.append({
+            "task_key": task_key, "incident_key": key, "kind": "whistle" if whistle else "split",
+            "assignee_kind": "department" if whistle else "grid", "assignee_code": code,
+            "assignee_name": name, "state": "assigned", "created_at": at.isoformat(),
+            "created_by": centre,
+            "report_due_at": (at + timedelta(hours=2)).isoformat() if whistle else None,
+            # a split task falls due with its incident (the loader gives it the incident's time)
+            "due_at": (at + timedelta(hours=24 if r.random() < 0.5 else 48)).isoformat()
+            if whistle else None,
+            "reported_in_at": None, "answered_at": None, "answered_by": None,
+            "answered_by_person": None, "feedback": None, "returned_count": 0,
+        })
+    run.tasks = tasks
+    run.state = "handling"
+
+    def who(task: dict[str, Any]) -> str:
+        if task["kind"] == "whistle":
+            return str(task["assignee_name"])
+        return worker["name"] if worker else f"{grid_name}网格"
+
+    if len(times) >= 4:
+        for task in tasks:
+            at = event("report_in", "handling", times[3] + timedelta(minutes=r.randrange(0, 40)),
+                       who(task), task=task["task_key"])
+            task["state"], task["reported_in_at"] = "working", at.isoformat()
+    if len(times) <= 4:
+        if r.random() < 0.15:
+            on_task = tasks[-1] if tasks[-1]["kind"] == "whistle" and r.random() < 0.5 else None
+            kind = "park" if on_task is None and r.random() < 0.25 else "extend"
+            reason = {"extend": "需协调产权单位，申请延期", "park": "涉及拆迁规划，暂无法处置"}[kind]
+            at = event(f"request_{kind}", "handling", last[0] + timedelta(hours=r.randrange(1, 8)),
+                       who(on_task) if on_task else centre, note=reason,
+                       task=on_task["task_key"] if on_task else None)
+            run.approvals.append({
+                "incident_key": key, "task_key": on_task["task_key"] if on_task else None,
+                "kind": kind, "reason": reason, "hours": 48 if kind == "extend" else None,
+                "requested_by": who(on_task) if on_task else centre, "requested_at": at.isoformat(),
+                "decider_code": street if on_task else DISTRICT, "decision": "pending",
+            })
+        return run
+
+    def answer_all(until: datetime, note: str) -> datetime:
+        # the departments answer first, the grid's team last; then the incident is resolved
+        order = sorted(tasks, key=lambda t: t["kind"] == "split")
+        for i, task in enumerate(order):
+            at = until - timedelta(minutes=r.randrange(5, 90) * (len(order) - 1 - i))
+            at = event("answer", "handling", at, who(task), note=note, task=task["task_key"])
+            task.update(state="answered", answered_at=at.isoformat(), answered_by=who(task),
+                        feedback=note, answered_by_person=person_key_of(worker)
+                        if task["kind"] == "split" and worker else None)
+        return event("resolve", "resolved", last[0], system, note="every sub-task answered")
+
+    resolved = answer_all(times[4], "已现场处置完毕")
+    run.state = "resolved"
+    later = times[5:]
+    if later and r.random() < 0.15:
+        reworked = event("rework", "handling", resolved + timedelta(minutes=r.randrange(30, 300)),
+                         centre, note="反馈与现场不符，退回重办")
+        run.returned = 1
+        for task in tasks:
+            task.update(state="working", returned_count=1)
+        again = answer_all(reworked + timedelta(hours=r.randrange(2, 20)), "已重新处置")
+        gap = again + timedelta(minutes=r.randrange(10, 120)) - later[0]
+        if gap > timedelta(0):
+            later = [t + gap for t in later]
+    if later:
+        event("close", "closed", later[0], centre, note="核查属实，结案")
+        run.state = "closed"
+    if len(later) > 1:
+        event("evaluate", "evaluated", later[1], centre, note=f"考评 {score} 分")
+        run.state = "evaluated"
+    return run
+
+
+def person_key_of(row: dict[str, Any]) -> str:
+    """The key the loader gives a person of grid_staff.csv (gridmap.loader.person_key)."""
+    return f"{row['name']}|{row.get('phone') or row['grid_code']}"
 
 
 def rng_for(*key: object) -> random.Random:
@@ -716,11 +898,20 @@ def main() -> None:
     write_geojson(out / "list_items.geojson", list_features, "list_items")
 
     # ---- incidents ---------------------------------------------------------------------------
+    # The draws of each incident's place, category, report time, final state and step gaps are
+    # those the data set has always had; how it ran through the flow is drawn apart (per key),
+    # so the same seed gives the same files and the history keeps its shape.
     rng = rng_for("incidents")
     grid_polys = [g["metric"] for g in grids]
-    incidents, events = [], []
+    workers_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in staff:
+        if row["role"] == "worker":
+            workers_of[row["grid_code"]].append(row)
+    department_names = {d["code"]: d["name"] for d in departments}
+    incidents, events, tasks, approvals = [], [], [], []
     for n in range(300):
-        g = grid_polys[rng.randrange(len(grid_polys))]
+        index = rng.randrange(len(grid_polys))
+        g = grid_polys[index]
         minx, miny, maxx, maxy = g.bounds
         while True:
             p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
@@ -729,34 +920,43 @@ def main() -> None:
         klass, category, severity = rng.choice(INCIDENT_CATEGORIES)
         reported = NOW - timedelta(minutes=rng.randrange(60 * 24 * 100))
         steps = rng.choices(range(1, len(STATE_FLOW) + 1), weights=[2, 2, 3, 3, 3, 6, 8])[0]
-        status = STATE_FLOW[steps - 1]
         key = f"demo-{n + 1:04d}"
         name, phone = fake_person(rng)
-        at = reported
-        for seq, state in enumerate(STATE_FLOW[:steps], start=1):
-            if seq > 1:
-                at += timedelta(minutes=rng.randrange(20, 60 * 30))
-            events.append({"incident_key": key, "seq": seq,
-                           "action": "report" if state == "reported" else state,
-                           "to_status": state, "actor": "demo", "at": at.isoformat(),
-                           "note": None})
+        at, times = reported, [reported]
+        for _ in STATE_FLOW[1:steps]:
+            at += timedelta(minutes=rng.randrange(20, 60 * 30))
+            times.append(at)
+        score = rng.randrange(70, 101) if steps == len(STATE_FLOW) else None
+        grid_code = grids[index]["code"]
+        run = run_incident(
+            key, times, grid_code=grid_code, category=(klass, category), score=score,
+            street_name=street_of[grid_code[:9]]["name"], grid_name=grids[index]["name"],
+            workers=workers_of[grid_code],
+            department_names=department_names,
+        )
+        events += run.events
+        tasks += run.tasks
+        approvals += run.approvals
         incidents.append(feature(to_wgs84(p), {
             "idempotency_key": key, "category": f"{klass}/{category}", "severity": severity,
             "description": f"{category}：巡查发现，请处置。", "reporter_name": name,
-            "reporter_phone": phone, "status": status, "reported_at": reported.isoformat(),
-            "score": rng.randrange(70, 101) if status == "evaluated" else None,
+            "reporter_phone": phone, "status": run.state, "reported_at": reported.isoformat(),
+            "score": score, "dispatch_mode": run.mode, "returned_count": run.returned,
             "source": "generated",
         }))
     write_geojson(out / "incidents.geojson", incidents, "incidents")
     write_csv(out / "incident_events.csv", events,
-              ["incident_key", "seq", "action", "to_status", "actor", "at", "note"])
+              ["incident_key", "seq", "action", "to_status", "actor", "at", "note", "task_key"])
+    write_csv(out / "incident_tasks.csv", tasks, TASK_FIELDS)
+    write_csv(out / "approvals.csv", approvals, APPROVAL_FIELDS)
 
     counts = {
         "regions": len(region_features), "departments": len(departments), "grids": len(grid_features), "grid_staff": len(staff),
         "buildings": len(building_features), "households": len(households),
         "roads": len(road_features), "service_centers": len(centers),
         "list_items": len(list_features), "incidents": len(incidents),
-        "incident_events": len(events),
+        "incident_events": len(events), "incident_tasks": len(tasks),
+        "approvals": len(approvals),
     }
     (out / "manifest.json").write_text(json.dumps({
         "name": "haidian-demo", "district": DISTRICT, "crs": "EPSG:4326", "counts": counts,

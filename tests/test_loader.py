@@ -28,6 +28,8 @@ SNAPSHOT_TABLES = (
     "list_item",
     "incident",
     "incident_event",
+    "incident_task",
+    "approval",
 )
 
 
@@ -252,3 +254,42 @@ def test_loaded_incidents_get_their_times_from_their_events(demo_engine: Engine)
         ).one()
     assert row.no_dispatch == row.no_due == row.no_close == row.due_before_dispatch == 0
     assert row.closed > 100
+
+
+def test_demo_incidents_have_their_tasks_people_and_requests(demo_engine: Engine) -> None:
+    manifest = json.loads((DEMO / "manifest.json").read_text("utf-8"))["counts"]
+    with demo_engine.connect() as conn:
+        tasks, answered_by_people, task_events, approvals, split_without_due = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM incident_task), "
+                "(SELECT count(*) FROM incident_task WHERE answered_by_person IS NOT NULL), "
+                "(SELECT count(*) FROM incident_event WHERE task_id IS NOT NULL), "
+                "(SELECT count(*) FROM approval WHERE decision = 'pending'), "
+                "(SELECT count(*) FROM incident_task t JOIN incident i ON i.id = t.incident_id "
+                " WHERE t.kind = 'split' AND t.due_at IS DISTINCT FROM i.due_at)"
+            )
+        ).one()
+        # every resolved, closed or evaluated incident has no open task; handling ones have one
+        wrong = conn.execute(
+            text(
+                "SELECT i.status, count(*) FROM incident i WHERE "
+                "(i.status IN ('resolved', 'closed', 'evaluated') AND EXISTS (SELECT 1 FROM "
+                " incident_task t WHERE t.incident_id = i.id AND t.state <> 'answered')) OR "
+                "(i.status = 'handling' AND NOT EXISTS (SELECT 1 FROM incident_task t "
+                " WHERE t.incident_id = i.id AND t.state IN ('assigned', 'working'))) "
+                "GROUP BY 1"
+            )
+        ).all()
+    assert tasks == manifest["incident_tasks"] and approvals == manifest["approvals"]
+    assert answered_by_people > 100 and task_events > tasks and split_without_due == 0
+    assert wrong == []
+    with demo_engine.connect() as conn:
+        settled = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE suggested IS NULL), "
+                "count(*) FILTER (WHERE suggested), count(whistle_item_id) "
+                "FROM incident_task WHERE kind = 'whistle'"
+            )
+        ).one()
+    # every whistle task knows its line of the whistle list and whether the list named it
+    assert settled[0] == 0 and settled[1] > 50 and settled[2] > 100

@@ -1,14 +1,21 @@
-"""Alembic: up, down and up again on an empty database; the migrations match the models."""
+"""Alembic: up, down and up again on an empty database; the migrations match the models; the
+incidents of the first loop are carried into the new flow with the same figures."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from sqlalchemy import Engine, MetaData, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy.orm import Session
 
 from gridmap import migrate
+from gridmap.auth import ANONYMOUS
 from gridmap.database import make_engine
 from gridmap.migrate import EXTENSION_TABLES, model_differences
 from gridmap.models import Base
+from gridmap.services import stats
+from gridmap.vocab.states import LEGACY_STATES
 
 TABLES = {
     "region",
@@ -207,5 +214,315 @@ def test_people_are_made_from_existing_staff_and_back(fresh_database) -> None:  
                 (g, r, "(no name)" if not n.strip() else n, p) for g, r, n, p in staff
             ]
             assert conn.execute(text("SELECT count(*) FROM api_token")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+FIGURE_GROUPS = ("grid", "community", "street", "category")
+
+
+def _figures(engine: Engine, group_by: str) -> dict[object, dict[str, object]]:
+    """The figures per group as the API computes them, by key, without the counts by state
+    (whose words the migration changes)."""
+    with Session(engine) as session:
+        result = stats.figures(
+            session,
+            principal=ANONYMOUS,
+            group_by=group_by,
+            region=None,
+            period=stats.Period(None, None),
+        )
+    return {
+        g["key"]: {k: v for k, v in g.items() if k not in ("by_state", "rank")}
+        for g in result["groups"]
+    }
+
+
+def _by_state(engine: Engine, group_by: str) -> dict[object, dict[str, int]]:
+    with Session(engine) as session:
+        result = stats.figures(
+            session,
+            principal=ANONYMOUS,
+            group_by=group_by,
+            region=None,
+            period=stats.Period(None, None),
+        )
+    return {g["key"]: g["by_state"] for g in result["groups"]}
+
+
+def _in_new_words(by_state: dict[str, int]) -> dict[str, int]:
+    carried: dict[str, int] = {}
+    for state, n in by_state.items():
+        new = LEGACY_STATES.get(state, "handling" if state == "dispatched" else state)
+        carried[new] = carried.get(new, 0) + n
+    return carried
+
+
+# Incidents of the first loop, one per old state (and the ways it was dispatched): the key is
+# the description, then status, dispatch mode, assignees, hours since report of dispatch, close
+# and due (None: not set), returned count, score, and the events (to_status, note).
+OLD = [
+    ("reported", "reported", None, [], None, None, None, 0, None, []),
+    ("accepted", "accepted", None, [], None, None, None, 0, None, [("accepted", None)]),
+    (
+        "dispatched to a department by name and a free text",
+        "dispatched", "joint", ["海淀区城管执法局", "物业公司"], 1, None, 30, 0, None,
+        [("accepted", None), ("dispatched", None)],
+    ),
+    (
+        "dispatched to a department by code",
+        "dispatched", "joint", ["hd-cgzf"], 1, None, 30, 0, None, [("dispatched", None)],
+    ),
+    (
+        "handling by its grid's team, overdue",
+        "handling", "team", [], 1, None, 2, 0, None, [("dispatched", None), ("handling", None)],
+    ),
+    (
+        "extended",
+        "extended", "team", ["grid 110108010001001 team"], 1, None, 200, 0, None,
+        [("dispatched", None), ("extended", "等待配件")],
+    ),
+    (
+        "parked after dispatch",
+        "parked", "claim", [], 1, None, 3, 0, None, [("dispatched", None), ("parked", "待拆迁")],
+    ),
+    ("parked before dispatch", "parked", None, [], None, None, None, 0, None, [("parked", "历史遗留")]),
+    (
+        "resolved",
+        "resolved", "team", [], 1, None, 48, 0, None,
+        [("dispatched", None), ("resolved", "已清理")],
+    ),
+    (
+        "returned for rework",
+        "returned", "team", [], 1, None, 48, 1, None,
+        [("dispatched", None), ("resolved", "清理"), ("returned", "未清理干净")],
+    ),
+    (
+        "closed on time",
+        "closed", "team", [], 1, 10, 24, 0, None, [("dispatched", None), ("closed", None)],
+    ),
+    (
+        "evaluated late and reworked",
+        "evaluated", "split", ["community 110108010001"], 2, 60, 24, 1, 70,
+        [("dispatched", None), ("resolved", "好了"), ("closed", None), ("evaluated", None)],
+    ),
+    (
+        "escalated to the district",
+        "handling", "escalate", ["hd-cgzf"], 1, None, 100, 0, None, [("dispatched", None)],
+    ),
+    ("cancelled", "cancelled", None, [], None, None, None, 0, None, [("cancelled", "无效")]),
+]  # fmt: skip
+
+
+def _insert_old(conn: Connection) -> dict[str, int]:
+    area = "SRID=4326;MULTIPOLYGON(((116.34 40,116.35 40,116.35 40.01,116.34 40.01,116.34 40)))"
+    conn.execute(
+        text(
+            "INSERT INTO region (code, level, name, parent_code, geom) VALUES "
+            "('110108', 'district', '海淀区', NULL, :g), "
+            "('110108010', 'street', '学院路街道', '110108', :g), "
+            "('110108010001', 'community', '测试社区', '110108010', :g)"
+        ),
+        {"g": area},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO grid (code, community_code, name, geom) "
+            "VALUES ('110108010001001', '110108010001', '一网格', :g)"
+        ),
+        {"g": area},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO department (code, name, level, region_code) "
+            "VALUES ('hd-cgzf', '海淀区城管执法局', 'district', '110108')"
+        )
+    )
+    ids: dict[str, int] = {}
+    for n, (
+        key,
+        status,
+        mode,
+        named,
+        dispatched,
+        closed,
+        due,
+        returned,
+        score,
+        events,
+    ) in enumerate(OLD):
+        reported = f"now() - interval '{100 + n} hours'"
+
+        def later(hours: int | None, base: str = reported) -> str:
+            return "NULL" if hours is None else f"{base} + interval '{hours} hours'"
+
+        ids[key] = conn.execute(
+            text(
+                "INSERT INTO incident (category, description, grid_code, community_code, "
+                "street_code, status, reported_at, dispatched_at, closed_at, due_at, "
+                "dispatch_mode, assignees, returned_count, score, geom) VALUES "
+                f"(:category, :key, '110108010001001', '110108010001', '110108010', :status, "
+                f"{reported}, {later(dispatched)}, {later(closed)}, {later(due)}, :mode, "
+                "CAST(:named AS jsonb), :returned, :score, "
+                "ST_SetSRID(ST_MakePoint(116.342, 40.005), 4326)) RETURNING id"
+            ),
+            {
+                "category": "市容环境/暴露垃圾" if n % 2 else "街面秩序/占道经营",
+                "key": key,
+                "status": status,
+                "mode": mode,
+                "named": json.dumps(named, ensure_ascii=False),
+                "returned": returned,
+                "score": score,
+            },
+        ).scalar_one()
+        for seq, (to_status, note) in enumerate([("reported", None), *events], start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO incident_event (incident_id, seq, action, to_status, actor, at, "
+                    f"note) VALUES (:i, :seq, :to, :to, '学院路街道', {reported} + "
+                    "make_interval(mins => :seq), :note)"
+                ),
+                {"i": ids[key], "seq": seq, "to": to_status, "note": note},
+            )
+    return ids
+
+
+def test_old_incidents_are_carried_into_the_new_flow(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    url = fresh_database("gridmap_test_carry_incidents")
+    engine = make_engine(url, pool_size=1)
+    try:
+        migrate.upgrade(url, "0009")
+        with engine.begin() as conn:
+            ids = _insert_old(conn)
+        before = {g: _figures(engine, g) for g in FIGURE_GROUPS}
+        states_before = {g: _by_state(engine, g) for g in FIGURE_GROUPS}
+        assert before["street"]["110108010"]["incidents"] == len(OLD)
+        # open, past due and not parked: both dispatched, handling, resolved, returned, escalated
+        assert before["street"]["110108010"]["overdue_now"] == 6
+        migrate.upgrade(url)
+        after = {g: _figures(engine, g) for g in FIGURE_GROUPS}
+        assert after == before
+        for g in FIGURE_GROUPS:
+            assert _by_state(engine, g) == {
+                k: _in_new_words(v) for k, v in states_before[g].items()
+            }
+        with engine.connect() as conn:
+            incidents = {
+                r.description: r
+                for r in conn.execute(
+                    text(
+                        "SELECT description, status, owner_code, parked_from, parked_at "
+                        "IS NOT NULL AS parked_at, (SELECT count(*) FROM incident_event e "
+                        "WHERE e.incident_id = i.id) AS events FROM incident i"
+                    )
+                )
+            }
+            tasks: dict[str, list[tuple[object, ...]]] = {}
+            for r in conn.execute(
+                text(
+                    "SELECT i.description, t.kind, t.assignee_kind, t.assignee_code, "
+                    "t.assignee_name, t.state, t.returned_count, t.feedback, "
+                    "t.answered_at IS NOT NULL AS answered, t.due_at = i.due_at AS same_due "
+                    "FROM incident_task t JOIN incident i ON i.id = t.incident_id ORDER BY t.id"
+                )
+            ):
+                tasks.setdefault(r[0], []).append(tuple(r[1:]))
+            approvals = {
+                r[0]: tuple(r[1:])
+                for r in conn.execute(
+                    text(
+                        "SELECT i.description, a.kind, a.reason, a.decision, a.decider_code "
+                        "FROM approval a JOIN incident i ON i.id = a.incident_id"
+                    )
+                )
+            }
+        expected = {
+            "reported": ("reported", None, None),
+            "accepted": ("queued", "110108", None),
+            "dispatched to a department by name and a free text": ("handling", "110108010", None),
+            "dispatched to a department by code": ("handling", "110108010", None),
+            "handling by its grid's team, overdue": ("handling", "110108010", None),
+            "extended": ("handling", "110108010", None),
+            "parked after dispatch": ("parked", "110108010", "handling"),
+            "parked before dispatch": ("parked", "110108", "queued"),
+            "resolved": ("resolved", "110108010", None),
+            "returned for rework": ("handling", "110108010", None),
+            "closed on time": ("closed", "110108010", None),
+            "evaluated late and reworked": ("evaluated", "110108010", None),
+            "escalated to the district": ("handling", "110108", None),
+            "cancelled": ("cancelled", "110108", None),
+        }
+        assert {k: (r.status, r.owner_code, r.parked_from) for k, r in incidents.items()} == (
+            expected
+        )
+        assert incidents["parked after dispatch"].parked_at
+        # every event kept
+        for key, *_, events in OLD:
+            assert incidents[key].events == len(events) + 1, key
+        grid, community = "110108010001001", "110108010001"
+        assert tasks == {
+            "dispatched to a department by name and a free text": [
+                ("whistle", "department", "hd-cgzf", "海淀区城管执法局", "assigned", 0, None, False, True),
+                ("split", "other", None, "物业公司", "assigned", 0, None, False, True),
+            ],
+            "dispatched to a department by code": [
+                ("whistle", "department", "hd-cgzf", "海淀区城管执法局", "assigned", 0, None, False, True),
+            ],
+            "handling by its grid's team, overdue": [
+                ("split", "grid", grid, "一网格", "working", 0, None, False, True),
+            ],
+            "extended": [("split", "grid", grid, "一网格", "working", 0, None, False, True)],
+            "parked after dispatch": [
+                ("split", "grid", grid, "一网格", "working", 0, None, False, True),
+            ],
+            "resolved": [("split", "grid", grid, "一网格", "answered", 0, "已清理", True, True)],
+            "returned for rework": [
+                ("split", "grid", grid, "一网格", "working", 1, None, False, True),
+            ],
+            "closed on time": [("split", "grid", grid, "一网格", "answered", 0, None, True, True)],
+            "evaluated late and reworked": [
+                ("split", "community", community, "测试社区", "answered", 1, "好了", True, True),
+            ],
+            "escalated to the district": [
+                ("whistle", "department", "hd-cgzf", "海淀区城管执法局", "working", 0, None, False, True),
+            ],
+        }  # fmt: skip
+        assert approvals == {
+            "extended": ("extend", "等待配件", "approved", "110108"),
+            "parked after dispatch": ("park", "待拆迁", "approved", "110108"),
+            "parked before dispatch": ("park", "历史遗留", "approved", "110108"),
+        }
+        assert set(ids) == set(incidents)
+        # the carried tasks give the department its figures: three tasks, none answered yet
+        department = _figures(engine, "department")["hd-cgzf"]
+        assert (department["tasks"], department["incidents"], department["closed"]) == (3, 3, 0)
+        assert department["name"] == "海淀区城管执法局" and department["overdue_now"] == 3
+    finally:
+        engine.dispose()
+
+
+def test_demo_figures_survive_down_and_up(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    from gridmap.loader import load_dataset
+    from gridmap.settings import project_root
+
+    url = fresh_database("gridmap_test_demo_down_up")
+    migrate.upgrade(url)
+    engine = make_engine(url, pool_size=2)
+    try:
+        load_dataset(engine, project_root() / "data" / "boundaries", commit=True)
+        groups = ("street", "community", "category")
+        before = {g: _figures(engine, g) for g in groups}
+        with engine.connect() as conn:
+            count = conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
+        assert count == sum(g["incidents"] for g in before["street"].values()) > 0
+        # the demo's tasks give departments and workers their figures
+        assert len(_figures(engine, "department")) >= 10 and len(_figures(engine, "worker")) > 50
+        migrate.downgrade(url, "0009")
+        assert {g: _figures(engine, g) for g in groups} == before
+        migrate.upgrade(url)
+        assert {g: _figures(engine, g) for g in groups} == before
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM incident")).scalar_one() == count
     finally:
         engine.dispose()

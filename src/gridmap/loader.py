@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
 
 import shapely
 from shapely.geometry import shape
@@ -34,6 +35,7 @@ from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
 from gridmap.queries.circles import ensure as ensure_circles
 from gridmap.services.incidents import derive_times, working_hours
+from gridmap.services.whistle import suggest
 
 Progress = Callable[[str], None]
 # Staged rows carry geometry as hex WKB in a ``geom_wkb`` column; this reads it back as 4326.
@@ -52,6 +54,8 @@ FILES = (
     "list_items.geojson",
     "incidents.geojson",
     "incident_events.csv",
+    "incident_tasks.csv",
+    "approvals.csv",
 )
 # Every file but the manifest, regions and grids may be left out of a data set.
 OPTIONAL = set(FILES) - {"manifest.json", "regions.geojson", "grids.geojson"}
@@ -432,10 +436,18 @@ def load_dataset(
         )
 
         say("incidents")
-        report.tables["incident"], report.tables["incident_event"] = _load_incidents(
-            conn, incidents, _rows(folder, "incident_events.csv")
+        report.tables.update(
+            _load_incidents(
+                conn,
+                incidents,
+                _rows(folder, "incident_events.csv"),
+                tasks=_rows(folder, "incident_tasks.csv"),
+                approvals=_rows(folder, "approvals.csv"),
+            )
         )
         derive_times(conn, working_hours(conn))
+        _split_tasks_fall_due_with_incident(conn)
+        _whistle_tasks_get_their_item(conn)
 
         say("service circles")
         moved = report.tables["road_edge"].changed + report.tables["service_center"].changed
@@ -731,15 +743,52 @@ def _load_roads(conn: Connection, roads: list[tuple[dict[str, Any], Any]]) -> Ta
     return TableChange(inserted=max(0, len(rows) - before), updated=min(before, len(rows)))
 
 
+TASK_COLUMNS = (
+    "kind",
+    "assignee_kind",
+    "assignee_code",
+    "assignee_name",
+    "state",
+    "created_at",
+    "created_by",
+    "report_due_at",
+    "due_at",
+    "reported_in_at",
+    "answered_at",
+    "answered_by",
+    "feedback",
+    "returned_count",
+)
+APPROVAL_COLUMNS = (
+    "kind",
+    "reason",
+    "hours",
+    "requested_by",
+    "requested_at",
+    "decider_code",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "decision_note",
+)
+
+
 def _load_incidents(
-    conn: Connection, incidents: list[tuple[dict[str, Any], Any]], events: list[dict[str, str]]
-) -> tuple[TableChange, TableChange]:
+    conn: Connection,
+    incidents: list[tuple[dict[str, Any], Any]],
+    events: list[dict[str, str]],
+    *,
+    tasks: list[dict[str, str]],
+    approvals: list[dict[str, str]],
+) -> dict[str, TableChange]:
+    """Incidents, then their sub-tasks (``task_key``s name them in the other files), events
+    and requests. History: an incident, its tasks and its requests are written only once."""
     _stage(
         conn,
         "_incident_in",
         "idempotency_key text, category text, severity text, description text, "
         "reporter_name text, reporter_phone text, status text, reported_at timestamptz, "
-        "score int, geom_wkb text",
+        "score int, dispatch_mode text, returned_count int, geom_wkb text",
         [
             {
                 "idempotency_key": p["idempotency_key"],
@@ -751,6 +800,8 @@ def _load_incidents(
                 "status": p.get("status"),
                 "reported_at": p.get("reported_at"),
                 "score": p.get("score"),
+                "dispatch_mode": _none(p.get("dispatch_mode")),
+                "returned_count": int(p.get("returned_count") or 0),
                 "geom_wkb": _wkb(g),
             }
             for p, g in incidents
@@ -764,7 +815,8 @@ def _load_incidents(
         key=["idempotency_key"],
         columns=[],
         select="SELECT i.idempotency_key, i.category, i.severity, i.description, "
-        "i.reporter_name, i.reporter_phone, i.status, i.reported_at, i.score, p.geom, "
+        "i.reporter_name, i.reporter_phone, i.status, i.reported_at, i.score, "
+        "i.dispatch_mode, i.returned_count, p.geom, "
         "g.code, g.community_code, left(g.community_code, 9), "
         # Who holds it: none while reported, the district while it waits for its dispatch,
         # the street that owns it after.
@@ -787,6 +839,8 @@ def _load_incidents(
             "status",
             "reported_at",
             "score",
+            "dispatch_mode",
+            "returned_count",
             "geom",
             "grid_code",
             "community_code",
@@ -794,11 +848,12 @@ def _load_incidents(
             "owner_code",
         ],
     )
+    task_change = _load_tasks(conn, tasks)
     _stage(
         conn,
         "_event_in",
         "incident_key text, seq int, action text, to_status text, actor text, "
-        "at timestamptz, note text",
+        "at timestamptz, note text, task_key text",
         [
             {
                 "incident_key": r["incident_key"],
@@ -808,6 +863,7 @@ def _load_incidents(
                 "actor": _none(r.get("actor")),
                 "at": r["at"],
                 "note": _none(r.get("note")),
+                "task_key": _none(r.get("task_key")),
             }
             for r in events
         ],
@@ -820,8 +876,9 @@ def _load_incidents(
         columns=[],
         select="SELECT i.id, e.seq, e.action, "
         "lag(e.to_status) OVER (PARTITION BY e.incident_key ORDER BY e.seq), "
-        "e.to_status, e.actor, e.at, e.note "
-        "FROM _event_in e JOIN incident i ON i.idempotency_key = e.incident_key",
+        "e.to_status, e.actor, e.at, e.note, m.id "
+        "FROM _event_in e JOIN incident i ON i.idempotency_key = e.incident_key "
+        "LEFT JOIN _task_map m ON m.task_key = e.task_key",
         insert_columns=[
             "incident_id",
             "seq",
@@ -831,6 +888,143 @@ def _load_incidents(
             "actor",
             "at",
             "note",
+            "task_id",
         ],
     )
-    return incident_change, event_change
+    return {
+        "incident": incident_change,
+        "incident_task": task_change,
+        "incident_event": event_change,
+        "approval": _load_approvals(conn, approvals),
+    }
+
+
+def _sql_type(column: str) -> str:
+    if column in ("returned_count", "hours"):
+        return "int"
+    return "timestamptz" if column.endswith("_at") else "text"
+
+
+def _load_tasks(conn: Connection, tasks: list[dict[str, str]]) -> TableChange:
+    """Sub-tasks of incidents that have none yet, and ``_task_map``: every task key of the
+    file with the id of its task (the n-th task of an incident in the file is its n-th task)."""
+    _stage(
+        conn,
+        "_task_in",
+        "ord int, task_key text, incident_key text, answered_by_person text, "
+        + ", ".join(f"{c} {_sql_type(c)}" for c in TASK_COLUMNS),
+        [
+            {
+                "ord": n,
+                "task_key": r["task_key"],
+                "incident_key": r["incident_key"],
+                "answered_by_person": _none(r.get("answered_by_person")),
+                **{c: _none(r.get(c)) for c in TASK_COLUMNS if c != "returned_count"},
+                "returned_count": int(r.get("returned_count") or 0),
+            }
+            for n, r in enumerate(tasks)
+        ],
+    )
+    columns = ", ".join(TASK_COLUMNS)
+    # Kept as SQL: one set-based insert from the staging table, people found by their key.
+    inserted = conn.execute(
+        text(
+            f"INSERT INTO incident_task (incident_id, answered_by_person, {columns}) "
+            f"SELECT i.id, p.id, {', '.join('t.' + c for c in TASK_COLUMNS)} "
+            "FROM _task_in t JOIN incident i ON i.idempotency_key = t.incident_key "
+            "LEFT JOIN person p ON p.key = t.answered_by_person "
+            "WHERE NOT EXISTS (SELECT 1 FROM incident_task x WHERE x.incident_id = i.id) "
+            "ORDER BY t.ord"
+        )
+    ).rowcount
+    # Kept as SQL: task keys live only in the files; they are matched by order per incident.
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE _task_map ON COMMIT DROP AS "
+            "SELECT f.task_key, d.id FROM "
+            "(SELECT t.task_key, i.id AS incident_id, "
+            " row_number() OVER (PARTITION BY t.incident_key ORDER BY t.ord) AS n "
+            " FROM _task_in t JOIN incident i ON i.idempotency_key = t.incident_key) f "
+            "JOIN (SELECT id, incident_id, "
+            " row_number() OVER (PARTITION BY incident_id ORDER BY id) AS n "
+            " FROM incident_task) d ON d.incident_id = f.incident_id AND d.n = f.n"
+        )
+    )
+    return TableChange(inserted=inserted, unchanged=len(tasks) - inserted)
+
+
+def _load_approvals(conn: Connection, approvals: list[dict[str, str]]) -> TableChange:
+    """Extension and parking requests of incidents that have none yet."""
+    _stage(
+        conn,
+        "_approval_in",
+        "incident_key text, task_key text, "
+        + ", ".join(f"{c} {_sql_type(c)}" for c in APPROVAL_COLUMNS),
+        [
+            {
+                "incident_key": r["incident_key"],
+                "task_key": _none(r.get("task_key")),
+                **{c: _none(r.get(c)) for c in APPROVAL_COLUMNS if c != "hours"},
+                "hours": int(r["hours"]) if r.get("hours") else None,
+            }
+            for r in approvals
+        ],
+    )
+    columns = ", ".join(APPROVAL_COLUMNS)
+    # Kept as SQL: one set-based insert from the staging table.
+    inserted = conn.execute(
+        text(
+            f"INSERT INTO approval (incident_id, task_id, {columns}) "
+            f"SELECT i.id, m.id, {', '.join('a.' + c for c in APPROVAL_COLUMNS[:-4])}, "
+            "coalesce(a.decision, 'pending'), a.decided_by, a.decided_at, a.decision_note "
+            "FROM _approval_in a JOIN incident i ON i.idempotency_key = a.incident_key "
+            "LEFT JOIN _task_map m ON m.task_key = a.task_key "
+            "WHERE NOT EXISTS (SELECT 1 FROM approval x WHERE x.incident_id = i.id)"
+        )
+    ).rowcount
+    return TableChange(inserted=inserted, unchanged=len(approvals) - inserted)
+
+
+def _whistle_tasks_get_their_item(conn: Connection) -> None:
+    """A whistle task loaded without its line of the whistle list gets the line the list
+    suggests for its incident, and whether the list named its department (once: a task whose
+    ``suggested`` is known is history)."""
+    session = Session(bind=conn)
+    pairs = conn.execute(
+        # Kept as SQL: the distinct places and categories of the tasks still to settle.
+        text(
+            "SELECT DISTINCT i.category, i.street_code FROM incident_task t "
+            "JOIN incident i ON i.id = t.incident_id "
+            "WHERE t.kind = 'whistle' AND t.suggested IS NULL AND t.whistle_item_id IS NULL"
+        )
+    ).all()
+    for category, street in pairs:
+        found = suggest(session, category=category, street_code=street)
+        # Kept as SQL: one update per place and category, over the tasks still to settle.
+        conn.execute(
+            text(
+                "UPDATE incident_task t SET whistle_item_id = :item, "
+                "suggested = t.assignee_code = ANY(CAST(:codes AS text[])) "
+                "FROM incident i WHERE i.id = t.incident_id AND t.kind = 'whistle' "
+                "AND t.suggested IS NULL AND t.whistle_item_id IS NULL "
+                "AND i.category = :category AND i.street_code IS NOT DISTINCT FROM :street"
+            ),
+            {
+                "item": None if found.item is None else found.item["id"],
+                "codes": [d["code"] for d in found.departments],
+                "category": category,
+                "street": street,
+            },
+        )
+
+
+def _split_tasks_fall_due_with_incident(conn: Connection) -> None:
+    # A split task given without a due time falls due with its incident, whose time the
+    # category's limit gives only once the events are in (derive_times).
+    conn.execute(
+        text(
+            "UPDATE incident_task t SET due_at = i.due_at FROM incident i "
+            "WHERE i.id = t.incident_id AND t.kind = 'split' AND t.due_at IS NULL "
+            "AND i.due_at IS NOT NULL"
+        )
+    )

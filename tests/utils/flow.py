@@ -31,7 +31,11 @@ def add_department(db: Session, code: str, name: str, kind: str, region: str) ->
 def add_whistle_item(
     db: Session, *, category: str, lead: str, partners: list[str], report: int, answer: int
 ) -> int:
-    """A whistle-list line for ``category`` (in a class of its own); returns its id."""
+    """A whistle-list line for ``category`` (in a class of its own), the one the list suggests
+    for it: the seeded lines of the category are made inactive. Returns its id."""
+    db.execute(
+        text("UPDATE whistle_item SET active = false WHERE category = :cat"), {"cat": category}
+    )
     db.execute(
         text(
             "INSERT INTO whistle_class (code, name) VALUES ('T1', '测试类') ON CONFLICT DO NOTHING"

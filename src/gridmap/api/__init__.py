@@ -20,6 +20,7 @@ from gridmap.api import (
     open311,
     regions,
     services,
+    stats,
     tiles,
     whistle,
 )
@@ -37,7 +38,7 @@ api_router.include_router(board.router)
 api_router.include_router(approvals.router)
 api_router.include_router(whistle.incident_router)
 api_router.include_router(incidents.router)
-api_router.include_router(incidents.stats_router)
+api_router.include_router(stats.router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(lists.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
@@ -33,7 +33,6 @@ from gridmap.schemas.incidents import (
     IncidentFeature,
     IncidentIn,
     IncidentPage,
-    IncidentStats,
     MergeIn,
     PhotoPublic,
     TaskActionIn,
@@ -45,7 +44,6 @@ from gridmap.services import workflow as wf
 from gridmap.services.etags import incident_etag
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
-stats_router = APIRouter(prefix="/stats", tags=["incidents"])
 
 
 IfMatch = Annotated[
@@ -369,28 +367,4 @@ def act(
             hours=_hours(request, session),
             pool_minutes=request.app.state.settings.api.pool_minutes,
         )
-    )
-
-
-@stats_router.get(
-    "/incidents",
-    **documented(IncidentStats),
-    summary="Workflow figures per grid, community, street or category",
-)
-def incident_stats(
-    request: Request,
-    session: SessionDep,
-    region: RegionQuery = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    to: Annotated[str | None, Query(max_length=40)] = None,
-    group_by: Literal["grid", "community", "street", "category"] = "community",
-) -> dict[str, Any]:
-    """Counts by state, on-time closure rate, rework rate, mean and p90 hours to close, overdue."""
-    tz = request.app.state.settings.api.timezone
-    return svc.stats(
-        session,
-        region=region,
-        start=parse_at(from_, tz, name="from"),
-        end=parse_at(to, tz, name="to"),
-        group_by=group_by,
     )

@@ -6,7 +6,7 @@ decides who may do what and what a change writes together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -20,7 +20,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     or_,
     select,
     text,
@@ -407,60 +406,6 @@ def _period(
     if end is not None:
         where.append(_i.c.reported_at < end)
     return where
-
-
-GROUPS = {
-    "grid": _i.c.grid_code,
-    "community": _i.c.community_code,
-    "street": _i.c.street_code,
-    "category": _i.c.category,
-}
-
-
-def stats_rows(
-    session: Session,
-    *,
-    region: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    group_by: str,
-) -> tuple[Sequence[Row[Any]], Sequence[Row[Any]]]:
-    """Per group: the figures of closure and time to close, and the counts by state."""
-    key = GROUPS[group_by]
-    where = [*_period(region=region, start=start, end=end), _i.c.merged_into.is_(None)]
-    closed = _i.c.closed_at.is_not(None)
-    with_limit = and_(closed, _i.c.due_at.is_not(None))
-    # numeric division, as the figures were always computed
-    hours = func.extract("epoch", _i.c.closed_at - _i.c.reported_at) / literal_column("3600.0")
-    figures = session.execute(
-        select(
-            key.label("key"),
-            func.count().label("total"),
-            func.count().filter(closed).label("closed"),
-            func.count()
-            .filter(and_(with_limit, _i.c.closed_at <= _i.c.due_at))
-            .label("closed_on_time"),
-            func.count().filter(with_limit).label("closed_with_limit"),
-            func.count().filter(_i.c.returned_count > 0).label("reworked"),
-            func.avg(hours).filter(closed).label("mean_hours_to_close"),
-            func.percentile_cont(literal(0.9))
-            .within_group(hours)
-            .filter(closed)
-            .label("p90_hours_to_close"),
-            func.count()
-            .filter(and_(_i.c.due_at < func.now(), _i.c.status.not_in(DONE)))
-            .label("overdue_now"),
-        )
-        .where(*where)
-        .group_by(key)
-        .order_by(key.nulls_last())
-    ).all()
-    states = session.execute(
-        select(key.label("key"), _i.c.status, func.count().label("n"))
-        .where(*where)
-        .group_by(key, _i.c.status)
-    ).all()
-    return figures, states
 
 
 def lock_photos(session: Session, *, incident_id: int) -> Any:

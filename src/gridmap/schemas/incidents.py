@@ -239,26 +239,3 @@ class ImportReport(BaseModel):
     outside_grids: int | None = None
     inserted: int | None = None
     skipped_existing: int | None = None
-
-
-class IncidentStatsGroup(BaseModel):
-    """Workflow figures of one group (keyed by grid, community, street or category)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    total: int
-    by_state: dict[str, int]
-    closed: int
-    on_time_rate: float | None
-    rework_rate: float | None
-    mean_hours_to_close: float | None
-    p90_hours_to_close: float | None
-    overdue_now: int
-
-
-class IncidentStats(BaseModel):
-    """Workflow figures per group."""
-
-    region: str | None
-    group_by: Literal["grid", "community", "street", "category"]
-    groups: list[IncidentStatsGroup]

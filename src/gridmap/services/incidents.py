@@ -408,43 +408,6 @@ def list_incidents(
     )
 
 
-def stats(
-    session: Session,
-    *,
-    region: str | None,
-    start: datetime | None,
-    end: datetime | None,
-    group_by: str,
-) -> dict[str, Any]:
-    """Workflow figures per group: counts by state, on-time closure, rework, time to close."""
-    rows, states = q.stats_rows(session, region=region, start=start, end=end, group_by=group_by)
-    by_state: dict[Any, dict[str, int]] = {}
-    for r in states:
-        by_state.setdefault(r.key, {})[r.status] = int(r.n)
-    groups = []
-    for r in rows:
-        groups.append(
-            {
-                group_by: r.key,
-                "total": int(r.total),
-                "by_state": by_state.get(r.key, {}),
-                "closed": int(r.closed),
-                "on_time_rate": round(r.closed_on_time / r.closed_with_limit, 4)
-                if r.closed_with_limit
-                else None,
-                "rework_rate": round(r.reworked / r.closed, 4) if r.closed else None,
-                "mean_hours_to_close": None
-                if r.mean_hours_to_close is None
-                else round(float(r.mean_hours_to_close), 2),
-                "p90_hours_to_close": None
-                if r.p90_hours_to_close is None
-                else round(float(r.p90_hours_to_close), 2),
-                "overdue_now": int(r.overdue_now),
-            }
-        )
-    return {"region": region, "group_by": group_by, "groups": groups}
-
-
 def add_photo(
     session: Session,
     *,
