@@ -241,7 +241,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--incidents", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=5)
-    args = ap.parse_args()
+    # Known options only: bench/board.py calls this with its own (--part, --rows) on the line.
+    args, _ = ap.parse_known_args()
     result = paint(incidents=args.incidents, runs=args.runs)
     print("\n".join(result.lines()))
 
