@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -329,6 +330,16 @@ def test_assessment_ranks_a_month_in_a_table_and_a_chart(
     with page.expect_download() as got:
         page.locator("#a-csv").click()
     assert got.value.suggested_filename == "assessment-street-2026-09.csv"
+    header = Path(got.value.path()).read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("排名,") and "按期办结率" in header, header
+    # Ranked by the API: the table keeps its order, names in words.
+    first = page.locator("#a-table tbody tr").first.locator("td").nth(1).inner_text()
+    assert not first.isdigit(), first
+    for group in ("worker", "department"):
+        page.locator("#a-group").select_option(group)
+        page.locator("#assess-form button[type='submit']").click()
+        expect(page.locator("#status")).to_contain_text("2026-09")
+    page.screenshot(path=SHOTS.format("assessment-department"))
 
 
 def test_bulk_accept_of_ticked_rows(
