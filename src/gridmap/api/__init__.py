@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from gridmap.api import (
     approvals,
+    board,
     departments,
     exchange,
     grids,
@@ -30,6 +31,8 @@ api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(exchange.router)
+# Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
+api_router.include_router(board.router)
 # Before incidents: /incidents/{id}/approvals and /whistle-suggestions are not steps of
 # /incidents/{id}/{step}.
 api_router.include_router(approvals.router)
@@ -48,3 +51,4 @@ root_router.include_router(health.router)
 root_router.include_router(open311.router)
 root_router.include_router(tiles.router)
 root_router.include_router(maps.router)
+root_router.include_router(board.page_router)

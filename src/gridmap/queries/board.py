@@ -1,0 +1,332 @@
+"""gridmap.queries.board: the SQL of the command centre's board: which incidents wait in which
+queue for a caller's scope, how many in each, and whether anything changed since last asked.
+
+Queries never check permissions: :mod:`gridmap.services.board` turns the caller into a
+:class:`Scope` and decides which queues it has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    and_,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session
+
+from gridmap.models import Approval, Grid, Incident, IncidentTask, Region
+from gridmap.vocab.states import OPEN, TASK_OPEN
+
+_i = cast(Table, Incident.__table__)
+_t = cast(Table, IncidentTask.__table__)
+_a = cast(Table, Approval.__table__)
+_g = cast(Table, Grid.__table__)
+_r = cast(Table, Region.__table__)
+
+# The queues of a command centre, in the order the board shows them; a department, community
+# office or grid worker has only the sub-tasks given to it.
+CENTRE_QUEUES = (
+    "to_accept",
+    "pool",
+    "to_dispatch",
+    "dispatched",
+    "whistled",
+    "approvals",
+    "overdue",
+    "to_verify",
+)
+TASK_QUEUES = ("mine",)
+QUEUES = (*CENTRE_QUEUES, *TASK_QUEUES)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose board it is: a command centre's region (``None`` with ``everywhere``: an
+    administrator), or the assignee whose open sub-tasks make its ``mine`` queue."""
+
+    region: str | None = None
+    everywhere: bool = False
+    department: str | None = None
+    grids: frozenset[str] | None = None
+    community_office: str | None = None
+
+
+@dataclass(frozen=True)
+class BoardFilter:
+    """What the dispatcher narrowed the board to."""
+
+    street: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    state: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _under(column: Any, scope: Scope) -> ColumnElement[bool]:
+    if scope.everywhere:
+        return true()
+    if scope.region is None:
+        return false()
+    return cast(ColumnElement[bool], column.startswith(scope.region, autoescape=True))
+
+
+def _open_task(kind: str | None = None) -> ColumnElement[bool]:
+    q: Select[Any] = select(literal_column("1")).where(
+        _t.c.incident_id == _i.c.id, _t.c.state.in_(TASK_OPEN)
+    )
+    if kind is not None:
+        q = q.where(_t.c.kind == kind)
+    return exists(q)
+
+
+def _mine(scope: Scope) -> ColumnElement[bool]:
+    if scope.department is not None:
+        who = and_(_t.c.assignee_kind == "department", _t.c.assignee_code == scope.department)
+    elif scope.grids is not None:
+        who = and_(_t.c.assignee_kind == "grid", _t.c.assignee_code.in_(sorted(scope.grids)))
+    elif scope.community_office is not None:
+        office = scope.community_office
+        who = or_(
+            and_(_t.c.assignee_kind == "grid", _t.c.assignee_code.startswith(office)),
+            and_(_t.c.assignee_kind == "community", _t.c.assignee_code == office),
+        )
+    elif scope.everywhere:
+        who = true()
+    else:
+        return false()
+    return exists(
+        select(literal_column("1")).where(
+            _t.c.incident_id == _i.c.id, _t.c.state.in_(TASK_OPEN), who
+        )
+    )
+
+
+def _pending_approval(scope: Scope) -> ColumnElement[bool]:
+    q: Select[Any] = select(literal_column("1")).where(
+        _a.c.incident_id == _i.c.id, _a.c.decision == "pending"
+    )
+    if not scope.everywhere:
+        q = q.where(_a.c.decider_code == scope.region)
+    return exists(q)
+
+
+def open_tasks() -> Any:
+    """Per incident with open sub-tasks: whether one is a split (分单) and one a whistle (联单);
+    joined once for the counts instead of probing the tasks of every incident twice."""
+    return (
+        select(
+            _t.c.incident_id,
+            func.bool_or(_t.c.kind == "split").label("split"),
+            func.bool_or(_t.c.kind == "whistle").label("whistle"),
+        )
+        .where(_t.c.state.in_(TASK_OPEN))
+        .group_by(_t.c.incident_id)
+        .subquery("open_tasks")
+    )
+
+
+def queue_predicates(scope: Scope, tasks: Any = None) -> dict[str, ColumnElement[bool]]:
+    """Each queue as a condition on ``incident`` for ``scope``; with ``tasks`` (the
+    :func:`open_tasks` joined in), sub-tasks are read from it rather than probed per row."""
+    if tasks is None:
+        split, whistle = _open_task("split"), _open_task("whistle")
+    else:
+        split, whistle = tasks.c.split.is_(True), tasks.c.whistle.is_(True)
+    place = func.coalesce(_i.c.grid_code, _i.c.community_code, _i.c.street_code)
+    owned = _under(_i.c.owner_code, scope)
+    if scope.everywhere:
+        own_exactly: ColumnElement[bool] = true()
+    elif scope.region is None:
+        own_exactly = false()
+    else:
+        own_exactly = _i.c.owner_code == scope.region
+    running = [s for s in OPEN if s != "parked"]
+    return {
+        "to_accept": and_(_i.c.status == "reported", _under(place, scope)),
+        "pool": and_(_i.c.status == "pooled", owned),
+        "to_dispatch": and_(_i.c.status == "queued", owned),
+        "dispatched": and_(
+            owned,
+            or_(
+                _i.c.status == "dispatched",
+                and_(_i.c.status == "handling", split),
+            ),
+        ),
+        "whistled": and_(owned, _i.c.status == "handling", whistle),
+        "approvals": _pending_approval(scope),
+        "overdue": and_(
+            owned,
+            _i.c.status.in_(running),
+            _i.c.due_at.is_not(None),
+            _i.c.due_at < func.now(),
+        ),
+        "to_verify": and_(_i.c.status == "resolved", own_exactly),
+        "mine": _mine(scope),
+    }
+
+
+def _filtered(chosen: BoardFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if chosen.street is not None:
+        conditions.append(_i.c.street_code == chosen.street)
+    if chosen.category is not None:
+        conditions.append(_i.c.category == chosen.category)
+    if chosen.severity is not None:
+        conditions.append(_i.c.severity == chosen.severity)
+    if chosen.state is not None:
+        conditions.append(_i.c.status == chosen.state)
+    if chosen.start is not None:
+        conditions.append(_i.c.reported_at >= chosen.start)
+    if chosen.end is not None:
+        conditions.append(_i.c.reported_at < chosen.end)
+    return conditions
+
+
+def counts(
+    session: Session, *, scope: Scope, queues: tuple[str, ...], chosen: BoardFilter
+) -> dict[str, int]:
+    """How many incidents wait in each of ``queues`` (approvals: how many pending requests
+    the scope decides), in one statement."""
+    tasks = open_tasks()
+    preds = queue_predicates(scope, tasks)
+    columns: list[Any] = []
+    for name in queues:
+        if name == "approvals":
+            pending = (
+                select(func.count())
+                .select_from(_a.join(_i, _i.c.id == _a.c.incident_id))
+                .where(_a.c.decision == "pending", *_filtered(chosen))
+            )
+            if not scope.everywhere:
+                pending = pending.where(_a.c.decider_code == scope.region)
+            columns.append(pending.scalar_subquery().label(name))
+        else:
+            columns.append(func.count().filter(preds[name]).label(name))
+    # Every queue holds open incidents only: one pass over them counts them all.
+    query = (
+        select(*columns)
+        .select_from(_i.outerjoin(tasks, tasks.c.incident_id == _i.c.id))
+        .where(_i.c.status.in_(OPEN), *_filtered(chosen))
+    )
+    row = session.execute(query).one()
+    return {name: int(row._mapping[name]) for name in queues}
+
+
+def rows(
+    session: Session,
+    *,
+    scope: Scope,
+    queue: str,
+    chosen: BoardFilter,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """The incidents of one queue, the most pressing first: due soonest, then reported first."""
+    order = (_i.c.due_at.asc().nulls_last(), _i.c.reported_at.asc(), _i.c.id.asc())
+    # The page is chosen first, so names and sub-tasks are read for its rows only.
+    page = (
+        select(_i.c.id)
+        .where(queue_predicates(scope)[queue], *_filtered(chosen))
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    street = _r.alias("street")
+    community = _r.alias("community")
+    grid_name = (
+        select(_g.c.name)
+        .where(_g.c.code == _i.c.grid_code)
+        .order_by(_g.c.valid_to.is_(None).desc(), _g.c.valid_from.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    tasks = (
+        select(
+            func.count().filter(_t.c.state.in_(TASK_OPEN)).label("open"),
+            func.count().filter(_t.c.state == "answered").label("answered"),
+            func.count().filter(_t.c.state != "withdrawn").label("total"),
+            func.array_agg(_t.c.assignee_name).filter(_t.c.state.in_(TASK_OPEN)).label("names"),
+        )
+        .where(_t.c.incident_id == _i.c.id)
+        .lateral("tasks")
+    )
+    seconds_left = func.floor(func.extract("epoch", _i.c.due_at - func.now())).cast(Integer)
+    pool_left = func.floor(func.extract("epoch", _i.c.pool_until - func.now())).cast(Integer)
+    query = (
+        select(
+            _i.c.id,
+            _i.c.category,
+            _i.c.severity,
+            _i.c.status,
+            _i.c.street_code,
+            street.c.name.label("street_name"),
+            _i.c.community_code,
+            community.c.name.label("community_name"),
+            _i.c.grid_code,
+            grid_name.label("grid_name"),
+            _i.c.reported_at,
+            _i.c.due_at,
+            seconds_left.label("seconds_left"),
+            _i.c.pool_until,
+            pool_left.label("pool_seconds_left"),
+            _i.c.owner_code,
+            _i.c.version,
+            _i.c.change_seq,
+            tasks.c.open.label("tasks_open"),
+            tasks.c.answered.label("tasks_answered"),
+            tasks.c.total.label("tasks_total"),
+            tasks.c.names.label("tasks_names"),
+        )
+        .select_from(
+            _i.join(page, page.c.id == _i.c.id)
+            .outerjoin(street, street.c.code == _i.c.street_code)
+            .outerjoin(community, community.c.code == _i.c.community_code)
+            .join(tasks, true())
+        )
+        .order_by(*order)
+    )
+    out = []
+    for r in session.execute(query).mappings():
+        row = dict(r)
+        row["tasks"] = {
+            "open": row.pop("tasks_open"),
+            "answered": row.pop("tasks_answered"),
+            "total": row.pop("tasks_total"),
+            "assignees": list(row.pop("tasks_names") or []),
+        }
+        for key in ("reported_at", "due_at", "pool_until"):
+            if row[key] is not None:
+                row[key] = row[key].isoformat()
+        out.append(row)
+    return out
+
+
+# The largest change number: PostgreSQL reads max() off the end of incident_change_seq_idx.
+LAST_CHANGE = select(func.coalesce(func.max(_i.c.change_seq), 0))
+
+
+def last_change(session: Session) -> int:
+    """The largest ``change_seq`` of any incident (0 with none): one probe of the end of
+    ``incident_change_seq_idx``, however many incidents there are."""
+    return int(session.execute(LAST_CHANGE).scalar_one())
+
+
+def version_of(session: Session, *, incident_id: int) -> int | None:
+    """The current version of an incident (None: there is none)."""
+    found = session.execute(select(_i.c.version).where(_i.c.id == incident_id)).scalar()
+    return None if found is None else int(found)
