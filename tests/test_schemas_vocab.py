@@ -17,3 +17,35 @@ def test_literals_are_the_vocabulary() -> None:
     assert get_args(centres.Kind) == CENTER_KINDS
     tier = lists.MatchCandidate.model_fields["tier"].annotation
     assert get_args(tier) == TIERS
+
+
+def _page_vocabularies() -> dict[str, list[str]]:
+    """The VOCABULARIES table of web/lib/words.js, read as the page's source holds it."""
+    import json
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).parents[1] / "web" / "lib" / "words.js").read_text("utf-8")
+    table = re.search(r"VOCABULARIES = Object\.freeze\(\{(.*?)\}\);", source, re.S)
+    assert table is not None
+    return {
+        name: json.loads(f"[{words}]")
+        for name, words in re.findall(r"(\w+): \[([^\]]*)\]", table.group(1))
+    }
+
+
+def test_the_pages_words_are_the_vocabulary() -> None:
+    """Every code the API may send has a word on the pages: the page's list of codes per
+    vocabulary is the server's."""
+    from gridmap.vocab.kinds import DISPATCH_MODES, SEVERITIES
+    from gridmap.vocab.roles import HOLDER_KINDS, STAFF_ROLES, TOKEN_ROLES
+    from gridmap.vocab.states import INCIDENT_STATES
+
+    page = _page_vocabularies()
+    assert tuple(page["incident_state"]) == INCIDENT_STATES
+    assert tuple(page["dispatch_mode"]) == DISPATCH_MODES
+    assert tuple(page["token_role"]) == TOKEN_ROLES
+    assert tuple(page["holder_kind"]) == HOLDER_KINDS
+    assert tuple(page["staff_role"]) == STAFF_ROLES
+    assert tuple(page["severity"]) == SEVERITIES
+    assert tuple(page["list_status"]) == LIST_STATUSES

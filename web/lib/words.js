@@ -13,8 +13,8 @@ const TABLES = { zh, en };
 export const VOCABULARIES = Object.freeze({
   grid_kind: ["basic", "exclusive"],
   subtype: ["campus", "hospital", "market", "office", "park", "school", "other"],
-  incident_state: ["reported", "accepted", "cancelled", "dispatched", "handling", "resolved", "closed",
-    "returned", "evaluated", "extended", "parked"],
+  incident_state: ["reported", "pooled", "queued", "dispatched", "handling", "resolved", "closed",
+    "evaluated", "cancelled", "parked"],
   severity: ["general", "important", "urgent"],
   list_kind: ["resource", "need", "project"],
   list_status: ["open", "matched", "in_progress", "done", "closed"],
@@ -22,10 +22,10 @@ export const VOCABULARIES = Object.freeze({
   centre_kind: ["party_mass_center", "red_station", "convenience_station"],
   circle_method: ["network", "buffer"],
   region_level: ["district", "street", "community", "grid"],
-  token_role: ["admin", "district", "street", "community", "worker", "viewer"],
+  token_role: ["admin", "district", "street", "community", "worker", "department", "viewer"],
   holder_kind: ["office", "staff", "party_member", "department"],
   staff_role: ["leader", "worker", "guide", "police", "mediator", "safety", "volunteer"],
-  dispatch_mode: ["team", "claim", "split", "joint", "escalate"],
+  dispatch_mode: ["claim", "dispatch", "auto", "team", "split", "joint", "escalate"],
   category_class: ["city_management", "social_governance"],
 });
 

@@ -6,9 +6,9 @@ import { word } from "../words.js";
 import { inView } from "./inview.js";
 
 /** The colour of each incident state. */
-export const STATE_COLOUR = { reported: "#9e9e9e", accepted: "#1e88e5", dispatched: "#3949ab",
-  handling: "#fb8c00", resolved: "#43a047", closed: "#2e7d32", evaluated: "#1b5e20",
-  returned: "#e53935", extended: "#8e24aa", parked: "#6d4c41", cancelled: "#bdbdbd" };
+export const STATE_COLOUR = { reported: "#9e9e9e", pooled: "#1e88e5", queued: "#00838f",
+  dispatched: "#3949ab", handling: "#fb8c00", resolved: "#43a047", closed: "#2e7d32", evaluated: "#1b5e20",
+  parked: "#6d4c41", cancelled: "#bdbdbd" };
 
 /** One incident's marker, its popup made (in the language in use) when opened. */
 export function incidentMarker(f) {

@@ -93,8 +93,8 @@ export const ROLES = {};
 export const CODES = {
   grid_kind: { basic: "Basic grid", exclusive: "Exclusive grid" },
   subtype: { campus: "campus", hospital: "hospital", market: "market", office: "office building", park: "park", school: "school", other: "other" },
-  incident_state: { reported: "Reported", accepted: "Accepted", cancelled: "Cancelled", dispatched: "Dispatched", handling: "Being handled",
-    resolved: "Resolved", closed: "Closed", returned: "Returned for rework", evaluated: "Evaluated", extended: "Extended", parked: "Parked" },
+  incident_state: { reported: "Reported", pooled: "In the street's pool", queued: "To dispatch", dispatched: "Dispatched", handling: "Being handled",
+    resolved: "To verify", closed: "Closed", evaluated: "Evaluated", cancelled: "Cancelled", parked: "Parked" },
   severity: { general: "General", important: "Important", urgent: "Urgent" },
   list_kind: { resource: "Resource list", need: "Needs list", project: "Project list" },
   list_status: { open: "Open", matched: "Matched", in_progress: "In progress", done: "Done", closed: "Closed" },
@@ -105,7 +105,7 @@ export const CODES = {
   token_role: { admin: "Administrator", district: "District office", street: "Street office", community: "Community office", worker: "Grid worker", department: "Department", viewer: "Viewer" },
   holder_kind: { office: "Office", staff: "Grid staff", party_member: "Party member", department: "Department" },
   staff_role: { leader: "Grid leader", worker: "Grid worker", guide: "Guide", police: "Community police", mediator: "Mediator", safety: "Safety officer", volunteer: "Volunteer" },
-  dispatch_mode: { team: "to the grid team", claim: "claimed by the street", split: "split down", joint: "whistled to departments", escalate: "returned up" },
+  dispatch_mode: { claim: "claimed by the street", dispatch: "dispatched by the district", auto: "dispatched when the pool's window closed", team: "to the grid team", split: "split down", joint: "whistled to departments", escalate: "returned up" },
   category_class: { city_management: "City management", social_governance: "Social governance" },
 };
 

@@ -90,8 +90,8 @@ export const ROLES = {
 export const CODES = {
   grid_kind: { basic: "基础网格", exclusive: "专属网格" },
   subtype: { campus: "校园", hospital: "医院", market: "商场市场", office: "商务楼宇", park: "园区公园", school: "学校", other: "其他" },
-  incident_state: { reported: "已上报", accepted: "已立案", cancelled: "已作废", dispatched: "已派遣", handling: "处置中",
-    resolved: "已处置", closed: "已结案", returned: "已返工", evaluated: "已考评", extended: "已延期", parked: "已挂账" },
+  incident_state: { reported: "已上报", pooled: "待抢单", queued: "待派单", dispatched: "已派单", handling: "处置中",
+    resolved: "待核查", closed: "已结案", evaluated: "已考评", cancelled: "已作废", parked: "已挂账" },
   severity: { general: "一般", important: "重要", urgent: "紧急" },
   list_kind: { resource: "资源清单", need: "需求清单", project: "项目清单" },
   list_status: { open: "待对接", matched: "已对接", in_progress: "实施中", done: "已完成", closed: "已关闭" },
@@ -102,7 +102,7 @@ export const CODES = {
   token_role: { admin: "管理员", district: "区", street: "街道", community: "社区", worker: "网格员", department: "部门", viewer: "查看者" },
   holder_kind: { office: "机关", staff: "网格工作人员", party_member: "党员", department: "部门" },
   staff_role: { leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警", mediator: "调解员", safety: "安全员", volunteer: "志愿者" },
-  dispatch_mode: { team: "派网格团队", claim: "街道抢单", split: "分单", joint: "联单", escalate: "返单" },
+  dispatch_mode: { claim: "街道抢单", dispatch: "区派单", auto: "抢单超时自动派单", team: "派网格团队", split: "分单", joint: "联单", escalate: "返单" },
   category_class: { city_management: "城市管理", social_governance: "社会治理" },
 };
 
