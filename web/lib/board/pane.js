@@ -143,11 +143,17 @@ export function incidentPane(aside, changed, say) {
     if (photos.length) parts.push(el("h3", {}, [t("board_photos")]), el("div", { class: "photos" }, photos));
 
     parts.push(el("h3", {}, [t("board_timeline")]));
-    parts.push(el("ol", { class: "timeline" }, (p.events || []).map((e) => el("li", {}, [
-      `${when(e.at)} · ${stepWord(e.action)} → ${stateWord(e.to_status)}`,
-      e.actor ? el("span", { class: "muted" }, [` · ${e.actor}`]) : null,
-      e.note ? el("div", { class: "muted" }, [e.note]) : null,
-    ]))));
+    parts.push(el("ol", { class: "timeline" }, (p.events || []).map((e) => {
+      // The server's own steps (the pool's window, a resolution by the sub-tasks) are told in
+      // words here; their notes are the API's English record of the same.
+      const bySystem = /^system\b/.test(e.actor || "");
+      const said = bySystem ? t(`system_${e.action}`) : e.note;
+      return el("li", {}, [
+        `${when(e.at)} · ${stepWord(e.action)} → ${stateWord(e.to_status)}`,
+        e.actor ? el("span", { class: "muted" }, [` · ${bySystem ? t("system_actor") : e.actor}`]) : null,
+        said && !said.startsWith("system_") ? el("div", { class: "muted" }, [said]) : null,
+      ]);
+    })));
     body.replaceChildren(...parts);
   }
 
