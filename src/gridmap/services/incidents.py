@@ -14,6 +14,7 @@ from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
 from gridmap.photos import clean_photo
 from gridmap.privacy import mask_name, mask_phone
+from gridmap.queries import events as q_events
 from gridmap.queries import incidents as q
 from gridmap.queries import tasks as q_tasks
 from gridmap.services import tasks
@@ -151,7 +152,7 @@ def create_incident(
     if incident_id is None:
         existing = q.id_by_key(session, idempotency_key=report.idempotency_key)
         return get_incident(session, incident_id=existing, principal=principal), False
-    q.add_event(
+    q_events.add_event(
         session,
         incident_id=incident_id,
         action="report",
@@ -306,7 +307,7 @@ def act(
         push_due=push_due,
         returned=step == "rework",
     )
-    q.add_event(
+    q_events.add_event(
         session,
         incident_id=incident_id,
         action=step,

@@ -18,6 +18,7 @@ from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gridmap.photos import clean_photo
 from gridmap.privacy import mask_name
+from gridmap.queries import events as q_events
 from gridmap.queries import incidents as qi
 from gridmap.queries import tasks as q
 from gridmap.services import etags
@@ -275,7 +276,7 @@ def act_on_task(
     qi.apply_step(session, incident_id=incident_id, changes={"status": after})
     # A withdrawal that leaves nothing open hands the incident back to its owner on the same
     # event; the resolution is the system's, on an event of its own.
-    qi.add_event(
+    q_events.add_event(
         session,
         incident_id=incident_id,
         action=step,
@@ -286,7 +287,7 @@ def act_on_task(
         task_id=task_id,
     )
     if after == "resolved":
-        qi.add_event(
+        q_events.add_event(
             session,
             incident_id=incident_id,
             action="resolve",
