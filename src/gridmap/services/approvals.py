@@ -22,26 +22,10 @@ from gridmap.queries import events
 from gridmap.services import workflow as wf
 from gridmap.services.etags import check_incident
 from gridmap.services.incidents import get_incident
+from gridmap.services.tasks import incident_view, task_view
 from gridmap.vocab.roles import COMMAND_CENTRES
 
 KINDS = {"extend": "request_extend", "park": "request_park"}
-
-
-def incident_view(row: Any) -> wf.IncidentView:
-    """What the flow needs of an incident row (state, owner, place, where it parked from)."""
-    return wf.IncidentView(
-        state=row.status,
-        owner_code=row.owner_code,
-        street_code=row.street_code,
-        community_code=row.community_code,
-        grid_code=row.grid_code,
-        parked_from=row.parked_from,
-    )
-
-
-def task_view(row: Any) -> wf.TaskView:
-    """What the flow needs of a sub-task row."""
-    return wf.TaskView(row.kind, row.assignee_kind, row.assignee_code, row.state)
 
 
 def public(row: Any, principal: Principal) -> dict[str, Any]:

@@ -70,14 +70,7 @@ def get_incident(
     feature = mask(found, principal)
     props = feature["properties"]
     if events:
-        view = wf.IncidentView(
-            state=props["status"],
-            owner_code=props["owner_code"],
-            street_code=props["street_code"],
-            community_code=props["community_code"],
-            grid_code=props["grid_code"],
-            parked_from=props["parked_from"],
-        )
+        view = tasks.incident_view(props)
         props["events"] = q.events(session, incident_id=incident_id)
         props["actions"] = wf.steps_now(principal, view)
         props["tasks"] = tasks.public_tasks(

@@ -31,15 +31,16 @@ SYSTEM = "system"
 SERVED = ("report_in", "answer", "withdraw")
 
 
-def incident_view(row: Any) -> wf.IncidentView:
-    """What the flow needs of a locked or read incident row."""
+def incident_view(incident: Any) -> wf.IncidentView:
+    """What the flow needs of an incident (a locked or read row, or a Feature's properties)."""
+    i = incident if isinstance(incident, dict) else incident._mapping
     return wf.IncidentView(
-        state=row.status,
-        owner_code=row.owner_code,
-        street_code=row.street_code,
-        community_code=row.community_code,
-        grid_code=row.grid_code,
-        parked_from=row.parked_from,
+        state=i["status"],
+        owner_code=i["owner_code"],
+        street_code=i["street_code"],
+        community_code=i["community_code"],
+        grid_code=i["grid_code"],
+        parked_from=i["parked_from"],
     )
 
 
