@@ -20,7 +20,7 @@ from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gridmap.queries import approvals as q
 from gridmap.queries import events
 from gridmap.services import workflow as wf
-from gridmap.services.etags import check_incident
+from gridmap.services.etags import lock_incident
 from gridmap.services.incidents import get_incident
 from gridmap.services.tasks import incident_view, task_view
 from gridmap.vocab.roles import COMMAND_CENTRES
@@ -42,14 +42,6 @@ def public(row: Any, principal: Principal) -> dict[str, Any]:
 def approvals_of(session: Session, *, incident_id: int, principal: Principal) -> list[Any]:
     """Every approval of an incident, oldest first, each with ``may_decide`` for the caller."""
     return [public(r, principal) for r in q.approvals_of(session, incident_id=incident_id)]
-
-
-def _locked(session: Session, incident_id: int, if_match: str | None) -> Any:
-    row = q.lock_incident(session, incident_id=incident_id)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", incident=incident_id)
-    check_incident(if_match, incident_id=incident_id, version=row.version)
-    return row
 
 
 def request(
@@ -74,7 +66,7 @@ def request(
     if not principal.authenticated:
         raise Forbidden("requests need a token")
     step = KINDS[kind]
-    row = _locked(session, incident_id, if_match)
+    row = lock_incident(session, incident_id=incident_id, if_match=if_match)
     view = incident_view(row)
     if task_id is None:
         decider = _check_incident_request(principal, view, row, step=step, kind=kind)
@@ -194,7 +186,7 @@ def decide(
         raise NotFound(f"no approval {approval_id}", approval=approval_id)
     # The incident first, then the approval: the order a request takes them in, so a request
     # and a decision on the same incident queue instead of deadlocking.
-    row = _locked(session, incident_id, if_match)
+    row = lock_incident(session, incident_id=incident_id, if_match=if_match)
     asked = q.approval(session, approval_id=approval_id, lock=True)
     verb = "approve" if approve else "refuse"
     if not wf.may_decide(principal, asked.decider_code):

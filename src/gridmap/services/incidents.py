@@ -20,7 +20,7 @@ from gridmap.queries import tasks as q_tasks
 from gridmap.services import tasks
 from gridmap.services import workflow as wf
 from gridmap.services.access import require_role
-from gridmap.services.etags import check_incident, incident_etag
+from gridmap.services.etags import incident_etag, lock_incident
 from gridmap.vocab.roles import COMMAND_CENTRES, HANDLERS
 from gridmap.vocab.states import INCIDENT_STATES
 
@@ -207,10 +207,7 @@ def act(
         raise NotFound(f"no step {step!r}; steps are {', '.join(SERVED)}")
     if not principal.authenticated:
         raise Forbidden("workflow steps need a token")
-    row = q.lock_for_action(session, incident_id=incident_id)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", incident=incident_id)
-    check_incident(if_match, incident_id=incident_id, version=row.version)
+    row = lock_incident(session, incident_id=incident_id, if_match=if_match)
     view = tasks.incident_view(row)
     if not (wf.of_place(principal, view) or wf.is_owner(principal, view)):
         raise Forbidden(

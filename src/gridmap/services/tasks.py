@@ -202,11 +202,8 @@ def _locked(
 ) -> tuple[Any, Any, wf.IncidentView]:
     if not principal.authenticated:
         raise Forbidden("steps on sub-tasks need a token")
-    row = qi.lock_for_action(session, incident_id=incident_id)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    row = etags.lock_incident(session, incident_id=incident_id, if_match=if_match)
     view = incident_view(row)
-    etags.check_incident(if_match, incident_id=incident_id, version=row.version)
     task = q.lock_task(session, incident_id=incident_id, task_id=task_id)
     if task is None:
         raise NotFound(f"incident {incident_id} has no sub-task {task_id}", task=task_id)
