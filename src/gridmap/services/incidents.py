@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
-from gridmap.photos import clean_photo
+from gridmap.photos import clean_photo, store_photo
 from gridmap.privacy import mask_name, mask_phone
 from gridmap.queries import events as q_events
 from gridmap.queries import incidents as q
@@ -433,17 +432,11 @@ def add_photo(
         raise Forbidden(f"this token may not add photos to incident {incident_id}")
     if row.n >= max_photos:
         raise Conflict(f"incident {incident_id} already has {row.n} photos (at most {max_photos})")
-    digest = hashlib.sha256(photo_file.data).hexdigest()
-    name = f"{digest[:32]}{photo_file.suffix}"
-    target = folder / str(incident_id)
-    target.mkdir(parents=True, exist_ok=True)
-    (target / name).write_bytes(photo_file.data)
-    photo = {
-        "url": f"/api/v1/incidents/{incident_id}/photos/{name}",
-        "type": photo_file.media_type,
-        "bytes": len(photo_file.data),
-        "sha256": digest,
-        "by": principal.actor,
-    }
+    photo = store_photo(
+        photo_file,
+        folder=folder / str(incident_id),
+        url=f"/api/v1/incidents/{incident_id}/photos",
+        by=principal.actor,
+    )
     q.append_photo(session, incident_id=incident_id, photo=photo)
     return photo

@@ -7,7 +7,6 @@ answered (一单一反馈, :func:`gridmap.services.workflow.after_tasks`).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gridmap.photos import clean_photo
+from gridmap.photos import clean_photo, store_photo
 from gridmap.privacy import mask_name
 from gridmap.queries import events as q_events
 from gridmap.queries import incidents as qi
@@ -329,17 +328,11 @@ def add_photo(
         raise NotFound(f"incident {incident_id} has no sub-task {task_id}", task=task_id)
     if len(task.photos) >= max_photos:
         raise Conflict(f"sub-task {task_id} already has {len(task.photos)} photos")
-    digest = hashlib.sha256(photo_file.data).hexdigest()
-    name = f"{digest[:32]}{photo_file.suffix}"
-    target = folder / str(incident_id) / "tasks" / str(task_id)
-    target.mkdir(parents=True, exist_ok=True)
-    (target / name).write_bytes(photo_file.data)
-    photo = {
-        "url": f"/api/v1/incidents/{incident_id}/tasks/{task_id}/photos/{name}",
-        "type": photo_file.media_type,
-        "bytes": len(photo_file.data),
-        "sha256": digest,
-        "by": principal.actor,
-    }
+    photo = store_photo(
+        photo_file,
+        folder=folder / str(incident_id) / "tasks" / str(task_id),
+        url=f"/api/v1/incidents/{incident_id}/tasks/{task_id}/photos",
+        by=principal.actor,
+    )
     q.append_photo(session, task_id=task_id, photo=photo)
     return photo
