@@ -17,7 +17,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from gridmap.errors import InvalidFile
+from gridmap.errors import InvalidFile, InvalidInput
 
 # The formats accepted, with the media type and suffix each is stored under.
 FORMATS = {
@@ -44,6 +44,14 @@ class CleanPhoto:
     suffix: str
     width: int
     height: int
+
+
+def refuse_too_large(data: bytes, *, max_bytes: int) -> None:
+    """Refuse a photo of more than ``max_bytes`` before anything decodes it."""
+    if len(data) > max_bytes:
+        raise InvalidInput(
+            f"the photo is larger than {max_bytes // (1024 * 1024)} MiB", field="file"
+        )
 
 
 def clean_photo(data: bytes, *, max_pixels: int, keep_exif: bool = False) -> CleanPhoto:

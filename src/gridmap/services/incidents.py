@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
-from gridmap.photos import clean_photo, store_photo
+from gridmap.photos import clean_photo, refuse_too_large, store_photo
 from gridmap.privacy import mask_name, mask_phone
 from gridmap.queries import events as q_events
 from gridmap.queries import incidents as q
@@ -418,10 +418,7 @@ def add_photo(
     of at most ``max_pixels`` is refused and nothing is written.
     """
     require_role(principal, "add photos to incidents", roles=HANDLERS)
-    if len(data) > max_bytes:
-        raise InvalidInput(
-            f"the photo is larger than {max_bytes // (1024 * 1024)} MiB", field="file"
-        )
+    refuse_too_large(data, max_bytes=max_bytes)
     # Decoded and encoded again before the incident is locked: that takes up to a second for a
     # large photo, and every other step on the incident would wait for its row meanwhile.
     photo_file = clean_photo(data, max_pixels=max_pixels, keep_exif=keep_location)

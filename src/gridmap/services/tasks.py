@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gridmap.photos import clean_photo, store_photo
+from gridmap.photos import clean_photo, refuse_too_large, store_photo
 from gridmap.privacy import mask_name
 from gridmap.queries import events as q_events
 from gridmap.queries import incidents as qi
@@ -312,10 +312,7 @@ def add_photo(
     add_photo` for what is stored); under ``folder/<incident>/tasks/<task>/``."""
     if not principal.authenticated:
         raise Forbidden("adding photos needs a token")
-    if len(data) > max_bytes:
-        raise InvalidInput(
-            f"the photo is larger than {max_bytes // (1024 * 1024)} MiB", field="file"
-        )
+    refuse_too_large(data, max_bytes=max_bytes)
     photo_file = clean_photo(data, max_pixels=max_pixels, keep_exif=keep_location)
     row = qi.lock_for_action(session, incident_id=incident_id)
     if row is None:
