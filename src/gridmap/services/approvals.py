@@ -21,7 +21,6 @@ from gridmap.queries import approvals as q
 from gridmap.queries import events
 from gridmap.services import workflow as wf
 from gridmap.services.etags import lock_incident
-from gridmap.services.incidents import get_incident
 from gridmap.services.tasks import incident_view, task_view
 from gridmap.vocab.roles import COMMAND_CENTRES
 
@@ -171,8 +170,9 @@ def decide(
     approve: bool,
     note: str | None,
     if_match: str | None,
-) -> dict[str, Any]:
-    """Approve or refuse a pending request; returns the incident as it is afterwards.
+) -> int:
+    """Approve or refuse a pending request; returns the id of its incident, as it is afterwards
+    in this transaction.
 
     Approving an extension moves the sub-task's (or the incident's) due time by its hours;
     approving a parking parks the incident (``parked_from`` its state, ``parked_at`` now).
@@ -251,7 +251,7 @@ def decide(
         task_id=asked.task_id,
     )
     q.change_incident(session, incident_id=incident_id, **changes)
-    return get_incident(session, incident_id=incident_id, principal=principal)
+    return incident_id
 
 
 def _task_still_fits(session: Session, view: wf.IncidentView, row: Any, asked: Any) -> None:

@@ -16,7 +16,7 @@ from gridmap.privacy import mask_name, mask_phone
 from gridmap.queries import events as q_events
 from gridmap.queries import incidents as q
 from gridmap.queries import tasks as q_tasks
-from gridmap.services import tasks
+from gridmap.services import approvals, tasks
 from gridmap.services import workflow as wf
 from gridmap.services.access import require_role
 from gridmap.services.etags import incident_etag, lock_incident
@@ -75,14 +75,9 @@ def get_incident(
         props["tasks"] = tasks.public_tasks(
             session, incident_id=incident_id, view=view, principal=principal
         )
-        props["approvals"] = [
-            {
-                **{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in a.items()},
-                "may_decide": a["decision"] == "pending"
-                and wf.may_decide(principal, a["decider_code"]),
-            }
-            for a in q_tasks.approvals_of(session, incident_id=incident_id)
-        ]
+        props["approvals"] = approvals.approvals_of(
+            session, incident_id=incident_id, principal=principal
+        )
     return feature
 
 
