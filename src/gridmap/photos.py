@@ -9,12 +9,15 @@ does not travel with the photo unless the sender asks to keep its EXIF.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from gridmap.errors import InvalidFile
+from gridmap.errors import InvalidFile, InvalidInput
 
 # The formats accepted, with the media type and suffix each is stored under.
 FORMATS = {
@@ -22,6 +25,8 @@ FORMATS = {
     "PNG": ("image/png", ".png"),
     "WEBP": ("image/webp", ".webp"),
 }
+# The media type of a stored photo, by its file's suffix.
+MEDIA_TYPES = {suffix: media for media, suffix in FORMATS.values()}
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
 ORIENTATION = 0x0112
@@ -39,6 +44,14 @@ class CleanPhoto:
     suffix: str
     width: int
     height: int
+
+
+def refuse_too_large(data: bytes, *, max_bytes: int) -> None:
+    """Refuse a photo of more than ``max_bytes`` before anything decodes it."""
+    if len(data) > max_bytes:
+        raise InvalidInput(
+            f"the photo is larger than {max_bytes // (1024 * 1024)} MiB", field="file"
+        )
 
 
 def clean_photo(data: bytes, *, max_pixels: int, keep_exif: bool = False) -> CleanPhoto:
@@ -86,6 +99,23 @@ def clean_photo(data: bytes, *, max_pixels: int, keep_exif: bool = False) -> Cle
     upright.save(out, fmt, **options)
     media_type, suffix = FORMATS[fmt]
     return CleanPhoto(out.getvalue(), media_type, suffix, upright.width, upright.height)
+
+
+def store_photo(photo: CleanPhoto, *, folder: Path, url: str, by: str) -> dict[str, Any]:
+    """Write ``photo`` into ``folder`` under a name made of its SHA-256 (the same image sent
+    twice is one file) and describe it as the API shows it: its address (``url``, the folder's,
+    and its name), media type, size, digest and who sent it (``by``)."""
+    digest = hashlib.sha256(photo.data).hexdigest()
+    name = f"{digest[:32]}{photo.suffix}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(photo.data)
+    return {
+        "url": f"{url}/{name}",
+        "type": photo.media_type,
+        "bytes": len(photo.data),
+        "sha256": digest,
+        "by": by,
+    }
 
 
 def _check(data: bytes, *, max_pixels: int) -> tuple[str, int, int]:

@@ -14,6 +14,7 @@ from gridmap.responses import GeoJSONResponse, documented
 from gridmap.schemas.approvals import ApprovalIn, ApprovalMade, ApprovalPage, DecisionIn
 from gridmap.schemas.incidents import IncidentFeature
 from gridmap.services import approvals as svc
+from gridmap.services import incidents
 from gridmap.services.etags import incident_etag
 
 router = APIRouter(tags=["approvals"])
@@ -93,7 +94,7 @@ def _decide(
     *,
     approve: bool,
 ) -> GeoJSONResponse:
-    feature = svc.decide(
+    incident_id = svc.decide(
         session,
         approval_id=approval_id,
         principal=principal,
@@ -101,6 +102,7 @@ def _decide(
         note=body.note if body else None,
         if_match=if_match,
     )
+    feature = incidents.get_incident(session, incident_id=incident_id, principal=principal)
     props = feature["properties"]
     return GeoJSONResponse(feature, headers={"ETag": incident_etag(props["id"], props["version"])})
 

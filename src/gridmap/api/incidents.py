@@ -25,6 +25,7 @@ from gridmap.dependencies import (
 from gridmap.errors import InvalidFile, NotFound
 from gridmap.files import upload_name
 from gridmap.geo.crs import normalize_crs, to_wgs84
+from gridmap.photos import MEDIA_TYPES
 from gridmap.queries.incidents import IncidentFilter
 from gridmap.responses import GeoJSONResponse, created, documented
 from gridmap.schemas.incidents import (
@@ -252,10 +253,7 @@ def get_photo(
 ) -> Any:
     """The stored image."""
     path = request.app.state.settings.api.media_dir / "incidents" / str(incident_id) / name
-    if not path.is_file():
-        raise NotFound(f"no photo {name} of incident {incident_id}")
-    media = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}[path.suffix]
-    return FileResponse(path, media_type=media)
+    return _stored_photo(path, of=f"incident {incident_id}")
 
 
 @router.post(
@@ -302,11 +300,7 @@ def get_task_photo(
 ) -> Any:
     """The stored image."""
     folder = request.app.state.settings.api.media_dir / "incidents" / str(incident_id)
-    path = folder / "tasks" / str(task_id) / name
-    if not path.is_file():
-        raise NotFound(f"no photo {name} of sub-task {task_id}")
-    media = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}[path.suffix]
-    return FileResponse(path, media_type=media)
+    return _stored_photo(folder / "tasks" / str(task_id) / name, of=f"sub-task {task_id}")
 
 
 @router.post(
@@ -368,3 +362,9 @@ def act(
             pool_minutes=request.app.state.settings.api.pool_minutes,
         )
     )
+
+
+def _stored_photo(path: FilePath, *, of: str) -> FileResponse:
+    if not path.is_file():
+        raise NotFound(f"no photo {path.name} of {of}")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix])

@@ -37,25 +37,6 @@ _APPROVAL = select(
 )
 
 
-def lock_incident(session: Session, *, incident_id: int) -> Any:
-    """The incident's state, version, owner, place and due time, locked; None when missing."""
-    return session.execute(
-        select(
-            _i.c.id,
-            _i.c.status,
-            _i.c.version,
-            _i.c.owner_code,
-            _i.c.street_code,
-            _i.c.community_code,
-            _i.c.grid_code,
-            _i.c.parked_from,
-            _i.c.due_at,
-        )
-        .where(_i.c.id == incident_id)
-        .with_for_update()
-    ).one_or_none()
-
-
 def task(session: Session, *, incident_id: int, task_id: int) -> Any:
     """A sub-task of the incident (its assignee, state and due time); None when the incident
     has no such sub-task. Read under the incident's lock, which every task step takes first."""

@@ -18,7 +18,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -218,39 +217,6 @@ def duplicates(
         },
     )
     return [{**r._mapping, "reported_at": r.reported_at.isoformat()} for r in rows]
-
-
-def add_event(
-    session: Session,
-    *,
-    incident_id: int,
-    action: str,
-    source: str | None,
-    target: str,
-    actor: str,
-    note: str | None,
-    task_id: int | None = None,
-) -> None:
-    """Append an event (the next ``seq``) to an incident's history, stamped now; ``task_id``
-    names the sub-task a step was taken on."""
-    seq = (
-        select(func.coalesce(func.max(_e.c.seq), 0) + 1)
-        .where(_e.c.incident_id == incident_id)
-        .scalar_subquery()
-    )
-    session.execute(
-        insert(_e).values(
-            incident_id=incident_id,
-            seq=seq,
-            action=action,
-            from_status=source,
-            to_status=target,
-            actor=actor,
-            at=func.clock_timestamp(),
-            note=note,
-            task_id=task_id,
-        )
-    )
 
 
 def lock_for_action(session: Session, *, incident_id: int) -> Any:

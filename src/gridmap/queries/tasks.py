@@ -13,11 +13,10 @@ from sqlalchemy import Table, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from gridmap.models import Approval, Department, Grid, IncidentTask, Region, WhistleItem
+from gridmap.models import Department, Grid, IncidentTask, Region, WhistleItem
 from gridmap.vocab.states import TASK_OPEN
 
 _t = cast(Table, IncidentTask.__table__)
-_a = cast(Table, Approval.__table__)
 _d = cast(Table, Department.__table__)
 _g = cast(Table, Grid.__table__)
 _r = cast(Table, Region.__table__)
@@ -150,12 +149,6 @@ def whistle_item(session: Session, *, item_id: int) -> Any:
     return session.execute(
         select(_w.c.id, _w.c.report_hours, _w.c.answer_hours, _w.c.active).where(_w.c.id == item_id)
     ).one_or_none()
-
-
-def approvals_of(session: Session, *, incident_id: int) -> list[dict[str, Any]]:
-    """Every request (to extend, to park) asked on an incident, oldest first."""
-    rows = session.execute(select(_a).where(_a.c.incident_id == incident_id).order_by(_a.c.id))
-    return [dict(r._mapping) for r in rows]
 
 
 def now(session: Session) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -41,7 +42,8 @@ class DecisionIn(BaseModel):
 
 
 class ApprovalPublic(BaseModel):
-    """A request and its decision; ``may_decide``: whether the caller may decide it now."""
+    """A request to extend (延期) or park (挂账) and its decision, times in ISO 8601;
+    ``may_decide``: whether the caller may decide it now."""
 
     id: int
     incident_id: int
@@ -50,11 +52,11 @@ class ApprovalPublic(BaseModel):
     reason: str
     hours: int | None
     requested_by: str
-    requested_at: str
+    requested_at: datetime
     decider_code: str | None
     decision: str
     decided_by: str | None
-    decided_at: str | None
+    decided_at: datetime | None
     decision_note: str | None
     may_decide: bool
 

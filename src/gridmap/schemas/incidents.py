@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridmap.schemas.approvals import ApprovalPublic
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import DispatchMode, Severity
 
@@ -118,27 +119,6 @@ class TaskPublic(BaseModel):
     photos: list[PhotoPublic]
     returned_count: int
     actions: list[str] = Field(description="the sub-task steps the caller may take now")
-
-
-class ApprovalPublic(BaseModel):
-    """A request to extend (延期) or park (挂账), and its decision."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: int
-    incident_id: int
-    task_id: int | None
-    kind: str
-    reason: str
-    hours: int | None
-    requested_by: str
-    requested_at: datetime
-    decider_code: str | None
-    decision: str
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_note: str | None
-    may_decide: bool
 
 
 class IncidentProperties(BaseModel):

@@ -34,7 +34,26 @@ def distinct_partners(lead: str | None, partners: list[str] | None) -> None:
         raise ValueError(f"{lead} leads; it is not also a co-operating kind")
 
 
-class WhistleItemIn(BaseModel):
+class _LineRules(BaseModel):
+    """The rules between the fields of a line, for a new line and for the fields changed."""
+
+    # Field validators, not a model validator, so a fault is named by its column (an import
+    # says which cell of which row); the fields they compare with come earlier in the model.
+    # The fields are the subclass's, hence check_fields=False.
+    @field_validator("answer_hours", check_fields=False)
+    @classmethod
+    def _report_first(cls, answer: int | None, info: ValidationInfo) -> int | None:
+        report_first(info.data.get("report_hours"), answer)
+        return answer
+
+    @field_validator("partner_kinds", check_fields=False)
+    @classmethod
+    def _distinct(cls, partners: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        distinct_partners(info.data.get("lead_kind"), partners)
+        return partners
+
+
+class WhistleItemIn(_LineRules):
     """A new line of the whistle list. A class that does not exist yet is made when
     ``class_name`` is given."""
 
@@ -59,22 +78,8 @@ class WhistleItemIn(BaseModel):
     answer_hours: Hours
     active: bool = True
 
-    # Field validators, not a model validator, so a fault is named by its column (an import
-    # says which cell of which row); the fields they compare with come earlier in the model.
-    @field_validator("answer_hours")
-    @classmethod
-    def _report_first(cls, answer: int | None, info: ValidationInfo) -> int | None:
-        report_first(info.data.get("report_hours"), answer)
-        return answer
 
-    @field_validator("partner_kinds")
-    @classmethod
-    def _distinct(cls, partners: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        distinct_partners(info.data.get("lead_kind"), partners)
-        return partners
-
-
-class WhistleItemPatch(BaseModel):
+class WhistleItemPatch(_LineRules):
     """Fields of a line to change; the others stay."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -103,20 +108,6 @@ class WhistleItemPatch(BaseModel):
             "answer_hours",
             "active",
         )
-
-    # Field validators, not a model validator, so a fault is named by its column (an import
-    # says which cell of which row); the fields they compare with come earlier in the model.
-    @field_validator("answer_hours")
-    @classmethod
-    def _report_first(cls, answer: int | None, info: ValidationInfo) -> int | None:
-        report_first(info.data.get("report_hours"), answer)
-        return answer
-
-    @field_validator("partner_kinds")
-    @classmethod
-    def _distinct(cls, partners: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        distinct_partners(info.data.get("lead_kind"), partners)
-        return partners
 
 
 class WhistleItemPublic(BaseModel):

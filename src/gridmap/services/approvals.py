@@ -20,28 +20,11 @@ from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gridmap.queries import approvals as q
 from gridmap.queries import events
 from gridmap.services import workflow as wf
-from gridmap.services.etags import check_incident
-from gridmap.services.incidents import get_incident
+from gridmap.services.etags import lock_incident
+from gridmap.services.tasks import incident_view, task_view
 from gridmap.vocab.roles import COMMAND_CENTRES
 
 KINDS = {"extend": "request_extend", "park": "request_park"}
-
-
-def incident_view(row: Any) -> wf.IncidentView:
-    """What the flow needs of an incident row (state, owner, place, where it parked from)."""
-    return wf.IncidentView(
-        state=row.status,
-        owner_code=row.owner_code,
-        street_code=row.street_code,
-        community_code=row.community_code,
-        grid_code=row.grid_code,
-        parked_from=row.parked_from,
-    )
-
-
-def task_view(row: Any) -> wf.TaskView:
-    """What the flow needs of a sub-task row."""
-    return wf.TaskView(row.kind, row.assignee_kind, row.assignee_code, row.state)
 
 
 def public(row: Any, principal: Principal) -> dict[str, Any]:
@@ -58,14 +41,6 @@ def public(row: Any, principal: Principal) -> dict[str, Any]:
 def approvals_of(session: Session, *, incident_id: int, principal: Principal) -> list[Any]:
     """Every approval of an incident, oldest first, each with ``may_decide`` for the caller."""
     return [public(r, principal) for r in q.approvals_of(session, incident_id=incident_id)]
-
-
-def _locked(session: Session, incident_id: int, if_match: str | None) -> Any:
-    row = q.lock_incident(session, incident_id=incident_id)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", incident=incident_id)
-    check_incident(if_match, incident_id=incident_id, version=row.version)
-    return row
 
 
 def request(
@@ -90,7 +65,7 @@ def request(
     if not principal.authenticated:
         raise Forbidden("requests need a token")
     step = KINDS[kind]
-    row = _locked(session, incident_id, if_match)
+    row = lock_incident(session, incident_id=incident_id, if_match=if_match)
     view = incident_view(row)
     if task_id is None:
         decider = _check_incident_request(principal, view, row, step=step, kind=kind)
@@ -195,8 +170,9 @@ def decide(
     approve: bool,
     note: str | None,
     if_match: str | None,
-) -> dict[str, Any]:
-    """Approve or refuse a pending request; returns the incident as it is afterwards.
+) -> int:
+    """Approve or refuse a pending request; returns the id of its incident, as it is afterwards
+    in this transaction.
 
     Approving an extension moves the sub-task's (or the incident's) due time by its hours;
     approving a parking parks the incident (``parked_from`` its state, ``parked_at`` now).
@@ -210,7 +186,7 @@ def decide(
         raise NotFound(f"no approval {approval_id}", approval=approval_id)
     # The incident first, then the approval: the order a request takes them in, so a request
     # and a decision on the same incident queue instead of deadlocking.
-    row = _locked(session, incident_id, if_match)
+    row = lock_incident(session, incident_id=incident_id, if_match=if_match)
     asked = q.approval(session, approval_id=approval_id, lock=True)
     verb = "approve" if approve else "refuse"
     if not wf.may_decide(principal, asked.decider_code):
@@ -275,7 +251,7 @@ def decide(
         task_id=asked.task_id,
     )
     q.change_incident(session, incident_id=incident_id, **changes)
-    return get_incident(session, incident_id=incident_id, principal=principal)
+    return incident_id
 
 
 def _task_still_fits(session: Session, view: wf.IncidentView, row: Any, asked: Any) -> None:

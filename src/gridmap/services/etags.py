@@ -1,9 +1,14 @@
 """gridmap.services.etags: the version of an incident as an ETag, and the If-Match check of every
-step that changes one."""
+step that changes one (taken with the incident locked)."""
 
 from __future__ import annotations
 
-from gridmap.errors import PreconditionFailed, PreconditionRequired
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gridmap.errors import NotFound, PreconditionFailed, PreconditionRequired
+from gridmap.queries import incidents as q
 
 
 def incident_etag(incident_id: int, version: int) -> str:
@@ -38,3 +43,14 @@ def check_incident(if_match: str | None, *, incident_id: int, version: int) -> N
         etag=current,
         version=version,
     )
+
+
+def lock_incident(session: Session, *, incident_id: int, if_match: str | None) -> Any:
+    """The incident locked for a step (:func:`gridmap.queries.incidents.lock_for_action`), once
+    ``If-Match`` names its version: 404 when there is no such incident, then 428/412 as
+    :func:`check_incident`. Checked under the lock, so no other step can change it meanwhile."""
+    row = q.lock_for_action(session, incident_id=incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    check_incident(if_match, incident_id=incident_id, version=row.version)
+    return row

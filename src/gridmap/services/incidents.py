@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,14 +11,15 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
-from gridmap.photos import clean_photo
+from gridmap.photos import clean_photo, refuse_too_large, store_photo
 from gridmap.privacy import mask_name, mask_phone
+from gridmap.queries import events as q_events
 from gridmap.queries import incidents as q
 from gridmap.queries import tasks as q_tasks
-from gridmap.services import tasks
+from gridmap.services import approvals, tasks
 from gridmap.services import workflow as wf
 from gridmap.services.access import require_role
-from gridmap.services.etags import check_incident, incident_etag
+from gridmap.services.etags import incident_etag, lock_incident
 from gridmap.vocab.roles import COMMAND_CENTRES, HANDLERS
 from gridmap.vocab.states import INCIDENT_STATES
 
@@ -69,27 +69,15 @@ def get_incident(
     feature = mask(found, principal)
     props = feature["properties"]
     if events:
-        view = wf.IncidentView(
-            state=props["status"],
-            owner_code=props["owner_code"],
-            street_code=props["street_code"],
-            community_code=props["community_code"],
-            grid_code=props["grid_code"],
-            parked_from=props["parked_from"],
-        )
+        view = tasks.incident_view(props)
         props["events"] = q.events(session, incident_id=incident_id)
         props["actions"] = wf.steps_now(principal, view)
         props["tasks"] = tasks.public_tasks(
             session, incident_id=incident_id, view=view, principal=principal
         )
-        props["approvals"] = [
-            {
-                **{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in a.items()},
-                "may_decide": a["decision"] == "pending"
-                and wf.may_decide(principal, a["decider_code"]),
-            }
-            for a in q_tasks.approvals_of(session, incident_id=incident_id)
-        ]
+        props["approvals"] = approvals.approvals_of(
+            session, incident_id=incident_id, principal=principal
+        )
     return feature
 
 
@@ -151,7 +139,7 @@ def create_incident(
     if incident_id is None:
         existing = q.id_by_key(session, idempotency_key=report.idempotency_key)
         return get_incident(session, incident_id=existing, principal=principal), False
-    q.add_event(
+    q_events.add_event(
         session,
         incident_id=incident_id,
         action="report",
@@ -213,10 +201,7 @@ def act(
         raise NotFound(f"no step {step!r}; steps are {', '.join(SERVED)}")
     if not principal.authenticated:
         raise Forbidden("workflow steps need a token")
-    row = q.lock_for_action(session, incident_id=incident_id)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", incident=incident_id)
-    check_incident(if_match, incident_id=incident_id, version=row.version)
+    row = lock_incident(session, incident_id=incident_id, if_match=if_match)
     view = tasks.incident_view(row)
     if not (wf.of_place(principal, view) or wf.is_owner(principal, view)):
         raise Forbidden(
@@ -306,7 +291,7 @@ def act(
         push_due=push_due,
         returned=step == "rework",
     )
-    q.add_event(
+    q_events.add_event(
         session,
         incident_id=incident_id,
         action=step,
@@ -428,10 +413,7 @@ def add_photo(
     of at most ``max_pixels`` is refused and nothing is written.
     """
     require_role(principal, "add photos to incidents", roles=HANDLERS)
-    if len(data) > max_bytes:
-        raise InvalidInput(
-            f"the photo is larger than {max_bytes // (1024 * 1024)} MiB", field="file"
-        )
+    refuse_too_large(data, max_bytes=max_bytes)
     # Decoded and encoded again before the incident is locked: that takes up to a second for a
     # large photo, and every other step on the incident would wait for its row meanwhile.
     photo_file = clean_photo(data, max_pixels=max_pixels, keep_exif=keep_location)
@@ -442,17 +424,11 @@ def add_photo(
         raise Forbidden(f"this token may not add photos to incident {incident_id}")
     if row.n >= max_photos:
         raise Conflict(f"incident {incident_id} already has {row.n} photos (at most {max_photos})")
-    digest = hashlib.sha256(photo_file.data).hexdigest()
-    name = f"{digest[:32]}{photo_file.suffix}"
-    target = folder / str(incident_id)
-    target.mkdir(parents=True, exist_ok=True)
-    (target / name).write_bytes(photo_file.data)
-    photo = {
-        "url": f"/api/v1/incidents/{incident_id}/photos/{name}",
-        "type": photo_file.media_type,
-        "bytes": len(photo_file.data),
-        "sha256": digest,
-        "by": principal.actor,
-    }
+    photo = store_photo(
+        photo_file,
+        folder=folder / str(incident_id),
+        url=f"/api/v1/incidents/{incident_id}/photos",
+        by=principal.actor,
+    )
     q.append_photo(session, incident_id=incident_id, photo=photo)
     return photo

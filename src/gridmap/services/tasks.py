@@ -7,7 +7,6 @@ answered (一单一反馈, :func:`gridmap.services.workflow.after_tasks`).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gridmap.photos import clean_photo
+from gridmap.photos import clean_photo, refuse_too_large, store_photo
 from gridmap.privacy import mask_name
+from gridmap.queries import events as q_events
 from gridmap.queries import incidents as qi
 from gridmap.queries import tasks as q
 from gridmap.services import etags
@@ -30,15 +30,16 @@ SYSTEM = "system"
 SERVED = ("report_in", "answer", "withdraw")
 
 
-def incident_view(row: Any) -> wf.IncidentView:
-    """What the flow needs of a locked or read incident row."""
+def incident_view(incident: Any) -> wf.IncidentView:
+    """What the flow needs of an incident (a locked or read row, or a Feature's properties)."""
+    i = incident if isinstance(incident, dict) else incident._mapping
     return wf.IncidentView(
-        state=row.status,
-        owner_code=row.owner_code,
-        street_code=row.street_code,
-        community_code=row.community_code,
-        grid_code=row.grid_code,
-        parked_from=row.parked_from,
+        state=i["status"],
+        owner_code=i["owner_code"],
+        street_code=i["street_code"],
+        community_code=i["community_code"],
+        grid_code=i["grid_code"],
+        parked_from=i["parked_from"],
     )
 
 
@@ -200,11 +201,8 @@ def _locked(
 ) -> tuple[Any, Any, wf.IncidentView]:
     if not principal.authenticated:
         raise Forbidden("steps on sub-tasks need a token")
-    row = qi.lock_for_action(session, incident_id=incident_id)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", incident=incident_id)
+    row = etags.lock_incident(session, incident_id=incident_id, if_match=if_match)
     view = incident_view(row)
-    etags.check_incident(if_match, incident_id=incident_id, version=row.version)
     task = q.lock_task(session, incident_id=incident_id, task_id=task_id)
     if task is None:
         raise NotFound(f"incident {incident_id} has no sub-task {task_id}", task=task_id)
@@ -275,7 +273,7 @@ def act_on_task(
     qi.apply_step(session, incident_id=incident_id, changes={"status": after})
     # A withdrawal that leaves nothing open hands the incident back to its owner on the same
     # event; the resolution is the system's, on an event of its own.
-    qi.add_event(
+    q_events.add_event(
         session,
         incident_id=incident_id,
         action=step,
@@ -286,7 +284,7 @@ def act_on_task(
         task_id=task_id,
     )
     if after == "resolved":
-        qi.add_event(
+        q_events.add_event(
             session,
             incident_id=incident_id,
             action="resolve",
@@ -314,10 +312,7 @@ def add_photo(
     add_photo` for what is stored); under ``folder/<incident>/tasks/<task>/``."""
     if not principal.authenticated:
         raise Forbidden("adding photos needs a token")
-    if len(data) > max_bytes:
-        raise InvalidInput(
-            f"the photo is larger than {max_bytes // (1024 * 1024)} MiB", field="file"
-        )
+    refuse_too_large(data, max_bytes=max_bytes)
     photo_file = clean_photo(data, max_pixels=max_pixels, keep_exif=keep_location)
     row = qi.lock_for_action(session, incident_id=incident_id)
     if row is None:
@@ -330,17 +325,11 @@ def add_photo(
         raise NotFound(f"incident {incident_id} has no sub-task {task_id}", task=task_id)
     if len(task.photos) >= max_photos:
         raise Conflict(f"sub-task {task_id} already has {len(task.photos)} photos")
-    digest = hashlib.sha256(photo_file.data).hexdigest()
-    name = f"{digest[:32]}{photo_file.suffix}"
-    target = folder / str(incident_id) / "tasks" / str(task_id)
-    target.mkdir(parents=True, exist_ok=True)
-    (target / name).write_bytes(photo_file.data)
-    photo = {
-        "url": f"/api/v1/incidents/{incident_id}/tasks/{task_id}/photos/{name}",
-        "type": photo_file.media_type,
-        "bytes": len(photo_file.data),
-        "sha256": digest,
-        "by": principal.actor,
-    }
+    photo = store_photo(
+        photo_file,
+        folder=folder / str(incident_id) / "tasks" / str(task_id),
+        url=f"/api/v1/incidents/{incident_id}/tasks/{task_id}/photos",
+        by=principal.actor,
+    )
     q.append_photo(session, task_id=task_id, photo=photo)
     return photo
