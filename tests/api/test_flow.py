@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import COMMUNITY, DISTRICT, STREET, WEST_GRID
 from tests.utils.flow import (
@@ -190,3 +191,19 @@ def test_openapi_documents_if_match_on_every_step() -> None:
         assert {"403", "404", "409", "412", "422", "428"} <= set(operation["responses"]), path
         headers = [p["name"].lower() for p in operation["parameters"] if p["in"] == "header"]
         assert "if-match" in headers, path
+
+
+def test_the_incident_names_who_holds_it_and_is_read_fresh(
+    client: TestClient, db: Session, w: dict[str, Any]
+) -> None:
+    inc = report(client, w["worker"])
+    r = client.get(f"{INC}/{inc}", headers=w["street"])
+    assert r.json()["properties"]["owner_name"] is None
+    assert r.headers["cache-control"] == "no-cache"
+    step(client, inc, "accept", w["street"])
+    step(client, inc, "return_up", w["street"], status=409)  # pooled: claim first
+    step(client, inc, "claim", w["street"])
+    step(client, inc, "return_up", w["street"], reason="需区级协调")
+    props = client.get(f"{INC}/{inc}", headers=w["district"]).json()["properties"]
+    names = dict(db.execute(text("SELECT code, name FROM region")).all())
+    assert (props["owner_code"], props["owner_name"]) == (DISTRICT, names[DISTRICT])

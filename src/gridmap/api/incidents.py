@@ -55,7 +55,15 @@ IfMatch = Annotated[
 
 def _with_etag(feature: dict[str, Any]) -> GeoJSONResponse:
     props = feature["properties"]
-    return GeoJSONResponse(feature, headers={"ETag": incident_etag(props["id"], props["version"])})
+    # no-cache: a browser must not answer a read from its cache after a step moved the version,
+    # or its next step is sent with a stale ETag.
+    return GeoJSONResponse(
+        feature,
+        headers={
+            "ETag": incident_etag(props["id"], props["version"]),
+            "Cache-Control": "no-cache",
+        },
+    )
 
 
 def _hours(request: Request, session: Session) -> wf.WorkingHours:

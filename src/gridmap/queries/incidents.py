@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from gridmap.models import CalendarDay, Incident, IncidentCategory, IncidentEvent
+from gridmap.models import CalendarDay, Incident, IncidentCategory, IncidentEvent, Region
 from gridmap.queries import feature_collection, feature_page
 from gridmap.vocab.states import DONE, sql_list
 
@@ -36,6 +36,7 @@ from gridmap.vocab.states import DONE, sql_list
 _i = cast(Table, Incident.__table__)
 _e = cast(Table, IncidentEvent.__table__)
 _c = cast(Table, IncidentCategory.__table__)
+_region = cast(Table, Region.__table__)
 
 # At report time: the grid holding the point (lowest code on a border); failing that, the
 # community holding it, or the nearest one — and how far the nearest grid is.
@@ -101,6 +102,11 @@ _ROW = select(
     _i.c.reporter_phone,
     _i.c.version,
     _i.c.owner_code,
+    # Who holds it, by name (学院路街道, 海淀区): one primary-key probe of region.
+    select(_region.c.name)
+    .where(_region.c.code == _i.c.owner_code)
+    .scalar_subquery()
+    .label("owner_name"),
     _i.c.pool_until,
     _i.c.parked_from,
     _i.c.parked_at,

@@ -148,6 +148,7 @@ class IncidentProperties(BaseModel):
     reporter_phone: str | None
     version: int
     owner_code: str | None = Field(description="the command centre holding it now")
+    owner_name: str | None = Field(description="its name: a street's or a district's")
     pool_until: datetime | None = Field(description="when its street's pool window closes")
     parked_from: str | None
     parked_at: datetime | None

@@ -85,7 +85,7 @@ export function incidentPane(aside, changed, say) {
       [t("board_col_reported"), when(p.reported_at)],
       [t("board_due"), when(p.due_at)],
       [t("board_pool_until"), p.status === "pooled" && p.pool_until ? when(p.pool_until) : null],
-      [t("board_owner"), p.owner_code && p.owner_code === p.street_code && names.street_name ? names.street_name : p.owner_code || "—"],
+      [t("board_owner"), p.owner_name || (p.owner_code && p.owner_code === p.street_code && names.street_name) || p.owner_code || "—"],
       [t("board_description"), p.description || "—"],
       [t("board_score"), p.score === null || p.score === undefined ? null : String(p.score)],
     ].filter(([, v]) => v !== null && v !== undefined);
