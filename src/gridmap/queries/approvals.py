@@ -153,3 +153,16 @@ def list_approvals(
     ).all()
     matched = session.execute(select(func.count()).select_from(_a).where(*where)).scalar_one()
     return list(rows), int(matched)
+
+
+def refuse_pending(session: Session, *, incident_id: int, by: str, note: str) -> list[int]:
+    """Refuse every pending request on an incident (it changed hands: what its former holder
+    asked for is no longer theirs to ask); the ids refused."""
+    return list(
+        session.execute(
+            update(_a)
+            .where(_a.c.incident_id == incident_id, _a.c.decision == "pending")
+            .values(decision="refused", decided_by=by, decided_at=func.now(), decision_note=note)
+            .returning(_a.c.id)
+        ).scalars()
+    )

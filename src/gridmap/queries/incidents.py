@@ -239,6 +239,7 @@ def lock_for_action(session: Session, *, incident_id: int) -> Any:
             _i.c.street_code,
             _i.c.parked_from,
             _i.c.parked_at,
+            _i.c.pool_until,
             _i.c.dispatched_at,
             _i.c.due_at,
             _i.c.category,

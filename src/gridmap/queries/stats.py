@@ -84,7 +84,9 @@ def incident_figures(
             func.count().filter(closed).label("closed"),
             func.count().filter(and_(with_limit, _i.c.closed_at <= _i.c.due_at)).label("on_time"),
             func.count().filter(with_limit).label("with_limit"),
-            func.count().filter(_i.c.returned_count > 0).label("reworked"),
+            # Of the closed incidents, those sent back for rework at least once (the rate's
+            # denominator is the closed ones).
+            func.count().filter(and_(closed, _i.c.returned_count > 0)).label("reworked"),
             func.avg(_i.c.score).label("satisfaction"),
             func.count(_i.c.score).label("scored"),
             func.avg(hours).filter(closed).label("mean_hours"),

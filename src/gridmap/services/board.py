@@ -52,6 +52,9 @@ def scope_of(principal: Principal) -> tuple[q.Scope, tuple[str, ...]]:
         return q.Scope(department=principal.department), q.TASK_QUEUES
     if principal.role == "worker" and principal.grids is not None:
         return q.Scope(grids=principal.grids), q.TASK_QUEUES
+    if principal.role == "worker" and principal.region is not None:
+        # A grid post's office token: a worker in the one grid it was issued for.
+        return q.Scope(grids=frozenset({principal.region})), q.TASK_QUEUES
     if principal.role == "community" and principal.region is not None:
         return q.Scope(community_office=principal.region), q.TASK_QUEUES
     raise Forbidden(

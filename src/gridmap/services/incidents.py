@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
 from gridmap.photos import clean_photo, refuse_too_large, store_photo
-from gridmap.privacy import mask_name, mask_phone
+from gridmap.privacy import mask_actor, mask_name, mask_phone
+from gridmap.queries import approvals as q_approvals
 from gridmap.queries import events as q_events
 from gridmap.queries import incidents as q
 from gridmap.queries import tasks as q_tasks
@@ -78,6 +79,14 @@ def get_incident(
         props["approvals"] = approvals.approvals_of(
             session, incident_id=incident_id, principal=principal
         )
+        if not principal.sees_personal_data(view.place or ""):
+            # Who acted is personal data when a person did (a grid worker): masked as the
+            # reporter is, in the history and in the requests alike.
+            for e in props["events"]:
+                e["actor"] = mask_actor(e["actor"])
+            for a in props["approvals"]:
+                a["requested_by"] = mask_actor(a["requested_by"])
+                a["decided_by"] = mask_actor(a["decided_by"])
     return feature
 
 
@@ -237,6 +246,15 @@ def act(
         if to == "pooled":
             changes["pool_until"] = now + timedelta(minutes=pool_minutes)
     elif step in ("claim", "dispatch"):
+        # The window is the server's to close (gridmap.services.pool); a claim that comes after
+        # it, before the next tick moved the incident, is too late all the same.
+        if step == "claim" and row.pool_until is not None and row.pool_until <= now:
+            raise Conflict(
+                f"the street pool's window for incident {incident_id} closed at "
+                f"{row.pool_until.isoformat()}: it goes to the district to dispatch",
+                status=view.state,
+                pool_until=row.pool_until.isoformat(),
+            )
         if step == "dispatch":
             street = _dispatch_street(
                 session, view=view, street=body.get("street") or view.street_code
@@ -284,6 +302,18 @@ def act(
         changes["closed_at"] = now
     elif step == "evaluate":
         changes["score"] = int(body["score"])
+    if changes.get("owner_code", view.owner_code) != view.owner_code and view.owner_code:
+        # What the former holder asked for (more time, parking) is not the new holder's request.
+        refused = q_approvals.refuse_pending(
+            session,
+            incident_id=incident_id,
+            by=principal.actor,
+            note=f"the incident went from {view.owner_code} to {changes['owner_code']}",
+        )
+        if refused:
+            note = (note + "; " if note else "") + (
+                f"pending requests {', '.join(map(str, refused))} refused: it changed hands"
+            )
     q.apply_step(
         session,
         incident_id=incident_id,

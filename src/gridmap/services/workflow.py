@@ -8,8 +8,8 @@ command centre run it:
   the window closes (no street: queued for the district);
 - ``claim`` (抢单, the street): pooled → dispatched, owned by the street; when the window closes
   the server moves it to queued, owned by the district (``gridmap.services.pool``);
-- ``dispatch`` (派单, the district): queued → dispatched, owned by the street it names (by default
-  the one holding the incident's point);
+- ``dispatch`` (派单, the district): queued (or dispatched and held by the district itself) →
+  dispatched, owned by the street it names (by default the one holding the incident's point);
 - ``split`` (分单) and ``whistle`` (联单/吹哨) by the owner: sub-tasks to communities or grids (by
   default the grid holding it) and to departments: dispatched/queued/handling → handling;
 - ``return_up`` (返单, the street): dispatched → queued, owned by the district, with a reason;
@@ -153,7 +153,9 @@ STEPS: dict[str, Step] = {
     for s in (
         Step("accept", ("reported",), None, of_place),
         Step("claim", ("pooled",), "dispatched", _claimer),
-        Step("dispatch", ("queued",), "dispatched", _dispatcher),
+        # From dispatched too: a district that took an incident in hand and withdrew every
+        # sub-task of it dispatches it to a street after all (a street is never the dispatcher).
+        Step("dispatch", ("queued", "dispatched"), "dispatched", _dispatcher),
         Step("split", ("queued", *HOLDING), "handling", is_owner),
         Step("whistle", ("queued", *HOLDING), "handling", is_owner, ("departments",)),
         Step("return_up", ("dispatched",), "queued", _claimer, ("reason",)),

@@ -145,6 +145,7 @@ Object.assign(WORDS, {
   system_actor: "system", step_pool_close: "pool window closed",
   system_pool_close: "The street pool's window closed: to the district to dispatch", system_dispatch: "The street pool's window closed: dispatched to the street holding it",
   system_resolve: "Every sub-task answered",
+  step_start: "Start", step_extend: "Extend", step_park: "Park", step_return: "Return for rework",
   step_accept: "Accept", step_claim: "Claim", step_dispatch: "Dispatch", step_split: "Split", step_whistle: "Whistle",
   step_return_up: "Return up", step_resume: "Resume", step_close: "Close", step_rework: "Rework", step_evaluate: "Evaluate",
   step_cancel: "Cancel", step_request_extend: "Request extension", step_request_park: "Request parking", step_report_in: "Report in",

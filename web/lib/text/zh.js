@@ -142,6 +142,7 @@ Object.assign(WORDS, {
   system_actor: "系统", step_pool_close: "抢单时限到",
   system_pool_close: "抢单时限已到，转区指挥中心派单", system_dispatch: "抢单时限已到，自动派往所在街道",
   system_resolve: "全部子任务已反馈",
+  step_start: "开始处置", step_extend: "延期", step_park: "挂账", step_return: "退回重办",
   step_accept: "受理立案", step_claim: "抢单", step_dispatch: "派单", step_split: "分单", step_whistle: "吹哨(联单)",
   step_return_up: "返单", step_resume: "恢复", step_close: "结案", step_rework: "退回重办", step_evaluate: "考评",
   step_cancel: "作废", step_request_extend: "申请延期", step_request_park: "申请挂账", step_report_in: "报到",
