@@ -37,7 +37,7 @@ def _page_vocabularies() -> dict[str, list[str]]:
 def test_the_pages_words_are_the_vocabulary() -> None:
     """Every code the API may send has a word on the pages: the page's list of codes per
     vocabulary is the server's."""
-    from gridmap.vocab.kinds import DISPATCH_MODES, SEVERITIES
+    from gridmap.vocab.kinds import CARE_TAGS, DISPATCH_MODES, SEVERITIES, VISIT_OUTCOMES
     from gridmap.vocab.roles import HOLDER_KINDS, STAFF_ROLES, TOKEN_ROLES
     from gridmap.vocab.states import INCIDENT_STATES
 
@@ -49,3 +49,5 @@ def test_the_pages_words_are_the_vocabulary() -> None:
     assert tuple(page["staff_role"]) == STAFF_ROLES
     assert tuple(page["severity"]) == SEVERITIES
     assert tuple(page["list_status"]) == LIST_STATUSES
+    assert tuple(page["care_tag"]) == CARE_TAGS
+    assert tuple(page["visit_outcome"]) == VISIT_OUTCOMES

@@ -27,7 +27,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geoalchemy2 import Geometry
@@ -38,6 +38,7 @@ from gridmap.vocab.kinds import (
     APPROVAL_KINDS,
     ASSIGNEE_KINDS,
     CALENDAR_KINDS,
+    CARE_TAGS,
     CATEGORY_CLASSES,
     CENTER_KINDS,
     DEPARTMENT_LEVELS,
@@ -49,6 +50,7 @@ from gridmap.vocab.kinds import (
     REGION_LEVELS,
     SEVERITIES,
     TASK_KINDS,
+    VISIT_OUTCOMES,
 )
 from gridmap.vocab.roles import HOLDER_KINDS, STAFF_ROLES, TOKEN_ROLES
 from gridmap.vocab.states import (
@@ -614,6 +616,132 @@ class RoadEdge(Base):
     target: Mapped[int] = mapped_column(BigInteger)
     length_m: Mapped[float] = mapped_column(Float)
     geom: Mapped[Any] = mapped_column(_geom("LINESTRING"))
+
+
+class Patrol(Base):
+    """A grid worker's patrol (巡查): started and ended on the phone, its track uploaded in pieces.
+    ``key`` is chosen by the phone, so a start sent twice (offline, then again) is one patrol."""
+
+    __tablename__ = "patrol"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="patrol_times_ordered"),
+        CheckConstraint("points >= 0 AND length_m >= 0", name="patrol_totals_nonneg"),
+        Index("patrol_person_started_idx", "person_id", "started_at"),
+        Index("patrol_grid_codes_gin", "grid_codes", postgresql_using="gin"),
+        Index("patrol_started_idx", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[Any] = mapped_column(UUID(as_uuid=True), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    # The grids (of those the worker serves) the track has passed through so far.
+    grid_codes: Mapped[list[str]] = mapped_column(ARRAY(String(15)), server_default="{}")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    points: Mapped[int] = mapped_column(Integer, server_default="0")
+    length_m: Mapped[float] = mapped_column(Float, server_default="0")
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PatrolPiece(Base):
+    """One uploaded piece of a patrol's track, in order (``seq`` from 0): a line whose M is each
+    point's time (Unix seconds). A piece after the first starts with the last point of the one
+    before, so the pieces join into the whole track. ``digest`` is the SHA-256 of the points as
+    sent: the same piece again is a replay, a different one under the same number a conflict."""
+
+    __tablename__ = "patrol_piece"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="patrol_piece_seq_nonneg"),
+        CheckConstraint("points >= 1", name="patrol_piece_points_positive"),
+        CheckConstraint("last_at >= first_at", name="patrol_piece_times_ordered"),
+        Index("patrol_piece_geom_gist", "geom", postgresql_using="gist"),
+        Index("patrol_piece_first_at_idx", "first_at"),
+    )
+
+    patrol_id: Mapped[int] = mapped_column(
+        ForeignKey("patrol.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    points: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    length_m: Mapped[float] = mapped_column(Float)
+    digest: Mapped[str] = mapped_column(String(64))
+    geom: Mapped[Any] = mapped_column(
+        Geometry("LINESTRINGM", srid=STORAGE_SRID, dimension=3, spatial_index=False)
+    )
+
+
+class StreetPiece(Base):
+    """The walkable street length of a grid for patrol coverage (巡查覆盖率): the road edges
+    clipped to the grid's current version (``grid_id``), cut into short pieces so a piece is walked
+    or not as a whole."""
+
+    __tablename__ = "street_piece"
+    __table_args__ = (
+        CheckConstraint("length_m > 0", name="street_piece_length_positive"),
+        Index("street_piece_geom_gist", "geom", postgresql_using="gist"),
+        Index("street_piece_grid_idx", "grid_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"), index=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    road_edge_id: Mapped[int | None] = mapped_column(
+        ForeignKey("road_edge.id", ondelete="SET NULL")
+    )
+    length_m: Mapped[float] = mapped_column(Float)
+    geom: Mapped[Any] = mapped_column(_geom("LINESTRING"))
+
+
+class CareTag(Base):
+    """A household's care need (关爱对象: 独居老人, 留守儿童 …), personal data. ``interval_days``
+    overrides the tag's configured visit interval for this household."""
+
+    __tablename__ = "care_tag"
+    __table_args__ = (
+        CheckConstraint(_in("tag", CARE_TAGS), name="care_tag_known"),
+        CheckConstraint(
+            "interval_days IS NULL OR interval_days BETWEEN 1 AND 366", name="care_tag_interval"
+        ),
+    )
+
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(24), primary_key=True)
+    interval_days: Mapped[int | None] = mapped_column(Integer)
+    since: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+
+
+class Visit(Base):
+    """A household visit (走访) by a grid worker: when, what came of it, a note (personal data).
+    ``idempotency_key`` makes a visit sent twice from the phone one visit."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", VISIT_OUTCOMES), name="visit_outcome_known"),
+        CheckConstraint("note IS NULL OR length(note) <= 2000", name="visit_note_length"),
+        Index("visit_household_at_idx", "household_id", "at"),
+        Index("visit_grid_at_idx", "grid_code", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), index=False
+    )
+    # The household's grid when it was visited (a building's grid may change later).
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class AuditLog(Base):

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridmap.vocab import codes
+from gridmap.vocab.kinds import CARE_TAGS
 
 
 def project_root() -> Path:
@@ -109,6 +110,34 @@ class ApiSettings(BaseSettings):
     circle_street_m: float = Field(default=100.0, ge=1, le=500)
     circle_hole_m2: float = Field(default=50_000.0, ge=0)
     circle_buffer_m: float = Field(default=1000.0, ge=100, le=5000)
+    # Patrols (巡查): a fix the phone reports less accurately than this is dropped; a track whose
+    # consecutive points imply more than this speed is refused (a jump, not a walk or a ride); a
+    # street is walked when a track passes within this distance; at most this many points in one
+    # uploaded piece and in one patrol.
+    patrol_fix_accuracy_m: float = Field(default=50.0, gt=0, le=500)
+    patrol_max_speed_kmh: float = Field(default=60.0, gt=0, le=300)
+    patrol_cover_m: float = Field(default=20.0, gt=0, le=200)
+    patrol_piece_points: int = Field(default=3600, ge=10, le=100_000)
+    patrol_points: int = Field(default=50_000, ge=100, le=1_000_000)
+    # Household visits (走访): at least every so many days per care tag; a tag not named here is
+    # visited every ``visit_default_days`` (the seeds' 每月至少一次). A care tag may carry its own
+    # interval, which wins.
+    visit_interval_days: dict[str, Annotated[int, Field(ge=1, le=366)]] = Field(
+        default_factory=lambda: {"elderly_alone": 7}
+    )
+    visit_default_days: int = Field(default=30, ge=1, le=366)
+
+    @field_validator("visit_interval_days")
+    @classmethod
+    def _known_care_tags(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(CARE_TAGS))
+        if unknown:
+            raise ValueError(
+                f"visit intervals name unknown care tags {', '.join(unknown)}; "
+                f"the tags are {', '.join(CARE_TAGS)}"
+            )
+        return value
+
     # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
     live_lookup: bool = True
     # A server keeps the principal of each token it has seen this long, so a token costs a

@@ -27,6 +27,9 @@ export const VOCABULARIES = Object.freeze({
   staff_role: ["leader", "worker", "guide", "police", "mediator", "safety", "volunteer"],
   dispatch_mode: ["claim", "dispatch", "auto", "team", "split", "joint", "escalate"],
   category_class: ["city_management", "social_governance"],
+  care_tag: ["hardship", "elderly_alone", "empty_nest", "left_behind_child", "disabled", "subsistence",
+    "serious_illness"],
+  visit_outcome: ["met", "not_home", "refused", "moved", "follow_up"],
 });
 
 /** The word for code in vocabulary vocab (the code itself, marked as such, when none is known). */

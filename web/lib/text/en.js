@@ -1,4 +1,6 @@
 // The interface's words in English.
+import { WORDS as PHONE } from "./phone_en.js";
+import { WORDS as FIELD } from "./field_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
   signed_in: "Signed in", sign_out: "Stop editing", token_prompt: "Access token (from gridmap token create):",
@@ -107,6 +109,8 @@ export const CODES = {
   staff_role: { leader: "Grid leader", worker: "Grid worker", guide: "Guide", police: "Community police", mediator: "Mediator", safety: "Safety officer", volunteer: "Volunteer" },
   dispatch_mode: { claim: "claimed by the street", dispatch: "dispatched by the district", auto: "dispatched when the pool's window closed", team: "to the grid team", split: "split down", joint: "whistled to departments", escalate: "returned up" },
   category_class: { city_management: "City management", social_governance: "Social governance" },
+  care_tag: { hardship: "Hardship", elderly_alone: "Elderly living alone", empty_nest: "Empty-nest elderly", left_behind_child: "Left-behind child", disabled: "Disabled", subsistence: "Subsistence allowance", serious_illness: "Serious illness" },
+  visit_outcome: { met: "Met", not_home: "Nobody home", refused: "Refused", moved: "Moved away", follow_up: "Needs follow-up" },
 };
 
 // The board (/board): queues, time left, the incident pane, step forms, assessment.
@@ -156,3 +160,6 @@ Object.assign(WORDS, {
   err_forbidden: "Your token may not take this step", err_unauthorized: "Not signed in, or the token is not valid",
   err_not_found: "Not found", err_invalid_input: "Something filled in is not accepted", err_try_again: "Someone else is acting at the same time; try again", err_database_unavailable: "The database is not answering; try again shortly",
 });
+
+// The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
+Object.assign(WORDS, PHONE, FIELD);

@@ -1,4 +1,6 @@
 // The interface's words in Chinese (the default language).
+import { WORDS as PHONE } from "./phone_zh.js";
+import { WORDS as FIELD } from "./field_zh.js";
 export const WORDS = {
   title: "网格地图", search: "搜索", search_placeholder: "地址或网格编码", sign_in: "登录编辑",
   signed_in: "已登录", sign_out: "退出编辑", token_prompt: "请输入访问令牌（gridmap token create 生成）：",
@@ -104,6 +106,8 @@ export const CODES = {
   staff_role: { leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警", mediator: "调解员", safety: "安全员", volunteer: "志愿者" },
   dispatch_mode: { claim: "街道抢单", dispatch: "区派单", auto: "抢单超时自动派单", team: "派网格团队", split: "分单", joint: "联单", escalate: "返单" },
   category_class: { city_management: "城市管理", social_governance: "社会治理" },
+  care_tag: { hardship: "困难群众", elderly_alone: "独居老人", empty_nest: "空巢老人", left_behind_child: "留守儿童", disabled: "残疾人", subsistence: "低保户", serious_illness: "大病患者" },
+  visit_outcome: { met: "已见面", not_home: "不在家", refused: "拒绝走访", moved: "已搬离", follow_up: "需跟进" },
 };
 
 // The board (/board): queues, time left, the incident pane, step forms, assessment.
@@ -153,3 +157,6 @@ Object.assign(WORDS, {
   err_unauthorized: "未登录或令牌无效", err_not_found: "未找到", err_invalid_input: "填写的内容不符合要求",
   err_try_again: "他人正在同时办理，请稍后重试", err_database_unavailable: "数据库暂不可用，请稍后再试",
 });
+
+// The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
+Object.assign(WORDS, PHONE, FIELD);
