@@ -41,7 +41,8 @@ APPROVAL_KINDS: tuple[str, ...] = get_args(ApprovalKind)
 CalendarKind = Literal["holiday", "workday"]
 CALENDAR_KINDS: tuple[str, ...] = get_args(CalendarKind)
 # A household's care need (关爱对象), each visited at least every so many days (see
-# ``ApiSettings.visit_interval_days``): 困难群众, 独居老人, 空巢老人, 留守儿童, 残疾人, 低保户, 大病患者.
+# ``ApiSettings.visit_interval_days``): 困难群众, 独居老人, 空巢老人, 留守儿童, 残疾人, 低保户,
+# 大病患者.
 CareTag = Literal[
     "hardship",
     "elderly_alone",
@@ -52,7 +53,7 @@ CareTag = Literal[
     "serious_illness",
 ]
 CARE_TAGS: tuple[str, ...] = get_args(CareTag)
-# What came of a household visit (走访): met (见到本人), nobody home, refused, moved away, or met and
-# something needs following up (需跟进).
+# What came of a household visit (走访): met (见到本人), nobody home, refused, moved away, or
+# met and something needs following up (需跟进).
 VisitOutcome = Literal["met", "not_home", "refused", "moved", "follow_up"]
 VISIT_OUTCOMES: tuple[str, ...] = get_args(VisitOutcome)
