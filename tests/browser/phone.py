@@ -113,11 +113,11 @@ def phone(
 
 def sign_in(page: Page, token: str) -> None:
     """Sign in on the phone as a person does (tap the field, type the token, tap 登录) and wait
-    for home with the worker's grids from the field pack."""
+    for home with the worker's grids from the field pack (kept on the phone)."""
     page.locator("#m-token").tap()
     page.keyboard.type(token)
     page.locator("#m-signin-submit").tap()
-    page.locator("#home-grids li[data-grid]").first.wait_for(timeout=15_000)
+    page.locator("#home-grids[data-pack='yes'] li[data-grid]").first.wait_for(timeout=15_000)
 
 
 def wait_registered(page: Page) -> None:

@@ -12,7 +12,7 @@ import httpx
 from PIL import Image
 from playwright.sync_api import Page, Route
 from sqlalchemy import text
-from tests.browser.conftest import Live
+from tests.browser.conftest import Live, screenshot_path
 from tests.browser.phone import (
     OTHER_GRID,
     Worker,
@@ -25,20 +25,26 @@ from tests.browser.phone import (
 
 __all__ = ["phone", "worker"]  # fixtures used by name
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
 
 def test_sign_in_shows_my_grids_and_my_position(phone: Page, worker: Worker) -> None:
     sign_in(phone, worker.token)
     assert worker.grid in phone.locator("#home-grids").inner_text()
     assert worker.name in phone.locator("#home-who").inner_text()
+    grid_name = phone.locator(f"#home-grids li[data-grid='{worker.grid}'] strong").inner_text()
     phone.wait_for_function(
-        "() => document.querySelector('#home-position').textContent.includes('在')", timeout=10_000
+        "(name) => document.querySelector('#home-position').textContent.endsWith(`在${name}内`)",
+        arg=grid_name,
+        timeout=10_000,
     )
     where = phone.locator("#home-position").inner_text()
     assert f"{worker.on_road[0]:.5f}" in where and "±8" in where
-    assert phone.locator("#home-map path.leaflet-interactive, #home-map path").count() > 0
+    # My grid's outline is drawn inside the map's view.
+    box = phone.locator("#home-map").bounding_box()
+    outline = phone.locator("#home-map path.m-grid").first.bounding_box()
+    assert box and outline and outline["width"] > 50
+    assert box["x"] <= outline["x"] + outline["width"] / 2 <= box["x"] + box["width"]
     assert phone.locator("#waiting-btn").inner_text() == "已全部发送"
+    phone.screenshot(path=str(screenshot_path("phone-home")))
 
 
 def test_served_types(own_live: Live) -> None:
@@ -78,8 +84,9 @@ def queued(page: Page) -> list[dict[str, Any]]:
     return items
 
 
-def make_report(page: Page, what: str, photo: Path | None) -> None:
-    """On the report screen: a category, 重要, a text, a photo; then 提交上报."""
+def make_report(page: Page, what: str, photo: Path | None, shot: str = "") -> None:
+    """On the report screen: a category, 重要, a text, a photo; then 提交上报 (after a
+    screenshot named ``shot``, when given)."""
     page.locator("#tab-report").tap()
     category = page.locator("#r-category")
     category.tap()
@@ -92,6 +99,9 @@ def make_report(page: Page, what: str, photo: Path | None) -> None:
         page.wait_for_function(
             "() => document.querySelectorAll('#r-thumbs img').length === 1", timeout=20_000
         )
+    if shot:
+        page.locator("#r-submit").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_path(shot)))
     page.locator("#r-submit").tap()
 
 
@@ -124,7 +134,7 @@ def test_report_made_offline_is_stored_once_when_the_network_returns(
     sign_in(phone, worker.token)
     wait_registered(phone)
     phone.context.set_offline(True)
-    make_report(phone, "井盖缺失（离线）", photo_file(tmp_path))
+    make_report(phone, "井盖缺失（离线）", photo_file(tmp_path), shot="phone-report")
     assert worker.grid in phone.locator("#r-where").inner_text()
     assert phone.locator("#r-where").get_attribute("data-grid") == worker.grid
     phone.wait_for_function("() => document.querySelector('#waiting-btn').dataset.waiting === '1'")
@@ -143,7 +153,7 @@ def test_report_made_offline_is_stored_once_when_the_network_returns(
     assert phone.locator("#waiting-btn").inner_text() == "1 条待发送"
     phone.locator("#waiting-btn").tap()
     assert phone.locator("#q-list li").count() == 2
-    phone.screenshot(path=str(DOCS / "phone-waiting.png"))
+    phone.screenshot(path=str(screenshot_path("phone-waiting")))
 
     phone.context.set_offline(False)
     wait_all_sent(phone)

@@ -38,6 +38,7 @@ export function install(app) {
     const pack = app.pack();
     who.textContent = me ? t("m_hello", { name: me.name }) : "";
     const features = (pack && pack.grids && pack.grids.features) || [];
+    gridList.dataset.pack = pack ? "yes" : "no";
     const grids = features.length ? features.map((f) => ({ code: f.properties.code, name: f.properties.name }))
       : ((me && me.grids) || []);
     gridList.replaceChildren(...(grids.length ? grids.map((g) => el("li", { "data-grid": g.code }, [
@@ -53,7 +54,7 @@ export function install(app) {
         el("h2", { "data-t": "m_my_grids" }, [t("m_my_grids")]), gridList, cardBox, signOut);
       view = phoneMap(mapBox);
     },
-    show() { setTimeout(() => view.map.invalidateSize(), 0); },
+    show() { setTimeout(() => view.refresh(), 0); },
   });
   renderWho();
   view.setPack(app.pack());

@@ -1,10 +1,10 @@
 // The phone's Leaflet maps: my grids outlined (from the field pack), my position as a dot with
 // its accuracy circle. No base tiles are needed, so the map works offline.
 
-const GRID_STYLE = { color: "#c0392b", weight: 2, fillColor: "#c0392b", fillOpacity: 0.06 };
-const BUILDING_STYLE = { color: "#7f8c8d", weight: 1, fillOpacity: 0.15, interactive: false };
+const GRID_STYLE = { className: "m-grid", color: "#c0392b", weight: 2, fillColor: "#c0392b", fillOpacity: 0.06 };
+const BUILDING_STYLE = { className: "m-building", color: "#7f8c8d", weight: 1, fillOpacity: 0.15, interactive: false };
 
-/** A Leaflet map in el with layers for grids, buildings and my position: { map, setPack, setPosition }. */
+/** A Leaflet map in el with my grids, buildings and position: { map, setPack, setPosition, refresh }. */
 export function phoneMap(el, options) {
   const map = L.map(el, Object.assign({ zoomControl: false, attributionControl: false, maxZoom: 20 }, options || {}))
     .setView([39.99, 116.35], 14);
@@ -22,8 +22,21 @@ export function phoneMap(el, options) {
     if (!pack) return;
     if (pack.buildings) buildings.addData(pack.buildings);
     if (pack.grids) grids.addData(pack.grids);
+    fit();
+  }
+
+  // A map drawn while its screen is hidden has no size: it is fitted when first shown.
+  function fit() {
     const b = grids.getBounds();
-    if (b.isValid() && !fitted) { map.fitBounds(b, { padding: [12, 12] }); fitted = true; }
+    if (fitted || !b.isValid() || map.getSize().x === 0) return;
+    map.fitBounds(b, { padding: [12, 12] });
+    fitted = true;
+  }
+
+  /** Takes the map's size again (its screen was just shown) and fits my grids the first time. */
+  function refresh() {
+    map.invalidateSize();
+    fit();
   }
 
   /** Moves my dot to the fix {lon, lat, accuracy}. */
@@ -33,5 +46,5 @@ export function phoneMap(el, options) {
     accuracy.setLatLng([fix.lat, fix.lon]).setRadius(fix.accuracy || 1).addTo(map);
   }
 
-  return { map, setPack, setPosition, grids };
+  return { map, setPack, setPosition, refresh, grids };
 }

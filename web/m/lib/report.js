@@ -178,7 +178,7 @@ export function install(app) {
       view.map.on("click", (e) => setPoint({ lon: e.latlng.lng, lat: e.latlng.lat }, true));
     },
     show() {
-      setTimeout(() => view.map.invalidateSize(), 0);
+      setTimeout(() => view.refresh(), 0);
       const fix = app.position();
       if (!pinned && fix) { setPoint({ lon: fix.lon, lat: fix.lat }, false); view.map.setView([fix.lat, fix.lon], 17); }
     },
