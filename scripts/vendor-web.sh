@@ -27,8 +27,7 @@ cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dis
 cp node_modules/redoc/bundles/redoc.standalone.js node_modules/redoc/LICENSE vendor/redoc/
 # The board's assessment chart: Chart.js's UMD build (a plain script, window.Chart).
 cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/LICENSE.md vendor/chartjs/
-# The phone page's offline queue: idb's UMD build (a plain script, window.idb), also loaded by
-# its service worker with importScripts.
+# The phone page's offline queue: idb's UMD build (a plain script, window.idb).
 cp node_modules/idb/build/umd.js node_modules/idb/LICENSE vendor/idb/
 for p in leaflet @geoman-io/leaflet-geoman-free leaflet.markercluster leaflet.vectorgrid \
     swagger-ui-dist redoc chart.js idb; do
