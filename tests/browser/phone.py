@@ -129,5 +129,6 @@ def wait_registered(page: Page) -> None:
 
 
 def waiting(page: Page) -> int:
-    """How many items the header says wait to be sent."""
+    """How many queued items wait to be sent (the header's words count a report with its photos
+    as one; its data-count says that number)."""
     return int(page.locator("#waiting-btn").get_attribute("data-waiting") or "0")

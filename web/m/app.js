@@ -140,15 +140,18 @@ function watchPosition() {
 export function waitingCounts(items) {
   const queued = new Set(items.map((i) => i.key));
   const n = items.filter((i) => i.state !== "refused" && !(i.after && queued.has(i.after))).length;
-  return { n, refused: items.filter((i) => i.state === "refused").length };
+  return { n, items: items.filter((i) => i.state !== "refused").length,
+    refused: items.filter((i) => i.state === "refused").length };
 }
 
-function showWaitingCount(items) {
+// The button says the count in words; data-count is that count, data-waiting the items behind it.
+function showWaitingCount(all) {
   const btn = document.getElementById("waiting-btn");
-  const { n, refused } = waitingCounts(items);
+  const { n, items, refused } = waitingCounts(all);
   btn.textContent = n || refused ? t("m_waiting_n", { n }) + (refused ? ` · ${t("m_refused_n", { n: refused })}` : "")
     : t("m_all_sent");
-  btn.dataset.waiting = String(n);
+  btn.dataset.count = String(n);
+  btn.dataset.waiting = String(items);
   btn.dataset.refused = String(refused);
   btn.classList.toggle("has-waiting", n > 0);
   btn.classList.toggle("has-refused", refused > 0);
