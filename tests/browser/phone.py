@@ -129,6 +129,6 @@ def wait_registered(page: Page) -> None:
 
 
 def waiting(page: Page) -> int:
-    """How many queued items wait to be sent (the header's words count a report with its photos
-    as one; its data-count says that number)."""
+    """How many things the header says wait to be sent (a report with its photos is one; its
+    data-items counts the queued items)."""
     return int(page.locator("#waiting-btn").get_attribute("data-waiting") or "0")

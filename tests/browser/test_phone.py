@@ -138,7 +138,8 @@ def test_report_made_offline_is_stored_once_when_the_network_returns(
     make_report(phone, "井盖缺失（离线）", photo_file(tmp_path), shot="phone-report")
     assert worker.grid in phone.locator("#r-where").inner_text()
     assert phone.locator("#r-where").get_attribute("data-grid") == worker.grid
-    phone.wait_for_function("() => document.querySelector('#waiting-btn').dataset.waiting === '2'")
+    phone.wait_for_function("() => document.querySelector('#waiting-btn').dataset.waiting === '1'")
+    assert phone.locator("#waiting-btn").get_attribute("data-items") == "2"
     assert phone.locator("#waiting-btn").inner_text() == "1 条待发送"
     items = queued(phone)
     assert [i["kind"] for i in items] == ["report", "photo"]

@@ -144,14 +144,14 @@ export function waitingCounts(items) {
     refused: items.filter((i) => i.state === "refused").length };
 }
 
-// The button says the count in words; data-count is that count, data-waiting the items behind it.
+// The button says the count in words; data-waiting is that count, data-items the items behind it.
 function showWaitingCount(all) {
   const btn = document.getElementById("waiting-btn");
   const { n, items, refused } = waitingCounts(all);
   btn.textContent = n || refused ? t("m_waiting_n", { n }) + (refused ? ` · ${t("m_refused_n", { n: refused })}` : "")
     : t("m_all_sent");
-  btn.dataset.count = String(n);
-  btn.dataset.waiting = String(items);
+  btn.dataset.waiting = String(n);
+  btn.dataset.items = String(items);
   btn.dataset.refused = String(refused);
   btn.classList.toggle("has-waiting", n > 0);
   btn.classList.toggle("has-refused", refused > 0);
