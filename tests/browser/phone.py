@@ -117,7 +117,7 @@ def sign_in(page: Page, token: str) -> None:
     page.locator("#m-token").tap()
     page.keyboard.type(token)
     page.locator("#m-signin-submit").tap()
-    page.locator("#home-grids[data-pack='yes'] li[data-grid]").first.wait_for(timeout=15_000)
+    page.locator("#home-grids[data-pack='yes'] li[data-grid]").first.wait_for(timeout=30_000)
 
 
 def wait_registered(page: Page) -> None:

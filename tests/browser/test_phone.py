@@ -39,11 +39,22 @@ def test_sign_in_shows_my_grids_and_my_position(phone: Page, worker: Worker) -> 
     )
     where = phone.locator("#home-position").inner_text()
     assert f"{worker.on_road[0]:.5f}" in where and "±8" in where
-    # My grid's outline is drawn inside the map's view.
+    # My grid's outline is drawn inside the map's view (once the map stands still).
+    phone.wait_for_function(
+        "() => !document.querySelector('#home-map .leaflet-zoom-anim') && [...document"
+        ".querySelectorAll('#home-map path.m-grid')].some((p) => p.getBoundingClientRect()"
+        ".width > 100)",
+        timeout=10_000,
+    )
     box = phone.locator("#home-map").bounding_box()
-    outline = phone.locator("#home-map path.m-grid").first.bounding_box()
-    assert box and outline and outline["width"] > 50
+    outlines = [
+        phone.locator("#home-map path.m-grid").nth(i).bounding_box()
+        for i in range(phone.locator("#home-map path.m-grid").count())
+    ]
+    outline = max((o for o in outlines if o), key=lambda o: o["width"])
+    assert box and outline["width"] > 100
     assert box["x"] <= outline["x"] + outline["width"] / 2 <= box["x"] + box["width"]
+    assert box["y"] <= outline["y"] + outline["height"] / 2 <= box["y"] + box["height"]
     assert phone.locator("#waiting-btn").inner_text() == "已全部发送"
     phone.screenshot(path=str(screenshot_path("phone-home")))
 
@@ -150,7 +161,7 @@ def test_report_made_offline_is_stored_once_when_the_network_returns(
     # The page opens again with no network, from its service worker, with the queue kept.
     phone.reload()
     phone.locator("#tab-home").tap()
-    phone.locator("#home-grids li[data-grid]").first.wait_for(timeout=15_000)
+    phone.locator("#home-grids li[data-grid]").first.wait_for(timeout=30_000)
     assert phone.locator("#net").inner_text() == "离线"
     assert phone.locator("#waiting-btn").inner_text() == "1 条待发送"
     phone.locator("#waiting-btn").tap()

@@ -29,7 +29,7 @@ export function phoneMap(el, options) {
   function fit() {
     const b = grids.getBounds();
     if (fitted || !b.isValid() || map.getSize().x === 0) return;
-    map.fitBounds(b, { padding: [12, 12] });
+    map.fitBounds(b, { padding: [12, 12], animate: false });
     fitted = true;
   }
 
