@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from PIL import Image
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Dialog, Page, Route
 from sqlalchemy import text
 from tests.browser.conftest import Live, screenshot_path
 from tests.browser.phone import (
@@ -156,6 +156,12 @@ def test_report_made_offline_is_stored_once_when_the_network_returns(
     assert [i["kind"] for i in items] == ["report", "photo"]
     report, photo = items
     assert photo["after"] == report["key"] and 0 < photo["bytes"] <= 1_000_000
+    side = phone.evaluate(
+        "async () => { const q = await window.gridmapPhone.queue.list();"
+        " const b = await createImageBitmap(q.find((i) => i.kind === 'photo').payload.blob);"
+        " return Math.max(b.width, b.height); }"
+    )
+    assert side == 1600  # shrunk from 3200 px on the phone
     assert stored(own_live, report["key"]) == []
 
     # The page opens again with no network, from its service worker, with the queue kept.
@@ -246,3 +252,32 @@ def test_a_refusal_shows_in_words(phone: Page, worker: Worker, own_live: Live) -
             text("SELECT count(*) FROM incident WHERE description = '在别的网格'")
         ).scalar_one()
     assert n == 0
+
+
+def test_signing_out_asks_while_something_waits(phone: Page, worker: Worker) -> None:
+    sign_in(phone, worker.token)
+    phone.context.set_offline(True)
+    make_report(phone, "退出前未发送", None)
+    phone.wait_for_function("() => document.querySelector('#waiting-btn').dataset.waiting === '1'")
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    phone.on("dialog", answer)
+    phone.locator("#tab-home").tap()
+    phone.locator("#m-signout").tap()
+    while not asked:
+        phone.wait_for_timeout(100)
+    assert "1 条内容没有发送" in asked[0]
+    assert phone.locator("#waiting-btn").get_attribute("data-waiting") == "1"
+    assert phone.evaluate("localStorage.getItem('gridmap.m.token')") == worker.token
+    phone.locator("#m-signout").tap()
+    phone.locator("#m-token").wait_for(timeout=15_000)
+    assert len(asked) == 2
+    assert phone.evaluate("localStorage.getItem('gridmap.m.token')") is None
+    assert queued(phone) == []

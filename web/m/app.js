@@ -173,6 +173,7 @@ async function startSignedIn() {
   FEATURES.forEach((f) => { try { f.install(app); } catch (e) { console.error(e); } });
   watchPosition();
   sync.start();
+  window.addEventListener("online", () => refreshPack());
   show(location.hash.slice(1) || "home");
   refreshPack();
 }
