@@ -195,7 +195,10 @@ async function main() {
   const lang = document.getElementById("lang-btn");
   const label = () => { lang.textContent = language() === "zh" ? "EN" : "中文"; lang.lang = language() === "zh" ? "en" : "zh-CN"; };
   lang.addEventListener("click", () => toggleLanguage());
-  onLanguage(() => { translatePage(); label(); showWaitingCount(queue.current()); showNetwork(); });
+  const tabs = document.getElementById("tabs");
+  const landmarks = () => { tabs.setAttribute("aria-label", t("m_tabs")); };
+  onLanguage(() => { translatePage(); label(); landmarks(); showWaitingCount(queue.current()); showNetwork(); });
+  landmarks();
   translatePage();
   label();
   document.getElementById("waiting-btn").addEventListener("click", () => show("waiting"));
@@ -217,5 +220,8 @@ async function main() {
   await startSignedIn();
 }
 
-window.gridmapPhone = app;
-main();
+// Only the phone page starts the shell (a test may import this module into another page).
+if (document.body && document.body.dataset.page === "phone") {
+  window.gridmapPhone = app;
+  main();
+}

@@ -1,6 +1,6 @@
 // The words of the phone page's shell, sign-in, home, report and sync (English).
 export const WORDS = {
-  m_title: "Grid worker", m_locale: "en-GB", m_offline: "Offline", m_tab_home: "Home", m_tab_report: "Report",
+  m_title: "Grid worker", m_locale: "en-GB", m_offline: "Offline", m_tab_home: "Home", m_tabs: "Pages", m_tab_report: "Report",
   m_waiting_n: "{n} waiting", m_refused_n: "{n} refused", m_all_sent: "All sent",
   m_pack_failed: "Could not update the grid data: {m}", m_pack_loading: "Reading my grids…",
   // Signing in and out.

@@ -1,6 +1,6 @@
 // The words of the phone page's shell, sign-in, home, report and sync (Chinese).
 export const WORDS = {
-  m_title: "网格员", m_locale: "zh-CN", m_offline: "离线", m_tab_home: "首页", m_tab_report: "上报",
+  m_title: "网格员", m_locale: "zh-CN", m_offline: "离线", m_tab_home: "首页", m_tabs: "页面切换", m_tab_report: "上报",
   m_waiting_n: "{n} 条待发送", m_refused_n: "{n} 条被拒", m_all_sent: "已全部发送",
   m_pack_failed: "未能更新网格资料：{m}", m_pack_loading: "正在读取我的网格…",
   // Signing in and out.
