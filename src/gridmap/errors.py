@@ -152,6 +152,12 @@ class OutsideGrids(NotFound):
     code = "outside_grids"
 
 
+class VisitTimeOutOfRange(InvalidInput):
+    """A household visit's time in the future, or too long ago to be recorded now."""
+
+    code = "visit_time_out_of_range"
+
+
 class DataSetError(GridmapError):
     """A data set folder that cannot be loaded as it is."""
 

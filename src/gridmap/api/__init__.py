@@ -22,6 +22,7 @@ from gridmap.api import (
     services,
     stats,
     tiles,
+    visits,
     whistle,
 )
 
@@ -41,6 +42,7 @@ api_router.include_router(incidents.router)
 api_router.include_router(stats.router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
+api_router.include_router(visits.router)
 api_router.include_router(lists.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)
