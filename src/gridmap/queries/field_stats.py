@@ -47,7 +47,7 @@ def _patrol_hours() -> ColumnElement[Any]:
 
 def grids(session: Session, *, region: str | None) -> list[Any]:
     """The current grids of ``region`` (every one when None): code, name, by code."""
-    where = [_g.c.valid_to.is_(None)]
+    where: list[ColumnElement[bool]] = [_g.c.valid_to.is_(None)]
     if region is not None:
         where.append(or_(_g.c.code.startswith(region), _g.c.community_code.startswith(region)))
     return list(session.execute(select(_g.c.code, _g.c.name).where(*where).order_by(_g.c.code)))
@@ -118,25 +118,13 @@ def field_people(session: Session, *, codes: Sequence[str]) -> list[Any]:
     )
 
 
-def per_person(
+def visits_per_person(
     session: Session, *, person_ids: Sequence[int], start: datetime | None, end: datetime | None
-) -> tuple[dict[int, Any], dict[int, int]]:
-    """Per person of ``person_ids``: their patrols started in the period (count, metres, hours),
-    and the visits they made in it."""
-    ids = list(person_ids)
-    patrols = session.execute(
-        select(
-            _pa.c.person_id,
-            func.count().label("patrols"),
-            func.sum(_pa.c.length_m).label("length_m"),
-            func.sum(_patrol_hours()).label("hours"),
-        )
-        .where(_pa.c.person_id.in_(ids), *_period(_pa.c.started_at, start, end))
-        .group_by(_pa.c.person_id)
-    )
-    visits = session.execute(
+) -> dict[int, int]:
+    """The visits each person of ``person_ids`` made in the period."""
+    rows = session.execute(
         select(_v.c.person_id, func.count())
-        .where(and_(_v.c.person_id.in_(ids), *_period(_v.c.at, start, end)))
+        .where(and_(_v.c.person_id.in_(list(person_ids)), *_period(_v.c.at, start, end)))
         .group_by(_v.c.person_id)
     )
-    return {int(r.person_id): r for r in patrols}, {int(p): int(n) for p, n in visits}
+    return {int(p): int(n) for p, n in rows}
