@@ -118,18 +118,21 @@ def test_a_reload_stores_nothing_twice_and_a_missing_patrol_comes_back_in_joined
 ) -> None:
     before = _counts(demo_engine)
     with demo_engine.begin() as conn:
-        key, points, length = conn.execute(
-            text("SELECT key, points, length_m FROM patrol ORDER BY points DESC LIMIT 1")
+        key, points, length, had = conn.execute(
+            text(
+                "SELECT key, points, length_m, (SELECT count(*) FROM patrol_piece "
+                "WHERE patrol_id = p.id) FROM patrol p ORDER BY points DESC LIMIT 1"
+            )
         ).one()
         conn.execute(text("DELETE FROM patrol WHERE key = :k"), {"k": key})
-    monkeypatch.setattr(loader, "PIECE_POINTS", 100)
+    monkeypatch.setattr(loader, "PIECE_POINTS", 40)
     # a load on another day moves the times otherwise: still nothing is stored twice
     report = load_dataset(demo_engine, DEMO, commit=True, now=datetime.now(UTC) + timedelta(days=3))
     assert report.tables["patrol"].inserted == 1
     assert report.tables["visit"].inserted == report.tables["care_tag"].inserted == 0
     after = _counts(demo_engine)
-    pieces = -(-(points - 1) // 99)
-    assert after == before | {"pieces": before["pieces"] - 1 + pieces}
+    pieces = -(-(points - 1) // 39)
+    assert after == before | {"pieces": before["pieces"] - had + pieces}
     with demo_engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -141,6 +144,6 @@ def test_a_reload_stores_nothing_twice_and_a_missing_patrol_comes_back_in_joined
             {"k": key},
         ).all()
     assert [r.seq for r in rows] == list(range(pieces))
-    assert all(r.joins for r in rows[1:]) and all(r.points <= 100 for r in rows)
+    assert all(r.joins for r in rows[1:]) and all(r.points <= 40 for r in rows)
     assert sum(r.points for r in rows) - (pieces - 1) == points
     assert rows[0].length_m == pytest.approx(length, rel=1e-6)
