@@ -162,7 +162,7 @@ def visits(tags: list[dict[str, Any]], grid_of: dict[str, str],
         day = DEMO_DAY - timedelta(days=last_ago)
         made = []
         while True:
-            at = datetime(day.year, day.month, day.day, rng.randrange(9, 17), rng.randrange(60),
+            at = datetime(day.year, day.month, day.day, rng.randrange(9, 14), rng.randrange(60),
                           tzinfo=LOCAL)
             if at < start:
                 break
@@ -248,8 +248,9 @@ def sample(path: list[tuple[float, float]], rng: random.Random, speed: float,
 
 def patrols(grids: list[dict[str, Any]], roads: list[dict[str, Any]],
             workers: dict[str, list[dict[str, str]]]) -> list[dict[str, Any]]:
-    """A week of patrols: in each of the chosen grids one of its workers walks every day, in
-    the morning (on the last day between 8 and 10)."""
+    """A week of patrols: in each of the chosen grids one of its workers walks every day in the
+    afternoon, after the day's visits (made in the morning), so the last thing the demo's
+    field work did is a patrol: the loader moves that to the day of the load."""
     lines = [to_metric(shape(r["geometry"])) for r in roads
              if r["properties"]["highway"] in WALKABLE]
     tree = STRtree(lines)
@@ -272,7 +273,7 @@ def patrols(grids: list[dict[str, Any]], roads: list[dict[str, Any]],
             day = DEMO_DAY - timedelta(days=6 - d)
             rng = rng_for("patrol", code, day.isoformat())
             worker = team[d % len(team)]
-            begin = datetime(day.year, day.month, day.day, 8, rng.randrange(0, 50), tzinfo=LOCAL)
+            begin = datetime(day.year, day.month, day.day, 14, rng.randrange(0, 50), tzinfo=LOCAL)
             # most days the worker walks the grid's streets about once over, some days less
             length = street_m * rng.uniform(0.5, 1.3)
             path = walk(graph, rng, min(length, 6000.0))

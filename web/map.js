@@ -54,12 +54,15 @@ $("panel-close").addEventListener("click", hidePanel);
 // the status line says when a layer holds more in the view than one read brings.
 // The patrol layers read the whole district (coverage) or the token's area (overdue visits) at once.
 const district = () => startRegion.slice(0, 6);
-const patrolCoverage = coverageLayer(map, grids.byCode, district);
+// A grid's walked and unwalked streets (of the period the coverage layer shows) are drawn while
+// the coverage layer is on.
+let lastPieces = null;
+const showPieces = () => { if (lastPieces && map.hasLayer(patrolCoverage.layer)) pieces.show(lastPieces[patrolCoverage.period()]); };
+const patrolCoverage = coverageLayer(map, grids.byCode, district, showPieces);
 const overdueVisits = overdueLayer(map, () => who, district);
 const lazy = [problemsLayer(map, communities), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map), patrolCoverage, overdueVisits];
-// A grid's walked and unwalked streets are drawn while the coverage layer is on.
 const pieces = streetPieces(map);
-onStreetPieces((answer) => { if (map.hasLayer(patrolCoverage.layer)) pieces.show(answer); });
+onStreetPieces((both) => { lastPieces = both; showPieces(); });
 patrolCoverage.layer.on("remove", pieces.clear);
 const VIEW_DELAY_MS = 250;
 async function loadInView(entry) {

@@ -20,6 +20,6 @@ export function renderLegend(node) {
     el("div", { class: "legend-patrol" }, [t("patrol_legend"), "：", ...[...SHARE_BANDS, [null, NO_STREET, "patrol_band_none"]].flatMap(([, colour, key]) =>
       [el("i", { class: "sw", style: `border-color:#37474f;background:${colour}` }), t(key), " "])]),
     el("div", {}, [el("i", { class: "line", style: "border-color:#1b5e20" }), t("patrol_walked"), " ",
-      el("i", { class: "line", style: "border-color:#d50000;border-top-style:dashed" }), t("patrol_unwalked")]),
+      el("i", { class: "line", style: "border-color:#7f0000;border-top-style:dashed" }), t("patrol_unwalked")]),
     dot("background:#d500f9;border-color:#4a148c", "visit_legend"));
 }

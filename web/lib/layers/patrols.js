@@ -38,11 +38,12 @@ export function isoWeek(d) {
 
 /**
  * The coverage layer over the grids (byCode: grid code → its Leaflet layer on the grid layer) of
- * region() (a code). The period (today or this week) is switched by the control it adds while on.
+ * region() (a code). The period (today or this week) is switched by the control it adds while on;
+ * onPeriod(period) runs after each read.
  */
-export function coverageLayer(map, byCode, region) {
+export function coverageLayer(map, byCode, region, onPeriod) {
   const layer = geo(Object.assign({ interactive: false, style: (f) => ({
-    color: "#37474f", weight: 1, fillColor: shareColour(f.properties.share), fillOpacity: 0.6,
+    color: "#37474f", weight: 1, fillColor: shareColour(f.properties.share), fillOpacity: 0.45,
   }) }, IGNORE));
   let period = "day";
   let last = null;
@@ -71,6 +72,7 @@ export function coverageLayer(map, byCode, region) {
     }
     last = answer;
     renderControl();
+    if (onPeriod) onPeriod(period);
     document.body.dataset.patrolCoverage = `${period}:${(answer.grids || []).length}`;
     return { shown: (answer.grids || []).length, matched: (answer.grids || []).length };
   };
@@ -82,7 +84,7 @@ export function coverageLayer(map, byCode, region) {
 /** The walked (green) and unwalked (red, dashed) street pieces of one grid on map. */
 export function streetPieces(map) {
   const walked = geo(Object.assign({ interactive: false, style: { color: "#1b5e20", weight: 4, opacity: 0.8 } }, IGNORE));
-  const unwalked = geo(Object.assign({ interactive: false, style: { color: "#d50000", weight: 4, dashArray: "6 5", opacity: 0.9 } }, IGNORE));
+  const unwalked = geo(Object.assign({ interactive: false, style: { color: "#7f0000", weight: 4, dashArray: "6 5", opacity: 0.95 } }, IGNORE));
   const show = (answer) => {
     walked.clearLayers().addData(answer.walked || { type: "FeatureCollection", features: [] }).addTo(map);
     unwalked.clearLayers().addData(answer.unwalked || { type: "FeatureCollection", features: [] }).addTo(map);
@@ -156,7 +158,7 @@ export async function patrolRows(code, { onPieces }) {
     const d = g(day), w = g(week);
     out.push([t("patrol_share_day"), d.share === null ? t("patrol_no_street") : `${pct(d.share)} · ${km(d.walked_m)} / ${km(d.street_m)}`]);
     out.push([t("patrol_share_week"), w.share === null ? t("patrol_no_street") : `${pct(w.share)} · ${t("patrol_n", { n: w.patrols ?? 0 })}`]);
-    if (onPieces) onPieces(Object.assign({ grid: code }, day));
+    if (onPieces) onPieces({ grid: code, day: Object.assign({ grid: code }, day), week: Object.assign({ grid: code }, week) });
   } catch (e) {
     out.push([t("patrol_share_day"), "—"]);
   }
