@@ -10,7 +10,17 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
-from gridmap.models import Building, Grid, GridStaff, Household, Patrol, PatrolPiece, Person, Visit
+from gridmap.models import (
+    Building,
+    Grid,
+    GridStaff,
+    Household,
+    Patrol,
+    PatrolPiece,
+    Person,
+    StreetPiece,
+    Visit,
+)
 from gridmap.queries.care import household_care
 from gridmap.services.care import VisitRule
 
@@ -22,6 +32,7 @@ _s = cast(Table, GridStaff.__table__)
 _p = cast(Table, Person.__table__)
 _h = cast(Table, Household.__table__)
 _b = cast(Table, Building.__table__)
+_sp = cast(Table, StreetPiece.__table__)
 
 # The posts whose holders patrol and visit (a grid's leader walks it too).
 FIELD_ROLES = ("worker", "leader")
@@ -128,3 +139,33 @@ def visits_per_person(
         .group_by(_v.c.person_id)
     )
     return {int(p): int(n) for p, n in rows}
+
+
+def street_length(session: Session, *, codes: Sequence[str]) -> dict[str, float]:
+    """Metres of street pieces of each grid of ``codes`` (grids without streets are left out)."""
+    rows = session.execute(
+        select(_sp.c.grid_code, func.sum(_sp.c.length_m))
+        .where(_sp.c.grid_code.in_(list(codes)))
+        .group_by(_sp.c.grid_code)
+    )
+    return {str(code): float(m) for code, m in rows if m}
+
+
+def grids_near_patrols(
+    session: Session, *, codes: Sequence[str], start: datetime, end: datetime, margin_deg: float
+) -> list[str]:
+    """The grids of ``codes`` that a patrol piece of [start, end) comes within ``margin_deg``
+    (by bounding boxes): only these can have streets walked in the period."""
+    near = (
+        select(_pp.c.patrol_id)
+        .where(
+            _pp.c.first_at < end,
+            _pp.c.last_at >= start,
+            _pp.c.geom.op("&&")(func.ST_Expand(_g.c.geom, margin_deg)),
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(_g.c.code).where(_g.c.valid_to.is_(None), _g.c.code.in_(list(codes)), near)
+    )
+    return [str(c) for c in rows.scalars()]

@@ -314,14 +314,26 @@ def field_figures(
     past their interval at the period's end (or now). Ranked by ``patrol_share``, then km."""
     codes = {r.code: r.name for r in fq.grids(session, region=region)}
     days = _days(period, now, rule.timezone)
-    shares: dict[str, list[float]] = {}
+    patrols.refresh_streets(session, list(codes))
+    with_streets = fq.street_length(session, codes=list(codes))
+    # A day's coverage is computed only for the grids a patrol of that day came near; every
+    # other grid with streets walked none of them that day.
+    margin = cover_m / 100_000 * 2
+    summed: dict[str, float] = {}
     for start, end in days:
+        near = fq.grids_near_patrols(
+            session, codes=list(with_streets), start=start, end=end, margin_deg=margin
+        )
+        if not near:
+            continue
         for g in patrols.coverage(
-            session, grid_codes=None, region=region, start=start, end=end, cover_m=cover_m
+            session, grid_codes=near, region=None, start=start, end=end, cover_m=cover_m
         ):
-            if g["share"] is not None and g["grid"] in codes:
-                shares.setdefault(g["grid"], []).append(float(g["share"]))
-    share = {code: _mean(values) for code, values in shares.items()}
+            if g["share"] is not None:
+                summed[g["grid"]] = summed.get(g["grid"], 0.0) + float(g["share"])
+    share = {
+        code: round(summed.get(code, 0.0) / len(days), 4) if days else None for code in with_streets
+    }
     at = min(now, period.end) if period.end is not None else now
     overdue = fq.overdue_per_grid(session, codes=list(codes), at=at, rule=rule)
     groups: list[dict[str, Any]] = []
