@@ -210,3 +210,37 @@ def _this_week(live: Live) -> str:
                 text("SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'IYYY-\"W\"IW')")
             ).scalar_one()
         )
+
+
+def test_the_boards_assessment_shows_patrol_and_visit_figures(browser: Browser, live: Live) -> None:
+    from tests.browser.test_board import board, tab, token
+
+    contexts: list[Any] = []
+    try:
+        page = board(browser, contexts, live, token(live, "district", "110108", "海淀区指挥中心"))
+        tab(page, "assess")
+        month = page.locator("#a-month").input_value()
+        page.locator("#a-group").select_option("grid")
+        page.locator("#assess-form button[type='submit']").click()
+        head = page.locator("#a-table thead")
+        head.get_by_text("巡查覆盖率（月均）").wait_for(timeout=30_000)
+        for words in ("巡查里程（公里）", "巡查时长（小时）", "走访次数", "逾期未走访"):
+            assert words in head.inner_text()
+        figures = httpx.get(
+            f"{live.base}/api/v1/stats/patrols",
+            params={"group_by": "grid", "month": month},
+            timeout=60,
+        ).json()["groups"]
+        walked = max(figures, key=lambda g: g["patrol_km"])
+        assert walked["patrol_km"] > 0
+        row = page.locator("#a-table tbody tr", has_text=walked["name"]).first
+        cells = row.locator("td").all_inner_texts()
+        assert f"{walked['patrol_km']:.2f}" in cells and str(walked["visits"]) in cells, cells
+        page.screenshot(path=screenshot_path("board-patrol"))
+        page.locator("#a-group").select_option("worker")
+        page.locator("#assess-form button[type='submit']").click()
+        page.locator("#status", has_text="网格员").wait_for(timeout=30_000)
+        assert "巡查里程（公里）" in head.inner_text()
+    finally:
+        for c in contexts:
+            c.close()
