@@ -83,10 +83,9 @@ def test_some_tagged_households_are_past_their_interval(demo_engine: Engine) -> 
 
 def test_patrols_end_on_the_day_of_the_load_and_walk_their_grid(demo_engine: Engine) -> None:
     with demo_engine.connect() as conn:
-        last, loaded, outside, broken = conn.execute(
+        last, now, outside, broken = conn.execute(
             text(
-                "SELECT (SELECT max(ended_at) FROM patrol), "
-                "(SELECT loaded_at FROM data_set WHERE name = 'haidian-demo'), "
+                "SELECT (SELECT max(ended_at) FROM patrol), clock_timestamp(), "
                 # points further than 50 m from the grid the patrol walked
                 "(SELECT count(*) FROM patrol p JOIN patrol_piece pp ON pp.patrol_id = p.id "
                 " JOIN grid g ON g.code = p.grid_codes[1] AND g.valid_to IS NULL, "
@@ -98,7 +97,8 @@ def test_patrols_end_on_the_day_of_the_load_and_walk_their_grid(demo_engine: Eng
                 " OR to_timestamp(ST_M(ST_EndPoint(geom))) <> last_at)"
             )
         ).one()
-    assert loaded - timedelta(days=1) < last <= loaded - timedelta(minutes=5)
+    # loaded at the start of the test session: the last patrol ended within the day before
+    assert now - timedelta(days=1) < last <= now - timedelta(minutes=5)
     assert outside == 0 and broken == 0
 
 
@@ -111,6 +111,17 @@ def test_field_shift_keeps_the_time_of_day_when_the_load_is_later() -> None:
     assert last + loader.field_shift(last, early, timezone="Asia/Shanghai") == early - timedelta(
         minutes=5
     )
+
+
+def test_a_load_on_another_day_stores_nothing_twice(demo_engine: Engine) -> None:
+    before = _counts(demo_engine)
+    # three days later the times would move otherwise: what is there stays, nothing is added
+    report = load_dataset(
+        demo_engine, DEMO, commit=False, now=datetime.now(UTC) + timedelta(days=3)
+    )
+    for table in ("care_tag", "visit", "patrol"):
+        assert report.tables[table].changed == 0, table
+    assert _counts(demo_engine) == before
 
 
 def test_a_reload_stores_nothing_twice_and_a_missing_patrol_comes_back_in_joined_pieces(
@@ -126,8 +137,7 @@ def test_a_reload_stores_nothing_twice_and_a_missing_patrol_comes_back_in_joined
         ).one()
         conn.execute(text("DELETE FROM patrol WHERE key = :k"), {"k": key})
     monkeypatch.setattr(loader, "PIECE_POINTS", 40)
-    # a load on another day moves the times otherwise: still nothing is stored twice
-    report = load_dataset(demo_engine, DEMO, commit=True, now=datetime.now(UTC) + timedelta(days=3))
+    report = load_dataset(demo_engine, DEMO, commit=True)
     assert report.tables["patrol"].inserted == 1
     assert report.tables["visit"].inserted == report.tables["care_tag"].inserted == 0
     after = _counts(demo_engine)
