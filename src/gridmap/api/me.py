@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 
-from gridmap.dependencies import PrincipalDep, SessionDep
+from gridmap.dependencies import PrincipalDep, SessionDep, TokenDep
 from gridmap.schemas.me import MePublic
 from gridmap.services import field_pack as field_service
 from gridmap.services import me as service
@@ -30,7 +30,7 @@ def me(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
 def field(
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: TokenDep,
     if_none_match: Annotated[str | None, Header(max_length=400)] = None,
 ) -> Response:
     """All the phone keeps to work offline: the worker's person, grids, their buildings and

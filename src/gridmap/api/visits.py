@@ -37,7 +37,7 @@ TimeQuery = Annotated[
 @router.post(
     "",
     status_code=201,
-    **documented(VisitPublic, 200, status=201),
+    **documented(VisitPublic, 200, 404, status=201),
     summary="Record a household visit",
 )
 def record_visit(

@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
-from gridmap.errors import InvalidInput, NotFound
+from gridmap.errors import Forbidden, InvalidInput, NotFound
 from gridmap.queries import audit
 from gridmap.queries import care as q
 from gridmap.services.access import require_role
 from gridmap.settings import ApiSettings
 from gridmap.vocab.kinds import CARE_TAGS
-from gridmap.vocab.roles import STAFF
+from gridmap.vocab.roles import PERSONAL_DATA_ROLES, STAFF
 
 # Who may set and remove care tags: the offices of the household's region and its grid's team.
 CARE_WRITERS = STAFF
@@ -167,9 +167,14 @@ def care_tags(
 ) -> dict[str, Any]:
     """A household's care tags with its last visit and next due date; only for who may see
     them (403 otherwise), and the read is logged."""
-    require_role(principal, "read care tags", roles=CARE_WRITERS)
+    require_role(principal, "read care tags", roles=PERSONAL_DATA_ROLES)
     row = _household(session, household_id)
-    principal.require("read care tags", roles=CARE_WRITERS, place=row.place)
+    if not sees_care(principal, row.place):
+        raise Forbidden(
+            f"the care tags of household {household_id} are personal data of {row.place}, "
+            f"outside this token's {principal.area}",
+            role=principal.role,
+        )
     tags = q.tags(session, household_id=household_id)
     last = q.last_visit(session, household_id=household_id)
     due = due_at(rule, tags_of(tags), last)
