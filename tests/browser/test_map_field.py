@@ -80,7 +80,7 @@ def test_coverage_layer_and_a_grids_panel(page: Page, live: Live) -> None:
     page.wait_for_selector("body[data-patrol-coverage^='day:']", timeout=20_000)
     assert page.locator(".patrol-period button[data-period='day'].on").count() == 1
     _open_grid(page, live, code)
-    figures = page.locator(f".popup[data-grid='{code}'] .patrol-figures").inner_text()
+    figures = page.locator(f".popup[data-grid='{code}'] .figures").inner_text()
     share = f"{best['share'] * 100:.1f}%"
     assert "今日巡查覆盖率" in figures and share in figures, figures
     assert "登录后可见" in figures
@@ -233,7 +233,9 @@ def test_the_boards_assessment_shows_patrol_and_visit_figures(browser: Browser, 
         ).json()["groups"]
         walked = max(figures, key=lambda g: g["patrol_km"])
         assert walked["patrol_km"] > 0
+        # the worker table the tab opened with is replaced by the grids' when it arrives
         row = page.locator("#a-table tbody tr", has_text=walked["name"]).first
+        row.wait_for(timeout=30_000)
         cells = row.locator("td").all_inner_texts()
         assert f"{walked['patrol_km']:.2f}" in cells and str(walked["visits"]) in cells, cells
         page.screenshot(path=screenshot_path("board-patrol"))

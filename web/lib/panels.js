@@ -73,9 +73,7 @@ export async function gridFigures(code) {
   const items = await apiOr(`${API}/lists?grid=${code}&limit=50`, EMPTY);
   return el("div", {}, [
     rows([[t("households"), h.households ?? c.households ?? 0], [t("designated_n"), h.designated ?? 0],
-          [t("coverage_share"), pct(c.share)], [t("open_incidents"), open], [t("on_time"), pct(s.on_time_rate)]]),
-    el("div", { class: "muted" }, [t("patrol_of_grid")]),
-    el("div", { class: "patrol-figures" }, [rows(patrol)]),
+          [t("coverage_share"), pct(c.share)], [t("open_incidents"), open], [t("on_time"), pct(s.on_time_rate)], ...patrol]),
     el("div", { class: "muted" }, [t("lists_of_grid")]),
     el("ul", { class: "items" }, items.features.length
       ? items.features.map((f) => el("li", {}, [el("b", { style: `color:${LIST_COLOUR[f.properties.list]}` }, [word("list_kind", f.properties.list)]), " ", f.properties.title, ` · ${word("list_status", f.properties.status)}`]))

@@ -81,16 +81,20 @@ export function assessment(form, canvas, table, say) {
       scales: { y: { beginAtZero: true, max: 100 } } } });
   }
 
+  // Only the answer to the latest request is shown (a slower earlier one may arrive after it).
+  let asked = 0;
   async function show() {
+    const mine = ++asked;
     links();
     say(t("loading"));
     try {
       const field = FIELD_GROUPS.includes(group.value) ? api(fieldQuery()) : Promise.resolve(null);
       const [answer, fieldAnswer] = await Promise.all([api(query("json")), field, chartjs().catch(() => null)]);
+      if (mine !== asked) return;
       render(Object.assign({}, answer, { field: fieldAnswer }));
       say(t("board_assessed", { month: month.value, group: t(`group_${group.value}`) }));
     } catch (e) {
-      say(inWords(e));
+      if (mine === asked) say(inWords(e));
     }
   }
   // Downloads carry the token (a worker's figures name people): fetched, then saved as a file.

@@ -164,7 +164,7 @@ Object.assign(WORDS, {
 // Patrols and visits on the map and the board.
 Object.assign(WORDS, {
   patrol_coverage: "Patrol coverage", visit_overdue: "Overdue visits", patrol_period: "Period of patrol coverage",
-  patrol_day: "Today", patrol_week: "This week", patrol_of_grid: "Patrols and visits",
+  patrol_day: "Today", patrol_week: "This week",
   patrol_share_day: "Patrol coverage today", patrol_share_week: "Patrol coverage this week", patrol_no_street: "no street in the grid",
   patrol_n: "{n} patrols", patrol_unwalked: "Streets not walked", patrol_walked: "Streets walked",
   patrol_band_high: "≥85%", patrol_band_good: "60–85%", patrol_band_part: "30–60%", patrol_band_low: "<30%",

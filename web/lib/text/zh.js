@@ -161,7 +161,7 @@ Object.assign(WORDS, {
 // Patrols (巡查) and visits (走访) on the map and the board.
 Object.assign(WORDS, {
   patrol_coverage: "巡查覆盖", visit_overdue: "走访逾期", patrol_period: "巡查覆盖的时段",
-  patrol_day: "今天", patrol_week: "本周", patrol_of_grid: "巡查与走访",
+  patrol_day: "今天", patrol_week: "本周",
   patrol_share_day: "今日巡查覆盖率", patrol_share_week: "本周巡查覆盖率", patrol_no_street: "网格内无道路",
   patrol_n: "{n} 次巡查", patrol_unwalked: "未巡查路段", patrol_walked: "已巡查路段",
   patrol_band_high: "≥85%", patrol_band_good: "60–85%", patrol_band_part: "30–60%", patrol_band_low: "<30%",
