@@ -293,7 +293,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--plain-runs", type=int, default=1)
-    parser.add_argument("--plain-timeout", type=float, default=900.0)
+    parser.add_argument("--plain-timeout", type=float, default=300.0)
     args = parser.parse_args()
     settings = Settings()
     with scratch_database(settings.db, NAME) as url:

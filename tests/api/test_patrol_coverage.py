@@ -220,6 +220,8 @@ def test_coverage_asks_for_a_known_place_and_period(client: TestClient, db: Sess
     two_grids(db)
     assert client.get(COVER, params={"grid": WEST_GRID, "week": "2026-W60"}).status_code == 422
     assert client.get(COVER, params={"grid": WEST_GRID, "day": "2026-02-30"}).status_code == 422
+    for far in ({"week": "9999-W52"}, {"day": "9999-12-31"}, {"day": "1066-10-14"}):
+        assert client.get(COVER, params={"grid": WEST_GRID, **far}).status_code == 422, far
     assert client.get(COVER, params={"grid": WEST_GRID[:-1] + "9"}).json()["code"] == (
         "grid_not_found"
     )

@@ -257,6 +257,12 @@ def test_an_end_before_the_last_point_or_in_the_future_is_refused(
     assert stored(db)[4] == 0
     future = start(client, auth, new_key(), t0 + 86400)
     assert future.status_code == 422 and future.json()["code"] == "track_in_future"
+    r = client.put(
+        f"/api/v1/patrols/{new_key()}",
+        json={"started_at": "0001-01-01T00:00:00-12:00"},
+        headers=auth,
+    )
+    assert r.status_code == 422 and r.json()["parameter"] == "started_at"
 
 
 def test_tracks_are_read_by_the_walker_the_grid_team_and_the_offices_only(

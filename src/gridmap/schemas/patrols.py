@@ -54,7 +54,8 @@ class PatrolPublic(BaseModel):
 
 class GridCoverage(BaseModel):
     """One grid's patrol coverage: street metres, metres within ``cover_m`` of a track of the
-    period, their share (null when the grid has no street) and the patrols through it."""
+    period (anyone's), their share (null when the grid has no street) and the period's patrols
+    through it by the people serving it."""
 
     grid: str
     name: str

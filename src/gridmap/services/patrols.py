@@ -41,6 +41,8 @@ from gridmap.settings import ApiSettings
 from gridmap.vocab.roles import OFFICES
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# The years a period may be asked for: patrols are recorded now, not in history.
+YEARS = (2000, 2100)
 
 
 # ------------------------------------------------------------------------------ periods
@@ -60,31 +62,41 @@ def period(
         try:
             if m is None:
                 raise ValueError
-            monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
+            first = date.fromisocalendar(int(m[1]), int(m[2]), 1)
         except ValueError:
             raise InvalidInput(
                 f"week={week!r} is not an ISO week; write e.g. 2026-W49", parameter="week"
             ) from None
-        start = datetime.combine(monday, datetime.min.time(), tz)
-        return start, datetime.combine(monday + timedelta(days=7), datetime.min.time(), tz), week
-    if day is not None:
+        days, label = 7, week
+    elif day is not None:
         try:
             first = date.fromisoformat(day)
         except ValueError:
             raise InvalidInput(
                 f"day={day!r} is not a date; write e.g. 2026-12-04", parameter="day"
             ) from None
+        days, label = 1, first.isoformat()
     else:
         first = clock(session).astimezone(tz).date()
+        days, label = 1, first.isoformat()
+    if not YEARS[0] <= first.year <= YEARS[1]:
+        raise InvalidInput(
+            f"{label} is outside the years {YEARS[0]}–{YEARS[1]}",
+            parameter="week" if week else "day",
+        )
     start = datetime.combine(first, datetime.min.time(), tz)
-    return (
-        start,
-        datetime.combine(first + timedelta(days=1), datetime.min.time(), tz),
-        (first.isoformat()),
-    )
+    return start, datetime.combine(first + timedelta(days=days), datetime.min.time(), tz), label
 
 
 # ------------------------------------------------------------------------------ writing
+
+
+def _check_year(when: datetime, name: str) -> None:
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise InvalidInput(
+            f"{name} {when.isoformat()} is outside the years {YEARS[0]}–{YEARS[1]}",
+            parameter=name,
+        )
 
 
 def _patroller(principal: Principal) -> int:
@@ -141,6 +153,7 @@ def start(
     """Start the patrol ``key`` (or find it started by the same person); the patrol and whether
     it is new."""
     person = _patroller(principal)
+    _check_year(started_at, "started_at")
     now = clock(session)
     if started_at > now + timedelta(seconds=track.FUTURE_SLACK_S):
         raise TrackInFuture(
@@ -234,6 +247,7 @@ def end(session: Session, *, principal: Principal, key: UUID, ended_at: datetime
     found = _own(session, principal, key)
     if found["ended_at"] is not None:
         return as_json(found)
+    _check_year(ended_at, "ended_at")
     floor = found["last_at"] or found["started_at"]
     if ended_at < floor:
         raise PatrolEndsEarly(
