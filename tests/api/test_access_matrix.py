@@ -531,6 +531,11 @@ WRITES |= {
 READS = {("POST", "/api/v1/lookup"): "many points looked up at once"}
 # Operations that answer who may per item (200 with a status each): tests/api/test_board.py.
 PER_ITEM = {("POST", "/api/v1/incidents/bulk/{step}"): "one step on many incidents"}
+# A patrol is its walker's alone, whatever the role: tests/api/test_patrols.py.
+PER_ITEM |= {
+    (method, f"/api/v1/patrols/{{key}}{tail}"): "the caller's own patrol"
+    for method, tail in (("PUT", ""), ("PUT", "/pieces/{seq}"), ("POST", "/end"))
+}
 
 
 def expected(caller: str) -> int | None:
