@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../web"
 npm ci --no-audit --no-fund
 rm -rf vendor
 mkdir -p vendor/leaflet vendor/geoman vendor/markercluster vendor/vectorgrid vendor/swagger-ui \
-         vendor/redoc vendor/chartjs
+         vendor/redoc vendor/chartjs vendor/idb
 cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
       node_modules/leaflet/dist/images node_modules/leaflet/LICENSE vendor/leaflet/
 cp node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js \
@@ -27,8 +27,11 @@ cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dis
 cp node_modules/redoc/bundles/redoc.standalone.js node_modules/redoc/LICENSE vendor/redoc/
 # The board's assessment chart: Chart.js's UMD build (a plain script, window.Chart).
 cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/LICENSE.md vendor/chartjs/
+# The phone page's offline queue: idb's UMD build (a plain script, window.idb), also loaded by
+# its service worker with importScripts.
+cp node_modules/idb/build/umd.js node_modules/idb/LICENSE vendor/idb/
 for p in leaflet @geoman-io/leaflet-geoman-free leaflet.markercluster leaflet.vectorgrid \
-    swagger-ui-dist redoc chart.js; do
+    swagger-ui-dist redoc chart.js idb; do
     echo "vendored: $p $(node -p "require('./node_modules/$p/package.json').version")"
 done
 # node_modules is only the source of the copies (its READMEs and examples link to CDNs).
