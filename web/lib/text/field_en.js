@@ -25,4 +25,6 @@ export const WORDS = {
   f_nothing_to_do: "Nothing for you to do on this task now", f_step_queued: "{step} recorded; it is sent when the network allows",
   f_step_waiting: "{step} waiting to be sent", f_task_label: "{step}: {what}", f_task_photo_label: "Feedback photo: {what}",
   f_step_gone: "Someone else has already acted on this task; {step} is no longer possible",
+  // What waits to be sent, by kind (the list of waiting items).
+  f_kind_patrol_start: "Patrol start", f_kind_patrol_piece: "Patrol track", f_kind_patrol_end: "Patrol end", f_kind_visit: "Visit", f_kind_task_step: "Task step", f_kind_task_photo: "Task photo",
 };

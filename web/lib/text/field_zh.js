@@ -25,4 +25,6 @@ export const WORDS = {
   f_nothing_to_do: "此任务当前无需你办理", f_step_queued: "{step}已记录，联网后自动发送",
   f_step_waiting: "{step}等待发送", f_task_label: "{step}：{what}", f_task_photo_label: "反馈照片：{what}",
   f_step_gone: "此任务已被他人办理，不能再{step}",
+  // What waits to be sent, by kind (the list of waiting items).
+  f_kind_patrol_start: "巡查开始", f_kind_patrol_piece: "巡查轨迹", f_kind_patrol_end: "巡查结束", f_kind_visit: "走访记录", f_kind_task_step: "任务办理", f_kind_task_photo: "任务照片",
 };

@@ -236,5 +236,11 @@ export function install(app) {
   }, CHECK_MS);
   setInterval(refreshFigures, 60_000);
   globalThis.addEventListener("online", refreshFigures);
+  app.onPack(renderFigures);
+  app.onLanguage(() => {
+    built = null;
+    render();
+    renderFigures();
+  });
   draw();
 }

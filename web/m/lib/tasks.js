@@ -62,12 +62,12 @@ export function install(app) {
   let readFailed = false;
   const local = new Map();
 
-  app.queue.onSend("task_step", async (item) => {
-    const p = item.payload;
+  /** Sends a step; a stale ETag (412, or none: 428) is sent once more with the incident's new one. */
+  async function sendStep(p) {
     const url = `/incidents/${p.incident}/tasks/${p.task}/${p.step}`;
     const body = p.note ? { note: p.note } : {};
     try {
-      await app.api(url, { method: "POST", body, ifMatch: p.etag });
+      await app.api(url, { method: "POST", body, ifMatch: p.etag || undefined });
       return "done";
     } catch (e) {
       if (e.status !== 412 && e.status !== 428) return outcome(e);
@@ -81,10 +81,21 @@ export function install(app) {
     const task = ((fresh.properties || {}).tasks || []).find((x) => x.id === p.task);
     if (task && alreadyTaken(task, p.step, p)) return "done";
     if (!task || !(task.actions || []).includes(p.step)) {
-      return { refused: { code: "task_step_gone", detail: app.t("f_step_gone", { step: app.t(`step_${p.step}`) }) } };
+      return { refused: { code: "stale_etag", detail: app.t("f_step_gone", { step: app.t(`step_${p.step}`) }) } };
     }
-    const result = await attempt(() => app.api(url, { method: "POST", body, ifMatch: fresh.__etag }));
-    if (result === "done") refreshSoon();
+    return attempt(() => app.api(url, { method: "POST", body, ifMatch: fresh.__etag }));
+  }
+
+  app.queue.onSend("task_step", async (item) => {
+    const result = await sendStep(item.payload);
+    if (result === "done") {
+      local.delete(item.payload.task);
+      if (openId === item.payload.incident) {
+        await readIncident(openId);
+        render();
+      }
+      refreshSoon();
+    }
     return result;
   });
   app.queue.onSend("task_photo", (item) => attempt(() => {
@@ -254,7 +265,7 @@ export function install(app) {
       el("p", { id: "f-task-count", dataset: { n: String(list.length) }, text: rows === null ? app.t("f_loading") : app.t("f_task_count", { n: list.length }) }),
       el("ul", { className: "f-list" }, list.slice(0, 3).map((r) => {
         const li = rowItem(r);
-        li.querySelector("button").addEventListener("click", () => { if (app.showScreen) app.showScreen("tasks"); });
+        li.querySelector("button").addEventListener("click", () => app.show("tasks"));
         return li;
       })),
     );
@@ -279,4 +290,8 @@ export function install(app) {
   readRows();
   setInterval(() => { if (openId === null) readRows(); }, 60_000);
   globalThis.addEventListener("online", readRows);
+  app.onLanguage(() => {
+    renderCard();
+    render();
+  });
 }

@@ -190,7 +190,7 @@ export function install(app) {
 
   function openHousehold(id) {
     chosen = id;
-    if (app.showScreen) app.showScreen("visit");
+    app.show("visit");
     render();
   }
 
@@ -222,12 +222,12 @@ export function install(app) {
     renderOverdue();
   });
   // The pack may arrive (or be read again) after the cards are drawn.
-  let packSeen = app.pack();
-  setInterval(() => {
-    if (app.pack() !== packSeen) {
-      packSeen = app.pack();
-      renderOverdue();
-      if (chosen === null) render();
-    }
-  }, 2000);
+  app.onPack(() => {
+    renderOverdue();
+    if (chosen === null) render();
+  });
+  app.onLanguage(() => {
+    renderOverdue();
+    render();
+  });
 }
