@@ -14,7 +14,7 @@ export const WORDS = {
   f_no_fix_near: "No position yet, so no households near you; search by building instead", f_no_households: "No households cached",
   f_metres: "{m} m", f_unit: "Unit {u}", f_room: "Room {r}", f_building_unknown: "Unknown building",
   f_last_visit: "Last visit: {d}", f_never: "never visited", f_note_placeholder: "How it went (optional, up to 2000 characters)",
-  f_visit_save: "Record visit", f_pick_outcome: "Choose the visit's outcome first", f_visit_queued: "Visit recorded; it is sent when the network allows",
+  f_visit_save: "Record visit", f_pick_outcome: "Choose the visit's outcome first", f_visit_queued: "Visit recorded; it is sent by itself (once online, if offline)",
   f_visit_label: "Visit {where}", f_visited_here: "Visit recorded on this phone", f_overdue_title: "Overdue visits",
   f_overdue_count: "{n} households are past their visit interval", f_overdue_days: "{d} days overdue", f_back: "Back",
   // Tasks.
@@ -22,7 +22,7 @@ export const WORDS = {
   f_tasks_offline: "Offline: the tasks last read", f_loading: "Loading…", f_due: "Due {d}",
   f_feedback: "Feedback", f_feedback_placeholder: "What was done (required)", f_feedback_needed: "Write the feedback first",
   f_photos: "Photos (up to {n})", f_answer_send: "Send feedback", f_feedback_was: "Feedback: {text}",
-  f_nothing_to_do: "Nothing for you to do on this task now", f_step_queued: "{step} recorded; it is sent when the network allows",
+  f_nothing_to_do: "Nothing for you to do on this task now", f_step_queued: "{step} recorded; it is sent by itself (once online, if offline)",
   f_step_waiting: "{step} waiting to be sent", f_task_label: "{step}: {what}", f_task_photo_label: "Feedback photo: {what}",
   f_step_gone: "Someone else has already acted on this task; {step} is no longer possible",
   // What waits to be sent, by kind (the list of waiting items).

@@ -14,7 +14,7 @@ export const WORDS = {
   f_no_fix_near: "尚未取得定位，无法列出附近住户；可按楼栋查找", f_no_households: "缓存中没有住户数据",
   f_metres: "{m} 米", f_unit: "{u}单元", f_room: "{r}室", f_building_unknown: "未知楼栋",
   f_last_visit: "上次走访：{d}", f_never: "从未走访", f_note_placeholder: "走访情况（可选，最多 2000 字）",
-  f_visit_save: "记录走访", f_pick_outcome: "请先选择走访结果", f_visit_queued: "走访已记录，联网后自动发送",
+  f_visit_save: "记录走访", f_pick_outcome: "请先选择走访结果", f_visit_queued: "走访已记录，将自动发送（无网络时联网后发送）",
   f_visit_label: "走访 {where}", f_visited_here: "本机已记录走访", f_overdue_title: "逾期未走访",
   f_overdue_count: "{n} 户已超过走访周期", f_overdue_days: "逾期 {d} 天", f_back: "返回",
   // Tasks (我的任务).
@@ -22,7 +22,7 @@ export const WORDS = {
   f_tasks_offline: "离线：显示上次读取的任务", f_loading: "加载中…", f_due: "办理时限：{d}",
   f_feedback: "反馈内容", f_feedback_placeholder: "处理情况（必填）", f_feedback_needed: "请填写反馈内容",
   f_photos: "现场照片（最多 {n} 张）", f_answer_send: "提交反馈", f_feedback_was: "反馈：{text}",
-  f_nothing_to_do: "此任务当前无需你办理", f_step_queued: "{step}已记录，联网后自动发送",
+  f_nothing_to_do: "此任务当前无需你办理", f_step_queued: "{step}已记录，将自动发送（无网络时联网后发送）",
   f_step_waiting: "{step}等待发送", f_task_label: "{step}：{what}", f_task_photo_label: "反馈照片：{what}",
   f_step_gone: "此任务已被他人办理，不能再{step}",
   // What waits to be sent, by kind (the list of waiting items).

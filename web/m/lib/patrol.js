@@ -210,7 +210,7 @@ export function install(app) {
   }
 
   app.addScreen("patrol", {
-    icon: "🚶",
+    icon: "⚑",
     titleKey: "f_patrol",
     mount(elm) {
       screen = elm;

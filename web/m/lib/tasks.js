@@ -177,10 +177,8 @@ export function install(app) {
   function renderTask(props, task) {
     const box = el("div", { className: "f-card", dataset: { task: String(task.id) } });
     const waiting = local.get(task.id);
-    box.append(
-      el("h3", { text: `${task.assignee_name || task.assignee_code || ""} · ${app.t(`task_state_${task.state}`)}` }),
-      task.feedback ? el("p", { text: app.t("f_feedback_was", { text: task.feedback }) }) : null,
-    );
+    box.append(el("h3", { text: `${task.assignee_name || task.assignee_code || ""} · ${app.t(`task_state_${task.state}`)}` }));
+    if (task.feedback) box.append(el("p", { text: app.t("f_feedback_was", { text: task.feedback }) }));
     if (waiting) {
       box.append(el("p", { className: "f-hint", text: app.t("f_step_waiting", { step: app.t(`step_${waiting}`) }) }));
       return box;
@@ -272,7 +270,7 @@ export function install(app) {
   }
 
   app.addScreen("tasks", {
-    icon: "📋",
+    icon: "☑",
     titleKey: "f_tasks",
     mount(elm) {
       screen = elm;

@@ -207,7 +207,7 @@ export function install(app) {
   }
 
   app.addScreen("visit", {
-    icon: "🏠",
+    icon: "♥",
     titleKey: "f_visit",
     mount(elm) {
       screen = elm;
