@@ -152,6 +152,97 @@ class OutsideGrids(NotFound):
     code = "outside_grids"
 
 
+class PatrolNotFound(NotFound):
+    """No patrol with that key."""
+
+    code = "patrol_not_found"
+
+
+class PatrolKeyTaken(Conflict):
+    """A patrol key already used by another person's patrol."""
+
+    code = "patrol_key_taken"
+
+
+class PatrolPieceDiffers(Conflict):
+    """A piece number already stored with other points."""
+
+    code = "patrol_piece_differs"
+
+
+class PatrolPieceOutOfOrder(Conflict):
+    """A piece whose number is not the next one of its patrol."""
+
+    code = "patrol_piece_out_of_order"
+
+
+class PatrolEnded(Conflict):
+    """A new piece for a patrol that has ended."""
+
+    code = "patrol_ended"
+
+
+class PatrolEndsEarly(InvalidInput):
+    """An end time before the patrol's start or its last point."""
+
+    code = "patrol_end_before_track"
+
+
+class BadTrack(InvalidInput):
+    """A track piece that cannot be a walk: each case below has its own code and names the
+    point (``index``, from 0 within the piece) where it goes wrong."""
+
+    code = "track_invalid"
+
+
+class TrackMalformed(BadTrack):
+    """A point that is not three finite numbers ``[lon, lat, t]``."""
+
+    code = "track_malformed"
+
+
+class TrackEmpty(BadTrack):
+    """A piece without points."""
+
+    code = "track_empty"
+
+
+class TrackTooFewPoints(BadTrack):
+    """A first piece of one point, which makes no line."""
+
+    code = "track_too_few_points"
+
+
+class TrackTooManyPoints(BadTrack):
+    """More points in a piece, or in a whole patrol, than configured."""
+
+    code = "track_too_many_points"
+
+
+class TrackTimeOrder(BadTrack):
+    """Point times not strictly increasing (within a piece, across pieces, from the start)."""
+
+    code = "track_time_order"
+
+
+class TrackTooFast(BadTrack):
+    """A step between two points faster than anyone patrols."""
+
+    code = "track_too_fast"
+
+
+class TrackOutsideChina(BadTrack):
+    """A point outside China's bounds (lon and lat swapped, or not WGS84)."""
+
+    code = "track_outside_china"
+
+
+class TrackInFuture(BadTrack):
+    """A point time later than now (beyond the allowed clock difference)."""
+
+    code = "track_in_future"
+
+
 class DataSetError(GridmapError):
     """A data set folder that cannot be loaded as it is."""
 

@@ -18,6 +18,7 @@ from gridmap.api import (
     maps,
     me,
     open311,
+    patrols,
     regions,
     services,
     stats,
@@ -42,6 +43,7 @@ api_router.include_router(stats.router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(lists.router)
+api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)
 api_router.include_router(whistle.router)
