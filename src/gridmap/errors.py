@@ -243,6 +243,12 @@ class TrackInFuture(BadTrack):
     code = "track_in_future"
 
 
+class VisitTimeOutOfRange(InvalidInput):
+    """A household visit's time in the future, or too long ago to be recorded now."""
+
+    code = "visit_time_out_of_range"
+
+
 class DataSetError(GridmapError):
     """A data set folder that cannot be loaded as it is."""
 

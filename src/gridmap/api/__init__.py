@@ -23,6 +23,7 @@ from gridmap.api import (
     services,
     stats,
     tiles,
+    visits,
     whistle,
 )
 
@@ -42,6 +43,7 @@ api_router.include_router(incidents.router)
 api_router.include_router(stats.router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
+api_router.include_router(visits.router)
 api_router.include_router(lists.router)
 api_router.include_router(patrols.router)
 api_router.include_router(me.router)
