@@ -128,7 +128,9 @@ def _edges(engine: Engine, grid: str) -> list[dict[str, Any]]:
     ]
 
 
-def _chain(edges: list[dict[str, Any]], start: int, want_m: float) -> list[tuple[dict[str, Any], bool]]:
+def _chain(
+    edges: list[dict[str, Any]], start: int, want_m: float
+) -> list[tuple[dict[str, Any], bool]]:
     """A walk from node ``start`` taking, at each node, the longest edge not yet walked; each
     edge with whether it is walked backwards (target to source)."""
     at_node: dict[int, list[dict[str, Any]]] = {}

@@ -122,9 +122,7 @@ def _all_sent(page: Page, *, clock: bool = False, timeout_s: float = 30) -> None
         if clock:
             page.clock.run_for(2000)
         page.wait_for_timeout(500)
-    raise AssertionError(
-        "still waiting: " + str(page.locator("#waiting-btn").text_content())
-    )
+    raise AssertionError("still waiting: " + str(page.locator("#waiting-btn").text_content()))
 
 
 def _shot(page: Page, name: str) -> None:
@@ -208,9 +206,10 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
         timeout=70_000,
         polling=1000,
     )
-    page.locator("#f-card-patrol").scroll_into_view_if_needed()
-    _shot(page, "patrol-figures")
-    _tab(page, "patrol")
+    page.clock.run_for(5000)
+    page.wait_for_selector("#toast", state="hidden")
+    # A tall phone, so the map with the track and the figures card fit in one picture.
+    page.set_viewport_size({"width": PHONE["width"], "height": 1120})
     page.screenshot(path=str(DOCS / "phone-patrol.png"))
 
 
@@ -230,8 +229,9 @@ def _a_household(live: Live, grid: str) -> Any:
         ).all()
 
 
-def _visit(page: Page, household: Any, outcome: str, note: str) -> None:
-    """Find the household by building and room, choose the outcome, write the note, save."""
+def _visit(page: Page, household: Any, outcome: str, note: str, shot: Path | None = None) -> None:
+    """Find the household by building and room, choose the outcome, write the note, save
+    (a picture of the filled form taken first when ``shot`` names a file)."""
     _tab(page, "visit")
     page.locator("#f-visit-find").click()
     page.locator("#f-visit-q").click()
@@ -240,6 +240,8 @@ def _visit(page: Page, household: Any, outcome: str, note: str) -> None:
     page.locator(f"#f-visit-outcomes button[data-outcome='{outcome}']").click()
     page.locator("#f-visit-note").click()
     page.keyboard.type(note)
+    if shot is not None:
+        page.screenshot(path=str(shot))
     page.locator("#f-visit-save").click()
     page.wait_for_selector("#f-visit-q")
 
@@ -287,7 +289,7 @@ def test_a_visit_and_a_report_made_offline_are_stored_once(
     # One online visit lets the service worker keep the shell.
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
-    page.wait_for_selector(f"#home-grids li[data-grid='{field.grid.code}']")
+    page.wait_for_selector(f"#home-grids li[data-grid='{field.grid.code}']", state="attached")
     phone.context.set_offline(True)
     _visit(page, first, "met", "老人身体尚好，需帮助买菜")
     _shot(page, "visit-queued")
@@ -295,7 +297,9 @@ def test_a_visit_and_a_report_made_offline_are_stored_once(
     _report(page, _jpeg(tmp_path / "trash.jpg"), description)
     page.wait_for_selector("#waiting-btn[data-waiting='3']")
     page.reload()
-    page.wait_for_selector(f"#home-grids li[data-grid='{field.grid.code}']", timeout=20_000)
+    page.wait_for_selector(
+        f"#home-grids li[data-grid='{field.grid.code}']", state="attached", timeout=20_000
+    )
     page.wait_for_selector("#waiting-btn[data-waiting='3']")
     assert _visits(own_live, first.id) == [] and _incidents_by(own_live, description) == 0
     _shot(page, "offline-reloaded")
@@ -328,7 +332,7 @@ def test_a_visit_and_a_report_made_offline_are_stored_once(
             route.continue_()
 
     page.route("**/api/v1/visits", store_then_drop)
-    _visit(page, second, "not_home", "敲门无人应答")
+    _visit(page, second, "not_home", "敲门无人应答", shot=DOCS / "phone-visit.png")
     for _ in range(60):
         if cut:
             break
@@ -344,7 +348,7 @@ def test_a_visit_and_a_report_made_offline_are_stored_once(
     _tab(page, "visit")
     page.locator("#f-visit-near").click()
     page.wait_for_selector("#f-visit-list")
-    page.screenshot(path=str(DOCS / "phone-visit.png"))
+    _shot(page, "visit-near")
 
 
 # --- tasks -------------------------------------------------------------------------------------
@@ -417,9 +421,9 @@ def test_a_sub_task_is_started_and_answered_with_a_photo_despite_a_stale_version
     answers: list[int] = []
     page.on(
         "response",
-        lambda resp: answers.append(resp.status)
-        if resp.url.endswith(f"/tasks/{mine}/answer")
-        else None,
+        lambda resp: (
+            answers.append(resp.status) if resp.url.endswith(f"/tasks/{mine}/answer") else None
+        ),
     )
     page.locator("#f-task-note").click()
     page.keyboard.type("井盖已补装，现场已清理")

@@ -60,7 +60,7 @@ const STYLE = `
 .f-figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(6.5rem, 1fr)); gap: .5rem; margin: .4rem 0; }
 .f-figure { display: flex; flex-direction: column; background: #f1f3f5; border-radius: 8px; padding: .4rem .6rem; }
 .f-figure-label { font-size: .8rem; color: #495057; }
-.f-figure-value { font-size: 1.2rem; }
+.f-figure-value { font-size: 1.1rem; white-space: nowrap; }
 .f-hint { color: #495057; font-size: .9rem; margin: .3rem 0; }
 .f-live { color: #c92a2a; font-weight: 600; margin: .3rem 0; }
 .f-shares, .f-list { list-style: none; margin: .3rem 0; padding: 0; }

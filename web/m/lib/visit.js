@@ -71,7 +71,9 @@ export function install(app) {
 
   const place = (h) => {
     const b = h.building || {};
-    const room = [h.unit ? app.t("f_unit", { u: h.unit }) : "", h.room ? app.t("f_room", { r: h.room }) : ""].join(" ").trim();
+    // Data sets write "1单元" or just "1"; a bare number gets the word, a worded one stays.
+    const numbered = (v, key, name) => (/^[0-9A-Za-z-]+$/.test(v) ? app.t(key, { [name]: v }) : v);
+    const room = [h.unit ? numbered(h.unit, "f_unit", "u") : "", h.room ? numbered(h.room, "f_room", "r") : ""].join(" ").trim();
     return { title: b.address || b.name || b.code || app.t("f_building_unknown"), room };
   };
 
