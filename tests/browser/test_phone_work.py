@@ -39,6 +39,7 @@ PHONE = {"width": 390, "height": 844}
 SHOTS = Path("/tmp/shots-fieldwork")
 DOCS = project_root() / "docs"
 SPEED_MS = 5.0
+PIECE_SECONDS = 20
 CATEGORY = "市容环境/暴露垃圾"
 
 
@@ -78,6 +79,8 @@ def _phone(browser: Browser, live: Live, field: Field, clock: datetime | None = 
         geolocation={"longitude": first[0], "latitude": first[1], "accuracy": 8},
         service_workers="allow",
     )
+    # The patrol's knob (web/m/lib/patrol.js): a piece every 20 s of the page's clock.
+    context.add_init_script(f"localStorage.setItem('gridmap.m.pieceSeconds', '{PIECE_SECONDS}')")
     page = context.new_page()
     if clock is not None:
         page.clock.install(time=clock)
@@ -151,7 +154,14 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
     _tab(page, "patrol")
     page.locator("#f-patrol-start").click()
     page.wait_for_selector("#f-patrol-stop")
-    walk_phone(phone.context, page, w.points[1:], speed_ms=SPEED_MS)
+    # The middle third of the walk has no network: its pieces wait on the phone, in order.
+    third = len(w.points) // 3
+    walk_phone(phone.context, page, w.points[1:third], speed_ms=SPEED_MS)
+    phone.context.set_offline(True)
+    walk_phone(phone.context, page, w.points[third : 2 * third], speed_ms=SPEED_MS)
+    assert int(page.locator("#waiting-btn").get_attribute("data-waiting") or 0) >= 2
+    phone.context.set_offline(False)
+    walk_phone(phone.context, page, w.points[2 * third :], speed_ms=SPEED_MS)
     page.wait_for_function(
         "(n) => Number(document.getElementById('f-patrol-points').textContent) >= n",
         arg=int(len(w.points) * 0.9),
@@ -183,7 +193,9 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
             {"id": patrol.id},
         ).all()
     assert patrol.ended_at is not None
-    assert [p.seq for p in pieces] == list(range(len(pieces))) and len(pieces) >= 2
+    walked_s = (patrol.ended_at - patrol.started_at).total_seconds()
+    assert [p.seq for p in pieces] == list(range(len(pieces)))
+    assert len(pieces) >= walked_s / PIECE_SECONDS * 0.8, (len(pieces), walked_s)
     assert patrol.points >= int(len(w.points) * 0.9)
     stored_m = sum(p.m for p in pieces)
     assert abs(stored_m - w.road_m) <= 0.1 * w.road_m, (stored_m, w.road_m)
@@ -444,3 +456,30 @@ def test_a_sub_task_is_started_and_answered_with_a_photo_despite_a_stale_version
         ).one()
     assert (row.state, row.feedback, row.n) == ("answered", "井盖已补装，现场已清理", 1)
     _shot(page, "task-answered")
+
+
+def test_the_track_filter_drops_bad_fixes(own_live: Live, browser: Browser) -> None:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(own_live.base + "/m/")
+    settings = {"patrol_fix_accuracy_m": 50, "patrol_max_speed_kmh": 60}
+    fixes = [
+        {"lon": 116.35, "lat": 40.0, "accuracy": 10, "t": 100},
+        {"lon": 116.3501, "lat": 40.0, "accuracy": 80, "t": 105},  # worse than 50 m
+        {"lon": 116.3501, "lat": 40.0, "accuracy": 10, "t": 100},  # not later
+        {"lon": 116.36, "lat": 40.0, "accuracy": 10, "t": 110},  # 850 m in 10 s
+        {"lon": 116.3501, "lat": 40.0, "accuracy": 10, "t": 110},  # 8.5 m in 10 s
+        {"lon": float("nan"), "lat": 40.0, "accuracy": 10, "t": 111},
+    ]
+    got: Any = page.evaluate(
+        "async ([fixes, s]) => { const m = await import('/m/lib/track.js');"
+        " const kept = m.filterFixes(fixes, s); let last = null; const why = [];"
+        " for (const f of fixes) { const r = m.dropReason(last, f, s); why.push(r);"
+        "   if (r === null) last = f; }"
+        " return { kept: kept.map((f) => f.t), why, m: m.lengthM(kept) }; }",
+        [fixes, settings],
+    )
+    context.close()
+    assert got["why"] == [None, "inaccurate", "not_later", "too_fast", None, "bad"]
+    assert got["kept"] == [100, 110]
+    assert got["m"] == pytest.approx(8.53, abs=0.05)
