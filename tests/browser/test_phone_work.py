@@ -296,8 +296,21 @@ def test_a_visit_and_a_report_made_offline_are_stored_once(
     own_live: Live, field: Field, phone_factory: Any, tmp_path: Path
 ) -> None:
     first, second = _a_household(own_live, field.grid.code)
+    # The first lives alone (独居老人) since two months and was never visited: overdue.
+    with own_live.engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO care_tag (household_id, tag, since, created_by) "
+                "VALUES (:h, 'elderly_alone', current_date - 60, 'test')"
+            ),
+            {"h": first.id},
+        )
     phone = phone_factory()
     page = phone.page
+    overdue = page.locator(f"#f-card-overdue button[data-household='{first.id}']")
+    overdue.wait_for(timeout=15_000)
+    late = int(page.locator("#f-overdue-count").get_attribute("data-n") or 0)
+    assert late >= 1
     # One online visit lets the service worker keep the shell.
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
@@ -305,6 +318,9 @@ def test_a_visit_and_a_report_made_offline_are_stored_once(
     phone.context.set_offline(True)
     _visit(page, first, "met", "老人身体尚好，需帮助买菜")
     _shot(page, "visit-queued")
+    # The overdue card counts the visit made on the phone at once, offline.
+    assert page.locator("#f-overdue-count").get_attribute("data-n") == str(late - 1)
+    assert overdue.count() == 0
     description = "离线上报：楼下垃圾堆积"
     _report(page, _jpeg(tmp_path / "trash.jpg"), description)
     page.wait_for_selector("#waiting-btn[data-waiting='3']")
