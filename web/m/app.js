@@ -133,10 +133,19 @@ function watchPosition() {
   }, () => {}, { enableHighAccuracy: true, maximumAge: 5000 });
 }
 
+/**
+ * How many things wait, as a person made them: an item sent after another still queued (a
+ * report's photos, a patrol's next pieces) is part of that one; refused items are counted apart.
+ */
+export function waitingCounts(items) {
+  const queued = new Set(items.map((i) => i.key));
+  const n = items.filter((i) => i.state !== "refused" && !(i.after && queued.has(i.after))).length;
+  return { n, refused: items.filter((i) => i.state === "refused").length };
+}
+
 function showWaitingCount(items) {
   const btn = document.getElementById("waiting-btn");
-  const n = items.filter((i) => i.state !== "refused").length;
-  const refused = items.length - n;
+  const { n, refused } = waitingCounts(items);
   btn.textContent = n || refused ? t("m_waiting_n", { n }) + (refused ? ` · ${t("m_refused_n", { n: refused })}` : "")
     : t("m_all_sent");
   btn.dataset.waiting = String(n);

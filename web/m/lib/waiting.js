@@ -51,7 +51,8 @@ function row(item, queued) {
       appRef.toast(t("m_deleted_n", { n }));
     } }, [t("m_delete")]));
   }
-  return el("li", { class: `q-item q-${item.state}`, "data-key": item.key, "data-kind": item.kind, "data-state": item.state }, parts);
+  return el("li", { class: `q-item q-${item.state}`, "data-key": item.key, "data-kind": item.kind, "data-state": item.state,
+    "data-tries": String(item.tries || 0) }, parts);
 }
 
 /** Draws the list again (the queue's current items). */
