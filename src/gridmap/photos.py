@@ -101,21 +101,46 @@ def clean_photo(data: bytes, *, max_pixels: int, keep_exif: bool = False) -> Cle
     return CleanPhoto(out.getvalue(), media_type, suffix, upright.width, upright.height)
 
 
-def store_photo(photo: CleanPhoto, *, folder: Path, url: str, by: str) -> dict[str, Any]:
+def digest(photo: CleanPhoto) -> str:
+    """The SHA-256 (hex) of the photo as stored."""
+    return hashlib.sha256(photo.data).hexdigest()
+
+
+def sent_before(
+    photos: list[dict[str, Any]], *, photo: CleanPhoto, key: str | None
+) -> dict[str, Any] | None:
+    """The photo of ``photos`` (as stored on an incident or sub-task) that ``photo`` sent with
+    ``key`` repeats: the one sent with the same ``Idempotency-Key``, else the same image; None
+    when it is new. A phone sends a photo again when the answer to the first send was lost."""
+    if key is not None:
+        for earlier in photos:
+            if earlier.get("key") == key:
+                return earlier
+    sha = digest(photo)
+    return next((earlier for earlier in photos if earlier.get("sha256") == sha), None)
+
+
+def store_photo(
+    photo: CleanPhoto, *, folder: Path, url: str, by: str, key: str | None = None
+) -> dict[str, Any]:
     """Write ``photo`` into ``folder`` under a name made of its SHA-256 (the same image sent
     twice is one file) and describe it as the API shows it: its address (``url``, the folder's,
-    and its name), media type, size, digest and who sent it (``by``)."""
+    and its name), media type, size, digest, who sent it (``by``) and the ``Idempotency-Key``
+    it was sent with (``key``, when one was)."""
     digest = hashlib.sha256(photo.data).hexdigest()
     name = f"{digest[:32]}{photo.suffix}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(photo.data)
-    return {
+    stored = {
         "url": f"{url}/{name}",
         "type": photo.media_type,
         "bytes": len(photo.data),
         "sha256": digest,
         "by": by,
     }
+    if key is not None:
+        stored["key"] = key
+    return stored
 
 
 def _check(data: bytes, *, max_pixels: int) -> tuple[str, int, int]:

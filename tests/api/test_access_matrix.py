@@ -12,6 +12,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -156,6 +157,9 @@ def build(client: TestClient, db: Session) -> World:
         text("SELECT id FROM household WHERE building_id = :b ORDER BY id"), {"b": building}
     ).scalars()
     db.execute(text("UPDATE household SET designated = true WHERE id = :h"), {"h": head})
+    db.execute(
+        text("INSERT INTO care_tag (household_id, tag) VALUES (:h, 'hardship')"), {"h": household}
+    )
     db.flush()
     admin = bearer(db, "admin", None, name="造数据")
     report = {"x": IN_WEST[0], "y": IN_WEST[1], "category": CATEGORY}
@@ -417,6 +421,25 @@ WRITES: dict[tuple[str, str], tuple[Request, str]] = {
         lambda w: {
             "url": f"{API}/households/{w.head}/served",
             "json": {"households": [w.household]},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PUT", "/api/v1/households/{household_id}/care-tags/{tag}"): (
+        lambda w: {"url": f"{API}/households/{w.household}/care-tags/elderly_alone", "json": {}},
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/api/v1/households/{household_id}/care-tags/{tag}"): (
+        lambda w: {"url": f"{API}/households/{w.household}/care-tags/hardship"},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/visits"): (
+        lambda w: {
+            "url": f"{API}/visits",
+            "json": {
+                "household_id": w.household,
+                "at": datetime.now().astimezone().isoformat(),
+                "outcome": "met",
+            },
         },
         COMMUNITY_OFFICE,
     ),

@@ -13,6 +13,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from tests.utils.fixtures import (
     square,
     two_grids,
 )
+from tests.utils.homes import add_building
 
 from gridmap.dependencies import get_session
 from gridmap.main import create_app
@@ -55,6 +57,8 @@ WATCHED = (
     "list_item",
     "incident",
     "incident_event",
+    "care_tag",
+    "visit",
     "audit_log",
 )
 
@@ -838,6 +842,170 @@ CASES = [
 ]
 
 
+# Visits and care tags: a household of the west grid ({household}).
+NOW = datetime.now().astimezone()
+GOOD_VISIT = {"household_id": "{household}", "at": NOW.isoformat(), "outcome": "met"}
+VISIT_CASES = [
+    Case(
+        "nul-body-visit-note",
+        "POST",
+        f"{API}/visits",
+        422,
+        CONTROL + INVALID,
+        "note",
+        caller="worker",
+        json={**GOOD_VISIT, "note": "见到" + NUL},
+    ),
+    Case(
+        "visit-in-the-future",
+        "POST",
+        f"{API}/visits",
+        422,
+        ("visit_time_out_of_range",),
+        "future",
+        caller="worker",
+        json={**GOOD_VISIT, "at": "2099-05-01T08:00:00+08:00"},
+    ),
+    Case(
+        "visit-in-year-one",
+        "POST",
+        f"{API}/visits",
+        422,
+        ("visit_time_out_of_range",),
+        "30 days",
+        caller="worker",
+        json={**GOOD_VISIT, "at": "0001-01-01T00:00:00+08:00"},
+    ),
+    Case(
+        "visit-unknown-outcome",
+        "POST",
+        f"{API}/visits",
+        422,
+        INVALID,
+        "outcome",
+        caller="worker",
+        json={**GOOD_VISIT, "outcome": "tea"},
+    ),
+    Case(
+        "visit-household-as-text",
+        "POST",
+        f"{API}/visits",
+        422,
+        INVALID,
+        "household_id",
+        caller="worker",
+        json={**GOOD_VISIT, "household_id": "楼下那户"},
+    ),
+    Case(
+        "visit-household-huge",
+        "POST",
+        f"{API}/visits",
+        422,
+        INVALID,
+        "household_id",
+        caller="worker",
+        json={**GOOD_VISIT, "household_id": 10**30},
+    ),
+    Case(
+        "visit-by-another-grid",
+        "POST",
+        f"{API}/visits",
+        403,
+        ("forbidden",),
+        "outside",
+        caller="other_worker",
+        json=GOOD_VISIT,
+    ),
+    Case(
+        "visit-by-a-viewer",
+        "POST",
+        f"{API}/visits",
+        403,
+        ("forbidden",),
+        "viewer",
+        caller="viewer",
+        json=GOOD_VISIT,
+    ),
+    Case(
+        "care-tag-unknown",
+        "PUT",
+        f"{API}/households/{{household}}/care-tags/astronaut",
+        422,
+        INVALID,
+        "tag",
+        caller="office",
+        json={},
+    ),
+    Case(
+        "nul-body-care-tag-note",
+        "PUT",
+        f"{API}/households/{{household}}/care-tags/elderly_alone",
+        422,
+        CONTROL + INVALID,
+        "note",
+        caller="office",
+        json={"note": "独居" + NUL},
+    ),
+    Case(
+        "care-tag-interval-zero",
+        "PUT",
+        f"{API}/households/{{household}}/care-tags/elderly_alone",
+        422,
+        INVALID,
+        "interval_days",
+        caller="office",
+        json={"interval_days": 0},
+    ),
+    Case(
+        "care-tag-by-a-viewer",
+        "PUT",
+        f"{API}/households/{{household}}/care-tags/elderly_alone",
+        403,
+        ("forbidden",),
+        "viewer",
+        caller="viewer",
+        json={},
+    ),
+    Case(
+        "nul-overdue-at",
+        "GET",
+        f"{API}/visits/overdue?grid={WEST_GRID}&at=%00",
+        422,
+        CONTROL,
+        "at",
+        caller="street",
+    ),
+    Case(
+        "overdue-at-not-a-time",
+        "GET",
+        f"{API}/visits/overdue?grid={WEST_GRID}&at=yesterday",
+        422,
+        INVALID,
+        "at",
+        caller="street",
+    ),
+    Case(
+        "visits-from-not-a-time",
+        "GET",
+        f"{API}/visits?from=2026-13-45",
+        422,
+        INVALID,
+        "from",
+        caller="street",
+    ),
+    Case(
+        "field-pack-for-an-office",
+        "GET",
+        f"{API}/me/field",
+        403,
+        ("forbidden",),
+        "field pack",
+        caller="office",
+    ),
+]
+CASES += VISIT_CASES
+
+
 @pytest.fixture
 def world(settings: Settings, db: Session, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Two grids of one community, a second street, tokens of every kind, an incident (and a
@@ -854,6 +1022,10 @@ def world(settings: Settings, db: Session, tmp_path: Path) -> Iterator[dict[str,
     other = square(116.36, 40.0, 116.37, 40.01)
     add_region(db, OTHER_STREET, "street", "清河街道", STREET[:6], other)
     add_region(db, OTHER_COMMUNITY, "community", "清河社区", OTHER_STREET, other)
+    building = add_building(db, "W001", WEST_GRID, (116.342, 40.005), 1)
+    household = db.execute(
+        text("SELECT id FROM household WHERE building_id = :b"), {"b": building}
+    ).scalar_one()
     db.flush()
     callers = {
         "anonymous": {},
@@ -900,6 +1072,7 @@ def world(settings: Settings, db: Session, tmp_path: Path) -> Iterator[dict[str,
                 "need": need,
                 "resource": resource,
                 "etag": etag,
+                "household": household,
             },
         }
 

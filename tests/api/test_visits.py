@@ -81,7 +81,7 @@ def test_a_visit_sent_twice_is_stored_once(client: TestClient, db: Session) -> N
         ("viewer", 403),
         ("department", 403),
         ("district", 403),
-        ("admin", 403),
+        ("admin", 201),
     ],
 )
 def test_who_records_a_visit(client: TestClient, db: Session, caller: str, status: int) -> None:

@@ -1,10 +1,13 @@
-"""gridmap.api.households: households, designated households (党员中心户) and whom they serve."""
+"""gridmap.api.households: households, designated households (党员中心户) and whom they serve, and
+their care tags (关爱对象)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from gridmap.dependencies import (
     GridQuery,
@@ -25,9 +28,18 @@ from gridmap.schemas.households import (
     HouseholdsSummary,
     ServedIn,
 )
+from gridmap.schemas.visits import CareTagIn, CareTagPublic, HouseholdCare
+from gridmap.services import care
 from gridmap.services import households as service
+from gridmap.vocab.kinds import CareTag
 
 router = APIRouter(prefix="/households", tags=["households"])
+
+TagPath = Annotated[CareTag, Path(description="the care tag (elderly_alone, hardship …)")]
+
+
+def _rule(request: Request) -> care.VisitRule:
+    return care.VisitRule.from_settings(request.app.state.settings.api)
 
 
 @router.get(
@@ -37,6 +49,7 @@ router = APIRouter(prefix="/households", tags=["households"])
     summary="Households as GeoJSON points",
 )
 def list_households(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
@@ -47,8 +60,8 @@ def list_households(
     served_by: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Any:
     """Households at their building, filtered by designated, grid, region or designated
-    household served by, or ``bbox`` (a map view); names and phones masked unless the
-    token may see them."""
+    household served by, or ``bbox`` (a map view); names, phones, care tags, last visit and
+    next due visit masked unless the token may see them (each read of care tags is logged)."""
     return GeoJSONResponse(
         service.list_households(
             session,
@@ -62,6 +75,7 @@ def list_households(
             ),
             limit=page.limit,
             offset=page.offset,
+            rule=_rule(request),
         )
     )
 
@@ -82,10 +96,14 @@ def summary(session: SessionDep, region: RegionQuery = None) -> dict[str, Any]:
     **documented(HouseholdDetail),
     summary="One household",
 )
-def get_household(session: SessionDep, principal: PrincipalDep, household_id: RowId) -> Any:
+def get_household(
+    request: Request, session: SessionDep, principal: PrincipalDep, household_id: RowId
+) -> Any:
     """One household; a designated one comes with the households it serves."""
     return GeoJSONResponse(
-        service.get_household(session, household_id=household_id, principal=principal)
+        service.get_household(
+            session, household_id=household_id, principal=principal, rule=_rule(request)
+        )
     )
 
 
@@ -96,12 +114,20 @@ def get_household(session: SessionDep, principal: PrincipalDep, household_id: Ro
     summary="Mark designated",
 )
 def patch_household(
-    session: SessionDep, principal: TokenDep, household_id: RowId, patch: HouseholdPatch
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    household_id: RowId,
+    patch: HouseholdPatch,
 ) -> Any:
     """Mark a household designated (党员中心户), or unmark it (its served households are freed)."""
     return GeoJSONResponse(
         service.set_designated(
-            session, household_id=household_id, designated=patch.designated, principal=principal
+            session,
+            household_id=household_id,
+            designated=patch.designated,
+            principal=principal,
+            rule=_rule(request),
         )
     )
 
@@ -113,12 +139,80 @@ def patch_household(
     summary="Set the households a designated household serves",
 )
 def put_served(
-    session: SessionDep, principal: TokenDep, household_id: RowId, served: ServedIn
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    household_id: RowId,
+    served: ServedIn,
 ) -> Any:
     """Replace the list of households served; a household moved from another designated
     household is listed under ``moved_from_other_designated``."""
     return GeoJSONResponse(
         service.set_served(
-            session, household_id=household_id, served=served.households, principal=principal
+            session,
+            household_id=household_id,
+            served=served.households,
+            principal=principal,
+            rule=_rule(request),
         )
     )
+
+
+@router.get(
+    "/{household_id}/care-tags",
+    response_model=HouseholdCare,
+    summary="A household's care tags",
+)
+def get_care_tags(
+    request: Request, session: SessionDep, principal: TokenDep, household_id: RowId
+) -> dict[str, Any]:
+    """The household's care tags (关爱对象) with the interval applied to each, its last visit
+    and when the next is due. Personal data: for the grid's team and the offices of its region
+    only (403 for others); each read is logged."""
+    return care.care_tags(
+        session,
+        household_id=household_id,
+        principal=principal,
+        rule=_rule(request),
+        route="GET /api/v1/households/{id}/care-tags",
+    )
+
+
+@router.put(
+    "/{household_id}/care-tags/{tag}",
+    status_code=201,
+    response_model=CareTagPublic,
+    responses={200: {"model": CareTagPublic, "description": "the tag was there: changed"}},
+    summary="Set a care tag of a household",
+)
+def put_care_tag(
+    request: Request,
+    session: SessionDep,
+    principal: TokenDep,
+    household_id: RowId,
+    tag: TagPath,
+    body: CareTagIn,
+) -> JSONResponse:
+    """Tag a household (201), or change the fields sent of its tag (200); by the grid's team or
+    an office of its region. ``interval_days`` null: the configured interval of the tag."""
+    values = body.model_dump(exclude_unset=True)
+    stored, new = care.put_tag(
+        session,
+        household_id=household_id,
+        tag=tag,
+        values=values,
+        principal=principal,
+        today=care.today(_rule(request)),
+    )
+    return JSONResponse(jsonable_encoder(stored), status_code=201 if new else 200)
+
+
+@router.delete(
+    "/{household_id}/care-tags/{tag}", status_code=204, summary="Remove a care tag of a household"
+)
+def delete_care_tag(
+    session: SessionDep, principal: TokenDep, household_id: RowId, tag: TagPath
+) -> Response:
+    """Remove the tag (the household needs it no longer); 404 when it has none of that kind."""
+    care.delete_tag(session, household_id=household_id, tag=tag, principal=principal)
+    return Response(status_code=204)

@@ -8,7 +8,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from gridmap.dependencies import (
@@ -45,6 +45,9 @@ from gridmap.services import workflow as wf
 from gridmap.services.etags import incident_etag
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+# A phone sends a photo again when the answer to the first send was lost; the key names it.
+PhotoKey = Annotated[str | None, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
 IfMatch = Annotated[
@@ -221,7 +224,7 @@ def merge(
 @router.post(
     "/{incident_id}/photos",
     status_code=201,
-    **documented(PhotoPublic, status=201),
+    **documented(PhotoPublic, 200, status=201),
     summary="Add a photo to an incident",
 )
 def add_photo(
@@ -234,13 +237,15 @@ def add_photo(
         bool,
         Form(description="keep the photo's EXIF (with the GPS place it was taken at)"),
     ] = False,
-) -> dict[str, Any]:
+    idempotency_key: PhotoKey = None,
+) -> JSONResponse:
     """Store a photo, decoded and encoded again: upright, without its metadata (the place it
     was taken at included, unless ``keep_location``), referenced by URL. A file that is not a
-    whole JPEG, PNG or WebP image, or has too many pixels, is 422."""
+    whole JPEG, PNG or WebP image, or has too many pixels, is 422. The same ``Idempotency-Key``
+    or the same image again answers the photo stored (200) and adds nothing."""
     api = request.app.state.settings.api
     data = file.file.read(api.max_photo_bytes + 1)
-    return svc.add_photo(
+    photo, new = svc.add_photo(
         session,
         incident_id=incident_id,
         data=data,
@@ -250,7 +255,9 @@ def add_photo(
         max_photos=api.max_photos,
         max_pixels=api.max_photo_pixels,
         keep_location=keep_location,
+        idempotency_key=idempotency_key,
     )
+    return JSONResponse(photo, status_code=201 if new else 200)
 
 
 @router.get("/{incident_id}/photos/{name}", summary="A photo of an incident")
@@ -267,7 +274,7 @@ def get_photo(
 @router.post(
     "/{incident_id}/tasks/{task_id}/photos",
     status_code=201,
-    **documented(PhotoPublic, status=201),
+    **documented(PhotoPublic, 200, status=201),
     summary="Add a photo to a sub-task",
 )
 def add_task_photo(
@@ -281,11 +288,13 @@ def add_task_photo(
         bool,
         Form(description="keep the photo's EXIF (with the GPS place it was taken at)"),
     ] = False,
-) -> dict[str, Any]:
-    """A photo of the work on a sub-task, by its assignee; stored as incident photos are."""
+    idempotency_key: PhotoKey = None,
+) -> JSONResponse:
+    """A photo of the work on a sub-task, by its assignee; stored as incident photos are (the
+    same ``Idempotency-Key`` or image again: 200, nothing added)."""
     api = request.app.state.settings.api
     data = file.file.read(api.max_photo_bytes + 1)
-    return task_svc.add_photo(
+    photo, new = task_svc.add_photo(
         session,
         incident_id=incident_id,
         task_id=task_id,
@@ -296,7 +305,9 @@ def add_task_photo(
         max_photos=api.max_photos,
         max_pixels=api.max_photo_pixels,
         keep_location=keep_location,
+        idempotency_key=idempotency_key,
     )
+    return JSONResponse(photo, status_code=201 if new else 200)
 
 
 @router.get("/{incident_id}/tasks/{task_id}/photos/{name}", summary="A photo of a sub-task")

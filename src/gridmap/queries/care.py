@@ -92,10 +92,17 @@ def lock_tag(session: Session, *, household_id: int, tag: str) -> dict[str, Any]
 
 
 def put_tag(
-    session: Session, *, household_id: int, tag: str, values: dict[str, Any], by: str
+    session: Session,
+    *,
+    household_id: int,
+    tag: str,
+    values: dict[str, Any],
+    new: dict[str, Any],
+    by: str,
 ) -> dict[str, Any]:
-    """Make the care tag, or change the fields given in ``values``; the tag as stored."""
-    stmt = pg_insert(_ct).values(household_id=household_id, tag=tag, created_by=by, **values)
+    """Make the care tag with ``new``, or change the fields given in ``values``; the tag as
+    stored."""
+    stmt = pg_insert(_ct).values(household_id=household_id, tag=tag, created_by=by, **new)
     if values:
         stmt = stmt.on_conflict_do_update(
             index_elements=[_ct.c.household_id, _ct.c.tag],

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, and_, func, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from gridmap.models import Building, Household
+from gridmap.models import Building, CareTag, Household, Visit
 from gridmap.queries import feature_page, one_feature
 
 _h = cast(Table, Household.__table__)
@@ -21,6 +22,32 @@ _b = cast(Table, Building.__table__)
 _sh = _h.alias("sh")
 _sb = _b.alias("sb")
 _s = _h.alias("s")
+_ct = cast(Table, CareTag.__table__)
+_v = cast(Table, Visit.__table__)
+
+# A household's care tags as stored (personal data: the service masks them) and its last visit.
+_CARE_TAGS = (
+    select(
+        func.jsonb_agg(
+            aggregate_order_by(
+                func.jsonb_build_object(
+                    "tag",
+                    _ct.c.tag,
+                    "interval_days",
+                    _ct.c.interval_days,
+                    "since",
+                    _ct.c.since,
+                    "note",
+                    _ct.c.note,
+                ),
+                _ct.c.tag,
+            )
+        )
+    )
+    .where(_ct.c.household_id == _h.c.id)
+    .scalar_subquery()
+)
+_LAST_VISIT = select(func.max(_v.c.at)).where(_v.c.household_id == _h.c.id).scalar_subquery()
 
 # A household as a feature: its building's address and grid, and whom it is served by.
 _ROW = select(
@@ -46,6 +73,8 @@ _ROW = select(
     .label("serves"),
     _h.c.contact_name,
     _h.c.contact_phone,
+    _CARE_TAGS.label("care_tags"),
+    _LAST_VISIT.label("last_visit_at"),
     func.ST_PointOnSurface(_b.c.geom).label("geom"),
 ).select_from(
     _h.join(_b, _b.c.id == _h.c.building_id)

@@ -382,11 +382,13 @@ def _period(
 
 
 def lock_photos(session: Session, *, incident_id: int) -> Any:
-    """The incident's place and number of photos, locked; None when there is no such incident."""
+    """The incident's place, photos and number of photos, locked; None when there is no such
+    incident."""
     return session.execute(
         select(
             _i.c.grid_code,
             _i.c.community_code,
+            _i.c.photos,
             func.jsonb_array_length(_i.c.photos).label("n"),
         )
         .where(_i.c.id == incident_id)

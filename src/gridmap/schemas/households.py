@@ -28,7 +28,7 @@ class HouseholdPatch(BaseModel):
 
 class HouseholdProperties(BaseModel):
     """A household's properties: its building, whom it is served by, how many it serves;
-    contact name and phone are masked for who may not see them."""
+    contact name and phone are masked for who may not see them, care tags and visits left out."""
 
     id: int
     building_id: int
@@ -46,6 +46,16 @@ class HouseholdProperties(BaseModel):
     serves: int
     contact_name: str | None
     contact_phone: str | None
+    care_tags: list[dict[str, Any]] | None = Field(
+        default=None, description="its care tags (tag, interval_days, since, note); null: masked"
+    )
+    last_visit_at: str | None = None
+    next_visit_due: str | None = Field(
+        default=None, description="when its care tags want the next visit; null without tags"
+    )
+    masked: bool = Field(
+        default=False, description="true: contacts, care tags and visits hidden from this caller"
+    )
 
 
 class HouseholdFeature(BaseModel):

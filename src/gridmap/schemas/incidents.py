@@ -94,6 +94,7 @@ class PhotoPublic(BaseModel):
     bytes: int
     sha256: str
     by: str
+    key: str | None = Field(default=None, description="the Idempotency-Key it was sent with")
 
 
 class TaskPublic(BaseModel):

@@ -184,6 +184,11 @@ def care_tags(
     }
 
 
+def today(rule: VisitRule) -> date:
+    """Today where the households are."""
+    return datetime.now(ZoneInfo(rule.timezone)).date()
+
+
 def put_tag(
     session: Session,
     *,
@@ -191,17 +196,26 @@ def put_tag(
     tag: str,
     values: dict[str, Any],
     principal: Principal,
+    today: date,
 ) -> tuple[dict[str, Any], bool]:
-    """Set a care tag of a household (made, or its given fields changed); the tag and whether
-    it is new. Audited."""
+    """Set a care tag of a household (made, since ``today`` unless told, or its given fields
+    changed); the tag and whether it is new. Audited."""
     what = "set care tags"
     require_role(principal, what, roles=CARE_WRITERS)
     row = _household(session, household_id)
     principal.require(what, roles=CARE_WRITERS, place=row.place)
     _check_tag(tag)
     before = q.lock_tag(session, household_id=household_id, tag=tag)
+    if values.get("since") is None:
+        # A new tag starts today unless told; a stored one keeps its day.
+        values = {k: v for k, v in values.items() if k != "since"}
     after = q.put_tag(
-        session, household_id=household_id, tag=tag, values=values, by=principal.actor
+        session,
+        household_id=household_id,
+        tag=tag,
+        values=values,
+        new={"since": today, **values},
+        by=principal.actor,
     )
     audit.record(
         session,

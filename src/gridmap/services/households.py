@@ -1,11 +1,13 @@
 """gridmap.services.households: designated households (党员中心户), whom they serve, who may say so.
 
 Contact names and phones are masked unless the caller may see personal data of the household's
-grid (or community). Every change lands with its audit row.
+grid (or community); so are its care tags, last visit and next due visit, and each read of care
+tags is logged. Every change lands with its audit row.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,26 +18,72 @@ from gridmap.queries import audit
 from gridmap.queries import households as q
 from gridmap.schemas.households import MAX_SERVED
 from gridmap.services.access import require_role
+from gridmap.services.care import VisitRule, due_at, log_reads, sees_care, tags_of
 from gridmap.services.contacts import masked, masked_page
 from gridmap.vocab.roles import GRID_EDITORS
 
 _PLACES = ("grid_code", "community_code")
 
 
+ROUTE = "GET /api/v1/households"
+
+
+def _care(feature: dict[str, Any], principal: Principal, rule: VisitRule) -> dict[str, Any]:
+    """``feature`` with its care tags, last visit and next due visit, or these null and
+    ``masked`` true for a caller who may not see the household's personal data."""
+    props = feature["properties"]
+    place = next((props[p] for p in _PLACES if props.get(p)), "")
+    if sees_care(principal, place):
+        tags = props.get("care_tags") or []
+        last = props.get("last_visit_at")
+        due = due_at(rule, tags_of(tags), datetime.fromisoformat(last) if last else None)
+        props.update(care_tags=tags, next_visit_due=due.isoformat() if due else None, masked=False)
+    else:
+        props.update(care_tags=None, last_visit_at=None, next_visit_due=None, masked=True)
+    return feature
+
+
+def _shown(session: Session, principal: Principal, features: list[dict[str, Any]]) -> None:
+    """Log the care tags the caller was shown: one row per household that has some."""
+    log_reads(
+        session,
+        principal,
+        (f["properties"]["id"] for f in features if f["properties"]["care_tags"]),
+        fields=["care_tags"],
+        route=ROUTE,
+    )
+
+
 def list_households(
-    session: Session, *, principal: Principal, chosen: q.HouseholdFilter, limit: int, offset: int
+    session: Session,
+    *,
+    principal: Principal,
+    chosen: q.HouseholdFilter,
+    limit: int,
+    offset: int,
+    rule: VisitRule,
 ) -> dict[str, Any]:
-    """Households as GeoJSON points, filtered; contacts masked unless the caller may see them."""
-    page = q.list_households(session, chosen=chosen, limit=limit, offset=offset)
-    return masked_page(page, principal, *_PLACES)
+    """Households as GeoJSON points, filtered; contacts and care masked unless the caller may
+    see them."""
+    page = masked_page(
+        q.list_households(session, chosen=chosen, limit=limit, offset=offset),
+        principal,
+        *_PLACES,
+    )
+    page["features"] = [_care(f, principal, rule) for f in page["features"]]
+    _shown(session, principal, page["features"])
+    return page
 
 
-def get_household(session: Session, *, household_id: int, principal: Principal) -> dict[str, Any]:
+def get_household(
+    session: Session, *, household_id: int, principal: Principal, rule: VisitRule
+) -> dict[str, Any]:
     """One household, and (for a designated one) the households it serves."""
     feature = q.household_feature(session, household_id=household_id)
     if feature is None:
         raise NotFound(f"no household {household_id}")
-    feature = masked(feature, principal, *_PLACES)
+    feature = _care(masked(feature, principal, *_PLACES), principal, rule)
+    _shown(session, principal, [feature])
     if feature["properties"]["designated"]:
         feature["served"] = list_households(
             session,
@@ -43,6 +91,7 @@ def get_household(session: Session, *, household_id: int, principal: Principal) 
             chosen=q.HouseholdFilter(served_by=household_id),
             limit=MAX_SERVED * 5,
             offset=0,
+            rule=rule,
         )
     return feature
 
@@ -57,7 +106,12 @@ def _head(session: Session, household_id: int, principal: Principal, what: str) 
 
 
 def set_served(
-    session: Session, *, household_id: int, served: list[int], principal: Principal
+    session: Session,
+    *,
+    household_id: int,
+    served: list[int],
+    principal: Principal,
+    rule: VisitRule,
 ) -> dict[str, Any]:
     """Make ``served`` exactly the households that ``household_id`` (designated) serves."""
     what = "change whom a household serves"
@@ -98,13 +152,18 @@ def set_served(
         before={"served": before},
         after={"served": sorted(served)},
     )
-    feature = get_household(session, household_id=household_id, principal=principal)
+    feature = get_household(session, household_id=household_id, principal=principal, rule=rule)
     feature["moved_from_other_designated"] = moved
     return feature
 
 
 def set_designated(
-    session: Session, *, household_id: int, designated: bool, principal: Principal
+    session: Session,
+    *,
+    household_id: int,
+    designated: bool,
+    principal: Principal,
+    rule: VisitRule,
 ) -> dict[str, Any]:
     """Mark or unmark a designated household; unmarking releases the households it served."""
     head = _head(session, household_id, principal, "mark designated households")
@@ -119,7 +178,7 @@ def set_designated(
             before={"designated": head.designated},
             after={"designated": designated, "released": sorted(released)},
         )
-    return get_household(session, household_id=household_id, principal=principal)
+    return get_household(session, household_id=household_id, principal=principal, rule=rule)
 
 
 def summary(session: Session, *, region: str | None) -> list[dict[str, Any]]:

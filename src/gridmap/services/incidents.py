@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
-from gridmap.photos import clean_photo, refuse_too_large, store_photo
+from gridmap.photos import clean_photo, refuse_too_large, sent_before, store_photo
 from gridmap.privacy import mask_actor, mask_name, mask_phone
 from gridmap.queries import approvals as q_approvals
 from gridmap.queries import events as q_events
@@ -434,8 +434,11 @@ def add_photo(
     max_photos: int,
     max_pixels: int,
     keep_location: bool = False,
-) -> dict[str, Any]:
-    """Store a photo of an incident on disk and reference it from the incident.
+    idempotency_key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Store a photo of an incident on disk and reference it from the incident; the photo and
+    whether it is new (False: the same ``idempotency_key`` or the same image was stored before,
+    and nothing was added).
 
     What is stored is the image decoded and encoded again (see :func:`gridmap.photos.
     clean_photo`): upright, without metadata, so without the place the camera wrote into it
@@ -452,6 +455,9 @@ def add_photo(
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
     if not principal.covers(row.grid_code or row.community_code or ""):
         raise Forbidden(f"this token may not add photos to incident {incident_id}")
+    earlier = sent_before(row.photos, photo=photo_file, key=idempotency_key)
+    if earlier is not None:
+        return earlier, False
     if row.n >= max_photos:
         raise Conflict(f"incident {incident_id} already has {row.n} photos (at most {max_photos})")
     photo = store_photo(
@@ -459,6 +465,7 @@ def add_photo(
         folder=folder / str(incident_id),
         url=f"/api/v1/incidents/{incident_id}/photos",
         by=principal.actor,
+        key=idempotency_key,
     )
     q.append_photo(session, incident_id=incident_id, photo=photo)
-    return photo
+    return photo, True

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gridmap.photos import clean_photo, refuse_too_large, store_photo
+from gridmap.photos import clean_photo, refuse_too_large, sent_before, store_photo
 from gridmap.privacy import mask_name
 from gridmap.queries import events as q_events
 from gridmap.queries import incidents as qi
@@ -307,9 +307,11 @@ def add_photo(
     max_photos: int,
     max_pixels: int,
     keep_location: bool = False,
-) -> dict[str, Any]:
+    idempotency_key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
     """Store a photo of a sub-task, by its assignee (see :func:`gridmap.services.incidents.
-    add_photo` for what is stored); under ``folder/<incident>/tasks/<task>/``."""
+    add_photo` for what is stored, and when a photo sent again is the one stored before);
+    under ``folder/<incident>/tasks/<task>/``."""
     if not principal.authenticated:
         raise Forbidden("adding photos needs a token")
     refuse_too_large(data, max_bytes=max_bytes)
@@ -323,6 +325,9 @@ def add_photo(
         if task is not None or not wf.is_owner(principal, view):
             raise Forbidden(f"only its assignee adds photos to sub-task {task_id}")
         raise NotFound(f"incident {incident_id} has no sub-task {task_id}", task=task_id)
+    earlier = sent_before(task.photos, photo=photo_file, key=idempotency_key)
+    if earlier is not None:
+        return earlier, False
     if len(task.photos) >= max_photos:
         raise Conflict(f"sub-task {task_id} already has {len(task.photos)} photos")
     photo = store_photo(
@@ -330,6 +335,7 @@ def add_photo(
         folder=folder / str(incident_id) / "tasks" / str(task_id),
         url=f"/api/v1/incidents/{incident_id}/tasks/{task_id}/photos",
         by=principal.actor,
+        key=idempotency_key,
     )
     q.append_photo(session, task_id=task_id, photo=photo)
-    return photo
+    return photo, True

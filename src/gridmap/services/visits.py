@@ -1,9 +1,10 @@
 """gridmap.services.visits: household visits (走访) — who may record one, and who sees notes.
 
-A visit is recorded by the household's grid team (its workers' and leader's tokens) or by the
-community or street office of its region; a visit sent again with the same ``Idempotency-Key``
-(the phone resends after a lost answer) is the visit already recorded. Notes are personal data:
-shown only to who :func:`gridmap.services.care.sees_care`, and every note shown is logged.
+A visit is recorded by the household's grid team (its workers' and leader's tokens), by the
+community or street office of its region, or by an administrator; a visit sent again with the
+same ``Idempotency-Key`` (the phone resends after a lost answer) is the visit already recorded.
+Notes are personal data: shown only to who :func:`gridmap.services.care.sees_care`, and every
+note shown is logged.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from gridmap.queries import visits as q
 from gridmap.services.access import require_role
 from gridmap.services.care import log_reads, sees_care
 
-# Who records visits: the grid's team and the community and street offices of its region.
-VISITORS = ("street", "community", "worker")
+# Who records visits: the grid's team and the community and street offices of its region (and
+# an administrator, who may every write).
+VISITORS = ("admin", "street", "community", "worker")
 # A visit is recorded on the day, or from the phone's queue within days; the clocks of phones
 # run a little ahead.
 AHEAD = timedelta(minutes=5)
