@@ -48,6 +48,8 @@ department_app = typer.Typer(
     help="Departments that answer whistles (吹哨) and may hold tokens.", no_args_is_help=True
 )
 app.add_typer(department_app, name="department")
+patrols_app = typer.Typer(help="Patrols (巡查) and their coverage.", no_args_is_help=True)
+app.add_typer(patrols_app, name="patrols")
 pool_app = typer.Typer(help="The street pool's window (抢单 → 派单).", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
 console = Console()
@@ -734,6 +736,36 @@ def circles_rebuild(
         f"{counts['centres']} centres, {len(rules)} circle(s) each "
         f"({', '.join(str(r.minutes) for r in rules)} min): {counts['network']} over the walking "
         f"network, {counts['buffer']} as a {rules[0].buffer_m:g} m buffer (no network nearby)"
+    )
+
+
+@patrols_app.command("streets")
+def patrols_streets(
+    grid: Annotated[
+        list[str] | None, typer.Option(help="only this grid (repeatable); default every grid")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="build even the grids whose pieces are current")
+    ] = False,
+) -> None:
+    """Build the street pieces of patrol coverage for grids whose pieces are missing or belong
+    to an older version of the grid (the API also builds them when a grid is first read)."""
+    from gridmap.services.patrols import refresh_streets
+
+    settings = get_settings()
+    try:
+        with _session(settings) as session, _progress() as bar:
+            task = bar.add_task("street pieces", total=None)
+            counts = refresh_streets(
+                session,
+                grid,
+                force=force,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(
+        f"{counts['grids']} grids: {counts['built']} built, {counts['pieces']} street pieces made"
     )
 
 

@@ -326,6 +326,14 @@ WHERE ST_Length(s.geom) > 0
 """
 
 
+def without_jit(session: Session) -> None:
+    """Turn PostgreSQL's JIT compiler off for the rest of the transaction. The street and
+    coverage statements are estimated costly (a row per street piece times the track pieces
+    near it) though they run in milliseconds, and compiling them (about half a second) would
+    cost more than running them."""
+    session.execute(text("SET LOCAL jit = off"))
+
+
 def rebuild_streets(session: Session, *, grid_id: int, grid_code: str) -> int:
     """Replace the street pieces of a grid (every version) by those of its version
     ``grid_id``; how many pieces it now has."""

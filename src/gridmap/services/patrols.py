@@ -340,6 +340,7 @@ def _refresh(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
+    q.without_jit(session)
     ids = [g["id"] for g in grids]
     stale = [(g["id"], g["code"]) for g in grids] if force else q.stale_grids(session, grid_ids=ids)
     pieces = 0
