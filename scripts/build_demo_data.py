@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from demo_field import build_field
 
 import geopandas as gpd
 import shapely
@@ -958,6 +959,8 @@ def main() -> None:
         "incident_events": len(events), "incident_tasks": len(tasks),
         "approvals": len(approvals),
     }
+    # care tags, visits and patrols, drawn from the files just written
+    counts.update(build_field(out))
     (out / "manifest.json").write_text(json.dumps({
         "name": "haidian-demo", "district": DISTRICT, "crs": "EPSG:4326", "counts": counts,
         "attribution": [

@@ -30,6 +30,10 @@ SNAPSHOT_TABLES = (
     "incident_event",
     "incident_task",
     "approval",
+    "care_tag",
+    "visit",
+    "patrol",
+    "patrol_piece",
 )
 
 

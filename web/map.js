@@ -9,12 +9,13 @@ import { designatedLayer } from "./lib/layers/households.js";
 import { incidentsLayer } from "./lib/layers/incidents.js";
 import { viewBox, viewFits } from "./lib/layers/inview.js";
 import { listsLayer } from "./lib/layers/lists.js";
+import { coverageLayer, overdueLayer, streetPieces } from "./lib/layers/patrols.js";
 import { gridLayer, highlighter, regionLayers } from "./lib/layers/regions.js";
 import { addRoads, buildingTiles } from "./lib/layers/tiles.js";
 import { renderLegend } from "./lib/legend.js";
 import { showLookup } from "./lib/lookup.js";
 import { mapBusy, whenBusy } from "./lib/modes.js";
-import { forgetFigures, hidePanel } from "./lib/panels.js";
+import { forgetFigures, hidePanel, onStreetPieces } from "./lib/panels.js";
 import { bindSearch } from "./lib/search.js";
 import { describe, refusal as tokenRefusal, signInForm, whoIs } from "./lib/signin.js";
 import { geo, useGcj02 } from "./lib/view.js";
@@ -51,22 +52,30 @@ $("panel-close").addEventListener("click", hidePanel);
 
 // Layers read for whatever the map shows, when switched on and after every move (debounced);
 // the status line says when a layer holds more in the view than one read brings.
-const lazy = [problemsLayer(map, communities), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map)];
+// The patrol layers read the whole district (coverage) or the token's area (overdue visits) at once.
+const district = () => startRegion.slice(0, 6);
+const patrolCoverage = coverageLayer(map, grids.byCode, district);
+const overdueVisits = overdueLayer(map, () => who, district);
+const lazy = [problemsLayer(map, communities), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map), patrolCoverage, overdueVisits];
+// A grid's walked and unwalked streets are drawn while the coverage layer is on.
+const pieces = streetPieces(map);
+onStreetPieces((answer) => { if (map.hasLayer(patrolCoverage.layer)) pieces.show(answer); });
+patrolCoverage.layer.on("remove", pieces.clear);
 const VIEW_DELAY_MS = 250;
 async function loadInView(entry) {
   const box = viewBox(map);
-  if (!viewFits(box)) { say(t("layer_zoom_in", { layer: t(entry.key) })); return; }
+  if (!entry.anyView && !viewFits(box)) { say(t("layer_zoom_in", { layer: t(entry.key) })); return; }
   try {
     const { shown, matched } = await entry.load(box);
     entry.cut = matched > shown;
     if (entry.cut) say(t("layer_cut", { layer: t(entry.key), n: matched, shown }));
   } catch (e) {
-    say(t("load_failed", { m: e.message }));
+    say(e.signIn ? e.message : t("load_failed", { m: e.message }));
   }
   document.body.dataset.viewLoads = String(Number(document.body.dataset.viewLoads || 0) + 1);
 }
 async function loadVisible() {
-  await Promise.all(lazy.filter((x) => map.hasLayer(x.layer)).map(loadInView));
+  await Promise.all(lazy.filter((x) => !x.anyView && map.hasLayer(x.layer)).map(loadInView));
   document.body.dataset.view = viewBox(map).join(",");
 }
 let moveTimer = null;
@@ -95,6 +104,7 @@ function renderText() {
   $("signin-who").textContent = who ? describe(who) : "";
   $("signin-who").hidden = !who;
   renderLegend($("legend"));
+  patrolCoverage.retranslate();
   if (layersControl) {
     const visible = new Set(overlays().filter(([, l]) => map.hasLayer(l)).map(([k]) => k));
     map.removeControl(layersControl);
@@ -112,6 +122,9 @@ function signIn(value, holder) {
   who = currentToken() ? holder || null : null;
   editor.tools(Boolean(currentToken()) && Boolean(who && who.edits_grids));
   document.body.dataset.signedIn = who ? who.role : "";
+  // Overdue visits are read for the token signed in (or dropped when signing out).
+  overdueVisits.reset();
+  if (map.hasLayer(overdueVisits.layer)) loadInView(overdueVisits);
   renderText();
 }
 const signInBox = signInForm($("token-btn"), (token, holder) => { signIn(token, holder); say(t("signed_in")); });
@@ -170,7 +183,7 @@ async function start() {
   say(t("ready", { n: gridFc.numberMatched }));
   document.body.dataset.loadMs = String(Math.round(performance.now() - t0));
   // A handle for scripts and tests driving the map (pixel positions of places, for instance).
-  window.gridmap = { map, grids: grids.byCode, overlays: Object.fromEntries(lazy.map((x) => [x.key, x.layer])) };
+  window.gridmap = { map, grids: grids.byCode, overlays: Object.fromEntries(lazy.map((x) => [x.key, x.layer])), patrolCoverage };
   document.body.dataset.ready = "true";
 }
 

@@ -935,6 +935,7 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                 commit=commit,
                 progress=lambda msg: status.update(f"loading {msg}…"),
                 circles=circle_rules(settings.api),
+                timezone=settings.api.timezone,
             )
     finally:
         engine.dispose()

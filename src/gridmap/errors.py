@@ -152,6 +152,12 @@ class OutsideGrids(NotFound):
     code = "outside_grids"
 
 
+class VisitTimeOutOfRange(InvalidInput):
+    """A household visit's time in the future, or too long ago to be recorded now."""
+
+    code = "visit_time_out_of_range"
+
+
 class PatrolNotFound(NotFound):
     """No patrol with that key."""
 
@@ -241,12 +247,6 @@ class TrackInFuture(BadTrack):
     """A point time later than now (beyond the allowed clock difference)."""
 
     code = "track_in_future"
-
-
-class VisitTimeOutOfRange(InvalidInput):
-    """A household visit's time in the future, or too long ago to be recorded now."""
-
-    code = "visit_time_out_of_range"
 
 
 class DataSetError(GridmapError):

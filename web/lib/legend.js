@@ -2,6 +2,7 @@
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
 import { LIST_COLOUR } from "./layers/lists.js";
+import { NO_STREET, SHARE_BANDS } from "./layers/patrols.js";
 import { VOCABULARIES, word } from "./words.js";
 
 const swatch = (cls, key) => el("div", {}, [el("i", { class: `sw ${cls}` }), t(key)]);
@@ -14,5 +15,11 @@ export function renderLegend(node) {
     dot("background:#ffeb3b;border-color:#b71c1c", "centers"),
     dot("background:#ffcdd2;border-color:#c62828", "designated"),
     el("div", {}, [el("i", { class: "dot", style: "background:#fb8c00" }), `${t("incidents")}（${t("overdue")}：`, el("i", { class: "dot", style: "border-color:#d50000;border-width:3px" }), "）"]),
-    el("div", {}, VOCABULARIES.list_kind.flatMap((k) => [el("i", { class: "dot", style: `background:${LIST_COLOUR[k]}` }), word("list_kind", k), " "])));
+    el("div", {}, VOCABULARIES.list_kind.flatMap((k) => [el("i", { class: "dot", style: `background:${LIST_COLOUR[k]}` }), word("list_kind", k), " "])),
+    // Patrol coverage: the colour of each band of a grid's share, and its street pieces.
+    el("div", { class: "legend-patrol" }, [t("patrol_legend"), "：", ...[...SHARE_BANDS, [null, NO_STREET, "patrol_band_none"]].flatMap(([, colour, key]) =>
+      [el("i", { class: "sw", style: `border-color:#37474f;background:${colour}` }), t(key), " "])]),
+    el("div", {}, [el("i", { class: "line", style: "border-color:#1b5e20" }), t("patrol_walked"), " ",
+      el("i", { class: "line", style: "border-color:#d50000;border-top-style:dashed" }), t("patrol_unwalked")]),
+    dot("background:#d500f9;border-color:#4a148c", "visit_legend"));
 }

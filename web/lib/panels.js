@@ -3,6 +3,7 @@ import { API, EMPTY, apiOr } from "./api.js";
 import { button, el, pct, rows } from "./dom.js";
 import { t } from "./i18n.js";
 import { LIST_COLOUR } from "./layers/lists.js";
+import { patrolRows } from "./layers/patrols.js";
 import { word } from "./words.js";
 
 // The page's #panel (holding #panel-body) is looked up when used: a page without one can still
@@ -48,9 +49,23 @@ function communityFigures(community) {
   return figureCache.get(community);
 }
 
-/** A grid's figures (households, designated, coverage, open incidents, on-time closure) and its lists. */
+// What the map does with a grid's walked and unwalked street pieces when its figures are read.
+let piecesTo = null;
+
+/** Hands the street pieces of each grid whose figures are read to fn (the map draws them). */
+export function onStreetPieces(fn) {
+  piecesTo = fn;
+}
+
+/**
+ * A grid's figures (households, designated, coverage, open incidents, on-time closure, patrol
+ * coverage today and this week, overdue visits) and its lists.
+ */
 export async function gridFigures(code) {
-  const [hh, cov, stats] = await communityFigures(code.slice(0, 12));
+  const [[hh, cov, stats], patrol] = await Promise.all([
+    communityFigures(code.slice(0, 12)),
+    patrolRows(code, { onPieces: (answer) => piecesTo && piecesTo(answer) }),
+  ]);
   const h = (hh.grids || []).find((g) => g.grid === code) || {};
   const c = (cov.grids || []).find((g) => g.code === code) || {};
   const s = (stats.groups || []).find((g) => g.grid === code) || {};
@@ -59,6 +74,8 @@ export async function gridFigures(code) {
   return el("div", {}, [
     rows([[t("households"), h.households ?? c.households ?? 0], [t("designated_n"), h.designated ?? 0],
           [t("coverage_share"), pct(c.share)], [t("open_incidents"), open], [t("on_time"), pct(s.on_time_rate)]]),
+    el("div", { class: "muted" }, [t("patrol_of_grid")]),
+    el("div", { class: "patrol-figures" }, [rows(patrol)]),
     el("div", { class: "muted" }, [t("lists_of_grid")]),
     el("ul", { class: "items" }, items.features.length
       ? items.features.map((f) => el("li", {}, [el("b", { style: `color:${LIST_COLOUR[f.properties.list]}` }, [word("list_kind", f.properties.list)]), " ", f.properties.title, ` · ${word("list_status", f.properties.status)}`]))

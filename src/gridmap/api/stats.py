@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from gridmap.dependencies import PrincipalDep, RegionQuery, SessionDep, parse_at
+from gridmap.queries.incidents import clock
 from gridmap.responses import documented
 from gridmap.schemas.stats import IncidentFigures
 from gridmap.services import stats as svc
+from gridmap.services.care import VisitRule
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -79,4 +82,46 @@ def incident_stats(
     name = svc.file_name(result, period, format)
     return Response(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get(
+    "/patrols",
+    summary="Patrol and visit figures per grid or grid worker: coverage, km, hours, visits",
+)
+def patrol_stats(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    region: RegionQuery = None,
+    month: Annotated[
+        str | None,
+        Query(max_length=7, description="a month YYYY-MM (default: this month), server time"),
+    ] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    group_by: Literal["grid", "worker"] = "grid",
+) -> dict[str, Any]:
+    """Per current grid of the region, or per worker and leader serving one: ``patrol_share``
+    (the mean of the daily patrol coverage, 巡查覆盖率, over the period's days so far; a
+    worker's over the grids they serve), ``patrols``, ``patrol_km`` and ``patrol_hours`` of the
+    patrols started in the period (a grid's: those that passed through it), ``visits`` made and
+    ``visits_overdue`` (households past their visit interval at the period's end, or now).
+    These are the assessment's field figures beside ``/stats/incidents``; a worker's name is
+    masked unless the caller may see personal data of every grid the worker serves."""
+    api = request.app.state.settings.api
+    now = clock(session)
+    start, end = parse_at(from_, api.timezone, name="from"), parse_at(to, api.timezone, name="to")
+    if month is None and start is None and end is None:
+        month = now.astimezone(ZoneInfo(api.timezone)).strftime("%Y-%m")
+    period = svc.period_of(month=month, start=start, end=end, timezone=api.timezone)
+    return svc.field_figures(
+        session,
+        principal=principal,
+        group_by=group_by,
+        region=region,
+        period=period,
+        now=now,
+        cover_m=api.patrol_cover_m,
+        rule=VisitRule.from_settings(api),
     )

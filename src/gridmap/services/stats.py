@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,10 @@ from sqlalchemy.orm import Session
 from gridmap.auth import Principal
 from gridmap.errors import InvalidInput
 from gridmap.privacy import mask_name
+from gridmap.queries import field_stats as fq
 from gridmap.queries import stats as q
+from gridmap.services import patrols
+from gridmap.services.care import VisitRule
 from gridmap.vocab.states import INCIDENT_STATES, TASK_STATES
 
 GROUP_BY = ("grid", "community", "street", "category", "department", "worker")
@@ -261,3 +264,134 @@ def file_name(result: dict[str, Any], period: Period, ext: str) -> str:
     when = "" if period.start is None else "-" + period.start.strftime("%Y%m%d")
     where = "" if result["region"] is None else "-" + result["region"]
     return f"incidents-{result['group_by']}{where}{when}.{ext}"
+
+
+# ------------------------------------------------------------------ patrols and visits
+
+FIELD_GROUP_BY = ("grid", "worker")
+
+
+def _days(period: Period, now: datetime, timezone: str) -> list[tuple[datetime, datetime]]:
+    """The days of ``period`` in ``timezone`` that have begun by ``now``, as [start, end)."""
+    zone = ZoneInfo(timezone)
+    if period.start is None or period.end is None:
+        raise InvalidInput("give month, or both from and to", parameter="month")
+    day = period.start.astimezone(zone).date()
+    out: list[tuple[datetime, datetime]] = []
+    while True:
+        start = datetime.combine(day, time(0), tzinfo=zone)
+        if start >= period.end or start > now:
+            return out
+        out.append(
+            (
+                start,
+                min(datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone), period.end),
+            )
+        )
+        day += timedelta(days=1)
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def field_figures(
+    session: Session,
+    *,
+    principal: Principal,
+    group_by: str,
+    region: str | None,
+    period: Period,
+    now: datetime,
+    cover_m: float,
+    rule: VisitRule,
+) -> dict[str, Any]:
+    """Patrol and visit figures per grid or grid worker (leaders count as workers) of
+    ``region``: ``patrol_share`` the mean of the daily patrol coverage over the period's days
+    begun by ``now`` (a grid's own; a worker's: over the grids they serve), ``patrols``,
+    ``patrol_km`` and ``patrol_hours`` of patrols started in the period (a grid's: the patrols
+    that passed through it), ``visits`` made in the period, ``visits_overdue`` the households
+    past their interval at the period's end (or now). Ranked by ``patrol_share``, then km."""
+    codes = {r.code: r.name for r in fq.grids(session, region=region)}
+    days = _days(period, now, rule.timezone)
+    shares: dict[str, list[float]] = {}
+    for start, end in days:
+        for g in patrols.coverage(
+            session, grid_codes=None, region=region, start=start, end=end, cover_m=cover_m
+        ):
+            if g["share"] is not None and g["grid"] in codes:
+                shares.setdefault(g["grid"], []).append(float(g["share"]))
+    share = {code: _mean(values) for code, values in shares.items()}
+    at = min(now, period.end) if period.end is not None else now
+    overdue = fq.overdue_per_grid(session, codes=list(codes), at=at, rule=rule)
+    groups: list[dict[str, Any]] = []
+    if group_by == "grid":
+        walked = fq.patrols_per_grid(session, codes=list(codes), start=period.start, end=period.end)
+        visits = fq.visits_per_grid(session, codes=list(codes), start=period.start, end=period.end)
+        for code, name in codes.items():
+            w = walked.get(code)
+            groups.append(
+                {
+                    "key": code,
+                    "grid": code,
+                    "name": name,
+                    "patrol_share": share.get(code),
+                    "patrols": int(w.patrols) if w else 0,
+                    "patrol_km": round(float(w.length_m) / 1000, 2) if w else 0.0,
+                    "patrol_hours": round(float(w.hours), 2) if w else 0.0,
+                    "visits": visits.get(code, 0),
+                    "visits_overdue": overdue.get(code, 0),
+                }
+            )
+    else:
+        people = fq.field_people(session, codes=list(codes))
+        ids = [int(p.id) for p in people]
+        walked_by = {
+            int(f["person_id"]): f
+            for f in (
+                patrols.worker_figures(session, person_ids=ids, start=period.start, end=period.end)
+                if ids and period.start is not None and period.end is not None
+                else []
+            )
+        }
+        visits_by = fq.visits_per_person(
+            session, person_ids=ids, start=period.start, end=period.end
+        )
+        for p in people:
+            grids = sorted(p.grids)
+            seen = all(principal.sees_personal_data(g) for g in grids)
+            w = walked_by.get(int(p.id))
+            groups.append(
+                {
+                    "key": int(p.id),
+                    "worker": int(p.id),
+                    "name": p.name if seen else mask_name(p.name),
+                    "grids": grids,
+                    "patrol_share": _mean([s for g in grids if (s := share.get(g)) is not None]),
+                    "patrols": int(w["patrols"]) if w else 0,
+                    "patrol_km": round(float(w["length_m"]) / 1000, 2) if w else 0.0,
+                    "patrol_hours": round(float(w["duration_s"]) / 3600, 2) if w else 0.0,
+                    "visits": visits_by.get(int(p.id), 0),
+                    "visits_overdue": sum(overdue.get(g, 0) for g in grids),
+                }
+            )
+    groups.sort(
+        key=lambda g: (
+            g["patrol_share"] is None,
+            -(g["patrol_share"] or 0.0),
+            -g["patrol_km"],
+            str(g["key"]),
+        )
+    )
+    for rank, group in enumerate(groups, start=1):
+        group["rank"] = rank
+    return {
+        "region": region,
+        "group_by": group_by,
+        "from": None if period.start is None else period.start.isoformat(),
+        "to": None if period.end is None else period.end.isoformat(),
+        "days": len(days),
+        "cover_m": cover_m,
+        "ranked_by": ["patrol_share", "patrol_km"],
+        "groups": groups,
+    }

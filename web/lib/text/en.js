@@ -161,5 +161,21 @@ Object.assign(WORDS, {
   err_not_found: "Not found", err_invalid_input: "Something filled in is not accepted", err_try_again: "Someone else is acting at the same time; try again", err_database_unavailable: "The database is not answering; try again shortly",
 });
 
+// Patrols and visits on the map and the board.
+Object.assign(WORDS, {
+  patrol_coverage: "Patrol coverage", visit_overdue: "Overdue visits", patrol_period: "Period of patrol coverage",
+  patrol_day: "Today", patrol_week: "This week", patrol_of_grid: "Patrols and visits",
+  patrol_share_day: "Patrol coverage today", patrol_share_week: "Patrol coverage this week", patrol_no_street: "no street in the grid",
+  patrol_n: "{n} patrols", patrol_unwalked: "Streets not walked", patrol_walked: "Streets walked",
+  patrol_band_high: "≥85%", patrol_band_good: "60–85%", patrol_band_part: "30–60%", patrol_band_low: "<30%",
+  patrol_band_none: "no street", patrol_legend: "Patrol coverage (today/this week)",
+  visit_overdue_n: "Households overdue for a visit", visit_sign_in: "Sign in to see the households overdue for a visit", visit_sign_in_short: "after sign-in",
+  visit_not_yours: "not yours to see", visit_home: "Unit/room", visit_last: "Last visit", visit_never: "never visited",
+  visit_days_overdue: "Days overdue", visit_care_tags: "Care tags", visit_masked: "(hidden)",
+  visit_legend: "Overdue for a visit (dark: more than 7 days)",
+  patrol_share_month: "Patrol coverage (monthly mean)", patrol_km: "Patrolled km", patrol_hours: "Patrolled hours",
+  visit_made: "Visits made", visit_overdue_now: "Overdue for a visit",
+});
+
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);

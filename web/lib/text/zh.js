@@ -158,5 +158,21 @@ Object.assign(WORDS, {
   err_try_again: "他人正在同时办理，请稍后重试", err_database_unavailable: "数据库暂不可用，请稍后再试",
 });
 
+// Patrols (巡查) and visits (走访) on the map and the board.
+Object.assign(WORDS, {
+  patrol_coverage: "巡查覆盖", visit_overdue: "走访逾期", patrol_period: "巡查覆盖的时段",
+  patrol_day: "今天", patrol_week: "本周", patrol_of_grid: "巡查与走访",
+  patrol_share_day: "今日巡查覆盖率", patrol_share_week: "本周巡查覆盖率", patrol_no_street: "网格内无道路",
+  patrol_n: "{n} 次巡查", patrol_unwalked: "未巡查路段", patrol_walked: "已巡查路段",
+  patrol_band_high: "≥85%", patrol_band_good: "60–85%", patrol_band_part: "30–60%", patrol_band_low: "<30%",
+  patrol_band_none: "无道路", patrol_legend: "巡查覆盖率（今天/本周）",
+  visit_overdue_n: "逾期未走访户数", visit_sign_in: "登录后可查看走访逾期的住户", visit_sign_in_short: "登录后可见",
+  visit_not_yours: "无权查看", visit_home: "单元/房间", visit_last: "上次走访", visit_never: "从未走访",
+  visit_days_overdue: "逾期天数", visit_care_tags: "关爱标签", visit_masked: "（已隐去）",
+  visit_legend: "逾期未走访（深色：逾期超过 7 天）",
+  patrol_share_month: "巡查覆盖率（月均）", patrol_km: "巡查里程（公里）", patrol_hours: "巡查时长（小时）",
+  visit_made: "走访次数", visit_overdue_now: "逾期未走访",
+});
+
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);
