@@ -149,6 +149,9 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
     w = field.walk
     walk_s = track_m(w.points) / SPEED_MS
     start = clock_start(walk_s)
+    day = start.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    coverage = f"{own_live.base}/api/v1/patrol-coverage/{field.grid.code}?day={day}"
+    before = httpx.get(coverage).json()["share"] or 0
     phone = phone_factory(start)
     page = phone.page
     _tab(page, "patrol")
@@ -159,7 +162,10 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
     walk_phone(phone.context, page, w.points[1:third], speed_ms=SPEED_MS)
     phone.context.set_offline(True)
     walk_phone(phone.context, page, w.points[third : 2 * third], speed_ms=SPEED_MS)
-    assert int(page.locator("#waiting-btn").get_attribute("data-waiting") or 0) >= 2
+    # The header counts the patrol as one thing waiting; its list shows the pieces.
+    page.locator("#waiting-btn").click()
+    assert page.locator("#q-list li[data-kind='patrol_piece']").count() >= 2
+    _tab(page, "patrol")
     phone.context.set_offline(False)
     walk_phone(phone.context, page, w.points[2 * third :], speed_ms=SPEED_MS)
     page.wait_for_function(
@@ -202,10 +208,22 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
     assert abs(patrol.length_m - w.road_m) <= 0.1 * w.road_m, (patrol.length_m, w.road_m)
     assert field.grid.code in patrol.grid_codes
 
-    day = start.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    r = httpx.get(f"{own_live.base}/api/v1/patrol-coverage/{field.grid.code}?day={day}")
+    r = httpx.get(coverage)
     assert r.status_code == 200, r.text
-    assert r.json()["share"] > 0
+    assert r.json()["share"] > 0 and r.json()["share"] >= before
+    # The street pieces of the roads walked are (nearly all) walked.
+    ours = set(w.edges)
+    walked = sum(
+        f["properties"]["length_m"]
+        for f in r.json()["walked"]["features"]
+        if f["properties"]["road_edge_id"] in ours
+    )
+    unwalked = sum(
+        f["properties"]["length_m"]
+        for f in r.json()["unwalked"]["features"]
+        if f["properties"]["road_edge_id"] in ours
+    )
+    assert walked >= 0.9 * (walked + unwalked), (walked, unwalked)
 
     # The home card shows today's figures with the grid's share.
     _tab(page, "home")
@@ -229,13 +247,17 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
 
 
 def _a_household(live: Live, grid: str) -> Any:
-    """A household of ``grid`` with a room number, and its building's address."""
+    """Two households of ``grid`` with a room number, never visited and without care tags
+    (the demo's own visits and tags are elsewhere), and their building's address."""
     with live.engine.connect() as c:
         return c.execute(
             text(
                 "SELECT h.id, h.unit, h.room, b.address FROM household h "
                 "JOIN building b ON b.id = h.building_id WHERE b.grid_code = :g "
-                "AND b.address IS NOT NULL AND h.room <> '' ORDER BY h.id LIMIT 2"
+                "AND b.address IS NOT NULL AND h.room <> '' "
+                "AND NOT EXISTS (SELECT 1 FROM visit v WHERE v.household_id = h.id) "
+                "AND NOT EXISTS (SELECT 1 FROM care_tag t WHERE t.household_id = h.id) "
+                "ORDER BY h.id LIMIT 2"
             ),
             {"g": grid},
         ).all()
@@ -323,12 +345,16 @@ def test_a_visit_and_a_report_made_offline_are_stored_once(
     assert overdue.count() == 0
     description = "离线上报：楼下垃圾堆积"
     _report(page, _jpeg(tmp_path / "trash.jpg"), description)
-    page.wait_for_selector("#waiting-btn[data-waiting='3']")
+    # Two things wait: the visit, and the report with its photo.
+    page.wait_for_selector("#waiting-btn[data-waiting='2']")
     page.reload()
     page.wait_for_selector(
         f"#home-grids li[data-grid='{field.grid.code}']", state="attached", timeout=20_000
     )
-    page.wait_for_selector("#waiting-btn[data-waiting='3']")
+    page.wait_for_selector("#waiting-btn[data-waiting='2']")
+    page.locator("#waiting-btn").click()
+    kinds = page.locator("#q-list li").evaluate_all("(li) => li.map((x) => x.dataset.kind)")
+    assert sorted(kinds) == ["photo", "report", "visit"]
     assert _visits(own_live, first.id) == [] and _incidents_by(own_live, description) == 0
     _shot(page, "offline-reloaded")
     phone.context.set_offline(False)
