@@ -44,6 +44,9 @@ export function install(app) {
   let screen = null;
   let figuresEl = null;
   let lastFigures = null;
+  let figuresFresh = false;
+  let unsent = { patrols: 0, m: 0, pieces: new Map() };
+  let sentSinceRead = 0;
   const settings = () => (app.pack() && app.pack().settings) || {};
 
   app.queue.onSend("patrol_start", (item) => attempt(() =>
@@ -94,6 +97,7 @@ export function install(app) {
     state.track.push([f.lat, f.lon]);
     saveState(state);
     draw();
+    renderFigures();
     cut(false);
   }
 
@@ -176,11 +180,30 @@ export function install(app) {
 
   async function refreshFigures() {
     try {
-      lastFigures = await app.api("/me/patrols");
+      const read = await app.api("/me/patrols");
+      lastFigures = read;
+      sentSinceRead = 0;
+      figuresFresh = true;
     } catch {
-      // Offline: the card keeps the last figures read and adds the walk in progress.
+      // Offline: the card keeps the last figures read and adds what waits to be sent.
+      figuresFresh = false;
     }
     renderFigures();
+  }
+
+  /** The patrols and metres in the queue, not yet on the server. */
+  function waitingWalk(items) {
+    const w = { patrols: 0, m: 0, pieces: new Map() };
+    items.forEach((i) => {
+      if (i.state === "refused") return;
+      if (i.kind === "patrol_start") w.patrols += 1;
+      if (i.kind === "patrol_piece") {
+        const m = lengthM(i.payload.points);
+        w.m += m;
+        w.pieces.set(i.key, m);
+      }
+    });
+    return w;
   }
 
   function renderFigures() {
@@ -191,12 +214,14 @@ export function install(app) {
       const g = grids.find((x) => x.properties && x.properties.code === code);
       return g ? g.properties.name || code : code;
     };
-    const openM = state ? state.length_m : 0;
-    const km = ((Number(f.length_m) || 0) + (f.open ? 0 : openM)) / 1000;
+    // What the server has not got yet counts too: pieces waiting in the queue and the fixes of
+    // the walk in progress not yet put into a piece.
+    const pendingM = state && state.pending.length ? lengthM(state.pending) : 0;
+    const km = ((Number(f.length_m) || 0) + sentSinceRead + unsent.m + pendingM) / 1000;
     figuresEl.replaceChildren(
       el("h3", { text: app.t("f_today_patrol") }),
       el("div", { className: "f-figures" }, [
-        figure(app.t("f_patrols"), String(f.patrols || 0), "f-today-patrols"),
+        figure(app.t("f_patrols"), String((Number(f.patrols) || 0) + unsent.patrols), "f-today-patrols"),
         figure(app.t("f_length"), `${km.toFixed(2)} ${app.t("f_km")}`, "f-today-km"),
         figure(app.t("f_duration"), app.t("f_minutes", { n: Math.round((Number(f.duration_s) || 0) / 60) })),
       ]),
@@ -205,7 +230,7 @@ export function install(app) {
         text: app.t("f_grid_share", { name: nameOf(g.grid), pct: g.share === null || g.share === undefined ? "—" : (g.share * 100).toFixed(1) }),
       }))),
       state ? el("p", { className: "f-live", text: app.t("f_patrol_on") }) : el("span"),
-      lastFigures ? el("span") : el("p", { className: "f-hint", text: app.t("f_figures_offline") }),
+      figuresFresh ? el("span") : el("p", { className: "f-hint", text: app.t("f_figures_offline") }),
     );
   }
 
@@ -237,6 +262,20 @@ export function install(app) {
   setInterval(refreshFigures, 60_000);
   globalThis.addEventListener("online", refreshFigures);
   app.onPack(renderFigures);
+  let later = null;
+  app.queue.onChange((items) => {
+    const before = unsent;
+    unsent = waitingWalk(items);
+    // A piece the server took moves its metres from the queue to the server's figures; until
+    // they are read again (at once, or once back online) the card keeps counting them.
+    const gone = [...before.pieces.keys()].filter((k) => !unsent.pieces.has(k));
+    if (gone.length) {
+      gone.forEach((k) => { sentSinceRead += before.pieces.get(k); });
+      clearTimeout(later);
+      later = setTimeout(refreshFigures, 1000);
+    }
+    renderFigures();
+  });
   app.onLanguage(() => {
     built = null;
     render();
