@@ -247,6 +247,55 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
     page.screenshot(path=str(DOCS / "phone-patrol.png"))
 
 
+def test_a_piece_whose_answer_was_lost_is_stored_once(
+    own_live: Live, field: Field, phone_factory: Any
+) -> None:
+    w = field.walk
+    points = w.points[: len(w.points) // 3]
+    phone = phone_factory(clock_start(track_m(points) / SPEED_MS + 60))
+    page = phone.page
+    lost: list[int] = []
+
+    def store_then_drop(route: Route) -> None:
+        if route.request.method == "PUT" and not lost:
+            lost.append(route.fetch().status)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/patrols/*/pieces/0", store_then_drop)
+    _tab(page, "patrol")
+    page.locator("#f-patrol-start").click()
+    page.wait_for_selector("#f-patrol-stop")
+    walk_phone(phone.context, page, points[1:], speed_ms=SPEED_MS)
+    page.locator("#f-patrol-stop").click()
+    page.wait_for_selector("#f-patrol-start")
+    _all_sent(page, clock=True)
+    assert lost == [201]
+    with own_live.engine.connect() as c:
+        key, pieces, length = c.execute(
+            text(
+                "SELECT p.key, count(q.seq), p.length_m FROM patrol p "
+                "JOIN patrol_piece q ON q.patrol_id = p.id WHERE p.person_id = :p "
+                "GROUP BY p.id ORDER BY p.id DESC LIMIT 1"
+            ),
+            {"p": field.worker.person_id},
+        ).one()
+        seqs = (
+            c.execute(
+                text(
+                    "SELECT q.seq FROM patrol_piece q JOIN patrol p ON p.id = q.patrol_id "
+                    "WHERE p.key = :k ORDER BY q.seq"
+                ),
+                {"k": key},
+            )
+            .scalars()
+            .all()
+        )
+    assert list(seqs) == list(range(pieces)) and pieces >= 2
+    assert abs(length - track_m(points)) <= 0.1 * track_m(points)
+
+
 # --- visits offline ----------------------------------------------------------------------------
 
 
