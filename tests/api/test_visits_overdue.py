@@ -64,6 +64,14 @@ def test_the_interval_passes_by_tag_since_the_last_visit(client: TestClient, db:
     visit(db, a, AT - timedelta(days=6))
     db.flush()
     assert set(overdue_ids(client, who["community"], grid=WEST_GRID)) == {c}
+    # A door nobody opened leaves the household due; its last visit is still the one that
+    # reached it.
+    visit(db, c, AT - timedelta(days=1), outcome="not_home")
+    visit(db, a, AT - timedelta(hours=1), outcome="not_home")
+    db.flush()
+    again = overdue_ids(client, who["community"], grid=WEST_GRID)
+    assert set(again) == {c}
+    assert again[c]["properties"]["last_visit_at"] is None
 
 
 def test_a_visit_after_the_clock_does_not_count(client: TestClient, db: Session) -> None:
@@ -134,8 +142,9 @@ def test_python_and_sql_agree_on_when_households_are_due(db: Session) -> None:
             expected_tags.setdefault(h, []).append(Tag(care, since, own))
         for _ in range(chance.randint(0, 3)):
             at = AT - timedelta(days=chance.uniform(-5, 90))
-            visit(db, h, at)
-            if at <= AT:
+            outcome = chance.choice(["met", "met", "not_home", "follow_up"])
+            visit(db, h, at, outcome=outcome)
+            if at <= AT and outcome != "not_home":
                 last[h] = max(at, last.get(h, at))
     db.flush()
     rule = VisitRule({"elderly_alone": 7, "disabled": 14}, 30, "Asia/Shanghai")

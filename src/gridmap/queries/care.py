@@ -36,12 +36,16 @@ from sqlalchemy.orm import Session
 
 from gridmap.models import AuditLog, Building, CareTag, Household, Visit
 from gridmap.queries import feature_collection
+from gridmap.vocab.kinds import VISITS_REACHED
 
 if TYPE_CHECKING:
     from gridmap.services.care import VisitRule
 
 _ct = cast(Table, CareTag.__table__)
 _v = cast(Table, Visit.__table__)
+
+# The visits that count towards a household's interval (a door nobody opened does not).
+REACHED = _v.c.outcome.in_(VISITS_REACHED)
 _h = cast(Table, Household.__table__)
 _b = cast(Table, Building.__table__)
 _log = cast(Table, AuditLog.__table__)
@@ -73,9 +77,9 @@ def tags(session: Session, *, household_id: int) -> list[dict[str, Any]]:
 
 
 def last_visit(session: Session, *, household_id: int) -> datetime | None:
-    """When the household was last visited; None when never."""
+    """When the household was last reached by a visit; None when never."""
     found: datetime | None = session.execute(
-        select(func.max(_v.c.at)).where(_v.c.household_id == household_id)
+        select(func.max(_v.c.at)).where(_v.c.household_id == household_id, REACHED)
     ).scalar_one()
     return found
 
@@ -190,7 +194,7 @@ def household_care(rule: VisitRule, *, at: datetime | None) -> Subquery:
         .subquery("tags")
     )
     visits = select(func.max(_v.c.at).label("at")).where(
-        _v.c.household_id == per_household.c.household_id
+        _v.c.household_id == per_household.c.household_id, REACHED
     )
     if at is not None:
         visits = visits.where(_v.c.at <= at)

@@ -70,7 +70,11 @@ def households(
     """The households of the buildings of the grids ``codes``, with their contacts, care tags
     (tag and the interval applied), last visit and when they are next due."""
     care = q_care.household_care(rule, at=None)
-    last = select(func.max(_v.c.at)).where(_v.c.household_id == _h.c.id).scalar_subquery()
+    last = (
+        select(func.max(_v.c.at))
+        .where(_v.c.household_id == _h.c.id, q_care.REACHED)
+        .scalar_subquery()
+    )
     rows = session.execute(
         select(
             _h.c.id,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.models import Building, CareTag, Household, Visit
 from gridmap.queries import feature_page, one_feature
+from gridmap.queries.care import REACHED
 
 _h = cast(Table, Household.__table__)
 _b = cast(Table, Building.__table__)
@@ -47,7 +48,9 @@ _CARE_TAGS = (
     .where(_ct.c.household_id == _h.c.id)
     .scalar_subquery()
 )
-_LAST_VISIT = select(func.max(_v.c.at)).where(_v.c.household_id == _h.c.id).scalar_subquery()
+_LAST_VISIT = (
+    select(func.max(_v.c.at)).where(_v.c.household_id == _h.c.id, REACHED).scalar_subquery()
+)
 
 # A household as a feature: its building's address and grid, and whom it is served by.
 _ROW = select(

@@ -75,8 +75,8 @@ class Tag:
 
 def due_at(rule: VisitRule, tags: Sequence[Tag], last_visit: datetime | None) -> datetime | None:
     """When a household with ``tags`` is next due a visit: the shortest of its tags' intervals
-    after its last visit, or (never visited) after the earliest tag's ``since``; None without
-    tags (no visit is required).
+    after its last visit that reached it (not ``not_home``: see ``VISITS_REACHED``), or (never
+    reached) after the earliest tag's ``since``; None without tags (no visit is required).
 
     Examples
     --------

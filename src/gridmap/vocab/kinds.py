@@ -57,3 +57,6 @@ CARE_TAGS: tuple[str, ...] = get_args(CareTag)
 # met and something needs following up (需跟进).
 VisitOutcome = Literal["met", "not_home", "refused", "moved", "follow_up"]
 VISIT_OUTCOMES: tuple[str, ...] = get_args(VisitOutcome)
+# The outcomes that reached the household and so satisfy its visit interval: knocking on a door
+# nobody opened (``not_home``) leaves a 独居老人 as unseen as before, so it stays due.
+VISITS_REACHED: tuple[str, ...] = tuple(o for o in VISIT_OUTCOMES if o != "not_home")

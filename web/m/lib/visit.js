@@ -173,7 +173,8 @@ export function install(app) {
         const payload = { household_id: h.id, at, outcome };
         if (note.value.trim()) payload.note = note.value.trim();
         await app.queue.add({ kind: "visit", key: newKey(), label: app.t("f_visit_label", { where: `${p.title} ${p.room}`.trim() }), payload });
-        remember(h.id, at);
+        // A door nobody opened leaves the household due (the server counts it the same way).
+        if (outcome !== "not_home") remember(h.id, at);
         app.toast(app.t("f_visit_queued"));
         chosen = null;
         render();
