@@ -23,6 +23,7 @@ exact clipped lengths) and whether the goal is met (≥ 5× faster, the street-w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -36,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 import shapely
@@ -266,7 +267,7 @@ def plain(
     session: Session, ids: list[int], start: datetime, end: datetime, timeout_s: float
 ) -> dict[str, float] | None:
     """Share walked per grid code by the plain PostGIS query; None when it was stopped after
-    ``timeout_s`` seconds."""
+    ``timeout_s`` seconds or failed."""
     session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}"))
     try:
         rows = session.execute(
@@ -279,8 +280,11 @@ def plain(
                 "deg": degrees_for(COVER_M),
             },
         ).all()
-    except OperationalError:
-        session.rollback()
+    except DBAPIError:
+        # Stopped by the timeout, or the server process ran out of memory (its buffer of a
+        # week of tracks can): either way the query did not finish in the time measured.
+        with contextlib.suppress(DBAPIError):
+            session.rollback()
         return None
     session.rollback()
     return {r.code: (r.walked_m / r.street_m if r.street_m else 0.0) for r in rows}
@@ -369,6 +373,12 @@ def main() -> None:
                 )
                 print(f"  {label}: gridmap {t_ours:.3f} s, PostGIS {t_plain:.1f} s", flush=True)
         engine.dispose()
+        # Before the database is dropped: a server recovering from a crashed query refuses that.
+        summary(args, results)
+
+
+def summary(args: argparse.Namespace, results: list[Any]) -> None:
+    """Print the figures of both cases, the ratios and whether the goal is met."""
     print(
         f"{args.workers} workers x {args.hours:g} h x {args.days} days, a fix every "
         f"{FIX_S:g} s, pieces of {PIECE} fixes; gridmap median of {RUNS} runs, "
@@ -378,6 +388,8 @@ def main() -> None:
     for label, n, t_ours, t_plain, finished, mean_share, diffs in results:
         ratio = t_plain / t_ours
         bound = "" if finished else "> "
+        if not finished:
+            print(f"  {label}: the plain query was stopped or failed after {t_plain:.1f} s")
         print(
             f"  {label:<12} {n:3d} grid(s), mean share {mean_share:6.1%}, shares differ by "
             f"{statistics.mean(diffs):.2%} on average ({max(diffs):.2%} at most)"
