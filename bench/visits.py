@@ -129,7 +129,7 @@ def overdue_in_python(session: Session) -> set[int]:
     last = dict(
         session.execute(
             text(
-                "SELECT household_id, max(at) FROM visit WHERE at <= :at "
+                "SELECT household_id, max(at) FROM visit WHERE at <= :at AND outcome <> 'not_home' "
                 "AND household_id = ANY(:ids) GROUP BY household_id"
             ),
             {"at": AT, "ids": list(tags)},
