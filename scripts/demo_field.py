@@ -63,9 +63,22 @@ NOTES = {
 PATROL_GRIDS = 6
 PATROL_STREET = "110108010"
 FIX_EVERY_S = 10
-WALKABLE = {"service", "footway", "cycleway", "residential", "path", "living_street",
-            "pedestrian", "tertiary", "secondary", "unclassified", "steps", "platform",
-            "tertiary_link", "secondary_link"}
+WALKABLE = {
+    "service",
+    "footway",
+    "cycleway",
+    "residential",
+    "path",
+    "living_street",
+    "pedestrian",
+    "tertiary",
+    "secondary",
+    "unclassified",
+    "steps",
+    "platform",
+    "tertiary_link",
+    "secondary_link",
+}
 
 
 def rng_for(*key: object) -> random.Random:
@@ -75,8 +88,9 @@ def rng_for(*key: object) -> random.Random:
 
 
 def to_metric(geom: Any) -> Any:
-    return shapely.transform(geom, lambda c: np.column_stack(
-        transformer(4326, METRIC).transform(c[:, 0], c[:, 1])))
+    return shapely.transform(
+        geom, lambda c: np.column_stack(transformer(4326, METRIC).transform(c[:, 0], c[:, 1]))
+    )
 
 
 def person_key(row: dict[str, str]) -> str:
@@ -96,8 +110,13 @@ def read(out: Path) -> dict[str, Any]:
         households = list(csv.DictReader(fh))
     with (out / "grid_staff.csv").open(encoding="utf-8", newline="") as fh:
         staff = list(csv.DictReader(fh))
-    return {"grids": grids, "buildings": buildings, "roads": roads, "households": households,
-            "staff": staff}
+    return {
+        "grids": grids,
+        "buildings": buildings,
+        "roads": roads,
+        "households": households,
+        "staff": staff,
+    }
 
 
 def building_grids(grids: list[dict[str, Any]], buildings: list[dict[str, Any]]) -> dict[str, str]:
@@ -109,7 +128,9 @@ def building_grids(grids: list[dict[str, Any]], buildings: list[dict[str, Any]])
         p = shape(b["geometry"]).representative_point()
         hits = [i for i in tree.query(p) if polys[i].contains(p)]
         if hits:
-            out[b["properties"]["code"]] = grids[min(hits, key=lambda i: grids[i]["properties"]["code"])]["properties"]["code"]
+            out[b["properties"]["code"]] = grids[
+                min(hits, key=lambda i: grids[i]["properties"]["code"])
+            ]["properties"]["code"]
     return out
 
 
@@ -127,22 +148,30 @@ def care_tags(households: list[dict[str, str]]) -> list[dict[str, Any]]:
                 tags.append(second)
         for tag in tags:
             since = DEMO_DAY - timedelta(days=rng.randrange(60, 900))
-            rows.append({
-                "building_code": h["building_code"], "unit": h["unit"], "room": h["room"],
-                "tag": tag, "interval_days": 14 if tag != "elderly_alone" and rng.random() < 0.1
-                else None,
-                "since": since.isoformat(), "note": None,
-            })
+            rows.append(
+                {
+                    "building_code": h["building_code"],
+                    "unit": h["unit"],
+                    "room": h["room"],
+                    "tag": tag,
+                    "interval_days": 14 if tag != "elderly_alone" and rng.random() < 0.1 else None,
+                    "since": since.isoformat(),
+                    "note": None,
+                }
+            )
     return rows
 
 
 def interval_of(tags: list[dict[str, Any]]) -> int:
-    return min(int(t["interval_days"]) if t["interval_days"] else
-               INTERVAL.get(t["tag"], DEFAULT_INTERVAL) for t in tags)
+    return min(
+        int(t["interval_days"]) if t["interval_days"] else INTERVAL.get(t["tag"], DEFAULT_INTERVAL)
+        for t in tags
+    )
 
 
-def visits(tags: list[dict[str, Any]], grid_of: dict[str, str],
-           workers: dict[str, list[dict[str, str]]]) -> list[dict[str, Any]]:
+def visits(
+    tags: list[dict[str, Any]], grid_of: dict[str, str], workers: dict[str, list[dict[str, str]]]
+) -> list[dict[str, Any]]:
     """A month of visits to the tagged households: most kept up with their interval, about one
     in six let slip past it (overdue on the demo's last day)."""
     by_home: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -162,20 +191,27 @@ def visits(tags: list[dict[str, Any]], grid_of: dict[str, str],
         day = DEMO_DAY - timedelta(days=last_ago)
         made = []
         while True:
-            at = datetime(day.year, day.month, day.day, rng.randrange(9, 14), rng.randrange(60),
-                          tzinfo=LOCAL)
+            at = datetime(
+                day.year, day.month, day.day, rng.randrange(9, 14), rng.randrange(60), tzinfo=LOCAL
+            )
             if at < start:
                 break
             made.append(at)
             day -= timedelta(days=max(1, every + rng.randrange(-2, 2)))
         for at in reversed(made):
             outcome = weighted(rng, list(OUTCOMES))
-            rows.append({
-                "key": "", "building_code": home[0], "unit": home[1], "room": home[2],
-                "at": at.astimezone(UTC).isoformat(), "outcome": outcome,
-                "note": rng.choice(NOTES[outcome]) or None,
-                "person": person_key(rng.choice(workers[grid])),
-            })
+            rows.append(
+                {
+                    "key": "",
+                    "building_code": home[0],
+                    "unit": home[1],
+                    "room": home[2],
+                    "at": at.astimezone(UTC).isoformat(),
+                    "outcome": outcome,
+                    "note": rng.choice(NOTES[outcome]) or None,
+                    "person": person_key(rng.choice(workers[grid])),
+                }
+            )
     rows.sort(key=lambda r: (r["at"], r["building_code"], r["unit"], r["room"]))
     for n, row in enumerate(rows, start=1):
         row["key"] = f"demo-visit-{n:05d}"
@@ -194,8 +230,9 @@ def street_graph(lines: list[LineString]) -> dict[tuple[int, int], list[tuple[in
     return graph
 
 
-def walk(graph: dict[tuple[int, int], list[tuple[int, int]]], rng: random.Random,
-         length_m: float) -> list[tuple[float, float]]:
+def walk(
+    graph: dict[tuple[int, int], list[tuple[int, int]]], rng: random.Random, length_m: float
+) -> list[tuple[float, float]]:
     """A walk over the street graph of about length_m, taking the least-walked way at each
     corner, so a worker covers much of the grid without retracing every step."""
     nodes = sorted(graph)
@@ -232,8 +269,9 @@ def walk(graph: dict[tuple[int, int], list[tuple[int, int]]], rng: random.Random
     return [(x / 2, y / 2) for x, y in path]
 
 
-def sample(path: list[tuple[float, float]], rng: random.Random, speed: float,
-           start: datetime) -> tuple[list[list[float]], list[int]]:
+def sample(
+    path: list[tuple[float, float]], rng: random.Random, speed: float, start: datetime
+) -> tuple[list[list[float]], list[int]]:
     """Fixes every FIX_EVERY_S along path at speed (m/s), with a few metres of GPS noise."""
     line = LineString(path)
     step = speed * FIX_EVERY_S
@@ -246,23 +284,35 @@ def sample(path: list[tuple[float, float]], rng: random.Random, speed: float,
     return coords, [t0 + i * FIX_EVERY_S for i in range(n)]
 
 
-def patrols(grids: list[dict[str, Any]], roads: list[dict[str, Any]],
-            workers: dict[str, list[dict[str, str]]]) -> list[dict[str, Any]]:
+def patrols(
+    grids: list[dict[str, Any]],
+    roads: list[dict[str, Any]],
+    workers: dict[str, list[dict[str, str]]],
+) -> list[dict[str, Any]]:
     """A week of patrols: in each of the chosen grids one of its workers walks every day in the
     afternoon, after the day's visits (made in the morning), so the last thing the demo's
     field work did is a patrol: the loader moves that to the day of the load."""
-    lines = [to_metric(shape(r["geometry"])) for r in roads
-             if r["properties"]["highway"] in WALKABLE]
+    lines = [
+        to_metric(shape(r["geometry"])) for r in roads if r["properties"]["highway"] in WALKABLE
+    ]
     tree = STRtree(lines)
     candidates = []
     for g in grids:
         p = g["properties"]
-        if p["kind"] != "basic" or not p["code"].startswith(PATROL_STREET) or not workers.get(p["code"]):
+        if (
+            p["kind"] != "basic"
+            or not p["code"].startswith(PATROL_STREET)
+            or not workers.get(p["code"])
+        ):
             continue
         poly = to_metric(shape(g["geometry"]))
         inside = [lines[i].intersection(poly) for i in tree.query(poly)]
-        parts = [seg for geom in inside for seg in getattr(geom, "geoms", [geom])
-                 if isinstance(seg, LineString) and seg.length > 1]
+        parts = [
+            seg
+            for geom in inside
+            for seg in getattr(geom, "geoms", [geom])
+            if isinstance(seg, LineString) and seg.length > 1
+        ]
         candidates.append((sum(s.length for s in parts), p["code"], parts))
     candidates.sort(key=lambda c: (-c[0], c[1]))
     features = []
@@ -278,14 +328,23 @@ def patrols(grids: list[dict[str, Any]], roads: list[dict[str, Any]],
             length = street_m * rng.uniform(0.5, 1.3)
             path = walk(graph, rng, min(length, 6000.0))
             coords, times = sample(path, rng, rng.uniform(1.0, 1.3), begin)
-            key = uuid.UUID(bytes=hashlib.sha256(f"{SEED}|{code}|{day}".encode()).digest()[:16],
-                            version=4)
-            features.append({"type": "Feature", "properties": {
-                "key": str(key), "person": person_key(worker), "grid_codes": [code],
-                "started_at": datetime.fromtimestamp(times[0] - 30, UTC).isoformat(),
-                "ended_at": datetime.fromtimestamp(times[-1] + 30, UTC).isoformat(),
-                "times": times,
-            }, "geometry": {"type": "LineString", "coordinates": coords}})
+            key = uuid.UUID(
+                bytes=hashlib.sha256(f"{SEED}|{code}|{day}".encode()).digest()[:16], version=4
+            )
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "key": str(key),
+                        "person": person_key(worker),
+                        "grid_codes": [code],
+                        "started_at": datetime.fromtimestamp(times[0] - 30, UTC).isoformat(),
+                        "ended_at": datetime.fromtimestamp(times[-1] + 30, UTC).isoformat(),
+                        "times": times,
+                    },
+                    "geometry": {"type": "LineString", "coordinates": coords},
+                }
+            )
     return features
 
 
@@ -308,21 +367,33 @@ def build_field(out: Path) -> dict[str, int]:
     tags = care_tags(data["households"])
     made = visits(tags, grid_of, workers)
     tracks = patrols(data["grids"], data["roads"], workers)
-    write_csv(out / "care_tags.csv", tags,
-              ["building_code", "unit", "room", "tag", "interval_days", "since", "note"])
-    write_csv(out / "visits.csv", made,
-              ["key", "building_code", "unit", "room", "at", "outcome", "note", "person"])
+    write_csv(
+        out / "care_tags.csv",
+        tags,
+        ["building_code", "unit", "room", "tag", "interval_days", "since", "note"],
+    )
+    write_csv(
+        out / "visits.csv",
+        made,
+        ["key", "building_code", "unit", "room", "at", "outcome", "note", "person"],
+    )
     doc = {"type": "FeatureCollection", "name": "patrols", "features": tracks}
     (out / "patrols.geojson").write_text(
-        json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")
-    return {"care_tags": len(tags), "visits": len(made), "patrols": len(tracks),
-            "patrol_points": sum(len(f["properties"]["times"]) for f in tracks)}
+        json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8"
+    )
+    return {
+        "care_tags": len(tags),
+        "visits": len(made),
+        "patrols": len(tracks),
+        "patrol_points": sum(len(f["properties"]["times"]) for f in tracks),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).resolve().parents[1] / "data" / "boundaries")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "data" / "boundaries"
+    )
     out = parser.parse_args().out
     counts = build_field(out)
     manifest_path = out / "manifest.json"
