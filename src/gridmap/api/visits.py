@@ -63,7 +63,7 @@ def record_visit(
     return JSONResponse(jsonable_encoder(found), status_code=201 if new else 200)
 
 
-@router.get("", **documented(VisitsPage), summary="Household visits")
+@router.get("", **documented(VisitsPage, 403, 404), summary="Household visits")
 def list_visits(
     request: Request,
     session: SessionDep,
