@@ -132,6 +132,7 @@ def test_points_in_the_future_are_refused() -> None:
         [116.34, 40.0, True],
         {"lon": 116.34, "lat": 40.0, "t": START + 20},
         None,
+        [10**400, 40.0, START + 20],
     ],
 )
 def test_malformed_and_nan_points_are_refused_at_their_index(bad: object) -> None:

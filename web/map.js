@@ -83,6 +83,11 @@ async function loadVisible() {
 }
 let moveTimer = null;
 map.on("moveend", () => { clearTimeout(moveTimer); moveTimer = setTimeout(loadVisible, VIEW_DELAY_MS); });
+/** The keys of the layers on the map now (the legend shows only theirs). */
+function layersOn() {
+  return new Set(overlays().filter(([, l]) => map.hasLayer(l)).map(([k]) => k));
+}
+map.on("overlayadd overlayremove", () => renderLegend($("legend"), layersOn()));
 map.on("overlayadd", (ev) => {
   const entry = lazy.find((x) => x.layer === ev.layer);
   if (entry) loadInView(entry).then(() => { document.body.dataset.view = viewBox(map).join(","); });
@@ -106,7 +111,7 @@ function renderText() {
   $("token-btn").textContent = currentToken() ? t("sign_out") : t("sign_in");
   $("signin-who").textContent = who ? describe(who) : "";
   $("signin-who").hidden = !who;
-  renderLegend($("legend"));
+  renderLegend($("legend"), layersOn());
   patrolCoverage.retranslate();
   if (layersControl) {
     const visible = new Set(overlays().filter(([, l]) => map.hasLayer(l)).map(([k]) => k));

@@ -112,6 +112,8 @@ def test_bad_care_tags_write_nothing(client: TestClient, db: Session) -> None:
         (f"{url}/disabled", {"interval_days": 400}, 422),
         (f"{url}/disabled", {"note": "x" * 2001}, 422),
         (f"{url}/disabled", {"since": "yesterday"}, 422),
+        (f"{url}/disabled", {"since": "9999-12-31"}, 422),
+        (f"{url}/disabled", {"since": "0001-01-01"}, 422),
         (f"{url}/disabled", {"colour": "red"}, 422),
         (f"{HOUSEHOLDS}/999999/care-tags/disabled", {}, 404),
     ]:

@@ -151,7 +151,11 @@ SEES = {
 
 
 @pytest.mark.parametrize("caller", sorted(SEES))
-def test_notes_are_masked_per_role(client: TestClient, db: Session, caller: str) -> None:
+def test_visits_are_listed_only_to_who_sees_the_grid(
+    client: TestClient, db: Session, caller: str
+) -> None:
+    """When and how often a household is visited tells its care tags: the list is the grid's
+    team's and its offices', everyone else is refused and reads nothing (nothing logged)."""
     p = place(db)
     who = tokens(db, p)
     at = now() - timedelta(days=1)
@@ -162,19 +166,20 @@ def test_notes_are_masked_per_role(client: TestClient, db: Session, caller: str)
     )
     visit(db, p.west[1], at - timedelta(hours=1), note=None, outcome="not_home")
     db.flush()
+    before = audit_rows(db)
     r = client.get(VISITS, params={"grid": WEST_GRID}, headers=who[caller])
+    if not SEES[caller]:
+        assert r.status_code == 403 and r.json()["code"] == "forbidden", r.text
+        assert "独居" not in r.text and audit_rows(db) == before
+        return
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["numberMatched"] == 2 and body["numberReturned"] == 2
     first = body["visits"][0]
     assert first["household_id"] == p.west[0] and first["outcome"] == "met"
-    if SEES[caller]:
-        assert first["note"] == "独居，腿脚不便" and first["masked"] is False
-        assert first["person_name"] == "李静"
-    else:
-        assert first["note"] is None and first["masked"] is True
-        assert first["person_name"] == "李*" and first["created_by"].startswith("李* (")
-        assert "独居" not in r.text
+    assert first["note"] == "独居，腿脚不便" and first["masked"] is False
+    assert first["person_name"] == "李静"
+    assert audit_rows(db) == before + 1
 
 
 def test_visits_are_listed_by_household_region_and_time(client: TestClient, db: Session) -> None:
@@ -195,7 +200,14 @@ def test_visits_are_listed_by_household_region_and_time(client: TestClient, db: 
     assert [h for h, _ in ids(region=COMMUNITY)] == [p.east[0], p.west[0], p.west[0]]
     assert [h for h, _ in ids(grid=EAST_GRID)] == [p.east[0]]
     since = (t + timedelta(hours=12)).isoformat()
-    assert [h for h, _ in ids(**{"from": since})] == [p.east[0], p.west[0]]
-    assert len(ids(**{"from": since, "to": (t + timedelta(days=1, hours=12)).isoformat()})) == 1
-    r = client.get(VISITS, params={"from": "yesterday"}, headers=who["street"])
+    assert [h for h, _ in ids(region=COMMUNITY, **{"from": since})] == [p.east[0], p.west[0]]
+    to = (t + timedelta(days=1, hours=12)).isoformat()
+    assert len(ids(region=COMMUNITY, **{"from": since, "to": to})) == 1
+    r = client.get(VISITS, params={"region": COMMUNITY, "from": "yesterday"}, headers=who["street"])
     assert r.status_code == 422 and "from" in r.json()["detail"]
+    # A place is needed; anonymous callers are asked for a token; a household unknown is 404.
+    r = client.get(VISITS, headers=who["street"])
+    assert r.status_code == 422, r.text
+    assert client.get(VISITS, params={"grid": WEST_GRID}).status_code == 401
+    r = client.get(VISITS, params={"household": "999999999"}, headers=who["street"])
+    assert r.status_code == 404, r.text

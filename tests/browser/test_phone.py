@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 from PIL import Image
-from playwright.sync_api import Dialog, Page, Route
+from playwright.sync_api import Dialog, Page, Request, Route
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from tests.browser.conftest import Live, screenshot_path
 from tests.browser.phone import (
     OTHER_GRID,
@@ -23,6 +24,8 @@ from tests.browser.phone import (
     wait_registered,
     worker,
 )
+
+from gridmap.auth import Holder, create_token, revoke_token
 
 __all__ = ["phone", "worker"]  # fixtures used by name
 
@@ -281,3 +284,131 @@ def test_signing_out_asks_while_something_waits(phone: Page, worker: Worker) -> 
     assert len(asked) == 2
     assert phone.evaluate("localStorage.getItem('gridmap.m.token')") is None
     assert queued(phone) == []
+
+
+def staff_token(live: Live, person_id: int) -> tuple[str, int]:
+    """A new staff token of the person ``person_id``: (secret, token id)."""
+    with Session(live.engine) as session, session.begin():
+        return create_token(session, holder=Holder("staff", person=person_id))
+
+
+def test_a_revoked_token_holds_the_queue_until_the_same_person_signs_in_again(
+    phone: Page, worker: Worker, own_live: Live
+) -> None:
+    first, first_id = staff_token(own_live, worker.person_id)
+    sign_in(phone, first)
+    wait_registered(phone)
+    phone.context.set_offline(True)
+    make_report(phone, "护栏损坏（令牌吊销）", None)
+    phone.wait_for_function("() => document.querySelector('#waiting-btn').dataset.waiting === '1'")
+    [report] = queued(phone)
+    # Revoked in PostgreSQL through gridmap.auth, which also drops it from the token cache of the
+    # server (it runs in this process), so the next request with it is refused at once.
+    with Session(own_live.engine) as session, session.begin():
+        assert revoke_token(session, first_id)
+    posts: list[str] = []
+
+    def count_posts(request: Request) -> None:
+        if request.method == "POST" and "/api/v1/incidents" in request.url:
+            posts.append(request.headers.get("authorization", ""))
+
+    phone.on("request", count_posts)
+    phone.context.set_offline(False)
+    notice = phone.locator("#m-ended")
+    notice.wait_for(state="visible", timeout=30_000)
+    words = notice.inner_text()
+    assert "登录已失效" in words and "1 条待发送的内容都保留在本机" in words
+    Path("/tmp/shots-phonefix").mkdir(exist_ok=True)
+    phone.screenshot(path="/tmp/shots-phonefix/ended-zh.png")
+    phone.locator("#lang-btn").tap()
+    assert "Your sign-in has ended" in notice.inner_text()
+    phone.locator("#lang-btn").tap()
+    # Sending holds: 立即发送 says to sign in first and sends nothing; the item stays queued.
+    phone.locator("#waiting-btn").tap()
+    phone.locator("#q-send").tap()
+    phone.locator("#toast", has_text="请先重新登录").wait_for(timeout=5_000)
+    phone.wait_for_timeout(1_000)
+    assert len(posts) <= 1  # the one refused send that ended the sign-in, if it was first
+    assert [(i["key"], i["state"]) for i in queued(phone)] == [(report["key"], "waiting")]
+    assert stored(own_live, report["key"]) == []
+
+    # Another worker's token does not send this worker's report: refused in words.
+    with own_live.engine.connect() as conn:
+        other_id, other_name = conn.execute(
+            text(
+                "SELECT p.id, p.name FROM grid_staff s JOIN person p ON p.id = s.person_id"
+                " WHERE s.grid_code = :g AND s.role = 'worker' AND p.id <> :me"
+                " ORDER BY p.id LIMIT 1"
+            ),
+            {"g": OTHER_GRID, "me": worker.person_id},
+        ).one()
+    someone_else, _ = staff_token(own_live, int(other_id))
+    phone.locator("#m-ended-signin").tap()
+    phone.locator("#m-token").tap()
+    phone.keyboard.type(someone_else)
+    phone.locator("#m-signin-submit").tap()
+    message = phone.locator("#m-signin-message")
+    phone.wait_for_function(
+        "(name) => document.querySelector('#m-signin-message').textContent.includes(name)",
+        arg=str(other_name),
+        timeout=15_000,
+    )
+    assert worker.name in message.inner_text() and "退出登录" in message.inner_text()
+    phone.screenshot(path="/tmp/shots-phonefix/ended-other.png")
+    assert phone.evaluate("localStorage.getItem('gridmap.m.token')") == first
+    assert len(queued(phone)) == 1 and stored(own_live, report["key"]) == []
+
+    # The same worker's new token, typed in: the kept report is sent, once.
+    second, _ = staff_token(own_live, worker.person_id)
+    phone.locator("#m-token").fill("")
+    phone.locator("#m-token").tap()
+    phone.keyboard.type(second)
+    phone.locator("#m-signin-submit").tap()
+    phone.locator("#home-grids[data-pack='yes'] li[data-grid]").first.wait_for(timeout=30_000)
+    wait_all_sent(phone)
+    assert notice.is_hidden()
+    phone.screenshot(path="/tmp/shots-phonefix/ended-resumed.png")
+    assert posts[-1] == f"Bearer {second}"
+    with own_live.engine.connect() as conn:
+        n = conn.execute(
+            text("SELECT count(*) FROM incident WHERE description = '护栏损坏（令牌吊销）'")
+        ).scalar_one()
+    assert n == 1
+    [(_, photos, _)] = stored(own_live, report["key"])
+    assert photos == 0
+
+
+def test_the_photo_limit_comes_from_the_field_pack(
+    phone: Page, worker: Worker, own_live: Live, tmp_path: Path
+) -> None:
+    api = own_live.settings.api
+    before = api.max_photos
+    api.max_photos = 2
+    try:
+        sign_in(phone, worker.token)
+        phone.locator("#tab-report").tap()
+        count = phone.locator("#r-photo-count")
+        phone.wait_for_function(
+            "() => document.querySelector('#r-photo-count').textContent === '0/2 张'"
+        )
+        one = photo_file(tmp_path)
+        files = []
+        for i in range(3):
+            copy = tmp_path / f"IMG_{i + 2:04d}.jpg"
+            copy.write_bytes(one.read_bytes())
+            files.append(str(copy))
+        phone.locator("#r-photos").set_input_files(files)
+        phone.locator("#toast", has_text="最多 2 张照片").wait_for(timeout=5_000)
+        phone.wait_for_function(
+            "() => document.querySelectorAll('#r-thumbs img').length === 2", timeout=30_000
+        )
+        full = phone.locator("#r-photo-full")
+        assert full.is_visible() and full.inner_text() == "已达 2 张照片的上限，删除一张才能再加"
+        assert count.inner_text() == "2/2 张"
+        assert phone.locator("#r-photos").is_disabled()
+        phone.screenshot(path="/tmp/shots-phonefix/photo-limit.png")
+        phone.locator("#r-thumbs .thumb-x").first.tap()
+        assert full.is_hidden() and count.inner_text() == "1/2 张"
+        assert phone.locator("#r-photos").is_enabled()
+    finally:
+        api.max_photos = before

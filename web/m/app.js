@@ -1,6 +1,8 @@
 // The grid worker's phone page (/m/): the shell every screen plugs into. It keeps the token and
 // the field pack on the phone, runs one watchPosition for the page, and owns the queue of what
-// waits to be sent. Feature modules (web/m/lib/features.js) get the app object below.
+// waits to be sent. Feature modules (web/m/lib/features.js) get the app object below. When the
+// kept token is refused (401: revoked or expired), sending stops, the queue is kept and a notice
+// asks the person to sign in again; the same person's new token sends the kept queue.
 import { el } from "../lib/dom.js";
 import { language, onLanguage, t, toggleLanguage, translatePage } from "../lib/i18n.js";
 import { word } from "../lib/words.js";
@@ -28,6 +30,7 @@ let lastFix = null;
 let findGrid = () => null;
 let homeMap = null;
 let toastTimer = null;
+let ended = false;
 
 const queue = makeQueue();
 
@@ -39,14 +42,14 @@ const queue = makeQueue();
 export const app = {
   addScreen,
   addHomeCard: (mount) => home.addCard(mount),
-  api: (path, options) => api.call(path, options),
+  api: (path, options) => callApi(path, options),
   queue: {
     add: (item) => queue.add(item),
     onSend: (kind, fn) => queue.onSend(kind, fn),
     list: () => queue.list(),
     onChange: (fn) => queue.onChange(fn),
     answer: (key) => queue.answer(key),
-    sync: () => sync.kick(),
+    sync: () => { if (ended) toast(t("m_ended_first")); return sync.kick(); },
   },
   pack: () => pack,
   onPack: (fn) => { packListeners.push(fn); },
@@ -65,7 +68,72 @@ export const app = {
   onLanguage,
 };
 
-const sync = makeSync(queue, app);
+const sync = makeSync(queue, app, { paused: () => ended });
+
+/** app.api: a call with the kept token that answers 401 ends the sign-in (see signInEnded). */
+async function callApi(path, options) {
+  try {
+    return await api.call(path, options);
+  } catch (e) {
+    if (e.status === 401 && (!options || options.token === undefined)) signInEnded();
+    throw e;
+  }
+}
+
+/** The kept token no longer works: hold the queue and say so until the person signs in again. */
+function signInEnded() {
+  if (ended) return;
+  ended = true;
+  renderEnded();
+}
+
+// The notice under the header while the sign-in has ended; --notice makes room for it.
+function renderEnded() {
+  const box = document.getElementById("m-ended");
+  box.hidden = !ended;
+  if (ended) {
+    const { n } = waitingCounts(queue.current());
+    box.replaceChildren(
+      el("strong", {}, [t("m_ended_title")]),
+      el("p", {}, [t("m_ended_text")]),
+      el("p", { id: "m-ended-kept" }, [n ? t("m_ended_kept", { n }) : t("m_ended_none")]),
+      el("button", { type: "button", id: "m-ended-signin", class: "primary", onclick: signInAgain }, [t("m_ended_signin")]),
+    );
+  }
+  document.documentElement.style.setProperty("--notice", ended ? `${box.offsetHeight}px` : "0px");
+}
+
+/** The sign-in form again, over the screens (the tabs stay, to look at things meanwhile). */
+function signInAgain() {
+  const section = document.getElementById("screen-signin");
+  signin.install(section, acceptAgain);
+  document.querySelectorAll(".screen").forEach((s) => { s.hidden = s !== section; });
+  document.querySelectorAll(".tab").forEach((b) => b.removeAttribute("aria-current"));
+  section.querySelector("#m-token").focus();
+}
+
+/**
+ * A new token after the sign-in ended. The kept items were made by the person of the kept field
+ * pack and are sent in their name, so only that person's token sends them; another person's
+ * token is refused while any wait (signing out deletes them), and taken on an empty queue.
+ */
+async function acceptAgain(secret, who) {
+  const fresh = await api.call("/me/field", { token: secret });
+  const before = pack && pack.person ? pack.person : null;
+  const same = before ? fresh.person && fresh.person.id === before.id : !me || me.name === who.name;
+  const items = (await queue.list()).length;
+  if (!same && items) {
+    return t("m_ended_other", { name: who.name, owner: (before && before.name) || (me && me.name) || "", n: items });
+  }
+  if (!same) await store.clearAll();
+  api.setToken(secret);
+  await store.setValue(ME_KEY, who);
+  await store.setValue(PACK_KEY, fresh);
+  await store.setValue(PACK_ETAG_KEY, fresh.__etag || "");
+  location.hash = "";
+  location.reload();
+  return "";
+}
 
 /** Adds a screen with a tab in the bottom bar: {icon (a glyph), titleKey, mount(el), show()}. */
 function addScreen(name, { icon, titleKey, mount, show: onShow }) {
@@ -113,13 +181,13 @@ function setPack(value) {
 async function refreshPack() {
   try {
     const etag = await store.getValue(PACK_ETAG_KEY);
-    const fresh = await api.call("/me/field", { ifNoneMatch: pack && etag ? etag : undefined });
+    const fresh = await callApi("/me/field", { ifNoneMatch: pack && etag ? etag : undefined });
     if (fresh.__status === 304) return;
     await store.setValue(PACK_KEY, fresh);
     await store.setValue(PACK_ETAG_KEY, fresh.__etag || "");
     setPack(fresh);
   } catch (e) {
-    if (e.status && e.status !== 0) toast(t("m_pack_failed", { m: waiting.refusalWords(e) }));
+    if (e.status && e.status !== 401) toast(t("m_pack_failed", { m: waiting.refusalWords(e) }));
   }
 }
 
@@ -197,7 +265,9 @@ async function main() {
   lang.addEventListener("click", () => toggleLanguage());
   const tabs = document.getElementById("tabs");
   const landmarks = () => { tabs.setAttribute("aria-label", t("m_tabs")); };
-  onLanguage(() => { translatePage(); label(); landmarks(); showWaitingCount(queue.current()); showNetwork(); });
+  onLanguage(() => {
+    translatePage(); label(); landmarks(); showWaitingCount(queue.current()); showNetwork(); renderEnded();
+  });
   landmarks();
   translatePage();
   label();
@@ -206,7 +276,7 @@ async function main() {
   window.addEventListener("offline", showNetwork);
   showNetwork();
   waiting.install(app, queue, document.getElementById("screen-waiting"));
-  queue.onChange(showWaitingCount);
+  queue.onChange((all) => { showWaitingCount(all); if (ended) renderEnded(); });
   await queue.recover();
   if (!api.token()) {
     signin.install(document.getElementById("screen-signin"), async (secret, who) => {

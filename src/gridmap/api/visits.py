@@ -14,7 +14,6 @@ from gridmap.dependencies import (
     AtDep,
     GridQuery,
     PageDep,
-    PrincipalDep,
     RegionQuery,
     SessionDep,
     TokenDep,
@@ -64,11 +63,11 @@ def record_visit(
     return JSONResponse(jsonable_encoder(found), status_code=201 if new else 200)
 
 
-@router.get("", **documented(VisitsPage), summary="Household visits")
+@router.get("", **documented(VisitsPage, 403, 404), summary="Household visits")
 def list_visits(
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: TokenDep,
     page: PageDep,
     household: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     grid: GridQuery = None,
@@ -76,8 +75,9 @@ def list_visits(
     start: Annotated[TimeQuery, Query(alias="from")] = None,
     end: Annotated[TimeQuery, Query(alias="to")] = None,
 ) -> JSONResponse:
-    """Visits of a household, grid or region, from ``from`` up to ``to``, newest first; a
-    note is null with ``masked`` true for who may not see the household's personal data."""
+    """Visits of a household, grid or region, from ``from`` up to ``to``, newest first, for a
+    token of the grid's team or an office of its region (others 403: when and how often a
+    household is visited tells its care tags); every note read is logged."""
     zone = request.app.state.settings.api.timezone
     chosen = VisitFilter(
         household=household,

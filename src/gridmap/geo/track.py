@@ -74,7 +74,14 @@ def parse_points(points: object, *, max_points: int) -> FloatArray:
             and all(type(v) in (int, float) for v in point)
         ):
             raise TrackMalformed(f"point {i} is not three numbers [lon, lat, t]", index=i)
-    coords = np.asarray(points, dtype=np.float64)
+    try:
+        coords = np.asarray(points, dtype=np.float64)
+    except OverflowError:
+        # An integer of hundreds of digits is valid JSON and no float.
+        i = next(i for i, p in enumerate(points) if any(abs(v) > 1e300 for v in p))
+        raise TrackMalformed(
+            f"point {i} is not three finite numbers [lon, lat, t]", index=i
+        ) from None
     bad = ~np.isfinite(coords).all(axis=1)
     if bad.any():
         i = int(np.argmax(bad))

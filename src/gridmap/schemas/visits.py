@@ -58,7 +58,12 @@ class CareTagIn(BaseModel):
     interval_days: int | None = Field(
         default=None, ge=1, le=366, description="this household's own interval (null: configured)"
     )
-    since: date | None = Field(default=None, description="when the need began (default: today)")
+    since: date | None = Field(
+        default=None,
+        ge=date(1900, 1, 1),
+        le=date(2100, 12, 31),
+        description="when the need began (default: today)",
+    )
     note: str | None = Field(default=None, max_length=NOTE_MAX, pattern=codes.PARAGRAPH)
 
 

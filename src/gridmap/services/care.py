@@ -270,7 +270,9 @@ def overdue(
     place = grid or region
     if place is None:
         raise InvalidInput("give region= or grid=", field="region")
-    principal.require("list overdue visits", roles=(*STAFF, "viewer"), place=place)
+    # Who is overdue is personal in itself: every household listed has a care tag, and its due
+    # date less its last visit is the tag's interval.
+    principal.require("list overdue visits", roles=PERSONAL_DATA_ROLES, place=place)
     when = at or datetime.now(ZoneInfo(rule.timezone))
     features = q.overdue(session, region=region, grid=grid, at=when, rule=rule)
     shown: list[int] = []

@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
-from gridmap.errors import Conflict, NotFound, VisitTimeOutOfRange
+from gridmap.errors import Conflict, InvalidInput, NotFound, VisitTimeOutOfRange
 from gridmap.privacy import mask_actor, mask_name
 from gridmap.queries import audit
 from gridmap.queries import care as q_care
 from gridmap.queries import visits as q
 from gridmap.services.access import require_role
 from gridmap.services.care import log_reads, sees_care
+from gridmap.vocab.roles import PERSONAL_DATA_ROLES
 
 # Who records visits: the grid's team and the community and street offices of its region (and
 # an administrator, who may every write).
@@ -127,8 +128,18 @@ def _same(earlier: dict[str, Any], visit: NewVisit, principal: Principal) -> dic
 def list_visits(
     session: Session, *, chosen: q.VisitFilter, principal: Principal, limit: int, offset: int
 ) -> dict[str, Any]:
-    """A page of visits, newest first; notes masked for who may not see them, and the reading
-    of each household's notes logged for who may."""
+    """A page of visits of a household, grid or region, newest first, for a token that may see
+    the personal data of that place (when and how often a household is visited tells its care
+    tags); the reading of each household's notes is logged."""
+    place = chosen.grid or chosen.region
+    if chosen.household is not None:
+        found = q_care.household_place(session, household_id=chosen.household)
+        if found is None:
+            raise NotFound(f"no household {chosen.household}", household=chosen.household)
+        place = place or found.place
+    if place is None:
+        raise InvalidInput("give household=, grid= or region=", field="region")
+    principal.require("list household visits", roles=PERSONAL_DATA_ROLES, place=place)
     matched, rows = q.list_visits(session, chosen=chosen, limit=limit, offset=offset)
     visits = [public(r, principal) for r in rows]
     log_reads(

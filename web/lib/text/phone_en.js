@@ -19,6 +19,7 @@ export const WORDS = {
   m_r_title: "Report an incident", m_r_pick_category: "Choose a category", m_r_text: "What happened",
   m_r_text_hint: "What happened, and where", m_r_add_photo: "Take / choose photos", m_r_photos_n: "{n}/{max} photos",
   m_r_photos_busy: "Shrinking photos…", m_r_photos_max: "At most {max} photos", m_r_photo_n: "Photo {n}",
+  m_r_photos_full: "The limit of {max} photos is reached; remove one to add another",
   m_r_photo_remove: "Remove photo {n}", m_r_photo_unreadable: "Cannot read the photo {name}",
   m_r_point: "Place (tap the map to change)", m_r_no_point: "No place yet: wait for a fix or tap the map",
   m_r_grid: "Grid: {name} ({code})", m_r_outside: "Outside my grids", m_r_tapped: "tapped {lon}, {lat}",
@@ -26,6 +27,13 @@ export const WORDS = {
   m_r_need_category: "Choose a category", m_r_need_point: "Wait for a fix or tap the place on the map",
   m_r_label: "Report: {category} · {grid}", m_r_photo_label: "Photo {n} ({category})",
   m_r_queued: "Kept on this phone; it is sent as soon as there is a network",
+  // The sign-in ended (the token was revoked or expired): sending holds, the queue is kept.
+  m_ended_title: "Your sign-in has ended",
+  m_ended_text: "The token was revoked or has expired, so sending has stopped. Sign in again with a new token issued to you.",
+  m_ended_kept: "What waits ({n}) is kept on this phone and sent once you sign in again.",
+  m_ended_none: "Nothing waits on this phone.", m_ended_signin: "Sign in again",
+  m_ended_first: "Sign in again first; then it is sent",
+  m_ended_other: "This token is {name}'s. {n} items made by {owner} wait on this phone; only a new token of {owner}'s sends them. To hand the phone over, sign out first (that deletes them).",
   // The queue.
   m_waiting_title: "Waiting to be sent", m_waiting_none: "Nothing is waiting.",
   m_waiting_hint: "Sent in order when there is a network; refused items need you.", m_send_now: "Send now",

@@ -18,12 +18,18 @@ export const WORDS = {
   m_r_title: "上报事件", m_r_pick_category: "请选择类别", m_r_text: "情况说明", m_r_text_hint: "写明发生了什么、在哪里",
   m_r_add_photo: "拍照 / 选照片", m_r_photos_n: "{n}/{max} 张", m_r_photos_busy: "正在压缩照片…",
   m_r_photos_max: "最多 {max} 张照片", m_r_photo_n: "照片 {n}", m_r_photo_remove: "删除照片 {n}",
+  m_r_photos_full: "已达 {max} 张照片的上限，删除一张才能再加",
   m_r_photo_unreadable: "无法读取照片 {name}", m_r_point: "位置（点地图可改）", m_r_no_point: "还没有位置：等待定位或点地图",
   m_r_grid: "所在网格：{name}（{code}）", m_r_outside: "不在我的网格内", m_r_tapped: "地图选点 {lon}, {lat}",
   m_r_from_gps: "定位 {lon}, {lat}", m_r_use_position: "用我的位置", m_r_submit: "提交上报",
   m_r_need_category: "请选择类别", m_r_need_point: "请等待定位或在地图上点选位置",
   m_r_label: "上报：{category} · {grid}", m_r_photo_label: "照片 {n}（{category}）",
   m_r_queued: "已保存在本机，联网后自动发送",
+  // The sign-in ended (the token was revoked or expired): sending holds, the queue is kept.
+  m_ended_title: "登录已失效", m_ended_text: "令牌已被吊销或已过期，发送已暂停。请用发给你本人的新令牌重新登录。",
+  m_ended_kept: "{n} 条待发送的内容都保留在本机，重新登录后继续发送。", m_ended_none: "本机没有待发送的内容。",
+  m_ended_signin: "重新登录", m_ended_first: "请先重新登录，之后自动发送",
+  m_ended_other: "这个令牌属于“{name}”。本机有 {n} 条“{owner}”记录的内容还没有发送，只能用{owner}本人的新令牌发送；如要换人使用，请先退出登录（会删除这些内容）。",
   // The queue.
   m_waiting_title: "待发送", m_waiting_none: "没有待发送的内容。", m_waiting_hint: "联网后按顺序自动发送；被拒的内容需要你处理。",
   m_send_now: "立即发送", m_offline_later: "现在离线，联网后自动发送", m_kind_report: "事件上报", m_kind_photo: "事件照片",

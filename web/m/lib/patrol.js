@@ -60,8 +60,17 @@ export function install(app) {
     return result;
   });
 
+  // One cut at a time: a fix arriving while a piece is being queued waits for it, so two cuts
+  // never take the same number.
+  let cutting = Promise.resolve();
+
   /** Puts the fixes not yet sent into a queued piece (after the piece before it). */
-  async function cut(force) {
+  function cut(force) {
+    cutting = cutting.then(() => cutNow(force), () => cutNow(force));
+    return cutting;
+  }
+
+  async function cutNow(force) {
     if (!state || state.pending.length === 0) return;
     const due = force || state.pending.length >= PIECE_POINTS
       || Date.now() / 1000 - state.cutAt >= pieceSeconds();
@@ -70,12 +79,14 @@ export function install(app) {
     const seq = state.seq;
     const key = pieceKey(state.key, seq);
     const after = seq === 0 ? `patrol:${state.key}` : pieceKey(state.key, seq - 1);
+    // Kept in the queue (IndexedDB) before the fixes are taken off the pending ones (localStorage):
+    // the other order loses the fixes when the page is closed while the queue is written.
+    await app.queue.add({ kind: "patrol_piece", key, after, label: app.t("f_patrol_piece_label", { n: seq + 1 }),
+      payload: { key: state.key, seq, points } });
     state.pending = state.pending.slice(points.length);
     state.seq = seq + 1;
     state.cutAt = Date.now() / 1000;
     saveState(state);
-    await app.queue.add({ kind: "patrol_piece", key, after, label: app.t("f_patrol_piece_label", { n: seq + 1 }),
-      payload: { key: state.key, seq, points } });
   }
 
   function onFix(fix) {
@@ -121,10 +132,10 @@ export function install(app) {
     const after = state.seq === 0 ? `patrol:${state.key}` : pieceKey(state.key, state.seq - 1);
     const key = state.key;
     const done = { length_m: state.length_m, points: state.points };
-    state = null;
-    saveState(null);
     await app.queue.add({ kind: "patrol_end", key: `patrol:${key}:end`, after, label: app.t("f_patrol_end_label"),
       payload: { key, ended_at: ended } });
+    state = null;
+    saveState(null);
     app.toast(app.t("f_patrol_stopped", { km: (done.length_m / 1000).toFixed(2), n: done.points }));
     render();
     renderFigures();

@@ -1,13 +1,20 @@
-// Report (上报): category, severity, text, up to 9 photos shrunk on the phone, the point (my
-// position, or a tap on the map) and the grid it falls in, shown before sending. The report is
-// queued (item "report", its key the Idempotency-Key), then each photo (item "photo", after it).
+// Report (上报): category, severity, text, photos shrunk on the phone (as many as the field pack's
+// settings.max_photos allows, 9 without one), the point (my position, or a tap on the map) and the
+// grid it falls in, shown before sending. The report is queued (item "report", its key the
+// Idempotency-Key), then each photo (item "photo", after it).
 import { el } from "../../lib/dom.js";
 import { t } from "../../lib/i18n.js";
 import { VOCABULARIES, word } from "../../lib/words.js";
 import { phoneMap } from "./map.js";
 import { MAX_BYTES, shrink } from "./photo.js";
 
-const MAX_PHOTOS = 9;
+const DEFAULT_MAX_PHOTOS = 9;
+
+/** How many photos a report may carry: the field pack's settings.max_photos, else 9. */
+export function maxPhotos(pack) {
+  const n = Number(pack && pack.settings ? pack.settings.max_photos : NaN);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_PHOTOS;
+}
 
 /** A new random key (an Idempotency-Key): a UUID. */
 export function newKey() {
@@ -55,6 +62,7 @@ export function install(app) {
     class: "visually-hidden" });
   const photoLabel = el("label", { for: "r-photos", class: "button big", id: "r-photo-btn" }, [t("m_r_add_photo")]);
   const photoCount = el("span", { id: "r-photo-count", class: "muted" });
+  const photoFull = el("p", { id: "r-photo-full", class: "note", "aria-live": "polite", hidden: "" });
   const thumbs = el("div", { id: "r-thumbs", class: "thumbs" });
   const mapBox = el("div", { id: "report-map", class: "report-map" });
   const where = el("p", { id: "r-where", class: "where", "aria-live": "polite" });
@@ -66,7 +74,7 @@ export function install(app) {
     el("label", { for: "r-category", "data-t": "category" }, [t("category")]), category,
     el("span", { class: "label", "data-t": "severity" }, [t("severity")]), severities,
     el("label", { for: "r-text", "data-t": "m_r_text" }, [t("m_r_text")]), description,
-    el("div", { class: "photo-row" }, [photoLabel, fileInput, photoCount]), thumbs,
+    el("div", { class: "photo-row" }, [photoLabel, fileInput, photoCount]), photoFull, thumbs,
     el("span", { class: "label", "data-t": "m_r_point" }, [t("m_r_point")]), mapBox, where, here,
     submit, message,
   ]);
@@ -88,8 +96,14 @@ export function install(app) {
   }
 
   function renderPhotos() {
-    photoCount.textContent = busy ? t("m_r_photos_busy") : t("m_r_photos_n", { n: photos.length, max: MAX_PHOTOS });
-    photoLabel.classList.toggle("disabled", photos.length >= MAX_PHOTOS);
+    const max = maxPhotos(app.pack());
+    const full = photos.length + busy >= max;
+    photoCount.textContent = busy ? t("m_r_photos_busy") : t("m_r_photos_n", { n: photos.length, max });
+    photoLabel.classList.toggle("disabled", full);
+    photoLabel.setAttribute("aria-disabled", full ? "true" : "false");
+    fileInput.disabled = full;
+    photoFull.hidden = !full;
+    photoFull.textContent = full ? t("m_r_photos_full", { max }) : "";
     thumbs.replaceChildren(...photos.map((p, i) => el("figure", { class: "thumb" }, [
       el("img", { src: p.url, alt: t("m_r_photo_n", { n: i + 1 }) }),
       el("button", { type: "button", class: "thumb-x", "aria-label": t("m_r_photo_remove", { n: i + 1 }),
@@ -116,8 +130,9 @@ export function install(app) {
   fileInput.addEventListener("change", async () => {
     const files = [...fileInput.files];
     fileInput.value = "";
-    const room = MAX_PHOTOS - photos.length - busy;
-    if (files.length > room) app.toast(t("m_r_photos_max", { max: MAX_PHOTOS }));
+    const max = maxPhotos(app.pack());
+    const room = max - photos.length - busy;
+    if (files.length > room) app.toast(t("m_r_photos_max", { max }));
     const taken = files.slice(0, Math.max(0, room));
     busy += taken.length;
     renderPhotos();
@@ -188,7 +203,7 @@ export function install(app) {
   renderPhotos();
   renderWhere();
   view.setPack(app.pack());
-  app.onPack((pack) => { view.setPack(pack); renderCategories(); renderWhere(); });
+  app.onPack((pack) => { view.setPack(pack); renderCategories(); renderWhere(); renderPhotos(); });
   app.onPosition((fix) => { view.setPosition(fix); if (!pinned) setPoint({ lon: fix.lon, lat: fix.lat }, false); });
   app.onLanguage(() => {
     renderCategories(); renderSeverities(); renderPhotos(); renderWhere();

@@ -4,7 +4,10 @@ import { el } from "../../lib/dom.js";
 import { t } from "../../lib/i18n.js";
 import { call } from "./api.js";
 
-/** The sign-in form in section; accepted(token, who) runs once the API knew a staff token. */
+/**
+ * The sign-in form in section; accepted(token, who) runs once the API knew a staff token. When
+ * accepted answers words (a token it will not take), the form shows them and stays.
+ */
 export function install(section, accepted) {
   const input = el("input", { id: "m-token", type: "password", autocomplete: "off", spellcheck: "false",
     maxlength: "200", "data-tp": "m_signin_label", placeholder: t("m_signin_label"), required: "" });
@@ -29,7 +32,8 @@ export function install(section, accepted) {
     try {
       const who = await call("/me", { token: secret });
       if (who.holder !== "staff") { message.textContent = t("m_signin_not_staff", { name: who.name }); return; }
-      accepted(secret, who);
+      const refusal = await accepted(secret, who);
+      if (refusal) message.textContent = refusal;
     } catch (e) {
       message.textContent = e.status === 401 ? t("m_signin_bad") : e.status === 0 ? t("m_signin_offline")
         : t("m_signin_failed", { m: e.message });

@@ -1,6 +1,7 @@
 // Sending the queue: on the `online` event, on a timer while anything waits, after each new item
 // and on demand. Items go oldest first; one whose `after` item is still queued waits for it, and
-// one kind stops for the pass at its first failure, so a chain never overtakes itself.
+// one kind stops for the pass at its first failure, so a chain never overtakes itself. While the
+// sign-in has ended (a 401), nothing is sent: every item stays queued for the next sign-in.
 
 const EVERY_MS = 20_000;
 
@@ -16,8 +17,11 @@ export function outcomeOf(e) {
   return { refused: { code: b.code || `http_${s}`, detail: typeof b.detail === "string" ? b.detail : "", status: s } };
 }
 
-/** The sync engine of queue for app: { kick(), start(), running() }. */
-export function makeSync(queue, app) {
+/**
+ * The sync engine of queue for app: { kick(), start(), running() }. paused() says whether
+ * sending is held (the sign-in has ended); it is asked before each item.
+ */
+export function makeSync(queue, app, { paused = () => false } = {}) {
   let pass = null;
   let again = false;
 
@@ -26,6 +30,7 @@ export function makeSync(queue, app) {
     const queued = new Set(items.map((i) => i.key));
     const stopped = new Set();
     for (const item of items) {
+      if (paused()) break;
       if (item.state === "refused") continue;
       if (item.after && queued.has(item.after)) continue;
       if (stopped.has(item.kind)) continue;
