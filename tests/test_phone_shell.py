@@ -25,10 +25,10 @@ def kept_by_the_worker() -> set[str]:
 def needed_by_the_page() -> set[str]:
     page = (WEB / "m" / "index.html").read_text("utf-8")
     needed = set(re.findall(r'(?:src|href)="(/[^"]+)"', page))
-    todo = [WEB / "m" / "app.js"]
+    unread = [WEB / "m" / "app.js"]
     seen: set[Path] = set()
-    while todo:
-        module = todo.pop()
+    while unread:
+        module = unread.pop()
         if module in seen:
             continue
         seen.add(module)
@@ -36,7 +36,7 @@ def needed_by_the_page() -> set[str]:
         for static, dynamic in IMPORT.findall(module.read_text("utf-8")):
             target = (module.parent / (static or dynamic)).resolve()
             assert target.is_file(), f"{module} imports {target}, which does not exist"
-            todo.append(target)
+            unread.append(target)
     return needed
 
 
