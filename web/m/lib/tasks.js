@@ -4,12 +4,12 @@
 // I read it) is sent once more with the incident's new ETag when the step is still open to me.
 import { attempt, newKey, outcome } from "./fieldsend.js";
 import { button, card, el, injectStyle } from "./fieldui.js";
+import { maxPhotos } from "./report.js";
 
 const ROWS_KEY = "gridmap.m.tasks";
 const INCIDENT_KEY = "gridmap.m.incident.";
 const MAX_SIDE = 1600;
 const MAX_BYTES = 1_000_000;
-const MAX_PHOTOS = 9;
 
 function cached(key, fallback) {
   try {
@@ -192,18 +192,22 @@ export function install(app) {
       const files = el("input", { type: "file", className: "f-file", id: "f-task-photos", accept: "image/*", multiple: true });
       files.setAttribute("capture", "environment");
       const thumbs = el("div", { className: "f-photos" });
+      // As many photos as the server takes (the field pack's max_photos); more are left out, and
+      // the person is told so.
+      const max = maxPhotos(app.pack());
       files.addEventListener("change", () => {
-        thumbs.replaceChildren(...[...files.files].slice(0, MAX_PHOTOS).map((f) => el("img", { src: URL.createObjectURL(f), alt: f.name })));
+        if (files.files.length > max) app.toast(app.t("m_r_photos_max", { max }));
+        thumbs.replaceChildren(...[...files.files].slice(0, max).map((f) => el("img", { src: URL.createObjectURL(f), alt: f.name })));
       });
       box.append(
         el("label", { text: app.t("f_feedback") }), text,
-        el("label", { text: app.t("f_photos", { n: MAX_PHOTOS }) }), files, thumbs,
+        el("label", { text: app.t("f_photos", { n: max }) }), files, thumbs,
         button(app.t("f_answer_send"), async () => {
           if (!text.value.trim()) {
             app.toast(app.t("f_feedback_needed"));
             return;
           }
-          await queueStep(props, task, "answer", text.value.trim(), [...files.files].slice(0, MAX_PHOTOS));
+          await queueStep(props, task, "answer", text.value.trim(), [...files.files].slice(0, max));
         }, "f-big f-primary", "f-task-answer"),
       );
     }
