@@ -168,7 +168,8 @@ def test_a_patrol_along_demo_streets_is_stored_and_covers_the_grid(
     # Today's figures count what waits on the phone too.
     _tab(page, "home")
     km = float((page.locator("#f-today-km").text_content() or "0").split()[0])
-    assert km >= 0.9 * track_m(w.points[: 2 * third]) / 1000, km
+    # Shown to 10 m: half of that is rounding, not a missing fix.
+    assert km + 0.005 >= 0.9 * track_m(w.points[: 2 * third]) / 1000, km
     _tab(page, "patrol")
     phone.context.set_offline(False)
     walk_phone(phone.context, page, w.points[2 * third :], speed_ms=SPEED_MS)
