@@ -554,6 +554,52 @@ def test_a_sub_task_is_started_and_answered_with_a_photo_despite_a_stale_version
     _shot(page, "task-answered")
 
 
+def test_a_patrol_sends_none_of_the_fixes_the_phone_drops(
+    phone_factory: Any, field: Field, own_live: Live
+) -> None:
+    """The phone reports a fix it is unsure of (80 m) and a jump of a kilometre in two
+    seconds in the middle of a walk: the screen counts both as dropped, and the track stored in
+    PostGIS has only the walk's own points."""
+    good = field.walk.points[:8]
+    phone = phone_factory(clock_start(180))
+    page = phone.page
+    _tab(page, "patrol")
+    page.locator("#f-patrol-start").click()
+    page.wait_for_selector("#f-patrol-stop")
+    walk_phone(phone.context, page, good[1:4], speed_ms=SPEED_MS)
+    unsure = (good[3][0], good[3][1] + 0.0005)
+    jump = (good[3][0] + 0.012, good[3][1])
+    for where, accuracy in ((unsure, 80.0), (jump, 8.0)):
+        page.clock.run_for(1000)
+        phone.context.set_geolocation(
+            {"longitude": where[0], "latitude": where[1], "accuracy": accuracy}
+        )
+        page.wait_for_timeout(40)
+    page.clock.run_for(1000)
+    walk_phone(phone.context, page, good[4:], speed_ms=SPEED_MS)
+    page.wait_for_function(
+        "() => Number(document.getElementById('f-patrol-dropped').textContent) >= 2",
+        timeout=10_000,
+    )
+    page.locator("#f-patrol-stop").click()
+    page.wait_for_selector("#f-patrol-start")
+    _all_sent(page, clock=True)
+    with own_live.engine.connect() as c:
+        stored = c.execute(
+            text(
+                "SELECT ST_X(d.geom) AS lon, ST_Y(d.geom) AS lat FROM patrol_piece p "
+                "CROSS JOIN LATERAL ST_DumpPoints(p.geom) d WHERE p.patrol_id = ("
+                "SELECT id FROM patrol WHERE person_id = :p ORDER BY id DESC LIMIT 1)"
+            ),
+            {"p": field.worker.person_id},
+        ).all()
+    assert len(stored) >= len(good) - 2
+    for point in stored:
+        assert min(track_m([(point.lon, point.lat), g]) for g in good) < 1.0, point
+    for bad in (unsure, jump):
+        assert all(track_m([(p.lon, p.lat), bad]) > 1.0 for p in stored), bad
+
+
 def test_the_track_filter_drops_bad_fixes(own_live: Live, browser: Browser) -> None:
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
