@@ -11,7 +11,11 @@ and scope follow from that:
   a new post or a post given up counts as soon as this server hears of the change (at once for
   its own writes, a moment after commit for another server's, through the change notifications
   of :mod:`gridmap.live`), and within the token cache's life at the latest;
-- a Party member (a person): a viewer, named in the audit log;
+- a Party member (a person): a viewer, named in the audit log, who acts as that member: claims
+  needs, wishes and posts (党员接单) and reports them done;
+- a Party organisation (its secretary, 书记): in the role ``branch``, acting on the organisation's
+  grids (its own, those of the organisations under it, and those of its groups' buildings):
+  assigns needs there (支部派单) and sees its members' names and phones;
 - a department: in the role ``department``, acting only on the sub-tasks whistled to it (it
   covers no region).
 
@@ -40,7 +44,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gridmap.errors import Forbidden, InvalidInput, Unauthorized
-from gridmap.models import ApiToken, Department, GridStaff, Person
+from gridmap.models import (
+    ApiToken,
+    Building,
+    Department,
+    GridStaff,
+    PartyMember,
+    PartyOrg,
+    PartyOrgBuilding,
+    PartyOrgGrid,
+    Person,
+)
 from gridmap.queries import tokens as token_queries
 from gridmap.vocab.codes import GRID_DIGITS, REGION_DIGITS
 from gridmap.vocab.roles import (
@@ -81,8 +95,13 @@ class Principal:
     holder: str = "office"
     person_id: int | None = None
     department: str | None = None
-    # The grids a staff member serves (for the other holders, None: the region decides).
+    # The grids a staff member serves, or a Party organisation's grids (for the other holders,
+    # None: the region decides).
     grids: frozenset[str] | None = None
+    # A Party organisation's token: the organisation; a Party member's: the member (None for a
+    # person who is not, or no longer, a member).
+    org_id: int | None = None
+    member_id: int | None = None
 
     @property
     def acts_in(self) -> str:
@@ -92,6 +111,8 @@ class Principal:
             return "everywhere"
         if self.grids is not None:
             return f"grids {','.join(sorted(self.grids))}" if self.grids else "no grid"
+        if self.org_id is not None:
+            return f"organisation {self.org_id}"
         if self.department is not None:
             return f"department {self.department}"
         return self.region or "no region"
@@ -171,6 +192,11 @@ def check_role_region(role: str, region: str | None) -> None:
             "a department token is issued to a department (holder 'department' with its "
             "code), not to an office"
         )
+    if role == "branch":
+        raise InvalidInput(
+            "a branch token is issued to a Party organisation (holder 'party_org' with its "
+            "id), not to an office"
+        )
     if role == "admin":
         if region:
             raise InvalidInput("an admin token acts everywhere: give no region")
@@ -189,19 +215,26 @@ def check_role_region(role: str, region: str | None) -> None:
 @dataclass(frozen=True)
 class Holder:
     """Whom a token is issued to: an office (``role`` and ``region``), or a person serving grids
-    (``staff``), a Party member (``party_member``) or a department, each by id or code."""
+    (``staff``), a Party member (``party_member``), a Party organisation (``party_org``) or a
+    department, each by id or code."""
 
     kind: str = "office"
     role: str | None = None
     region: str | None = None
     person: int | None = None
     department: str | None = None
+    org: int | None = None
 
 
 _tok = cast(Table, ApiToken.__table__)
 _person = cast(Table, Person.__table__)
 _staff = cast(Table, GridStaff.__table__)
 _department = cast(Table, Department.__table__)
+_org = cast(Table, PartyOrg.__table__)
+_org_grid = cast(Table, PartyOrgGrid.__table__)
+_org_building = cast(Table, PartyOrgBuilding.__table__)
+_building = cast(Table, Building.__table__)
+_member = cast(Table, PartyMember.__table__)
 
 
 def _holder_row(session: Session, holder: Holder) -> dict[str, Any]:
@@ -215,6 +248,7 @@ def _holder_row(session: Session, holder: Holder) -> dict[str, Any]:
             "region_code": holder.region or None,
             "person_id": None,
             "department_code": None,
+            "org_id": None,
             "name": f"{holder.role} {holder.region or ''}".strip(),
         }
     if holder.kind in ("staff", "party_member"):
@@ -234,7 +268,22 @@ def _holder_row(session: Session, holder: Holder) -> dict[str, Any]:
             "region_code": None,
             "person_id": holder.person,
             "department_code": None,
+            "org_id": None,
             "name": name,
+        }
+    if holder.kind == "party_org":
+        org = session.execute(
+            select(_org.c.name, _org.c.kind).where(_org.c.id == holder.org)
+        ).one_or_none()
+        if org is None:
+            raise InvalidInput(f"no Party organisation {holder.org}")
+        return {
+            "role": HOLDER_ROLES["party_org"],
+            "region_code": None,
+            "person_id": None,
+            "department_code": None,
+            "org_id": holder.org,
+            "name": org.name,
         }
     if holder.kind == "department":
         name = session.execute(
@@ -247,6 +296,7 @@ def _holder_row(session: Session, holder: Holder) -> dict[str, Any]:
             "region_code": None,
             "person_id": None,
             "department_code": holder.department,
+            "org_id": None,
             "name": name,
         }
     raise InvalidInput(f"a token is issued to one of {', '.join(HOLDER_KINDS)}")
@@ -296,6 +346,7 @@ _TOKEN_ROW = select(
     _tok.c.holder_kind,
     _tok.c.person_id,
     _tok.c.department_code,
+    _tok.c.org_id,
     _tok.c.expires_at,
 )
 
@@ -525,8 +576,37 @@ def _acting_grids(session: Session, person: int | None) -> frozenset[str]:
     )
 
 
+def org_grids(session: Session, org_id: int) -> frozenset[str]:
+    """The grids a Party organisation acts on: its own and those of every organisation under
+    it, and the grids of its groups' buildings."""
+    tree = select(_org.c.id).where(_org.c.id == org_id).cte("tree", recursive=True)
+    tree = tree.union_all(select(_org.c.id).where(_org.c.parent_id == tree.c.id))
+    linked = select(_org_grid.c.grid_code).where(_org_grid.c.org_id.in_(select(tree.c.id)))
+    built = (
+        select(_building.c.grid_code)
+        .join(_org_building, _org_building.c.building_id == _building.c.id)
+        .where(_org_building.c.org_id.in_(select(tree.c.id)), _building.c.grid_code.is_not(None))
+    )
+    return frozenset(str(c) for c in session.execute(linked.union(built)).scalars())
+
+
+def member_of(session: Session, person: int | None) -> int | None:
+    """The Party member a person is, or None."""
+    if person is None:
+        return None
+    found = session.execute(
+        select(_member.c.id).where(_member.c.person_id == person)
+    ).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
 def _principal(session: Session, row: Any) -> Principal:
-    grids = _acting_grids(session, row.person_id) if row.holder_kind == "staff" else None
+    grids: frozenset[str] | None = None
+    if row.holder_kind == "staff":
+        grids = _acting_grids(session, row.person_id)
+    elif row.holder_kind == "party_org":
+        grids = org_grids(session, row.org_id)
+    member = member_of(session, row.person_id) if row.holder_kind == "party_member" else None
     return Principal(
         role=row.role,
         region=row.region_code,
@@ -537,6 +617,8 @@ def _principal(session: Session, row: Any) -> Principal:
         person_id=row.person_id,
         department=row.department_code,
         grids=grids,
+        org_id=row.org_id,
+        member_id=member,
     )
 
 
@@ -593,6 +675,16 @@ def find_person(session: Session, who: str) -> int:
     return int(ids[0])
 
 
+def find_org(session: Session, which: str) -> int:
+    """The id of the Party organisation ``which`` names: an id or a code."""
+    which = which.strip()
+    where = _org.c.id == int(which) if which.isdigit() else _org.c.code == which
+    found = session.execute(select(_org.c.id).where(where)).scalar_one_or_none()
+    if found is None:
+        raise InvalidInput(f"no Party organisation {which!r} (give its id or code)")
+    return int(found)
+
+
 def list_tokens(session: Session) -> list[dict[str, object]]:
     """All tokens, newest first, without their secrets; ``acts_in`` says where each acts (the
     region, the person and the grids they serve, or the department)."""
@@ -604,6 +696,7 @@ def list_tokens(session: Session) -> list[dict[str, object]]:
     acts_in = case(
         (_tok.c.holder_kind == "staff", func.concat("person ", _tok.c.person_id, ": ", served)),
         (_tok.c.holder_kind == "party_member", func.concat("person ", _tok.c.person_id)),
+        (_tok.c.holder_kind == "party_org", func.concat("organisation ", _tok.c.org_id)),
         (_tok.c.holder_kind == "department", _tok.c.department_code),
         else_=_tok.c.region_code,
     )
@@ -619,6 +712,7 @@ def list_tokens(session: Session) -> list[dict[str, object]]:
                 acts_in.label("acts_in"),
                 _tok.c.person_id,
                 _tok.c.department_code,
+                _tok.c.org_id,
                 _tok.c.created_at,
                 _tok.c.expires_at,
                 _tok.c.revoked_at,

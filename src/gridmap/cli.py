@@ -280,9 +280,15 @@ def token_create(
         ),
     ] = None,
     party_member: Annotated[
-        str | None, typer.Option(help="a Party member (person id or name)")
+        str | None, typer.Option(help="a Party member (person id or name): acts as that member")
     ] = None,
     department: Annotated[str | None, typer.Option(help="a department's code")] = None,
+    party_org: Annotated[
+        str | None,
+        typer.Option(
+            help="a Party organisation (id or code), for its secretary: acts on its grids"
+        ),
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="who holds it (default: the person, department or office)")
     ] = None,
@@ -299,6 +305,7 @@ def token_create(
             ("--staff", staff),
             ("--party-member", party_member),
             ("--department", department),
+            ("--party-org", party_org),
         )
         if v is not None
     ]
@@ -306,10 +313,10 @@ def token_create(
         _fail(
             InvalidInput(
                 "say whom the token is for with one of --role (an office, with --region), --staff, "
-                "--party-member or --department"
+                "--party-member, --party-org or --department"
             )
         )
-    from gridmap.auth import check_role_region
+    from gridmap.auth import check_role_region, find_org
 
     try:
         if role is not None:
@@ -324,6 +331,8 @@ def token_create(
                 holder = Holder("party_member", person=find_person(session, party_member))
             elif department is not None:
                 holder = Holder("department", department=department)
+            elif party_org is not None:
+                holder = Holder("party_org", org=find_org(session, party_org))
             else:
                 holder = Holder("office", role=role, region=region)
             secret, token_id = create_token(session, holder=holder, name=name, days=days)

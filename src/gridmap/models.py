@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -45,11 +46,15 @@ from gridmap.vocab.kinds import (
     DISPATCH_MODES,
     EXCLUSIVE_SUBTYPES,
     GRID_KINDS,
+    LIST_ASSIGNEES,
     LIST_KINDS,
+    LIST_SOURCES,
+    ORG_KINDS,
     OWNER_KINDS,
     REGION_LEVELS,
     SEVERITIES,
     TASK_KINDS,
+    UNIT_KINDS,
     VISIT_OUTCOMES,
 )
 from gridmap.vocab.roles import HOLDER_KINDS, STAFF_ROLES, TOKEN_ROLES
@@ -195,6 +200,10 @@ class GridStaff(Base):
     grid_code: Mapped[str] = mapped_column(String(15), index=True)
     role: Mapped[str] = mapped_column(String(16))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    # The N: team a vanguard or volunteer belongs to (党员先锋队, 志愿服务队 …), in words.
+    team: Mapped[str | None] = mapped_column(Text)
+    # The day the post was taken up (its term).
+    since: Mapped[date | None] = mapped_column(Date)
 
 
 class Building(Base):
@@ -263,6 +272,10 @@ class Household(Base):
     )
     contact_name: Mapped[str | None] = mapped_column(Text)
     contact_phone: Mapped[str | None] = mapped_column(String(20))
+    # The building or yard Party group (党小组) a designated household belongs to.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("party_org.id", ondelete="SET NULL"), index=True
+    )
 
 
 class ServiceCenter(Base):
@@ -319,8 +332,18 @@ class ListItem(Base):
         CheckConstraint(
             f"contact_phone IS NULL OR contact_phone ~ '{codes.PHONE}'", name="list_item_phone"
         ),
+        CheckConstraint(
+            f"source IS NULL OR {_in('source', LIST_SOURCES)}", name="list_item_source_known"
+        ),
+        CheckConstraint(
+            f"assignee_kind IS NULL OR {_in('assignee_kind', LIST_ASSIGNEES)}",
+            name="list_item_assignee_kind_known",
+        ),
+        CheckConstraint("hours IS NULL OR hours BETWEEN 0 AND 1000", name="list_item_hours"),
+        CheckConstraint("NOT wish OR list = 'need'", name="list_item_wish_is_need"),
         Index("list_item_geom_gist", "geom", postgresql_using="gist"),
         Index("list_item_grid_idx", "grid_code"),
+        Index("list_item_member_idx", "member_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -339,6 +362,198 @@ class ListItem(Base):
     grid_code: Mapped[str | None] = mapped_column(String(15))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom: Mapped[Any] = mapped_column(_geom("POINT"))
+    # 微心愿: a need of a small kind that members claim from a list.
+    wish: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # How it came in (public form, a worker or office on a resident's behalf, a member, a file).
+    source: Mapped[str | None] = mapped_column(String(16))
+    # The Party branch of its grid, and a resident unit (whose resource it is, or assigned to).
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("party_org.id", ondelete="SET NULL"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("resident_unit.id", ondelete="SET NULL"))
+    # 支部派单: to whom (a member, a unit, the grid team), by whom, when; 党员接单: the member
+    # who took it on (claimed, or took what was assigned) and when.
+    assignee_kind: Mapped[str | None] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("party_member.id", ondelete="RESTRICT")
+    )
+    assigned_by: Mapped[str | None] = mapped_column(Text)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    taken_by: Mapped[str | None] = mapped_column(Text)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The completion report (personal data: may name people), the hours served, when.
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    report: Mapped[str | None] = mapped_column(Text)
+    hours: Mapped[float | None] = mapped_column(Numeric(6, 1, asdecimal=False))
+    # The project sheet (项目清单): 服务内容, 服务标准, 时限, 责任单位, 责任人 (personal data).
+    service_content: Mapped[str | None] = mapped_column(Text)
+    service_standard: Mapped[str | None] = mapped_column(Text)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    responsible_unit: Mapped[str | None] = mapped_column(Text)
+    responsible_person: Mapped[str | None] = mapped_column(Text)
+
+
+class PartyOrg(Base):
+    """A Party organisation: a community's big Party committee (社区大党委), a grid branch
+    (网格党支部) or a building or yard group (楼栋(院落)党小组); the secretary is personal data."""
+
+    __tablename__ = "party_org"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ORG_KINDS), name="party_org_kind_known"),
+        CheckConstraint("length(btrim(name)) > 0", name="party_org_name_not_blank"),
+        CheckConstraint("(kind = 'committee') = (parent_id IS NULL)", name="party_org_parent"),
+        CheckConstraint("code ~ '^[A-Za-z][0-9A-Za-z-]{1,31}$'", name="party_org_code_format"),
+        Index("party_org_parent_idx", "parent_id"),
+        Index("party_org_community_idx", "community_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("party_org.id", ondelete="RESTRICT"))
+    community_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
+    secretary_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PartyOrgGrid(Base):
+    """A grid a branch (网格党支部) is set up in: one branch per grid at most."""
+
+    __tablename__ = "party_org_grid"
+    __table_args__ = (
+        CheckConstraint("grid_code ~ '^[0-9]{14,15}$'", name="party_org_grid_code_format"),
+    )
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("party_org.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_code: Mapped[str] = mapped_column(String(15), primary_key=True, unique=True)
+
+
+class PartyOrgBuilding(Base):
+    """A building (or a yard's buildings) a group (党小组) is set up in: one group per building."""
+
+    __tablename__ = "party_org_building"
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("party_org.id", ondelete="CASCADE"), primary_key=True
+    )
+    building_id: Mapped[int] = mapped_column(
+        ForeignKey("building.id", ondelete="CASCADE"), primary_key=True, unique=True
+    )
+
+
+class ResidentUnit(Base):
+    """A resident unit (驻区单位) at a point; a member of its community's big Party committee
+    (共驻共建) when ``committee_id`` is set. Its contact is personal data."""
+
+    __tablename__ = "resident_unit"
+    __table_args__ = (
+        CheckConstraint(_in("kind", UNIT_KINDS), name="resident_unit_kind_known"),
+        CheckConstraint("length(btrim(name)) > 0", name="resident_unit_name_not_blank"),
+        CheckConstraint("code ~ '^[A-Za-z][0-9A-Za-z-]{1,31}$'", name="resident_unit_code_format"),
+        CheckConstraint(
+            f"contact_phone IS NULL OR contact_phone ~ '{codes.PHONE}'",
+            name="resident_unit_phone",
+        ),
+        Index("resident_unit_geom_gist", "geom", postgresql_using="gist"),
+        Index("resident_unit_grid_idx", "grid_code"),
+        Index("resident_unit_community_idx", "community_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(Text)
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    committee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("party_org.id", ondelete="SET NULL")
+    )
+    joined_at: Mapped[date | None] = mapped_column(Date)
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    geom: Mapped[Any] = mapped_column(_geom("POINT"))
+
+
+class PartyMember(Base):
+    """A Party member: a person (name and phone are personal data) in an organisation, or an
+    in-service member (在职党员) of an employer who registered with a community (双报到)."""
+
+    __tablename__ = "party_member"
+    __table_args__ = (
+        CheckConstraint("hours_served >= 0", name="party_member_hours_nonneg"),
+        CheckConstraint(
+            "(registered_community IS NULL) = (registered_at IS NULL)",
+            name="party_member_registered_when",
+        ),
+        CheckConstraint(
+            "org_id IS NOT NULL OR registered_community IS NOT NULL",
+            name="party_member_belongs",
+        ),
+        Index("party_member_org_idx", "org_id"),
+        Index("party_member_registered_idx", "registered_community"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="RESTRICT"), unique=True
+    )
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("party_org.id", ondelete="RESTRICT"))
+    in_service: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    employer: Mapped[str | None] = mapped_column(Text)
+    employer_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resident_unit.id", ondelete="SET NULL")
+    )
+    registered_community: Mapped[str | None] = mapped_column(
+        ForeignKey("region.code", ondelete="RESTRICT")
+    )
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household.id", ondelete="SET NULL"), index=True
+    )
+    hours_served: Mapped[float] = mapped_column(Numeric(8, 1, asdecimal=False), server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PartyPost(Base):
+    """A post members hold (设岗定责: 政策宣传岗, 环境监督岗 …), claimed by one member."""
+
+    __tablename__ = "party_post"
+    __table_args__ = (
+        CheckConstraint("length(btrim(title)) > 0", name="party_post_title_not_blank"),
+        CheckConstraint("code ~ '^[A-Za-z][0-9A-Za-z-]{1,31}$'", name="party_post_code_format"),
+        CheckConstraint(
+            "(member_id IS NULL) = (claimed_at IS NULL)", name="party_post_claimed_when"
+        ),
+        Index("party_post_community_idx", "community_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    duty: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"))
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("party_org.id", ondelete="SET NULL"))
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("party_member.id", ondelete="RESTRICT")
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hours: Mapped[float] = mapped_column(Numeric(8, 1, asdecimal=False), server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PublicSubmission(Base):
+    """A need entered on a public form, kept only to limit how many one client may send in an
+    hour: the client is a keyed hash of its address, never the address itself."""
+
+    __tablename__ = "public_submission"
+    __table_args__ = (Index("public_submission_client_at_idx", "client", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Incident(Base):
@@ -781,6 +996,26 @@ class Department(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
+# Whom a token is issued to decides its role and which of region, person, department and
+# organisation it names (the same text is in migration 0013).
+API_TOKEN_HOLDER_MATCHES = (
+    "(holder_kind = 'office' AND person_id IS NULL AND department_code IS NULL "
+    "AND org_id IS NULL AND "
+    "((role = 'admin' AND region_code IS NULL) OR "
+    "(role <> 'admin' AND role <> 'branch' AND "
+    "region_code ~ '^[0-9]{6}([0-9]{3}([0-9]{3}([0-9]{2,3})?)?)?$'))"
+    ") OR "
+    "(holder_kind = 'staff' AND role = 'worker' AND person_id IS NOT NULL "
+    "AND department_code IS NULL AND region_code IS NULL AND org_id IS NULL) OR "
+    "(holder_kind = 'party_member' AND role = 'viewer' AND person_id IS NOT NULL "
+    "AND department_code IS NULL AND region_code IS NULL AND org_id IS NULL) OR "
+    "(holder_kind = 'party_org' AND role = 'branch' AND org_id IS NOT NULL "
+    "AND person_id IS NULL AND department_code IS NULL AND region_code IS NULL) OR "
+    "(holder_kind = 'department' AND role = 'department' AND person_id IS NULL "
+    "AND department_code IS NOT NULL AND region_code IS NULL AND org_id IS NULL)"
+)
+
+
 class ApiToken(Base):
     """A bearer token issued to an office (a role and a region), a grid staff member, a Party
     member or a department. Only the SHA-256 of the secret is kept."""
@@ -790,16 +1025,7 @@ class ApiToken(Base):
         CheckConstraint(_in("role", TOKEN_ROLES), name="api_token_role_known"),
         CheckConstraint(_in("holder_kind", HOLDER_KINDS), name="api_token_holder_kind_known"),
         CheckConstraint(
-            "(holder_kind = 'office' AND person_id IS NULL AND department_code IS NULL AND "
-            "((role = 'admin' AND region_code IS NULL) OR "
-            "(role <> 'admin' AND region_code ~ '^[0-9]{6}([0-9]{3}([0-9]{3}([0-9]{2,3})?)?)?$'))"
-            ") OR "
-            "(holder_kind = 'staff' AND role = 'worker' AND person_id IS NOT NULL "
-            "AND department_code IS NULL AND region_code IS NULL) OR "
-            "(holder_kind = 'party_member' AND role = 'viewer' AND person_id IS NOT NULL "
-            "AND department_code IS NULL AND region_code IS NULL) OR "
-            "(holder_kind = 'department' AND role = 'department' AND person_id IS NULL "
-            "AND department_code IS NOT NULL AND region_code IS NULL)",
+            API_TOKEN_HOLDER_MATCHES,
             name="api_token_holder_matches",
         ),
         CheckConstraint("length(btrim(name)) > 0", name="api_token_name_not_blank"),
@@ -819,6 +1045,8 @@ class ApiToken(Base):
     department_code: Mapped[str | None] = mapped_column(
         ForeignKey("department.code", ondelete="RESTRICT")
     )
+    # A branch secretary's token: the Party organisation it acts for.
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("party_org.id", ondelete="RESTRICT"))
 
 
 class DataSet(Base):

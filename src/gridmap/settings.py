@@ -138,6 +138,20 @@ class ApiSettings(BaseSettings):
             )
         return value
 
+    # The organisation's checks (warnings, never errors): a basic grid holds so many households
+    # (the seeds' 300–500); a grid leader leads at most so many grids; a central household
+    # (党员中心户) serves so many households (10–20).
+    grid_households_min: int = Field(default=300, ge=0, le=100_000)
+    grid_households_max: int = Field(default=500, ge=1, le=100_000)
+    leader_max_grids: int = Field(default=3, ge=1, le=100)
+    central_serves_min: int = Field(default=10, ge=0, le=1000)
+    central_serves_max: int = Field(default=20, ge=1, le=1000)
+    # A resident's public need form (群众点单, no token): at most so many from one client in an
+    # hour. The client is its address as the server sees it, or the first address of
+    # X-Forwarded-For when the server stands behind a proxy that sets it (and only then).
+    public_needs_per_hour: int = Field(default=3, ge=1, le=1000)
+    trust_forwarded_for: bool = False
+
     # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
     live_lookup: bool = True
     # A server keeps the principal of each token it has seen this long, so a token costs a

@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 
 from gridmap.vocab.kinds import RegionLevel
 
-HolderKind = Literal["office", "staff", "party_member", "department"]
-Role = Literal["admin", "district", "street", "community", "worker", "department", "viewer"]
+HolderKind = Literal["office", "staff", "party_member", "party_org", "department"]
+Role = Literal[
+    "admin", "district", "street", "community", "worker", "department", "branch", "viewer"
+]
 
 
 class ServedGrid(BaseModel):
@@ -33,6 +35,12 @@ class MePublic(BaseModel):
     department_name: str | None = None
     grids: list[ServedGrid] | None = Field(
         default=None, description="for a staff member: the grids they lead or work in"
+    )
+    org_id: int | None = Field(
+        default=None, description="a Party organisation's token: the organisation it acts for"
+    )
+    member_id: int | None = Field(
+        default=None, description="a Party member's token: the member it acts as"
     )
     edits_grids: bool = Field(description="whether this token may draw and change grids")
     dispatches: bool = Field(

@@ -24,6 +24,8 @@ def whoami(session: Session, *, principal: Principal) -> dict[str, Any]:
         "role": principal.role,
         "region": principal.region,
         "department": principal.department,
+        "org_id": principal.org_id,
+        "member_id": principal.member_id,
         "edits_grids": principal.role in GRID_EDITORS,
         "dispatches": principal.role in COMMAND_CENTRES,
         "acts_on": _acts_on(principal),

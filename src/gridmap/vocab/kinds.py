@@ -19,6 +19,22 @@ ListKind = Literal["resource", "need", "project"]
 LIST_KINDS: tuple[str, ...] = get_args(ListKind)
 OwnerKind = Literal["unit", "resident", "branch"]
 OWNER_KINDS: tuple[str, ...] = get_args(OwnerKind)
+# How a need came in: a resident's public form (群众点单, no token), a grid worker or an office on
+# a resident's behalf, a Party member, a loaded data set.
+ListSource = Literal["public", "worker", "office", "member", "import"]
+LIST_SOURCES: tuple[str, ...] = get_args(ListSource)
+# To whom a branch assigns a need (支部派单): a Party member, a resident unit, the grid's team.
+ListAssignee = Literal["member", "unit", "team"]
+LIST_ASSIGNEES: tuple[str, ...] = get_args(ListAssignee)
+# The Party organisation on the map: 社区大党委 (a community's big Party committee, with member
+# units), 网格党支部 (a grid branch), 楼栋(院落)党小组 (a building or yard group).
+OrgKind = Literal["committee", "branch", "group"]
+ORG_KINDS: tuple[str, ...] = get_args(OrgKind)
+# What a resident unit (驻区单位) is: 机关, 事业单位, 企业, 学校, 医院, 社会组织, other.
+UnitKind = Literal[
+    "government", "institution", "enterprise", "school", "hospital", "social_org", "other"
+]
+UNIT_KINDS: tuple[str, ...] = get_args(UnitKind)
 Severity = Literal["general", "important", "urgent"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 # How a street came to own an incident: claimed from its pool (抢单), dispatched by the district

@@ -44,7 +44,10 @@ TASK_OPEN = ("assigned", "working")
 # A request to extend a time limit (延期) or park an incident (挂账), decided a level up.
 APPROVAL_DECISIONS = ("pending", "approved", "refused")
 
-ListStatus = Literal["open", "matched", "in_progress", "done", "closed"]
+# A list item: open → assigned (支部派单, to a member, a unit or the team) → in_progress (接单: a
+# member claimed or took it; a matched project is under way) → done (with a completion report) →
+# closed. ``matched``: a need or resource joined into a project.
+ListStatus = Literal["open", "assigned", "matched", "in_progress", "done", "closed"]
 LIST_STATUSES: tuple[str, ...] = get_args(ListStatus)
 
 

@@ -85,7 +85,7 @@ Object.assign(WORDS, {
 // Grid team roles by name; a role missing here is shown as its code.
 export const ROLES = {
   leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警",
-  mediator: "调解员", safety: "安全员", volunteer: "志愿者",
+  mediator: "调解员", safety: "安全员", vanguard: "党员先锋队", volunteer: "志愿者",
 };
 
 // The domain's codes in words, per vocabulary (web/lib/words.js lists the codes).
@@ -96,14 +96,14 @@ export const CODES = {
     resolved: "待核查", closed: "已结案", evaluated: "已考评", cancelled: "已作废", parked: "已挂账" },
   severity: { general: "一般", important: "重要", urgent: "紧急" },
   list_kind: { resource: "资源清单", need: "需求清单", project: "项目清单" },
-  list_status: { open: "待对接", matched: "已对接", in_progress: "实施中", done: "已完成", closed: "已关闭" },
+  list_status: { open: "待对接", assigned: "已派单", matched: "已对接", in_progress: "实施中", done: "已完成", closed: "已关闭" },
   owner_kind: { unit: "驻区单位", resident: "居民", branch: "党支部" },
   centre_kind: { party_mass_center: "党群服务中心", red_station: "红色驿站", convenience_station: "便民服务站" },
   circle_method: { network: "按步行路网", buffer: "按直线距离（无路网）" },
   region_level: { district: "区", street: "街道", community: "社区", grid: "网格" },
-  token_role: { admin: "管理员", district: "区", street: "街道", community: "社区", worker: "网格员", department: "部门", viewer: "查看者" },
-  holder_kind: { office: "机关", staff: "网格工作人员", party_member: "党员", department: "部门" },
-  staff_role: { leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警", mediator: "调解员", safety: "安全员", volunteer: "志愿者" },
+  token_role: { admin: "管理员", district: "区", street: "街道", community: "社区", worker: "网格员", department: "部门", branch: "党支部", viewer: "查看者" },
+  holder_kind: { office: "机关", staff: "网格工作人员", party_member: "党员", party_org: "党组织", department: "部门" },
+  staff_role: { leader: "网格长", worker: "网格员", guide: "指导员", police: "社区民警", mediator: "调解员", safety: "安全员", vanguard: "党员先锋队", volunteer: "志愿服务队" },
   dispatch_mode: { claim: "街道抢单", dispatch: "区派单", auto: "抢单超时自动派单", team: "派网格团队", split: "分单", joint: "联单", escalate: "返单" },
   category_class: { city_management: "城市管理", social_governance: "社会治理" },
   care_tag: { hardship: "困难群众", elderly_alone: "独居老人", empty_nest: "空巢老人", left_behind_child: "留守儿童", disabled: "残疾人", subsistence: "低保户", serious_illness: "大病患者" },
