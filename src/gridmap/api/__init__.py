@@ -19,6 +19,7 @@ from gridmap.api import (
     me,
     open311,
     patrols,
+    posts,
     public,
     regions,
     services,
@@ -47,6 +48,7 @@ api_router.include_router(households.router)
 api_router.include_router(visits.router)
 api_router.include_router(lists.router)
 api_router.include_router(public.router)
+api_router.include_router(posts.router)
 api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)
