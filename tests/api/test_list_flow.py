@@ -474,3 +474,31 @@ def test_project_sheet_on_projects_only(client: TestClient, db: Session) -> None
         assert client.patch(f"{API}/lists/{p['id']}", json=bad, headers=w.office).status_code == 422
     # The project runs the flow too.
     assert client.post(f"{API}/lists/{p['id']}/claim", headers=w.me).status_code == 200
+
+
+def test_every_refusal_of_the_lists_has_words_in_both_languages() -> None:
+    import re
+
+    from gridmap import errors
+    from gridmap.settings import project_root
+
+    mine = (
+        errors.ListWrongState,
+        errors.ListItemTaken,
+        errors.SheetOnProjectOnly,
+        errors.WishOnNeedOnly,
+        errors.AssigneeOutside,
+        errors.NotAMember,
+        errors.PostTaken,
+        errors.PostNotTaken,
+        errors.NotACommunity,
+        errors.NoGridHere,
+        errors.TooManyRequests,
+        errors.OutsideCommunity,
+        errors.OutsideChina,
+        errors.RegionNotFound,
+    )
+    for lang in ("zh", "en"):
+        words = (project_root() / "web" / "lib" / "text" / f"lists_{lang}.js").read_text()
+        keys = set(re.findall(r"^\s*(err_\w+):", words, re.M))
+        assert {f"err_{e.code}" for e in mine} <= keys, lang
