@@ -502,3 +502,10 @@ def test_every_refusal_of_the_lists_has_words_in_both_languages() -> None:
         words = (project_root() / "web" / "lib" / "text" / f"lists_{lang}.js").read_text()
         keys = set(re.findall(r"^\s*(err_\w+):", words, re.M))
         assert {f"err_{e.code}" for e in mine} <= keys, lang
+
+
+def test_a_wish_flag_cannot_be_emptied(client: TestClient, db: Session) -> None:
+    w = world(db)
+    item = need(client, w)
+    r = client.patch(f"{API}/lists/{item}", json={"wish": None}, headers=w.office)
+    assert r.status_code == 422 and row(db, item).wish is False
