@@ -18,10 +18,12 @@ from gridmap.api import (
     maps,
     me,
     open311,
+    org_checks,
     patrols,
     regions,
     services,
     stats,
+    teams,
     tiles,
     visits,
     whistle,
@@ -32,6 +34,8 @@ api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
+api_router.include_router(teams.grid_router)
+api_router.include_router(teams.staff_router)
 api_router.include_router(exchange.router)
 # Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
 api_router.include_router(board.router)
@@ -41,6 +45,8 @@ api_router.include_router(approvals.router)
 api_router.include_router(whistle.incident_router)
 api_router.include_router(incidents.router)
 api_router.include_router(stats.router)
+api_router.include_router(org_checks.stats_router)
+api_router.include_router(org_checks.checks_router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(visits.router)
