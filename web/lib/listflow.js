@@ -32,20 +32,24 @@ export function named(name, masked) {
 }
 
 const when = (iso) => (iso ? String(iso).slice(0, 16).replace("T", " ") : "");
+// Who acted, as the audit names them ("学院路街道办 (token 3, street 110108010)"): the name alone.
+const actorName = (actor) => (actor ? String(actor).split(" (token ")[0] : "");
+/** The member who took an item on (or to whom it was assigned), 已隐去 where masked. */
+const memberName = (p) => (p.member ? named(p.member.name, true) : "");
 
 /** To whom an item was assigned, in words. */
 function assignee(p) {
   if (p.assignee_kind === "team") return t("flow_to_team");
   if (p.assignee_kind === "unit") return t("flow_to_unit", { name: named(p.unit_name, true) || `#${p.unit_id}` });
-  if (p.assignee_kind === "member") return t("flow_to_member", { name: named(p.member_name, p.masked !== false) });
+  if (p.assignee_kind === "member") return t("flow_to_member", { name: memberName(p) || t("org_hidden") });
   return "";
 }
 
 /** The steps an item went through so far, as [step, words] pairs. */
 function steps(p) {
   const out = [[t("flow_entered"), [when(p.created_at), word("list_source", p.source)].filter(Boolean).join(" · ")]];
-  if (p.assigned_at) out.push([t("flow_assigned"), [when(p.assigned_at), assignee(p), p.assigned_by].filter(Boolean).join(" · ")]);
-  if (p.taken_at) out.push([t("flow_taken"), [when(p.taken_at), named(p.taken_by || p.member_name, true)].filter(Boolean).join(" · ")]);
+  if (p.assigned_at) out.push([t("flow_assigned"), [when(p.assigned_at), assignee(p), actorName(p.assigned_by)].filter(Boolean).join(" · ")]);
+  if (p.taken_at) out.push([t("flow_taken"), [when(p.taken_at), memberName(p)].filter(Boolean).join(" · ")]);
   if (p.done_at) out.push([t("flow_done"), [when(p.done_at), p.hours !== null && p.hours !== undefined ? t("flow_hours", { n: p.hours }) : ""].filter(Boolean).join(" · ")]);
   if (p.status === "closed") out.push([t("flow_closed"), ""]);
   return out;
