@@ -20,6 +20,7 @@ from gridmap.api import (
     open311,
     org,
     patrols,
+    public,
     regions,
     services,
     stats,
@@ -50,6 +51,7 @@ api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(visits.router)
 api_router.include_router(lists.router)
+api_router.include_router(public.router)
 api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)
