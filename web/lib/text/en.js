@@ -1,6 +1,7 @@
 // The interface's words in English.
 import { WORDS as PHONE } from "./phone_en.js";
 import { WORDS as FIELD } from "./field_en.js";
+import { WORDS as TEAMS } from "./teams_en.js";
 import { WORDS as ORG } from "./org_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
@@ -184,6 +185,9 @@ Object.assign(WORDS, {
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);
+
+// Grid teams, the organisation's checks and figures.
+Object.assign(WORDS, TEAMS);
 
 // The organisation on the map: the Party layer and tree, a grid's organisation and team, the lists' flow.
 Object.assign(WORDS, ORG);

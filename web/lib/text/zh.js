@@ -1,6 +1,7 @@
 // The interface's words in Chinese (the default language).
 import { WORDS as PHONE } from "./phone_zh.js";
 import { WORDS as FIELD } from "./field_zh.js";
+import { WORDS as TEAMS } from "./teams_zh.js";
 import { WORDS as ORG } from "./org_zh.js";
 export const WORDS = {
   title: "网格地图", search: "搜索", search_placeholder: "地址或网格编码", sign_in: "登录编辑",
@@ -181,6 +182,9 @@ Object.assign(WORDS, {
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);
+
+// Grid teams, the organisation's checks and figures.
+Object.assign(WORDS, TEAMS);
 
 // The organisation on the map: the Party layer and tree, a grid's organisation and team, the lists' flow.
 Object.assign(WORDS, ORG);
