@@ -8,7 +8,7 @@ export const WORDS = {
   org_tree: "Organisation", org_tree_title: "{name} · organisation", org_tree_pick: "Community",
   org_tree_empty: "No Party organisation in this community yet", org_tree_loading: "Reading the organisation…",
   org_counts: "{members} members · {households} households", org_serves: "serves {n}", org_central_short: "Central household",
-  org_central_at: "{building} unit {unit} room {room}", org_warnings_n: "{n} warnings",
+  org_central_at: "{building} {unit} {room}", org_warnings_n: "{n} warnings",
   org_layer_ready: "Party organisation: {communities} communities, {grids} grids with a branch ({ms} ms)",
   org_warnings_ready: "Grid warnings: {n}", org_warnings_list: "List of warnings", org_warnings_none: "No warnings here",
   org_of_grid: "Party and team", org_grid_title: "{name} · Party and team", org_branch: "Grid Party branch",

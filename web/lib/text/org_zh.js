@@ -9,7 +9,7 @@ export const WORDS = {
   org_tree: "组织架构", org_tree_title: "{name} · 组织架构", org_tree_pick: "社区",
   org_tree_empty: "本社区尚未建立党组织", org_tree_loading: "正在读取组织架构…",
   org_counts: "党员 {members} · 户 {households}", org_serves: "联系 {n} 户", org_central_short: "中心户",
-  org_central_at: "{building} {unit}单元 {room}室", org_warnings_n: "{n} 条提醒",
+  org_central_at: "{building} {unit} {room}", org_warnings_n: "{n} 条提醒",
   org_layer_ready: "党组织：{communities} 个社区，{grids} 个网格建有党支部（{ms} 毫秒）",
   org_warnings_ready: "网格提醒：{n} 条", org_warnings_list: "提醒列表", org_warnings_none: "此范围内没有提醒",
   // A grid's organisation (click on a grid).
