@@ -419,12 +419,6 @@ class UnitCommitteeElsewhere(InvalidInput):
     code = "unit_committee_elsewhere"
 
 
-class HouseholdOutsideGroup(InvalidInput):
-    """A household whose building is not one of the group's buildings."""
-
-    code = "household_outside_group"
-
-
 class DataSetError(GridmapError):
     """A data set folder that cannot be loaded as it is."""
 
