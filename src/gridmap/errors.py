@@ -104,6 +104,76 @@ class GridOverlap(Conflict):
     code = "grid_overlap"
 
 
+class ListWrongState(Conflict):
+    """A step of a list item's flow (assign, claim, complete, close) its status does not allow;
+    ``status`` says what it is."""
+
+    code = "list_wrong_state"
+
+
+class ListItemTaken(Conflict):
+    """A claim of a need, wish or project another member (or a unit, or the team) has."""
+
+    code = "list_item_taken"
+
+
+class SheetOnProjectOnly(InvalidInput):
+    """Project sheet fields (服务内容, 服务标准, 时限, 责任单位, 责任人) on a need or resource."""
+
+    code = "sheet_on_project_only"
+
+
+class WishOnNeedOnly(InvalidInput):
+    """A wish (微心愿) that is not a need."""
+
+    code = "wish_on_need_only"
+
+
+class AssigneeOutside(InvalidInput):
+    """An assignee (a member, a unit, the team) that is not there for the item's community or
+    grid, or does not exist."""
+
+    code = "assignee_outside"
+
+
+class NotAMember(Forbidden):
+    """A claim, or a post's hours, by a token that is not a Party member's (or by a member
+    outside the item's community)."""
+
+    code = "not_a_member"
+
+
+class PostTaken(Conflict):
+    """A claim of a post another member holds."""
+
+    code = "post_taken"
+
+
+class PostNotTaken(Conflict):
+    """A release or hours for a post nobody holds."""
+
+    code = "post_not_taken"
+
+
+class NotACommunity(InvalidInput):
+    """A street, district or grid code where a community's is asked for."""
+
+    code = "not_a_community"
+
+
+class NoGridHere(InvalidInput):
+    """A point in a community that lies in none of its grids."""
+
+    code = "no_grid_here"
+
+
+class TooManyRequests(GridmapError):
+    """More public submissions from one client than allowed in an hour; ``retry_after`` says
+    in how many seconds the next one is accepted."""
+
+    code = "too_many_requests"
+
+
 class PreconditionFailed(GridmapError):
     """``If-Match`` names a version that is no longer current."""
 
@@ -285,6 +355,70 @@ class TrackInFuture(BadTrack):
     code = "track_in_future"
 
 
+# The Party organisation: organisations, members, resident units.
+
+
+class OrgParentKind(InvalidInput):
+    """An organisation under the wrong kind of parent: a committee has none, a branch sits under
+    a committee, a group under a branch."""
+
+    code = "org_parent_kind"
+
+
+class OrgOutsideCommunity(InvalidInput):
+    """A grid, building or parent of an organisation outside the organisation's community."""
+
+    code = "org_outside_community"
+
+
+class GridHasBranch(Conflict):
+    """A grid that already has its branch (one branch a grid)."""
+
+    code = "grid_has_branch"
+
+
+class BuildingHasGroup(Conflict):
+    """A building that already has its group (one group a building)."""
+
+    code = "building_has_group"
+
+
+class OrgHasChildren(Conflict):
+    """An organisation that still has organisations under it."""
+
+    code = "org_has_children"
+
+
+class OrgHasMembers(Conflict):
+    """An organisation that still has members (or designated households, or live tokens)."""
+
+    code = "org_has_members"
+
+
+class OrgHasTokens(Conflict):
+    """An organisation whose secretary still holds a live token (revoke it first)."""
+
+    code = "org_has_tokens"
+
+
+class PersonIsMember(Conflict):
+    """A person who is already a Party member."""
+
+    code = "person_is_member"
+
+
+class MemberHasWork(Conflict):
+    """A member who took list items or holds a post."""
+
+    code = "member_has_work"
+
+
+class UnitCommitteeElsewhere(InvalidInput):
+    """A resident unit joined to a committee that is not its community's."""
+
+    code = "unit_committee_elsewhere"
+
+
 class DataSetError(GridmapError):
     """A data set folder that cannot be loaded as it is."""
 
@@ -297,6 +431,7 @@ DEFAULT_STATUS_CODES: dict[type[GridmapError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooManyRequests: 429,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
     DatabaseUnavailable: 503,

@@ -18,8 +18,10 @@ from gridmap.api import (
     maps,
     me,
     open311,
+    org,
     org_checks,
     patrols,
+    public,
     regions,
     services,
     stats,
@@ -36,6 +38,7 @@ api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(teams.grid_router)
 api_router.include_router(teams.staff_router)
+api_router.include_router(org.grid_router)
 api_router.include_router(exchange.router)
 # Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
 api_router.include_router(board.router)
@@ -51,10 +54,14 @@ api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(visits.router)
 api_router.include_router(lists.router)
+api_router.include_router(public.router)
 api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)
 api_router.include_router(whistle.router)
+api_router.include_router(org.router)
+api_router.include_router(org.member_router)
+api_router.include_router(org.unit_router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)
