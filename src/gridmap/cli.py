@@ -458,11 +458,48 @@ def validate(
                 style=None if r["exact"] else "red",
             )
         _print_table(table)
+    _print_warnings(settings, region, to=err if as_json else console)
     bad = [r["community"]["code"] for r in reports if not r["exact"]]
     if bad:
         err.print(f"{len(bad)} of {len(reports)} communities are not exactly covered")
         raise typer.Exit(code=1)
     err.print(f"all {len(reports)} communities are exactly covered")
+
+
+def _print_warnings(settings: Settings, region: str, *, to: Console) -> None:
+    """The organisation's warnings of ``region`` after the coverage report: how many of each
+    check, in words, with the first grids they concern. Warnings never change the exit code."""
+    from gridmap.services.org_checks import CHECK_WORDS, Thresholds, warnings
+
+    try:
+        with _session(settings) as session:
+            found = warnings(session, region=region, limits=Thresholds.from_settings(settings.api))
+    except GridmapError as exc:
+        _fail(exc)
+    total = found["numberReturned"]
+    if not total:
+        to.print(f"no organisation warnings in {region}")
+        return
+    table = Table(title=f"organisation warnings in {region} (warnings only: not counted above)")
+    for col in ("warning", "n", "grids"):
+        table.add_column(col, justify="right" if col == "n" else "left")
+    for check, n in found["counts"].items():
+        if not n:
+            continue
+        grids = sorted(
+            {
+                str(f["properties"]["grid_code"])
+                for f in found["features"]
+                if f["properties"]["check"] == check and f["properties"]["grid_code"]
+            }
+        )
+        shown = ", ".join(grids[:5]) + (f" and {len(grids) - 5} more" if len(grids) > 5 else "")
+        table.add_row(CHECK_WORDS[check], str(n), shown)
+    if to is console:
+        _print_table(table)
+    else:
+        to.print(table)
+    to.print(f"{total} organisation warnings in {region}")
 
 
 # What an output's name says it is; ".zip" is a zipped shapefile, as the API sends it.
@@ -1004,6 +1041,10 @@ def serve(
     _serve(settings, host or settings.api.host, port or settings.api.port, workers)
 
 
+# The community whose branch secretary and member get the demo's tokens (六道口社区).
+DEMO_ORG_COMMUNITY = "110108010002"
+
+
 def _demo_token(settings: Settings) -> str:
     from gridmap.auth import create_token, revoke_named
     from gridmap.vocab.codes import REGION_DIGITS
@@ -1017,6 +1058,61 @@ def _demo_token(settings: Settings) -> str:
     return secret
 
 
+def _demo_org_tokens(settings: Settings) -> list[tuple[str, str]]:
+    """A token of a branch of the demo community and one of a member of that branch (the
+    previous demo's revoked): what each may do in words, and its secret. None without one."""
+    from sqlalchemy import func, select
+
+    from gridmap.auth import Holder, create_token, revoke_named
+    from gridmap.models import ListItem, PartyMember, PartyOrg, PartyOrgGrid, Person
+
+    made: list[tuple[str, str]] = []
+    with _session(settings) as session:
+        revoke_named(session, "demo branch")
+        revoke_named(session, "demo member")
+        branch = session.execute(
+            select(PartyOrg.id, PartyOrg.name, PartyOrgGrid.grid_code)
+            .join(PartyOrgGrid, PartyOrgGrid.org_id == PartyOrg.id)
+            .where(PartyOrg.kind == "branch", PartyOrg.community_code == DEMO_ORG_COMMUNITY)
+            .order_by(PartyOrgGrid.grid_code)
+            .limit(1)
+        ).first()
+        if branch is None:
+            return made
+        secret, _ = create_token(
+            session, holder=Holder("party_org", org=branch.id), name="demo branch"
+        )
+        made.append(
+            (
+                f"the branch {branch.name} (its secretary: assigns needs and wishes, changes "
+                f"its groups, members and posts in grid {branch.grid_code})",
+                secret,
+            )
+        )
+        # the member of the branch with the most items taken on, so the token has work to show
+        member = session.execute(
+            select(Person.id, Person.name)
+            .join(PartyMember, PartyMember.person_id == Person.id)
+            .outerjoin(ListItem, ListItem.member_id == PartyMember.id)
+            .where(PartyMember.org_id == branch.id)
+            .group_by(Person.id, Person.name, Person.key)
+            .order_by(func.count(ListItem.id).desc(), Person.key)
+            .limit(1)
+        ).first()
+        if member is not None:
+            secret, _ = create_token(
+                session, holder=Holder("party_member", person=member.id), name="demo member"
+            )
+            made.append(
+                (
+                    f"a member of that branch, {member.name} (generated): claims open needs and "
+                    "wishes of the community, takes what the branch assigns, reports them done",
+                    secret,
+                )
+            )
+    return made
+
+
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
@@ -1027,12 +1123,15 @@ def demo(
     try:
         _load(settings, settings.api.data_dir, commit=True, unless_loaded=True)
         secret = _demo_token(settings)
+        org_tokens = _demo_org_tokens(settings)
     except GridmapError as exc:
         _fail(exc)
     console.print(
         f"a token that edits the grids of {settings.api.start_region} (revoked by the next demo):"
         f"\n  {secret}"
     )
+    for what, org_secret in org_tokens:
+        console.print(f"a token of {what}:\n  {org_secret}")
     # Ctrl-C stops uvicorn cleanly; make SIGTERM do the same.
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
     _serve(settings, host or settings.api.host, port or settings.api.port)

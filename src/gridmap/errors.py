@@ -222,6 +222,42 @@ class OutsideGrids(NotFound):
     code = "outside_grids"
 
 
+class StaffNotFound(NotFound):
+    """No grid staff post (``grid_staff``) with that id."""
+
+    code = "staff_not_found"
+
+
+class StaffExists(Conflict):
+    """The person already holds that role in that grid."""
+
+    code = "staff_exists"
+
+
+class StaffPersonUnknown(InvalidInput):
+    """A grid post given to a person id that names no one."""
+
+    code = "staff_person_unknown"
+
+
+class StaffTeamRole(InvalidInput):
+    """An N: team (党员先锋队, 志愿服务队) named for a role that belongs to none."""
+
+    code = "staff_team_role"
+
+
+class ReassignNotPending(Conflict):
+    """A post or designated household sent for reassignment that no redraw left behind there."""
+
+    code = "reassign_not_pending"
+
+
+class HouseholdOutsideGroup(InvalidInput):
+    """A designated household given to a group whose branch does not hold its building's grid."""
+
+    code = "household_outside_group"
+
+
 class VisitTimeOutOfRange(InvalidInput):
     """A household visit's time in the future, or too long ago to be recorded now."""
 
@@ -317,6 +353,70 @@ class TrackInFuture(BadTrack):
     """A point time later than now (beyond the allowed clock difference)."""
 
     code = "track_in_future"
+
+
+# The Party organisation: organisations, members, resident units.
+
+
+class OrgParentKind(InvalidInput):
+    """An organisation under the wrong kind of parent: a committee has none, a branch sits under
+    a committee, a group under a branch."""
+
+    code = "org_parent_kind"
+
+
+class OrgOutsideCommunity(InvalidInput):
+    """A grid, building or parent of an organisation outside the organisation's community."""
+
+    code = "org_outside_community"
+
+
+class GridHasBranch(Conflict):
+    """A grid that already has its branch (one branch a grid)."""
+
+    code = "grid_has_branch"
+
+
+class BuildingHasGroup(Conflict):
+    """A building that already has its group (one group a building)."""
+
+    code = "building_has_group"
+
+
+class OrgHasChildren(Conflict):
+    """An organisation that still has organisations under it."""
+
+    code = "org_has_children"
+
+
+class OrgHasMembers(Conflict):
+    """An organisation that still has members (or designated households, or live tokens)."""
+
+    code = "org_has_members"
+
+
+class OrgHasTokens(Conflict):
+    """An organisation whose secretary still holds a live token (revoke it first)."""
+
+    code = "org_has_tokens"
+
+
+class PersonIsMember(Conflict):
+    """A person who is already a Party member."""
+
+    code = "person_is_member"
+
+
+class MemberHasWork(Conflict):
+    """A member who took list items or holds a post."""
+
+    code = "member_has_work"
+
+
+class UnitCommitteeElsewhere(InvalidInput):
+    """A resident unit joined to a committee that is not its community's."""
+
+    code = "unit_committee_elsewhere"
 
 
 class DataSetError(GridmapError):

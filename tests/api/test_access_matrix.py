@@ -66,6 +66,9 @@ class World:
     head: int
     household: int
     etags: dict[str, str]
+    # A guide's post in the west grid, and a post left on a retired grid of the community.
+    post: int = 0
+    orphan: int = 0
 
 
 CALLERS = (
@@ -201,7 +204,10 @@ def build(client: TestClient, db: Session) -> World:
     etags = {
         code: client.get(f"{API}/grids/{code}").headers["etag"] for code in (WEST_GRID, EAST_GRID)
     }
+    post, orphan = posts(db)
     return World(
+        post=post,
+        orphan=orphan,
         incident=incident,
         duplicate=duplicate,
         handled=handled,
@@ -215,6 +221,23 @@ def build(client: TestClient, db: Session) -> World:
         household=household,
         etags=etags,
     )
+
+
+def posts(db: Session) -> tuple[int, int]:
+    """A guide's post in the west grid, and a worker's left on a grid retired by a redraw (in
+    the community's ungridded strip)."""
+    add_grid(db, COMMUNITY + "009", square(116.348, 40.0, 116.35, 40.01), name="旧网格")
+    db.execute(
+        text("UPDATE grid SET valid_to = clock_timestamp() WHERE code = :c"),
+        {"c": COMMUNITY + "009"},
+    )
+    add_staff(db, WEST_GRID, "guide", "孙指导", "13700004444")
+    add_staff(db, COMMUNITY + "009", "worker", "钱旧岗", "13700005555")
+    found = db.execute(
+        text("SELECT id FROM grid_staff WHERE grid_code IN (:w, :o) ORDER BY grid_code"),
+        {"w": WEST_GRID, "o": COMMUNITY + "009"},
+    ).scalars()
+    return tuple(int(i) for i in found)  # type: ignore[return-value]
 
 
 def grid_file() -> bytes:
@@ -536,6 +559,35 @@ WRITES |= {
             },
         },
         DISTRICT_OFFICE,
+    ),
+}
+# Grid teams (tests/api/test_teams.py, tests/api/test_org_checks.py).
+WRITES |= {
+    ("POST", "/api/v1/grids/{code}/team"): (
+        lambda w: {
+            "url": f"{API}/grids/{WEST_GRID}/team",
+            "json": {"person": {"name": "吴调解"}, "role": "mediator"},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/api/v1/grid-staff/{staff_id}"): (
+        lambda w: {"url": f"{API}/grid-staff/{w.post}", "json": {"since": "2025-01-01"}},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/grid-staff/{staff_id}/move"): (
+        lambda w: {"url": f"{API}/grid-staff/{w.post}/move", "json": {"grid_code": EAST_GRID}},
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/api/v1/grid-staff/{staff_id}"): (
+        lambda w: {"url": f"{API}/grid-staff/{w.post}"},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/grids/{code}/reassign"): (
+        lambda w: {
+            "url": f"{API}/grids/{COMMUNITY}009/reassign",
+            "json": {"staff": [{"id": w.orphan, "grid_code": EAST_GRID}]},
+        },
+        COMMUNITY_OFFICE,
     ),
 }
 # Operations that take a body but write nothing, so have no place in the matrix.

@@ -18,12 +18,15 @@ from gridmap.api import (
     maps,
     me,
     open311,
+    org,
+    org_checks,
     patrols,
     posts,
     public,
     regions,
     services,
     stats,
+    teams,
     tiles,
     visits,
     whistle,
@@ -34,6 +37,9 @@ api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
+api_router.include_router(teams.grid_router)
+api_router.include_router(teams.staff_router)
+api_router.include_router(org.grid_router)
 api_router.include_router(exchange.router)
 # Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
 api_router.include_router(board.router)
@@ -43,6 +49,8 @@ api_router.include_router(approvals.router)
 api_router.include_router(whistle.incident_router)
 api_router.include_router(incidents.router)
 api_router.include_router(stats.router)
+api_router.include_router(org_checks.stats_router)
+api_router.include_router(org_checks.checks_router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(visits.router)
@@ -53,6 +61,9 @@ api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)
 api_router.include_router(whistle.router)
+api_router.include_router(org.router)
+api_router.include_router(org.member_router)
+api_router.include_router(org.unit_router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)
