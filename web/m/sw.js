@@ -12,6 +12,8 @@ const SHELL = [
   "/m/lib/fieldsend.js", "/m/lib/fieldui.js",
   "/lib/i18n.js", "/lib/dom.js", "/lib/words.js", "/lib/text/zh.js", "/lib/text/en.js",
   "/lib/text/phone_zh.js", "/lib/text/phone_en.js", "/lib/text/field_zh.js", "/lib/text/field_en.js",
+  "/lib/text/lists_zh.js", "/lib/text/lists_en.js",
+  "/lib/text/teams_zh.js", "/lib/text/teams_en.js", "/lib/text/org_zh.js", "/lib/text/org_en.js",
   "/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css", "/vendor/idb/umd.js",
 ];
 // Files the shell fetches besides SHELL (a feature's own module) are kept as they pass.

@@ -21,6 +21,7 @@ from gridmap.api import (
     org,
     org_checks,
     patrols,
+    posts,
     public,
     regions,
     services,
@@ -55,6 +56,7 @@ api_router.include_router(households.router)
 api_router.include_router(visits.router)
 api_router.include_router(lists.router)
 api_router.include_router(public.router)
+api_router.include_router(posts.router)
 api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)

@@ -77,7 +77,7 @@ class ItemPatch(Sheet):
     @model_validator(mode="before")
     @classmethod
     def _no_emptied_fields(cls, data: Any) -> Any:
-        return kept(data, "category", "title", "owner_kind", "status")
+        return kept(data, "category", "title", "owner_kind", "status", "wish")
 
 
 class MatchIn(Sheet):
