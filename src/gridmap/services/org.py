@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal, forget_org_tokens
@@ -797,12 +798,12 @@ def create_member(
             "employer": values.get("employer"),
             "employer_unit_id": values.get("employer_unit_id"),
             "household_id": values.get("household_id"),
+            "registered_community": registered,
+            "registered_at": func.now() if registered is not None else None,
         },
     )
     if member_id is None:
         raise PersonIsMember(f"person {person} is already a member")
-    if registered is not None:
-        q.register(session, member_id=member_id, community=registered)
     after = q.members(session, ids=[member_id])[0]
     _audit(session, principal, "create", "party_member", str(member_id), None, after)
     return get_member(session, member_id=member_id, principal=principal)
