@@ -1,6 +1,7 @@
 // The interface's words in English.
 import { WORDS as PHONE } from "./phone_en.js";
 import { WORDS as FIELD } from "./field_en.js";
+import { WORDS as ORG_ERRORS } from "./errors_org_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
   signed_in: "Signed in", sign_out: "Stop editing", token_prompt: "Access token (from gridmap token create):",
@@ -178,4 +179,4 @@ Object.assign(WORDS, {
 });
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
-Object.assign(WORDS, PHONE, FIELD);
+Object.assign(WORDS, PHONE, FIELD, ORG_ERRORS);
