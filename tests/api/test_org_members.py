@@ -233,3 +233,31 @@ def test_me_names_the_organisation_and_the_member(api: TestClient, db: Session) 
     me = api.get(f"{API}/me", headers=branch_bearer(db, w["west"])).json()
     assert me["role"] == "branch" and me["org"]["name"] == "西支部"
     assert [g["code"] for g in me["grids"]] == [WEST_GRID] and me["acts_on"] == "grids"
+
+
+def test_tokens_follow_their_organisations_links_at_once(api: TestClient, db: Session) -> None:
+    w = _world(db)
+    committee = branch_bearer(db, w["committee"])
+    west = branch_bearer(db, w["west"])
+    office = bearer(db)
+    db.flush()
+
+    def grids(headers: dict[str, str]) -> list[str]:
+        return [g["code"] for g in api.get(f"{API}/me", headers=headers).json()["grids"]]
+
+    assert grids(committee) == [WEST_GRID, EAST_GRID] and grids(west) == [WEST_GRID]
+    r = api.patch(f"{API}/party-orgs/{w['west']}", headers=office, json={"grid_codes": []})
+    assert r.status_code == 200
+    assert grids(committee) == [EAST_GRID] and grids(west) == []
+    r = api.post(
+        f"{API}/party-members",
+        headers=west,
+        json={"person": {"name": "测试党员七"}, "org_id": w["west"]},
+    )
+    assert r.status_code == 201  # its own members still; its grids are none
+    r = api.patch(f"{API}/party-orgs/{w['east']}", headers=office, json={"grid_codes": []})
+    r = api.patch(
+        f"{API}/party-orgs/{w['west']}", headers=office, json={"grid_codes": [WEST_GRID, EAST_GRID]}
+    )
+    assert r.status_code == 200
+    assert grids(west) == [WEST_GRID, EAST_GRID] and grids(committee) == [WEST_GRID, EAST_GRID]
