@@ -31,6 +31,7 @@ from tests.utils.fixtures import (
     square,
 )
 from tests.utils.homes import add_building
+from tests.utils.org import add_member, add_org, add_unit
 
 from gridmap.auth import Holder, create_token
 from gridmap.dependencies import get_session
@@ -66,6 +67,9 @@ class World:
     head: int
     household: int
     etags: dict[str, str]
+    # The Party organisation of the target community: ids by what they are (committee, branch,
+    # an empty group, a member, a resident unit).
+    org: dict[str, int]
     # A guide's post in the west grid, and a post left on a retired grid of the community.
     post: int = 0
     orphan: int = 0
@@ -204,10 +208,22 @@ def build(client: TestClient, db: Session) -> World:
     etags = {
         code: client.get(f"{API}/grids/{code}").headers["etag"] for code in (WEST_GRID, EAST_GRID)
     }
+    committee = add_org(db, "committee", "C-AM", "测试大党委", COMMUNITY)
+    branch = add_org(
+        db, "branch", "B-AM", "西支部", COMMUNITY, parent=committee, grids=(WEST_GRID,)
+    )
+    org = {
+        "committee": committee,
+        "branch": branch,
+        "group": add_org(db, "group", "G-AM", "空党小组", COMMUNITY, parent=branch),
+        "member": add_member(db, "测试党员(生成)", org=branch),
+        "unit": add_unit(db, "U-AM", "某公司(生成)", *IN_WEST),
+    }
     post, orphan = posts(db)
     return World(
         post=post,
         orphan=orphan,
+        org=org,
         incident=incident,
         duplicate=duplicate,
         handled=handled,
@@ -591,6 +607,69 @@ WRITES |= {
     ),
 }
 # Operations that take a body but write nothing, so have no place in the matrix.
+# The Party organisation, its members and resident units (tests/api/test_org_scope.py: an
+# organisation's own token under it as well).
+WRITES |= {
+    ("POST", "/api/v1/party-orgs"): (
+        lambda w: {
+            "url": f"{API}/party-orgs",
+            "json": {"kind": "committee", "name": "又一大党委", "community_code": COMMUNITY},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/api/v1/party-orgs/{org_id}"): (
+        lambda w: {"url": f"{API}/party-orgs/{w.org['branch']}", "json": {"name": "西支部二"}},
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/api/v1/party-orgs/{org_id}"): (
+        lambda w: {"url": f"{API}/party-orgs/{w.org['group']}"},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/party-members"): (
+        lambda w: {
+            "url": f"{API}/party-members",
+            "json": {"person": {"name": "新党员(生成)"}, "org_id": w.org["branch"]},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/api/v1/party-members/{member_id}"): (
+        lambda w: {"url": f"{API}/party-members/{w.org['member']}", "json": {"in_service": True}},
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/api/v1/party-members/{member_id}"): (
+        lambda w: {"url": f"{API}/party-members/{w.org['member']}"},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/party-members/{member_id}/register"): (
+        lambda w: {
+            "url": f"{API}/party-members/{w.org['member']}/register",
+            "json": {"community_code": COMMUNITY},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/resident-units"): (
+        lambda w: {
+            "url": f"{API}/resident-units",
+            "json": {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": list(IN_WEST)},
+                "properties": {"name": "某学校(生成)", "kind": "school"},
+            },
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/api/v1/resident-units/{unit_id}"): (
+        lambda w: {
+            "url": f"{API}/resident-units/{w.org['unit']}",
+            "json": {"properties": {"committee_id": w.org["committee"]}},
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/api/v1/resident-units/{unit_id}"): (
+        lambda w: {"url": f"{API}/resident-units/{w.org['unit']}"},
+        COMMUNITY_OFFICE,
+    ),
+}
 READS = {("POST", "/api/v1/lookup"): "many points looked up at once"}
 # Operations that answer who may per item (200 with a status each): tests/api/test_board.py.
 PER_ITEM = {("POST", "/api/v1/incidents/bulk/{step}"): "one step on many incidents"}

@@ -10,7 +10,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from tests.utils.fixtures import COMMUNITY, EAST_GRID, WEST_GRID, bearer, two_grids
+from tests.utils.fixtures import (
+    COMMUNITY,
+    EAST_GRID,
+    STREET,
+    WEST_GRID,
+    add_grid,
+    add_region,
+    bearer,
+    square,
+    two_grids,
+)
 from tests.utils.homes import add_building
 from tests.utils.network import offset
 from tests.utils.org import add_member, add_org, add_person
@@ -208,6 +218,24 @@ def test_kind_parent_and_place_rules(api: TestClient, db: Session) -> None:
         json={**base, "kind": "committee", "community_code": "110108010009"},
     )
     assert (r.status_code, r.json()["code"]) == (422, "invalid_input")
+    # A grid and a building of another community.
+    other = "110108010002"
+    add_region(db, other, "community", "另一社区", STREET, square(116.35, 40.0, 116.36, 40.01))
+    add_grid(db, other + "001", square(116.35, 40.0, 116.36, 40.01))
+    far = add_building(db, "BO-01", other + "001", offset(800, 0), 1)
+    db.flush()
+    for extra in (
+        {"kind": "branch", "parent_id": committee, "grid_codes": [other + "001"]},
+        {"kind": "group", "parent_id": branch, "building_ids": [far]},
+    ):
+        r = api.post(f"{API}/party-orgs", headers=street, json={**base, **extra})
+        assert (r.status_code, r.json()["code"]) == (422, "org_outside_community"), r.text
+    r = api.post(
+        f"{API}/party-orgs",
+        headers=street,
+        json={**base, "kind": "branch", "parent_id": committee, "community_code": other},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "org_outside_community"), r.text
     assert _count(db, "SELECT count(*) FROM party_org") == before
     r = api.post(
         f"{API}/party-orgs",

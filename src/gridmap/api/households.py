@@ -111,7 +111,7 @@ def get_household(
     "/{household_id}",
     response_class=GeoJSONResponse,
     **documented(HouseholdDetail),
-    summary="Mark designated",
+    summary="Mark designated, or put in a Party group",
 )
 def patch_household(
     request: Request,
@@ -120,16 +120,28 @@ def patch_household(
     household_id: RowId,
     patch: HouseholdPatch,
 ) -> Any:
-    """Mark a household designated (党员中心户), or unmark it (its served households are freed)."""
-    return GeoJSONResponse(
-        service.set_designated(
+    """Mark a household designated (党员中心户), or unmark it (its served households are freed);
+    ``group_id`` puts it in the Party group of its building (null: in none; 422
+    ``household_outside_group`` for a group elsewhere)."""
+    changes = patch.model_dump(exclude_unset=True)
+    feature: dict[str, Any] = {}
+    if "group_id" in changes:
+        feature = service.set_group(
             session,
             household_id=household_id,
-            designated=patch.designated,
+            group_id=changes["group_id"],
             principal=principal,
             rule=_rule(request),
         )
-    )
+    if "designated" in changes:
+        feature = service.set_designated(
+            session,
+            household_id=household_id,
+            designated=changes["designated"],
+            principal=principal,
+            rule=_rule(request),
+        )
+    return GeoJSONResponse(feature)
 
 
 @router.put(

@@ -63,6 +63,7 @@ _ROW = select(
     _h.c.designated,
     _h.c.party_members,
     _h.c.served_by,
+    _h.c.group_id,
     _b.c.grid_code,
     _b.c.community_code,
     _sb.c.grid_code.label("served_by_grid"),
@@ -141,7 +142,9 @@ def locked(session: Session, *, household_ids: Sequence[int]) -> list[Any]:
     of their grid or community), locked for update."""
     return list(
         session.execute(
-            select(_h.c.id, _h.c.designated, _h.c.served_by, _PLACE)
+            select(
+                _h.c.id, _h.c.designated, _h.c.served_by, _h.c.group_id, _h.c.building_id, _PLACE
+            )
             .select_from(_WITH_BUILDING)
             .where(_h.c.id.in_(household_ids))
             .with_for_update(of=_h)
@@ -224,3 +227,8 @@ def designated_points(*, region: str) -> Select[Any]:
         _ROW.selected_columns.serves,
         _ROW.selected_columns.geom,
     ).where(_h.c.designated, _PLACE_CODE.startswith(region))
+
+
+def set_group(session: Session, *, household_id: int, group_id: int | None) -> None:
+    """Put a household in a Party group (None: in none)."""
+    session.execute(update(_h).where(_h.c.id == household_id).values(group_id=group_id))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gridmap.schemas import kept
 
 # A designated household (党员中心户) looks after 10–20 neighbours; far more is a data error.
 MAX_SERVED = 200
@@ -19,11 +21,20 @@ class ServedIn(BaseModel):
 
 
 class HouseholdPatch(BaseModel):
-    """Mark or unmark a designated household."""
+    """Mark or unmark a designated household, or put it in a building's Party group
+    (``group_id``; null takes it out)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    designated: bool
+    designated: bool | None = None
+    group_id: int | None = Field(default=None, ge=1, le=2**62)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _something_to_change(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not ({"designated", "group_id"} & data.keys()):
+            raise ValueError("give designated or group_id")
+        return kept(data, "designated")
 
 
 class HouseholdProperties(BaseModel):
@@ -39,6 +50,7 @@ class HouseholdProperties(BaseModel):
     designated: bool
     party_members: int
     served_by: int | None
+    group_id: int | None = Field(default=None, description="its building's Party group")
     grid_code: str | None
     community_code: str | None
     served_by_grid: str | None

@@ -22,6 +22,27 @@ class ServedGrid(BaseModel):
     name: str | None = None
 
 
+class MeOrg(BaseModel):
+    """The Party organisation a token acts for, or a member belongs to."""
+
+    id: int
+    code: str
+    kind: str
+    name: str
+    community_code: str
+
+
+class MeMember(BaseModel):
+    """The Party member a token acts as: their organisation and registration (双报到)."""
+
+    id: int
+    org: MeOrg | None
+    in_service: bool
+    registered_community: str | None
+    registered_community_name: str | None
+    hours_served: float
+
+
 class MePublic(BaseModel):
     """The holder of the token sent: whom it is issued to, its role, where it acts, when it ends."""
 
@@ -42,6 +63,8 @@ class MePublic(BaseModel):
     member_id: int | None = Field(
         default=None, description="a Party member's token: the member it acts as"
     )
+    org: MeOrg | None = Field(default=None, description="a Party organisation's token: it")
+    member: MeMember | None = Field(default=None, description="a Party member's token: them")
     edits_grids: bool = Field(description="whether this token may draw and change grids")
     dispatches: bool = Field(
         default=False,

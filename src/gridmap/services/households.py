@@ -13,14 +13,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
-from gridmap.errors import Conflict, InvalidInput, NotFound
+from gridmap.errors import Conflict, Forbidden, HouseholdOutsideGroup, InvalidInput, NotFound
 from gridmap.queries import audit
 from gridmap.queries import households as q
+from gridmap.queries import org as org_queries
 from gridmap.schemas.households import MAX_SERVED
 from gridmap.services.access import require_role
 from gridmap.services.care import VisitRule, due_at, log_reads, sees_care, tags_of
 from gridmap.services.contacts import masked, masked_page
-from gridmap.vocab.roles import GRID_EDITORS
+from gridmap.vocab.roles import GRID_EDITORS, ORG_EDITORS
 
 _PLACES = ("grid_code", "community_code")
 
@@ -177,6 +178,57 @@ def set_designated(
             str(household_id),
             before={"designated": head.designated},
             after={"designated": designated, "released": sorted(released)},
+        )
+    return get_household(session, household_id=household_id, principal=principal, rule=rule)
+
+
+def set_group(
+    session: Session,
+    *,
+    household_id: int,
+    group_id: int | None,
+    principal: Principal,
+    rule: VisitRule,
+) -> dict[str, Any]:
+    """Put a household in the Party group (党小组) of its building, or (None) in none: by an
+    office covering it, or the token of an organisation over the group whose grids hold it."""
+    what = "put households in Party groups"
+    require_role(principal, what, roles=(*ORG_EDITORS, "branch"))
+    rows = q.locked(session, household_ids=[household_id])
+    if not rows:
+        raise NotFound(f"no household {household_id}")
+    head = rows[0]
+    if principal.role == "branch":
+        mine = org_queries.subtree(session, org_id=principal.org_id) if principal.org_id else set()
+        if not principal.covers(head.place) or (group_id is not None and group_id not in mine):
+            raise Forbidden(
+                f"an organisation's token may {what} only in its own grids and groups",
+                role=principal.role,
+            )
+    else:
+        principal.require(what, roles=ORG_EDITORS, place=head.place)
+    if group_id is not None:
+        group = org_queries.head(session, org_id=group_id)
+        if group is None or group.kind != "group":
+            raise InvalidInput(f"no Party group {group_id}", field="group_id")
+        found = org_queries.orgs(session, ids=[group_id])[0]
+        if head.building_id not in found["building_ids"]:
+            raise HouseholdOutsideGroup(
+                f"household {household_id}'s building is not one of group {found['code']}'s "
+                "buildings",
+                group_id=group_id,
+                building_id=head.building_id,
+            )
+    if head.group_id != group_id:
+        q.set_group(session, household_id=household_id, group_id=group_id)
+        audit.record(
+            session,
+            principal.actor,
+            "group",
+            "household",
+            str(household_id),
+            before={"group_id": head.group_id},
+            after={"group_id": group_id},
         )
     return get_household(session, household_id=household_id, principal=principal, rule=rule)
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import Unauthorized
+from gridmap.queries import org as org_queries
 from gridmap.queries import tokens as q
 from gridmap.vocab.codes import GRID_DIGITS
 from gridmap.vocab.roles import COMMAND_CENTRES, GRID_EDITORS
@@ -38,7 +39,38 @@ def whoami(session: Session, *, principal: Principal) -> dict[str, Any]:
     if principal.grids is not None:
         names = q.grid_names(session, codes=principal.grids)
         answer["grids"] = [{"code": c, "name": names.get(c)} for c in sorted(principal.grids)]
+    if principal.org_id is not None:
+        answer["org"] = _org(session, principal.org_id)
+    if principal.member_id is not None:
+        answer["member"] = _member(session, principal.member_id)
     return answer
+
+
+def _org(session: Session, org_id: int | None) -> dict[str, Any] | None:
+    """An organisation's id, code, kind, name and community."""
+    row = org_queries.head(session, org_id=org_id) if org_id is not None else None
+    if row is None:
+        return None
+    keys = ("id", "code", "kind", "name", "community_code")
+    return {k: getattr(row, k) for k in keys}
+
+
+def _member(session: Session, member_id: int) -> dict[str, Any] | None:
+    """A member's organisation and registration (双报到), without personal data."""
+    rows = org_queries.members(session, ids=[member_id])
+    if not rows:
+        return None
+    m = rows[0]
+    registered = m["registered_community"]
+    named = org_queries.region_name(session, code=registered) if registered else None
+    return {
+        "id": m["id"],
+        "org": _org(session, m["org_id"]),
+        "in_service": m["in_service"],
+        "registered_community": registered,
+        "registered_community_name": named[0] if named else None,
+        "hours_served": m["hours_served"],
+    }
 
 
 def _place(session: Session, code: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal, forget_org_tokens
@@ -203,14 +204,11 @@ def tree(
     if region is None or region[1] != "community":
         raise RegionNotFound(f"no community {community}")
     rows = q.orgs(session, community=community)
-    nodes = {r["id"]: org_out(r, principal, set()) for r in rows}
-    areas = q.areas(session, org_ids=list(nodes))
-    for r in rows:
-        nodes[r["id"]] = {
-            **org_out(r, principal, areas[r["id"]]),
-            "children": [],
-            "warnings": [],
-        }
+    areas = q.areas(session, org_ids=[r["id"] for r in rows])
+    nodes = {
+        r["id"]: {**org_out(r, principal, areas[r["id"]]), "children": [], "warnings": []}
+        for r in rows
+    }
     groups = [i for i, n in nodes.items() if n["kind"] == "group"]
     central = q.central_households(session, group_ids=groups)
     for i in groups:
@@ -262,21 +260,24 @@ def grid_org(
     ids = ([branch] if branch is not None else []) + sorted(group_ids)
     shown = {r["id"]: r for r in orgs_out(session, q.orgs(session, ids=ids), principal)}
     members = members_out(session, q.members(session, org_ids=ids), principal) if ids else []
-    team = []
-    for t in q.team(session, grid=grid):
-        who = contact(principal, t["person_id"], t["name"], t["phone"])
-        if principal.sees_personal_data(grid):
-            who = {"person_id": t["person_id"], "name": t["name"], "phone": t["phone"]}
-            who["masked"] = False
-        team.append(
-            {
-                "id": t["id"],
-                "role": t["role"],
-                "team": t["team"],
-                "since": t["since"].isoformat() if t["since"] else None,
-                **who,
-            }
-        )
+    # The grid's team is masked as everywhere else (lookup, the team panel): for the staff of
+    # the grid's place only.
+    staff_seen = principal.sees_personal_data(grid)
+    team = [
+        {
+            "id": t["id"],
+            "role": t["role"],
+            "team": t["team"],
+            "since": t["since"].isoformat() if t["since"] else None,
+            **(
+                {"person_id": t["person_id"], "name": t["name"], "phone": t["phone"]}
+                if staff_seen
+                else {"person_id": None, "name": None, "phone": None}
+            ),
+            "masked": not staff_seen,
+        }
+        for t in q.team(session, grid=grid)
+    ]
     units = [
         unit_out(u, principal)
         for u in unit_queries.units(session, grid=grid, limit=500, offset=0)["features"]
@@ -797,12 +798,12 @@ def create_member(
             "employer": values.get("employer"),
             "employer_unit_id": values.get("employer_unit_id"),
             "household_id": values.get("household_id"),
+            "registered_community": registered,
+            "registered_at": func.now() if registered is not None else None,
         },
     )
     if member_id is None:
         raise PersonIsMember(f"person {person} is already a member")
-    if registered is not None:
-        q.register(session, member_id=member_id, community=registered)
     after = q.members(session, ids=[member_id])[0]
     _audit(session, principal, "create", "party_member", str(member_id), None, after)
     return get_member(session, member_id=member_id, principal=principal)

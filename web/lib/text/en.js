@@ -4,6 +4,7 @@ import { WORDS as FIELD } from "./field_en.js";
 import { WORDS as LISTS } from "./lists_en.js";
 import { WORDS as TEAMS } from "./teams_en.js";
 import { WORDS as ORG } from "./org_en.js";
+import { WORDS as ORG_ERRORS } from "./errors_org_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
   signed_in: "Signed in", sign_out: "Stop editing", token_prompt: "Access token (from gridmap token create):",
@@ -185,7 +186,7 @@ Object.assign(WORDS, {
 });
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
-Object.assign(WORDS, PHONE, FIELD);
+Object.assign(WORDS, PHONE, FIELD, ORG_ERRORS);
 // The three lists' flow, posts and the public need form.
 Object.assign(WORDS, LISTS);
 

@@ -4,6 +4,7 @@ import { WORDS as FIELD } from "./field_zh.js";
 import { WORDS as LISTS } from "./lists_zh.js";
 import { WORDS as TEAMS } from "./teams_zh.js";
 import { WORDS as ORG } from "./org_zh.js";
+import { WORDS as ORG_ERRORS } from "./errors_org_zh.js";
 export const WORDS = {
   title: "网格地图", search: "搜索", search_placeholder: "地址或网格编码", sign_in: "登录编辑",
   signed_in: "已登录", sign_out: "退出编辑", token_prompt: "请输入访问令牌（gridmap token create 生成）：",
@@ -182,7 +183,7 @@ Object.assign(WORDS, {
 });
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
-Object.assign(WORDS, PHONE, FIELD);
+Object.assign(WORDS, PHONE, FIELD, ORG_ERRORS);
 // The three lists' flow, posts and the public need form.
 Object.assign(WORDS, LISTS);
 
