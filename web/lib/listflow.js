@@ -40,7 +40,7 @@ const memberName = (p) => (p.member ? named(p.member.name, true) : "");
 /** To whom an item was assigned, in words. */
 function assignee(p) {
   if (p.assignee_kind === "team") return t("flow_to_team");
-  if (p.assignee_kind === "unit") return t("flow_to_unit", { name: named(p.unit_name, true) || `#${p.unit_id}` });
+  if (p.assignee_kind === "unit") return t("flow_to_unit", { name: p.unit ? p.unit.name : "" });
   if (p.assignee_kind === "member") return t("flow_to_member", { name: memberName(p) || t("org_hidden") });
   return "";
 }
