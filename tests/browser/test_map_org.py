@@ -452,6 +452,28 @@ def test_the_tree_lists_the_branches_and_a_click_zooms(
     page.screenshot(path=str(shots / "tree.png"))
 
 
+def test_a_tree_that_cannot_be_read_says_why_in_words(
+    page: Page, own_live: Live, org: Org, shots: Path
+) -> None:
+    # The server answers the tree with a failure whose reason is in English.
+    page.route(
+        "**/api/v1/party-orgs/tree*",
+        lambda route: route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"detail": "the database did not answer in time"}',
+        ),
+    )
+    _fly(page, org.grid)
+    _org_on(page)
+    page.locator("button.org-tree-btn").click()
+    failed = page.locator("#panel .org-tree .error")
+    failed.wait_for(timeout=15_000)
+    said = failed.inner_text()
+    assert "服务暂不可用" in said and "database" not in said, said
+    page.screenshot(path=str(shots / "tree-failed.png"))
+
+
 def test_in_english(page: Page, own_live: Live, org: Org, shots: Path) -> None:
     page.locator("#lang-btn").click()
     _fly(page, org.grid)
