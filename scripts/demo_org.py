@@ -39,8 +39,9 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 # is never taken for a staff member with the same name and number.
 MEMBER_PREFIXES = ("35", "36", "37", "87")
 OSM_EXTRACTS = ("osm-beijing-haidian-cau", "osm-beijing-haidian-pku", "osm-beijing-bupt")
-# The street whose grids must show one or two without a branch (red on the map).
-RED_STREET = "110108010"
+# The street whose grids show two without a branch (red on the map): not 学院路, whose every grid
+# has its branch.
+RED_STREET = "110108008"
 # The community the field demo and the printed tokens use.
 TOKEN_COMMUNITY = "110108010002"
 GROUP_SHARE = 0.68

@@ -52,14 +52,32 @@ def test_the_organisation_of_the_demo(demo_engine: Engine) -> None:
     assert one("SELECT count(DISTINCT community_code) FROM grid WHERE valid_to IS NULL") == one(
         "SELECT count(*) FROM party_org WHERE kind = 'committee'"
     )
-    # 学院路: every grid has a branch but two (shown red)
+    # 学院路: a branch for every one of its grids (at least 46)
+    assert (
+        one(
+            "SELECT count(*) FROM party_org WHERE kind = 'branch' "
+            "AND community_code LIKE '110108010%'"
+        )
+        >= 46
+    )
+    assert one("SELECT count(*) FROM grid WHERE valid_to IS NULL AND code LIKE '110108010%'") >= 46
     assert (
         one(
             "SELECT count(*) FROM grid g WHERE g.valid_to IS NULL AND g.code LIKE '110108010%' "
             "AND NOT EXISTS (SELECT 1 FROM party_org_grid og WHERE og.grid_code = g.code)"
         )
-        == 2
+        == 0
     )
+    # two grids of 北太平庄街道 have none (shown red), both without households
+    with demo_engine.connect() as conn:
+        bare = conn.execute(
+            text(
+                "SELECT g.code, coalesce(g.households, 0) FROM grid g WHERE g.valid_to IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM party_org_grid og WHERE og.grid_code = g.code) "
+                "ORDER BY g.code"
+            )
+        ).all()
+    assert [(code[:9], n) for code, n in bare] == [("110108008", 0), ("110108008", 0)], bare
     # a branch's grid lies in its community, a group's buildings in its branch's grid
     assert (
         one(

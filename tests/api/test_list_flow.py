@@ -250,6 +250,26 @@ def test_assigning_checks_who_and_where(client: TestClient, db: Session) -> None
     assert hours_of(db, w.member) == 0
 
 
+def test_a_unit_assigned_is_named_to_everyone(client: TestClient, db: Session) -> None:
+    w = world(db)
+    item = need(client, w, at=EAST)
+    assert client.get(f"{API}/lists/{item}").json()["properties"]["unit"] is None
+    r = client.post(f"{API}/lists/{item}/assign", json={"unit_id": w.unit}, headers=w.office)
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"]["unit"] == {"id": w.unit, "name": "某科技公司"}
+    # A unit is a public body: its name is not masked, unlike the need's contact.
+    for headers in ({}, w.me, w.west, w.office):
+        page = client.get(f"{API}/lists?status=assigned", headers=headers).json()
+        (p,) = [f["properties"] for f in page["features"] if f["properties"]["id"] == item]
+        assert p["unit"] == {"id": w.unit, "name": "某科技公司"}, headers
+        assert "unit_name" not in p
+    assert client.get(f"{API}/lists/{item}").json()["properties"]["contact_name"] == "赵**"
+    # Assigned to a member later: no unit any more.
+    r = client.post(f"{API}/lists/{item}/assign", json={"member_id": w.registered}, headers=w.east)
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"]["unit"] is None
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -452,6 +452,58 @@ def test_the_tree_lists_the_branches_and_a_click_zooms(
     page.screenshot(path=str(shots / "tree.png"))
 
 
+def _grid_popup(page: Page, live: Live, code: str) -> str:
+    """Click inside the grid on the map: its popup; answers the popup's buttons' classes."""
+    page.keyboard.press("Escape")
+    people.click(page, _inside(live, code))
+    popup = page.locator(f".leaflet-popup-content .popup[data-grid='{code}']")
+    popup.wait_for(timeout=10_000)
+    return " ".join(popup.locator("button").evaluate_all("bs => bs.map(b => b.className)"))
+
+
+def test_members_and_branches_are_named_and_see_no_grid_editing(
+    page: Page, own_live: Live, org: Org, shots: Path
+) -> None:
+    _fly(page, org.grid)
+    who = _sign_in(page, org.member_token)
+    assert who.startswith(f"党员 {MEMBERS[0]}") and org.branch in who, who
+    assert "接单" in who and "查看者" not in who and "（）" not in who, who
+    buttons = _grid_popup(page, own_live, org.grid)
+    assert "org-grid" in buttons and "edit-grid" not in buttons, buttons
+    assert page.locator(".leaflet-popup-content", has_text="编辑边界").count() == 0
+    page.screenshot(path=str(shots / "member-popup.png"))
+    page.locator("#token-btn").click()  # sign out
+    who = _sign_in(page, org.branch_token)
+    assert who.startswith(f"党组织 {org.branch}") and "派单" in who and "查看者" not in who, who
+    assert "edit-grid" not in _grid_popup(page, own_live, org.grid)
+    page.locator("#token-btn").click()
+    # The community office edits its grids: the tools are there.
+    _sign_in(page, org.office)
+    assert "edit-grid" in _grid_popup(page, own_live, org.grid)
+
+
+def test_a_tree_that_cannot_be_read_says_why_in_words(
+    page: Page, own_live: Live, org: Org, shots: Path
+) -> None:
+    # The server answers the tree with a failure whose reason is in English.
+    page.route(
+        "**/api/v1/party-orgs/tree*",
+        lambda route: route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"detail": "the database did not answer in time"}',
+        ),
+    )
+    _fly(page, org.grid)
+    _org_on(page)
+    page.locator("button.org-tree-btn").click()
+    failed = page.locator("#panel .org-tree .error")
+    failed.wait_for(timeout=15_000)
+    said = failed.inner_text()
+    assert "服务暂不可用" in said and "database" not in said, said
+    page.screenshot(path=str(shots / "tree-failed.png"))
+
+
 def test_in_english(page: Page, own_live: Live, org: Org, shots: Path) -> None:
     page.locator("#lang-btn").click()
     _fly(page, org.grid)

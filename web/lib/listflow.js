@@ -12,7 +12,7 @@ const MAX_HOURS = 1000;
 const MAX_REPORT = 2000;
 const DONE_WORD = { assign: "list_assigned_ok", claim: "list_claimed_ok", complete: "list_completed_ok", close: "list_closed_ok" };
 
-/** A refused answer of the API in words: the word for its code, else the answer's reason. */
+/** A refused answer of the API in words: the word for its code, else for its HTTP status. */
 export function refusalWords(e) {
   const code = e && e.body && e.body.code;
   if (code) {
@@ -22,7 +22,9 @@ export function refusalWords(e) {
     }
   }
   const status = t(`http_${e.status}`);
-  return status === `http_${e.status}` ? e.message : status;
+  if (status !== `http_${e.status}`) return status;
+  if (!e.status) return t("network");
+  return t(e.status >= 500 ? "http_500" : "http_400");
 }
 
 /** A name as the API answered it: the name, or 已隐去 where it was masked. */
@@ -40,7 +42,7 @@ const memberName = (p) => (p.member ? named(p.member.name, true) : "");
 /** To whom an item was assigned, in words. */
 function assignee(p) {
   if (p.assignee_kind === "team") return t("flow_to_team");
-  if (p.assignee_kind === "unit") return t("flow_to_unit", { name: named(p.unit_name, true) || `#${p.unit_id}` });
+  if (p.assignee_kind === "unit") return t("flow_to_unit", { name: p.unit ? p.unit.name : "" });
   if (p.assignee_kind === "member") return t("flow_to_member", { name: memberName(p) || t("org_hidden") });
   return "";
 }

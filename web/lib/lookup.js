@@ -1,6 +1,7 @@
 // What is at a clicked point: the grid, community, street and team there, its figures, edit buttons.
-import { API, api, currentToken } from "./api.js";
+import { API, api } from "./api.js";
 import { button, el, rows } from "./dom.js";
+import { holder } from "./holder.js";
 import { t } from "./i18n.js";
 import { popupAt } from "./layers/popups.js";
 import { gridFigures } from "./panels.js";
@@ -9,7 +10,8 @@ import { gridKind, word } from "./words.js";
 
 /**
  * The popup content of a lookup answer. actions: [{ cls, label: () => words, run: (code) => … }],
- * shown as buttons when signed in (the editor's: edit, split, merge, delete, history…).
+ * shown as buttons to a token that edits grids (GET /me's edits_grids; the editor's: edit, split,
+ * merge, delete, history…).
  * The figures' place is kept while they load; loaded() runs once they are in. extras: buttons
  * of the same form shown to everyone (the grid's organisation and team).
  */
@@ -36,7 +38,8 @@ export function lookupCard(data, actions, loaded, extras) {
   if (extras && extras.length) {
     box.append(el("div", { class: "actions" }, extras.map((a) => button(a.cls, a.label(), () => a.run(g.code)))));
   }
-  if (currentToken() && actions) {
+  const who = holder();
+  if (who && who.edits_grids && actions) {
     box.append(el("div", { class: "actions" }, actions.map((a) => button(a.cls, a.label(), () => a.run(g.code)))));
   }
   box.append(el("div", { class: "muted" }, [t("coords", { lon: data.point.lon.toFixed(6), lat: data.point.lat.toFixed(6) })]));

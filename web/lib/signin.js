@@ -19,8 +19,24 @@ function placeOf(who) {
   return who.region_name || `${level} ${who.region || ""}`.trim();
 }
 
-/** Who the holder is, in words: 学院路街道办 · 街道（学院路街道）可编辑网格. */
+/** Where a Party member or organisation acts, in words: " (…)", or "" when nowhere is known. */
+function within(place) {
+  return place ? t("signin_within", { place }) : "";
+}
+
+/**
+ * Who the holder is, in words: 学院路街道办 · 街道（学院路街道）可编辑网格; a Party member by name with
+ * their organisation, a Party organisation by name with its grids, and what each may do.
+ */
 export function describe(who) {
+  if (who.holder === "party_member") {
+    const m = who.member || {};
+    const place = (m.org && m.org.name) || m.registered_community_name || "";
+    return t("signin_member", { name: who.name, place: within(place), rights: t("signin_member_rights") });
+  }
+  if (who.holder === "party_org") {
+    return t("signin_party_org", { name: who.name, place: within(who.grids ? placeOf(who) : ""), rights: t("signin_party_org_rights") });
+  }
   return t("signin_who", { name: who.name, role: word("token_role", who.role), region: placeOf(who),
     rights: who.edits_grids ? t("signin_can_edit") : t("signin_read_only") });
 }

@@ -14,7 +14,15 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gridmap.models import Grid, GridPiece, ListItem, PartyMember, PartyOrgGrid, Person
+from gridmap.models import (
+    Grid,
+    GridPiece,
+    ListItem,
+    PartyMember,
+    PartyOrgGrid,
+    Person,
+    ResidentUnit,
+)
 from gridmap.queries import feature_page, one_feature
 from gridmap.queries.circles import walkable
 
@@ -24,6 +32,7 @@ _p = cast(Table, GridPiece.__table__)
 _m = cast(Table, PartyMember.__table__)
 _person = cast(Table, Person.__table__)
 _og = cast(Table, PartyOrgGrid.__table__)
+_u = cast(Table, ResidentUnit.__table__)
 
 # The name of the member who took an item on (personal data: masked by the services).
 _MEMBER_NAME = (
@@ -32,6 +41,9 @@ _MEMBER_NAME = (
     .where(_m.c.id == _i.c.member_id)
     .scalar_subquery()
 )
+
+# The name of the unit an item was assigned to or offered by (a public body, not personal data).
+_UNIT_NAME = select(_u.c.name).where(_u.c.id == _i.c.unit_id).scalar_subquery()
 
 # An item as a feature: every column, and the community holding its grid.
 _ROW = select(
@@ -55,6 +67,7 @@ _ROW = select(
     _i.c.source,
     _i.c.org_id,
     _i.c.unit_id,
+    _UNIT_NAME.label("unit_name"),
     _i.c.assignee_kind,
     _i.c.member_id,
     _MEMBER_NAME.label("member_name"),

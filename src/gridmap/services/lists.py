@@ -61,13 +61,17 @@ def sees_people(principal: Principal, place: str | None) -> bool:
 
 def shown(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
     """A list item as ``principal`` may see it: the member who took it on as ``member``
-    ``{id, name}``; the contact, that member's name, the completion report, the project's
+    ``{id, name}``, its unit (a public body, named to everyone) as ``unit`` ``{id, name}``; the
+    contact, that member's name, the completion report, the project's
     responsible person and who assigned or took it masked unless the caller sees the personal
     data of the item's grid (a member token sees its own name)."""
     props = feature["properties"]
     name = props.pop("member_name", None)
     member_id = props.get("member_id")
     props["member"] = {"id": member_id, "name": name} if member_id is not None else None
+    unit_name = props.pop("unit_name", None)
+    unit_id = props.get("unit_id")
+    props["unit"] = {"id": unit_id, "name": unit_name} if unit_id is not None else None
     if sees_people(principal, props.get("grid_code")):
         return feature
     props["contact_name"] = mask_name(props.get("contact_name"))

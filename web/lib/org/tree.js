@@ -4,6 +4,7 @@ import { API, api } from "../api.js";
 import { button, el } from "../dom.js";
 import { t } from "../i18n.js";
 import { CENTRAL_MAX, CENTRAL_MIN, centralBad, committeesOf } from "../layers/org.js";
+import { refusalWords } from "../listflow.js";
 import { showPanel } from "../panels.js";
 import { word } from "../words.js";
 
@@ -39,7 +40,7 @@ export async function showTree(community, ctx) {
   try {
     answer = await api(`${API}/party-orgs/tree?community=${community}`);
   } catch (e) {
-    body.replaceChildren(el("div", { class: "error" }, [t("org_failed", { m: e.message })]));
+    body.replaceChildren(el("div", { class: "error" }, [t("org_failed", { m: refusalWords(e) })]));
     return;
   }
   const zoomGrids = (codes) => {

@@ -11,5 +11,5 @@ export const WORDS = {
   err_person_is_member: "This person is already a Party member",
   err_member_has_work: "This member still holds list items or a post: hand them on first",
   err_unit_committee_elsewhere: "A resident unit joins only its own community's committee",
-  err_household_outside_group: "The household's building is not one of this group's buildings",
+  err_household_outside_group: "The chosen Party group does not look after this household's building: choose a group that does",
 };

@@ -10,5 +10,5 @@ export const WORDS = {
   err_person_is_member: "此人已是党员，不能重复登记",
   err_member_has_work: "该党员还有认领的清单事项或岗位，请先移交",
   err_unit_committee_elsewhere: "驻区单位只能加入所在社区的大党委",
-  err_household_outside_group: "该户所在楼栋不属于所选楼栋党小组",
+  err_household_outside_group: "所选党小组不管该户所在的楼栋，请选一个管这栋楼的党小组",
 };

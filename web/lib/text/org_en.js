@@ -33,17 +33,8 @@ export const WORDS = {
   complete_report_needed: "Say what was done", complete_hours_bad: "Hours must be between 0 and 1000",
   list_assigned_ok: "Assigned", list_claimed_ok: "Taken on", list_completed_ok: "Done", list_closed_ok: "Closed",
   list_refused: "Not done: {m}", list_reload: "This item changed; shown as it is now",
-  err_org_parent_kind: "Wrong parent: a branch goes under a committee, a group under a branch",
-  err_grid_has_branch: "The grid already has a branch", err_building_has_group: "The building already has a group",
-  err_org_outside_community: "A grid or building outside the organisation's community", err_org_has_children: "The organisation still has organisations under it",
-  err_org_has_members: "The organisation still has members",
-  err_list_item_taken: "Another member took it on first", err_list_wrong_state: "Not possible in its current state",
-  err_outside_community: "The place is outside the community", err_too_many_requests: "Too many requests; try again later",
   err_validation_error: "Something entered is not accepted",
   err_grid_staff_not_found: "No longer on this grid's team", err_person_not_found: "No such person",
- 
- 
- 
   err_member_not_found: "No such member", err_unit_not_found: "No such resident unit",
 };
 

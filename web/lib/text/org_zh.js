@@ -37,18 +37,9 @@ export const WORDS = {
   complete_report_needed: "请填写完成情况", complete_hours_bad: "服务时长须在 0 到 1000 小时之间",
   list_assigned_ok: "已派单", list_claimed_ok: "已接单", list_completed_ok: "已完成", list_closed_ok: "已关闭",
   list_refused: "未办理：{m}", list_reload: "此条目已变化，已刷新",
-  // Refusals of the organisation's, teams' and lists' endpoints, by code.
-  err_org_parent_kind: "上级组织类型不对：支部须在大党委下，党小组须在支部下",
-  err_grid_has_branch: "该网格已有党支部", err_building_has_group: "该楼栋已有党小组",
-  err_org_outside_community: "网格或楼栋不在本组织所在社区", err_org_has_children: "该组织下还有下级组织",
-  err_org_has_members: "该组织还有党员",
-  err_list_item_taken: "已被其他党员接单", err_list_wrong_state: "当前状态下不能办理此步骤",
-  err_outside_community: "位置不在本社区", err_too_many_requests: "提交过于频繁，请稍后再试",
+  // Refusals of the team editing and the panels, by code (the organisation's are in errors_org_zh.js, the lists' in lists_zh.js).
   err_validation_error: "填写的内容不符合要求",
   err_grid_staff_not_found: "该成员已不在本网格", err_person_not_found: "未找到此人",
- 
- 
- 
   err_member_not_found: "未找到该党员", err_unit_not_found: "未找到该驻区单位",
 };
 

@@ -7,7 +7,6 @@ export const WORDS = {
   err_staff_team_role: "Only vanguard and volunteer posts belong to a team",
   err_grid_not_found: "No such grid (it may have been retired)",
   err_reassign_not_pending: "Nothing to reassign here for this item; reload and try again",
-  err_household_outside_group: "The chosen group's branch does not hold the grid of this household's building",
   // The checks (warnings, never errors); {n} {min} {max} are filled in.
   check_grid_no_leader: "Grid without a leader",
   check_grid_no_worker: "Grid without a grid worker",

@@ -7,7 +7,6 @@ export const WORDS = {
   err_staff_team_role: "只有党员先锋队、志愿服务队成员可填写所属队伍",
   err_grid_not_found: "未找到该网格（可能已被撤销）",
   err_reassign_not_pending: "此项无需在该网格重新分配，请刷新后再试",
-  err_household_outside_group: "所选党小组所属支部不在该户楼栋所在的网格",
   // The checks (warnings, never errors); {n} {min} {max} are filled in.
   check_grid_no_leader: "网格没有网格长",
   check_grid_no_worker: "网格没有专职网格员",
