@@ -19,6 +19,7 @@ from gridmap.api import (
     me,
     open311,
     patrols,
+    public_page,
     regions,
     services,
     stats,
@@ -56,3 +57,4 @@ root_router.include_router(open311.router)
 root_router.include_router(tiles.router)
 root_router.include_router(maps.router)
 root_router.include_router(board.page_router)
+root_router.include_router(public_page.page_router)

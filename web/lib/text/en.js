@@ -1,6 +1,7 @@
 // The interface's words in English.
 import { WORDS as PHONE } from "./phone_en.js";
 import { WORDS as FIELD } from "./field_en.js";
+import { WORDS as PUBLIC } from "./public_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
   signed_in: "Signed in", sign_out: "Stop editing", token_prompt: "Access token (from gridmap token create):",
@@ -179,3 +180,6 @@ Object.assign(WORDS, {
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);
+
+// The public page of a community (/public/{community}): its lists and the need form.
+Object.assign(WORDS, PUBLIC);

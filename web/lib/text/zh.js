@@ -1,6 +1,7 @@
 // The interface's words in Chinese (the default language).
 import { WORDS as PHONE } from "./phone_zh.js";
 import { WORDS as FIELD } from "./field_zh.js";
+import { WORDS as PUBLIC } from "./public_zh.js";
 export const WORDS = {
   title: "网格地图", search: "搜索", search_placeholder: "地址或网格编码", sign_in: "登录编辑",
   signed_in: "已登录", sign_out: "退出编辑", token_prompt: "请输入访问令牌（gridmap token create 生成）：",
@@ -176,3 +177,6 @@ Object.assign(WORDS, {
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);
+
+// The public page of a community (/public/{community}): its lists and the need form.
+Object.assign(WORDS, PUBLIC);
