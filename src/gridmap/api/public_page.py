@@ -19,6 +19,7 @@ _PAGE_CACHE = "public, max-age=300"
 
 
 @page_router.get("/public/{community}")
+@page_router.get("/public/{community}/")
 def public_page(request: Request, session: SessionDep, community: str) -> FileResponse:
     """The page of a community's lists and need form; for a code that names no community the
     same page answers 404, and says so in words once it has read the lists' answer."""

@@ -1,6 +1,6 @@
 // The words of the public page of a community (/public/{community}): its lists and the need form (English).
 export const WORDS = {
-  p_title: "Community lists", p_page_title: "{name} · public lists", p_street: "{street}", p_loading: "Loading…",
+  p_title: "Community lists", p_page_title: "{name} · public lists", p_loading: "Loading…",
   p_no_community: "There is no community {code}. Please check the community code in the address.",
   p_load_failed: "The community's lists cannot be read just now; please reload the page in a moment.",
   p_no_map: "This community has no boundary on the map yet; its lists are below.",
@@ -10,7 +10,7 @@ export const WORDS = {
   p_step_created: "Raised", p_step_assigned: "Assigned", p_step_taken: "Taken on", p_step_done: "Done",
   p_service_content: "Service", p_service_standard: "Standard", p_due_date: "Due", p_responsible_unit: "Responsible unit",
   p_post_duty: "Duty", p_post_open: "Open for a member", p_post_claimed: "Taken", p_post_hours: "{h} hours served",
-  p_resource_open: "Offered", p_updated: "Updated {t}",
+  p_resource_open: "Offered",
   p_form_title: "Ask the community for help",
   p_form_intro: "Need a hand from the community? Tap the place on the map, say what you need, and the grid's Party branch will pick it up.",
   p_pick_point: "First tap the map where the need is",

@@ -1,6 +1,6 @@
 // The words of the public page of a community (/public/{community}): its lists and the need form (Chinese).
 export const WORDS = {
-  p_title: "社区公开", p_page_title: "{name} · 三张清单公开", p_street: "{street}", p_loading: "加载中…",
+  p_title: "社区公开", p_page_title: "{name} · 三张清单公开", p_loading: "加载中…",
   p_no_community: "没有找到这个社区（{code}）。请检查网址中的社区编码。",
   p_load_failed: "暂时无法读取本社区的清单，请稍后刷新重试。",
   p_no_map: "本社区暂无地图边界，可在下方查看清单。",
@@ -11,7 +11,7 @@ export const WORDS = {
   p_step_created: "提出", p_step_assigned: "派单", p_step_taken: "接单", p_step_done: "完成",
   p_service_content: "服务内容", p_service_standard: "服务标准", p_due_date: "完成时限", p_responsible_unit: "责任单位",
   p_post_duty: "岗位职责", p_post_open: "待认领", p_post_claimed: "已认领", p_post_hours: "已服务 {h} 小时",
-  p_resource_open: "可提供", p_updated: "更新于 {t}",
+  p_resource_open: "可提供",
   // The need form (群众点单).
   p_form_title: "我要点单（群众点单）",
   p_form_intro: "有需要社区帮忙的事？在地图上点一下位置，写明需求，社区网格党支部会尽快对接。",
