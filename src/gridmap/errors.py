@@ -104,6 +104,76 @@ class GridOverlap(Conflict):
     code = "grid_overlap"
 
 
+class ListWrongState(Conflict):
+    """A step of a list item's flow (assign, claim, complete, close) its status does not allow;
+    ``status`` says what it is."""
+
+    code = "list_wrong_state"
+
+
+class ListItemTaken(Conflict):
+    """A claim of a need, wish or project another member (or a unit, or the team) has."""
+
+    code = "list_item_taken"
+
+
+class SheetOnProjectOnly(InvalidInput):
+    """Project sheet fields (服务内容, 服务标准, 时限, 责任单位, 责任人) on a need or resource."""
+
+    code = "sheet_on_project_only"
+
+
+class WishOnNeedOnly(InvalidInput):
+    """A wish (微心愿) that is not a need."""
+
+    code = "wish_on_need_only"
+
+
+class AssigneeOutside(InvalidInput):
+    """An assignee (a member, a unit, the team) that is not there for the item's community or
+    grid, or does not exist."""
+
+    code = "assignee_outside"
+
+
+class NotAMember(Forbidden):
+    """A claim, or a post's hours, by a token that is not a Party member's (or by a member
+    outside the item's community)."""
+
+    code = "not_a_member"
+
+
+class PostTaken(Conflict):
+    """A claim of a post another member holds."""
+
+    code = "post_taken"
+
+
+class PostNotTaken(Conflict):
+    """A release or hours for a post nobody holds."""
+
+    code = "post_not_taken"
+
+
+class NotACommunity(InvalidInput):
+    """A street, district or grid code where a community's is asked for."""
+
+    code = "not_a_community"
+
+
+class NoGridHere(InvalidInput):
+    """A point in a community that lies in none of its grids."""
+
+    code = "no_grid_here"
+
+
+class TooManyRequests(GridmapError):
+    """More public submissions from one client than allowed in an hour; ``retry_after`` says
+    in how many seconds the next one is accepted."""
+
+    code = "too_many_requests"
+
+
 class PreconditionFailed(GridmapError):
     """``If-Match`` names a version that is no longer current."""
 
@@ -261,6 +331,7 @@ DEFAULT_STATUS_CODES: dict[type[GridmapError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooManyRequests: 429,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
     DatabaseUnavailable: 503,

@@ -79,6 +79,8 @@ def add_exception_handlers(app: FastAPI) -> None:
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         if isinstance(exc, TryAgain):
             headers = {"Retry-After": "1"}
+        if "retry_after" in exc.extra:
+            headers = {"Retry-After": str(exc.extra["retry_after"])}
         if request.url.path.startswith("/open311/"):
             return open311_errors(request, status_for(exc), exc.message, headers)
         return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)

@@ -19,6 +19,7 @@ from gridmap.api import (
     me,
     open311,
     patrols,
+    public,
     public_page,
     regions,
     services,
@@ -46,6 +47,7 @@ api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(visits.router)
 api_router.include_router(lists.router)
+api_router.include_router(public.router)
 api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)

@@ -16,12 +16,15 @@ from gridmap.dependencies import (
     TokenDep,
     ViewBBoxDep,
 )
-from gridmap.errors import InvalidInput
+from gridmap.errors import InvalidInput, Unauthorized
 from gridmap.geo.crs import normalize_crs, to_wgs84
 from gridmap.queries.circles import circle_rules
 from gridmap.queries.lists import ItemFilter
 from gridmap.responses import GeoJSONResponse, created, documented
 from gridmap.schemas.lists import (
+    AssignIn,
+    CloseIn,
+    CompleteIn,
     ItemFeature,
     ItemIn,
     ItemPatch,
@@ -30,6 +33,7 @@ from gridmap.schemas.lists import (
     MatchIn,
     Status,
 )
+from gridmap.services import list_flow as flow
 from gridmap.services import lists as service
 from gridmap.vocab.kinds import ListKind
 
@@ -57,9 +61,31 @@ def list_items(
     grid: GridQuery = None,
     region: RegionQuery = None,
     status: Status | None = None,
+    wish: Annotated[bool | None, Query(description="true: wishes (微心愿) only")] = None,
+    member: Annotated[
+        int | None, Query(ge=1, le=2**62, description="taken on by this Party member")
+    ] = None,
+    mine: Annotated[
+        bool,
+        Query(description="a member's token: what I took on; a branch's: its grids' items"),
+    ] = False,
 ) -> Any:
-    """Items of the three lists, filtered (``bbox``: those in a map view); contacts masked
-    unless the token may see them."""
+    """Items of the three lists, filtered (``bbox``: those in a map view), with their flow
+    (whom assigned to, who took it on, the report); personal data masked unless the token may
+    see it."""
+    grids = None
+    if mine:
+        if not principal.authenticated:
+            raise Unauthorized("mine=true needs a member's or a branch's token")
+        if principal.member_id is not None:
+            member = principal.member_id
+        elif principal.role == "branch" and principal.grids is not None:
+            grids = principal.grids
+        else:
+            raise InvalidInput(
+                "mine=true is for a Party member's token (what they took on) or a branch's "
+                "(its grids' items); narrow an office's list by region or grid"
+            )
     return GeoJSONResponse(
         service.list_items(
             session,
@@ -71,6 +97,9 @@ def list_items(
                 region=region,
                 status=status,
                 bbox=bbox,
+                wish=wish,
+                member=member,
+                grids=grids,
             ),
             limit=page.limit,
             offset=page.offset,
@@ -133,6 +162,7 @@ def take_match(session: SessionDep, principal: TokenDep, chosen: MatchIn) -> Any
         need_id=chosen.need,
         resource_id=chosen.resource,
         title=chosen.title,
+        sheet=chosen.model_dump(include=set(service.SHEET), exclude_none=True),
         principal=principal,
     )
     return _created(feature)
@@ -179,3 +209,67 @@ def delete_item(session: SessionDep, principal: TokenDep, item_id: RowId) -> Res
     """Remove an item."""
     service.delete_item(session, item_id=item_id, principal=principal)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{item_id}/assign",
+    response_class=GeoJSONResponse,
+    **documented(ItemFeature, 404, 409),
+    summary="Assign a need, wish or project (支部派单)",
+)
+def assign(session: SessionDep, principal: TokenDep, item_id: RowId, body: AssignIn) -> Any:
+    """Give an open or assigned item to a Party member serving in its community, a resident
+    unit of its community, or its grid's team (a branch of its grid, or an office)."""
+    return GeoJSONResponse(
+        flow.assign(
+            session,
+            item_id=item_id,
+            member_id=body.member_id,
+            unit_id=body.unit_id,
+            team=bool(body.team),
+            note=body.note,
+            principal=principal,
+        )
+    )
+
+
+@router.post(
+    "/{item_id}/claim",
+    response_class=GeoJSONResponse,
+    **documented(ItemFeature, 404, 409),
+    summary="Claim a need, wish or project (党员接单)",
+)
+def claim(session: SessionDep, principal: TokenDep, item_id: RowId) -> Any:
+    """A Party member's token takes an open item of a community the member serves in, or one
+    assigned to the member; of two claims at once one wins, the other is told it is taken."""
+    return GeoJSONResponse(flow.claim(session, item_id=item_id, principal=principal))
+
+
+@router.post(
+    "/{item_id}/complete",
+    response_class=GeoJSONResponse,
+    **documented(ItemFeature, 404, 409),
+    summary="Report a need, wish or project done",
+)
+def complete(session: SessionDep, principal: TokenDep, item_id: RowId, body: CompleteIn) -> Any:
+    """The member who took it (or its branch or an office on their behalf) reports it done with
+    the hours served, which add to the member's total."""
+    return GeoJSONResponse(
+        flow.complete(
+            session, item_id=item_id, report=body.report, hours=body.hours, principal=principal
+        )
+    )
+
+
+@router.post(
+    "/{item_id}/close",
+    response_class=GeoJSONResponse,
+    **documented(ItemFeature, 404, 409),
+    summary="Close a need, wish or project",
+)
+def close(
+    session: SessionDep, principal: TokenDep, item_id: RowId, body: CloseIn | None = None
+) -> Any:
+    """Close a done item (or withdraw an open or assigned one): its branch or an office."""
+    note = body.note if body is not None else None
+    return GeoJSONResponse(flow.close(session, item_id=item_id, note=note, principal=principal))

@@ -14,13 +14,24 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gridmap.models import Grid, GridPiece, ListItem
+from gridmap.models import Grid, GridPiece, ListItem, PartyMember, PartyOrgGrid, Person
 from gridmap.queries import feature_page, one_feature
 from gridmap.queries.circles import walkable
 
 _i = cast(Table, ListItem.__table__)
 _g = cast(Table, Grid.__table__)
 _p = cast(Table, GridPiece.__table__)
+_m = cast(Table, PartyMember.__table__)
+_person = cast(Table, Person.__table__)
+_og = cast(Table, PartyOrgGrid.__table__)
+
+# The name of the member who took an item on (personal data: masked by the services).
+_MEMBER_NAME = (
+    select(_person.c.name)
+    .select_from(_m.join(_person, _person.c.id == _m.c.person_id))
+    .where(_m.c.id == _i.c.member_id)
+    .scalar_subquery()
+)
 
 # An item as a feature: every column, and the community holding its grid.
 _ROW = select(
@@ -40,6 +51,25 @@ _ROW = select(
     _i.c.grid_code,
     func.left(_i.c.grid_code, 12).label("community_code"),
     _i.c.created_at,
+    _i.c.wish,
+    _i.c.source,
+    _i.c.org_id,
+    _i.c.unit_id,
+    _i.c.assignee_kind,
+    _i.c.member_id,
+    _MEMBER_NAME.label("member_name"),
+    _i.c.assigned_by,
+    _i.c.assigned_at,
+    _i.c.taken_by,
+    _i.c.taken_at,
+    _i.c.done_at,
+    _i.c.report,
+    _i.c.hours,
+    _i.c.service_content,
+    _i.c.service_standard,
+    _i.c.due_date,
+    _i.c.responsible_unit,
+    _i.c.responsible_person,
     _i.c.geom,
 )
 
@@ -59,6 +89,11 @@ class ItemFilter:
     status: str | None = None
     # west, south, east, north in WGS84: the items inside a map view.
     bbox: tuple[float, float, float, float] | None = None
+    wish: bool | None = None
+    # The member who took the items on.
+    member: int | None = None
+    # Items in these grids only (a branch's ``mine``).
+    grids: frozenset[str] | None = None
 
 
 def list_items(session: Session, *, chosen: ItemFilter, limit: int, offset: int) -> dict[str, Any]:
@@ -76,6 +111,12 @@ def list_items(session: Session, *, chosen: ItemFilter, limit: int, offset: int)
         where.append(_i.c.status == chosen.status)
     if chosen.bbox is not None:
         where.append(_i.c.geom.op("&&")(func.ST_MakeEnvelope(*chosen.bbox, 4326)))
+    if chosen.wish is not None:
+        where.append(_i.c.wish.is_(chosen.wish))
+    if chosen.member is not None:
+        where.append(_i.c.member_id == chosen.member)
+    if chosen.grids is not None:
+        where.append(_i.c.grid_code.in_(sorted(chosen.grids)))
     return feature_page(
         session,
         rows=_ROW,
@@ -136,8 +177,9 @@ def insert_item(session: Session, *, values: dict[str, Any], lon: float, lat: fl
 
 
 def head(session: Session, *, item_id: int, lock: bool = False) -> Any:
-    """The item's kind, category, status, grid, title, owner and point (locked for update with
-    ``lock``); ``None`` when there is no such item."""
+    """The item's kind, category, status, grid and community, title, owner, whom it is assigned
+    to or taken by, and point (locked for update with ``lock``); ``None`` when there is no such
+    item."""
     chosen = select(
         _i.c.id,
         _i.c.code,
@@ -148,6 +190,10 @@ def head(session: Session, *, item_id: int, lock: bool = False) -> Any:
         _i.c.title,
         _i.c.owner_kind,
         _i.c.owner_name,
+        _i.c.assignee_kind,
+        _i.c.member_id,
+        _i.c.unit_id,
+        func.left(_i.c.grid_code, 12).label("community_code"),
         func.ST_X(_i.c.geom).label("lon"),
         func.ST_Y(_i.c.geom).label("lat"),
     ).where(_i.c.id == item_id)
@@ -230,3 +276,30 @@ def candidates(
         {"need": need_id, "edges": edges, "budget": budget_m, "snap": snap_m},
     ).all()
     return list(rows)
+
+
+def branch_of(session: Session, *, grid: str | None) -> int | None:
+    """The Party branch set up in ``grid`` (网格党支部), or None."""
+    if grid is None:
+        return None
+    found = session.execute(
+        select(_og.c.org_id).where(_og.c.grid_code == grid)
+    ).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+class _Now:
+    """Stands for the transaction's time in :func:`set_flow`'s values."""
+
+
+NOW = _Now()
+
+
+def set_flow(session: Session, *, item_id: int, values: dict[str, Any]) -> None:
+    """Write a step of an item's flow: its status and the flow columns of ``values`` (:data:`NOW`
+    for a time column stands for the transaction's time)."""
+    session.execute(
+        update(_i)
+        .where(_i.c.id == item_id)
+        .values({k: func.now() if v is NOW else v for k, v in values.items()})
+    )

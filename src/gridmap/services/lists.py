@@ -14,14 +14,20 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
-from gridmap.errors import Conflict, InvalidInput, NotFound
+from gridmap.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SheetOnProjectOnly,
+    WishOnNeedOnly,
+)
 from gridmap.geo.isochrone import CircleRules
+from gridmap.privacy import mask_actor, mask_name, mask_phone
 from gridmap.queries import audit
 from gridmap.queries import lists as q
 from gridmap.queries.circles import start_edges
 from gridmap.services.access import require_role
-from gridmap.services.contacts import masked, masked_page
-from gridmap.vocab.roles import WRITERS
+from gridmap.vocab.roles import ORG_READERS, WRITERS
 
 # How far a walk is followed when ranking matches; farther resources rank by straight line.
 MATCH_WALK_M = 5000.0
@@ -34,24 +40,83 @@ EDITABLE = (
     "contact_name",
     "contact_phone",
     "status",
+    "wish",
+)
+# The project sheet (项目清单): 服务内容, 服务标准, 时限, 责任单位, 责任人.
+SHEET = (
+    "service_content",
+    "service_standard",
+    "due_date",
+    "responsible_unit",
+    "responsible_person",
 )
 TIERS = ("same grid", "same community", "same service circle", "elsewhere")
+
+
+def sees_people(principal: Principal, place: str | None) -> bool:
+    """Whether ``principal`` sees the personal data of the list items of ``place`` (a grid):
+    the staff of the place and the Party organisation whose grid it is (``ORG_READERS``)."""
+    return principal.role in ORG_READERS and principal.covers(place or "")
+
+
+def shown(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """A list item as ``principal`` may see it: the member who took it on as ``member``
+    ``{id, name}``; the contact, that member's name, the completion report, the project's
+    responsible person and who assigned or took it masked unless the caller sees the personal
+    data of the item's grid (a member token sees its own name)."""
+    props = feature["properties"]
+    name = props.pop("member_name", None)
+    member_id = props.get("member_id")
+    props["member"] = {"id": member_id, "name": name} if member_id is not None else None
+    if sees_people(principal, props.get("grid_code")):
+        return feature
+    props["contact_name"] = mask_name(props.get("contact_name"))
+    props["contact_phone"] = mask_phone(props.get("contact_phone"))
+    props["responsible_person"] = mask_name(props.get("responsible_person"))
+    props["report"] = None
+    props["assigned_by"] = mask_actor(props.get("assigned_by"))
+    props["taken_by"] = mask_actor(props.get("taken_by"))
+    if props["member"] is not None and member_id != principal.member_id:
+        props["member"]["name"] = mask_name(name)
+    return feature
 
 
 def list_items(
     session: Session, *, principal: Principal, chosen: q.ItemFilter, limit: int, offset: int
 ) -> dict[str, Any]:
-    """A page of list items as GeoJSON; contacts masked unless the caller may see them."""
+    """A page of list items as GeoJSON; personal data masked unless the caller may see it."""
     page = q.list_items(session, chosen=chosen, limit=limit, offset=offset)
-    return masked_page(page, principal, "grid_code")
+    page["features"] = [shown(f, principal) for f in page["features"]]
+    return page
 
 
 def get_item(session: Session, *, item_id: int, principal: Principal) -> dict[str, Any]:
-    """One list item as a GeoJSON Feature, contacts masked unless the caller may see them."""
+    """One list item as a GeoJSON Feature, personal data masked unless the caller may see it."""
     feature = q.item_feature(session, item_id=item_id)
     if feature is None:
         raise NotFound(f"no list item {item_id}")
-    return masked(feature, principal, "grid_code")
+    return shown(feature, principal)
+
+
+def record_of(session: Session, *, item_id: int) -> dict[str, Any]:
+    """An item's properties as stored, for the audit log (which offices read)."""
+    feature = q.item_feature(session, item_id=item_id)
+    if feature is None:
+        raise NotFound(f"no list item {item_id}")
+    props: dict[str, Any] = feature["properties"]
+    return props
+
+
+def check_fields(kind: str, values: dict[str, Any]) -> None:
+    """Refuse a wish that is not a need, and a project sheet on anything but a project."""
+    if values.get("wish") and kind != "need":
+        raise WishOnNeedOnly(f"a wish (微心愿) is a need; this item is a {kind}")
+    given = [f for f in SHEET if values.get(f) is not None]
+    if given and kind != "project":
+        raise SheetOnProjectOnly(
+            f"{', '.join(given)}: the project sheet is kept for projects; this item is a {kind}",
+            fields=given,
+        )
 
 
 def _audit(
@@ -85,11 +150,19 @@ def create_item(
     """Write a new item at a WGS84 point; its grid is the one holding the point."""
     grid = q.grid_at(session, lon=lon, lat=lat)
     principal.require("add list items", roles=WRITERS, place=grid)
-    links = {"need_id": need_id, "resource_id": resource_id, "grid_code": grid}
+    check_fields(values["list"], values)
+    links = {
+        "need_id": need_id,
+        "resource_id": resource_id,
+        "grid_code": grid,
+        # Entered by a grid worker or an office (on a resident's behalf, for a need).
+        "source": "worker" if principal.role == "worker" else "office",
+        "org_id": q.branch_of(session, grid=grid),
+    }
     item_id = q.insert_item(session, values={**values, **links}, lon=lon, lat=lat)
-    feature = get_item(session, item_id=item_id, principal=principal)
-    _audit(session, principal, "create", feature["properties"]["code"], None, feature["properties"])
-    return feature
+    record = record_of(session, item_id=item_id)
+    _audit(session, principal, "create", record["code"], None, record)
+    return get_item(session, item_id=item_id, principal=principal)
 
 
 def update_item(
@@ -105,7 +178,8 @@ def update_item(
     require_role(principal, "change list items", roles=WRITERS)
     row = _locked(session, item_id)
     principal.require("change list items", roles=WRITERS, place=row.grid_code)
-    before = get_item(session, item_id=item_id, principal=principal)["properties"]
+    before = record_of(session, item_id=item_id)
+    check_fields(row.list, values)
     grid = None
     if lon is not None and lat is not None:
         grid = q.grid_at(session, lon=lon, lat=lat)
@@ -113,14 +187,15 @@ def update_item(
     q.update_item(
         session,
         item_id=item_id,
-        changes={k: v for k, v in values.items() if k in EDITABLE},
+        changes={k: v for k, v in values.items() if k in EDITABLE or k in SHEET},
         lon=lon,
         lat=lat,
         grid=grid,
     )
-    feature = get_item(session, item_id=item_id, principal=principal)
-    _audit(session, principal, "update", row.code, before, feature["properties"])
-    return feature
+    if grid is not None and grid != row.grid_code:
+        q.update_item(session, item_id=item_id, changes={"org_id": q.branch_of(session, grid=grid)})
+    _audit(session, principal, "update", row.code, before, record_of(session, item_id=item_id))
+    return get_item(session, item_id=item_id, principal=principal)
 
 
 def delete_item(session: Session, *, item_id: int, principal: Principal) -> None:
@@ -128,7 +203,7 @@ def delete_item(session: Session, *, item_id: int, principal: Principal) -> None
     require_role(principal, "delete list items", roles=WRITERS)
     row = _locked(session, item_id)
     principal.require("delete list items", roles=WRITERS, place=row.grid_code)
-    before = get_item(session, item_id=item_id, principal=principal)["properties"]
+    before = record_of(session, item_id=item_id)
     q.delete_item(session, item_id=item_id)
     _audit(session, principal, "delete", row.code, before, None)
 
@@ -184,9 +259,17 @@ def match(
 
 
 def take_match(
-    session: Session, *, need_id: int, resource_id: int, title: str | None, principal: Principal
+    session: Session,
+    *,
+    need_id: int,
+    resource_id: int,
+    title: str | None,
+    principal: Principal,
+    sheet: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Turn a need and a resource into a project linking both; both become ``matched``."""
+    """Turn a need and a resource into a project linking both; both become ``matched``. The
+    project's sheet takes what is given, else what the pair says: the need as its service
+    content, the resource's unit or branch as the responsible unit."""
     # Locked lowest id first, so two matches of the same pair from either end queue.
     rows = {i: _locked(session, i) for i in sorted({need_id, resource_id})}
     need, resource = rows[need_id], rows[resource_id]
@@ -212,6 +295,12 @@ def take_match(
             "owner_kind": resource.owner_kind,
             "owner_name": resource.owner_name,
             "status": "open",
+            "unit_id": resource.unit_id,
+            "service_content": need.title,
+            "responsible_unit": (
+                resource.owner_name if resource.owner_kind in ("unit", "branch") else None
+            ),
+            **(sheet or {}),
         },
         lon=need.lon,
         lat=need.lat,
