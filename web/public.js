@@ -9,12 +9,11 @@ import { word } from "./lib/words.js";
 
 const $ = (id) => document.getElementById(id);
 const COMMUNITY = (location.pathname.match(/^\/public\/([^/]+)\/?$/) || [])[1] || "";
-// The categories a resident picks from: the words the lists keep (in Chinese), named per language.
-const CATEGORIES = [
-  ["p_cat_elderly", "助老服务"], ["p_cat_health", "医疗健康"], ["p_cat_jobs", "就业帮扶"],
-  ["p_cat_volunteer", "志愿服务"], ["p_cat_childcare", "托育看护"], ["p_cat_culture", "文体活动"],
-  ["p_cat_legal", "法律咨询"], ["p_cat_environment", "环境整治"], ["p_cat_other", "其他"],
-];
+// The categories a resident picks from (the answer's \`categories\`, kept in Chinese), named per language.
+const CATEGORY_WORDS = {
+  助老服务: "p_cat_elderly", 医疗健康: "p_cat_health", 就业帮扶: "p_cat_jobs", 志愿服务: "p_cat_volunteer",
+  托育看护: "p_cat_childcare", 文体活动: "p_cat_culture", 法律咨询: "p_cat_legal", 环境整治: "p_cat_environment", 其他: "p_cat_other",
+};
 const STATES = ["open", "assigned", "in_progress", "done", "closed"];
 const STEPS = [["p_step_created", "created_at"], ["p_step_assigned", "assigned_at"], ["p_step_taken", "taken_at"], ["p_step_done", "done_at"]];
 const TABS = [["needs", "p_needs"], ["wishes", "p_wishes"], ["projects", "p_projects"], ["resources", "p_resources"], ["posts", "p_posts"]];
@@ -90,7 +89,8 @@ function publicPage() {
       line.textContent = t("p_point_outside", { community: data ? data.community.name : "" });
     } else {
       line.classList.add("chosen");
-      line.textContent = point.grid ? t("p_point_in", { grid: point.grid.properties.name || point.grid.properties.code }) : t("p_point_no_grid");
+      if (point.grid) line.textContent = t("p_point_in", { grid: point.grid.properties.name || point.grid.properties.code });
+      else { line.className = "point outside"; line.textContent = t("p_point_no_grid"); }
     }
   }
 
@@ -122,6 +122,9 @@ function publicPage() {
       map.fitBounds(outline.getBounds(), { padding: [12, 12] });
     } else if (gridFc && gridFc.features.length) {
       map.fitBounds(grids.getBounds(), { padding: [12, 12] });
+    } else if (data && data.community.bbox && data.community.bbox.length === 4) {
+      const [w, so, e, n] = data.community.bbox;
+      map.fitBounds([[so, w], [n, e]], { padding: [12, 12] });
     } else {
       $("p-map-note").textContent = t("p_no_map");
       $("p-map-note").dataset.t = "p_no_map";
@@ -223,7 +226,7 @@ function publicPage() {
     if (!data) return;
     const c = data.community;
     $("p-name").textContent = c.name;
-    $("p-street").textContent = c.street || "";
+    $("p-street").textContent = (c.street && c.street.name) || "";
     document.title = t("p_page_title", { name: c.name });
   }
 
@@ -240,7 +243,8 @@ function publicPage() {
   function renderCategories() {
     const select = $("need-category");
     const chosen = select.value;
-    select.replaceChildren(el("option", { value: "" }, [t("p_need_category_pick")]), ...CATEGORIES.map(([k, v]) => el("option", { value: v }, [t(k)])));
+    const values = (data && data.categories) || Object.keys(CATEGORY_WORDS);
+    select.replaceChildren(el("option", { value: "" }, [t("p_need_category_pick")]), ...values.map((v) => el("option", { value: v }, [CATEGORY_WORDS[v] ? t(CATEGORY_WORDS[v]) : v])));
     select.value = chosen;
   }
 
@@ -248,6 +252,7 @@ function publicPage() {
   function checkForm(form) {
     if (!point) return t("p_pick_point");
     if (!point.within) return t("p_point_outside", { community: data.community.name });
+    if (!point.grid) return t("p_point_no_grid");
     if (!form.title) return t("p_err_title");
     if ([...form.title].length > 60) return t("p_err_title_long");
     if (!form.category) return t("p_err_category");
@@ -271,6 +276,7 @@ function publicPage() {
     const code = body && body.code;
     if (status === 429 || code === "too_many_requests") return retryWords(retryAfter);
     if (code === "outside_community" || code === "outside_china") return t("p_err_outside");
+    if (code === "no_grid_here") return t("p_point_no_grid");
     if (status === 404) return t("p_err_gone");
     if (status === 422 || status === 400) {
       const fields = (body.errors || []).map((e) => (e.loc || []).filter((p) => p !== "body").join("."));

@@ -15,7 +15,7 @@ export const WORDS = {
   p_form_intro: "Need a hand from the community? Tap the place on the map, say what you need, and the grid's Party branch will pick it up.",
   p_pick_point: "First tap the map where the need is",
   p_point_in: "Place: {grid}",
-  p_point_no_grid: "Inside the community (in no grid yet; the community will pick one)",
+  p_point_no_grid: "That place is in the community but in none of its grids (blue outlines); please tap inside a grid",
   p_point_outside: "That place is outside {community}; please tap inside the community (the dashed outline)",
   p_need_title: "Title", p_need_title_ph: "What you need, in one line (up to 60 characters)",
   p_need_category: "Category", p_need_category_pick: "Choose a category",

@@ -17,7 +17,7 @@ export const WORDS = {
   p_form_intro: "有需要社区帮忙的事？在地图上点一下位置，写明需求，社区网格党支部会尽快对接。",
   p_pick_point: "请先在地图上点击需求所在的位置",
   p_point_in: "位置：{grid}",
-  p_point_no_grid: "位置在本社区内（未划入网格，社区会指定网格办理）",
+  p_point_no_grid: "此处在社区内，但不在任何网格（蓝色框）内，请在网格内选点",
   p_point_outside: "所选位置不在{community}范围内，请在社区范围内（虚线框）重新选点",
   p_need_title: "标题", p_need_title_ph: "一句话说明需求（最多 60 字）",
   p_need_category: "类别", p_need_category_pick: "请选择类别",
