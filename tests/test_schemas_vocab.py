@@ -37,7 +37,16 @@ def _page_vocabularies() -> dict[str, list[str]]:
 def test_the_pages_words_are_the_vocabulary() -> None:
     """Every code the API may send has a word on the pages: the page's list of codes per
     vocabulary is the server's."""
-    from gridmap.vocab.kinds import CARE_TAGS, DISPATCH_MODES, SEVERITIES, VISIT_OUTCOMES
+    from gridmap.vocab.kinds import (
+        CARE_TAGS,
+        DISPATCH_MODES,
+        LIST_ASSIGNEES,
+        LIST_SOURCES,
+        ORG_KINDS,
+        SEVERITIES,
+        UNIT_KINDS,
+        VISIT_OUTCOMES,
+    )
     from gridmap.vocab.roles import HOLDER_KINDS, STAFF_ROLES, TOKEN_ROLES
     from gridmap.vocab.states import INCIDENT_STATES
 
@@ -51,3 +60,7 @@ def test_the_pages_words_are_the_vocabulary() -> None:
     assert tuple(page["list_status"]) == LIST_STATUSES
     assert tuple(page["care_tag"]) == CARE_TAGS
     assert tuple(page["visit_outcome"]) == VISIT_OUTCOMES
+    assert tuple(page["org_kind"]) == ORG_KINDS
+    assert tuple(page["unit_kind"]) == UNIT_KINDS
+    assert tuple(page["list_assignee"]) == LIST_ASSIGNEES
+    assert tuple(page["list_source"]) == LIST_SOURCES

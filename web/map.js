@@ -2,6 +2,7 @@
 import { API, api, apiOr, currentToken, setToken } from "./lib/api.js";
 import { gridEditor } from "./lib/editor.js";
 import { showHistory } from "./lib/history.js";
+import { setHolder } from "./lib/holder.js";
 import { language, onLanguage, t, toggleLanguage, translatePage } from "./lib/i18n.js";
 import { centresLayer, circlesLayer } from "./lib/layers/centres.js";
 import { problemsLayer, refusalLayer, uncoveredLayer } from "./lib/layers/coverage.js";
@@ -9,12 +10,16 @@ import { designatedLayer } from "./lib/layers/households.js";
 import { incidentsLayer } from "./lib/layers/incidents.js";
 import { viewBox, viewFits } from "./lib/layers/inview.js";
 import { listsLayer } from "./lib/layers/lists.js";
+import { orgLayer } from "./lib/layers/org.js";
 import { coverageLayer, overdueLayer, streetPieces } from "./lib/layers/patrols.js";
 import { gridLayer, highlighter, regionLayers } from "./lib/layers/regions.js";
 import { addRoads, buildingTiles } from "./lib/layers/tiles.js";
+import { warningsLayer } from "./lib/layers/warnings.js";
 import { renderLegend } from "./lib/legend.js";
 import { showLookup } from "./lib/lookup.js";
 import { mapBusy, whenBusy } from "./lib/modes.js";
+import { showGridOrg } from "./lib/org/grid.js";
+import { showTree } from "./lib/org/tree.js";
 import { forgetFigures, hidePanel, onStreetPieces } from "./lib/panels.js";
 import { bindSearch } from "./lib/search.js";
 import { describe, refusal as tokenRefusal, signInForm, whoIs } from "./lib/signin.js";
@@ -28,7 +33,7 @@ map.attributionControl.addAttribution("数据 © OpenStreetMap 贡献者 (ODbL) 
 let startRegion = "110108010";
 
 const { streets, communities } = regionLayers();
-const grids = gridLayer(map, (latlng) => showLookup(map, latlng, actions));
+const grids = gridLayer(map, (latlng) => showLookup(map, latlng, actions, gridExtras));
 const refusal = refusalLayer(map);
 const buildings = buildingTiles(map, (layer) => layersControl.addOverlay(layer, t("buildings")));
 const editor = gridEditor(map, grids, refusal, () => {
@@ -37,6 +42,7 @@ const editor = gridEditor(map, grids, refusal, () => {
   grids.labels();
   const problems = lazy.find((x) => x.key === "problems");
   if (map.hasLayer(problems.layer)) { problems.reset(); loadInView(problems); }
+  refreshOrg();
 }, communities);
 const actions = [
   { cls: "edit-grid", label: () => t("edit"), run: editor.edit },
@@ -45,8 +51,15 @@ const actions = [
   { cls: "delete-grid", label: () => t("delete"), run: editor.remove },
   { cls: "history-grid", label: () => t("history"), run: (code) => showHistory(map, editor, code) },
 ];
+// A grid's Party organisation and team, for everyone (names masked as the API answers), with the
+// team's editing for an office covering the grid.
+const orgContext = {
+  grids: () => [...grids.byCode.entries()].map(([code, l]) => [code, l.feature.properties.name]).sort(),
+  onChange: () => { refreshOrg(); },
+};
+const gridExtras = [{ cls: "org-grid", label: () => t("org_of_grid"), run: (code) => showGridOrg(code, orgContext) }];
 whenBusy(editor.busy);
-map.on("click", (ev) => { if (!mapBusy()) showLookup(map, ev.latlng, actions); });
+map.on("click", (ev) => { if (!mapBusy()) showLookup(map, ev.latlng, actions, gridExtras); });
 bindSearch($("search"), $("search-q"), highlighter(map), say, map);
 $("panel-close").addEventListener("click", hidePanel);
 
@@ -60,7 +73,48 @@ let lastPieces = null;
 const showPieces = () => { if (lastPieces && map.hasLayer(patrolCoverage.layer)) pieces.show(lastPieces[patrolCoverage.period()]); };
 const patrolCoverage = coverageLayer(map, grids.byCode, district, showPieces);
 const overdueVisits = overdueLayer(map, () => who, district);
-const lazy = [problemsLayer(map, communities), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map), patrolCoverage, overdueVisits];
+// The Party organisation: a click on a grid while it is on shows the grid's organisation too.
+const org = orgLayer(map, grids.byCode, (code, latlng) => { showLookup(map, latlng, actions, gridExtras); showGridOrg(code, orgContext); });
+const warnings = warningsLayer(map, grids.byCode);
+const lazy = [problemsLayer(map, communities), circlesLayer(), centresLayer(map), uncoveredLayer(map), designatedLayer(map), incidentsLayer(), listsLayer(map), patrolCoverage, overdueVisits, org, warnings];
+/** Reads the organisation and the warnings again (after a change of grids, teams or sign-in). */
+function refreshOrg() {
+  [org, warnings].forEach((x) => { x.reset(); if (map.hasLayer(x.layer)) loadInView(x); });
+}
+// The tree of the community in the middle of the view, from a button shown while the org layer is on.
+let communityNames = [];
+const treeControl = L.control({ position: "topright" });
+treeControl.onAdd = () => {
+  const box = L.DomUtil.create("div", "leaflet-bar org-control org-tree-control");
+  L.DomEvent.disableClickPropagation(box);
+  return box;
+};
+function renderTreeControl() {
+  const box = treeControl.getContainer();
+  if (!box) return;
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "org-tree-btn";
+  b.textContent = t("org_tree");
+  b.addEventListener("click", () => {
+    const inView = communitiesHere();
+    const withGrids = communityNames.filter(([c]) => [...grids.byCode.keys()].some((g) => g.startsWith(c)));
+    const first = inView[0] || (withGrids[0] || [startRegion])[0];
+    showTree(first, { map, byCode: grids.byCode, communities: withGrids, centralAt: (id) => {
+      const f = org.centralById.get(id);
+      return f ? [f.geometry.coordinates[1], f.geometry.coordinates[0]] : null;
+    } });
+  });
+  box.replaceChildren(b);
+}
+/** The communities of the grids nearest the middle of the view first. */
+function communitiesHere() {
+  const c = map.getCenter();
+  const hit = [...grids.byCode.entries()].filter(([, l]) => l.getBounds().contains(c)).map(([code]) => code.slice(0, 12));
+  return hit;
+}
+org.layer.on("add", () => { treeControl.addTo(map); renderTreeControl(); });
+org.layer.on("remove", () => { treeControl.remove(); });
 const pieces = streetPieces(map);
 onStreetPieces((both) => { lastPieces = both; showPieces(); });
 patrolCoverage.layer.on("remove", pieces.clear);
@@ -69,8 +123,10 @@ async function loadInView(entry) {
   const box = viewBox(map);
   if (!entry.anyView && !viewFits(box)) { say(t("layer_zoom_in", { layer: t(entry.key) })); return; }
   try {
-    const { shown, matched } = await entry.load(box);
+    const answer = await entry.load(box);
+    const { shown, matched } = answer;
     entry.cut = matched > shown;
+    if (entry.ready) say(entry.ready(answer));
     if (entry.cut) say(t("layer_cut", { layer: t(entry.key), n: matched, shown }));
   } catch (e) {
     say(e.signIn ? e.message : t("load_failed", { m: e.message }));
@@ -78,7 +134,7 @@ async function loadInView(entry) {
   document.body.dataset.viewLoads = String(Number(document.body.dataset.viewLoads || 0) + 1);
 }
 async function loadVisible() {
-  await Promise.all(lazy.filter((x) => !x.anyView && map.hasLayer(x.layer)).map(loadInView));
+  await Promise.all(lazy.filter((x) => (!x.anyView || x.followsView) && map.hasLayer(x.layer)).map(loadInView));
   document.body.dataset.view = viewBox(map).join(",");
 }
 let moveTimer = null;
@@ -113,6 +169,8 @@ function renderText() {
   $("signin-who").hidden = !who;
   renderLegend($("legend"), layersOn());
   patrolCoverage.retranslate();
+  warnings.retranslate();
+  renderTreeControl();
   if (layersControl) {
     const visible = new Set(overlays().filter(([, l]) => map.hasLayer(l)).map(([k]) => k));
     map.removeControl(layersControl);
@@ -129,6 +187,8 @@ function signIn(value, holder) {
   setToken(value);
   who = currentToken() ? holder || null : null;
   editor.tools(Boolean(currentToken()) && Boolean(who && who.edits_grids));
+  setHolder(who);
+  refreshOrg();
   document.body.dataset.signedIn = who ? who.role : "";
   // Overdue visits are read for the token signed in (or dropped when signing out).
   overdueVisits.reset();
@@ -179,6 +239,7 @@ async function start() {
   ]);
   streets.addData(streetFc).addTo(map);
   communities.addData(communityFc).addTo(map);
+  communityNames = communityFc.features.map((f) => [f.properties.code, f.properties.name]).sort();
   grids.layer.addData(gridFc).addTo(map);
   if (region && region.geometry) {
     map.fitBounds(geo().addData(region).getBounds(), { padding: [10, 10] });
@@ -191,7 +252,7 @@ async function start() {
   say(t("ready", { n: gridFc.numberMatched }));
   document.body.dataset.loadMs = String(Math.round(performance.now() - t0));
   // A handle for scripts and tests driving the map (pixel positions of places, for instance).
-  window.gridmap = { map, grids: grids.byCode, overlays: Object.fromEntries(lazy.map((x) => [x.key, x.layer])), patrolCoverage };
+  window.gridmap = { map, grids: grids.byCode, overlays: Object.fromEntries(lazy.map((x) => [x.key, x.layer])), patrolCoverage, org };
   document.body.dataset.ready = "true";
 }
 

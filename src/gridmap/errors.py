@@ -222,6 +222,42 @@ class OutsideGrids(NotFound):
     code = "outside_grids"
 
 
+class StaffNotFound(NotFound):
+    """No grid staff post (``grid_staff``) with that id."""
+
+    code = "staff_not_found"
+
+
+class StaffExists(Conflict):
+    """The person already holds that role in that grid."""
+
+    code = "staff_exists"
+
+
+class StaffPersonUnknown(InvalidInput):
+    """A grid post given to a person id that names no one."""
+
+    code = "staff_person_unknown"
+
+
+class StaffTeamRole(InvalidInput):
+    """An N: team (党员先锋队, 志愿服务队) named for a role that belongs to none."""
+
+    code = "staff_team_role"
+
+
+class ReassignNotPending(Conflict):
+    """A post or designated household sent for reassignment that no redraw left behind there."""
+
+    code = "reassign_not_pending"
+
+
+class HouseholdOutsideGroup(InvalidInput):
+    """A designated household given to a group whose branch does not hold its building's grid."""
+
+    code = "household_outside_group"
+
+
 class VisitTimeOutOfRange(InvalidInput):
     """A household visit's time in the future, or too long ago to be recorded now."""
 

@@ -2,6 +2,7 @@
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
 import { LIST_COLOUR } from "./layers/lists.js";
+import { orgLegend } from "./layers/org.js";
 import { NO_STREET, SHARE_BANDS } from "./layers/patrols.js";
 import { VOCABULARIES, word } from "./words.js";
 
@@ -28,6 +29,8 @@ export function renderLegend(node, shown) {
     ["patrol_coverage", el("div", {}, [el("i", { class: "line", style: "border-color:#1b5e20" }), t("patrol_walked"), " ",
       el("i", { class: "line", style: "border-color:#7f0000;border-top-style:dashed" }), t("patrol_unwalked")])],
     ["visit_overdue", dot("background:#d500f9;border-color:#4a148c", "visit_legend")],
+    ...orgLegend().map((row) => ["org", row]),
+    ["org_warnings", el("div", { class: "legend-warnings" }, [el("i", { class: "sw", style: "border-color:#ff6d00;border-style:dashed;background:rgba(255,109,0,.15)" }), t("org_warnings")])],
   ];
   const kept = rows.filter(([key]) => !shown || shown.has(key)).map(([, row]) => row);
   node.replaceChildren(...kept);

@@ -10,9 +10,10 @@ import { gridKind, word } from "./words.js";
 /**
  * The popup content of a lookup answer. actions: [{ cls, label: () => words, run: (code) => … }],
  * shown as buttons when signed in (the editor's: edit, split, merge, delete, history…).
- * The figures' place is kept while they load; loaded() runs once they are in.
+ * The figures' place is kept while they load; loaded() runs once they are in. extras: buttons
+ * of the same form shown to everyone (the grid's organisation and team).
  */
-export function lookupCard(data, actions, loaded) {
+export function lookupCard(data, actions, loaded, extras) {
   const g = data.grid;
   const team = (data.team || []).map((m) => [word("staff_role", m.role), m.name, m.phone].filter(Boolean).join(" "));
   const box = el("div", { class: "popup", "data-grid": g.code }, [
@@ -32,6 +33,9 @@ export function lookupCard(data, actions, loaded) {
     if (loaded) loaded();
   };
   gridFigures(g.code).then(done).catch(() => done(null));
+  if (extras && extras.length) {
+    box.append(el("div", { class: "actions" }, extras.map((a) => button(a.cls, a.label(), () => a.run(g.code)))));
+  }
   if (currentToken() && actions) {
     box.append(el("div", { class: "actions" }, actions.map((a) => button(a.cls, a.label(), () => a.run(g.code)))));
   }
@@ -50,12 +54,12 @@ export function missCard(e) {
 }
 
 /** Looks up what is at latlng and shows it in a popup on map, updated in place when its figures arrive. */
-export async function showLookup(map, latlng, actions) {
+export async function showLookup(map, latlng, actions, extras) {
   const [lon, lat] = fromView(latlng);
   try {
     const data = await api(`${API}/lookup?lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}`);
     let popup = null;
-    const content = lookupCard(data, actions, () => { if (popup && popup.isOpen()) popup.update(); });
+    const content = lookupCard(data, actions, () => { if (popup && popup.isOpen()) popup.update(); }, extras);
     popup = popupAt(map, latlng, content);
   } catch (e) {
     popupAt(map, latlng, missCard(e));

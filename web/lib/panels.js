@@ -1,8 +1,9 @@
 // The side panel (messages, forms, history) and the figures of a grid.
-import { API, EMPTY, apiOr } from "./api.js";
+import { API, EMPTY, api, apiOr } from "./api.js";
 import { button, el, pct, rows } from "./dom.js";
 import { t } from "./i18n.js";
 import { LIST_COLOUR } from "./layers/lists.js";
+import { flowCard } from "./listflow.js";
 import { patrolRows } from "./layers/patrols.js";
 import { word } from "./words.js";
 
@@ -28,6 +29,12 @@ export function messagePanel(message, buttons, cls) {
 /** A cancel button: runs undo (may be async), then hides the panel. */
 export function cancelButton(undo, cls) {
   return button(cls || "", t("cancel"), async () => { await undo(); hidePanel(); });
+}
+
+/** Shows a list item's flow and its buttons in the side panel, as the item is now. */
+export async function openFlow(p) {
+  const now = await api(`${API}/lists/${p.id}`).then((f) => f.properties || f).catch(() => p);
+  showPanel([flowCard(now)]);
 }
 
 // Figures are read per community (a grid code starts with its community's 12 digits), once.
@@ -76,7 +83,9 @@ export async function gridFigures(code) {
           [t("coverage_share"), pct(c.share)], [t("open_incidents"), open], [t("on_time"), pct(s.on_time_rate)], ...patrol]),
     el("div", { class: "muted" }, [t("lists_of_grid")]),
     el("ul", { class: "items" }, items.features.length
-      ? items.features.map((f) => el("li", {}, [el("b", { style: `color:${LIST_COLOUR[f.properties.list]}` }, [word("list_kind", f.properties.list)]), " ", f.properties.title, ` · ${word("list_status", f.properties.status)}`]))
+      ? items.features.map((f) => el("li", {}, [el("b", { style: `color:${LIST_COLOUR[f.properties.list]}` }, [word("list_kind", f.properties.list)]), " ",
+        el("button", { type: "button", class: "list-open link", "data-list-id": String(f.properties.id), onclick: () => openFlow(f.properties) }, [f.properties.title]),
+        ` · ${word("list_status", f.properties.status)}`]))
       : [el("li", {}, [t("none")])]),
   ]);
 }

@@ -30,6 +30,10 @@ export const VOCABULARIES = Object.freeze({
   care_tag: ["hardship", "elderly_alone", "empty_nest", "left_behind_child", "disabled", "subsistence",
     "serious_illness"],
   visit_outcome: ["met", "not_home", "refused", "moved", "follow_up"],
+  org_kind: ["committee", "branch", "group"],
+  unit_kind: ["government", "institution", "enterprise", "school", "hospital", "social_org", "other"],
+  list_assignee: ["member", "unit", "team"],
+  list_source: ["public", "worker", "office", "member", "import"],
 });
 
 /** The word for code in vocabulary vocab (the code itself, marked as such, when none is known). */

@@ -24,6 +24,7 @@ from gridmap.api import (
     regions,
     services,
     stats,
+    teams,
     tiles,
     visits,
     whistle,
@@ -34,6 +35,8 @@ api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(lookup.router)
 api_router.include_router(regions.router)
 api_router.include_router(grids.router)
+api_router.include_router(teams.grid_router)
+api_router.include_router(teams.staff_router)
 api_router.include_router(exchange.router)
 # Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
 api_router.include_router(board.router)

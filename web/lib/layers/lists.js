@@ -1,8 +1,8 @@
-// The three lists (resources, needs, projects) as coloured points.
-import { card } from "../dom.js";
-import { t } from "../i18n.js";
+// The three lists (resources, needs, projects) as coloured points; a click shows an item's flow
+// and the buttons of the token signed in (web/lib/listflow.js).
+import { API, api } from "../api.js";
+import { flowCard } from "../listflow.js";
 import { geo } from "../view.js";
-import { word } from "../words.js";
 import { inView } from "./inview.js";
 import { IGNORE, popupOnClick } from "./popups.js";
 
@@ -13,9 +13,10 @@ export const LIST_COLOUR = { resource: "#00897b", need: "#d81b60", project: "#5e
 export function listsLayer(map) {
   const pointToLayer = (f, ll) => L.circleMarker(ll, { radius: 6, color: "#fff", weight: 1.5, fillColor: LIST_COLOUR[f.properties.list] || "#777", fillOpacity: 1 });
   const layer = geo(Object.assign({ pointToLayer }, IGNORE));
-  popupOnClick(map, layer, (p) => card(`${word("list_kind", p.list)} · ${p.title}`, [[t("category"), p.category],
-    [t("list_status"), word("list_status", p.status)], [t("grid_code"), p.grid_code],
-    [t("owner"), [word("owner_kind", p.owner_kind), p.owner_name].filter(Boolean).join(" ")],
-    ["", `${p.contact_name || ""} ${p.contact_phone || ""}`.trim()]]));
+  // The item is read again at the click: its status and what the token signed in may see of it.
+  popupOnClick(map, layer, async (p, ev) => {
+    const fresh = await api(`${API}/lists/${p.id}`).then((f) => f.properties || f).catch(() => p);
+    return flowCard(fresh, (now) => { ev.layer.feature.properties = now; });
+  });
   return inView("lists", layer, "/lists", (fs) => layer.addData(fs));
 }

@@ -1,6 +1,7 @@
 // The interface's words in English.
 import { WORDS as PHONE } from "./phone_en.js";
 import { WORDS as FIELD } from "./field_en.js";
+import { WORDS as ORG } from "./org_en.js";
 import { WORDS as PUBLIC } from "./public_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
@@ -112,6 +113,10 @@ export const CODES = {
   category_class: { city_management: "City management", social_governance: "Social governance" },
   care_tag: { hardship: "Hardship", elderly_alone: "Elderly living alone", empty_nest: "Empty-nest elderly", left_behind_child: "Left-behind child", disabled: "Disabled", subsistence: "Subsistence allowance", serious_illness: "Serious illness" },
   visit_outcome: { met: "Met", not_home: "Nobody home", refused: "Refused", moved: "Moved away", follow_up: "Needs follow-up" },
+  org_kind: { committee: "Community Party committee", branch: "Grid Party branch", group: "Building Party group" },
+  unit_kind: { government: "Government office", institution: "Public institution", enterprise: "Company", school: "School", hospital: "Hospital", social_org: "Social organisation", other: "Other" },
+  list_assignee: { member: "Party member", unit: "Resident unit", team: "Grid team" },
+  list_source: { public: "Resident's request", worker: "Entered by a grid worker", office: "Entered by the office", member: "Entered by a member", import: "Imported" },
 };
 
 // The board (/board): queues, time left, the incident pane, step forms, assessment.
@@ -181,5 +186,7 @@ Object.assign(WORDS, {
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);
 
+// The organisation on the map: the Party layer and tree, a grid's organisation and team, the lists' flow.
+Object.assign(WORDS, ORG);
 // The public page of a community (/public/{community}): its lists and the need form.
 Object.assign(WORDS, PUBLIC);

@@ -1,6 +1,7 @@
 // The interface's words in Chinese (the default language).
 import { WORDS as PHONE } from "./phone_zh.js";
 import { WORDS as FIELD } from "./field_zh.js";
+import { WORDS as ORG } from "./org_zh.js";
 import { WORDS as PUBLIC } from "./public_zh.js";
 export const WORDS = {
   title: "网格地图", search: "搜索", search_placeholder: "地址或网格编码", sign_in: "登录编辑",
@@ -109,6 +110,10 @@ export const CODES = {
   category_class: { city_management: "城市管理", social_governance: "社会治理" },
   care_tag: { hardship: "困难群众", elderly_alone: "独居老人", empty_nest: "空巢老人", left_behind_child: "留守儿童", disabled: "残疾人", subsistence: "低保户", serious_illness: "大病患者" },
   visit_outcome: { met: "已见面", not_home: "不在家", refused: "拒绝走访", moved: "已搬离", follow_up: "需跟进" },
+  org_kind: { committee: "社区大党委", branch: "网格党支部", group: "楼栋(院落)党小组" },
+  unit_kind: { government: "机关", institution: "事业单位", enterprise: "企业", school: "学校", hospital: "医院", social_org: "社会组织", other: "其他" },
+  list_assignee: { member: "党员", unit: "驻区单位", team: "网格团队" },
+  list_source: { public: "群众点单", worker: "网格员代录", office: "社区登记", member: "党员登记", import: "批量导入" },
 };
 
 // The board (/board): queues, time left, the incident pane, step forms, assessment.
@@ -178,5 +183,7 @@ Object.assign(WORDS, {
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);
 
+// The organisation on the map: the Party layer and tree, a grid's organisation and team, the lists' flow.
+Object.assign(WORDS, ORG);
 // The public page of a community (/public/{community}): its lists and the need form.
 Object.assign(WORDS, PUBLIC);
