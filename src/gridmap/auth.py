@@ -661,6 +661,19 @@ def revoke_named(session: Session, name: str) -> int:
     return len(done)
 
 
+def forget_org_tokens(session: Session, org_ids: set[int]) -> None:
+    """Drop from this process's cache the tokens of the organisations ``org_ids`` and of every
+    organisation above them, now and again at commit: their grids changed, so the next request
+    of such a token reads them afresh."""
+    if not org_ids:
+        return
+    up = select(_org.c.id, _org.c.parent_id).where(_org.c.id.in_(org_ids)).cte("up", recursive=True)
+    up = up.union(select(_org.c.id, _org.c.parent_id).where(_org.c.id == up.c.parent_id))
+    orgs = {int(i) for i in session.execute(select(up.c.id)).scalars()} | set(org_ids)
+    tokens = session.execute(select(_tok.c.id).where(_tok.c.org_id.in_(orgs))).scalars()
+    _forget_now_and_at_commit(session, {int(t) for t in tokens})
+
+
 def find_person(session: Session, who: str) -> int:
     """The id of the person ``who`` names: an id, or a name that only one person has."""
     if who.strip().isdigit():

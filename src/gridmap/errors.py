@@ -355,6 +355,76 @@ class TrackInFuture(BadTrack):
     code = "track_in_future"
 
 
+# The Party organisation: organisations, members, resident units.
+
+
+class OrgParentKind(InvalidInput):
+    """An organisation under the wrong kind of parent: a committee has none, a branch sits under
+    a committee, a group under a branch."""
+
+    code = "org_parent_kind"
+
+
+class OrgOutsideCommunity(InvalidInput):
+    """A grid, building or parent of an organisation outside the organisation's community."""
+
+    code = "org_outside_community"
+
+
+class GridHasBranch(Conflict):
+    """A grid that already has its branch (one branch a grid)."""
+
+    code = "grid_has_branch"
+
+
+class BuildingHasGroup(Conflict):
+    """A building that already has its group (one group a building)."""
+
+    code = "building_has_group"
+
+
+class OrgHasChildren(Conflict):
+    """An organisation that still has organisations under it."""
+
+    code = "org_has_children"
+
+
+class OrgHasMembers(Conflict):
+    """An organisation that still has members (or designated households, or live tokens)."""
+
+    code = "org_has_members"
+
+
+class OrgHasTokens(Conflict):
+    """An organisation whose secretary still holds a live token (revoke it first)."""
+
+    code = "org_has_tokens"
+
+
+class PersonIsMember(Conflict):
+    """A person who is already a Party member."""
+
+    code = "person_is_member"
+
+
+class MemberHasWork(Conflict):
+    """A member who took list items or holds a post."""
+
+    code = "member_has_work"
+
+
+class UnitCommitteeElsewhere(InvalidInput):
+    """A resident unit joined to a committee that is not its community's."""
+
+    code = "unit_committee_elsewhere"
+
+
+class HouseholdOutsideGroup(InvalidInput):
+    """A household whose building is not one of the group's buildings."""
+
+    code = "household_outside_group"
+
+
 class DataSetError(GridmapError):
     """A data set folder that cannot be loaded as it is."""
 

@@ -18,6 +18,7 @@ from gridmap.api import (
     maps,
     me,
     open311,
+    org,
     patrols,
     public,
     public_page,
@@ -37,6 +38,7 @@ api_router.include_router(regions.router)
 api_router.include_router(grids.router)
 api_router.include_router(teams.grid_router)
 api_router.include_router(teams.staff_router)
+api_router.include_router(org.grid_router)
 api_router.include_router(exchange.router)
 # Before incidents: /incidents/bulk/{step} would otherwise read "bulk" as an incident id.
 api_router.include_router(board.router)
@@ -55,6 +57,9 @@ api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)
 api_router.include_router(whistle.router)
+api_router.include_router(org.router)
+api_router.include_router(org.member_router)
+api_router.include_router(org.unit_router)
 
 root_router = APIRouter()
 root_router.include_router(health.router)

@@ -1,0 +1,32 @@
+"""A test client whose every request runs in a savepoint of the test's session, released when
+the request succeeds and rolled back when it fails: a refused write leaves nothing behind, as a
+request's own transaction does in the server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from gridmap.dependencies import get_session
+from gridmap.main import create_app
+from gridmap.settings import Settings
+
+
+def atomic_client(settings: Settings, db: Session) -> Iterator[TestClient]:
+    """A client of a fresh app whose requests each run in a savepoint of ``db``."""
+    app = create_app(settings)
+
+    def _session() -> Iterator[Session]:
+        nested = db.begin_nested()
+        try:
+            yield db
+        except BaseException:
+            nested.rollback()
+            raise
+        nested.commit()
+
+    app.dependency_overrides[get_session] = _session
+    with TestClient(app) as c:
+        yield c
