@@ -19,9 +19,11 @@ lint: setup
 typecheck: setup
 	.venv/bin/mypy src
 
-# Rebuild data/boundaries/ from ../shared/data/real (see data/boundaries/README.md).
+# Rebuild data/boundaries/ from ../shared/data/real (see data/boundaries/README.md): the map,
+# then the generated Party organisation on it.
 data: setup
 	.venv/bin/python scripts/build_demo_data.py
+	.venv/bin/python scripts/demo_org.py
 
 vendor:
 	bash scripts/vendor-web.sh

@@ -13,9 +13,10 @@ import csv
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +40,8 @@ from gridmap.queries.circles import ensure as ensure_circles
 from gridmap.services.incidents import derive_times, working_hours
 from gridmap.services.patrols import refresh_streets
 from gridmap.services.whistle import suggest
+from gridmap.vocab.codes import PHONE
+from gridmap.vocab.kinds import LIST_ASSIGNEES, LIST_SOURCES, ORG_KINDS, UNIT_KINDS
 
 Progress = Callable[[str], None]
 # Staged rows carry geometry as hex WKB in a ``geom_wkb`` column; this reads it back as 4326.
@@ -62,6 +65,10 @@ FILES = (
     "care_tags.csv",
     "visits.csv",
     "patrols.geojson",
+    "party_orgs.csv",
+    "resident_units.geojson",
+    "party_members.csv",
+    "party_posts.csv",
 )
 # Every file but the manifest, regions and grids may be left out of a data set.
 OPTIONAL = set(FILES) - {"manifest.json", "regions.geojson", "grids.geojson"}
@@ -276,7 +283,11 @@ def load_dataset(
     Service circles are computed for centres that have none, and for all of them when the
     centres or the walking network changed (``circles``: their rules, the defaults if None).
     The field work of the files (patrols, visits, care tags' dates) is moved in time as
-    :func:`field_shift` says for ``now`` (the clock's time if None) in ``timezone``.
+    :func:`field_shift` says for ``now`` (the clock's time if None) in ``timezone``; the times
+    the organisation's files and the list items give in days before the load are counted back
+    from the end of the field work so moved. The organisation (party_orgs.csv and the files
+    after it) is written back to what the files say: its rows by code or key, the grids and
+    buildings of its organisations, the designated households' groups.
     """
     folder = Path(folder)
     say = progress or (lambda _msg: None)
@@ -296,6 +307,14 @@ def load_dataset(
     items = _features(folder, "list_items.geojson", ("Point",))
     incidents = _features(folder, "incidents.geojson", ("Point",))
     patrols = _features(folder, "patrols.geojson", ("LineString",))
+    units = _features(folder, "resident_units.geojson", ("Point",))
+    visits = _rows(folder, "visits.csv")
+    now = now or datetime.now(UTC)
+    shift = field_shift(_last_field_time(patrols, visits), now, timezone=timezone)
+    # The organisation's and the lists' times are days before the start of the day of the
+    # load (where the field work ends once moved), the same for every load that day.
+    zone = ZoneInfo(timezone)
+    anchor = datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone)
 
     conn = engine.connect()
     trans = conn.begin()
@@ -377,8 +396,16 @@ def load_dataset(
         refresh_address_keys(conn)
         rederive_grids(conn)
 
+        say("Party organisations")
+        report.tables.update(_load_orgs(conn, _rows(folder, "party_orgs.csv")))
+
         say("households")
         report.tables["household"] = _load_households(conn, _rows(folder, "households.csv"))
+
+        say("resident units and Party members")
+        report.tables["resident_unit"] = _load_units(conn, units, anchor.date())
+        report.tables.update(_load_members(conn, _rows(folder, "party_members.csv"), anchor))
+        report.tables["party_post"] = _load_posts(conn, _rows(folder, "party_posts.csv"), anchor)
 
         say("service centres")
         report.tables["service_center"] = _load_by_code(
@@ -401,50 +428,7 @@ def load_dataset(
         report.tables["road_edge"] = _load_roads(conn, roads)
 
         say("list items")
-        _stage(
-            conn,
-            "_item_in",
-            "code text, list text, category text, title text, owner_kind text, "
-            "owner_name text, contact_name text, contact_phone text, status text, geom_wkb text",
-            [
-                {
-                    **_fields(
-                        p,
-                        ["code", "list", "category", "title", "owner_kind"],
-                        ["owner_name", "contact_name", "contact_phone"],
-                    ),
-                    "status": p.get("status") or "open",
-                    "geom_wkb": _wkb(g),
-                }
-                for p, g in items
-            ],
-        )
-        report.tables["list_item"] = _upsert(
-            conn,
-            table="list_item",
-            staged="_item_in",
-            key=["code"],
-            columns=[
-                "list",
-                "category",
-                "title",
-                "owner_kind",
-                "owner_name",
-                "contact_name",
-                "contact_phone",
-                "status",
-                "geom",
-                "grid_code",
-            ],
-            select="SELECT i.code, i.list, i.category, i.title, i.owner_kind, i.owner_name, "
-            "i.contact_name, i.contact_phone, i.status, p.geom, "
-            "(SELECT g.code FROM grid_piece gp JOIN grid g ON g.id = gp.grid_id "
-            " WHERE g.valid_to IS NULL AND ST_Intersects(gp.geom, p.geom) "
-            " ORDER BY g.code LIMIT 1) "
-            "FROM _item_in i, "
-            "LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) "
-            "AS geom) p",
-        )
+        report.tables["list_item"] = _load_items(conn, items, anchor)
 
         say("incidents")
         report.tables.update(
@@ -461,10 +445,6 @@ def load_dataset(
         _whistle_tasks_get_their_item(conn)
 
         say("care tags, visits and patrols")
-        visits = _rows(folder, "visits.csv")
-        shift = field_shift(
-            _last_field_time(patrols, visits), now or datetime.now(UTC), timezone=timezone
-        )
         report.tables["care_tag"] = _load_care_tags(conn, _rows(folder, "care_tags.csv"), shift)
         report.tables["visit"] = _load_visits(conn, visits, shift)
         report.tables["patrol"] = _load_patrols(conn, patrols, shift)
@@ -670,23 +650,31 @@ def _load_departments(conn: Connection, rows: list[dict[str, str]]) -> TableChan
 
 
 def _load_households(conn: Connection, rows: list[dict[str, str]]) -> TableChange:
+    """Households by building, unit and room; whom each designated household serves
+    (``served_by_room``, in ``served_by_building`` when not the household's own building) and,
+    when the file has ``group_code``, the group (党小组) a designated household belongs to."""
+    with_groups = bool(rows) and "group_code" in rows[0]
     _stage(
         conn,
         "_household_in",
-        "building_code text, unit text, room text, designated bool, party_members int, "
-        "served_by_room text, contact_name text, contact_phone text",
+        "line int, building_code text, unit text, room text, designated bool, "
+        "party_members int, served_by_room text, served_by_building text, contact_name text, "
+        "contact_phone text, group_code text",
         [
             {
+                "line": n,
                 "building_code": r["building_code"],
                 "unit": r["unit"],
                 "room": r["room"],
                 "designated": r.get("designated", "").lower() in ("true", "1", "yes"),
                 "party_members": int(r.get("party_members") or 0),
                 "served_by_room": _none(r.get("served_by_room")),
+                "served_by_building": _none(r.get("served_by_building")),
                 "contact_name": _none(r.get("contact_name")),
                 "contact_phone": _none(r.get("contact_phone")),
+                "group_code": _none(r.get("group_code")),
             }
-            for r in rows
+            for n, r in enumerate(rows, start=2)
         ],
     )
     unknown = (
@@ -702,24 +690,46 @@ def _load_households(conn: Connection, rows: list[dict[str, str]]) -> TableChang
     )
     if unknown:
         raise DataSetError(f"households.csv: unknown building codes {', '.join(unknown)}")
+    bad = _first_bad(
+        conn,
+        "SELECT h.line, h.group_code, h.building_code FROM _household_in h "
+        "WHERE h.group_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM party_org o "
+        "JOIN party_org_building ob ON ob.org_id = o.id JOIN building b ON b.id = ob.building_id "
+        "WHERE o.code = h.group_code AND o.kind = 'group' AND b.code = h.building_code)",
+    )
+    if bad is not None:
+        raise DataSetError(
+            f"households.csv line {bad[0]}: group {bad[1]} is no group of building {bad[2]}"
+        )
+    group = ", g.id" if with_groups else ""
     change = _upsert(
         conn,
         table="household",
         staged="_household_in",
         key=["building_id", "unit", "room"],
-        columns=["designated", "party_members", "contact_name", "contact_phone"],
+        columns=[
+            "designated",
+            "party_members",
+            "contact_name",
+            "contact_phone",
+            *(["group_id"] if with_groups else []),
+        ],
         select="SELECT b.id, h.unit, h.room, h.designated, h.party_members, h.contact_name, "
-        "h.contact_phone FROM _household_in h JOIN building b ON b.code = h.building_code",
+        f"h.contact_phone{group} FROM _household_in h JOIN building b ON b.code = h.building_code "
+        "LEFT JOIN party_org g ON g.code = h.group_code",
     )
-    # Kept as SQL: links households to their designated household through the staging table.
+    # Kept as SQL: links households to their designated household through the staging table,
+    # and unlinks those the file says nobody serves.
     conn.execute(
         text(
-            "UPDATE household t SET served_by = s.id "
-            "FROM _household_in h JOIN building b ON b.code = h.building_code "
-            "JOIN household s ON s.building_id = b.id "
-            " AND s.unit || '/' || s.room = h.served_by_room "
-            "WHERE t.building_id = b.id AND t.unit = h.unit AND t.room = h.room "
-            "AND t.served_by IS DISTINCT FROM s.id"
+            "UPDATE household t SET served_by = s.served FROM ("
+            "SELECT b.id AS building_id, h.unit, h.room, d.id AS served FROM _household_in h "
+            "JOIN building b ON b.code = h.building_code "
+            "LEFT JOIN building sb ON sb.code = coalesce(h.served_by_building, h.building_code) "
+            "LEFT JOIN household d ON d.building_id = sb.id "
+            " AND d.unit || '/' || d.room = h.served_by_room) s "
+            "WHERE t.building_id = s.building_id AND t.unit = s.unit AND t.room = s.room "
+            "AND t.served_by IS DISTINCT FROM s.served"
         )
     )
     return change
@@ -1329,3 +1339,719 @@ def _load_patrols(
         )
     )
     return change
+
+
+# ---- the Party organisation (party_orgs.csv, resident_units.geojson, party_members.csv,
+# party_posts.csv) --------------------------------------------------------------------------------
+
+ORG_PARENT = {"branch": "committee", "group": "branch"}
+_CODE = re.compile(r"^[A-Za-z][0-9A-Za-z-]{1,31}$")
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(";") if v.strip()]
+
+
+def _bool(value: Any) -> bool:
+    return str(value or "").strip().lower() in ("true", "1", "yes")
+
+
+def _number(
+    value: Any, where: str, what: str, *, low: float = 0, high: float = 1e6
+) -> float | None:
+    """A finite number from ``low`` to ``high``, or None when empty."""
+    if value in ("", None):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DataSetError(f"{where}: {what} {value!r} is not a number") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise DataSetError(f"{where}: {what} {value!r} is not between {low:g} and {high:g}")
+    return number
+
+
+def _code(value: Any, where: str, what: str = "code") -> str:
+    code = str(value or "").strip()
+    if not _CODE.match(code):
+        raise DataSetError(
+            f"{where}: {what} {code!r} is not a code (a letter, then letters, digits or '-', "
+            "at most 32)"
+        )
+    return code
+
+
+def _phone(value: Any, where: str) -> str | None:
+    phone = str(value or "").strip() or None
+    if phone is not None and not re.match(PHONE, phone):
+        raise DataSetError(f"{where}: phone {phone!r} is not a phone number")
+    return phone
+
+
+def _first_bad(conn: Connection, sql: str) -> Any:
+    # Kept as SQL: the first line of a staging table that fails a check (an anti-join).
+    return conn.execute(text(sql + " ORDER BY 1 LIMIT 1")).first()
+
+
+def _ago(anchor: datetime, days: float | None) -> datetime | None:
+    return None if days is None else anchor - timedelta(days=days)
+
+
+def _org_rows(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """party_orgs.csv checked line by line: codes, kinds, parents in the file, one branch a
+    grid and one group a building."""
+    out: list[dict[str, Any]] = []
+    lines: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    grids: dict[str, int] = {}
+    buildings: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        where = f"party_orgs.csv line {n}"
+        code = _code(r.get("code"), where)
+        if code in lines:
+            raise DataSetError(f"{where}: code {code} is on line {lines[code]} too")
+        kind = (r.get("kind") or "").strip()
+        if kind not in ORG_KINDS:
+            raise DataSetError(f"{where}: kind {kind!r} is not one of {', '.join(ORG_KINDS)}")
+        name = (r.get("name") or "").strip()
+        if not name:
+            raise DataSetError(f"{where}: the organisation has no name")
+        parent = (r.get("parent_code") or "").strip() or None
+        if kind == "committee" and parent:
+            raise DataSetError(f"{where}: a committee (社区大党委) has no parent")
+        if kind != "committee" and not parent:
+            raise DataSetError(f"{where}: a {kind} needs a parent {ORG_PARENT[kind]}")
+        if parent in kinds and kinds[parent] != ORG_PARENT[kind]:
+            raise DataSetError(
+                f"{where}: the parent of a {kind} is a {ORG_PARENT[kind]}, "
+                f"{parent} is a {kinds[parent]}"
+            )
+        grid_codes, building_codes = _split(r.get("grid_codes")), _split(r.get("building_codes"))
+        if grid_codes and kind != "branch":
+            raise DataSetError(f"{where}: only a branch (网格党支部) links grids")
+        if building_codes and kind != "group":
+            raise DataSetError(f"{where}: only a group (党小组) links buildings")
+        for grid in grid_codes:
+            if grid in grids:
+                raise DataSetError(f"{where}: grid {grid} already has a branch, line {grids[grid]}")
+            grids[grid] = n
+        for building in building_codes:
+            if building in buildings:
+                raise DataSetError(
+                    f"{where}: building {building} already has a group, line {buildings[building]}"
+                )
+            buildings[building] = n
+        lines[code], kinds[code] = n, kind
+        out.append(
+            {
+                "line": n,
+                "code": code,
+                "kind": kind,
+                "name": name,
+                "parent_code": parent,
+                "community_code": (r.get("community_code") or "").strip(),
+                "grid_codes": grid_codes,
+                "building_codes": building_codes,
+                "secretary_name": (r.get("secretary_name") or "").strip() or None,
+                "secretary_phone": _phone(r.get("secretary_phone"), where),
+            }
+        )
+    return out
+
+
+def _link_change(conn: Connection, table: str, column: str, staged: str) -> TableChange:
+    """Make the links of the file's organisations those of the file: a grid or building the
+    file gives another organisation moves to it, a link the file no longer has goes."""
+    # Kept as SQL: set-based deletes and an insert of link rows against a staging table.
+    gone = conn.execute(
+        text(
+            f"DELETE FROM {table} t USING party_org o WHERE o.id = t.org_id AND ("
+            f"(o.code IN (SELECT code FROM _org_in) AND NOT EXISTS (SELECT 1 FROM {staged} s "
+            f" WHERE s.code = o.code AND s.{column} = t.{column})) OR "
+            f"EXISTS (SELECT 1 FROM {staged} s WHERE s.{column} = t.{column} AND s.code <> o.code))"
+        )
+    ).rowcount
+    made = conn.execute(
+        text(
+            f"INSERT INTO {table} (org_id, {column}) SELECT o.id, s.{column} FROM {staged} s "
+            "JOIN party_org o ON o.code = s.code ON CONFLICT DO NOTHING"
+        )
+    ).rowcount
+    total = conn.execute(text(f"SELECT count(*) FROM {staged} AS c")).scalar_one()
+    return TableChange(inserted=made, deleted=gone, unchanged=int(total) - made)
+
+
+def _load_orgs(conn: Connection, rows: list[dict[str, str]]) -> dict[str, TableChange]:
+    """Committees, then branches, then groups by code, and their grids and buildings."""
+    orgs = _org_rows(rows)
+    _stage(
+        conn,
+        "_org_in",
+        "line int, code text, kind text, name text, parent_code text, community_code text, "
+        "secretary_name text, secretary_phone text",
+        [{k: v for k, v in o.items() if k not in ("grid_codes", "building_codes")} for o in orgs],
+    )
+    _stage(
+        conn,
+        "_org_grid_in",
+        "line int, code text, grid_code text",
+        [
+            {"line": o["line"], "code": o["code"], "grid_code": g}
+            for o in orgs
+            for g in o["grid_codes"]
+        ],
+    )
+    _stage(
+        conn,
+        "_org_building_in",
+        "line int, code text, building_code text",
+        [
+            {"line": o["line"], "code": o["code"], "building_code": b}
+            for o in orgs
+            for b in o["building_codes"]
+        ],
+    )
+    checks = (
+        (
+            "SELECT o.line, o.community_code FROM _org_in o LEFT JOIN region r "
+            "ON r.code = o.community_code AND r.level = 'community' WHERE r.code IS NULL",
+            "community {} is no community of the data set",
+        ),
+        (
+            "SELECT o.line, o.parent_code FROM _org_in o WHERE o.parent_code IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM _org_in p WHERE p.code = o.parent_code) "
+            "AND NOT EXISTS (SELECT 1 FROM party_org p WHERE p.code = o.parent_code "
+            " AND p.kind = CASE o.kind WHEN 'branch' THEN 'committee' ELSE 'branch' END)",
+            "unknown parent organisation {}",
+        ),
+        (
+            "SELECT o.line, o.parent_code FROM _org_in o "
+            "LEFT JOIN _org_in f ON f.code = o.parent_code "
+            "LEFT JOIN party_org d ON d.code = o.parent_code "
+            "WHERE o.parent_code IS NOT NULL "
+            "AND coalesce(f.community_code, d.community_code) <> o.community_code",
+            "its parent {} belongs to another community",
+        ),
+        (
+            "SELECT s.line, s.grid_code FROM _org_grid_in s WHERE NOT EXISTS "
+            "(SELECT 1 FROM grid g WHERE g.code = s.grid_code AND g.valid_to IS NULL)",
+            "unknown grid {}",
+        ),
+        (
+            "SELECT s.line, s.grid_code || ' lies in ' || g.community_code FROM _org_grid_in s "
+            "JOIN _org_in o ON o.code = s.code JOIN grid g ON g.code = s.grid_code "
+            "AND g.valid_to IS NULL WHERE g.community_code <> o.community_code",
+            "grid {}, another community",
+        ),
+        (
+            "SELECT s.line, s.building_code FROM _org_building_in s "
+            "LEFT JOIN building b ON b.code = s.building_code WHERE b.id IS NULL",
+            "unknown building {}",
+        ),
+        (
+            "SELECT s.line, s.building_code || ' lies in ' || "
+            "coalesce(g.community_code, 'no grid') FROM _org_building_in s "
+            "JOIN _org_in o ON o.code = s.code JOIN building b ON b.code = s.building_code "
+            "LEFT JOIN grid g ON g.code = b.grid_code AND g.valid_to IS NULL "
+            "WHERE g.community_code IS DISTINCT FROM o.community_code",
+            "building {}, outside the organisation's community",
+        ),
+    )
+    for sql, words in checks:
+        bad = _first_bad(conn, sql)
+        if bad is not None:
+            raise DataSetError(f"party_orgs.csv line {bad[0]}: {words.format(bad[1])}")
+    change = TableChange()
+    for kind in ORG_KINDS:
+        part = _upsert(
+            conn,
+            table="party_org",
+            staged="_org_in",
+            key=["code"],
+            columns=["kind", "name", "parent_id", "community_code"],
+            select="SELECT o.code, o.kind, o.name, p.id, o.community_code FROM _org_in o "
+            f"LEFT JOIN party_org p ON p.code = o.parent_code WHERE o.kind = '{kind}'",
+        )
+        change.inserted += part.inserted
+        change.updated += part.updated
+        change.unchanged += part.unchanged
+    return {
+        "party_org": change,
+        "party_org_grid": _link_change(conn, "party_org_grid", "grid_code", "_org_grid_in"),
+        "party_org_building": _link_change(
+            conn,
+            "party_org_building",
+            "building_id",
+            "(SELECT s.code, b.id AS building_id FROM _org_building_in s "
+            "JOIN building b ON b.code = s.building_code)",
+        ),
+    }
+
+
+def _load_units(
+    conn: Connection, units: list[tuple[dict[str, Any], Any]], today: date
+) -> TableChange:
+    """Resident units (驻区单位) by code; their grid and community from their point."""
+    rows, seen = [], set()
+    for i, (p, g) in enumerate(units):
+        where = f"resident_units.geojson feature {i}"
+        code = _code(p.get("code"), where)
+        if code in seen:
+            raise DataSetError(f"{where}: code {code} is given twice")
+        seen.add(code)
+        kind = str(p.get("kind") or "").strip()
+        if kind not in UNIT_KINDS:
+            raise DataSetError(f"{where}: kind {kind!r} is not one of {', '.join(UNIT_KINDS)}")
+        if not str(p.get("name") or "").strip():
+            raise DataSetError(f"{where}: the unit has no name")
+        if g is None:
+            raise DataSetError(f"{where}: the unit has no point")
+        joined = _number(p.get("joined_days_ago"), where, "joined_days_ago", high=36500)
+        rows.append(
+            {
+                "line": i,
+                "code": code,
+                "name": str(p["name"]).strip(),
+                "kind": kind,
+                "address": _none(p.get("address")),
+                "committee_code": _none(p.get("committee_code")),
+                "joined_at": None if joined is None else today - timedelta(days=round(joined)),
+                "contact_name": _none(p.get("contact_name")),
+                "contact_phone": _phone(p.get("contact_phone"), where),
+                "geom_wkb": _wkb(g),
+            }
+        )
+    _stage(
+        conn,
+        "_unit_in",
+        "line int, code text, name text, kind text, address text, committee_code text, "
+        "joined_at date, contact_name text, contact_phone text, geom_wkb text",
+        rows,
+    )
+    # Kept as SQL: each unit's grid and community from its point, in one pass.
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE _unit_new ON COMMIT DROP AS "
+            "SELECT u.*, p.geom, g.code AS grid_code, "
+            "coalesce(g.community_code, (SELECT r.code FROM region r WHERE r.level = 'community' "
+            " AND ST_Intersects(r.geom, p.geom) ORDER BY r.code LIMIT 1)) AS community_code "
+            f"FROM _unit_in u, LATERAL (SELECT {GEOM} AS geom) p "
+            "LEFT JOIN LATERAL (SELECT g.code, g.community_code FROM grid_piece gp "
+            " JOIN grid g ON g.id = gp.grid_id WHERE g.valid_to IS NULL "
+            " AND ST_Intersects(gp.geom, p.geom) ORDER BY g.code LIMIT 1) g ON true"
+        )
+    )
+    for sql, words in (
+        (
+            "SELECT u.line, u.committee_code FROM _unit_new u WHERE u.committee_code IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM party_org o WHERE o.code = u.committee_code "
+            "AND o.kind = 'committee')",
+            "unknown committee {}",
+        ),
+        (
+            "SELECT u.line, u.committee_code || ' is of ' || o.community_code || ', the unit in ' "
+            "|| coalesce(u.community_code, 'no community') FROM _unit_new u "
+            "JOIN party_org o ON o.code = u.committee_code "
+            "WHERE o.community_code IS DISTINCT FROM u.community_code",
+            "committee {}",
+        ),
+    ):
+        bad = _first_bad(conn, sql)
+        if bad is not None:
+            raise DataSetError(f"resident_units.geojson feature {bad[0]}: {words.format(bad[1])}")
+    return _upsert(
+        conn,
+        table="resident_unit",
+        staged="_unit_new",
+        key=["code"],
+        columns=[
+            "name",
+            "kind",
+            "address",
+            "grid_code",
+            "community_code",
+            "committee_id",
+            "joined_at",
+            "contact_name",
+            "contact_phone",
+            "geom",
+        ],
+        select="SELECT u.code, u.name, u.kind, u.address, u.grid_code, u.community_code, o.id, "
+        "u.joined_at, u.contact_name, u.contact_phone, u.geom FROM _unit_new u "
+        "LEFT JOIN party_org o ON o.code = u.committee_code",
+    )
+
+
+def _member_rows(rows: list[dict[str, str]], anchor: datetime) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        where = f"party_members.csv line {n}"
+        key = (r.get("key") or "").strip()
+        if not key:
+            raise DataSetError(f"{where}: the member has no key")
+        if key in seen:
+            raise DataSetError(f"{where}: key {key} is on line {seen[key]} too")
+        seen[key] = n
+        name = (r.get("name") or "").strip()
+        if not name:
+            raise DataSetError(f"{where}: the member has no name")
+        org = (r.get("org_code") or "").strip() or None
+        registered = (r.get("registered_community") or "").strip() or None
+        if org is None and registered is None:
+            raise DataSetError(
+                f"{where}: a member belongs to an organisation (org_code) or is registered "
+                "with a community (registered_community)"
+            )
+        days = _number(r.get("registered_days_ago"), where, "registered_days_ago", high=36500)
+        if registered is not None and days is None:
+            raise DataSetError(f"{where}: registered_days_ago is missing")
+        home = [(r.get(k) or "").strip() for k in ("building_code", "unit", "room")]
+        out.append(
+            {
+                "line": n,
+                "key": key,
+                "name": name,
+                "phone": _phone(r.get("phone"), where),
+                "org_code": org,
+                "in_service": _bool(r.get("in_service")),
+                "employer": (r.get("employer") or "").strip() or None,
+                "employer_unit_code": (r.get("employer_unit_code") or "").strip() or None,
+                "registered_community": registered,
+                "registered_at": _ago(anchor, days) if registered else None,
+                "building_code": home[0] or None,
+                "unit": home[1] or None,
+                "room": home[2] or None,
+                "hours": _number(r.get("hours"), where, "hours", high=100_000) or 0,
+            }
+        )
+    return out
+
+
+def _load_members(
+    conn: Connection, rows: list[dict[str, str]], anchor: datetime
+) -> dict[str, TableChange]:
+    """Party members by key (the key of their person), then the organisations' secretaries."""
+    _stage(
+        conn,
+        "_member_in",
+        "line int, key text, name text, phone text, org_code text, in_service bool, "
+        "employer text, employer_unit_code text, registered_community text, "
+        "registered_at timestamptz, building_code text, unit text, room text, hours numeric",
+        _member_rows(rows, anchor),
+    )
+    for sql, words in (
+        (
+            "SELECT m.line, m.org_code FROM _member_in m WHERE m.org_code IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM party_org o WHERE o.code = m.org_code)",
+            "unknown organisation {}",
+        ),
+        (
+            "SELECT m.line, m.employer_unit_code FROM _member_in m "
+            "WHERE m.employer_unit_code IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM resident_unit u WHERE u.code = m.employer_unit_code)",
+            "unknown resident unit {}",
+        ),
+        (
+            "SELECT m.line, m.registered_community FROM _member_in m "
+            "WHERE m.registered_community IS NOT NULL AND NOT EXISTS (SELECT 1 FROM region r "
+            "WHERE r.code = m.registered_community AND r.level = 'community')",
+            "unknown community {}",
+        ),
+        (
+            "SELECT m.line, concat_ws(' ', m.building_code, m.unit, m.room) FROM _member_in m "
+            "WHERE m.building_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM household h "
+            "JOIN building b ON b.id = h.building_id WHERE b.code = m.building_code "
+            "AND h.unit = m.unit AND h.room = m.room)",
+            "unknown household {}",
+        ),
+    ):
+        bad = _first_bad(conn, sql)
+        if bad is not None:
+            raise DataSetError(f"party_members.csv line {bad[0]}: {words.format(bad[1])}")
+    # Secretaries not among the members are people named by name and phone.
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE _person_in ON COMMIT DROP AS "
+            "SELECT key, name, phone FROM _member_in UNION ALL "
+            "SELECT DISTINCT ON (o.secretary_name, o.secretary_phone) "
+            "o.secretary_name || '|' || coalesce(o.secretary_phone, o.code), o.secretary_name, "
+            "o.secretary_phone FROM _org_in o WHERE o.secretary_name IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM _member_in m WHERE m.name = o.secretary_name "
+            "AND m.phone IS NOT DISTINCT FROM o.secretary_phone)"
+        )
+    )
+    people = _upsert(
+        conn,
+        table="person",
+        staged="_person_in",
+        key=["key"],
+        columns=["name", "phone"],
+        select="SELECT DISTINCT ON (key) key, name, phone FROM _person_in ORDER BY key",
+        insert_columns=["key", "name", "phone"],
+    )
+    members = _upsert(
+        conn,
+        table="party_member",
+        staged="_member_in",
+        key=["person_id"],
+        columns=[
+            "org_id",
+            "in_service",
+            "employer",
+            "employer_unit_id",
+            "registered_community",
+            "registered_at",
+            "household_id",
+            "hours_served",
+        ],
+        select="SELECT p.id, o.id, m.in_service, m.employer, u.id, m.registered_community, "
+        "m.registered_at, h.id, m.hours FROM _member_in m JOIN person p ON p.key = m.key "
+        "LEFT JOIN party_org o ON o.code = m.org_code "
+        "LEFT JOIN resident_unit u ON u.code = m.employer_unit_code "
+        "LEFT JOIN building b ON b.code = m.building_code "
+        "LEFT JOIN household h ON h.building_id = b.id AND h.unit = m.unit AND h.room = m.room",
+    )
+    # Kept as SQL: each organisation's secretary, by name and phone, in one update.
+    conn.execute(
+        text(
+            "UPDATE party_org o SET secretary_id = s.person_id FROM ("
+            "SELECT i.code, (SELECT p.id FROM person p WHERE p.key = coalesce("
+            " (SELECT m.key FROM _member_in m WHERE m.name = i.secretary_name "
+            "  AND m.phone IS NOT DISTINCT FROM i.secretary_phone ORDER BY m.line LIMIT 1), "
+            " i.secretary_name || '|' || coalesce(i.secretary_phone, i.code))) AS person_id "
+            "FROM _org_in i) s "
+            "WHERE o.code = s.code AND o.secretary_id IS DISTINCT FROM s.person_id"
+        )
+    )
+    return {"person_member": people, "party_member": members}
+
+
+def _load_posts(conn: Connection, rows: list[dict[str, str]], anchor: datetime) -> TableChange:
+    """Posts (设岗定责) by code, with the member who holds one and its hours."""
+    staged: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for n, r in enumerate(rows, start=2):
+        where = f"party_posts.csv line {n}"
+        code = _code(r.get("code"), where)
+        if code in seen:
+            raise DataSetError(f"{where}: code {code} is on line {seen[code]} too")
+        seen[code] = n
+        title = (r.get("title") or "").strip()
+        if not title:
+            raise DataSetError(f"{where}: the post has no title")
+        member = (r.get("member_key") or "").strip() or None
+        days = _number(r.get("claimed_days_ago"), where, "claimed_days_ago", high=36500)
+        if member is not None and days is None:
+            raise DataSetError(f"{where}: claimed_days_ago is missing")
+        staged.append(
+            {
+                "line": n,
+                "code": code,
+                "title": title,
+                "duty": (r.get("duty") or "").strip() or None,
+                "community_code": (r.get("community_code") or "").strip(),
+                "grid_code": (r.get("grid_code") or "").strip() or None,
+                "org_code": (r.get("org_code") or "").strip() or None,
+                "member_key": member,
+                "claimed_at": _ago(anchor, days) if member else None,
+                "hours": _number(r.get("hours"), where, "hours", high=100_000) or 0,
+            }
+        )
+    _stage(
+        conn,
+        "_post_in",
+        "line int, code text, title text, duty text, community_code text, grid_code text, "
+        "org_code text, member_key text, claimed_at timestamptz, hours numeric",
+        staged,
+    )
+    for sql, words in (
+        (
+            "SELECT s.line, s.community_code FROM _post_in s WHERE NOT EXISTS (SELECT 1 FROM "
+            "region r WHERE r.code = s.community_code AND r.level = 'community')",
+            "unknown community {}",
+        ),
+        (
+            "SELECT s.line, s.grid_code FROM _post_in s WHERE s.grid_code IS NOT NULL AND "
+            "NOT EXISTS (SELECT 1 FROM grid g WHERE g.code = s.grid_code AND g.valid_to IS NULL "
+            "AND g.community_code = s.community_code)",
+            "grid {} is no grid of the post's community",
+        ),
+        (
+            "SELECT s.line, s.org_code FROM _post_in s WHERE s.org_code IS NOT NULL AND "
+            "NOT EXISTS (SELECT 1 FROM party_org o WHERE o.code = s.org_code)",
+            "unknown organisation {}",
+        ),
+        (
+            "SELECT s.line, s.member_key FROM _post_in s WHERE s.member_key IS NOT NULL AND "
+            "NOT EXISTS (SELECT 1 FROM person p JOIN party_member m ON m.person_id = p.id "
+            "WHERE p.key = s.member_key)",
+            "unknown member {}",
+        ),
+    ):
+        bad = _first_bad(conn, sql)
+        if bad is not None:
+            raise DataSetError(f"party_posts.csv line {bad[0]}: {words.format(bad[1])}")
+    return _upsert(
+        conn,
+        table="party_post",
+        staged="_post_in",
+        key=["code"],
+        columns=[
+            "title",
+            "duty",
+            "community_code",
+            "grid_code",
+            "org_id",
+            "member_id",
+            "claimed_at",
+            "hours",
+        ],
+        select="SELECT s.code, s.title, s.duty, s.community_code, s.grid_code, o.id, m.id, "
+        "s.claimed_at, s.hours FROM _post_in s LEFT JOIN party_org o ON o.code = s.org_code "
+        "LEFT JOIN person p ON p.key = s.member_key "
+        "LEFT JOIN party_member m ON m.person_id = p.id",
+    )
+
+
+ITEM_TEXT = (
+    "description",
+    "assigned_by",
+    "taken_by",
+    "report",
+    "service_content",
+    "service_standard",
+    "responsible_unit",
+    "responsible_person",
+)
+
+
+def _item_row(i: int, p: dict[str, Any], g: Any, anchor: datetime) -> dict[str, Any]:
+    """A list item's staged values: what it is, and its flow (member by key, unit by code,
+    times in days before ``anchor``)."""
+    where = f"list_items.geojson feature {i}"
+    via = _none(p.get("via"))
+    if via is not None and via not in LIST_SOURCES:
+        raise DataSetError(f"{where}: via {via!r} is not one of {', '.join(LIST_SOURCES)}")
+    assignee = _none(p.get("assignee_kind"))
+    if assignee is not None and assignee not in LIST_ASSIGNEES:
+        raise DataSetError(
+            f"{where}: assignee_kind {assignee!r} is not one of {', '.join(LIST_ASSIGNEES)}"
+        )
+    wish = _bool(p.get("wish"))
+    if wish and p.get("list") != "need":
+        raise DataSetError(f"{where}: a wish (微心愿) is a need")
+    times = {
+        f"{t}_at": _ago(anchor, _number(p.get(f"{t}_days_ago"), where, f"{t}_days_ago", high=36500))
+        for t in ("created", "assigned", "taken", "done")
+    }
+    due = _number(p.get("due_in_days"), where, "due_in_days", low=-36500, high=36500)
+    return {
+        "line": i,
+        **_fields(
+            p,
+            ["code", "list", "category", "title", "owner_kind"],
+            ["owner_name", "contact_name", "contact_phone", *ITEM_TEXT],
+        ),
+        "status": p.get("status") or "open",
+        "wish": wish,
+        "source": via,
+        "unit_code": _none(p.get("unit_code")),
+        "assignee_kind": assignee,
+        "member_key": _none(p.get("member_key")),
+        **times,
+        "hours": _number(p.get("hours"), where, "hours", high=1000),
+        "due_date": None if due is None else anchor.date() + timedelta(days=round(due)),
+        "geom_wkb": _wkb(g),
+    }
+
+
+def _load_items(
+    conn: Connection, items: list[tuple[dict[str, Any], Any]], anchor: datetime
+) -> TableChange:
+    """List items by code, with their grid (from the point) and its branch, and their flow."""
+    _stage(
+        conn,
+        "_item_in",
+        "line int, code text, list text, category text, title text, owner_kind text, "
+        "owner_name text, contact_name text, contact_phone text, "
+        + ", ".join(f"{c} text" for c in ITEM_TEXT)
+        + ", status text, wish bool, source text, unit_code text, assignee_kind text, "
+        "member_key text, created_at timestamptz, assigned_at timestamptz, taken_at timestamptz, "
+        "done_at timestamptz, hours numeric, due_date date, geom_wkb text",
+        [_item_row(i, p, g, anchor) for i, (p, g) in enumerate(items)],
+    )
+    for sql, words in (
+        (
+            "SELECT i.line, i.member_key FROM _item_in i WHERE i.member_key IS NOT NULL AND "
+            "NOT EXISTS (SELECT 1 FROM person p JOIN party_member m ON m.person_id = p.id "
+            "WHERE p.key = i.member_key)",
+            "unknown member {}",
+        ),
+        (
+            "SELECT i.line, i.unit_code FROM _item_in i WHERE i.unit_code IS NOT NULL AND "
+            "NOT EXISTS (SELECT 1 FROM resident_unit u WHERE u.code = i.unit_code)",
+            "unknown resident unit {}",
+        ),
+    ):
+        bad = _first_bad(conn, sql)
+        if bad is not None:
+            raise DataSetError(f"list_items.geojson feature {bad[0]}: {words.format(bad[1])}")
+    flow = [
+        "wish",
+        "source",
+        "org_id",
+        "unit_id",
+        "assignee_kind",
+        "member_id",
+        "assigned_by",
+        "assigned_at",
+        "taken_by",
+        "taken_at",
+        "done_at",
+        "report",
+        "hours",
+        "service_content",
+        "service_standard",
+        "due_date",
+        "responsible_unit",
+        "responsible_person",
+        "description",
+        "created_at",
+    ]
+    return _upsert(
+        conn,
+        table="list_item",
+        staged="_item_in",
+        key=["code"],
+        columns=[
+            "list",
+            "category",
+            "title",
+            "owner_kind",
+            "owner_name",
+            "contact_name",
+            "contact_phone",
+            "status",
+            "geom",
+            "grid_code",
+            *flow,
+        ],
+        select="SELECT i.code, i.list, i.category, i.title, i.owner_kind, i.owner_name, "
+        "i.contact_name, i.contact_phone, i.status, p.geom, g.code, "
+        "i.wish, i.source, (SELECT og.org_id FROM party_org_grid og WHERE og.grid_code = g.code), "
+        "u.id, i.assignee_kind, m.id, i.assigned_by, i.assigned_at, i.taken_by, i.taken_at, "
+        "i.done_at, i.report, i.hours, i.service_content, i.service_standard, i.due_date, "
+        "i.responsible_unit, i.responsible_person, i.description, "
+        "coalesce(i.created_at, l.created_at, now()) "
+        "FROM _item_in i "
+        "LEFT JOIN list_item l ON l.code = i.code "
+        "LEFT JOIN resident_unit u ON u.code = i.unit_code "
+        "LEFT JOIN person pm ON pm.key = i.member_key "
+        "LEFT JOIN party_member m ON m.person_id = pm.id, "
+        "LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(decode(i.geom_wkb, 'hex')), 4326) "
+        "AS geom) p "
+        "LEFT JOIN LATERAL (SELECT g.code FROM grid_piece gp JOIN grid g ON g.id = gp.grid_id "
+        " WHERE g.valid_to IS NULL AND ST_Intersects(gp.geom, p.geom) "
+        " ORDER BY g.code LIMIT 1) g ON true",
+    )

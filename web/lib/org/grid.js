@@ -35,13 +35,18 @@ const input = (cls, label, attrs) => el("input", Object.assign({ class: cls, "ar
 export async function showGridOrg(code, ctx) {
   const body = el("div", { class: "org-panel", "data-grid": code, "aria-busy": "true" }, [t("org_loading")]);
   showPanel([body]);
-  let org;
-  try {
-    org = await api(`${API}/grids/${code}/org`);
-  } catch (e) {
-    body.replaceChildren(el("div", { class: "error" }, [t("org_failed", { m: refusalWords(e) })]));
+  // The team with its posts' ids from the teams' endpoint (what the editing sends back), the rest
+  // from the grid's organisation; either may fail alone and the other is still shown.
+  const [orgRead, teamRead] = await Promise.all([
+    api(`${API}/grids/${code}/org`).then((x) => ({ ok: x }), (e) => ({ e })),
+    api(`${API}/grids/${code}/team`).then((x) => ({ ok: x }), (e) => ({ e })),
+  ]);
+  if (!orgRead.ok && !teamRead.ok) {
+    body.replaceChildren(el("div", { class: "error" }, [t("org_failed", { m: refusalWords(orgRead.e) })]));
     return;
   }
+  const org = Object.assign({ grid: (teamRead.ok || {}).grid }, orgRead.ok || {});
+  if (teamRead.ok) org.team = teamRead.ok.team;
   const message = el("div", { class: "org-message", role: "status" }, []);
   const say = (text, cls) => { message.textContent = text; message.className = `org-message ${cls || ""}`; };
   const again = async (words) => { await showGridOrg(code, ctx); const m = document.querySelector(`.org-panel[data-grid='${code}'] .org-message`); if (m) { m.textContent = words; m.className = "org-message ok"; } };
@@ -98,7 +103,8 @@ export async function showGridOrg(code, ctx) {
     return el("li", { class: "team-member", "data-staff": String(s.id), "data-role": s.role }, [
       el("div", { class: "team-row" }, [el("b", {}, [word("staff_role", s.role)]), ` ${who}`,
         s.team ? ` · ${t("org_team_name", { team: s.team })}` : "", s.since ? ` · ${t("org_since", { d: s.since })}` : "",
-        ...(edits && s.id !== undefined ? [button("team-change", t("team_change"), change), button("team-move", t("team_move"), move), button("team-retire", t("team_retire"), retire)] : [])]),
+        edits && s.id !== undefined ? el("span", { class: "team-buttons" }, [button("team-change", t("team_change"), change),
+          button("team-move", t("team_move"), move), button("team-retire", t("team_retire"), retire)]) : null]),
       forms,
     ]);
   };
@@ -124,14 +130,15 @@ export async function showGridOrg(code, ctx) {
   body.removeAttribute("aria-busy");
   body.replaceChildren(...[
     el("h3", {}, [t("org_grid_title", { name: grid.name || code })]),
-    el("h4", {}, [t("org_branch")]), ...branch,
-    ...section("org-groups", t("org_groups"), groups, t("org_no_groups")),
-    ...section("org-members", t("org_members"), members, t("org_no_members")),
+    ...(orgRead.ok ? [el("h4", {}, [t("org_branch")]), ...branch,
+      ...section("org-groups", t("org_groups"), groups, t("org_no_groups")),
+      ...section("org-members", t("org_members"), members, t("org_no_members"))]
+      : [el("div", { class: "error" }, [t("org_failed", { m: refusalWords(orgRead.e) })])]),
     ...section("org-team", t("org_team"), team, t("org_no_team")),
     edits ? el("div", { class: "actions" }, [button("team-add", t("team_add"), () => { adding.replaceChildren(addForm()); adding.querySelector("input").focus(); })]) : null,
     edits ? adding : null,
     message,
-    ...section("org-units", t("org_units"), units, t("org_no_units")),
-    ...section("org-warnings", t("org_warnings_head"), warnings, t("org_no_warnings")),
+    ...(orgRead.ok ? [...section("org-units", t("org_units"), units, t("org_no_units")),
+      ...section("org-warnings", t("org_warnings_head"), warnings, t("org_no_warnings"))] : []),
   ].filter(Boolean));
 }

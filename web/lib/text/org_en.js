@@ -41,6 +41,9 @@ export const WORDS = {
   err_outside_community: "The place is outside the community", err_too_many_requests: "Too many requests; try again later",
   err_staff_exists: "This person already holds this role in the grid", err_grid_not_found: "No such grid", err_validation_error: "Something entered is not accepted",
   err_grid_staff_not_found: "No longer on this grid's team", err_person_not_found: "No such person",
+  err_staff_not_found: "No longer on the grid team (moved or retired by someone else?)", err_staff_person_unknown: "No such person",
+  err_staff_team_role: "Only Party vanguard and volunteer posts belong to an N: team; leave the team empty for other roles",
+  err_reassign_not_pending: "Nothing of these is left to reassign",
   err_member_not_found: "No such member", err_unit_not_found: "No such resident unit",
 };
 

@@ -46,6 +46,9 @@ export const WORDS = {
   err_outside_community: "位置不在本社区", err_too_many_requests: "提交过于频繁，请稍后再试",
   err_staff_exists: "此人已在本网格担任该岗位", err_grid_not_found: "网格不存在", err_validation_error: "填写的内容不符合要求",
   err_grid_staff_not_found: "该成员已不在本网格", err_person_not_found: "未找到此人",
+  err_staff_not_found: "该成员已不在网格团队中（可能已被他人调动或退出）", err_staff_person_unknown: "未找到此人",
+  err_staff_team_role: "只有党员先锋队、志愿服务队的成员属于N支队伍，其他岗位不填队伍",
+  err_reassign_not_pending: "这些成员或中心户已无需重新分配",
   err_member_not_found: "未找到该党员", err_unit_not_found: "未找到该驻区单位",
 };
 
