@@ -21,8 +21,9 @@ const SHEET = [["p_service_content", "service_content"], ["p_service_standard", 
 const PHONE = /^[0-9+ -]{5,20}$/;
 // The community's times are Beijing time wherever the resident's phone thinks it is.
 const ZONE = "Asia/Shanghai";
-// Grid names are written on the map from this zoom on (below it they cover each other).
-const LABEL_ZOOM = 16;
+// A grid's name is written on it when the grid is at least this wide on the screen (pixels), so
+// names of small grids do not cover each other.
+const LABEL_MIN_PX = 90;
 // Characters the API refuses in a line of text (it keeps tabs and line breaks in a paragraph).
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
@@ -50,7 +51,7 @@ function publicPage() {
   let failure = null;
 
   // ---- The map: the community's outline and its grids, a pin where the resident taps.
-  const map = L.map("p-map", { zoomControl: true, maxZoom: 19 }).setView([40.0, 116.35], 15);
+  const map = L.map("p-map", { zoomControl: true, maxZoom: 19, zoomSnap: 0.25 }).setView([40.0, 116.35], 15);
   map.attributionControl.addAttribution("数据 © OpenStreetMap 贡献者 (ODbL)");
   const outline = geo({ style: { color: "#6a1b9a", weight: 2.5, dashArray: "6 4", fill: false }, interactive: false });
   const grids = geo({
@@ -95,9 +96,12 @@ function publicPage() {
   }
 
   map.on("click", (ev) => choose(ev.latlng));
-  const labelsByZoom = () => map.getContainer().classList.toggle("names-hidden", map.getZoom() < LABEL_ZOOM);
-  map.on("zoomend", labelsByZoom);
-  labelsByZoom();
+  const labelsBySize = () => grids.eachLayer((l) => {
+    const b = l.getBounds();
+    const wide = map.latLngToLayerPoint(b.getNorthEast()).x - map.latLngToLayerPoint(b.getSouthWest()).x >= LABEL_MIN_PX;
+    if (wide) l.openTooltip(); else l.closeTooltip();
+  });
+  map.on("zoomend", labelsBySize);
 
   async function getJson(url) {
     const res = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
@@ -130,6 +134,7 @@ function publicPage() {
       $("p-map-note").dataset.t = "p_no_map";
       $("p-map-note").hidden = false;
     }
+    labelsBySize();
     if (!config.tile_url) addRoads(map);
     buildingTiles(map, () => {}).refresh();
     // A handle for tests reading where a place is on the screen (they click it with the mouse).
