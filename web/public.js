@@ -148,7 +148,7 @@ function publicPage() {
     if (!iso) return "";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return String(iso);
-    return d.toLocaleString(language() === "zh" ? "zh-CN" : "en-GB", { timeZone: ZONE, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return d.toLocaleString(language() === "zh" ? "zh-CN" : "en-GB", { timeZone: ZONE, month: language() === "zh" ? "numeric" : "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   }
 
   /** A due date (a day, or a time) in the language in use. */
@@ -156,7 +156,7 @@ function publicPage() {
     if (!iso) return "";
     const d = new Date(iso.length === 10 ? `${iso}T00:00:00` : iso);
     if (Number.isNaN(d.getTime())) return String(iso);
-    return d.toLocaleDateString(language() === "zh" ? "zh-CN" : "en-GB", { timeZone: iso.length === 10 ? undefined : ZONE, year: "numeric", month: "numeric", day: "numeric" });
+    return d.toLocaleDateString(language() === "zh" ? "zh-CN" : "en-GB", { timeZone: iso.length === 10 ? undefined : ZONE, year: "numeric", month: language() === "zh" ? "numeric" : "short", day: "numeric" });
   }
 
   function badge(status) {
@@ -171,7 +171,8 @@ function publicPage() {
   }
 
   function meta(item) {
-    return el("div", { class: "meta" }, [[item.category, item.grid_name || item.grid_code].filter(Boolean).join(" · ")]);
+    const category = CATEGORY_WORDS[item.category] ? t(CATEGORY_WORDS[item.category]) : item.category;
+    return el("div", { class: "meta" }, [[category, item.grid_name || item.grid_code].filter(Boolean).join(" · ")]);
   }
 
   function needItem(item) {

@@ -201,6 +201,22 @@ def find_need(page: Page, b: Branch, title: str) -> Any:
     return card
 
 
+def answering(status: int, body: dict[str, Any]) -> Any:
+    """A route handler that answers every request with ``status`` and the JSON ``body``."""
+
+    def handle(route: Any, _request: Any) -> None:
+        route.fulfill(status=status, json=body)
+
+    return handle
+
+
+def in_words(page: Page) -> None:
+    """No placeholder, raw code or missing value is shown on the page."""
+    seen = page.locator("body").inner_text()
+    for raw in ("{", "undefined", "null", "NaN", "p_", "in_progress", "too_many"):
+        assert raw not in seen, raw
+
+
 def names_nowhere(text_seen: str, *secrets: str) -> None:
     for secret in secrets:
         assert secret not in text_seen, secret
@@ -306,6 +322,7 @@ def test_a_residents_need_is_assigned_taken_done_and_shown_done_with_no_name(
     for tab in resident.locator("#p-tabs button").all():
         tab.click()
         names_nowhere(resident.locator("body").inner_text(), *secrets)
+        in_words(resident)
     answer = httpx.get(f"{live.base}/api/v1/public/{COMMUNITY}").text
     names_nowhere(answer, *secrets)
     assert code in answer
@@ -314,9 +331,11 @@ def test_a_residents_need_is_assigned_taken_done_and_shown_done_with_no_name(
     resident.locator("#lang-btn").click()
     resident.locator("#p-tabs button[data-tab='needs']").click()
     expect(resident.locator(f"ul.items li[data-code='{code}']")).to_contain_text("Done")
+    expect(resident.locator(f"ul.items li[data-code='{code}'] .meta")).to_contain_text("Elderly care")
     expect(resident.locator("#need-head")).to_have_text("Ask the community for help")
     expect(resident.locator("#lang-btn")).to_have_text("中文")
     shot(resident, "6-public-english")
+    in_words(resident)
     for page in (resident, secretary, member):
         assert page.errors == [], page.errors  # type: ignore[attr-defined]
 
@@ -343,9 +362,10 @@ def test_the_fourth_need_in_an_hour_is_refused_in_words_with_when_to_try_again(
     fill_need(page, "第四个需求", category="其他")
     said = send(page)
     shot(page, "7-public-429")
+    in_words(page)
     m = re.search(r"请在 (\d\d):(\d\d)（约 (\d+) 分钟后）再试", said)
     assert m, said
-    assert int(m.group(3)) in (59, 60)
+    assert int(m.group(3)) in (59, 60) and "{" not in said
     beijing = (datetime.now(UTC) + timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai"))
     shown = beijing.replace(hour=int(m.group(1)), minute=int(m.group(2)))
     assert abs((shown - beijing).total_seconds()) <= 120
@@ -402,7 +422,7 @@ def test_every_refusal_is_in_words_and_writes_nothing(
         (503, {"detail": "db", "code": "database_unavailable"}, "无法访问"),
     ]
     for status, body, words in answers:
-        page.route(post, lambda r, s=status, j=body: r.fulfill(status=s, json=j))
+        page.route(post, answering(status, body))
         said = send(page)
         assert words in said, (status, said)
         assert body["detail"] not in said and body["code"] not in said
@@ -436,9 +456,9 @@ def test_the_page_reads_on_a_phone_and_a_tap_places_the_need(
     send_box = page.locator("#need-send").bounding_box()
     assert send_box is not None and send_box["x"] + send_box["width"] <= 390
     shot(page, "9-phone-top")
-    page.locator("#p-tabs").scroll_into_view_if_needed()
     for tab in page.locator("#p-tabs button").all():
         box = tab.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / "10-phone-full.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]

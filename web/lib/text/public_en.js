@@ -33,7 +33,7 @@ export const WORDS = {
   p_err_phone: "That phone number does not look right: digits only (+, spaces and - allowed), 5 to 20 of them",
   p_err_name_long: "The name may be at most 50 characters",
   p_err_outside: "That place is outside the community; please tap inside it",
-  p_err_too_many: "Too many sends: at most {n} an hour from one network. Please try again at {time} (in about {m} minutes).",
+  p_err_too_many: "Too many sends: one network may send only a few needs an hour. Please try again at {time} (in about {m} minutes).",
   p_err_too_many_plain: "Too many sends; please try again in an hour.",
   p_err_server: "The server had a fault and your need was not sent; please try again later.",
   p_err_down: "The network or the server cannot be reached; your need was not sent. Please try again later.",
