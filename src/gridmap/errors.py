@@ -253,7 +253,8 @@ class ReassignNotPending(Conflict):
 
 
 class HouseholdOutsideGroup(InvalidInput):
-    """A designated household given to a group whose branch does not hold its building's grid."""
+    """A household given to a group that does not hold its building, or whose branch does not
+    hold its building's grid."""
 
     code = "household_outside_group"
 
@@ -417,12 +418,6 @@ class UnitCommitteeElsewhere(InvalidInput):
     """A resident unit joined to a committee that is not its community's."""
 
     code = "unit_committee_elsewhere"
-
-
-class HouseholdOutsideGroup(InvalidInput):
-    """A household whose building is not one of the group's buildings."""
-
-    code = "household_outside_group"
 
 
 class DataSetError(GridmapError):
