@@ -470,6 +470,17 @@ WRITES: dict[tuple[str, str], tuple[Request, str]] = {
         lambda w: {"url": f"{API}/lists/{w.item}"},
         COMMUNITY_OFFICE,
     ),
+    ("POST", "/api/v1/lists/{item_id}/close"): (
+        lambda w: {"url": f"{API}/lists/{w.need}/close", "json": {"note": "已无需求"}},
+        COMMUNITY_OFFICE,
+    ),
+    ("POST", "/api/v1/party-posts"): (
+        lambda w: {
+            "url": f"{API}/party-posts",
+            "json": {"title": "政策宣传岗", "community_code": COMMUNITY, "grid_code": WEST_GRID},
+        },
+        COMMUNITY_OFFICE,
+    ),
 }
 # The whistle list is the district's; the first line the seed (migration 0011) writes is id 1.
 DISTRICT_OFFICE = "the right district"
@@ -531,6 +542,20 @@ WRITES |= {
 READS = {("POST", "/api/v1/lookup"): "many points looked up at once"}
 # Operations that answer who may per item (200 with a status each): tests/api/test_board.py.
 PER_ITEM = {("POST", "/api/v1/incidents/bulk/{step}"): "one step on many incidents"}
+# The lists' flow and posts name the member or the branch who acts, besides the office: every
+# step × every role in tests/api/test_list_flow.py and tests/api/test_posts.py; the public form
+# takes no token at all (tests/api/test_public_needs.py).
+PER_ITEM |= {
+    ("POST", "/api/v1/lists/{item_id}/assign"): "to a member, unit or team of the item's place",
+    ("POST", "/api/v1/lists/{item_id}/claim"): "a member's own claim",
+    ("POST", "/api/v1/lists/{item_id}/complete"): "what the member took, or its branch's",
+    ("PATCH", "/api/v1/party-posts/{post_id}"): "a post of the caller's community or grids",
+    ("DELETE", "/api/v1/party-posts/{post_id}"): "a post of the caller's community or grids",
+    ("POST", "/api/v1/party-posts/{post_id}/claim"): "a member's own claim",
+    ("POST", "/api/v1/party-posts/{post_id}/release"): "the holder, or an office or branch",
+    ("POST", "/api/v1/party-posts/{post_id}/hours"): "the holder, or an office or branch",
+    ("POST", "/api/v1/public/{community}/needs"): "anyone, a few an hour per client",
+}
 # A patrol is its walker's alone, whatever the role: tests/api/test_patrols.py.
 PER_ITEM |= {
     (method, f"/api/v1/patrols/{{key}}{tail}"): "the caller's own patrol"

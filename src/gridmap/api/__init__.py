@@ -20,6 +20,7 @@ from gridmap.api import (
     open311,
     org,
     patrols,
+    posts,
     public,
     public_page,
     regions,
@@ -53,6 +54,7 @@ api_router.include_router(households.router)
 api_router.include_router(visits.router)
 api_router.include_router(lists.router)
 api_router.include_router(public.router)
+api_router.include_router(posts.router)
 api_router.include_router(patrols.router)
 api_router.include_router(me.router)
 api_router.include_router(departments.router)

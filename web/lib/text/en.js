@@ -1,6 +1,7 @@
 // The interface's words in English.
 import { WORDS as PHONE } from "./phone_en.js";
 import { WORDS as FIELD } from "./field_en.js";
+import { WORDS as LISTS } from "./lists_en.js";
 import { WORDS as ORG } from "./org_en.js";
 import { WORDS as PUBLIC } from "./public_en.js";
 export const WORDS = {
@@ -185,6 +186,8 @@ Object.assign(WORDS, {
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
 Object.assign(WORDS, PHONE, FIELD);
+// The three lists' flow, posts and the public need form.
+Object.assign(WORDS, LISTS);
 
 // The organisation on the map: the Party layer and tree, a grid's organisation and team, the lists' flow.
 Object.assign(WORDS, ORG);
