@@ -458,11 +458,48 @@ def validate(
                 style=None if r["exact"] else "red",
             )
         _print_table(table)
+    _print_warnings(settings, region, to=err if as_json else console)
     bad = [r["community"]["code"] for r in reports if not r["exact"]]
     if bad:
         err.print(f"{len(bad)} of {len(reports)} communities are not exactly covered")
         raise typer.Exit(code=1)
     err.print(f"all {len(reports)} communities are exactly covered")
+
+
+def _print_warnings(settings: Settings, region: str, *, to: Console) -> None:
+    """The organisation's warnings of ``region`` after the coverage report: how many of each
+    check, in words, with the first grids they concern. Warnings never change the exit code."""
+    from gridmap.services.org_checks import CHECK_WORDS, Thresholds, warnings
+
+    try:
+        with _session(settings) as session:
+            found = warnings(session, region=region, limits=Thresholds.from_settings(settings.api))
+    except GridmapError as exc:
+        _fail(exc)
+    total = found["numberReturned"]
+    if not total:
+        to.print(f"no organisation warnings in {region}")
+        return
+    table = Table(title=f"organisation warnings in {region} (warnings only: not counted above)")
+    for col in ("warning", "n", "grids"):
+        table.add_column(col, justify="right" if col == "n" else "left")
+    for check, n in found["counts"].items():
+        if not n:
+            continue
+        grids = sorted(
+            {
+                str(f["properties"]["grid_code"])
+                for f in found["features"]
+                if f["properties"]["check"] == check and f["properties"]["grid_code"]
+            }
+        )
+        shown = ", ".join(grids[:5]) + (f" and {len(grids) - 5} more" if len(grids) > 5 else "")
+        table.add_row(CHECK_WORDS[check], str(n), shown)
+    if to is console:
+        _print_table(table)
+    else:
+        to.print(table)
+    to.print(f"{total} organisation warnings in {region}")
 
 
 # What an output's name says it is; ".zip" is a zipped shapefile, as the API sends it.

@@ -73,7 +73,7 @@ export function actionsFor(p) {
 async function assignees(grid) {
   if (!grid) return { members: [], units: [] };
   const org = await api(`${API}/grids/${grid}/org`).catch(() => ({}));
-  return { members: org.members || [], units: org.units || [] };
+  return { members: org.members || [], units: (org.units || []).map((f) => f.properties || f) };
 }
 
 /** The assign form (派单): to a member, a unit or the team, with a note. */

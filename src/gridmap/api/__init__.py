@@ -19,6 +19,7 @@ from gridmap.api import (
     me,
     open311,
     org,
+    org_checks,
     patrols,
     posts,
     public,
@@ -49,6 +50,8 @@ api_router.include_router(approvals.router)
 api_router.include_router(whistle.incident_router)
 api_router.include_router(incidents.router)
 api_router.include_router(stats.router)
+api_router.include_router(org_checks.stats_router)
+api_router.include_router(org_checks.checks_router)
 api_router.include_router(services.router)
 api_router.include_router(households.router)
 api_router.include_router(visits.router)

@@ -62,7 +62,7 @@ export async function showGridOrg(code, ctx) {
     el("span", { class: "member-name" }, [named(m.name, m.masked || m.name === null)]),
     m.phone ? ` ${m.phone}` : "", m.in_service ? ` · ${t("org_in_service")}` : "", m.registered_community ? ` · ${t("org_registered")}` : "",
     m.hours_served ? ` · ${t("org_hours", { n: m.hours_served })}` : ""]));
-  const units = (org.units || []).map((u) => el("li", {}, [u.name, ` · ${word("unit_kind", u.kind)}`, u.committee_id ? ` · ${t("org_committee_member")}` : ""]));
+  const units = (org.units || []).map((f) => f.properties || f).map((u) => el("li", {}, [u.name, ` · ${word("unit_kind", u.kind)}`, u.committee_id ? ` · ${t("org_committee_member")}` : ""]));
   const warnings = (org.warnings || []).map((w) => el("li", { class: "bad" }, [warnWord(typeof w === "string" ? w : w.check || w.code)]));
 
   const send = async (path, options, words) => {

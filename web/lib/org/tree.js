@@ -47,7 +47,9 @@ export async function showTree(community, ctx) {
     if (b) map.flyToBounds(b, { maxZoom: 17, duration: 0.6, padding: [20, 20] });
   };
   const zoomPoint = (ll) => { if (ll) map.flyTo(ll, 18, { duration: 0.6 }); };
-  const marks = (n) => (n.warnings || []).map((w) => el("span", { class: "bad" }, [` ⚠ ${warnWord(typeof w === "string" ? w : w.check || w.code)}`]));
+  // One mark per kind of warning (a group with four central households serving too many: one).
+  const marks = (n) => [...new Set((n.warnings || []).map((w) => (typeof w === "string" ? w : w.check || w.code)))]
+    .map((code) => el("span", { class: "bad" }, [` ⚠ ${warnWord(code)}`]));
   const counts = (n) => el("span", { class: "counts" }, [` ${t("org_counts", { members: n.members_n ?? 0, households: n.households_n ?? 0 })}`]);
   const centralItem = (c, group) => el("li", { class: `org-node central${centralBad(c.serves_n) ? " bad" : ""}`, "data-household": String(c.id) }, [
     button("link", `${t("org_central_short")} ${t("org_central_at", { building: c.building || "", unit: c.unit || "", room: c.room || "" })}`,

@@ -2,6 +2,7 @@
 import { WORDS as PHONE } from "./phone_en.js";
 import { WORDS as FIELD } from "./field_en.js";
 import { WORDS as LISTS } from "./lists_en.js";
+import { WORDS as TEAMS } from "./teams_en.js";
 import { WORDS as ORG } from "./org_en.js";
 import { WORDS as PUBLIC } from "./public_en.js";
 export const WORDS = {
@@ -188,6 +189,9 @@ Object.assign(WORDS, {
 Object.assign(WORDS, PHONE, FIELD);
 // The three lists' flow, posts and the public need form.
 Object.assign(WORDS, LISTS);
+
+// Grid teams, the organisation's checks and figures.
+Object.assign(WORDS, TEAMS);
 
 // The organisation on the map: the Party layer and tree, a grid's organisation and team, the lists' flow.
 Object.assign(WORDS, ORG);

@@ -8,7 +8,7 @@ export const WORDS = {
   org_tree: "Organisation", org_tree_title: "{name} · organisation", org_tree_pick: "Community",
   org_tree_empty: "No Party organisation in this community yet", org_tree_loading: "Reading the organisation…",
   org_counts: "{members} members · {households} households", org_serves: "serves {n}", org_central_short: "Central household",
-  org_central_at: "{building} unit {unit} room {room}", org_warnings_n: "{n} warnings",
+  org_central_at: "{building} {unit} {room}", org_warnings_n: "{n} warnings",
   org_layer_ready: "Party organisation: {communities} communities, {grids} grids with a branch ({ms} ms)",
   org_warnings_ready: "Grid warnings: {n}", org_warnings_list: "List of warnings", org_warnings_none: "No warnings here",
   org_of_grid: "Party and team", org_grid_title: "{name} · Party and team", org_branch: "Grid Party branch",
@@ -18,9 +18,9 @@ export const WORDS = {
   org_hidden: "hidden", org_in_service: "in service", org_registered: "registered with the community", org_hours: "{n} h served",
   org_committee_member: "member of the big committee", org_since: "since {d}", org_team_name: "team: {team}",
   org_loading: "Reading this grid's organisation…", org_failed: "Could not read: {m}",
-  team_add: "Add a member", team_name: "Name", team_phone: "Phone", team_role: "Role", team_team: "Team (N: teams)",
-  team_since: "Since", team_save: "Save", team_change: "Change", team_move: "Move to another grid", team_move_to: "Move to",
-  team_move_go: "Move", team_retire: "Retire", team_retire_confirm: "Retire {name} from this grid?", team_retire_yes: "Retire",
+  team_name: "Name", team_phone: "Phone",
+  team_save: "Save", team_change: "Change", team_move_to: "Move to",
+  team_move_go: "Move", team_retire_confirm: "Retire {name} from this grid?", team_retire_yes: "Retire",
   team_added: "Added {name} ({role})", team_changed: "Changed", team_moved: "Moved to {grid}", team_retired: "Retired: {name}",
   team_name_needed: "Give a name", team_refused: "Not saved: {m}", team_pick_grid: "Pick a grid",
   flow: "Progress", flow_entered: "Entered", flow_assigned: "Assigned", flow_taken: "Taken on", flow_done: "Done", flow_closed: "Closed",
@@ -36,27 +36,17 @@ export const WORDS = {
   err_org_parent_kind: "Wrong parent: a branch goes under a committee, a group under a branch",
   err_grid_has_branch: "The grid already has a branch", err_building_has_group: "The building already has a group",
   err_org_outside_community: "A grid or building outside the organisation's community", err_org_has_children: "The organisation still has organisations under it",
-  err_org_has_members: "The organisation still has members", err_household_outside_group: "The household's building is not this group's",
+  err_org_has_members: "The organisation still has members",
   err_list_item_taken: "Another member took it on first", err_list_wrong_state: "Not possible in its current state",
   err_outside_community: "The place is outside the community", err_too_many_requests: "Too many requests; try again later",
-  err_staff_exists: "This person already holds this role in the grid", err_grid_not_found: "No such grid", err_validation_error: "Something entered is not accepted",
+  err_validation_error: "Something entered is not accepted",
   err_grid_staff_not_found: "No longer on this grid's team", err_person_not_found: "No such person",
-  err_staff_not_found: "No longer on the grid team (moved or retired by someone else?)", err_staff_person_unknown: "No such person",
-  err_staff_team_role: "Only Party vanguard and volunteer posts belong to an N: team; leave the team empty for other roles",
-  err_reassign_not_pending: "Nothing of these is left to reassign",
+ 
+ 
+ 
   err_member_not_found: "No such member", err_unit_not_found: "No such resident unit",
 };
 
-Object.assign(WORDS, {
-  check_grid_no_leader: "Grid without a grid leader", check_grid_no_worker: "Grid without a full-time worker",
-  check_leader_too_many_grids: "Grid leader {person} leads {n} grids (at most 3)",
-  check_grid_too_few_households: "Grid of only {n} households ({min}–{max} expected)",
-  check_grid_too_many_households: "Grid of {n} households ({min}–{max} expected)",
-  check_grid_no_branch: "Grid without a Party branch", check_building_no_group: "Building with households but no Party group",
-  check_central_too_few: "Central household serving only {serves_n} (10–20 expected)",
-  check_central_too_many: "Central household serving {serves_n} (10–20 expected)",
-  check_reassign_after_redraw: "Grid redrawn: reassign its team or central households",
-});
 
 Object.assign(WORDS, {
   warn_grid_no_leader: "no grid leader", warn_grid_no_worker: "no full-time worker", warn_leader_too_many_grids: "leader of too many grids",

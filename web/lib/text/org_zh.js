@@ -9,7 +9,7 @@ export const WORDS = {
   org_tree: "组织架构", org_tree_title: "{name} · 组织架构", org_tree_pick: "社区",
   org_tree_empty: "本社区尚未建立党组织", org_tree_loading: "正在读取组织架构…",
   org_counts: "党员 {members} · 户 {households}", org_serves: "联系 {n} 户", org_central_short: "中心户",
-  org_central_at: "{building} {unit}单元 {room}室", org_warnings_n: "{n} 条提醒",
+  org_central_at: "{building} {unit} {room}", org_warnings_n: "{n} 条提醒",
   org_layer_ready: "党组织：{communities} 个社区，{grids} 个网格建有党支部（{ms} 毫秒）",
   org_warnings_ready: "网格提醒：{n} 条", org_warnings_list: "提醒列表", org_warnings_none: "此范围内没有提醒",
   // A grid's organisation (click on a grid).
@@ -21,10 +21,10 @@ export const WORDS = {
   org_committee_member: "大党委成员单位", org_since: "{d} 起", org_team_name: "队伍：{team}",
   org_loading: "正在读取本网格的党组织…", org_failed: "读取失败：{m}",
   // Team editing.
-  team_add: "添加成员", team_name: "姓名", team_phone: "电话", team_role: "岗位", team_team: "所属队伍（N支队伍）",
-  team_since: "任职日期", team_save: "保存", team_change: "修改", team_move: "调往其他网格", team_move_to: "调往",
-  team_move_go: "确认调动", team_retire: "退出", team_retire_confirm: "确认 {name} 退出本网格？", team_retire_yes: "确认退出",
-  team_added: "已添加 {name}（{role}）", team_changed: "已修改", team_moved: "已调往 {grid}", team_retired: "已退出：{name}",
+  team_name: "姓名", team_phone: "电话",
+  team_save: "保存", team_change: "修改", team_move_to: "调往",
+  team_move_go: "确认调动", team_retire_confirm: "确认 {name} 离任？", team_retire_yes: "确认离任",
+  team_added: "已添加 {name}（{role}）", team_changed: "已修改", team_moved: "已调往 {grid}", team_retired: "已离任：{name}",
   team_name_needed: "请填写姓名", team_refused: "未保存：{m}", team_pick_grid: "请选择网格",
   // The lists' flow.
   flow: "办理经过", flow_entered: "登记", flow_assigned: "派单", flow_taken: "接单", flow_done: "完成", flow_closed: "关闭",
@@ -41,28 +41,17 @@ export const WORDS = {
   err_org_parent_kind: "上级组织类型不对：支部须在大党委下，党小组须在支部下",
   err_grid_has_branch: "该网格已有党支部", err_building_has_group: "该楼栋已有党小组",
   err_org_outside_community: "网格或楼栋不在本组织所在社区", err_org_has_children: "该组织下还有下级组织",
-  err_org_has_members: "该组织还有党员", err_household_outside_group: "该户所在楼栋不属于这个党小组",
+  err_org_has_members: "该组织还有党员",
   err_list_item_taken: "已被其他党员接单", err_list_wrong_state: "当前状态下不能办理此步骤",
   err_outside_community: "位置不在本社区", err_too_many_requests: "提交过于频繁，请稍后再试",
-  err_staff_exists: "此人已在本网格担任该岗位", err_grid_not_found: "网格不存在", err_validation_error: "填写的内容不符合要求",
+  err_validation_error: "填写的内容不符合要求",
   err_grid_staff_not_found: "该成员已不在本网格", err_person_not_found: "未找到此人",
-  err_staff_not_found: "该成员已不在网格团队中（可能已被他人调动或退出）", err_staff_person_unknown: "未找到此人",
-  err_staff_team_role: "只有党员先锋队、志愿服务队的成员属于N支队伍，其他岗位不填队伍",
-  err_reassign_not_pending: "这些成员或中心户已无需重新分配",
+ 
+ 
+ 
   err_member_not_found: "未找到该党员", err_unit_not_found: "未找到该驻区单位",
 };
 
-// The words of the organisation's checks (GET /org/checks), by check code.
-Object.assign(WORDS, {
-  check_grid_no_leader: "网格没有网格长", check_grid_no_worker: "网格没有专职网格员",
-  check_leader_too_many_grids: "网格长 {person} 兼任 {n} 个网格（最多 3 个）",
-  check_grid_too_few_households: "网格仅 {n} 户（应为 {min}–{max} 户）",
-  check_grid_too_many_households: "网格有 {n} 户（应为 {min}–{max} 户）",
-  check_grid_no_branch: "网格未建党支部", check_building_no_group: "楼栋有住户，未建党小组",
-  check_central_too_few: "党员中心户仅联系 {serves_n} 户（应为 10–20 户）",
-  check_central_too_many: "党员中心户联系 {serves_n} 户（应为 10–20 户）",
-  check_reassign_after_redraw: "网格重划后，团队或中心户需重新分配",
-});
 
 // A check named without its figures (in the tree and a grid's panel).
 Object.assign(WORDS, {

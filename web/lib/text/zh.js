@@ -2,6 +2,7 @@
 import { WORDS as PHONE } from "./phone_zh.js";
 import { WORDS as FIELD } from "./field_zh.js";
 import { WORDS as LISTS } from "./lists_zh.js";
+import { WORDS as TEAMS } from "./teams_zh.js";
 import { WORDS as ORG } from "./org_zh.js";
 import { WORDS as PUBLIC } from "./public_zh.js";
 export const WORDS = {
@@ -185,6 +186,9 @@ Object.assign(WORDS, {
 Object.assign(WORDS, PHONE, FIELD);
 // The three lists' flow, posts and the public need form.
 Object.assign(WORDS, LISTS);
+
+// Grid teams, the organisation's checks and figures.
+Object.assign(WORDS, TEAMS);
 
 // The organisation on the map: the Party layer and tree, a grid's organisation and team, the lists' flow.
 Object.assign(WORDS, ORG);
