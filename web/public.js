@@ -313,6 +313,7 @@ function publicPage() {
 
   async function send(ev) {
     ev.preventDefault();
+    showResult("", "");
     const value = (id) => $(id).value.trim();
     const form = {
       title: value("need-title"), category: value("need-category"), description: $("need-description").value.trim(),
