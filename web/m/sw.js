@@ -1,7 +1,7 @@
 // The phone page's service worker: keeps the shell (page, modules, styles, vendored libraries,
 // icons) so /m/ opens with no network after one visit. API answers are never cached here: the
 // page keeps the field pack and the queue in IndexedDB itself.
-const VERSION = "gridmap-m-2";
+const VERSION = "gridmap-m-3";
 const SHELL = [
   "/m/", "/m/index.html", "/m/app.js", "/m/app.css", "/m/manifest.webmanifest",
   "/m/icons/icon-192.png", "/m/icons/icon-512.png", "/m/icons/icon-maskable-512.png",
@@ -12,6 +12,8 @@ const SHELL = [
   "/m/lib/fieldsend.js", "/m/lib/fieldui.js",
   "/lib/i18n.js", "/lib/dom.js", "/lib/words.js", "/lib/text/zh.js", "/lib/text/en.js",
   "/lib/text/phone_zh.js", "/lib/text/phone_en.js", "/lib/text/field_zh.js", "/lib/text/field_en.js",
+  "/lib/text/lists_zh.js", "/lib/text/lists_en.js", "/lib/text/org_zh.js", "/lib/text/org_en.js",
+  "/lib/text/teams_zh.js", "/lib/text/teams_en.js", "/lib/text/public_zh.js", "/lib/text/public_en.js",
   "/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css", "/vendor/idb/umd.js",
 ];
 // Files the shell fetches besides SHELL (a feature's own module) are kept as they pass.
