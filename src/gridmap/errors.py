@@ -253,7 +253,8 @@ class ReassignNotPending(Conflict):
 
 
 class HouseholdOutsideGroup(InvalidInput):
-    """A designated household given to a group whose branch does not hold its building's grid."""
+    """A household given to a group that does not hold its building, or whose branch does not
+    hold its building's grid."""
 
     code = "household_outside_group"
 

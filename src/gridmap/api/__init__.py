@@ -23,6 +23,7 @@ from gridmap.api import (
     patrols,
     posts,
     public,
+    public_page,
     regions,
     services,
     stats,
@@ -71,3 +72,4 @@ root_router.include_router(open311.router)
 root_router.include_router(tiles.router)
 root_router.include_router(maps.router)
 root_router.include_router(board.page_router)
+root_router.include_router(public_page.page_router)

@@ -85,3 +85,11 @@ def get_region(session: Session, *, code: str) -> dict[str, Any]:
     ).scalars()
     feature["properties"]["children"] = list(children)
     return feature
+
+
+def is_community(session: Session, *, code: str) -> bool:
+    """Whether a community with this code exists."""
+    found = session.execute(
+        select(_r.c.code).where(_r.c.code == code, _r.c.level == "community").limit(1)
+    ).first()
+    return found is not None

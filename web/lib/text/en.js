@@ -5,6 +5,7 @@ import { WORDS as LISTS } from "./lists_en.js";
 import { WORDS as TEAMS } from "./teams_en.js";
 import { WORDS as ORG } from "./org_en.js";
 import { WORDS as ORG_ERRORS } from "./errors_org_en.js";
+import { WORDS as PUBLIC } from "./public_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
   signed_in: "Signed in", sign_out: "Stop editing", token_prompt: "Access token (from gridmap token create):",
@@ -197,3 +198,5 @@ Object.assign(WORDS, TEAMS);
 
 // The organisation on the map: the Party layer and tree, a grid's organisation and team, the lists' flow.
 Object.assign(WORDS, ORG);
+// The public page of a community (/public/{community}): its lists and the need form.
+Object.assign(WORDS, PUBLIC);
