@@ -309,3 +309,29 @@ def test_patch_links_secretary_and_name(api: TestClient, db: Session) -> None:
     listed = api.get(f"{API}/party-orgs", params={"community": COMMUNITY, "kind": "branch"})
     assert listed.json()["numberMatched"] == 1 and listed.json()["orgs"][0]["id"] == branch
     assert committee
+
+
+def test_each_organisation_counts_the_households_of_its_own_area(
+    api: TestClient, db: Session
+) -> None:
+    """Two branches and two groups: each counts its own grid's or buildings' households, not
+    every household of its kind's areas."""
+    two_grids(db)
+    w1, w2, _e1 = _buildings(db)
+    office = bearer(db)
+
+    def made(**body: object) -> dict[str, object]:
+        r = api.post(
+            f"{API}/party-orgs", headers=office, json={"community_code": COMMUNITY, **body}
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    committee = made(kind="committee", name="测试社区大党委")
+    west = made(kind="branch", name="西支部", parent_id=committee["id"], grid_codes=[WEST_GRID])
+    east = made(kind="branch", name="东支部", parent_id=committee["id"], grid_codes=[EAST_GRID])
+    g1 = made(kind="group", name="西1号楼党小组", parent_id=west["id"], building_ids=[w1])
+    g2 = made(kind="group", name="西2号楼党小组", parent_id=west["id"], building_ids=[w2])
+    page = api.get(f"{API}/party-orgs?community={COMMUNITY}", headers=office).json()
+    counts = {o["id"]: o["households_n"] for o in page["orgs"]}
+    assert counts == {committee["id"]: 8, west["id"]: 6, east["id"]: 2, g1["id"]: 3, g2["id"]: 3}

@@ -82,11 +82,13 @@ _HOUSEHOLDS_N = (
             and_(_o.c.kind == "committee", _b.c.community_code == _o.c.community_code),
             and_(
                 _o.c.kind == "branch",
-                _b.c.grid_code.in_(select(_og.c.grid_code).where(_og.c.org_id == _o.c.id)),
+                _b.c.grid_code.in_(
+                    select(_og.c.grid_code).where(_og.c.org_id == _o.c.id).correlate(_o)
+                ),
             ),
             and_(
                 _o.c.kind == "group",
-                _b.c.id.in_(select(_ob.c.building_id).where(_ob.c.org_id == _o.c.id)),
+                _b.c.id.in_(select(_ob.c.building_id).where(_ob.c.org_id == _o.c.id).correlate(_o)),
             ),
         )
     )
