@@ -32,10 +32,12 @@ export function describe(who) {
   if (who.holder === "party_member") {
     const m = who.member || {};
     const place = (m.org && m.org.name) || m.registered_community_name || "";
-    return t("signin_member", { name: who.name, place: within(place), rights: t("signin_member_rights") });
+    return t("signin_member", { name: m.name || who.name, place: within(place), rights: t("signin_member_rights") });
   }
   if (who.holder === "party_org") {
-    return t("signin_party_org", { name: who.name, place: within(who.grids ? placeOf(who) : ""), rights: t("signin_party_org_rights") });
+    // The organisation's name already says where it is (六道口社区第1网格党支部).
+    const org = who.org && who.org.name;
+    return t("signin_party_org", { name: org || who.name, place: within(!org && who.grids ? placeOf(who) : ""), rights: t("signin_party_org_rights") });
   }
   return t("signin_who", { name: who.name, role: word("token_role", who.role), region: placeOf(who),
     rights: who.edits_grids ? t("signin_can_edit") : t("signin_read_only") });

@@ -33,9 +33,10 @@ class MeOrg(BaseModel):
 
 
 class MeMember(BaseModel):
-    """The Party member a token acts as: their organisation and registration (双报到)."""
+    """The Party member a token acts as: their name, organisation and registration (双报到)."""
 
     id: int
+    name: str
     org: MeOrg | None
     in_service: bool
     registered_community: str | None

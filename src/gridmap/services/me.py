@@ -56,7 +56,8 @@ def _org(session: Session, org_id: int | None) -> dict[str, Any] | None:
 
 
 def _member(session: Session, member_id: int) -> dict[str, Any] | None:
-    """A member's organisation and registration (双报到), without personal data."""
+    """A member's own name, organisation and registration (双报到): a member's token sees its
+    own name, nobody else's."""
     rows = org_queries.members(session, ids=[member_id])
     if not rows:
         return None
@@ -65,6 +66,7 @@ def _member(session: Session, member_id: int) -> dict[str, Any] | None:
     named = org_queries.region_name(session, code=registered) if registered else None
     return {
         "id": m["id"],
+        "name": m["name"],
         "org": _org(session, m["org_id"]),
         "in_service": m["in_service"],
         "registered_community": registered,
