@@ -229,6 +229,14 @@ def buildings(session: Session, *, ids: Iterable[int]) -> list[Any]:
     )
 
 
+def linked_grids(session: Session, *, org_id: int) -> set[str]:
+    """The grids an organisation links itself (a branch's own grids)."""
+    return {
+        str(g)
+        for g in session.execute(select(_og.c.grid_code).where(_og.c.org_id == org_id)).scalars()
+    }
+
+
 def head_by_code(session: Session, *, code: str) -> Any:
     """The organisation coded ``code`` (id, kind), or ``None``."""
     return session.execute(select(_o.c.id, _o.c.kind).where(_o.c.code == code)).one_or_none()

@@ -26,6 +26,7 @@ from gridmap.errors import (
     Forbidden,
     GridHasBranch,
     GridNotFound,
+    GroupOutsideBranch,
     InvalidInput,
     MemberHasWork,
     NotFound,
@@ -435,6 +436,23 @@ def _check_links(
                 )
 
 
+def _check_group_buildings(session: Session, *, parent_id: int, buildings: list[int]) -> None:
+    """Raise unless every building of a group lies in a grid of the branch it sits under (a
+    group never widens its branch's area)."""
+    if not buildings:
+        return
+    grids = q.linked_grids(session, org_id=parent_id)
+    found = {int(b.id): b.grid_code for b in q.buildings(session, ids=buildings)}
+    outside = [b for b in buildings if found.get(b) not in grids]
+    if outside:
+        raise GroupOutsideBranch(
+            f"buildings {outside[:20]} lie outside the grids of the branch this group sits "
+            f"under ({', '.join(sorted(grids)) or 'it has none'})",
+            buildings=outside[:200],
+            branch_grids=sorted(grids),
+        )
+
+
 def _link(
     session: Session,
     *,
@@ -529,6 +547,8 @@ def create_org(session: Session, *, values: dict[str, Any], principal: Principal
     _check_links(
         session, principal, kind=kind, community=community, grids=grids, buildings=buildings
     )
+    if kind == "group":
+        _check_group_buildings(session, parent_id=values["parent_id"], buildings=buildings)
     secretary = _secretary(session, values)
     code = values.get("code")
     if code is not None and q.head_by_code(session, code=code) is not None:
@@ -603,6 +623,11 @@ def update_org(
         grids=grids or [],
         buildings=buildings or [],
     )
+    if row.kind == "group" and (buildings is not None or "parent_id" in values):
+        kept = (
+            buildings if buildings is not None else q.orgs(session, ids=[org_id])[0]["building_ids"]
+        )
+        _check_group_buildings(session, parent_id=parent_id, buildings=[int(b) for b in kept])
     before = _stored(session, org_id)
     changes: dict[str, Any] = {}
     if "name" in values:
