@@ -22,7 +22,13 @@ from tests.utils.fixtures import (
 )
 from tests.utils.homes import add_building
 from tests.utils.network import offset
-from tests.utils.org import add_member, add_org, add_person, branch_bearer, member_bearer
+from tests.utils.org import (
+    add_member,
+    add_org,
+    add_person,
+    branch_bearer,
+    member_bearer,
+)
 from tests.utils.org_client import atomic_client
 
 from gridmap.settings import Settings
@@ -261,3 +267,56 @@ def test_tokens_follow_their_organisations_links_at_once(api: TestClient, db: Se
     )
     assert r.status_code == 200
     assert grids(west) == [WEST_GRID, EAST_GRID] and grids(committee) == [WEST_GRID, EAST_GRID]
+
+
+def test_no_office_registers_another_communitys_member_but_a_member_registers_itself(
+    api: TestClient, db: Session
+) -> None:
+    w = _world(db)
+    neighbour = add_org(db, "committee", "C-O", "另一社区大党委", OTHER)
+    far = add_member(db, "测试远方党员(生成)", "13300000077", org=neighbour)
+    registered = add_member(db, "测试在职党员(生成)", "13300000078", registered=OTHER)
+    near = add_member(db, "测试本地党员(生成)", "13300000079", org=w["west"])
+    office = bearer(db)
+
+    def state() -> Any:
+        return (
+            db.execute(
+                text("SELECT id, registered_community, registered_at FROM party_member ORDER BY id")
+            ).all(),
+            _audit(db, "party_member"),
+        )
+
+    before = state()
+    for member, token in (
+        (far, office),
+        (registered, office),
+        # Another member's token registers only itself.
+        (far, member_bearer(db, near)),
+    ):
+        r = api.post(
+            f"{API}/party-members/{member}/register",
+            headers=token,
+            json={"community_code": COMMUNITY},
+        )
+        assert (r.status_code, r.json()["code"]) == (403, "forbidden"), r.text
+    assert state() == before
+    # Its own token: 双报到 with the community it lives in.
+    r = api.post(
+        f"{API}/party-members/{far}/register",
+        headers=member_bearer(db, far),
+        json={"community_code": COMMUNITY},
+    )
+    assert r.status_code == 200, r.text
+    assert (
+        r.json()["registered_community"] == COMMUNITY and r.json()["name"] == "测试远方党员(生成)"
+    )
+    # The street office covers both communities.
+    street = bearer(db, "street", STREET, "学院路街道办")
+    r = api.post(
+        f"{API}/party-members/{registered}/register",
+        headers=street,
+        json={"community_code": COMMUNITY},
+    )
+    assert r.status_code == 200 and r.json()["registered_community"] == COMMUNITY
+    assert _audit(db, "party_member") == ["register", "register"]

@@ -881,11 +881,20 @@ def register_member(
     session: Session, *, member_id: int, community: str, principal: Principal
 ) -> dict[str, Any]:
     """Register a member with a community (双报到), now; registering with another community
-    moves the registration there."""
+    moves the registration there. A member registers itself with its own token; an office
+    covers the community and the member's own places (its organisation's community and the
+    community it is registered with), so no office takes another community's member."""
     what = "register Party members with a community"
-    require_role(principal, what, roles=ORG_EDITORS)
-    principal.require(what, roles=ORG_EDITORS, place=community)
+    itself = principal.member_id is not None and principal.member_id == member_id
+    if not itself:
+        require_role(principal, what, roles=ORG_EDITORS)
+        principal.require(what, roles=ORG_EDITORS, place=community)
     row = _locked_member(session, member_id)
+    if not itself:
+        org = _org_for_member(session, row.org_id)
+        for place in (org.community_code if org is not None else None, row.registered_community):
+            if place is not None and place != community:
+                principal.require(what, roles=ORG_EDITORS, place=place)
     _require_community(session, community)
     if row.registered_community != community:
         before = {
