@@ -13,7 +13,7 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import func
@@ -75,17 +75,32 @@ def contact(
     return {"person_id": None, "name": None, "phone": None, "masked": True}
 
 
-def org_out(row: dict[str, Any], principal: Principal, area: Iterable[str]) -> dict[str, Any]:
-    """An organisation as answered, its secretary masked unless the caller may see it."""
+def outside_branch(principal: Principal, org_id: int | None, mine: Collection[int]) -> bool:
+    """Whether an organisation's token looks at the people of an organisation other than its
+    own or one under it (``mine``): a committee's or another branch's secretary and members
+    stay masked for it, although their area reaches into its grids."""
+    return principal.role == "branch" and (org_id is None or org_id not in mine)
+
+
+def org_out(
+    row: dict[str, Any],
+    principal: Principal,
+    area: Iterable[str],
+    mine: Collection[int] = frozenset(),
+) -> dict[str, Any]:
+    """An organisation as answered, its secretary masked unless the caller may see it (for an
+    organisation's token: a secretary of ``mine``, its own organisation and those under it)."""
     secretary = None
     if row["secretary_id"] is not None:
+        places = (
+            () if outside_branch(principal, row["id"], mine) else (row["community_code"], *area)
+        )
         secretary = contact(
             principal,
             row["secretary_id"],
             row["secretary_name"],
             row["secretary_phone"],
-            row["community_code"],
-            *area,
+            *places,
         )
     return {
         "id": row["id"],
@@ -102,11 +117,20 @@ def org_out(row: dict[str, Any], principal: Principal, area: Iterable[str]) -> d
     }
 
 
-def member_out(row: dict[str, Any], principal: Principal, area: Iterable[str]) -> dict[str, Any]:
+def member_out(
+    row: dict[str, Any],
+    principal: Principal,
+    area: Iterable[str],
+    mine: Collection[int] = frozenset(),
+) -> dict[str, Any]:
     """A member as answered: name, phone, person and household masked unless the caller may
-    see them (a member's own token sees its own)."""
+    see them (a member's own token sees its own; an organisation's token the members of
+    ``mine``, its own organisation and those under it)."""
     own = principal.member_id is not None and principal.member_id == row["id"]
-    shown = own or sees(principal, row["community_code"], row["registered_community"], *area)
+    shown = own or (
+        not outside_branch(principal, row["org_id"], mine)
+        and sees(principal, row["community_code"], row["registered_community"], *area)
+    )
     out = dict(row)
     out["masked"] = not shown
     if not shown:
@@ -119,7 +143,8 @@ def members_out(
 ) -> list[dict[str, Any]]:
     """Members as answered (:func:`member_out`), with their organisations' areas read once."""
     areas = q.areas(session, org_ids=[r["org_id"] for r in rows if r["org_id"] is not None])
-    return [member_out(r, principal, areas.get(r["org_id"], set())) for r in rows]
+    mine = _branch_subtree(session, principal)
+    return [member_out(r, principal, areas.get(r["org_id"], set()), mine) for r in rows]
 
 
 def orgs_out(
@@ -127,7 +152,8 @@ def orgs_out(
 ) -> list[dict[str, Any]]:
     """Organisations as answered (:func:`org_out`), with their areas read once."""
     areas = q.areas(session, org_ids=[r["id"] for r in rows])
-    return [org_out(r, principal, areas[r["id"]]) for r in rows]
+    mine = _branch_subtree(session, principal)
+    return [org_out(r, principal, areas[r["id"]], mine) for r in rows]
 
 
 # -- reads --------------------------------------------------------------------------------
@@ -206,8 +232,9 @@ def tree(
         raise RegionNotFound(f"no community {community}")
     rows = q.orgs(session, community=community)
     areas = q.areas(session, org_ids=[r["id"] for r in rows])
+    own = _branch_subtree(session, principal)
     nodes = {
-        r["id"]: {**org_out(r, principal, areas[r["id"]]), "children": [], "warnings": []}
+        r["id"]: {**org_out(r, principal, areas[r["id"]], own), "children": [], "warnings": []}
         for r in rows
     }
     groups = [i for i, n in nodes.items() if n["kind"] == "group"]
