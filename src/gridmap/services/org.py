@@ -35,6 +35,7 @@ from gridmap.errors import (
     OrgHasTokens,
     OrgOutsideCommunity,
     OrgParentKind,
+    PersonElsewhere,
     PersonIsMember,
     RegionNotFound,
 )
@@ -512,7 +513,65 @@ def _link(
             )
 
 
-def _secretary(session: Session, values: dict[str, Any]) -> int | None:
+def _sees_org(session: Session, principal: Principal, org_ids: list[int]) -> dict[int, bool]:
+    """For each organisation: whether ``principal`` sees the data of its people (its secretary
+    and members), as :func:`org_out` and :func:`member_out` show them."""
+    if not org_ids:
+        return {}
+    areas = q.areas(session, org_ids=org_ids)
+    mine = _branch_subtree(session, principal)
+    return {
+        int(r["id"]): not outside_branch(principal, r["id"], mine)
+        and sees(principal, r["community_code"], *areas[r["id"]])
+        for r in q.orgs(session, ids=org_ids)
+    }
+
+
+def may_name(session: Session, principal: Principal, person_id: int, field: str) -> None:
+    """Raise :class:`PersonElsewhere` unless ``principal`` may already see the data of the
+    existing person ``person_id``: staff of a grid it covers, a member or secretary of an
+    organisation whose people it sees, or a member registered in its area (admin: anyone)."""
+    if principal.role == "admin" or principal.person_id == person_id:
+        return
+    places = q.person_places(session, person_id=person_id)
+    orgs = [o for o in (places["member_org"], *places["secretary_of"]) if o is not None]
+    seen = (
+        any(principal.role in ORG_READERS and principal.covers(g) for g in places["grids"])
+        or any(_sees_org(session, principal, orgs).values())
+        or (principal.role != "branch" and sees(principal, places["registered"]))
+    )
+    if not seen:
+        raise PersonElsewhere(
+            f"person {person_id} is no staff, member or secretary in this token's area "
+            f"({principal.acts_in}): name a person you already see, or give a new person's "
+            "name and phone",
+            field=field,
+            person_id=person_id,
+        )
+
+
+def _may_rename(session: Session, principal: Principal, person_id: int) -> None:
+    """Raise :class:`PersonElsewhere` unless ``principal`` covers every post and secretaryship
+    of a person whose name or phone it changes (the person row is shared by all of them)."""
+    if principal.role == "admin":
+        return
+    places = q.person_places(session, person_id=person_id)
+    grids = [g for g in places["grids"] if not principal.covers(g)]
+    sees_org = _sees_org(session, principal, places["secretary_of"])
+    orgs = [o for o, shown in sees_org.items() if not shown]
+    if grids or orgs:
+        raise PersonElsewhere(
+            f"person {person_id} also serves outside this token's area ({principal.acts_in}): "
+            f"grid posts {grids[:20]}, secretary of organisations {orgs[:20]}; an office "
+            "covering all of them changes their name or phone",
+            field="person",
+            person_id=person_id,
+            grids=grids[:200],
+            secretary_of=orgs[:200],
+        )
+
+
+def _secretary(session: Session, principal: Principal, values: dict[str, Any]) -> int | None:
     """The secretary's person id: an existing person, or a new one."""
     person = values.get("secretary")
     if person is not None:
@@ -520,8 +579,10 @@ def _secretary(session: Session, values: dict[str, Any]) -> int | None:
             raise InvalidInput("give secretary_person_id or secretary, not both")
         return q.add_person(session, name=person["name"], phone=person.get("phone"))
     pid = values.get("secretary_person_id")
-    if pid is not None and not q.person_exists(session, person_id=pid):
-        raise InvalidInput(f"no person {pid}", field="secretary_person_id")
+    if pid is not None:
+        if not q.person_exists(session, person_id=pid):
+            raise InvalidInput(f"no person {pid}", field="secretary_person_id")
+        may_name(session, principal, pid, "secretary_person_id")
     return pid
 
 
@@ -576,7 +637,7 @@ def create_org(session: Session, *, values: dict[str, Any], principal: Principal
     )
     if kind == "group":
         _check_group_buildings(session, parent_id=values["parent_id"], buildings=buildings)
-    secretary = _secretary(session, values)
+    secretary = _secretary(session, principal, values)
     code = values.get("code")
     if code is not None and q.head_by_code(session, code=code) is not None:
         raise Conflict(f"an organisation is already coded {code}", field="code")
@@ -666,7 +727,7 @@ def update_org(
     if "parent_id" in values:
         changes["parent_id"] = parent_id
     if "secretary" in values or "secretary_person_id" in values:
-        changes["secretary_id"] = _secretary(session, values)
+        changes["secretary_id"] = _secretary(session, principal, values)
     q.update_org(session, org_id=org_id, values=changes)
     _link(session, org_id=org_id, grids=grids, buildings=buildings)
     moved = {org_id} | ({row.parent_id} if row.parent_id is not None else set())
@@ -838,6 +899,7 @@ def create_member(
     elif not q.person_exists(session, person_id=person):
         raise InvalidInput(f"no person {person}", field="person_id")
     else:
+        may_name(session, principal, person, "person_id")
         held = q.member_of_person(session, person_id=person)
         if held is not None:
             raise PersonIsMember(f"person {person} is already member {held}", member_id=held)
@@ -896,6 +958,7 @@ def update_member(
     before = q.members(session, ids=[member_id])[0]
     person = values.pop("person", None)
     if person:
+        _may_rename(session, principal, row.person_id)
         q.update_person(session, person_id=row.person_id, values=person)
     q.update_member(session, member_id=member_id, values=values)
     after = q.members(session, ids=[member_id])[0]
