@@ -420,6 +420,32 @@ class UnitCommitteeElsewhere(InvalidInput):
     code = "unit_committee_elsewhere"
 
 
+class PersonElsewhere(Forbidden):
+    """A person named by id whose data the caller may not see: no staff of its grids, member
+    or secretary of an organisation of its area (admin: anyone)."""
+
+    code = "person_elsewhere"
+
+
+class GroupOutsideBranch(InvalidInput):
+    """A group's building outside the grids of the branch it sits under."""
+
+    code = "group_outside_branch"
+
+
+class PostCodeTaken(Conflict):
+    """A post code another post already has."""
+
+    code = "post_code_taken"
+
+
+class StatusByFlow(InvalidInput):
+    """A need's, wish's or project's status set by hand: only the flow's steps (assign, claim,
+    complete, close) move it."""
+
+    code = "status_by_flow"
+
+
 class DataSetError(GridmapError):
     """A data set folder that cannot be loaded as it is."""
 

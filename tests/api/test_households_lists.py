@@ -169,11 +169,9 @@ def test_list_items_get_their_grid_and_hide_contacts(client: TestClient, db: Ses
     assert client.get(f"{API}/lists", params={"grid": EAST_GRID}).json()["numberMatched"] == 0
     # Moved east, it changes grid.
     x, y = offset(300, 0)
-    r = client.patch(
-        f"{API}/lists/{item_id}", headers=office, json={"x": x, "y": y, "status": "in_progress"}
-    )
+    r = client.patch(f"{API}/lists/{item_id}", headers=office, json={"x": x, "y": y})
     assert r.status_code == 200 and r.json()["properties"]["grid_code"] == EAST_GRID
-    assert r.json()["properties"]["status"] == "in_progress"
+    assert r.json()["properties"]["status"] == "open"
     count = "SELECT count(*) FROM list_item"
     before = db.execute(text(count)).scalar_one()
     for bad in (

@@ -607,3 +607,22 @@ def test_working_time_limits_skip_public_holidays(
     holiday = dispatched_due()
     assert holiday - now > timedelta(days=14)
     assert holiday > plain + timedelta(days=10)
+
+
+def test_a_branch_or_member_token_may_not_report_incidents(
+    client: TestClient, db: Session, grids: dict[str, dict[str, str]]
+) -> None:
+    from tests.utils.org import add_member, add_org, branch_bearer, member_bearer
+
+    committee = add_org(db, "committee", "C-INC", "测试大党委", COMMUNITY)
+    west = add_org(db, "branch", "B-INC", "西支部", COMMUNITY, parent=committee, grids=(WEST_GRID,))
+    member = add_member(db, "测试党员(生成)", "13300000009", org=west)
+    counted = "SELECT (SELECT count(*) FROM incident), (SELECT count(*) FROM incident_event)"
+    before = tuple(db.execute(text(counted)).one())
+    for headers in (branch_bearer(db, west), member_bearer(db, member)):
+        r = report(client, headers)
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "forbidden" and "worker, office or admin" in r.json()["detail"]
+    assert tuple(db.execute(text(counted)).one()) == before
+    # The grid's worker still reports there.
+    assert report(client, grids["worker"]).status_code == 201

@@ -529,3 +529,44 @@ def test_a_wish_flag_cannot_be_emptied(client: TestClient, db: Session) -> None:
     item = need(client, w)
     r = client.patch(f"{API}/lists/{item}", json={"wish": None}, headers=w.office)
     assert r.status_code == 422 and row(db, item).wish is False
+
+
+def test_status_moves_only_by_the_flow_so_hours_count_once(client: TestClient, db: Session) -> None:
+    w = world(db)
+    item = need(client, w)
+    for status in ("in_progress", "done", "closed", "assigned"):
+        r = client.patch(f"{API}/lists/{item}", json={"status": status}, headers=w.office)
+        assert (r.status_code, r.json()["code"]) == (422, "status_by_flow"), r.text
+    assert row(db, item).status == "open" and steps(db, item) == ["create"]
+    assert client.post(f"{API}/lists/{item}/claim", headers=w.me).status_code == 200
+    done = {"report": "已完成", "hours": 2}
+    assert client.post(f"{API}/lists/{item}/complete", json=done, headers=w.me).status_code == 200
+    # Reopening it by hand is refused, so it cannot be completed (and its hours counted) twice.
+    r = client.patch(
+        f"{API}/lists/{item}", json={"status": "in_progress", "title": "再来"}, headers=w.office
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "status_by_flow"), r.text
+    r = client.post(f"{API}/lists/{item}/complete", json=done, headers=w.me)
+    assert (r.status_code, r.json()["code"]) == (409, "list_wrong_state"), r.text
+    assert hours_of(db, w.member) == 2
+    assert row(db, item).title == "陪老人就医"
+    assert steps(db, item) == ["create", "claim", "complete"]
+    # A resource's status is still set by hand: open, matched, closed.
+    r = client.post(
+        f"{API}/lists",
+        json={
+            "list": "resource",
+            "category": "助老服务",
+            "title": "社区食堂",
+            "owner_kind": "unit",
+            "x": WEST[0],
+            "y": WEST[1],
+        },
+        headers=w.office,
+    )
+    assert r.status_code == 201, r.text
+    resource = int(r.json()["properties"]["id"])
+    r = client.patch(f"{API}/lists/{resource}", json={"status": "closed"}, headers=w.office)
+    assert r.status_code == 200 and r.json()["properties"]["status"] == "closed"
+    r = client.patch(f"{API}/lists/{resource}", json={"status": "done"}, headers=w.office)
+    assert (r.status_code, r.json()["code"]) == (422, "status_by_flow"), r.text

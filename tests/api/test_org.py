@@ -17,13 +17,14 @@ from tests.utils.fixtures import (
     WEST_GRID,
     add_grid,
     add_region,
+    add_staff,
     bearer,
     square,
     two_grids,
 )
 from tests.utils.homes import add_building
 from tests.utils.network import offset
-from tests.utils.org import add_member, add_org, add_person
+from tests.utils.org import add_member, add_org
 from tests.utils.org_client import atomic_client
 
 from gridmap.settings import Settings
@@ -278,7 +279,8 @@ def test_kind_parent_and_place_rules(api: TestClient, db: Session) -> None:
 def test_patch_links_secretary_and_name(api: TestClient, db: Session) -> None:
     two_grids(db)
     committee, branch = _committee_and_branch(db)
-    person = add_person(db, "测试书记丁", "13600000004")
+    # The west grid's guide (a person the office already sees) becomes the secretary.
+    person = add_staff(db, WEST_GRID, "guide", "测试书记丁", "13600000004")
     db.flush()
     office = bearer(db)
     r = api.patch(

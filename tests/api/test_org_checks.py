@@ -323,54 +323,61 @@ def test_designated_households_outside_their_groups_branch(client: TestClient, d
     assert pending["current"] is True and pending["staff"] == []
     [household] = pending["households"]
     assert household["id"] == head and household["group_id"] == stray
-    assert household["suggested"] == {"id": fitting, "name": "西小组"}
+    # No group of the west branch holds its building yet: nothing to suggest.
+    assert household["suggested"] is None
     assert household["branch"] == {"id": west, "name": "西网格党支部"}
     before = _rows(db)
-    wrong = client.post(
-        f"{API}/grids/{WEST_GRID}/reassign",
-        headers=office,
-        json={"households": [{"id": head, "group_id": stray}]},
+    for group, status, code in (
+        (stray, 422, "household_outside_group"),
+        # A group of the right branch whose buildings do not hold the household's.
+        (fitting, 422, "household_outside_group"),
+        (west, 422, "invalid_input"),
+    ):
+        r = client.post(
+            f"{API}/grids/{WEST_GRID}/reassign",
+            headers=office,
+            json={"households": [{"id": head, "group_id": group}]},
+        )
+        assert (r.status_code, r.json()["code"]) == (status, code), (group, r.text)
+    assert _rows(db) == before
+    # The building's group under the west branch: suggested, and taken.
+    db.execute(text("DELETE FROM party_org_building WHERE building_id = :b"), {"b": building})
+    holder = add_org(
+        db, "group", "G3", "西1号楼小组", COMMUNITY, parent=west, buildings=(building,)
     )
-    assert (wrong.status_code, wrong.json()["code"]) == (422, "household_outside_group")
-    not_group = client.post(
-        f"{API}/grids/{WEST_GRID}/reassign",
-        headers=office,
-        json={"households": [{"id": head, "group_id": west}]},
-    )
-    assert not_group.status_code == 422
+    pending = client.get(f"{API}/grids/{WEST_GRID}/reassign", headers=office).json()
+    assert pending["households"][0]["suggested"] == {"id": holder, "name": "西1号楼小组"}
     served = db.execute(
         text("SELECT id FROM household WHERE served_by = :h LIMIT 1"), {"h": head}
     ).scalar_one()
     not_astray = client.post(
         f"{API}/grids/{WEST_GRID}/reassign",
         headers=office,
-        json={
-            "households": [{"id": head, "group_id": fitting}, {"id": served, "group_id": fitting}]
-        },
+        json={"households": [{"id": head, "group_id": holder}, {"id": served, "group_id": holder}]},
     )
     assert (not_astray.status_code, not_astray.json()["code"]) == (409, "reassign_not_pending")
     elsewhere = bearer(db, "community", other, "邻社区办")
     foreign = client.post(
         f"{API}/grids/{WEST_GRID}/reassign",
         headers=elsewhere,
-        json={"households": [{"id": head, "group_id": fitting}]},
+        json={"households": [{"id": head, "group_id": holder}]},
     )
     assert foreign.status_code == 403
     assert _rows(db) == before
     done = client.post(
         f"{API}/grids/{WEST_GRID}/reassign",
         headers=office,
-        json={"households": [{"id": head, "group_id": fitting}]},
+        json={"households": [{"id": head, "group_id": holder}]},
     )
     assert done.status_code == 200, done.text
-    assert done.json()["households"] == [{"id": head, "group_id": fitting}]
+    assert done.json()["households"] == [{"id": head, "group_id": holder}]
     assert _fired(client, "reassign_after_redraw") == []
     audit = db.execute(
         text(
             "SELECT before, after FROM audit_log WHERE entity = 'household' AND action = 'reassign'"
         )
     ).one()
-    assert (audit.before, audit.after) == ({"group_id": stray}, {"group_id": fitting})
+    assert (audit.before, audit.after) == ({"group_id": stray}, {"group_id": holder})
 
 
 def test_region_and_hostile_parameters(client: TestClient, db: Session) -> None:

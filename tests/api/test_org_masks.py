@@ -224,9 +224,10 @@ def test_no_answer_holds_a_name_or_phone_the_caller_may_not_see(
     # The answers were read: the organisation, the member and the unit are all in them.
     for there in ("西支部", "西1号楼党小组", "某科技公司(生成)", "某研究院(生成)", WEST_GRID):
         assert there in seen, there
-    hidden = dict(WEST_PEOPLE)
+    # The committee's secretary stays masked for a branch under it too.
+    hidden = dict(WEST_PEOPLE) | {"大党委书记": COMMITTEE_SECRETARY}
     if caller != "the east branch":
-        hidden |= {"大党委书记": COMMITTEE_SECRETARY, "东党员": EAST_MEMBER}
+        hidden |= {"东党员": EAST_MEMBER}
     if caller == "a member":
         own = hidden.pop("西党员")
         assert own[0] in seen  # a member sees their own name
@@ -246,6 +247,44 @@ def test_who_may_see_does_see(api: TestClient, db: Session) -> None:
         seen = "\n".join(api.get(p, headers=headers).text for p in reads(w))
         for secret in _secrets(*WEST_PEOPLE.values()):
             assert secret in seen, secret
-    # The west branch does not see the east branch's member.
+    # The west branch does not see the east branch's member, nor the committee's secretary.
     seen = "\n".join(api.get(p, headers=west).text for p in reads(w))
-    assert EAST_MEMBER[0] not in seen and EAST_MEMBER[1] not in seen
+    for secret in _secrets(EAST_MEMBER, COMMITTEE_SECRETARY):
+        assert secret not in seen, secret
+
+
+def test_a_branch_sees_its_own_people_not_the_committees(api: TestClient, db: Session) -> None:
+    """The committee's area holds the west grid, yet for the west branch's token the
+    committee's secretary and members stay masked; its own and its group's are shown; the
+    community office sees all of them."""
+    w = build(db)
+    chief = ("测试党员总辛", "13811110008")
+    at_committee = add_member(db, *chief, org=w.committee)
+    west = branch_bearer(db, w.west)
+    office = bearer(db)
+    db.flush()
+
+    def secretary(headers: dict[str, str], org: int) -> object:
+        r = api.get(f"{API}/party-orgs/{org}", headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()["secretary"]
+
+    def members(headers: dict[str, str]) -> dict[int, str | None]:
+        r = api.get(f"{API}/party-members", params={"org": w.committee}, headers=headers)
+        assert r.status_code == 200, r.text
+        return {m["id"]: m["name"] for m in r.json()["members"]}
+
+    masked = {"person_id": None, "name": None, "phone": None, "masked": True}
+    assert secretary(west, w.committee) == masked
+    assert secretary(west, w.west)["name"] == WEST_PEOPLE["西支部书记"][0]  # type: ignore[index]
+    assert secretary(west, w.group)["name"] == WEST_PEOPLE["西小组书记"][0]  # type: ignore[index]
+    assert secretary(office, w.committee)["name"] == COMMITTEE_SECRETARY[0]  # type: ignore[index]
+    seen = members(west)
+    assert seen[at_committee] is None and seen[w.member] == WEST_PEOPLE["西党员"][0]
+    assert [n for n in seen.values() if n == EAST_MEMBER[0]] == []
+    assert members(office)[at_committee] == chief[0]
+    tree = api.get(f"{API}/party-orgs/tree", params={"community": COMMUNITY}, headers=west)
+    [node] = tree.json()["committees"]
+    assert node["secretary"] == masked
+    [branch] = [c for c in node["children"] if c["id"] == w.west]
+    assert branch["secretary"]["name"] == WEST_PEOPLE["西支部书记"][0]

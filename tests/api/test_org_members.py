@@ -16,13 +16,20 @@ from tests.utils.fixtures import (
     STREET,
     WEST_GRID,
     add_region,
+    add_staff,
     bearer,
     square,
     two_grids,
 )
 from tests.utils.homes import add_building
 from tests.utils.network import offset
-from tests.utils.org import add_member, add_org, add_person, branch_bearer, member_bearer
+from tests.utils.org import (
+    add_member,
+    add_org,
+    add_person,
+    branch_bearer,
+    member_bearer,
+)
 from tests.utils.org_client import atomic_client
 
 from gridmap.settings import Settings
@@ -66,7 +73,8 @@ def test_members_added_changed_registered_listed_removed(api: TestClient, db: Se
     one = r.json()
     assert one["name"] == "测试党员一" and one["org_code"] == "B-W" and one["masked"] is False
     assert one["hours_served"] == 0 and one["registered_community"] is None
-    person = add_person(db, "测试党员二", "13500000002")
+    # A volunteer of the west grid (a person the office already sees) joins.
+    person = add_staff(db, WEST_GRID, "volunteer", "测试党员二", "13500000002")
     db.flush()
     r = api.post(
         f"{API}/party-members",
@@ -261,3 +269,138 @@ def test_tokens_follow_their_organisations_links_at_once(api: TestClient, db: Se
     )
     assert r.status_code == 200
     assert grids(west) == [WEST_GRID, EAST_GRID] and grids(committee) == [WEST_GRID, EAST_GRID]
+
+
+def test_no_office_registers_another_communitys_member_but_a_member_registers_itself(
+    api: TestClient, db: Session
+) -> None:
+    w = _world(db)
+    neighbour = add_org(db, "committee", "C-O", "另一社区大党委", OTHER)
+    far = add_member(db, "测试远方党员(生成)", "13300000077", org=neighbour)
+    registered = add_member(db, "测试在职党员(生成)", "13300000078", registered=OTHER)
+    near = add_member(db, "测试本地党员(生成)", "13300000079", org=w["west"])
+    office = bearer(db)
+
+    def state() -> Any:
+        return (
+            db.execute(
+                text("SELECT id, registered_community, registered_at FROM party_member ORDER BY id")
+            ).all(),
+            _audit(db, "party_member"),
+        )
+
+    before = state()
+    for member, token in (
+        (far, office),
+        (registered, office),
+        # Another member's token registers only itself.
+        (far, member_bearer(db, near)),
+    ):
+        r = api.post(
+            f"{API}/party-members/{member}/register",
+            headers=token,
+            json={"community_code": COMMUNITY},
+        )
+        assert (r.status_code, r.json()["code"]) == (403, "forbidden"), r.text
+    assert state() == before
+    # Its own token: 双报到 with the community it lives in.
+    r = api.post(
+        f"{API}/party-members/{far}/register",
+        headers=member_bearer(db, far),
+        json={"community_code": COMMUNITY},
+    )
+    assert r.status_code == 200, r.text
+    assert (
+        r.json()["registered_community"] == COMMUNITY and r.json()["name"] == "测试远方党员(生成)"
+    )
+    # The street office covers both communities.
+    street = bearer(db, "street", STREET, "学院路街道办")
+    r = api.post(
+        f"{API}/party-members/{registered}/register",
+        headers=street,
+        json={"community_code": COMMUNITY},
+    )
+    assert r.status_code == 200 and r.json()["registered_community"] == COMMUNITY
+    assert _audit(db, "party_member") == ["register", "register"]
+
+
+def test_a_person_is_named_by_id_only_by_who_already_sees_them(
+    api: TestClient, db: Session
+) -> None:
+    """A person of another community (its committee's secretary), another branch's secretary
+    or a person of no post anywhere cannot be named by id to read their name and phone: 403
+    ``person_elsewhere``, nothing written; an office covering them (or admin) may."""
+    w = _world(db)
+    neighbour_chief = add_person(db, "测试邻书记(生成)", "13300000081")
+    add_org(db, "committee", "C-O", "另一社区大党委", OTHER, secretary=neighbour_chief)
+    east_chief = add_person(db, "测试东书记(生成)", "13300000082")
+    db.execute(
+        text("UPDATE party_org SET secretary_id = :p WHERE id = :o"),
+        {"p": east_chief, "o": w["east"]},
+    )
+    nobody = add_person(db, "测试无职者(生成)", "13300000083")
+    office, west = bearer(db), branch_bearer(db, w["west"])
+
+    def state() -> Any:
+        return [
+            db.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("party_member", "grid_staff", "person", "audit_log")
+        ] + [
+            db.execute(text("SELECT secretary_id FROM party_org ORDER BY id")).scalars().all(),
+            db.execute(text("SELECT name, phone FROM person ORDER BY id")).all(),
+        ]
+
+    before = state()
+    for headers, method, path, body in (
+        (office, "POST", "/party-members", {"person_id": neighbour_chief, "org_id": w["west"]}),
+        (office, "POST", "/party-members", {"person_id": nobody, "org_id": w["west"]}),
+        (office, "PATCH", f"/party-orgs/{w['west']}", {"secretary_person_id": neighbour_chief}),
+        (office, "POST", f"/grids/{WEST_GRID}/team", {"person_id": nobody, "role": "volunteer"}),
+        (
+            office,
+            "POST",
+            f"/grids/{WEST_GRID}/team",
+            {"person_id": neighbour_chief, "role": "volunteer"},
+        ),
+        # The west branch's token and the east branch's secretary.
+        (west, "POST", "/party-members", {"person_id": east_chief, "org_id": w["west"]}),
+    ):
+        r = api.request(method, API + path, headers=headers, json=body)
+        assert (r.status_code, r.json()["code"]) == (403, "person_elsewhere"), (path, r.text)
+        assert "测试" not in r.text and "133000000" not in r.text
+    assert state() == before
+    # The office sees the east branch's secretary (its own community): it may name them.
+    r = api.post(
+        f"{API}/party-members", headers=office, json={"person_id": east_chief, "org_id": w["east"]}
+    )
+    assert r.status_code == 201 and r.json()["name"] == "测试东书记(生成)"
+    # The street office covers the other community; admin names anyone.
+    street = bearer(db, "street", STREET, "学院路街道办")
+    r = api.post(
+        f"{API}/party-members",
+        headers=street,
+        json={"person_id": neighbour_chief, "org_id": w["west"]},
+    )
+    assert r.status_code == 201, r.text
+    chief_member = r.json()["id"]
+    admin = bearer(db, "admin", None, "管理员")
+    r = api.post(
+        f"{API}/grids/{WEST_GRID}/team",
+        headers=admin,
+        json={"person_id": nobody, "role": "volunteer"},
+    )
+    assert r.status_code == 201 and r.json()["name"] == "测试无职者(生成)"
+    # The neighbour's secretary is now a west member: the community office sees them, yet may
+    # not rename the person row the other community's committee shares; the street office may.
+    before = state()
+    rename = {"person": {"name": "测试改名(生成)", "phone": "13300000099"}}
+    r = api.patch(f"{API}/party-members/{chief_member}", headers=office, json=rename)
+    assert (r.status_code, r.json()["code"]) == (403, "person_elsewhere"), r.text
+    r = api.patch(f"{API}/party-members/{chief_member}", headers=west, json=rename)
+    assert (r.status_code, r.json()["code"]) == (403, "person_elsewhere"), r.text
+    assert state() == before
+    r = api.patch(f"{API}/party-members/{chief_member}", headers=street, json=rename)
+    assert r.status_code == 200 and r.json()["name"] == "测试改名(生成)"
+    # Its other fields the community office still changes.
+    r = api.patch(f"{API}/party-members/{chief_member}", headers=office, json={"in_service": True})
+    assert r.status_code == 200, r.text

@@ -162,3 +162,22 @@ def test_a_member_claims_only_in_their_community(client: TestClient, db: Session
         assert r.status_code in (404, 422), path
     for bad in ("community=1", "grid=x", "org=-1", "claimed=maybe", "limit=0"):
         assert client.get(f"{API}?{bad}").status_code == 422, bad
+
+
+def test_an_automatic_code_steps_around_a_given_one_and_a_taken_code_is_409(
+    client: TestClient, db: Session
+) -> None:
+    w = world(db)
+    n = int(
+        db.execute(text("SELECT nextval(pg_get_serial_sequence('party_post', 'id'))")).scalar_one()
+    )
+    # A post given the code the next automatic one would get (that one's id is n + 2).
+    given = post(client, w, code=f"P{n + 2:04d}")
+    assert given["code"] == f"P{n + 2:04d}"
+    auto = post(client, w)
+    assert auto["code"] == f"P{n + 2:04d}-2"
+    before = count(db), count(db, "SELECT count(*) FROM audit_log")
+    body = {"title": "又一岗", "community_code": COMMUNITY, "code": f"P{n + 2:04d}"}
+    r = client.post(API, json=body, headers=w.office)
+    assert (r.status_code, r.json()["code"]) == (409, "post_code_taken"), r.text
+    assert (count(db), count(db, "SELECT count(*) FROM audit_log")) == before

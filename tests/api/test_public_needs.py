@@ -209,15 +209,40 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
     app = create_app(s)
     app.dependency_overrides[get_session] = lambda: (yield db)
     with TestClient(app) as client:
-        for _ in range(3):
-            assert (
-                client.post(FORM, json=NEED, headers=_from("10.0.0.1, 172.16.0.1")).status_code
-                == 201
-            )
+        # The proxy appends the address it saw; what the client wrote before it is not believed.
+        for n in range(3):
+            spoofed = _from(f"203.0.113.{n}, 10.0.0.1")
+            assert client.post(FORM, json=NEED, headers=spoofed).status_code == 201
+        r = client.post(FORM, json=NEED, headers=_from("198.51.100.7, 10.0.0.1"))
+        assert r.status_code == 429, r.text
         assert client.post(FORM, json=NEED, headers=_from("10.0.0.1")).status_code == 429
-        assert client.post(FORM, json=NEED, headers=_from("10.0.0.2")).status_code == 201
+        assert client.post(FORM, json=NEED, headers=_from("10.0.0.1, 10.0.0.2")).status_code == 201
         # Without the header, the proxy's own address is the client.
         assert client.post(FORM, json=NEED).status_code == 201
+    assert _count(db, "list_item") == 5 and _count(db, "public_submission") == 5
+
+
+def test_an_ipv6_client_is_counted_by_its_64(settings: Settings, db: Session) -> None:
+    from gridmap.dependencies import get_session
+    from gridmap.main import create_app
+
+    two_grids(db)
+    s = settings.model_copy(deep=True)
+    s.api.trust_forwarded_for = True
+    app = create_app(s)
+    app.dependency_overrides[get_session] = lambda: (yield db)
+    with TestClient(app) as client:
+        # Three addresses of one /64 (the rest of it is the client's to choose): one client.
+        for n in range(3):
+            r = client.post(FORM, json=NEED, headers=_from(f"2001:db8:1:2::{n + 1:x}"))
+            assert r.status_code == 201, r.text
+        r = client.post(FORM, json=NEED, headers=_from("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        assert r.status_code == 429, r.text
+        assert _count(db, "list_item") == 3
+        # The next /64 is another client.
+        r = client.post(FORM, json=NEED, headers=_from("2001:db8:1:3::1"))
+        assert r.status_code == 201, r.text
+    assert _count(db, "list_item") == 4 and _count(db, "public_submission") == 4
 
 
 def test_the_public_read_shows_progress_and_no_personal_data(

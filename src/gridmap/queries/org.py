@@ -231,6 +231,14 @@ def buildings(session: Session, *, ids: Iterable[int]) -> list[Any]:
     )
 
 
+def linked_grids(session: Session, *, org_id: int) -> set[str]:
+    """The grids an organisation links itself (a branch's own grids)."""
+    return {
+        str(g)
+        for g in session.execute(select(_og.c.grid_code).where(_og.c.org_id == org_id)).scalars()
+    }
+
+
 def head_by_code(session: Session, *, code: str) -> Any:
     """The organisation coded ``code`` (id, kind), or ``None``."""
     return session.execute(select(_o.c.id, _o.c.kind).where(_o.c.code == code)).one_or_none()
@@ -352,6 +360,25 @@ def add_person(session: Session, *, name: str, phone: str | None) -> int:
 def person_exists(session: Session, *, person_id: int) -> bool:
     """Whether there is a person ``person_id``."""
     return session.execute(select(_p.c.id).where(_p.c.id == person_id)).first() is not None
+
+
+def person_places(session: Session, *, person_id: int) -> dict[str, Any]:
+    """Where a person's data shows: the grids of their staff posts (``grids``), the
+    organisation they are a member of (``member_org``) and the community they registered with
+    (``registered``), and the organisations they are secretary of (``secretary_of``)."""
+    grids = session.execute(
+        select(_s.c.grid_code).where(_s.c.person_id == person_id).distinct()
+    ).scalars()
+    member = session.execute(
+        select(_m.c.org_id, _m.c.registered_community).where(_m.c.person_id == person_id)
+    ).one_or_none()
+    secretary_of = session.execute(select(_o.c.id).where(_o.c.secretary_id == person_id)).scalars()
+    return {
+        "grids": sorted(str(g) for g in grids),
+        "member_org": member.org_id if member is not None else None,
+        "registered": member.registered_community if member is not None else None,
+        "secretary_of": sorted(int(i) for i in secretary_of),
+    }
 
 
 def update_person(session: Session, *, person_id: int, values: dict[str, Any]) -> None:

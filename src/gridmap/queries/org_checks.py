@@ -197,9 +197,7 @@ _TARGETS = text(
 SELECT h.id AS household_id, b.grid_code,
        (SELECT o.id FROM party_org_building pb JOIN party_org o ON o.id = pb.org_id
         WHERE pb.building_id = b.id AND o.kind = 'group' AND o.parent_id = br.id) AS own_group,
-       br.id AS branch_id, br.name AS branch_name,
-       (SELECT min(gr.id) FROM party_org gr WHERE gr.parent_id = br.id AND gr.kind = 'group')
-           AS branch_group
+       br.id AS branch_id, br.name AS branch_name
 FROM household h
 JOIN building b ON b.id = h.building_id
 LEFT JOIN party_org_grid pg ON pg.grid_code = b.grid_code
@@ -210,8 +208,8 @@ WHERE h.id = ANY(:ids)
 
 
 def targets(session: Session, household_ids: list[int]) -> dict[int, Any]:
-    """For each household: its building's grid, the branch of that grid, the group under that
-    branch set up in its building, and the first group under that branch."""
+    """For each household: its building's grid, the branch of that grid, and the group under
+    that branch set up in its building (None when there is none)."""
     return {int(r.household_id): r for r in session.execute(_TARGETS, {"ids": household_ids})}
 
 
@@ -221,16 +219,21 @@ SELECT o.id, o.name, o.kind, o.community_code,
        EXISTS (
            SELECT FROM party_org_grid pg
            WHERE pg.grid_code = :grid AND pg.org_id IN (o.id, o.parent_id)
-       ) AS fits
+       ) AS fits,
+       EXISTS (
+           SELECT FROM party_org_building pb WHERE pb.org_id = o.id AND pb.building_id = :building
+       ) AS holds
 FROM party_org o WHERE o.id = :group
 """
 )
 
 
-def group_fit(session: Session, *, group_id: int, grid_code: str | None) -> Any:
-    """A Party organisation, and whether its branch is set up in ``grid_code``; None when no
-    such organisation."""
-    return session.execute(_GROUP_FITS, {"group": group_id, "grid": grid_code}).one_or_none()
+def group_fit(session: Session, *, group_id: int, grid_code: str | None, building_id: int) -> Any:
+    """A Party organisation, whether its branch is set up in ``grid_code`` (``fits``) and
+    whether it holds building ``building_id`` (``holds``); None when no such organisation."""
+    return session.execute(
+        _GROUP_FITS, {"group": group_id, "grid": grid_code, "building": building_id}
+    ).one_or_none()
 
 
 def names(session: Session, org_ids: list[int]) -> dict[int, str]:

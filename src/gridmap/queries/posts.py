@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from gridmap.models import Grid, PartyMember, PartyOrg, PartyPost, Person, Region
@@ -106,14 +107,27 @@ def code_taken(session: Session, *, code: str) -> bool:
     return session.execute(select(1).where(_post.c.code == code)).first() is not None
 
 
-def insert_post(session: Session, *, values: dict[str, Any]) -> int:
-    """Write a new post; coded ``P0001`` after its id unless ``values`` gives a code."""
+def insert_post(session: Session, *, values: dict[str, Any]) -> int | None:
+    """Write a new post; coded ``P0001`` after its id unless ``values`` gives a code (an
+    automatic code taken by a given one becomes ``P0001-2``); its id, or ``None`` when a given
+    code is taken (also by a concurrent write)."""
     post_id: int = session.execute(
         select(func.nextval(func.pg_get_serial_sequence("party_post", "id")))
     ).scalar_one()
-    code = values.get("code") or f"P{post_id:04d}"
-    session.execute(insert(_post).values({**values, "id": post_id, "code": code}))
-    return post_id
+    code = values.get("code")
+    if not code:
+        code = f"P{post_id:04d}"
+        n = 1
+        while code_taken(session, code=code):
+            n += 1
+            code = f"P{post_id:04d}-{n}"
+    found = session.execute(
+        pg_insert(_post)
+        .values({**values, "id": post_id, "code": code})
+        .on_conflict_do_nothing()
+        .returning(_post.c.id)
+    ).scalar_one_or_none()
+    return int(found) if found is not None else None
 
 
 def update_post(session: Session, *, post_id: int, values: dict[str, Any]) -> None:

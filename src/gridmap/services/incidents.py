@@ -118,6 +118,13 @@ def create_incident(
     lon, lat, category = report.lon, report.lat, report.category
     if principal.role == "viewer" or not principal.authenticated:
         raise Forbidden("reporting incidents needs a token of a worker, office or admin")
+    if principal.role == "branch" or principal.holder == "party_member":
+        raise Forbidden(
+            "reporting incidents needs a token of a worker, office or admin; a Party "
+            "organisation's or member's token does not report them (it assigns and takes the "
+            "needs on the lists)",
+            role=principal.role,
+        )
     place = q.place(session, lon=lon, lat=lat)
     community = place.community_code or place.community_in or place.community_near
     where = place.grid_code or community

@@ -19,6 +19,7 @@ from gridmap.errors import (
     InvalidInput,
     NotFound,
     SheetOnProjectOnly,
+    StatusByFlow,
     WishOnNeedOnly,
 )
 from gridmap.geo.isochrone import CircleRules
@@ -39,9 +40,11 @@ EDITABLE = (
     "owner_name",
     "contact_name",
     "contact_phone",
-    "status",
     "wish",
 )
+# What PATCH sets of a resource's status (a need's, wish's or project's moves only by its flow:
+# assign, claim, complete, close).
+RESOURCE_STATUSES = ("open", "matched", "closed")
 # The project sheet (项目清单): 服务内容, 服务标准, 时限, 责任单位, 责任人.
 SHEET = (
     "service_content",
@@ -184,6 +187,17 @@ def update_item(
     principal.require("change list items", roles=WRITERS, place=row.grid_code)
     before = record_of(session, item_id=item_id)
     check_fields(row.list, values)
+    status = values.pop("status", None)
+    if status is not None and (row.list != "resource" or status not in RESOURCE_STATUSES):
+        raise StatusByFlow(
+            f"a {row.list}'s status moves only by its steps (assign, claim, complete, close); "
+            f"a resource's may be set to {', '.join(RESOURCE_STATUSES)}"
+            if row.list != "resource"
+            else f"a resource's status is one of {', '.join(RESOURCE_STATUSES)}",
+            status=row.status,
+        )
+    if status is not None:
+        values["status"] = status
     grid = None
     if lon is not None and lat is not None:
         grid = q.grid_at(session, lon=lon, lat=lat)
@@ -191,7 +205,7 @@ def update_item(
     q.update_item(
         session,
         item_id=item_id,
-        changes={k: v for k, v in values.items() if k in EDITABLE or k in SHEET},
+        changes={k: v for k, v in values.items() if k in EDITABLE or k in SHEET or k == "status"},
         lon=lon,
         lat=lat,
         grid=grid,

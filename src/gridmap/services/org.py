@@ -13,7 +13,7 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import func
@@ -26,6 +26,7 @@ from gridmap.errors import (
     Forbidden,
     GridHasBranch,
     GridNotFound,
+    GroupOutsideBranch,
     InvalidInput,
     MemberHasWork,
     NotFound,
@@ -34,6 +35,7 @@ from gridmap.errors import (
     OrgHasTokens,
     OrgOutsideCommunity,
     OrgParentKind,
+    PersonElsewhere,
     PersonIsMember,
     RegionNotFound,
 )
@@ -74,17 +76,32 @@ def contact(
     return {"person_id": None, "name": None, "phone": None, "masked": True}
 
 
-def org_out(row: dict[str, Any], principal: Principal, area: Iterable[str]) -> dict[str, Any]:
-    """An organisation as answered, its secretary masked unless the caller may see it."""
+def outside_branch(principal: Principal, org_id: int | None, mine: Collection[int]) -> bool:
+    """Whether an organisation's token looks at the people of an organisation other than its
+    own or one under it (``mine``): a committee's or another branch's secretary and members
+    stay masked for it, although their area reaches into its grids."""
+    return principal.role == "branch" and (org_id is None or org_id not in mine)
+
+
+def org_out(
+    row: dict[str, Any],
+    principal: Principal,
+    area: Iterable[str],
+    mine: Collection[int] = frozenset(),
+) -> dict[str, Any]:
+    """An organisation as answered, its secretary masked unless the caller may see it (for an
+    organisation's token: a secretary of ``mine``, its own organisation and those under it)."""
     secretary = None
     if row["secretary_id"] is not None:
+        places = (
+            () if outside_branch(principal, row["id"], mine) else (row["community_code"], *area)
+        )
         secretary = contact(
             principal,
             row["secretary_id"],
             row["secretary_name"],
             row["secretary_phone"],
-            row["community_code"],
-            *area,
+            *places,
         )
     return {
         "id": row["id"],
@@ -101,11 +118,20 @@ def org_out(row: dict[str, Any], principal: Principal, area: Iterable[str]) -> d
     }
 
 
-def member_out(row: dict[str, Any], principal: Principal, area: Iterable[str]) -> dict[str, Any]:
+def member_out(
+    row: dict[str, Any],
+    principal: Principal,
+    area: Iterable[str],
+    mine: Collection[int] = frozenset(),
+) -> dict[str, Any]:
     """A member as answered: name, phone, person and household masked unless the caller may
-    see them (a member's own token sees its own)."""
+    see them (a member's own token sees its own; an organisation's token the members of
+    ``mine``, its own organisation and those under it)."""
     own = principal.member_id is not None and principal.member_id == row["id"]
-    shown = own or sees(principal, row["community_code"], row["registered_community"], *area)
+    shown = own or (
+        not outside_branch(principal, row["org_id"], mine)
+        and sees(principal, row["community_code"], row["registered_community"], *area)
+    )
     out = dict(row)
     out["masked"] = not shown
     if not shown:
@@ -118,7 +144,8 @@ def members_out(
 ) -> list[dict[str, Any]]:
     """Members as answered (:func:`member_out`), with their organisations' areas read once."""
     areas = q.areas(session, org_ids=[r["org_id"] for r in rows if r["org_id"] is not None])
-    return [member_out(r, principal, areas.get(r["org_id"], set())) for r in rows]
+    mine = _branch_subtree(session, principal)
+    return [member_out(r, principal, areas.get(r["org_id"], set()), mine) for r in rows]
 
 
 def orgs_out(
@@ -126,7 +153,8 @@ def orgs_out(
 ) -> list[dict[str, Any]]:
     """Organisations as answered (:func:`org_out`), with their areas read once."""
     areas = q.areas(session, org_ids=[r["id"] for r in rows])
-    return [org_out(r, principal, areas[r["id"]]) for r in rows]
+    mine = _branch_subtree(session, principal)
+    return [org_out(r, principal, areas[r["id"]], mine) for r in rows]
 
 
 # -- reads --------------------------------------------------------------------------------
@@ -205,8 +233,9 @@ def tree(
         raise RegionNotFound(f"no community {community}")
     rows = q.orgs(session, community=community)
     areas = q.areas(session, org_ids=[r["id"] for r in rows])
+    own = _branch_subtree(session, principal)
     nodes = {
-        r["id"]: {**org_out(r, principal, areas[r["id"]]), "children": [], "warnings": []}
+        r["id"]: {**org_out(r, principal, areas[r["id"]], own), "children": [], "warnings": []}
         for r in rows
     }
     groups = [i for i, n in nodes.items() if n["kind"] == "group"]
@@ -435,6 +464,23 @@ def _check_links(
                 )
 
 
+def _check_group_buildings(session: Session, *, parent_id: int, buildings: list[int]) -> None:
+    """Raise unless every building of a group lies in a grid of the branch it sits under (a
+    group never widens its branch's area)."""
+    if not buildings:
+        return
+    grids = q.linked_grids(session, org_id=parent_id)
+    found = {int(b.id): b.grid_code for b in q.buildings(session, ids=buildings)}
+    outside = [b for b in buildings if found.get(b) not in grids]
+    if outside:
+        raise GroupOutsideBranch(
+            f"buildings {outside[:20]} lie outside the grids of the branch this group sits "
+            f"under ({', '.join(sorted(grids)) or 'it has none'})",
+            buildings=outside[:200],
+            branch_grids=sorted(grids),
+        )
+
+
 def _link(
     session: Session,
     *,
@@ -467,7 +513,65 @@ def _link(
             )
 
 
-def _secretary(session: Session, values: dict[str, Any]) -> int | None:
+def _sees_org(session: Session, principal: Principal, org_ids: list[int]) -> dict[int, bool]:
+    """For each organisation: whether ``principal`` sees the data of its people (its secretary
+    and members), as :func:`org_out` and :func:`member_out` show them."""
+    if not org_ids:
+        return {}
+    areas = q.areas(session, org_ids=org_ids)
+    mine = _branch_subtree(session, principal)
+    return {
+        int(r["id"]): not outside_branch(principal, r["id"], mine)
+        and sees(principal, r["community_code"], *areas[r["id"]])
+        for r in q.orgs(session, ids=org_ids)
+    }
+
+
+def may_name(session: Session, principal: Principal, person_id: int, field: str) -> None:
+    """Raise :class:`PersonElsewhere` unless ``principal`` may already see the data of the
+    existing person ``person_id``: staff of a grid it covers, a member or secretary of an
+    organisation whose people it sees, or a member registered in its area (admin: anyone)."""
+    if principal.role == "admin" or principal.person_id == person_id:
+        return
+    places = q.person_places(session, person_id=person_id)
+    orgs = [o for o in (places["member_org"], *places["secretary_of"]) if o is not None]
+    seen = (
+        any(principal.role in ORG_READERS and principal.covers(g) for g in places["grids"])
+        or any(_sees_org(session, principal, orgs).values())
+        or (principal.role != "branch" and sees(principal, places["registered"]))
+    )
+    if not seen:
+        raise PersonElsewhere(
+            f"person {person_id} is no staff, member or secretary in this token's area "
+            f"({principal.acts_in}): name a person you already see, or give a new person's "
+            "name and phone",
+            field=field,
+            person_id=person_id,
+        )
+
+
+def _may_rename(session: Session, principal: Principal, person_id: int) -> None:
+    """Raise :class:`PersonElsewhere` unless ``principal`` covers every post and secretaryship
+    of a person whose name or phone it changes (the person row is shared by all of them)."""
+    if principal.role == "admin":
+        return
+    places = q.person_places(session, person_id=person_id)
+    grids = [g for g in places["grids"] if not principal.covers(g)]
+    sees_org = _sees_org(session, principal, places["secretary_of"])
+    orgs = [o for o, shown in sees_org.items() if not shown]
+    if grids or orgs:
+        raise PersonElsewhere(
+            f"person {person_id} also serves outside this token's area ({principal.acts_in}): "
+            f"grid posts {grids[:20]}, secretary of organisations {orgs[:20]}; an office "
+            "covering all of them changes their name or phone",
+            field="person",
+            person_id=person_id,
+            grids=grids[:200],
+            secretary_of=orgs[:200],
+        )
+
+
+def _secretary(session: Session, principal: Principal, values: dict[str, Any]) -> int | None:
     """The secretary's person id: an existing person, or a new one."""
     person = values.get("secretary")
     if person is not None:
@@ -475,8 +579,10 @@ def _secretary(session: Session, values: dict[str, Any]) -> int | None:
             raise InvalidInput("give secretary_person_id or secretary, not both")
         return q.add_person(session, name=person["name"], phone=person.get("phone"))
     pid = values.get("secretary_person_id")
-    if pid is not None and not q.person_exists(session, person_id=pid):
-        raise InvalidInput(f"no person {pid}", field="secretary_person_id")
+    if pid is not None:
+        if not q.person_exists(session, person_id=pid):
+            raise InvalidInput(f"no person {pid}", field="secretary_person_id")
+        may_name(session, principal, pid, "secretary_person_id")
     return pid
 
 
@@ -529,7 +635,9 @@ def create_org(session: Session, *, values: dict[str, Any], principal: Principal
     _check_links(
         session, principal, kind=kind, community=community, grids=grids, buildings=buildings
     )
-    secretary = _secretary(session, values)
+    if kind == "group":
+        _check_group_buildings(session, parent_id=values["parent_id"], buildings=buildings)
+    secretary = _secretary(session, principal, values)
     code = values.get("code")
     if code is not None and q.head_by_code(session, code=code) is not None:
         raise Conflict(f"an organisation is already coded {code}", field="code")
@@ -603,6 +711,11 @@ def update_org(
         grids=grids or [],
         buildings=buildings or [],
     )
+    if row.kind == "group" and (buildings is not None or "parent_id" in values):
+        kept = (
+            buildings if buildings is not None else q.orgs(session, ids=[org_id])[0]["building_ids"]
+        )
+        _check_group_buildings(session, parent_id=parent_id, buildings=[int(b) for b in kept])
     before = _stored(session, org_id)
     changes: dict[str, Any] = {}
     if "name" in values:
@@ -614,7 +727,7 @@ def update_org(
     if "parent_id" in values:
         changes["parent_id"] = parent_id
     if "secretary" in values or "secretary_person_id" in values:
-        changes["secretary_id"] = _secretary(session, values)
+        changes["secretary_id"] = _secretary(session, principal, values)
     q.update_org(session, org_id=org_id, values=changes)
     _link(session, org_id=org_id, grids=grids, buildings=buildings)
     moved = {org_id} | ({row.parent_id} if row.parent_id is not None else set())
@@ -786,6 +899,7 @@ def create_member(
     elif not q.person_exists(session, person_id=person):
         raise InvalidInput(f"no person {person}", field="person_id")
     else:
+        may_name(session, principal, person, "person_id")
         held = q.member_of_person(session, person_id=person)
         if held is not None:
             raise PersonIsMember(f"person {person} is already member {held}", member_id=held)
@@ -844,6 +958,7 @@ def update_member(
     before = q.members(session, ids=[member_id])[0]
     person = values.pop("person", None)
     if person:
+        _may_rename(session, principal, row.person_id)
         q.update_person(session, person_id=row.person_id, values=person)
     q.update_member(session, member_id=member_id, values=values)
     after = q.members(session, ids=[member_id])[0]
@@ -856,11 +971,20 @@ def register_member(
     session: Session, *, member_id: int, community: str, principal: Principal
 ) -> dict[str, Any]:
     """Register a member with a community (双报到), now; registering with another community
-    moves the registration there."""
+    moves the registration there. A member registers itself with its own token; an office
+    covers the community and the member's own places (its organisation's community and the
+    community it is registered with), so no office takes another community's member."""
     what = "register Party members with a community"
-    require_role(principal, what, roles=ORG_EDITORS)
-    principal.require(what, roles=ORG_EDITORS, place=community)
+    itself = principal.member_id is not None and principal.member_id == member_id
+    if not itself:
+        require_role(principal, what, roles=ORG_EDITORS)
+        principal.require(what, roles=ORG_EDITORS, place=community)
     row = _locked_member(session, member_id)
+    if not itself:
+        org = _org_for_member(session, row.org_id)
+        for place in (org.community_code if org is not None else None, row.registered_community):
+            if place is not None and place != community:
+                principal.require(what, roles=ORG_EDITORS, place=place)
     _require_community(session, community)
     if row.registered_community != community:
         before = {

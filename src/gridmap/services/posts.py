@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
 from gridmap.errors import (
-    Conflict,
     Forbidden,
     InvalidInput,
     NotAMember,
     NotFound,
     OutsideCommunity,
+    PostCodeTaken,
     PostNotTaken,
     PostTaken,
     Unauthorized,
@@ -139,9 +139,12 @@ def create_post(
     if not q.is_community(session, code=community):
         raise InvalidInput(f"no community {community}", community=community)
     _check_places(session, community, values.get("grid_code"), values.get("org_id"))
+    taken = PostCodeTaken(f"a post is already coded {values.get('code')}", field="code")
     if values.get("code") and q.code_taken(session, code=values["code"]):
-        raise Conflict(f"a post is already coded {values['code']}", code_taken=values["code"])
+        raise taken
     post_id = q.insert_post(session, values={k: v for k, v in values.items() if v is not None})
+    if post_id is None:
+        raise taken
     after = _record(session, post_id)
     _audit(session, principal, "create", after["code"], None, after)
     return shown(after, principal)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import threading
 from typing import Any
@@ -56,14 +57,30 @@ def client_hash(session: Session, address: str) -> str:
     return hmac.new(_key(session), address.encode(), hashlib.sha256).hexdigest()
 
 
+def client_key(address: str) -> str:
+    """What a client is counted under: an IPv4 address as it is, an IPv6 address by its /64 (one
+    subscriber's line hands out a whole /64, so every address in it is one client); anything
+    that is not an address as given."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
 def client_address(host: str | None, forwarded_for: str | None, *, trust_forwarded: bool) -> str:
-    """The client's address: the first of ``X-Forwarded-For`` behind a proxy that is trusted to
-    set it, else the address the connection came from."""
+    """The client's key (:func:`client_key`): behind a proxy trusted to set ``X-Forwarded-For``,
+    the last address of it (the one that proxy appended; those before it are whatever the
+    client sent), else the address the connection came from."""
     if trust_forwarded and forwarded_for:
-        first = forwarded_for.split(",")[0].strip()
-        if first:
-            return first[:100]
-    return host or "unknown"
+        last = forwarded_for.split(",")[-1].strip()
+        if last:
+            return client_key(last[:100])
+    return client_key(host) if host else "unknown"
 
 
 def _community(session: Session, code: str) -> Any:

@@ -4,8 +4,8 @@ A merge, split or delete retires grid codes; the posts of a retired grid stay on
 someone moves them, and a designated household whose building a redraw put in another grid may
 end up outside its group's branch grids. For a grid code this lists both with suggested targets
 (for a post, the current grids covering most of the old grid's area; for a household, the group
-of its building under the branch of its grid, or a group of that branch) and applies a set of
-reassignments all together or not at all.
+holding its building under the branch of its grid, none when there is no such group) and applies
+a set of reassignments all together or not at all.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _household(row: Any, target: Any, names: dict[int, str]) -> dict[str, Any]:
     suggested = None
     branch = None
     if target is not None:
-        group = target.own_group or target.branch_group
+        group = target.own_group
         if group is not None:
             suggested = {"id": int(group), "name": names.get(int(group), "")}
         if target.branch_id is not None:
@@ -69,9 +69,7 @@ def pending(session: Session, *, code: str, principal: Principal) -> dict[str, A
     if current:
         rows = checks.astray_in_grid(session, grid_code=code)
         found = checks.targets(session, [int(r.id) for r in rows])
-        groups = [
-            int(g) for t in found.values() for g in (t.own_group, t.branch_group) if g is not None
-        ]
+        groups = [int(t.own_group) for t in found.values() if t.own_group is not None]
         names = checks.names(session, groups)
         households = [_household(r, found.get(int(r.id)), names) for r in rows]
     return {"grid_code": code, "current": current, "staff": staff, "households": households}
@@ -135,7 +133,9 @@ def apply(
                 f"household {household_id} is not a designated household astray in grid {code}",
                 household_id=household_id,
             )
-        group = checks.group_fit(session, group_id=group_id, grid_code=row.grid_code)
+        group = checks.group_fit(
+            session, group_id=group_id, grid_code=row.grid_code, building_id=row.building_id
+        )
         if group is None or group.kind != "group":
             raise InvalidInput(f"no Party group {group_id}", group_id=group_id)
         principal.require(what, roles=ORG_EDITORS, place=group.community_code)
@@ -145,6 +145,13 @@ def apply(
                 f"household {household_id}'s building lies",
                 household_id=household_id,
                 group_id=group_id,
+            )
+        if not group.holds:
+            raise HouseholdOutsideGroup(
+                f"household {household_id}'s building is not one of group {group_id}'s buildings",
+                household_id=household_id,
+                group_id=group_id,
+                building_id=int(row.building_id),
             )
     moved = []
     for staff_id, target in staff:

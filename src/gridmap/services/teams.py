@@ -30,6 +30,7 @@ from gridmap.errors import (
 from gridmap.queries import audit
 from gridmap.queries import teams as q
 from gridmap.services.access import require_role
+from gridmap.services.org import may_name
 from gridmap.vocab.roles import ORG_EDITORS, ORG_READERS
 
 # The roles whose holders belong to an N: team (``grid_staff.team`` names it).
@@ -114,6 +115,7 @@ def add_post(
     if person_id is not None:
         if not q.person_exists(session, person_id):
             raise StaffPersonUnknown(f"no person {person_id}", person_id=person_id)
+        may_name(session, principal, person_id, "person_id")
     else:
         assert person is not None
         person_id = q.person_for(session, name=person["name"].strip(), phone=person.get("phone"))

@@ -12,4 +12,8 @@ export const WORDS = {
   err_member_has_work: "This member still holds list items or a post: hand them on first",
   err_unit_committee_elsewhere: "A resident unit joins only its own community's committee",
   err_household_outside_group: "The chosen Party group does not look after this household's building: choose a group that does",
+  err_person_elsewhere: "You may not name this person: not staff of a grid you cover, nor a member or secretary of an organisation in your area",
+  err_group_outside_branch: "A group's buildings must lie in the grids of the branch it sits under",
+  err_post_code_taken: "Another post already has this code: choose another",
+  err_status_by_flow: "A need's, wish's or project's status moves only by assigning, claiming, completing and closing it",
 };

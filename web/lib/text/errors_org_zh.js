@@ -11,4 +11,8 @@ export const WORDS = {
   err_member_has_work: "该党员还有认领的清单事项或岗位，请先移交",
   err_unit_committee_elsewhere: "驻区单位只能加入所在社区的大党委",
   err_household_outside_group: "所选党小组不管该户所在的楼栋，请选一个管这栋楼的党小组",
+  err_person_elsewhere: "无权选用此人：此人不是本辖区网格的工作人员，也不是本辖区组织的党员或书记",
+  err_group_outside_branch: "楼栋党小组的楼栋须在其上级网格党支部的网格内",
+  err_post_code_taken: "该岗位编号已被使用，请换一个编号",
+  err_status_by_flow: "需求、微心愿和项目的状态只能通过派单、接单、完成、关闭来改变",
 };
