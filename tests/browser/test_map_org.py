@@ -443,6 +443,7 @@ def test_the_tree_lists_the_branches_and_a_click_zooms(
     assert "社区大党委" in text_ and "网格党支部" in text_
     # zoom out, then a click on the branch flies to its grid
     people.wheel_zoom(page, people.pixel(page, *_inside(own_live, org.grid)), -3)
+    people.settle(page)
     before = people.zoom(page)
     tree.locator("li.branch button.org-zoom", has_text=org.branch).first.click()
     people.settle(page)
