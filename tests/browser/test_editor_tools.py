@@ -43,9 +43,11 @@ def _points(live: Live, codes: list[str]) -> dict[str, list[tuple[float, float]]
 
 
 def _click_grid(page: Page, code: str) -> None:
-    """Click the middle of grid ``code`` on screen (no tool on: its popup opens)."""
+    """Click the middle of grid ``code`` on screen once the map stands still (no tool on: its
+    popup opens)."""
+    people.settle(page)
     page.mouse.click(*people.grid_middle(page, code))
-    page.locator(f".leaflet-popup-content .popup[data-grid='{code}']").wait_for(timeout=5000)
+    page.locator(f".leaflet-popup-content .popup[data-grid='{code}']").wait_for(timeout=10_000)
 
 
 def _drag(page: Page, start: tuple[float, float], dx: float, dy: float) -> None:
