@@ -447,7 +447,9 @@ def test_the_tree_lists_the_branches_and_a_click_zooms(
     before = people.zoom(page)
     tree.locator("li.branch button.org-zoom", has_text=org.branch).first.click()
     people.settle(page)
-    assert people.zoom(page) > before
+    # The flight ends on the branch's grid (at least as close as before: the wheel may have
+    # stopped at the zoom that fits the grid).
+    assert people.zoom(page) >= before
     x, y = people.pixel(page, *_inside(own_live, org.grid))
     assert people.on_map(page, x, y)
     page.screenshot(path=str(shots / "tree.png"))

@@ -106,10 +106,17 @@ export function orgLayer(map, byCode, onGrid) {
       if (code.startsWith(community)) grids.addData({ type: "Feature", properties: { code }, geometry: l.feature.geometry });
     });
   };
+  // Communities being read: a pan while a read is under way must not read (and draw) them twice.
+  const reading = new Set();
   const load = async () => {
     const t0 = performance.now();
-    const wanted = communitiesIn(byCode, map.getBounds()).filter((c) => !trees.has(c));
-    await Promise.all(wanted.map(readCommunity));
+    const wanted = communitiesIn(byCode, map.getBounds()).filter((c) => !trees.has(c) && !reading.has(c));
+    wanted.forEach((c) => reading.add(c));
+    try {
+      await Promise.all(wanted.map(readCommunity));
+    } finally {
+      wanted.forEach((c) => reading.delete(c));
+    }
     // Branches read after a grid was drawn change its colour.
     grids.setStyle(gridStyle);
     const ms = Math.round(performance.now() - t0);
