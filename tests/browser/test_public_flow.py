@@ -468,6 +468,6 @@ def test_the_page_reads_on_a_phone_and_a_tap_places_the_need(
     for tab in page.locator("#p-tabs button").all():
         box = tab.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390
-    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.wheel(0, -100_000)
     page.screenshot(path=str(SHOTS / "10-phone-full.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
