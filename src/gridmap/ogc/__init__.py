@@ -1,0 +1,1 @@
+"""gridmap.ogc: OGC API – Features over gridmap's layers (``/ogc``)."""
