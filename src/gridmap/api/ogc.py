@@ -20,7 +20,23 @@ from gridmap.queries.grids import EXACT
 from gridmap.responses import GeoJSONResponse
 from gridmap.services.grid_versions import etag as grid_etag
 
-router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
+_EXCEPTION = {
+    "description": "an OGC exception",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+                "required": ["code", "description"],
+            }
+        }
+    },
+}
+router = APIRouter(
+    prefix="/ogc",
+    tags=["OGC API – Features"],
+    responses=dict.fromkeys((400, 401, 403, 404), _EXCEPTION),
+)
 
 MAX_LIMIT = 10_000
 CONFORMANCE = [
