@@ -30,6 +30,8 @@ from gridmap.errors import (
     Unauthorized,
     error_body,
     lost_a_race,
+    ogc_error_body,
+    ogc_status_for,
     status_for,
 )
 from gridmap.fastpath import LookupFastPath
@@ -83,6 +85,9 @@ def add_exception_handlers(app: FastAPI) -> None:
             headers = {"Retry-After": str(exc.extra["retry_after"])}
         if request.url.path.startswith("/open311/"):
             return open311_errors(request, status_for(exc), exc.message, headers)
+        if request.url.path == "/ogc" or request.url.path.startswith("/ogc/"):
+            body, status = ogc_error_body(exc), ogc_status_for(exc)
+            return JSONResponse(status_code=status, content=body, headers=headers)
         return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)
 
     async def validation(request: Request, exc: Exception) -> Response:
