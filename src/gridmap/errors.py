@@ -487,15 +487,3 @@ def error_body(exc: GridmapError) -> dict[str, Any]:
     """The JSON body of a domain error: ``detail``, ``code`` and any extra fields."""
     return {"detail": exc.message, "code": exc.code, **exc.extra}
 
-
-def ogc_error_body(exc: GridmapError) -> dict[str, Any]:
-    """The OGC API exception body of a domain error: ``code``, ``description`` and any extra
-    fields."""
-    return {"code": exc.code, "description": exc.message, **exc.extra}
-
-
-def ogc_status_for(exc: GridmapError) -> int:
-    """HTTP status of a domain error under ``/ogc``: a request the API calls invalid (422) is a
-    Bad Request (400) there, as OGC API – Features answers it."""
-    status = status_for(exc)
-    return 400 if status == 422 else status
