@@ -18,6 +18,7 @@ from gridmap.api import (
     maps,
     me,
     ogc,
+    ogc_write,
     open311,
     org,
     org_checks,
@@ -73,5 +74,6 @@ root_router.include_router(open311.router)
 root_router.include_router(tiles.router)
 root_router.include_router(maps.router)
 root_router.include_router(ogc.router)
+root_router.include_router(ogc_write.router)
 root_router.include_router(board.page_router)
 root_router.include_router(public_page.page_router)
