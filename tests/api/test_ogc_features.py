@@ -3,6 +3,7 @@ with every parameter, one item, queryables, CRSs, masks and hostile input."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 
@@ -253,3 +254,29 @@ def test_limit_refusal_says_the_maximum(ogc: TestClient) -> None:
 def test_gdal_format_parameter_is_accepted(ogc: TestClient) -> None:
     for f in ("json", "geojson"):
         assert ogc.get(f"/ogc/collections/regions/items?limit=2&f={f}").status_code == 200
+
+
+def test_filters_in_cql2_text_json_and_gdals_cql_text(ogc: TestClient) -> None:
+    first = ogc.get("/ogc/collections/grids/items?limit=1").json()["features"][0]
+    community = first["properties"]["community_code"]
+    expected = ogc.get("/ogc/collections/grids/items", params={"community_code": community}).json()[
+        "numberMatched"
+    ]
+    for lang, expr in (
+        ("cql2-text", f"community_code = '{community}'"),
+        ("cql-text", f"community_code = '{community}'"),
+        ("cql2-json", json.dumps({"op": "=", "args": [{"property": "community_code"}, community]})),
+    ):
+        r = ogc.get("/ogc/collections/grids/items", params={"filter": expr, "filter-lang": lang})
+        assert r.status_code == 200, r.text
+        assert r.json()["numberMatched"] == expected > 0
+    bad = ogc.get("/ogc/collections/grids/items", params={"filter": "code = = 1"})
+    assert bad.status_code == 400 and bad.json()["description"]
+    hidden = ogc.get("/ogc/collections/incidents/items", params={"filter": "reporter_name = 'x'"})
+    assert hidden.status_code == 400
+    assert (
+        ogc.get(
+            "/ogc/collections/grids/items", params={"filter": "kind='basic'", "filter-lang": "sql"}
+        ).status_code
+        == 400
+    )

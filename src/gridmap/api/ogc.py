@@ -15,6 +15,7 @@ from gridmap.auth import ANONYMOUS
 from gridmap.dependencies import PrincipalDep, SessionDep
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.ogc import crs as ogc_crs
+from gridmap.ogc.cql import compile_filter
 from gridmap.queries import feature_collection
 from gridmap.queries.grids import EXACT
 from gridmap.responses import GeoJSONResponse
@@ -44,10 +45,30 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
 ]
 _CHINA = (73.0, 18.0, 135.1, 53.6)
 _TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
-_ITEM_PARAMS = {"bbox", "bbox-crs", "limit", "offset", "datetime", "crs", "f"}
+_ITEM_PARAMS = {
+    "bbox",
+    "bbox-crs",
+    "limit",
+    "offset",
+    "datetime",
+    "crs",
+    "f",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+}
+_FILTER_LANGS = ("cql2-text", "cql2-json", "cql-text")
 _FORMATS = ("json", "geojson")
 
 
@@ -408,6 +429,14 @@ def items(
         str | None, Query(alias="datetime", max_length=100, description="instant or a/b, .. open")
     ] = None,
     crs: Annotated[str | None, Query(max_length=200, description="the answer's CRS URI")] = None,
+    filter_: Annotated[
+        str | None, Query(alias="filter", max_length=20_000, description="a CQL2 filter")
+    ] = None,
+    filter_lang: Annotated[
+        str | None,
+        Query(alias="filter-lang", max_length=20, description="cql2-text, cql2-json, cql-text"),
+    ] = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs", max_length=200)] = None,
     f: Format = None,
 ) -> Any:
     """Features of the collection: ``bbox`` (in ``bbox-crs``), ``datetime``, ``limit``/
@@ -433,6 +462,20 @@ def items(
         where.append(_equals(field, _query(params, name) or ""))
     out_crs = ogc_crs.parse(crs, base)
     box = _bbox(bbox, ogc_crs.parse(bbox_crs, base, what="bbox-crs"))
+    if filter_ is not None:
+        lang = filter_lang or "cql2-text"
+        if lang not in _FILTER_LANGS:
+            raise InvalidInput(
+                f"filter-lang {lang[:20]!r} is not read; use {', '.join(_FILTER_LANGS)}",
+                field="filter-lang",
+            )
+        if filter_crs is not None:
+            ogc_crs.parse(filter_crs, base, what="filter-crs")
+        where.append(
+            compile_filter(filter_, lang, layer.queryables, layer.geometry, filter_crs=filter_crs)
+        )
+    elif filter_lang is not None or filter_crs is not None:
+        raise InvalidInput("filter-lang and filter-crs go with a filter", field="filter")
     times, at, every = _datetime(layer, datetime_)
     where.extend(times)
     size, skip = _limit(limit), _offset(offset)
