@@ -60,6 +60,13 @@ class UnknownCRS(InvalidInput):
     code = "unknown_crs"
 
 
+class BadFilter(InvalidInput):
+    """A CQL2 ``filter`` (or its ``filter-lang``, ``filter-crs``) that cannot be read or does not
+    fit the collection; the message says what and where (``line``, ``column``, ``property``)."""
+
+    code = "bad_filter"
+
+
 class OutsideChina(InvalidInput):
     """A coordinate outside China's bounds: usually lon/lat swapped or a projected CRS."""
 
@@ -454,6 +461,7 @@ class DataSetError(GridmapError):
 
 DEFAULT_STATUS_CODES: dict[type[GridmapError], int] = {
     InvalidInput: 422,
+    BadFilter: 400,
     Unauthorized: 401,
     Forbidden: 403,
     NotFound: 404,
@@ -478,3 +486,4 @@ def status_for(exc: GridmapError) -> int:
 def error_body(exc: GridmapError) -> dict[str, Any]:
     """The JSON body of a domain error: ``detail``, ``code`` and any extra fields."""
     return {"detail": exc.message, "code": exc.code, **exc.extra}
+

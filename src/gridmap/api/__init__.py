@@ -17,6 +17,8 @@ from gridmap.api import (
     lookup,
     maps,
     me,
+    ogc,
+    ogc_write,
     open311,
     org,
     org_checks,
@@ -71,5 +73,7 @@ root_router.include_router(health.router)
 root_router.include_router(open311.router)
 root_router.include_router(tiles.router)
 root_router.include_router(maps.router)
+root_router.include_router(ogc.router)
+root_router.include_router(ogc_write.router)
 root_router.include_router(board.page_router)
 root_router.include_router(public_page.page_router)
