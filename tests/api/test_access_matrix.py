@@ -278,6 +278,7 @@ def grid_file() -> bytes:
 # target may do it.
 Request = Callable[[World], dict[str, Any]]
 COMMUNITY_OFFICE = "the right office"
+OGC_GRIDS = "/ogc/collections/grids/items"
 STREET_OFFICE = "the right street"
 WRITES: dict[tuple[str, str], tuple[Request, str]] = {
     ("POST", "/api/v1/regions/{code}/renumber"): (
@@ -364,6 +365,29 @@ WRITES: dict[tuple[str, str], tuple[Request, str]] = {
     ),
     ("DELETE", "/api/v1/grids/{code}"): (
         lambda w: {"url": f"{API}/grids/{WEST_GRID}", "headers": {"If-Match": w.etags[WEST_GRID]}},
+        COMMUNITY_OFFICE,
+    ),
+    # The same grid writes over OGC API – Features Part 4.
+    ("POST", "/ogc/collections/grids/items"): (
+        lambda w: {**WRITES[("POST", "/api/v1/grids")][0](w), "url": OGC_GRIDS},
+        COMMUNITY_OFFICE,
+    ),
+    ("PUT", "/ogc/collections/grids/items/{code}"): (
+        lambda w: {
+            **WRITES[("PUT", "/api/v1/grids/{code}")][0](w),
+            "url": f"{OGC_GRIDS}/{WEST_GRID}",
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("PATCH", "/ogc/collections/grids/items/{code}"): (
+        lambda w: {
+            **WRITES[("PATCH", "/api/v1/grids/{code}")][0](w),
+            "url": f"{OGC_GRIDS}/{WEST_GRID}",
+        },
+        COMMUNITY_OFFICE,
+    ),
+    ("DELETE", "/ogc/collections/grids/items/{code}"): (
+        lambda w: {"url": f"{OGC_GRIDS}/{WEST_GRID}", "headers": {"If-Match": w.etags[WEST_GRID]}},
         COMMUNITY_OFFICE,
     ),
     ("POST", "/api/v1/import/grids"): (

@@ -22,6 +22,27 @@ router = APIRouter(prefix="/ogc/collections/grids/items", tags=["ogc"])
 MAX_BODY = 2_000_000
 _GRID_CODE = codes.GRID
 
+# Every refusal a write may answer (in OGC form), and the Feature it takes.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {},
+    401: {},
+    403: {},
+    404: {},
+    409: {},
+    412: {},
+    428: {},
+}
+_FEATURE_SCHEMA = {"$ref": "#/components/schemas/GridFeature"}
+FEATURE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/geo+json": {"schema": _FEATURE_SCHEMA},
+            "application/json": {"schema": _FEATURE_SCHEMA},
+        },
+    }
+}
+
 IfMatch = Annotated[
     str | None,
     Header(max_length=400, description="the ETag of the grid being changed (required)"),
@@ -66,7 +87,13 @@ def _answer(result: w.WriteResult, status: int = 200) -> GeoJSONResponse:
     return GeoJSONResponse(result.feature, status_code=status, headers=headers)
 
 
-@router.post("", summary="Add a grid (OGC API – Features Part 4)", status_code=201)
+@router.post(
+    "",
+    summary="Add a grid (OGC API – Features Part 4)",
+    status_code=201,
+    responses=REFUSALS,
+    openapi_extra=FEATURE_BODY,
+)
 async def create_item(
     request: Request, session: SessionDep, principal: PrincipalDep, rules: RulesDep
 ) -> Response:
@@ -113,10 +140,17 @@ for _method, _summary in (("PUT", "Replace a grid"), ("PATCH", "Change part of a
         methods=[_method],
         summary=f"{_summary} (OGC API – Features Part 4)",
         operation_id=f"ogc_{_method.lower()}_grid",
+        responses=REFUSALS,
+        openapi_extra=FEATURE_BODY,
     )
 
 
-@router.delete("/{code}", summary="Retire a grid (OGC API – Features Part 4)", status_code=204)
+@router.delete(
+    "/{code}",
+    summary="Retire a grid (OGC API – Features Part 4)",
+    status_code=204,
+    responses=REFUSALS,
+)
 def delete_item(
     request: Request,
     session: SessionDep,
