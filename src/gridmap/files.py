@@ -259,7 +259,8 @@ def write_stream(
         # GDAL 3.6 (Debian 12) warns about the 1.4 files newer GDALs write by default.
         options["dataset_options"] = {"VERSION": "1.2"}
     if fmt == "fgb":
-        options["layer_options"] = {"SPATIAL_INDEX": "YES"}
+        # FlatGeobuf's index takes no row without a geometry (a household not yet placed).
+        options["layer_options"] = {"SPATIAL_INDEX": "NO"}
     pyogrio.write_arrow(
         stream,
         path,
