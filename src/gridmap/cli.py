@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from gridmap.database import database_url, embedded_cluster, ensure_database, ma
 from gridmap.errors import GridmapError, InvalidInput, NotFound, RegionNotFound
 from gridmap.loader import LoadReport
 from gridmap.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from gridmap.files import Format
 
 app = typer.Typer(
     help=(
@@ -503,16 +506,32 @@ def _print_warnings(settings: Settings, region: str, *, to: Console) -> None:
 
 
 # What an output's name says it is; ".zip" is a zipped shapefile, as the API sends it.
-_EXPORT_SUFFIXES = {
+_EXPORT_SUFFIXES: dict[str, Format] = {
     ".geojson": "geojson",
     ".json": "geojson",
     ".gpkg": "gpkg",
     ".shp": "shp",
     ".zip": "shp",
+    ".fgb": "fgb",
+    ".parquet": "parquet",
 }
+_EXPORT_LAYERS = (
+    "regions",
+    "grids",
+    "buildings",
+    "households",
+    "service-centres",
+    "service-circles",
+    "list-items",
+    "incidents",
+    "patrols",
+    "visits",
+    "party-orgs",
+    "resident-units",
+)
 
 
-def _export_format(output: Path, fmt: str) -> str:
+def _export_format(output: Path, fmt: str) -> Format:
     """The format to write ``output`` in: ``fmt`` when given, else what its extension says; an
     error when the two disagree or neither says."""
     from gridmap import files
@@ -520,17 +539,19 @@ def _export_format(output: Path, fmt: str) -> str:
     implied = _EXPORT_SUFFIXES.get(output.suffix.lower())
     if fmt:
         if fmt not in files.FORMATS:
-            raise InvalidInput(f"unknown format {fmt!r}; use geojson, gpkg or shp")
+            shown = fmt if len(fmt) <= 20 else fmt[:20] + "…"
+            raise InvalidInput(f"unknown format {shown!r}; use {', '.join(files.FORMATS)}")
         if implied is not None and implied != fmt:
             raise InvalidInput(
                 f"--format {fmt} does not fit {output.name}, a name for {implied}: name the "
-                "file for the format (.geojson, .gpkg, .shp or .zip) or leave out --format"
+                "file for the format (.geojson, .gpkg, .fgb, .parquet, .shp or .zip) or leave "
+                "out --format"
             )
         return fmt
     if implied is None:
         raise InvalidInput(
-            f"cannot tell the format from {output.name!r}: end it with .geojson, .gpkg, .shp "
-            "or .zip (a zipped shapefile), or say --format"
+            f"cannot tell the format from {output.name!r}: end it with .geojson, .gpkg, .fgb, "
+            ".parquet, .shp or .zip (a zipped shapefile), or say --format"
         )
     return implied
 
@@ -550,72 +571,93 @@ def _unzip_shapefile(archive: Path, output: Path) -> list[Path]:
 
 @app.command("export")
 def export_cmd(
-    layer: Annotated[str, typer.Argument(help="grids, regions or buildings")],
+    layer: Annotated[str, typer.Argument(help="the layer: " + ", ".join(_EXPORT_LAYERS))],
     output: Annotated[
         Path,
         typer.Option(
             "-o",
             "--output",
-            help="file to write: .geojson, .gpkg, .shp (with its .shx, .dbf, .prj and .cpg "
-            "beside it) or .zip (a zipped shapefile)",
+            help="file to write: .geojson, .gpkg, .fgb, .parquet, .shp (with its .shx, .dbf, "
+            ".prj and .cpg beside it) or .zip (a zipped shapefile)",
         ),
     ],
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", help="geojson, gpkg or shp (default: what the output's name ends with)"
+            "--format",
+            help="geojson, gpkg, shp, fgb or parquet (default: what the output's name ends with)",
         ),
     ] = "",
     crs: Annotated[str, typer.Option(help="EPSG:4326, EPSG:4490 or GCJ-02")] = "EPSG:4326",
     region: Annotated[
         str | None, typer.Option(help="only this district, street or community (its code)")
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GRIDMAP_TOKEN",
+            help="export what this token may read, masked as the API masks it for its holder "
+            "(default: what anyone may read; visits and patrols need a token)",
+        ),
+    ] = None,
 ) -> None:
-    """Write a layer as a file for GIS tools (like GET /api/v1/export/{layer})."""
+    """Write a layer as a file for GIS tools (like GET /api/v1/export/{layer}), streamed."""
     import shutil
 
     from gridmap import files
+    from gridmap.auth import ANONYMOUS, authenticate
     from gridmap.geo.crs import normalize_crs
     from gridmap.queries import export as ex
 
     try:
-        fmt = _export_format(output, fmt)
+        chosen = _export_format(output, fmt)
         files.file_crs(crs)
         crs = normalize_crs(crs)
+        ex.layer_of(layer)
         with _session() as session:
+            principal = ANONYMOUS if token is None else authenticate(session, token)
             if region is not None:
                 _require_place(session, region)
-            total = ex.count_rows(session, layer=layer, region=region)
+            total = ex.count_rows(session, layer=layer, principal=principal, region=region)
+            made = ex.export_batches(
+                session, layer=layer, principal=principal, fmt=chosen, crs=crs, region=region
+            )
             with _progress() as bar:
                 task = bar.add_task(f"exporting {layer}", total=total)
-                if fmt == "geojson":
+
+                def counted() -> Iterator[Any]:
+                    for batch in made.batches:
+                        yield batch
+                        bar.advance(task, batch.num_rows)
+
+                if chosen == "geojson":
                     with output.open("wb") as out:
-                        rows = ex.export_rows(session, layer=layer, region=region)
-
-                        def counted() -> Iterator[dict[str, Any]]:
-                            for row in rows:
-                                bar.advance(task)
-                                yield row
-
                         for chunk in files.geojson_chunks(counted(), crs=crs, name=layer):
                             out.write(chunk)
                 else:
-                    path = ex.export_file(
-                        session, layer=layer, fmt=fmt, crs=crs, region=region, at=None
-                    )
+                    folder = files.temp_folder()
                     try:
+                        path = files.write_stream(
+                            made.schema,
+                            counted(),
+                            fmt=chosen,
+                            crs=crs,
+                            layer=layer,
+                            geometry_type=made.geometry_type,
+                            folder=folder,
+                        )
                         if output.suffix.lower() == ".shp":
                             _unzip_shapefile(path, output)
                         else:
-                            shutil.copyfile(path, output)
+                            shutil.move(path, output)
                     finally:
-                        shutil.rmtree(path.parent, ignore_errors=True)
-                    bar.update(task, completed=total)
+                        shutil.rmtree(folder, ignore_errors=True)
+                bar.update(task, completed=total)
     except OSError as exc:
         _fail(InvalidInput(f"cannot write {output}: {exc.strerror or exc}"))
     except GridmapError as exc:
         _fail(exc)
-    console.print(f"wrote {total} {layer} to {output} ({fmt}, {crs})", soft_wrap=True)
+    console.print(f"wrote {total} {layer} to {output} ({chosen}, {crs})", soft_wrap=True)
 
 
 @app.command("import")

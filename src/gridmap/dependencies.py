@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL
 
 from gridmap.auth import (
     ANONYMOUS,
@@ -110,11 +112,50 @@ BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox_query
 
 
 class Page:
-    """``limit`` and ``offset`` of a list."""
+    """``limit`` and ``offset`` of a list, and the answer that says where its other pages are."""
 
-    def __init__(self, limit: int, offset: int) -> None:
+    def __init__(self, limit: int, offset: int, url: URL | None = None) -> None:
         self.limit = limit
         self.offset = offset
+        self.url = url
+
+    def links(self, matched: int, media_type: str) -> list[dict[str, str]]:
+        """``next`` (when rows lie beyond this page) and ``prev`` (when it does not start at the
+        first row) as ``{"rel", "href", "type"}``; each ``href`` is this request's URL with
+        every other parameter kept and only ``offset`` (and ``limit``) changed."""
+        if self.url is None:
+            return []
+        found = []
+        if self.offset + self.limit < matched:
+            found.append(("next", self.offset + self.limit))
+        if self.offset > 0:
+            found.append(("prev", max(0, min(self.offset, matched) - self.limit)))
+        return [
+            {
+                "rel": rel,
+                "href": str(self.url.include_query_params(limit=self.limit, offset=at)),
+                "type": media_type,
+            }
+            for rel, at in found
+        ]
+
+    def answer(
+        self,
+        body: dict[str, Any],
+        *,
+        response_class: type[JSONResponse] = JSONResponse,
+        headers: dict[str, str] | None = None,
+    ) -> JSONResponse:
+        """``body`` (a page with ``numberMatched``) with its ``links`` member and the same links
+        as an RFC 8288 ``Link`` header, as ``response_class``."""
+        media_type = str(response_class.media_type)
+        links = self.links(int(body["numberMatched"]), media_type)
+        out = dict(headers or {})
+        if links:
+            out["Link"] = ", ".join(
+                f'<{link["href"]}>; rel="{link["rel"]}"; type="{media_type}"' for link in links
+            )
+        return response_class({**body, "links": links}, headers=out)
 
 
 async def page_query(
@@ -126,7 +167,7 @@ async def page_query(
     maximum = request.app.state.settings.api.page_limit_max
     if limit > maximum:
         raise HTTPException(status_code=422, detail=f"limit must be at most {maximum}")
-    return Page(limit, offset)
+    return Page(limit, offset, request.url)
 
 
 PageDep = Annotated[Page, Depends(page_query)]

@@ -1,4 +1,4 @@
-"""gridmap.files: GIS files in and out — GeoJSON, GeoPackage, zipped Shapefile, KML.
+"""gridmap.files: GIS files in and out — GeoJSON, GeoPackage, Shapefile, FlatGeobuf, Parquet, KML.
 
 Writing and reading go through pyogrio (GDAL), so what gridmap writes opens in QGIS, ArcGIS and
 ``ogrinfo``, and what they write gridmap can read. Shapefiles carry a ``.cpg`` saying UTF-8, so
@@ -8,14 +8,18 @@ Chinese names survive, and their 10-character field names are mapped both ways.
 from __future__ import annotations
 
 import json
+import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 import geopandas as gpd
 import pyogrio
@@ -25,23 +29,45 @@ from pyproj import CRS
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import from_wgs84_array, normalize_crs, to_wgs84_array
 
-Format = Literal["geojson", "gpkg", "shp"]
-FORMATS: tuple[Format, ...] = ("geojson", "gpkg", "shp")
+Format = Literal["geojson", "gpkg", "shp", "fgb", "parquet"]
+FORMATS: tuple[Format, ...] = ("geojson", "gpkg", "shp", "fgb", "parquet")
 EXPORT_CRS = ("EPSG:4326", "EPSG:4490", "GCJ-02")
 MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
     "shp": "application/zip",
+    "fgb": "application/vnd.flatgeobuf",
+    "parquet": "application/vnd.apache.parquet",
 }
+SUFFIXES = {
+    "geojson": ".geojson",
+    "gpkg": ".gpkg",
+    "shp": ".zip",
+    "fgb": ".fgb",
+    "parquet": ".parquet",
+}
+_DRIVERS = {"gpkg": "GPKG", "shp": "ESRI Shapefile", "fgb": "FlatGeobuf"}
 
-# GCJ-02 is WGS 84 with an obfuscating offset, not a datum: files in it say so by name, keep
-# WGS 84's ellipsoid (so GIS tools can draw them) and carry no EPSG code to be mistaken for 4326.
+# GCJ-02 is WGS 84 with an obfuscating offset, not a datum, and no transformation to WGS 84 can be
+# written in a CRS definition. Said as a geographic CRS on the WGS 84 ellipsoid (as gridmap once
+# did), GDAL and QGIS take it for WGS 84 and "reproject" it to EPSG:4326 by changing nothing, so
+# the ~500 m offset stays silently. Said as an engineering CRS, every file names it GCJ-02 and
+# GDAL, QGIS, pyproj and geopandas refuse to reproject it ("no coordinate operation") instead.
 GCJ02_WKT = (
-    'GEOGCRS["GCJ-02",DATUM["World Geodetic System 1984",ELLIPSOID["WGS 84",6378137,'
-    '298.257223563,LENGTHUNIT["metre",1]]],PRIMEM["Greenwich",0,ANGLEUNIT["degree",'
-    '0.0174532925199433]],CS[ellipsoidal,2],AXIS["longitude",east,ORDER[1],ANGLEUNIT["degree",'
-    '0.0174532925199433]],AXIS["latitude",north,ORDER[2],ANGLEUNIT["degree",0.0174532925199433]],'
-    'REMARK["WGS 84 positions with the GCJ-02 offset of AMap and Tencent maps"]]'
+    'ENGCRS["GCJ-02 (WGS 84 longitude and latitude with the GCJ-02 offset; not EPSG:4326)",'
+    'EDATUM["GCJ-02"],CS[Cartesian,2],'
+    'AXIS["longitude (E)",east,ORDER[1],ANGLEUNIT["degree",0.0174532925199433]],'
+    'AXIS["latitude (N)",north,ORDER[2],ANGLEUNIT["degree",0.0174532925199433]],'
+    'REMARK["positions of AMap and Tencent maps; gridmap converts them to WGS 84"]]'
+)
+GCJ02_NOTE = (
+    "This file is in GCJ-02 (the offset coordinates of AMap and Tencent maps), not WGS 84 "
+    "(EPSG:4326). Its CRS is written as an engineering CRS named GCJ-02, so GIS tools will not "
+    "reproject it: GCJ-02 cannot be converted by a CRS definition. For WGS 84 or CGCS2000, "
+    "export again with crs=EPSG:4326 or crs=EPSG:4490.\n"
+    "本文件坐标为 GCJ-02（高德、腾讯地图的偏移坐标），不是 WGS 84（EPSG:4326），"
+    "GIS 软件无法通过投影转换把它换成 WGS 84。"
+    "如需 WGS 84 或 CGCS2000，请以 crs=EPSG:4326 或 crs=EPSG:4490 重新导出。\n"
 )
 
 # Shapefile (dBase) field names hold 10 characters.
@@ -53,6 +79,17 @@ SHP_FIELDS = {
     "parent_code": "parent",
 }
 _FROM_SHP = {v: k for k, v in SHP_FIELDS.items()}
+
+FieldType = Literal["string", "integer", "number", "boolean", "datetime", "date", "json"]
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "datetime": pa.timestamp("ms", tz="UTC"),
+    "date": pa.date32(),
+    "json": pa.string(),
+}
 
 
 def file_crs(crs: str | None) -> CRS:
@@ -72,69 +109,197 @@ def _move(geoms: Any, crs: str) -> Any:
     )
 
 
-def geojson_chunks(rows: Iterable[dict[str, Any]], *, crs: str, name: str) -> Iterator[bytes]:
-    """A FeatureCollection, a feature at a time (RFC 7946; GCJ-02 output says so in a member).
+def shp_names(names: Sequence[str]) -> dict[str, str]:
+    """Each field's Shapefile name: at most 10 characters, unique (known long names shortened
+    by :data:`SHP_FIELDS`, others cut and numbered).
 
-    Each row holds its properties and ``geometry``, a GeoJSON dict in WGS84 (or None).
+    Examples
+    --------
+    >>> names = shp_names(["community_code", "reporter_phone", "reporter_name", "id"])
+    >>> list(names.values())
+    ['comm_code', 'reporter_p', 'reporter_1', 'id']
     """
+    out: dict[str, str] = {}
+    for name in names:
+        short = SHP_FIELDS.get(name, name[:10])
+        n = 0
+        while short in out.values():
+            n += 1
+            short = f"{name[: 10 - len(str(n))]}{n}"
+        out[name] = short
+    return out
+
+
+def arrow_schema(fields: Sequence[tuple[str, FieldType]], *, fmt: Format) -> pa.Schema:
+    """The Arrow schema of an export: each field typed as the format can hold it (a Shapefile
+    holds no times: ISO 8601 text there), then ``geometry`` as WKB."""
+    columns = []
+    for name, kind in fields:
+        arrow = _ARROW_TYPES[kind]
+        if fmt == "shp" and kind in ("datetime", "date"):
+            arrow = pa.string()
+        columns.append(pa.field(name, arrow))
+    return pa.schema([*columns, pa.field("geometry", pa.binary())])
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def _column(values: list[Any], kind: FieldType, arrow: pa.DataType) -> pa.Array:
+    """Values as JSON gives them (times as ISO 8601 text) as an Arrow column of ``arrow``."""
+    if kind == "json":
+        return pa.array(
+            [None if v is None else json.dumps(v, ensure_ascii=False) for v in values], pa.string()
+        )
+    if kind in ("datetime", "date"):
+        text = pa.array([None if v is None else str(_iso(v)) for v in values], pa.string())
+        if arrow == pa.string():
+            return text
+        if kind == "date":
+            return pc.cast(text, pa.date32())
+        # Milliseconds: what GeoPackage, FlatGeobuf and GDAL's DateTime hold.
+        return pc.cast(pc.cast(text, pa.timestamp("us", tz="UTC")), arrow, safe=False)
+    if kind == "string":
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    return pa.array(values, arrow)
+
+
+def record_batch(
+    schema: pa.Schema,
+    rows: Sequence[dict[str, Any]],
+    wkb: Sequence[bytes | None],
+    *,
+    kinds: Sequence[FieldType],
+    crs: str,
+) -> pa.RecordBatch:
+    """One batch of rows (properties as JSON values; WGS 84 WKB geometries, moved to ``crs``)."""
+    columns = [
+        _column([r.get(f.name) for r in rows], kind, f.type)
+        for f, kind in zip(list(schema)[:-1], kinds, strict=True)
+    ]
+    if crs == "GCJ-02":
+        geoms = _move(shapely.from_wkb(list(wkb)), crs)
+        wkb = list(shapely.to_wkb(geoms))
+    columns.append(pa.array(wkb, pa.binary()))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def geojson_chunks(batches: Iterable[pa.RecordBatch], *, crs: str, name: str) -> Iterator[bytes]:
+    """A FeatureCollection, a batch of features at a time (RFC 7946 in WGS 84 and CGCS2000; a
+    GCJ-02 file names its CRS in a ``crs`` member GDAL reads, so it is never taken for WGS 84)."""
     crs = normalize_crs(crs)
     head: dict[str, Any] = {"type": "FeatureCollection", "name": name}
     if crs == "GCJ-02":
         head["gridmap:crs"] = "GCJ-02"
+        head["gridmap:note"] = GCJ02_NOTE
+        head["crs"] = {"type": "name", "properties": {"name": GCJ02_WKT}}
     yield json.dumps(head, ensure_ascii=False)[:-1].encode() + b', "features": ['
     first = True
-    for row in rows:
-        props = {k: v for k, v in row.items() if k != "geometry"}
-        geometry = row.get("geometry")
-        if geometry is not None and crs == "GCJ-02":
-            geom = _move(shapely.geometry.shape(geometry), crs)
-            geometry = shapely.geometry.mapping(shapely.set_precision(geom, 1e-7, mode="pointwise"))
-        feature = {"type": "Feature", "properties": props, "geometry": geometry}
-        yield (b"" if first else b",\n") + json.dumps(
-            feature, ensure_ascii=False, default=str
-        ).encode()
-        first = False
+    for batch in batches:
+        props = batch.drop_columns(["geometry"]).to_pylist()
+        geoms = shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False))
+        if crs == "GCJ-02":
+            geoms = shapely.set_precision(geoms, 1e-7, mode="pointwise")
+        shapes = shapely.to_geojson(geoms)
+        out = []
+        for p, g in zip(props, shapes, strict=True):
+            body = json.dumps({k: _iso(v) for k, v in p.items()}, ensure_ascii=False)
+            out.append(f'{{"type": "Feature", "properties": {body}, "geometry": {g or "null"}}}')
+        if out:
+            yield (b"" if first else b",\n") + ",\n".join(out).encode()
+            first = False
     yield b"]}\n"
 
 
-def write_file(
-    frame: pd.DataFrame,
-    wkb: list[bytes | None],
+def _geo_metadata(crs: str, geometry_type: str) -> bytes:
+    """GeoParquet 1.1 ``geo`` metadata: WKB, the layer's type, the CRS as PROJJSON."""
+    column = {
+        "encoding": "WKB",
+        "geometry_types": [geometry_type] if geometry_type != "Unknown" else [],
+        "crs": file_crs(crs).to_json_dict(),
+    }
+    meta = {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": column}}
+    return json.dumps(meta).encode()
+
+
+def write_stream(
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
     *,
     fmt: Format,
     crs: str,
     layer: str,
+    geometry_type: str,
     folder: Path,
 ) -> Path:
-    """Write rows (properties in ``frame``, WGS84 WKB in ``wkb``) as a GeoPackage or a zipped
-    Shapefile in ``folder``; returns the file to send."""
+    """Write batches as they come (memory stays that of one batch) as a GeoPackage, zipped
+    Shapefile, FlatGeobuf or GeoParquet in ``folder``; returns the file to send."""
     crs = normalize_crs(crs)
-    geoms = _move(shapely.from_wkb(wkb), crs)
-    gdf = gpd.GeoDataFrame(frame.copy(), geometry=list(geoms), crs=file_crs(crs))
-    for col in gdf.columns:
-        if col != "geometry" and gdf[col].dtype == object:
-            gdf[col] = gdf[col].map(lambda v: None if v is None else str(v))
-    if fmt == "gpkg":
-        path = folder / f"{layer}.gpkg"
-        pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", promote_to_multi=True)
+    if fmt == "parquet":
+        path = folder / f"{layer}.parquet"
+        with_geo = schema.with_metadata({b"geo": _geo_metadata(crs, geometry_type)})
+        with pq.ParquetWriter(path, with_geo, compression="zstd") as writer:
+            for batch in batches:
+                writer.write_batch(batch.replace_schema_metadata(with_geo.metadata))
         return path
-    shp_dir = folder / layer
-    shp_dir.mkdir()
-    gdf = gdf.rename(columns=SHP_FIELDS)
-    pyogrio.write_dataframe(
-        gdf,
-        shp_dir / f"{layer}.shp",
-        driver="ESRI Shapefile",
-        encoding="UTF-8",
-        promote_to_multi=True,
+    wkt = file_crs(crs).to_wkt()
+    names = shp_names(schema.names[:-1]) if fmt == "shp" else {}
+    if names:
+        schema = pa.schema(
+            [f.with_name(n) for f, n in zip(schema, [*names.values(), "geometry"], strict=True)]
+        )
+        batches = (b.rename_columns(schema.names) for b in batches)
+    stream = pa.RecordBatchReader.from_batches(schema, batches)
+    out_dir = folder / layer if fmt == "shp" else folder
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"{layer}{'.shp' if fmt == 'shp' else SUFFIXES[fmt]}"
+    options: dict[str, Any] = {}
+    if fmt == "gpkg":
+        # GDAL 3.6 (Debian 12) warns about the 1.4 files newer GDALs write by default.
+        options["dataset_options"] = {"VERSION": "1.2"}
+    if fmt == "fgb":
+        # FlatGeobuf's index takes no row without a geometry (a household not yet placed).
+        options["layer_options"] = {"SPATIAL_INDEX": "NO"}
+    pyogrio.write_arrow(
+        stream,
+        path,
+        layer=layer,
+        driver=_DRIVERS[fmt],
+        geometry_name="geometry",
+        geometry_type=geometry_type,
+        crs=wkt,
+        encoding="UTF-8" if fmt == "shp" else None,
+        **options,
     )
-    path = folder / f"{layer}.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for part in sorted(shp_dir.iterdir()):
+    if fmt == "gpkg" and crs == "GCJ-02":
+        _name_gpkg_crs(path)
+    if fmt != "shp":
+        return path
+    zipped = folder / f"{layer}.zip"
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
+        for part in sorted(out_dir.iterdir()):
             z.write(part, part.name)
-    if not any(n.endswith(".cpg") for n in zipfile.ZipFile(path).namelist()):
-        raise RuntimeError("the Shapefile was written without its .cpg")
-    return path
+        if crs == "GCJ-02":
+            z.writestr("README.txt", GCJ02_NOTE)
+        long = {k: v for k, v in names.items() if k != v}
+        if long:
+            z.writestr(
+                "fields.txt",
+                "".join(f"{v}\t{k}\n" for k, v in long.items()),
+            )
+    return zipped
+
+
+def _name_gpkg_crs(path: Path) -> None:
+    """Give the GeoPackage's GCJ-02 entry the organisation ``gridmap`` and a name saying what it is
+    (GDAL writes ``NONE`` for a CRS of no authority)."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE gpkg_spatial_ref_sys SET organization = 'gridmap', srs_name = 'GCJ-02', "
+            "description = ? WHERE organization = 'NONE' AND definition LIKE '%GCJ-02%'",
+            (GCJ02_NOTE,),
+        )
 
 
 READABLE = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml")

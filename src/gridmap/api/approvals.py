@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -72,16 +73,20 @@ def list_approvals(
     page: PageDep,
     decision: Literal["pending", "approved", "refused"] | None = None,
     incident: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Requests addressed to the caller's command centre (an administrator: every one),
     newest first; ``decision=pending`` for those waiting."""
-    return svc.list_approvals(
-        session,
-        principal=principal,
-        decision=decision,
-        incident_id=incident,
-        limit=page.limit,
-        offset=page.offset,
+    return page.answer(
+        jsonable_encoder(
+            svc.list_approvals(
+                session,
+                principal=principal,
+                decision=decision,
+                incident_id=incident,
+                limit=page.limit,
+                offset=page.offset,
+            )
+        )
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 
 from gridmap.dependencies import PageDep, PrincipalDep, SessionDep, TokenDep, parse_at
 from gridmap.errors import NotFound
@@ -63,7 +63,7 @@ def get_board(
     if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
         return Response(status_code=304, headers=headers)
     body = svc.board(session, principal=principal, query=query, change=change)
-    return JSONResponse(body, headers=headers)
+    return page.answer(body, headers=headers)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from gridmap.dependencies import PageDep, RegionQuery, SessionDep, TokenDep
@@ -30,12 +31,21 @@ def list_departments(
     region: RegionQuery = None,
     kind: Annotated[str | None, Query(min_length=1, max_length=32, pattern=codes.ONE_LINE)] = None,
     active: bool | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Departments by level (district first) and code; ``region``: those serving it (of the
     region, of the regions it lies in, of the regions inside it). Anyone may read: a
     department's name is no one's personal data."""
-    return service.list_departments(
-        session, region=region, kind=kind, active=active, limit=page.limit, offset=page.offset
+    return page.answer(
+        jsonable_encoder(
+            service.list_departments(
+                session,
+                region=region,
+                kind=kind,
+                active=active,
+                limit=page.limit,
+                offset=page.offset,
+            )
+        )
     )
 
 

@@ -14,6 +14,7 @@ from gridmap import files
 from gridmap.dependencies import (
     AtDep,
     CRSDep,
+    PrincipalDep,
     RegionQuery,
     RulesDep,
     SessionDep,
@@ -41,30 +42,40 @@ def _region(community: str | None, region: str | None) -> str | None:
     "/export/{layer}",
     summary="A layer as a file for GIS tools",
     response_class=StreamingResponse,
-    responses={200: {"content": {t: {} for t in files.MEDIA_TYPES.values()}}},
+    responses={200: {"content": {t: {} for t in files.MEDIA_TYPES.values()}}, 401: {}, 403: {}},
 )
 def export_layer(
     session: StreamSessionDep,
+    principal: PrincipalDep,
     at: AtDep,
     crs: CRSDep,
-    layer: Annotated[Literal["grids", "regions", "buildings"], Path()],
-    format: Literal["geojson", "gpkg", "shp"] = "geojson",
+    layer: Annotated[str, Path(max_length=40, description=", ".join(ex.LAYERS))],
+    format: Literal["geojson", "gpkg", "shp", "fgb", "parquet"] = "geojson",
     community: Annotated[str | None, Query(pattern=codes.COMMUNITY)] = None,
     region: RegionQuery = None,
 ) -> Any:
-    """GeoJSON (streamed), GeoPackage or zipped Shapefile (with .prj and a UTF-8 .cpg), in
-    EPSG:4326, EPSG:4490 or GCJ-02."""
+    """Every layer as GeoJSON (streamed), GeoPackage, zipped Shapefile (with .prj and a UTF-8
+    .cpg), FlatGeobuf or GeoParquet, in EPSG:4326, EPSG:4490 or GCJ-02 (named as such in every
+    format, so no GIS tool takes it for WGS 84), with the rows and masks the API gives the
+    caller (visits and patrols need a token)."""
     files.file_crs(crs)
+    ex.layer_of(layer)
     where = _region(community, region)
     stem = f"gridmap-{layer}" + (f"-{where}" if where else "")
+    if crs == "GCJ-02":
+        stem += "-GCJ-02"
     if format == "geojson":
-        rows = ex.export_rows(session, layer=layer, region=where, at=at)
+        made = ex.export_batches(
+            session, layer=layer, principal=principal, fmt=format, crs=crs, region=where, at=at
+        )
         return StreamingResponse(
-            files.geojson_chunks(rows, crs=crs, name=layer),
+            files.geojson_chunks(made.batches, crs=crs, name=layer),
             media_type=files.MEDIA_TYPES["geojson"],
             headers={"Content-Disposition": f'attachment; filename="{stem}.geojson"'},
         )
-    path = ex.export_file(session, layer=layer, fmt=format, crs=crs, region=where, at=at)
+    path = ex.export_file(
+        session, layer=layer, principal=principal, fmt=format, crs=crs, region=where, at=at
+    )
     return FileResponse(
         path,
         media_type=files.MEDIA_TYPES[format],

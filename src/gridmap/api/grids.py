@@ -98,7 +98,7 @@ def list_grids(
     )
     if crs not in ("EPSG:4326", "EPSG:4490"):
         result["features"] = [_in_crs(f, crs) for f in result["features"]]
-    response = GeoJSONResponse(result)
+    response = page.answer(result, response_class=GeoJSONResponse)
     # Weak: the same grids may be written with other whitespace or key order by another version.
     response.headers["ETag"] = 'W/"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
     return response

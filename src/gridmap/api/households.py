@@ -62,7 +62,7 @@ def list_households(
     """Households at their building, filtered by designated, grid, region or designated
     household served by, or ``bbox`` (a map view); names, phones, care tags, last visit and
     next due visit masked unless the token may see them (each read of care tags is logged)."""
-    return GeoJSONResponse(
+    return page.answer(
         service.list_households(
             session,
             principal=principal,
@@ -76,7 +76,8 @@ def list_households(
             limit=page.limit,
             offset=page.offset,
             rule=_rule(request),
-        )
+        ),
+        response_class=GeoJSONResponse,
     )
 
 

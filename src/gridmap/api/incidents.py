@@ -170,7 +170,7 @@ def list_incidents(
 ) -> Any:
     """Incidents filtered by bbox, state, category, grid, region and report time, newest first."""
     tz = request.app.state.settings.api.timezone
-    return GeoJSONResponse(
+    return page.answer(
         svc.list_incidents(
             session,
             principal=principal,
@@ -185,7 +185,8 @@ def list_incidents(
             ),
             limit=page.limit,
             offset=page.offset,
-        )
+        ),
+        response_class=GeoJSONResponse,
     )
 
 

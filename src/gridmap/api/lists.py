@@ -86,7 +86,7 @@ def list_items(
                 "mine=true is for a Party member's token (what they took on) or a branch's "
                 "(its grids' items); narrow an office's list by region or grid"
             )
-    return GeoJSONResponse(
+    return page.answer(
         service.list_items(
             session,
             principal=principal,
@@ -103,7 +103,8 @@ def list_items(
             ),
             limit=page.limit,
             offset=page.offset,
-        )
+        ),
+        response_class=GeoJSONResponse,
     )
 
 

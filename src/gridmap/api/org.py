@@ -80,15 +80,17 @@ def list_orgs(
 ) -> Any:
     """Organisations of a region (any code prefix), of a kind, or under a parent; secretaries'
     names and phones masked unless the token may see them."""
-    return _json(
-        service.list_orgs(
-            session,
-            principal=principal,
-            community=community,
-            kind=kind,
-            parent=parent,
-            limit=page.limit,
-            offset=page.offset,
+    return page.answer(
+        jsonable_encoder(
+            service.list_orgs(
+                session,
+                principal=principal,
+                community=community,
+                kind=kind,
+                parent=parent,
+                limit=page.limit,
+                offset=page.offset,
+            )
         )
     )
 
@@ -187,15 +189,17 @@ def list_members(
     """Members of an organisation (and those under it), of a region (by their organisation or
     their registration), in service or not; names and phones masked unless the token may see
     them."""
-    return _json(
-        service.list_members(
-            session,
-            principal=principal,
-            org=org,
-            community=community,
-            in_service=in_service,
-            limit=page.limit,
-            offset=page.offset,
+    return page.answer(
+        jsonable_encoder(
+            service.list_members(
+                session,
+                principal=principal,
+                org=org,
+                community=community,
+                in_service=in_service,
+                limit=page.limit,
+                offset=page.offset,
+            )
         )
     )
 
@@ -272,7 +276,7 @@ def list_units(
 ) -> Any:
     """Resident units as GeoJSON points (``committee=true``: members of their community's big
     committee); contacts masked unless the token may see them."""
-    return GeoJSONResponse(
+    return page.answer(
         unit_service.list_units(
             session,
             principal=principal,
@@ -282,7 +286,8 @@ def list_units(
             bbox=bbox,
             limit=page.limit,
             offset=page.offset,
-        )
+        ),
+        response_class=GeoJSONResponse,
     )
 
 

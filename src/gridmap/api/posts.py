@@ -27,18 +27,22 @@ def list_posts(
     org: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     member: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     claimed: Annotated[bool | None, Query(description="true: held; false: free")] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Posts by code, filtered; holders' names masked unless the token may see them."""
-    return service.list_posts(
-        session,
-        principal=principal,
-        community=community,
-        grid=grid,
-        org=org,
-        member=member,
-        claimed=claimed,
-        limit=page.limit,
-        offset=page.offset,
+    return page.answer(
+        jsonable_encoder(
+            service.list_posts(
+                session,
+                principal=principal,
+                community=community,
+                grid=grid,
+                org=org,
+                member=member,
+                claimed=claimed,
+                limit=page.limit,
+                offset=page.offset,
+            )
+        )
     )
 
 

@@ -39,7 +39,7 @@ def list_regions(
     simplify: Annotated[float, Query(ge=0, le=0.01, description="tolerance in degrees")] = 0.0,
 ) -> Any:
     """Regions, filtered by level and parent, paged with ``limit``/``offset``."""
-    return GeoJSONResponse(
+    return page.answer(
         q.list_regions(
             session,
             level=level,
@@ -48,7 +48,8 @@ def list_regions(
             offset=page.offset,
             with_geometry=geometry,
             simplify=simplify,
-        )
+        ),
+        response_class=GeoJSONResponse,
     )
 
 

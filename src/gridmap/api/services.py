@@ -59,10 +59,11 @@ def list_centers(
 ) -> Any:
     """Party–mass service centres, red stations and convenience stations, with their circles
     (``bbox``: those in a map view)."""
-    return GeoJSONResponse(
+    return page.answer(
         q.list_centers(
             session, region=region, kind=kind, limit=page.limit, offset=page.offset, bbox=bbox
-        )
+        ),
+        response_class=GeoJSONResponse,
     )
 
 

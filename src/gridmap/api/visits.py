@@ -86,7 +86,7 @@ def list_visits(
         start=parse_at(start, zone, name="from"),
         end=parse_at(end, zone, name="to"),
     )
-    return JSONResponse(
+    return page.answer(
         jsonable_encoder(
             service.list_visits(
                 session, chosen=chosen, principal=principal, limit=page.limit, offset=page.offset

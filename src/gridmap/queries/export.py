@@ -1,147 +1,137 @@
-"""gridmap.queries.export: the rows of each exportable layer, a batch at a time."""
+"""gridmap.queries.export: a layer's rows for a file, read a batch at a time, as the API masks
+them."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from typing import cast as cast_type
 
-from sqlalchemy import ColumnElement, Float, Select, Table, cast, func, literal_column, select
+import pyarrow as pa
+from sqlalchemy import ColumnElement, Row, Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
-from sqlalchemy.types import JSON
 
-from gridmap import files
+from gridmap import files, layers
+from gridmap.auth import Principal
 from gridmap.errors import InvalidInput, NotFound
-from gridmap.models import Building, Grid, Region
-from gridmap.queries.grids import NAMED_COLUMNS, WITH_NAMES, area_m2, valid_at
 
-_g = cast_type(Table, Grid.__table__)
-_r = cast_type(Table, Region.__table__)
-_b = cast_type(Table, Building.__table__)
+LAYERS = tuple(layers.LAYERS)
 
 
-def _in_region(code: ColumnElement[str], region: str | None) -> list[ColumnElement[bool]]:
-    # A region is any code prefix; none (or "") means everywhere.
-    return [func.left(code, len(region)) == region] if region else []
+def layer_of(name: str) -> layers.Layer:
+    """The layer an export names, or :class:`InvalidInput` listing those there are."""
+    layer = layers.LAYERS.get(name)
+    if layer is None:
+        shown = name if len(name) <= 40 else name[:40] + "…"
+        raise InvalidInput(f"unknown layer {shown!r}; export one of {', '.join(LAYERS)}")
+    return layer
 
 
-def _grids(region: str | None, at: datetime | None) -> Select[Any]:
-    return (
-        select(
-            *NAMED_COLUMNS,
-            func.to_char(func.timezone("UTC", _g.c.valid_from), 'YYYY-MM-DD"T"HH24:MI:SS"Z"').label(
-                "valid_from"
-            ),
-            cast(area_m2(_g.c.geom), Float).label("area_m2"),
-            _g.c.geom,
-        )
-        .select_from(WITH_NAMES)
-        .where(valid_at(at), *_in_region(_g.c.community_code, region))
-        .order_by(_g.c.code)
+@dataclass(frozen=True)
+class Export:
+    """What an export writes: its schema, its batches, the geometry type of its layer."""
+
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    geometry_type: str
+
+
+def _selected(
+    layer: layers.Layer,
+    principal: Principal,
+    *,
+    region: str | None,
+    at: datetime | None,
+) -> Select[Any]:
+    x = layers.rows(layer, principal, region=region, at=at).subquery("x")
+    geom: ColumnElement[Any] = x.c.geom
+    if layer.geometry_type.startswith("Multi"):
+        # A layer of multi-geometries holds only them: GeoPackage and FlatGeobuf check.
+        geom = func.ST_Multi(geom)
+    return select(
+        func.to_jsonb(literal_column("x"), type_=JSONB).op("-")("geom").label("props"),
+        func.ST_AsBinary(geom).label("wkb"),
     )
 
 
-def _regions(region: str | None, _at: datetime | None) -> Select[Any]:
-    return (
-        select(_r.c.code, _r.c.level, _r.c.name, _r.c.parent_code, _r.c.geom)
-        .where(*_in_region(_r.c.code, region))
-        .order_by(_r.c.code)
-    )
-
-
-def _buildings(region: str | None, _at: datetime | None) -> Select[Any]:
-    return (
-        select(
-            _b.c.code,
-            _b.c.address,
-            _b.c.name,
-            _b.c.use,
-            _b.c.floors,
-            _b.c.households,
-            _b.c.grid_code,
-            _b.c.community_code,
-            _b.c.geom,
-        )
-        .where(*_in_region(_b.c.community_code, region))
-        .order_by(_b.c.code)
-    )
-
-
-# Each layer: its rows in a region (as of ``at``), geometry last and named geom.
-_LAYERS: dict[str, Callable[[str | None, datetime | None], Select[Any]]] = {
-    "grids": _grids,
-    "regions": _regions,
-    "buildings": _buildings,
-}
-LAYERS = tuple(_LAYERS)
-
-
-def export_rows(
+def export_batches(
     session: Session,
     *,
     layer: str,
+    principal: Principal,
+    fmt: files.Format,
+    crs: str,
     region: str | None = None,
     at: datetime | None = None,
-    geometry: str = "geojson",
-    batch: int = 2000,
-) -> Iterator[dict[str, Any]]:
-    """Rows of ``layer`` in ``region`` (any code prefix) with their geometry as a GeoJSON dict
-    (``geometry="geojson"``) or WKB bytes (``"wkb"``), read through a server-side cursor."""
-    if layer not in _LAYERS:
-        raise InvalidInput(f"unknown layer {layer!r}; export one of {', '.join(LAYERS)}")
-    x = _LAYERS[layer](region, at).subquery("x")
-    geom = (
-        cast(func.ST_AsGeoJSON(x.c.geom, 9), JSON)
-        if geometry == "geojson"
-        else func.ST_AsBinary(x.c.geom)
-    )
-    rows = select(
-        func.to_jsonb(literal_column("x"), type_=JSONB).op("-")("geom").label("props"),
-        geom.label("geometry"),
-    )
-    result = session.execute(rows.execution_options(yield_per=batch))
-    for row in result:
-        props = dict(row.props)
-        g = row.geometry
-        props["geometry"] = bytes(g) if isinstance(g, memoryview) else g
-        yield props
+    batch: int = 5000,
+) -> Export:
+    """The rows of ``layer`` that ``principal`` may read (in ``region``, a code prefix; valid
+    ``at``), masked as the API masks them, as Arrow batches of ``batch`` rows read through a
+    server-side cursor. Raises as the API does for a caller who may not read the layer."""
+    chosen = layer_of(layer)
+    query = _selected(chosen, principal, region=region, at=at)
+    kinds = [f.type for f in chosen.fields]
+    schema = files.arrow_schema([(f.name, f.type) for f in chosen.fields], fmt=fmt)
+
+    def batch_of(part: Sequence[Row[Any]]) -> pa.RecordBatch:
+        props = [layers.mask(chosen, row.props, principal) for row in part]
+        wkb = [None if row.wkb is None else bytes(row.wkb) for row in part]
+        return files.record_batch(schema, props, wkb, kinds=kinds, crs=crs)
+
+    parts = session.execute(query.execution_options(yield_per=batch)).partitions()
+    # The first batch is read before anything is sent, so an empty export is a 404, not a file.
+    first = next(parts, None)
+    if first is None:
+        raise NotFound(f"no {layer} to export" + (f" in {region}" if region else ""))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield batch_of(first)
+        for part in parts:
+            yield batch_of(part)
+
+    return Export(schema=schema, batches=batches(), geometry_type=chosen.geometry_type)
 
 
 def count_rows(
-    session: Session, *, layer: str, region: str | None = None, at: datetime | None = None
+    session: Session,
+    *,
+    layer: str,
+    principal: Principal,
+    region: str | None = None,
+    at: datetime | None = None,
 ) -> int:
     """How many rows an export of ``layer`` will hold (for progress bars)."""
-    if layer not in _LAYERS:
-        raise InvalidInput(f"unknown layer {layer!r}; export one of {', '.join(LAYERS)}")
-    return int(
-        session.execute(
-            select(func.count()).select_from(_LAYERS[layer](region, at).subquery("x"))
-        ).scalar_one()
-    )
+    chosen = layer_of(layer)
+    return int(session.execute(layers.count(chosen, principal, region=region, at=at)).scalar_one())
 
 
 def export_file(
-    session: Session, *, layer: str, fmt: str, crs: str, region: str | None, at: datetime | None
+    session: Session,
+    *,
+    layer: str,
+    principal: Principal,
+    fmt: files.Format,
+    crs: str,
+    region: str | None = None,
+    at: datetime | None = None,
 ) -> Path:
-    """Write an export as a GeoPackage or zipped Shapefile in a temporary folder."""
-    import pandas as pd
-
-    rows = list(export_rows(session, layer=layer, region=region, at=at, geometry="wkb"))
-    if not rows:
-        raise NotFound(f"no {layer} to export" + (f" in {region}" if region else ""))
-    wkb = [r.pop("geometry") for r in rows]
+    """Write an export (not GeoJSON, which is streamed as it is read) in a temporary folder."""
+    made = export_batches(
+        session, layer=layer, principal=principal, fmt=fmt, crs=crs, region=region, at=at
+    )
     folder = files.temp_folder()
     try:
-        return files.write_file(
-            pd.DataFrame(rows),
-            wkb,
-            fmt=fmt,  # type: ignore[arg-type]
+        return files.write_stream(
+            made.schema,
+            made.batches,
+            fmt=fmt,
             crs=crs,
             layer=layer,
+            geometry_type=made.geometry_type,
             folder=folder,
         )
     except Exception:

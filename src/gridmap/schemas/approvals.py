@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridmap.schemas.geojson import PageLinks
 from gridmap.vocab import codes
 
 # The longest extension one request may ask for: 30 days.
@@ -73,3 +74,4 @@ class ApprovalPage(BaseModel):
     numberMatched: int  # noqa: N815 (the OGC name every list of the API uses)
     numberReturned: int  # noqa: N815
     approvals: list[ApprovalPublic]
+    links: PageLinks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridmap.schemas.geojson import PageLinks
 from gridmap.vocab import codes
 
 
@@ -50,6 +51,7 @@ class BoardPublic(BaseModel):
     rows: list[BoardRow]
     numberMatched: int
     change: int
+    links: PageLinks
 
 
 class BulkItem(BaseModel):

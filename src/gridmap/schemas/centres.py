@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.schemas import kept
+from gridmap.schemas.geojson import PageLinks
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import CenterKind
 
@@ -85,6 +86,7 @@ class CentersPage(BaseModel):
     numberMatched: int
     numberReturned: int
     features: list[CenterFeature]
+    links: PageLinks
 
 
 class CircleProperties(BaseModel):

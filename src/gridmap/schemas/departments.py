@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.schemas import kept
+from gridmap.schemas.geojson import PageLinks
 from gridmap.schemas.whistle import Kind
 from gridmap.vocab import codes
 
@@ -53,3 +54,4 @@ class DepartmentsPage(BaseModel):
 
     departments: list[DepartmentPublic]
     numberMatched: int  # noqa: N815
+    links: PageLinks

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Named(BaseModel):
@@ -21,9 +21,27 @@ class FeatureOut(BaseModel):
     geometry: dict[str, Any] | None
 
 
+class PageLink(BaseModel):
+    """Where another page of a list is (also sent as an RFC 8288 ``Link`` header)."""
+
+    rel: Literal["next", "prev"]
+    href: str
+    type: str
+
+
+PageLinks = Annotated[
+    list[PageLink],
+    Field(
+        default_factory=list,
+        description="``next`` when more rows follow this page, ``prev`` when rows come before it",
+    ),
+]
+
+
 class CollectionOut(BaseModel):
     """A GeoJSON FeatureCollection with the OGC API counts."""
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
     numberMatched: int  # noqa: N815 (OGC API name)
     numberReturned: int  # noqa: N815 (OGC API name)
+    links: PageLinks

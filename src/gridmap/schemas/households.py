@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.schemas import kept
+from gridmap.schemas.geojson import PageLinks
 
 # A designated household (党员中心户) looks after 10–20 neighbours; far more is a data error.
 MAX_SERVED = 200
@@ -85,6 +86,7 @@ class HouseholdsPage(BaseModel):
     numberMatched: int
     numberReturned: int
     features: list[HouseholdFeature]
+    links: PageLinks
 
 
 class HouseholdDetail(HouseholdFeature):

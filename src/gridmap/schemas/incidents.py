@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridmap.schemas.approvals import ApprovalPublic
+from gridmap.schemas.geojson import PageLinks
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import DispatchMode, Severity
 
@@ -199,6 +200,7 @@ class IncidentPage(BaseModel):
     number_matched: int = Field(alias="numberMatched")
     number_returned: int = Field(alias="numberReturned")
     features: list[IncidentFeature]
+    links: PageLinks
 
 
 class ImportRowError(BaseModel):

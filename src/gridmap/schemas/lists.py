@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.schemas import kept
+from gridmap.schemas.geojson import PageLinks
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import ListAssignee, ListKind, ListSource, OwnerKind
 from gridmap.vocab.states import ListStatus
@@ -188,6 +189,7 @@ class ItemsPage(BaseModel):
     numberMatched: int
     numberReturned: int
     features: list[ItemFeature]
+    links: PageLinks
 
 
 class MatchCandidate(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.schemas import kept
+from gridmap.schemas.geojson import PageLinks
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import OrgKind, UnitKind
 
@@ -116,6 +117,7 @@ class OrgsPage(BaseModel):
     numberMatched: int  # noqa: N815 (OGC API name)
     numberReturned: int  # noqa: N815 (OGC API name)
     orgs: list[OrgPublic]
+    links: PageLinks
 
 
 class Warning(BaseModel):
@@ -238,6 +240,7 @@ class MembersPage(BaseModel):
     numberMatched: int  # noqa: N815 (OGC API name)
     numberReturned: int  # noqa: N815 (OGC API name)
     members: list[MemberPublic]
+    links: PageLinks
 
 
 class TeamMember(BaseModel):
@@ -376,3 +379,4 @@ class UnitsPage(BaseModel):
     numberMatched: int  # noqa: N815 (OGC API name)
     numberReturned: int  # noqa: N815 (OGC API name)
     features: list[UnitFeature]
+    links: PageLinks

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridmap.schemas import kept
+from gridmap.schemas.geojson import PageLinks
 from gridmap.schemas.lists import Hours, MemberRef
 from gridmap.vocab import codes
 
@@ -77,3 +78,4 @@ class PostsPage(BaseModel):
     numberMatched: int
     numberReturned: int
     posts: list[PostOut]
+    links: PageLinks

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gridmap.schemas.geojson import PageLinks
 from gridmap.vocab import codes
 from gridmap.vocab.kinds import CareTag, VisitOutcome
 
@@ -48,6 +49,7 @@ class VisitsPage(BaseModel):
     numberMatched: int
     numberReturned: int
     visits: list[VisitPublic]
+    links: PageLinks
 
 
 class CareTagIn(BaseModel):
