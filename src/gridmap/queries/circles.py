@@ -284,7 +284,7 @@ def _point(lon: float, lat: float) -> ColumnElement[Any]:
 
 
 # A centre as a feature, with the circles it has (minutes, method, when computed).
-_CENTER_ROW = select(
+CENTER_ROW = select(
     _s.c.id,
     _s.c.code,
     _s.c.kind,
@@ -341,7 +341,7 @@ def list_centers(
         where.append(_s.c.kind == kind)
     return feature_page(
         session,
-        rows=_CENTER_ROW,
+        rows=CENTER_ROW,
         count_from=_s,
         where=where,
         order=_s.c.code,
@@ -352,7 +352,7 @@ def list_centers(
 
 def get_center(session: Session, *, center_id: int) -> dict[str, Any]:
     """One service centre as a GeoJSON Feature."""
-    feature = one_feature(session, _CENTER_ROW.where(_s.c.id == center_id))
+    feature = one_feature(session, CENTER_ROW.where(_s.c.id == center_id))
     if feature is None:
         raise NotFound(f"no service centre {center_id}")
     return feature

@@ -53,7 +53,7 @@ _LAST_VISIT = (
 )
 
 # A household as a feature: its building's address and grid, and whom it is served by.
-_ROW = select(
+ROW = select(
     _h.c.id,
     _h.c.building_id,
     _b.c.code.label("building_code"),
@@ -123,7 +123,7 @@ def list_households(
         where.append(_b.c.geom.op("&&")(func.ST_MakeEnvelope(*chosen.bbox, 4326)))
     return feature_page(
         session,
-        rows=_ROW,
+        rows=ROW,
         count_from=_WITH_BUILDING,
         where=where,
         order=_h.c.id,
@@ -134,7 +134,7 @@ def list_households(
 
 def household_feature(session: Session, *, household_id: int) -> dict[str, Any] | None:
     """One household as a GeoJSON Feature, contacts as stored; ``None`` when there is none."""
-    return one_feature(session, _ROW.where(_h.c.id == household_id))
+    return one_feature(session, ROW.where(_h.c.id == household_id))
 
 
 def locked(session: Session, *, household_ids: Sequence[int]) -> list[Any]:
@@ -220,12 +220,12 @@ def summary(session: Session, *, region: str | None) -> list[dict[str, Any]]:
 def designated_points(*, region: str) -> Select[Any]:
     """The designated households of ``region`` (id, address, grid, how many they serve and a
     point on their building), a SELECT for a feature collection."""
-    return _ROW.with_only_columns(
+    return ROW.with_only_columns(
         _h.c.id,
         _b.c.address,
         _b.c.grid_code,
-        _ROW.selected_columns.serves,
-        _ROW.selected_columns.geom,
+        ROW.selected_columns.serves,
+        ROW.selected_columns.geom,
     ).where(_h.c.designated, _PLACE_CODE.startswith(region))
 
 

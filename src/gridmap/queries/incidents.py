@@ -77,7 +77,7 @@ def _overdue() -> ColumnElement[bool]:
 
 
 # An incident as a feature: every column a property, and whether it is overdue now.
-_ROW = select(
+ROW = select(
     _i.c.id,
     _i.c.category,
     _i.c.severity,
@@ -128,7 +128,7 @@ def calendar(conn: Any) -> tuple[frozenset[date], frozenset[date]]:
 def incident_feature(session: Session, *, incident_id: int) -> dict[str, Any] | None:
     """One incident as a GeoJSON Feature (unmasked), or None."""
     features = session.execute(
-        feature_collection(_ROW.where(_i.c.id == incident_id), order_by="id")
+        feature_collection(ROW.where(_i.c.id == incident_id), order_by="id")
     ).scalar_one()
     return features[0] if features else None
 
@@ -357,7 +357,7 @@ def list_incidents(
         where.append(_i.c.geom.op("&&")(func.ST_MakeEnvelope(*chosen.bbox, 4326)))
     return feature_page(
         session,
-        rows=_ROW,
+        rows=ROW,
         count_from=_i,
         where=where,
         order=_i.c.id,

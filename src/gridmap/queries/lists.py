@@ -46,7 +46,7 @@ _MEMBER_NAME = (
 _UNIT_NAME = select(_u.c.name).where(_u.c.id == _i.c.unit_id).scalar_subquery()
 
 # An item as a feature: every column, and the community holding its grid.
-_ROW = select(
+ROW = select(
     _i.c.id,
     _i.c.code,
     _i.c.list,
@@ -132,7 +132,7 @@ def list_items(session: Session, *, chosen: ItemFilter, limit: int, offset: int)
         where.append(_i.c.grid_code.in_(sorted(chosen.grids)))
     return feature_page(
         session,
-        rows=_ROW,
+        rows=ROW,
         count_from=_i,
         where=where,
         order=_i.c.code,
@@ -143,7 +143,7 @@ def list_items(session: Session, *, chosen: ItemFilter, limit: int, offset: int)
 
 def item_feature(session: Session, *, item_id: int) -> dict[str, Any] | None:
     """One list item as a GeoJSON Feature, contacts as stored; ``None`` when there is none."""
-    return one_feature(session, _ROW.where(_i.c.id == item_id))
+    return one_feature(session, ROW.where(_i.c.id == item_id))
 
 
 def grid_at(session: Session, *, lon: float, lat: float) -> str | None:

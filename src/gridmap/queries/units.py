@@ -21,7 +21,7 @@ _u = cast(Table, ResidentUnit.__table__)
 _g = cast(Table, Grid.__table__)
 _r = cast(Table, Region.__table__)
 
-_ROW = select(
+ROW = select(
     _u.c.id,
     _u.c.code,
     _u.c.name,
@@ -63,7 +63,7 @@ def units(
         where.append(_u.c.geom.op("&&")(func.ST_MakeEnvelope(*bbox, 4326)))
     return feature_page(
         session,
-        rows=_ROW,
+        rows=ROW,
         count_from=_u,
         where=where,
         order=_u.c.id,
@@ -74,7 +74,7 @@ def units(
 
 def unit_feature(session: Session, *, unit_id: int) -> dict[str, Any] | None:
     """One unit as a GeoJSON Feature, or ``None``."""
-    return one_feature(session, _ROW.where(_u.c.id == unit_id))
+    return one_feature(session, ROW.where(_u.c.id == unit_id))
 
 
 def exists(session: Session, *, unit_id: int) -> bool:

@@ -19,7 +19,7 @@ _p = cast(Table, Person.__table__)
 
 # A visit with its visitor's name and, for whose personal data its note is, the household's
 # community (for a household in no grid).
-_ROW = select(
+ROW = select(
     _v.c.id,
     _v.c.household_id,
     _v.c.grid_code,
@@ -60,13 +60,13 @@ def insert_visit(session: Session, *, idempotency_key: str | None, **values: Any
 
 def by_key(session: Session, *, idempotency_key: str) -> dict[str, Any] | None:
     """The visit recorded with ``idempotency_key``; None when there is none."""
-    row = session.execute(_ROW.where(_v.c.idempotency_key == idempotency_key)).mappings().first()
+    row = session.execute(ROW.where(_v.c.idempotency_key == idempotency_key)).mappings().first()
     return dict(row) if row is not None else None
 
 
 def visit(session: Session, *, visit_id: int) -> dict[str, Any]:
     """One visit."""
-    return dict(session.execute(_ROW.where(_v.c.id == visit_id)).mappings().one())
+    return dict(session.execute(ROW.where(_v.c.id == visit_id)).mappings().one())
 
 
 def list_visits(
@@ -86,9 +86,9 @@ def list_visits(
     if chosen.end is not None:
         where.append(_v.c.at < chosen.end)
     matched: int = session.execute(
-        select(func.count()).select_from(_ROW.where(*where).subquery())
+        select(func.count()).select_from(ROW.where(*where).subquery())
     ).scalar_one()
     rows = session.execute(
-        _ROW.where(*where).order_by(_v.c.at.desc(), _v.c.id.desc()).limit(limit).offset(offset)
+        ROW.where(*where).order_by(_v.c.at.desc(), _v.c.id.desc()).limit(limit).offset(offset)
     ).mappings()
     return matched, [dict(r) for r in rows]
