@@ -37,8 +37,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def qgis(served: Served, *layers: str) -> dict[str, Any]:
-    """What QGIS reads of ``layers`` of /ogc."""
+def qgis(served: Served, runtime: Path, *layers: str) -> dict[str, Any]:
+    """What QGIS reads of ``layers`` of /ogc (``runtime``: an empty directory of its own)."""
+    runtime.chmod(0o700)
     done = subprocess.run(
         [DEBIAN_PYTHON, str(PROBE), served.ogc, *layers],
         capture_output=True,
@@ -49,7 +50,7 @@ def qgis(served: Served, *layers: str) -> dict[str, Any]:
             "PATH": "/usr/bin:/bin",
             "HOME": os.environ.get("HOME", "/tmp"),
             "QT_QPA_PLATFORM": "offscreen",
-            "XDG_RUNTIME_DIR": "/tmp",
+            "XDG_RUNTIME_DIR": str(runtime),
         },
     )
     assert done.returncode == 0, done.stderr
@@ -57,7 +58,7 @@ def qgis(served: Served, *layers: str) -> dict[str, Any]:
     return result
 
 
-def test_qgis_reads_grids_and_incidents(served: Served) -> None:
+def test_qgis_reads_grids_and_incidents(served: Served, tmp_path: Path) -> None:
     with served.engine.connect() as conn:
         grids = {
             r.code: r
@@ -70,10 +71,10 @@ def test_qgis_reads_grids_and_incidents(served: Served) -> None:
             for r in conn.execute(text("SELECT id, category, status, grid_code FROM incident"))
         }
     assert grids and incidents
-    read = qgis(served, "grids", "incidents")
+    read = qgis(served, tmp_path, "grids", "incidents")
 
     g = read["grids"]
-    assert g["valid"], g.get("error")
+    assert g["valid"], "QGIS could not open the grids"
     assert g["count"] == len(grids)
     assert {"code", "name", "kind", "community_code"} <= set(g["fields"])
     assert len(g["features"]) == len(grids)
@@ -87,7 +88,7 @@ def test_qgis_reads_grids_and_incidents(served: Served) -> None:
         assert f["__geometry"].startswith(("MultiPolygon", "Polygon"))
 
     i = read["incidents"]
-    assert i["valid"], i.get("error")
+    assert i["valid"], "QGIS could not open the incidents"
     assert i["count"] == len(incidents)
     assert {"category", "status", "grid_code"} <= set(i["fields"])
     assert len(i["features"]) == len(incidents)
