@@ -885,11 +885,12 @@ def conditions(
     at: datetime | None = None,
     bbox: Box | None = None,
     where: Sequence[ColumnElement[bool]] = (),
+    all_versions: bool = False,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE of :func:`rows` (grids: current ones unless ``where`` or ``at`` says a time)."""
+    """The WHERE of :func:`rows`."""
     require_reader(layer, principal)
     out: list[ColumnElement[bool]] = list(layer.scope(principal))
-    if layer.versioned and (at is not None or not where):
+    if layer.versioned and not all_versions:
         out.append(valid_at(at))
     elif at is not None:
         out.extend(when(layer, at, None, instant=True))
@@ -915,15 +916,19 @@ def rows(
     at: datetime | None = None,
     bbox: Box | None = None,
     where: Sequence[ColumnElement[bool]] = (),
+    all_versions: bool = False,
 ) -> Select[Any]:
     """Every field of ``layer`` as a labelled column and ``geom`` (EPSG:4326), the rows
     ``principal`` may see (in ``region``, a code prefix; valid ``at``; meeting ``bbox``, west,
     south, east, north in WGS 84; and ``where``), ordered by the feature id.
 
     Raises :class:`Unauthorized` / :class:`Forbidden` for a caller who may not read the layer.
-    Grids are the current versions unless ``at`` (or a time in ``where``, see :func:`when`).
+    Grids are the versions valid ``at`` (now when None), or with ``all_versions`` every version
+    (``where`` then picks them, see :func:`when`).
     """
-    chosen = conditions(layer, principal, region=region, at=at, bbox=bbox, where=where)
+    chosen = conditions(
+        layer, principal, region=region, at=at, bbox=bbox, where=where, all_versions=all_versions
+    )
     return layer.base.where(*chosen).order_by(layer.id_column)
 
 
@@ -935,9 +940,12 @@ def count(
     at: datetime | None = None,
     bbox: Box | None = None,
     where: Sequence[ColumnElement[bool]] = (),
+    all_versions: bool = False,
 ) -> Select[Any]:
     """How many rows :func:`rows` gives with the same arguments (one value)."""
-    chosen = conditions(layer, principal, region=region, at=at, bbox=bbox, where=where)
+    chosen = conditions(
+        layer, principal, region=region, at=at, bbox=bbox, where=where, all_versions=all_versions
+    )
     return layer.base.with_only_columns(func.count(), maintain_column_froms=True).where(*chosen)
 
 

@@ -37,6 +37,7 @@ from gridmap.guard import InputGuard
 from gridmap.head import HeadAsGet
 from gridmap.live import LiveGrids
 from gridmap.middleware import BodyLimit
+from gridmap.ogc.errors import ogc_error
 from gridmap.scheduler import PoolWindow
 from gridmap.settings import Settings, get_settings
 
@@ -67,6 +68,11 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+def _is_ogc(request: Request) -> bool:
+    path = request.url.path
+    return path == "/ogc" or path.startswith("/ogc/")
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Every error answers ``{"detail": ..., "code": ...}``."""
 
@@ -83,6 +89,8 @@ def add_exception_handlers(app: FastAPI) -> None:
             headers = {"Retry-After": str(exc.extra["retry_after"])}
         if request.url.path.startswith("/open311/"):
             return open311_errors(request, status_for(exc), exc.message, headers)
+        if _is_ogc(request):
+            return ogc_error(status_for(exc), exc.code, exc.message, headers, **exc.extra)
         return JSONResponse(status_code=status_for(exc), content=error_body(exc), headers=headers)
 
     async def validation(request: Request, exc: Exception) -> Response:
@@ -93,6 +101,8 @@ def add_exception_handlers(app: FastAPI) -> None:
         ]
         if request.url.path.startswith("/open311/"):
             return open311_errors(request, 422, _validation_message(errors))
+        if _is_ogc(request):
+            return ogc_error(422, "invalid_input", _validation_message(errors), errors=errors)
         broken = next((e for e in raw if e.get("type") == "json_invalid"), None)
         if broken is not None:
             reason = (broken.get("ctx") or {}).get("error", "not JSON")
@@ -140,6 +150,9 @@ def add_exception_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if request.url.path.startswith("/open311/"):
             return open311_errors(request, exc.status_code, str(exc.detail))
+        if _is_ogc(request):
+            code = _HTTP_CODES.get(exc.status_code, "error")
+            return ogc_error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
         return JSONResponse(
             status_code=exc.status_code,
             content={"detail": exc.detail, "code": _HTTP_CODES.get(exc.status_code, "error")},

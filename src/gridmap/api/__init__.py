@@ -17,6 +17,7 @@ from gridmap.api import (
     lookup,
     maps,
     me,
+    ogc,
     open311,
     org,
     org_checks,
@@ -71,5 +72,6 @@ root_router.include_router(health.router)
 root_router.include_router(open311.router)
 root_router.include_router(tiles.router)
 root_router.include_router(maps.router)
+root_router.include_router(ogc.router)
 root_router.include_router(board.page_router)
 root_router.include_router(public_page.page_router)
