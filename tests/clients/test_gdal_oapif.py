@@ -96,14 +96,14 @@ def test_ogr2ogr_pages_through_every_building_to_a_geopackage(
 
 def test_ogrinfo_reads_chinese_names_intact(served: Served, tmp_path: Path) -> None:
     with served.engine.connect() as conn:
-        names = dict(
-            (r[0], r[1])
+        names = {
+            r[0]: r[1]
             for r in conn.execute(text("SELECT code, name FROM grid WHERE valid_to IS NULL"))
-        )
-        streets = dict(
-            (r[0], r[1])
+        }
+        streets = {
+            r[0]: r[1]
             for r in conn.execute(text("SELECT code, name FROM region WHERE level = 'street'"))
-        )
+        }
     assert any("社区" in (n or "") or "网格" in (n or "") for n in names.values())
     out = tmp_path / "grids.geojson"
     run(["ogr2ogr", "-f", "GeoJSON", str(out), f"OAPIF:{served.ogc}", "grids"])
@@ -185,10 +185,10 @@ print(json.dumps({
 
 def test_pyogrio_lists_collections_reads_names_and_filters(served: Served) -> None:
     with served.engine.connect() as conn:
-        names = dict(
-            (r[0], r[1])
+        names = {
+            r[0]: r[1]
             for r in conn.execute(text("SELECT code, name FROM grid WHERE valid_to IS NULL"))
-        )
+        }
     got = pyogrio(LIST_AND_READ, served.ogc, "")
     assert sorted(got["layers"]) == sorted(collections(served))
     assert got["grids"] == names
