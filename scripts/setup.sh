@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Install what gridmap needs on Debian 12, skipping whatever is already there:
-# PostgreSQL 15 + PostGIS 3 + pgRouting and GDAL's tools from Debian, and a virtualenv at .venv.
+# PostgreSQL 15 + PostGIS 3 + pgRouting, GDAL's tools and QGIS's Python bindings from Debian, and a
+# virtualenv at .venv.
 # With --bench, also what the benchmarks in bench/ drive (wrk); the tests do not need it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium fonts-wqy-microhei)
+pkgs=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin chromium fonts-wqy-microhei
+    python3-qgis)
 if [ "${1:-}" = "--bench" ]; then pkgs+=(wrk); fi
 need_apt=()
 # chromium and a CJK font: the browser tests drive Debian's chromium and take screenshots.
+# python3-qgis (QGIS 3.22, ~190 MB to fetch, ~930 MB installed): the client tests open /ogc in
+# QGIS, run offscreen by Debian's own python3.
 for pkg in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
