@@ -29,6 +29,7 @@ from gridmap.api import (
     stats,
     teams,
     tiles,
+    view3d,
     visits,
     whistle,
 )
@@ -73,3 +74,5 @@ root_router.include_router(tiles.router)
 root_router.include_router(maps.router)
 root_router.include_router(board.page_router)
 root_router.include_router(public_page.page_router)
+root_router.include_router(view3d.page_router)
+root_router.include_router(view3d.router)

@@ -6,6 +6,7 @@ import { WORDS as TEAMS } from "./teams_en.js";
 import { WORDS as ORG } from "./org_en.js";
 import { WORDS as ORG_ERRORS } from "./errors_org_en.js";
 import { WORDS as PUBLIC } from "./public_en.js";
+import { WORDS as VIEW3D } from "./view3d_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
   signed_in: "Signed in", sign_out: "Stop editing", token_prompt: "Access token (from gridmap token create):",
@@ -200,3 +201,5 @@ Object.assign(WORDS, TEAMS);
 Object.assign(WORDS, ORG);
 // The public page of a community (/public/{community}): its lists and the need form.
 Object.assign(WORDS, PUBLIC);
+// The 2.5-D view (/3d).
+Object.assign(WORDS, VIEW3D);
