@@ -1,4 +1,4 @@
-"""gridmap.glyphs: the label glyphs of the 2.5-D view (web/fonts/), one 256-code-point range a file."""
+"""gridmap.glyphs: the 2.5-D view's label glyphs (web/fonts/), a file per 256 code points."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from PIL import Image, ImageChops
-from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Route
 from sqlalchemy import text
 from tests.browser.conftest import CHROMIUM, Live, screenshot_path
 
@@ -41,11 +41,11 @@ class Watched:
 
 
 @pytest.fixture(scope="module")
-def webgl_browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=WEBGL_ARGS)
-        yield b
-        b.close()
+def webgl_browser(browser: Browser) -> Iterator[Browser]:
+    # A second Chromium from the session's Playwright (one Playwright per process), with WebGL.
+    b = browser.browser_type.launch(executable_path=CHROMIUM, args=WEBGL_ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture
@@ -136,7 +136,9 @@ def test_buildings_are_raised_by_their_floors(view: Watched, live: Live) -> None
     assert rows, "no building of 6 floors or more in view"
 
     def on_screen(lon: float, lat: float) -> tuple[float, float]:
-        x, y = page.evaluate("(ll) => { const p = window.gridmap3d.map.project(ll); return [p.x, p.y]; }", [lon, lat])
+        x, y = page.evaluate(
+            "(ll) => { const p = window.gridmap3d.map.project(ll); return [p.x, p.y]; }", [lon, lat]
+        )
         return float(x), float(y)
 
     def reach(building: int, x: float, y: float) -> int:
@@ -151,7 +153,10 @@ def test_buildings_are_raised_by_their_floors(view: Watched, live: Live) -> None
     tilted = None
     for building, floors, lon, lat in rows:
         x, y = on_screen(lon, lat)
-        if 0.2 * box["width"] < x < 0.8 * box["width"] and 0.3 * box["height"] < y < 0.9 * box["height"]:
+        if (
+            0.2 * box["width"] < x < 0.8 * box["width"]
+            and 0.3 * box["height"] < y < 0.9 * box["height"]
+        ):
             tilted = (building, floors, lon, lat, reach(building, x, y))
             break
     assert tilted is not None
@@ -214,7 +219,8 @@ def test_a_click_on_a_grid_shows_its_code_name_and_community(view: Watched, live
         for fx, fy in ((0.5, 0.5), (0.4, 0.6), (0.6, 0.4), (0.45, 0.45), (0.55, 0.6), (0.35, 0.5)):
             x, y = box["width"] * fx, box["height"] * fy
             lon, lat = page.evaluate(
-                "(p) => { const l = window.gridmap3d.map.unproject(p); return [l.lng, l.lat]; }", [x, y]
+                "(p) => { const l = window.gridmap3d.map.unproject(p); return [l.lng, l.lat]; }",
+                [x, y],
             )
             row = c.execute(
                 text(
@@ -250,8 +256,14 @@ def test_the_language_switch_changes_every_word(view: Watched) -> None:
     assert page.inner_text("#reset-view") == "North up, flat"
     assert "rotate" in page.inner_text("#status")
     assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.inner_text("#region-title") == "学院路街道 · 3-D view"
     page.get_by_text("grid", exact=True).click()
     assert "coloured by their grid" in page.inner_text("#legend")
+    colour = page.evaluate(
+        "window.gridmap3d.map.getPaintProperty('buildings-3d', 'fill-extrusion-color')"
+    )
+    assert colour[0] == "case" and ["has", "grid_code"] in colour
+    settle(page)
     page.screenshot(path=screenshot_path("3d-english"))
     page.get_by_role("button", name="中文").click()
     assert "图例" in page.inner_text("#legend")

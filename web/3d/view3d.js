@@ -67,6 +67,7 @@ function view3dPage() {
     $("map3d").setAttribute("aria-label", t("v3_map_label"));
     $("panel-close").setAttribute("aria-label", t("v3_close"));
     document.title = `gridmap ${t("v3_title")}`;
+    $("region-title").textContent = regionName ? `${regionName} · ${t("v3_title")}` : t("v3_title");
     renderLegend();
     if (shown) showGrid(shown);
     if (document.body.dataset.ready === "true") say(t("v3_ready", { name: regionName }));
@@ -155,7 +156,7 @@ function view3dPage() {
     const code = config.start_region || "110108010";
     const region = await api(`${API}/regions/${encodeURIComponent(code)}`);
     regionName = region.properties.name;
-    $("region-title").textContent = `${regionName} · ${t("v3_title")}`;
+    renderText();
     const origin = window.location.origin;
     const tiles = Object.fromEntries(["roads", "grids", "buildings"].map((l) => [l, `${origin}/tiles/${l}.json`]));
     map.setStyle(style3d(origin, tiles, "height"));
