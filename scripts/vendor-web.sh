@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../web"
 npm ci --no-audit --no-fund
 rm -rf vendor
 mkdir -p vendor/leaflet vendor/geoman vendor/markercluster vendor/vectorgrid vendor/swagger-ui \
-         vendor/redoc vendor/chartjs vendor/idb
+         vendor/redoc vendor/chartjs vendor/idb vendor/maplibre
 cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
       node_modules/leaflet/dist/images node_modules/leaflet/LICENSE vendor/leaflet/
 cp node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js \
@@ -29,8 +29,11 @@ cp node_modules/redoc/bundles/redoc.standalone.js node_modules/redoc/LICENSE ven
 cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/LICENSE.md vendor/chartjs/
 # The phone page's offline queue: idb's UMD build (a plain script, window.idb).
 cp node_modules/idb/build/umd.js node_modules/idb/LICENSE vendor/idb/
+# The 2.5-D view (/3d): MapLibre GL's ES module, the worker it loads beside itself, its CSS.
+cp node_modules/maplibre-gl/dist/maplibre-gl.mjs node_modules/maplibre-gl/dist/maplibre-gl-worker.mjs \
+   node_modules/maplibre-gl/dist/maplibre-gl.css node_modules/maplibre-gl/LICENSE.txt vendor/maplibre/
 for p in leaflet @geoman-io/leaflet-geoman-free leaflet.markercluster leaflet.vectorgrid \
-    swagger-ui-dist redoc chart.js idb; do
+    swagger-ui-dist redoc chart.js idb maplibre-gl; do
     echo "vendored: $p $(node -p "require('./node_modules/$p/package.json').version")"
 done
 # node_modules is only the source of the copies (its READMEs and examples link to CDNs).

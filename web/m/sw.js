@@ -1,7 +1,7 @@
 // The phone page's service worker: keeps the shell (page, modules, styles, vendored libraries,
 // icons) so /m/ opens with no network after one visit. API answers are never cached here: the
 // page keeps the field pack and the queue in IndexedDB itself.
-const VERSION = "gridmap-m-3";
+const VERSION = "gridmap-m-4";
 const SHELL = [
   "/m/", "/m/index.html", "/m/app.js", "/m/app.css", "/m/manifest.webmanifest",
   "/m/icons/icon-192.png", "/m/icons/icon-512.png", "/m/icons/icon-maskable-512.png",
@@ -17,6 +17,7 @@ const SHELL = [
   "/lib/text/errors_org_zh.js", "/lib/text/errors_org_en.js",
   "/lib/text/errors_ogc_zh.js", "/lib/text/errors_ogc_en.js",
   "/lib/text/public_zh.js", "/lib/text/public_en.js",
+  "/lib/text/view3d_zh.js", "/lib/text/view3d_en.js",
   "/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css", "/vendor/idb/umd.js",
 ];
 // Files the shell fetches besides SHELL (a feature's own module) are kept as they pass.

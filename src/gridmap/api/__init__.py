@@ -31,6 +31,7 @@ from gridmap.api import (
     stats,
     teams,
     tiles,
+    view3d,
     visits,
     whistle,
 )
@@ -77,3 +78,5 @@ root_router.include_router(ogc.router)
 root_router.include_router(ogc_write.router)
 root_router.include_router(board.page_router)
 root_router.include_router(public_page.page_router)
+root_router.include_router(view3d.page_router)
+root_router.include_router(view3d.router)

@@ -7,6 +7,7 @@ import { WORDS as ORG } from "./org_en.js";
 import { WORDS as ORG_ERRORS } from "./errors_org_en.js";
 import { WORDS as PUBLIC } from "./public_en.js";
 import { WORDS as OGC_ERRORS } from "./errors_ogc_en.js";
+import { WORDS as VIEW3D } from "./view3d_en.js";
 export const WORDS = {
   title: "Grid map", search: "Search", search_placeholder: "Address or grid code", sign_in: "Sign in to edit",
   signed_in: "Signed in", sign_out: "Stop editing", token_prompt: "Access token (from gridmap token create):",
@@ -203,3 +204,5 @@ Object.assign(WORDS, ORG);
 Object.assign(WORDS, PUBLIC);
 // Refusals of the OGC API (filters and edits over /ogc).
 Object.assign(WORDS, OGC_ERRORS);
+// The 2.5-D view (/3d).
+Object.assign(WORDS, VIEW3D);

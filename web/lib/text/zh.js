@@ -7,6 +7,7 @@ import { WORDS as ORG } from "./org_zh.js";
 import { WORDS as ORG_ERRORS } from "./errors_org_zh.js";
 import { WORDS as PUBLIC } from "./public_zh.js";
 import { WORDS as OGC_ERRORS } from "./errors_ogc_zh.js";
+import { WORDS as VIEW3D } from "./view3d_zh.js";
 export const WORDS = {
   title: "网格地图", search: "搜索", search_placeholder: "地址或网格编码", sign_in: "登录编辑",
   signed_in: "已登录", sign_out: "退出编辑", token_prompt: "请输入访问令牌（gridmap token create 生成）：",
@@ -200,3 +201,5 @@ Object.assign(WORDS, ORG);
 Object.assign(WORDS, PUBLIC);
 // Refusals of the OGC API (filters and edits over /ogc).
 Object.assign(WORDS, OGC_ERRORS);
+// The 2.5-D view (/3d).
+Object.assign(WORDS, VIEW3D);
