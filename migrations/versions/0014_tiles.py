@@ -26,23 +26,25 @@ down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The box of every building a statement inserted, changed (before and after) or deleted.
+# The box of the buildings a statement changed as they were, and as they are now.
 BUILDING_DIRTY = """
 CREATE FUNCTION gridmap_tile_dirty_building() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     box box2d;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        SELECT ST_Extent(geom) INTO box FROM new_rows;
-    ELSIF TG_OP = 'UPDATE' THEN
-        SELECT ST_Extent(geom) INTO box
-        FROM (SELECT geom FROM new_rows UNION ALL SELECT geom FROM old_rows) r;
-    ELSE
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
         SELECT ST_Extent(geom) INTO box FROM old_rows;
+        IF box IS NOT NULL THEN
+            INSERT INTO tile_dirty (layer, west, south, east, north)
+            VALUES ('buildings', ST_XMin(box), ST_YMin(box), ST_XMax(box), ST_YMax(box));
+        END IF;
     END IF;
-    IF box IS NOT NULL THEN
-        INSERT INTO tile_dirty (layer, west, south, east, north)
-        VALUES ('buildings', ST_XMin(box), ST_YMin(box), ST_XMax(box), ST_YMax(box));
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        SELECT ST_Extent(geom) INTO box FROM new_rows;
+        IF box IS NOT NULL THEN
+            INSERT INTO tile_dirty (layer, west, south, east, north)
+            VALUES ('buildings', ST_XMin(box), ST_YMin(box), ST_XMax(box), ST_YMax(box));
+        END IF;
     END IF;
     RETURN NULL;
 END

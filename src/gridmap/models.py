@@ -1099,7 +1099,7 @@ class TileDirty(Base):
 
 class TileShape(Base):
     """One feature of a generalised copy at one zoom: a simplified grid or region, a building, or
-    the buildings of one pixel cell merged (``count`` of them); ``props`` are its tile properties."""
+    the buildings of one pixel cell merged (``count`` of them); ``props``: its tile properties."""
 
     __tablename__ = "tile_shape"
     __table_args__ = (

@@ -36,7 +36,9 @@ def tile(
     z: Annotated[int, Path(ge=0, le=q.MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
-    v: Annotated[int | None, Query(ge=0, description="the layer version of TileJSON")] = None,
+    v: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="the layer version of TileJSON")
+    ] = None,
 ) -> MVTResponse:
     """A tile of ``layer``; with the current ``v`` it may be cached for good, else not at all."""
     if layer == "all":

@@ -375,7 +375,8 @@ def _build_buildings(session: Session, box: tuple[float, float, float, float] | 
             session.execute(
                 text(
                     "DELETE FROM tile_shape WHERE layer = 'buildings' AND zoom = :z "
-                    "AND cell BETWEEN :cx0 * :n AND :cx1 * :n + :n - 1 "
+                    "AND cell BETWEEN CAST(:cx0 AS bigint) * :n "
+                    "AND CAST(:cx1 AS bigint) * :n + :n - 1 "
                     "AND cell % :n BETWEEN :cy0 AND :cy1"
                 ),
                 params,
