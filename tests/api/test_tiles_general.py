@@ -9,7 +9,7 @@ from typing import Any
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import (
     COMMUNITY,
@@ -183,7 +183,7 @@ def test_simplified_grids_still_share_their_edge(client: TestClient, db: Session
         ),
         {"w": WEST_GRID, "e": EAST_GRID},
     ).all()
-    assert [r.zoom for r in rows] == list(q.POLYGON_BANDS)
+    assert [r.zoom for r in rows] == list(q.POLYGON_BANDS["grids"])
     for r in rows:
         assert r.pa < 40, r
         assert r.rel[0] == "F" and r.rel[4] == "1", r
@@ -307,3 +307,78 @@ def test_hostile_tiles_are_refused_and_write_nothing(
     r = client.get(path)
     assert r.status_code in (404, 422), r.text
     assert _counts(db) == before
+
+
+def test_the_demo_grids_and_communities_keep_their_shared_edges(demo_engine: Engine) -> None:
+    """学院路街道's real grids and communities: every pair that met along a line still does in
+    every band of the copy, with no overlap, and with far fewer vertices."""
+    with demo_engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            session = Session(bind=conn, join_transaction_mode="create_savepoint")
+            q.refresh(session, "grids")
+            q.refresh(session, "regions")
+            for layer, table, where, key, group in (
+                ("grids", "grid", "valid_to IS NULL AND kind = 'basic'", "code", "kind"),
+                ("regions", "region", "level = 'community'", "code", "level"),
+            ):
+                pairs = session.execute(
+                    text(
+                        f"SELECT a.{key} AS a, b.{key} AS b FROM {table} a JOIN {table} b "
+                        f"ON a.{key} < b.{key} AND a.geom && b.geom "
+                        f"WHERE a.{where.replace(' AND ', ' AND a.')} "
+                        f"AND b.{where.replace(' AND ', ' AND b.')} "
+                        "AND ST_Relate(a.geom, b.geom, 'F***1****')"
+                    )
+                ).all()
+                assert len(pairs) >= 5, layer
+                kept = session.execute(
+                    text(
+                        "SELECT a.zoom, a.props->>'code' AS a, b.props->>'code' AS b, "
+                        "ST_Relate(a.geom, b.geom, 'F***1****') AS meet "
+                        "FROM tile_shape a JOIN tile_shape b ON a.zoom = b.zoom "
+                        "AND a.layer = b.layer AND a.props->>:g = b.props->>:g "
+                        "AND a.props->>'code' < b.props->>'code' AND a.geom && b.geom "
+                        "WHERE a.layer = :layer AND a.props->>:g = :kind"
+                    ),
+                    {
+                        "layer": layer,
+                        "g": group,
+                        "kind": "basic" if layer == "grids" else "community",
+                    },
+                ).all()
+                meets = {(r.zoom, r.a, r.b) for r in kept if r.meet}
+                for band in q.POLYGON_BANDS[layer]:
+                    missing = [p for p in pairs if (band, p.a, p.b) not in meets]
+                    assert not missing, (layer, band, missing[:3])
+                overlaps = session.execute(
+                    text(
+                        "SELECT count(*) FROM tile_shape a JOIN tile_shape b ON a.zoom = b.zoom "
+                        "AND a.layer = b.layer AND a.id < b.id AND a.geom && b.geom "
+                        "AND a.props->>:g = b.props->>:g "
+                        "WHERE a.layer = :layer AND a.props->>:g = :kind "
+                        "AND ST_Area(ST_Intersection(a.geom, b.geom)) > 1e-12"
+                    ),
+                    {
+                        "layer": layer,
+                        "g": group,
+                        "kind": "basic" if layer == "grids" else "community",
+                    },
+                ).scalar_one()
+                assert overlaps == 0, layer
+                points = session.execute(
+                    text(
+                        "SELECT (SELECT sum(ST_NPoints(geom)) FROM tile_shape "
+                        "WHERE layer = :layer AND zoom = :low AND props->>:g = :kind), "
+                        f"(SELECT sum(ST_NPoints(geom)) FROM {table} WHERE {where})"
+                    ),
+                    {
+                        "layer": layer,
+                        "g": group,
+                        "low": q.POLYGON_BANDS[layer][0],
+                        "kind": "basic" if layer == "grids" else "community",
+                    },
+                ).one()
+                assert points[0] < points[1] * 0.7, (layer, points)
+        finally:
+            trans.rollback()

@@ -33,7 +33,9 @@ MIN_ZOOM = {"regions": 6, "grids": 8, "buildings": 12, "incidents": 8, "roads": 
 # The zooms of the building copies; from the next one on tiles are cut from the table itself.
 BUILDING_COPY_ZOOMS = (12, 13, 14)
 # The zoom bands of the region and grid copies: a tile at zoom z reads the first band >= z.
-POLYGON_BANDS = (6, 8, 10, 12, 14)
+POLYGON_BANDS = {"regions": (6, 8, 10, 12, 14), "grids": (8, 10, 12, 14)}
+# Vertices closer than this (degrees, about a centimetre) are one before a coverage is simplified.
+SNAP_DEGREES = 1e-7
 # Incidents below this zoom are cluster points.
 CLUSTER_BELOW = 14
 # A building smaller than this many square pixels is merged into its cell at a copy's zoom.
@@ -157,9 +159,9 @@ def pixel_metres(z: int) -> float:
     return 2 * HALF / (256 << z)
 
 
-def _band(z: int) -> int | None:
+def _band(layer: str, z: int) -> int | None:
     """The polygon copy a tile at zoom ``z`` reads, or None for the table itself."""
-    return next((b for b in POLYGON_BANDS if b >= z), None)
+    return next((b for b in POLYGON_BANDS[layer] if b >= z), None)
 
 
 def _source(layer: str, z: int) -> int | None:
@@ -167,7 +169,7 @@ def _source(layer: str, z: int) -> int | None:
     if layer == "buildings":
         return z if z in BUILDING_COPY_ZOOMS else None
     if layer in ("grids", "regions"):
-        return _band(z)
+        return _band(layer, z)
     return None
 
 
@@ -448,14 +450,15 @@ def _build_polygons(session: Session, layer: str) -> None:
     for i, row in enumerate(rows):
         covers.setdefault(row["cover"], []).append(i)
     shapes = shapely.from_wkb([bytes(r["wkb"]) for r in rows])
+    cleaned = {cover: _coverage(shapes[members]) for cover, members in covers.items()}
     out: list[dict[str, Any]] = []
-    for band in POLYGON_BANDS:
+    for band in POLYGON_BANDS[layer]:
         # One pixel at the band's zoom, in degrees of longitude.
         tol = 360.0 / (256 << band)
         simple = list(shapes)
-        for members in covers.values():
-            part = shapes[members]
-            if shapely.coverage_is_valid(part):
+        for cover, members in covers.items():
+            part, valid = cleaned[cover]
+            if valid:
                 done = shapely.coverage_simplify(part, tol)
             else:
                 done = shapely.simplify(part, tol, preserve_topology=True)
@@ -481,6 +484,31 @@ def _build_polygons(session: Session, layer: str) -> None:
             ),
             out,
         )
+
+
+def _coverage(shapes: Any) -> tuple[Any, bool]:
+    """The polygons as a valid coverage (neighbours sharing exactly the same edges) and whether
+    that worked: every boundary is noded against every other, the faces between them are
+    polygonised, and each polygon is made again of the faces inside it (a sliver gap between
+    neighbours is left out, a sliver overlap goes to one of them)."""
+    shapes = shapely.set_precision(shapes, SNAP_DEGREES)
+    if shapely.coverage_is_valid(shapes):
+        return shapes, True
+    lines = shapely.union_all(shapely.boundary(shapes))
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
+    inside = shapely.STRtree(shapes).query(shapely.point_on_surface(faces), predicate="within")
+    owner: dict[int, int] = {}
+    for face, shape in zip(inside[0].tolist(), inside[1].tolist(), strict=True):
+        owner.setdefault(face, shape)
+    mine: dict[int, list[int]] = {}
+    for face, shape in owner.items():
+        mine.setdefault(shape, []).append(face)
+    rebuilt = [
+        shapely.coverage_union_all(faces[mine[i]]) if i in mine else g
+        for i, g in enumerate(shapes)
+    ]
+    out = shapely.from_wkb(shapely.to_wkb(rebuilt))
+    return out, bool(shapely.coverage_is_valid(out))
 
 
 # ---- TileJSON ------------------------------------------------------------------------------
