@@ -26,6 +26,9 @@ down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The zooms of the building copies (gridmap.queries.tiles.BUILDING_COPY_ZOOMS).
+BUILDING_ZOOMS = (12, 13, 14)
+
 # The box of the buildings a statement changed as they were, and as they are now.
 BUILDING_DIRTY = """
 CREATE FUNCTION gridmap_tile_dirty_building() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -100,6 +103,15 @@ def upgrade() -> None:
     )
     op.create_index("tile_shape_geom_gist", "tile_shape", ["geom"], postgresql_using="gist")
     op.create_index("tile_shape_cell_idx", "tile_shape", ["layer", "zoom", "cell"])
+    # One spatial index per building copy: a tile's box then finds only its zoom's features.
+    for z in BUILDING_ZOOMS:
+        op.create_index(
+            f"tile_shape_buildings_{z}_gist",
+            "tile_shape",
+            ["geom"],
+            postgresql_using="gist",
+            postgresql_where=sa.text(f"layer = 'buildings' AND zoom = {z}"),
+        )
 
     op.execute(BUILDING_DIRTY)
     for event, refs in (

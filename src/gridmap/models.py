@@ -1106,6 +1106,16 @@ class TileShape(Base):
         CheckConstraint("count >= 1", name="tile_shape_count_positive"),
         Index("tile_shape_geom_gist", "geom", postgresql_using="gist"),
         Index("tile_shape_cell_idx", "layer", "zoom", "cell"),
+        # One spatial index per building copy: a tile's box then finds only its zoom's features.
+        *(
+            Index(
+                f"tile_shape_buildings_{z}_gist",
+                "geom",
+                postgresql_using="gist",
+                postgresql_where=text(f"layer = 'buildings' AND zoom = {z}"),
+            )
+            for z in (12, 13, 14)
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
