@@ -4,6 +4,7 @@ copies follow edits at once, incidents cluster, regions and all layers in one ti
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import mapbox_vector_tile
@@ -382,3 +383,62 @@ def test_the_demo_grids_and_communities_keep_their_shared_edges(demo_engine: Eng
                 assert points[0] < points[1] * 0.7, (layer, points)
         finally:
             trans.rollback()
+
+
+def test_two_readers_of_a_stale_copy_rebuild_it_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second reader waits on the first's lock, then finds the log empty."""
+    builds: list[str] = []
+    build = q._build_buildings
+
+    def counted(session: Session, box: tuple[float, float, float, float] | None) -> None:
+        builds.append(threading.current_thread().name)
+        build(session, box)
+
+    monkeypatch.setattr(q, "_build_buildings", counted)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO building (code, households, geom) VALUES "
+                "('LOCK-1', 1, ST_MakeEnvelope(116.1, 39.8, 116.1002, 39.8002, 4326))"
+            )
+        )
+    first = Session(engine)
+    try:
+        q.refresh(first, "buildings")
+        assert builds == ["MainThread"]
+
+        def second_reader() -> None:
+            with Session(engine) as second:
+                q.refresh(second, "buildings")
+                second.commit()
+
+        reader = threading.Thread(target=second_reader, name="second")
+        reader.start()
+        with engine.connect() as conn:
+            waiting = 0
+            for _ in range(200):
+                # The statistics views keep one snapshot per transaction unless told otherwise.
+                conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+                waiting = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                    )
+                ).scalar_one()
+                if waiting:
+                    break
+                threading.Event().wait(0.05)
+            assert waiting == 1
+        first.commit()
+        reader.join(timeout=30)
+        assert not reader.is_alive()
+        assert builds == ["MainThread"]
+    finally:
+        first.close()
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM building WHERE code = 'LOCK-1'"))
+            conn.execute(text("DELETE FROM tile_shape"))
+            conn.execute(text("DELETE FROM tile_dirty"))
+            conn.execute(text("DELETE FROM tile_copy"))
