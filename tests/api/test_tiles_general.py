@@ -261,7 +261,11 @@ def test_all_layers_in_one_tile_and_tilejson_fields(client: TestClient, db: Sess
     )
     meta = client.get("/tiles/all.json").json()
     assert meta["tilejson"] == "3.0.0"
-    assert [v["id"] for v in meta["vector_layers"]] == list(q.LAYERS)
+    ids = [v["id"] for v in meta["vector_layers"]]
+    # The grid layer brings its label points along.
+    expected = list(q.LAYERS)
+    expected.insert(expected.index("grids") + 1, "grid_labels")
+    assert ids == expected
     fields = {v["id"]: v["fields"] for v in meta["vector_layers"]}
     assert {"floors", "count", "code"} <= set(fields["buildings"])
     assert {"code", "name"} <= set(fields["grids"])
@@ -442,3 +446,36 @@ def test_two_readers_of_a_stale_copy_rebuild_it_once(
             conn.execute(text("DELETE FROM tile_shape"))
             conn.execute(text("DELETE FROM tile_dirty"))
             conn.execute(text("DELETE FROM tile_copy"))
+
+
+def test_each_grid_is_labelled_in_one_tile_only(client: TestClient, db: Session) -> None:
+    two_grids(db)
+    z = 16
+    (x0, y0), (x1, y1) = _tile_of(116.34, 40.01, z), _tile_of(116.35, 40.0, z)
+    assert (x1 - x0 + 1) * (y1 - y0 + 1) >= 4
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            r = client.get(f"/tiles/grids/{z}/{x}/{y}.mvt")
+            assert r.status_code == 200
+            layer = mapbox_vector_tile.decode(r.content).get("grid_labels", {"features": []})
+            for f in layer["features"]:
+                assert f["geometry"]["type"] == "Point"
+                seen.setdefault(f["properties"]["code"], []).append((x, y))
+    # Each grid once, in the tile holding the point PostGIS puts inside it.
+    assert sorted(seen) == sorted([EAST_GRID, WEST_GRID])
+    for code, tiles in seen.items():
+        lon, lat = db.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grid "
+                "WHERE code = :c AND valid_to IS NULL) s"
+            ),
+            {"c": code},
+        ).one()
+        assert tiles == [_tile_of(lon, lat, z)], code
+    # Below the label zoom the grid tile carries no labels; TileJSON lists the label layer.
+    x, y = _tile_of(116.345, 40.005, q.LABEL_ZOOM - 1)
+    r = client.get(f"/tiles/grids/{q.LABEL_ZOOM - 1}/{x}/{y}.mvt")
+    assert "grid_labels" not in mapbox_vector_tile.decode(r.content)
+    layers = client.get("/tiles/grids.json").json()["vector_layers"]
+    assert [v["id"] for v in layers] == ["grids", "grid_labels"]

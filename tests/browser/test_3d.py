@@ -112,6 +112,9 @@ def test_the_view_opens_offline_on_gridmaps_own_tiles_and_glyphs(view: Watched) 
     # Grid codes are drawn as labels from those glyphs.
     labels = rendered(page, "grids-label")
     assert any(p["code"].startswith("110108010") for p in labels)
+    # Each grid is labelled once, however many tiles it spans.
+    codes = [p["code"] for p in labels]
+    assert len(codes) == len(set(codes)), sorted(c for c in codes if codes.count(c) > 1)
 
 
 def test_buildings_are_raised_by_their_floors(view: Watched, live: Live) -> None:

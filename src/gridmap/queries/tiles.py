@@ -38,6 +38,8 @@ POLYGON_BANDS = {"regions": (6, 8, 10, 12, 14), "grids": (8, 10, 12, 14)}
 SNAP_DEGREES = 1e-7
 # Incidents below this zoom are cluster points.
 CLUSTER_BELOW = 14
+# From this zoom a grid tile also carries a layer of label points (`grid_labels`).
+LABEL_ZOOM = 12
 # A building smaller than this many square pixels is merged into its cell at a copy's zoom.
 SMALL_PIXELS = 16.0
 # The side of a merging cell, in pixels.
@@ -266,10 +268,33 @@ def tile(session: Session, *, layer: str, z: int, x: int, y: int) -> bytes:
     if layer == "incidents" and z < CLUSTER_BELOW:
         return _cluster_tile(session, z=z, x=x, y=y)
     zoom = _source(layer, z)
+    labels = _label_tile(session, z=z, x=x, y=y) if layer == "grids" and z >= LABEL_ZOOM else b""
     if zoom is None:
-        return raw_tile(session, layer=layer, z=z, x=x, y=y)
+        return raw_tile(session, layer=layer, z=z, x=x, y=y) + labels
     refresh(session, layer)
-    return _copy_tile(session, layer=layer, zoom=zoom, z=z, x=x, y=y)
+    return _copy_tile(session, layer=layer, zoom=zoom, z=z, x=x, y=y) + labels
+
+
+def _label_tile(session: Session, *, z: int, x: int, y: int) -> bytes:
+    # One point inside each grid, in the one tile that holds it (no margin): a grid cut by tile
+    # edges is still labelled once.
+    sql = f"""
+WITH {_ENV},
+pts AS (
+    SELECT g.code, g.name, g.kind, ST_Transform(ST_PointOnSurface(g.geom), 3857) AS p
+    FROM grid g, env
+    WHERE g.valid_to IS NULL AND g.geom && env.ll
+),
+rows AS (
+    SELECT pts.code, pts.name, pts.kind, ST_AsMVTGeom(pts.p, env.m, 4096, 0, true) AS geom
+    FROM pts, env
+    WHERE ST_Intersects(pts.p, env.m)
+)
+SELECT ST_AsMVT(rows.*, 'grid_labels', 4096, 'geom') FROM rows WHERE geom IS NOT NULL
+"""
+    # Kept as SQL: ST_AsMVT of the grids' label points, beside the grid layer of the same tile.
+    data = session.execute(text(sql), {"z": z, "x": x, "y": y}).scalar_one()
+    return bytes(data or b"")
 
 
 def all_tile(session: Session, *, z: int, x: int, y: int) -> bytes:
@@ -534,13 +559,21 @@ def _bounds(session: Session, layer: str) -> tuple[float, float, float, float] |
 WORLD = [-180.0, -85.05, 180.0, 85.05]
 
 
-def _vector_layer(layer: str) -> dict[str, Any]:
-    return {
-        "id": layer,
-        "fields": FIELDS[layer],
-        "minzoom": MIN_ZOOM[layer],
-        "maxzoom": MAX_ZOOM,
-    }
+def _vector_layers(layer: str) -> list[dict[str, Any]]:
+    found = [
+        {"id": layer, "fields": FIELDS[layer], "minzoom": MIN_ZOOM[layer], "maxzoom": MAX_ZOOM}
+    ]
+    if layer == "grids":
+        found.append(
+            {
+                "id": "grid_labels",
+                "description": "One point inside each grid, for its label",
+                "fields": {k: FIELDS["grids"][k] for k in ("code", "name", "kind")},
+                "minzoom": LABEL_ZOOM,
+                "maxzoom": MAX_ZOOM,
+            }
+        )
+    return found
 
 
 def tilejson(session: Session, *, layer: str, base_url: str) -> dict[str, Any]:
@@ -569,7 +602,7 @@ def tilejson(session: Session, *, layer: str, base_url: str) -> dict[str, Any]:
         "minzoom": min(MIN_ZOOM[one] for one in layers),
         "maxzoom": MAX_ZOOM,
         "bounds": bounds,
-        "vector_layers": [_vector_layer(one) for one in layers],
+        "vector_layers": [v for one in layers for v in _vector_layers(one)],
         "data_version": v,
     }
 
