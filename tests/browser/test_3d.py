@@ -271,3 +271,15 @@ def test_the_language_switch_changes_every_word(view: Watched) -> None:
     page.get_by_role("button", name="中文").click()
     assert "图例" in page.inner_text("#legend")
     assert view.errors == []
+
+
+def test_the_flat_map_links_to_the_view(webgl_browser: Browser, live: Live) -> None:
+    context = webgl_browser.new_context(viewport={"width": 1200, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live.base + "/")
+    link = page.get_by_role("link", name="三维视图")
+    link.click()
+    page.wait_for_url("**/3d")
+    page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+    assert page.inner_text("#region-title").startswith("学院路街道")
+    context.close()
