@@ -251,6 +251,37 @@ def test_incidents_cluster_at_low_zoom(client: TestClient, db: Session) -> None:
     assert len(points) == 30 and all("category" in f["properties"] for f in points)
 
 
+def test_each_incident_is_counted_in_one_cluster_of_one_tile(
+    client: TestClient, db: Session
+) -> None:
+    two_grids(db)
+    # 400 incidents on both sides of lon 116.3671875, a tile edge at z10-z13.
+    edge = 116.3671875
+    assert all(
+        _tile_of(edge - 1e-7, 40.0, z)[0] + 1 == _tile_of(edge, 40.0, z)[0] for z in (10, 13)
+    )
+    db.execute(
+        text(
+            "INSERT INTO incident (category, status, severity, grid_code, geom) "
+            "SELECT '市容环境/暴露垃圾', 'reported', 'general', :g, "
+            "ST_SetSRID(ST_MakePoint(:edge - 0.002 + (g % 40) * 0.0001, 40.0 + (g / 40) * 0.0001),"
+            " 4326) FROM generate_series(0, 399) g"
+        ),
+        {"g": WEST_GRID, "edge": edge},
+    )
+    for z in (10, 11, 12, 13):
+        (x0, y0), (x1, y1) = _tile_of(edge - 0.003, 40.002, z), _tile_of(edge + 0.003, 40.0, z)
+        total = 0
+        for x in range(x0 - 1, x1 + 2):
+            for y in range(y0 - 1, y1 + 2):
+                for f in _features(client, "incidents", z, x, y):
+                    total += f["properties"]["count"]
+                    # The cluster's point lies inside its own tile.
+                    px, py = f["geometry"]["coordinates"]
+                    assert 0 <= px <= 4096 and 0 <= py <= 4096, (z, x, y, px, py)
+        assert total == 400, z
+
+
 def test_all_layers_in_one_tile_and_tilejson_fields(client: TestClient, db: Session) -> None:
     two_grids(db)
     db.execute(

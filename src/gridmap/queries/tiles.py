@@ -44,8 +44,9 @@ LABEL_ZOOM = 12
 SMALL_PIXELS = 16.0
 # The side of a merging cell, in pixels.
 CELL_PIXELS = 4
-# The side of an incident cluster's cell, in pixels.
-CLUSTER_PIXELS = 48
+# The side of an incident cluster's cell, in pixels of a 256-pixel tile: a divisor of 256, so
+# cells never straddle a tile edge.
+CLUSTER_PIXELS = 64
 # Half the side of the Web Mercator square, in metres.
 HALF = 20037508.342789244
 # More dirty boxes than this since the last build: the whole building copy is rebuilt.
@@ -225,6 +226,13 @@ pts AS (
     FROM incident i, env
     WHERE i.merged_into IS NULL AND i.geom && env.ll
 ),
+-- Only the points of this tile (half-open edges): cells divide the tile, so each incident is
+-- counted in one cluster of one tile.
+own AS (
+    SELECT pts.* FROM pts, env
+    WHERE ST_X(g) >= ST_XMin(env.m) AND ST_X(g) < ST_XMax(env.m)
+      AND ST_Y(g) >= ST_YMin(env.m) AND ST_Y(g) < ST_YMax(env.m)
+),
 clusters AS (
     SELECT count(*)::int AS count,
            (count(*) FILTER (WHERE overdue))::int AS overdue_count,
@@ -232,12 +240,12 @@ clusters AS (
            (array_agg(severity ORDER BY array_position(:severities, severity) DESC NULLS LAST))[1]
                AS severity,
            ST_Centroid(ST_Collect(g)) AS c
-    FROM pts
+    FROM own
     GROUP BY floor(ST_X(g) / :cell), floor(ST_Y(g) / :cell)
 ),
 rows AS (
     SELECT count, overdue_count, overdue, severity,
-           ST_AsMVTGeom(c, env.m, 4096, 64, true) AS geom
+           ST_AsMVTGeom(c, env.m, 4096, 0, true) AS geom
     FROM clusters, env
 )
 SELECT ST_AsMVT(rows.*, 'incidents', 4096, 'geom') FROM rows WHERE geom IS NOT NULL
