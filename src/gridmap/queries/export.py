@@ -25,7 +25,7 @@ from sqlalchemy import (
     Text,
     cast,
     func,
-    literal,
+    literal_column,
     select,
 )
 from sqlalchemy.orm import Session
@@ -99,7 +99,7 @@ def _typed(
             c = cast(func.to_jsonb(c), Text)
         elif f.type in ("datetime", "date") and times_as_text:
             # As the API's JSON writes them (ISO 8601 with the offset).
-            c = func.to_jsonb(c).op("#>>")(literal("{}", Text))
+            c = func.jsonb_build_array(c).op("->>")(literal_column("0"))
         elif f.type == "datetime":
             c = cast(func.floor(func.extract("epoch", c) * 1000), BigInteger)
         elif f.type == "date":
