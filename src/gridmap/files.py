@@ -20,7 +20,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import pyogrio
 import shapely
 from pyproj import CRS
 
@@ -212,8 +211,12 @@ def write_stream(
         with_geo = schema.with_metadata({b"geo": _geo_metadata(crs, geometry_type)})
         with pq.ParquetWriter(path, with_geo, compression="zstd") as writer:
             for batch in batches:
-                writer.write_batch(batch.replace_schema_metadata(with_geo.metadata))
+                writer.write_batch(
+                    batch.replace_schema_metadata(with_geo.metadata), row_group_size=batch.num_rows
+                )
         return path
+    import pyogrio  # GDAL: only the formats it writes wait for it to load
+
     wkt = file_crs(crs).to_wkt()
     names = shp_names(schema.names[:-1]) if fmt == "shp" else {}
     if names:
@@ -288,6 +291,8 @@ def read_file(path: Path, *, crs: str | None = None) -> tuple[gpd.GeoDataFrame, 
             f"cannot read {path.name}: gridmap reads {', '.join(READABLE)} "
             "(a Shapefile as a .zip of its parts, or the .shp beside them)"
         )
+    import pyogrio
+
     source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
     try:
         layers = pyogrio.list_layers(source)

@@ -46,7 +46,7 @@ PLACE_MASKED = {
 }
 
 # How much CSV text PostgreSQL's COPY hands to one Arrow batch (so memory is that of a batch).
-BLOCK = 1 << 22
+BLOCK = 1 << 21
 
 
 def layer_of(name: str) -> layers.Layer:
