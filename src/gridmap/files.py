@@ -115,7 +115,7 @@ def shp_names(names: Sequence[str]) -> dict[str, str]:
 
     Examples
     --------
-    >>> names = shp_names(["community_code", "reporter_phone", "reporter_name", "id"])
+    >>> names = shp_names(["community_code", "reporter_phone", "reporter_photo", "id"])
     >>> list(names.values())
     ['comm_code', 'reporter_p', 'reporter_1', 'id']
     """
