@@ -63,7 +63,7 @@ def test_landing_and_conformance(ogc: TestClient) -> None:
     body = ogc.get("/ogc").json()
     rels = {link["rel"]: link["href"] for link in body["links"]}
     assert {"self", "service-desc", "service-doc", "conformance", "data"} <= set(rels)
-    assert rels["service-desc"].endswith("/openapi.json")
+    assert rels["service-desc"].endswith("/ogc/api")
     assert ogc.get(rels["service-desc"]).status_code == 200
     conf = ogc.get("/ogc/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
