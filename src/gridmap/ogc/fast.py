@@ -85,6 +85,8 @@ class Pool:
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._open = 0
         self._free: asyncio.Condition | None = None
+        # Statements answered (a figure for tests and monitoring).
+        self.answered = 0
 
     async def _get(self) -> psycopg.AsyncConnection[Any]:
         if self._free is None:
@@ -128,6 +130,7 @@ class Pool:
         async with self._free:
             self._idle.append(conn)
             self._free.notify()
+        self.answered += 1
         return row
 
     async def close(self) -> None:
@@ -199,7 +202,7 @@ def page_sql(
         func.count(),
         func.coalesce(
             func.string_agg(
-                postgresql.aggregate_order_by(feature, chosen.c[layer.id_field]), literal(",")
+                feature, postgresql.aggregate_order_by(literal(","), chosen.c[layer.id_field])
             ),
             "",
         ),
@@ -208,16 +211,16 @@ def page_sql(
 
 
 @lru_cache(maxsize=len(FAST) * 2)
-def item_sql(layer_id: str, flip: bool) -> str:
-    """The statement of one feature's text by its id (parameter ``key``)."""
+def item_sql(layer_id: str, flip: bool) -> tuple[str, dict[str, Any]]:
+    """The statement of one feature's text by its id (parameter ``key``) and its fixed
+    parameters."""
     layer = layers.LAYERS[layer_id]
     id_field = layer.by_name[layer.id_field]
     key = bindparam("key", type_=Integer if id_field.type == "integer" else String)
     chosen = (
         layers.rows(layer, ANONYMOUS, where=[id_field.column == key]).limit(1).subquery("chosen")
     )
-    sql, _ = _compile(select(_feature_text(chosen, layer, flip)).select_from(chosen))
-    return sql
+    return _compile(select(_feature_text(chosen, layer, flip)).select_from(chosen))
 
 
 class OgcFastPath:
@@ -305,7 +308,8 @@ class OgcFastPath:
             if not feature_id.isdigit() or len(feature_id) > 18:
                 return None
             key = int(feature_id)
-        row = await pool.fetch(item_sql(layer_id, flip), {"key": key})
+        sql, fixed = item_sql(layer_id, flip)
+        row = await pool.fetch(sql, {**fixed, "key": key})
         if row is None:
             return None
         here = f"{base}/ogc/collections/{layer.id}"
