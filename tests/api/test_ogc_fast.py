@@ -190,3 +190,21 @@ def test_masked_layers_are_never_fast(pair: tuple[TestClient, TestClient]) -> No
     _same(quick, slow, "/ogc/collections/incidents/items?limit=5")
     _same(quick, slow, "/ogc/collections/grids/items?limit=5")
     assert _calls() == before
+
+
+@pytest.mark.parametrize(
+    ("cql", "sql"),
+    [
+        ("floors = 6.0", "floors = 6"),
+        ("households > 2.5 AND 3 < floors", "households > 2.5 AND floors > 3"),
+        ("floors <> 99999999999999999999", "true"),
+    ],
+)
+def test_whole_numbers_compare_as_postgis_does(
+    pair: tuple[TestClient, TestClient], demo_engine: Engine, cql: str, sql: str
+) -> None:
+    quick, _ = pair
+    want = _ids(demo_engine, f"SELECT count(*) FROM building WHERE {sql}")[0]
+    body = quick.get("/ogc/collections/buildings/items", params={"filter": cql, "limit": 1})
+    assert body.status_code == 200, body.text
+    assert body.json()["numberMatched"] == want
