@@ -104,7 +104,9 @@ class Pool:
                 application_name="gridmap-ogc",
                 connect_timeout=5,
                 prepare_threshold=0,
-                options="-c default_transaction_read_only=on",
+                # Each statement is short and many run side by side: starting parallel
+                # workers for one costs more than it saves on a small server.
+                options="-c default_transaction_read_only=on -c max_parallel_workers_per_gather=0",
             )
         except BaseException:
             await self._lost()
