@@ -221,7 +221,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: HEAD becomes GET, the body is capped, text inputs are checked, and only
     # then may the anonymous lookup be answered from memory. The guard runs before the fast path
     # so a control character gets the same 422 there as on every route (float() would take
-    # "116.3\x1f" as 116.3); on a lookup it costs one regex search of the query string.
+    # "116.3\x1f" as 116.3); on a lookup it costs one regex search of the query string. The
+    # OGC fast path sits innermost, behind the same guard.
     if settings.api.ogc_fast_path:
         app.add_middleware(OgcFastPath)
     if settings.api.live_lookup:

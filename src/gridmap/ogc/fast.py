@@ -46,7 +46,6 @@ from gridmap.api.ogc import (
     _offset,
 )
 from gridmap.auth import ANONYMOUS
-from gridmap.errors import GridmapError
 from gridmap.fastpath import _principal
 from gridmap.ogc import crs as ogc_crs
 from gridmap.ogc.cql import compile_filter
@@ -242,7 +241,9 @@ class OgcFastPath:
             return
         try:
             answer = await self.answer(scope, found.group(1), found.group(2))
-        except (GridmapError, psycopg.Error, OSError, ValueError, KeyError):
+        except Exception:
+            # Whatever the fast path cannot answer (a refusal, a database away) the route
+            # answers, canonically, from scratch.
             answer = None
         if answer is None:
             await self.app(scope, receive, send)
