@@ -1,14 +1,17 @@
-"""Vector tiles of a 200,000-building layer over HTTP, next to the bare ST_AsMVT query (the floor).
+"""Vector tiles of a 200,000-building layer over HTTP, next to the bare query (the floor) and the
+ungeneralised query a generic tile server runs.
 
-Run: ``.venv/bin/python bench/tiles.py [--tiles 150]``
+Run: ``.venv/bin/python bench/tiles.py [--tiles 150] [--edits 10]``
 
 It loads the demo data set into a database of its own, adds 200,000 reproducible buildings (small
-rectangles over a 12 × 12 km square around the demo district), starts ``gridmap serve`` on
-loopback, and for zooms 13 to 16 fetches ``--tiles`` random tiles of the square with keep-alive
-(``/tiles/buildings/{z}/{x}/{y}.mvt``), after one warm-up pass, timing each from request to last
-byte. The same tiles are then made by the same query sent straight to the database
-(``ST_AsMVTGeom`` + ``ST_AsMVT`` over the GiST index, no HTTP): the floor any tile server
-stands on.
+rectangles over a 12 × 12 km square around the demo district), builds the generalised copies
+(timed), starts ``gridmap serve`` on loopback, and for zooms 12 to 16 fetches ``--tiles`` random
+tiles of the square with keep-alive (``/tiles/buildings/{z}/{x}/{y}.mvt``), after one warm-up
+pass, timing each from request to last byte. The same tiles are then made by gridmap's query sent
+straight to the database (no HTTP: the floor), and by the ungeneralised query (every building as
+stored, ``ST_AsMVTGeom`` + ``ST_AsMVT`` over the GiST index: what a user of a generic tile server
+such as Martin or pg_tileserv gets). Last, ``--edits`` times moving one building and fetching
+the new TileJSON and the z13 tile holding it (the copy's cells are rebuilt before that answer).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def main() -> None:
     """Build the layer, time tiles over HTTP and in the database, print both."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiles", type=int, default=150, help="tiles per zoom")
+    ap.add_argument("--edits", type=int, default=10, help="edits timed for freshness")
     args = ap.parse_args()
     settings = Settings()
     rng = np.random.default_rng(20261122)
@@ -84,12 +88,19 @@ def main() -> None:
             conn.execute(text("ANALYZE building"))
             total = conn.execute(text("SELECT count(*) FROM building")).scalar_one()
         tiles: dict[int, list[tuple[int, int]]] = {}
-        for z in (13, 14, 15, 16):
+        for z in (12, 13, 14, 15, 16):
             x0, y1 = tile_of(WEST, SOUTH, z)
             x1, y0 = tile_of(WEST + SIDE_LON, SOUTH + SIDE_LAT, z)
             xs = rng.integers(x0, x1 + 1, args.tiles)
             ys = rng.integers(y0, y1 + 1, args.tiles)
             tiles[z] = list(zip(xs.tolist(), ys.tolist(), strict=True))
+
+        t = time.perf_counter()
+        with Session(engine) as session:
+            q.refresh(session, "buildings")
+            session.commit()
+        build_s = time.perf_counter() - t
+        print(f"copies built in {build_s:.1f} s", flush=True)
 
         env = {**os.environ, "DATABASE_URL": url}
         server = subprocess.Popen(
@@ -122,31 +133,77 @@ def main() -> None:
                         if not warm:
                             http_times.setdefault(z, []).append(time.perf_counter() - t)
                             sizes.setdefault(z, []).append(len(body))
+            edit_times: list[float] = []
+            for k in range(args.edits):
+                lon = WEST + SIDE_LON * (0.1 + 0.8 * k / max(args.edits, 1))
+                lat = SOUTH + SIDE_LAT / 2
+                with engine.begin() as conn:
+                    conn.execute(
+                        text(
+                            "UPDATE building SET geom = ST_MakeEnvelope(:x, :y, :x + 0.0003, "
+                            ":y + 0.0002, 4326) WHERE code = :c"
+                        ),
+                        {"x": lon, "y": lat, "c": f"BENCH-{k + 1}"},
+                    )
+                x, y = tile_of(lon, lat, 13)
+                conn_http.close()
+                conn_http = http.client.HTTPConnection("127.0.0.1", PORT)
+                conn_http.request("GET", "/health")
+                conn_http.getresponse().read()
+                t = time.perf_counter()
+                conn_http.request("GET", "/tiles/buildings.json")
+                v = json.loads(conn_http.getresponse().read())["data_version"]
+                conn_http.request("GET", f"/tiles/buildings/13/{x}/{y}.mvt?v={v}")
+                conn_http.getresponse().read()
+                edit_times.append(time.perf_counter() - t)
             conn_http.close()
         finally:
             server.terminate()
             server.wait(timeout=10)
 
         db_times: dict[int, list[float]] = {}
+        raw_times: dict[int, list[float]] = {}
+        raw_sizes: dict[int, list[int]] = {}
         with Session(engine) as session:
             for z, zt in tiles.items():
                 for x, y in zt:
                     t = time.perf_counter()
                     q.tile(session, layer="buildings", z=z, x=x, y=y)
                     db_times.setdefault(z, []).append(time.perf_counter() - t)
+                    t = time.perf_counter()
+                    raw = q.raw_tile(session, layer="buildings", z=z, x=x, y=y)
+                    raw_times.setdefault(z, []).append(time.perf_counter() - t)
+                    raw_sizes.setdefault(z, []).append(len(raw))
         engine.dispose()
 
     print(
         f"{total:,} buildings ({BUILDINGS:,} generated over a 12 x 12 km square), "
-        f"{args.tiles} random tiles per zoom, keep-alive, warm cache"
+        f"{args.tiles} random tiles per zoom, keep-alive, warm cache; "
+        f"copies for z{q.BUILDING_COPY_ZOOMS[0]}-z{q.BUILDING_COPY_ZOOMS[-1]} built in "
+        f"{build_s:.1f} s"
     )
-    print("  zoom   tile KiB (median)   HTTP p50   HTTP p99   query p50   query p99   HTTP/query")
+    print(
+        "         gridmap over HTTP                      | bare query (floor) | "
+        "ungeneralised query                | ratio"
+    )
+    print(
+        "  zoom   KiB med  KiB max    p50 ms    p99 ms  |   p50 ms   p99 ms  |  KiB med    p50 ms"
+        "    p99 ms  | time  size"
+    )
     for z in tiles:
-        h, d = http_times[z], db_times[z]
+        h, d, r = http_times[z], db_times[z], raw_times[z]
+        size, raw_size = statistics.median(sizes[z]) / 1024, statistics.median(raw_sizes[z]) / 1024
         print(
-            f"  z{z}   {statistics.median(sizes[z]) / 1024:16.1f}   {pct(h, 50):6.1f} ms"
-            f"  {pct(h, 99):6.1f} ms   {pct(d, 50):6.1f} ms   {pct(d, 99):6.1f} ms"
-            f"   {pct(h, 50) / pct(d, 50):8.2f}x"
+            f"  z{z:<4} {size:8.1f} {max(sizes[z]) / 1024:8.1f} {pct(h, 50):9.1f} {pct(h, 99):9.1f}"
+            f"  | {pct(d, 50):8.1f} {pct(d, 99):8.1f}  | {raw_size:8.1f} {pct(r, 50):9.1f}"
+            f" {pct(r, 99):9.1f}  | {pct(r, 50) / pct(h, 50):4.1f}x"
+            f" {raw_size / max(size, 0.001):4.1f}x"
+        )
+    if edit_times:
+        print(
+            f"  after moving one building: new TileJSON + its z13 tile in "
+            f"p50 {pct(edit_times, 50):.1f} ms, max {max(edit_times) * 1000:.1f} ms "
+            f"({len(edit_times)} edits)"
         )
 
 

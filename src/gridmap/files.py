@@ -14,20 +14,20 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-import geopandas as gpd
-import pyogrio
 import shapely
 from pyproj import CRS
 
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import from_wgs84_array, normalize_crs, to_wgs84_array
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 Format = Literal["geojson", "gpkg", "shp", "fgb", "parquet"]
 FORMATS: tuple[Format, ...] = ("geojson", "gpkg", "shp", "fgb", "parquet")
@@ -115,7 +115,7 @@ def shp_names(names: Sequence[str]) -> dict[str, str]:
 
     Examples
     --------
-    >>> names = shp_names(["community_code", "reporter_phone", "reporter_name", "id"])
+    >>> names = shp_names(["community_code", "reporter_phone", "reporter_photo", "id"])
     >>> list(names.values())
     ['comm_code', 'reporter_p', 'reporter_1', 'id']
     """
@@ -146,43 +146,13 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime | date) else value
 
 
-def _column(values: list[Any], kind: FieldType, arrow: pa.DataType) -> pa.Array:
-    """Values as JSON gives them (times as ISO 8601 text) as an Arrow column of ``arrow``."""
-    if kind == "json":
-        return pa.array(
-            [None if v is None else json.dumps(v, ensure_ascii=False) for v in values], pa.string()
-        )
-    if kind in ("datetime", "date"):
-        text = pa.array([None if v is None else str(_iso(v)) for v in values], pa.string())
-        if arrow == pa.string():
-            return text
-        if kind == "date":
-            return pc.cast(text, pa.date32())
-        # Milliseconds: what GeoPackage, FlatGeobuf and GDAL's DateTime hold.
-        return pc.cast(pc.cast(text, pa.timestamp("us", tz="UTC")), arrow, safe=False)
-    if kind == "string":
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
-    return pa.array(values, arrow)
-
-
-def record_batch(
-    schema: pa.Schema,
-    rows: Sequence[dict[str, Any]],
-    wkb: Sequence[bytes | None],
-    *,
-    kinds: Sequence[FieldType],
-    crs: str,
-) -> pa.RecordBatch:
-    """One batch of rows (properties as JSON values; WGS 84 WKB geometries, moved to ``crs``)."""
-    columns = [
-        _column([r.get(f.name) for r in rows], kind, f.type)
-        for f, kind in zip(list(schema)[:-1], kinds, strict=True)
-    ]
-    if crs == "GCJ-02":
-        geoms = _move(shapely.from_wkb(list(wkb)), crs)
-        wkb = list(shapely.to_wkb(geoms))
-    columns.append(pa.array(wkb, pa.binary()))
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+def moved_wkb(wkb: pa.Array, crs: str) -> pa.Array:
+    """A column of WGS 84 WKB geometries in ``crs`` (EPSG:4326 and EPSG:4490 share their
+    coordinates; GCJ-02 is moved by its published offset, all rows at once)."""
+    if crs != "GCJ-02":
+        return wkb
+    geoms = _move(shapely.from_wkb(wkb.to_numpy(zero_copy_only=False)), crs)
+    return pa.array(shapely.to_wkb(geoms), pa.binary())
 
 
 def geojson_chunks(batches: Iterable[pa.RecordBatch], *, crs: str, name: str) -> Iterator[bytes]:
@@ -241,8 +211,12 @@ def write_stream(
         with_geo = schema.with_metadata({b"geo": _geo_metadata(crs, geometry_type)})
         with pq.ParquetWriter(path, with_geo, compression="zstd") as writer:
             for batch in batches:
-                writer.write_batch(batch.replace_schema_metadata(with_geo.metadata))
+                writer.write_batch(
+                    batch.replace_schema_metadata(with_geo.metadata), row_group_size=batch.num_rows
+                )
         return path
+    import pyogrio  # GDAL: only the formats it writes wait for it to load
+
     wkt = file_crs(crs).to_wkt()
     names = shp_names(schema.names[:-1]) if fmt == "shp" else {}
     if names:
@@ -317,6 +291,8 @@ def read_file(path: Path, *, crs: str | None = None) -> tuple[gpd.GeoDataFrame, 
             f"cannot read {path.name}: gridmap reads {', '.join(READABLE)} "
             "(a Shapefile as a .zip of its parts, or the .shp beside them)"
         )
+    import pyogrio
+
     source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
     try:
         layers = pyogrio.list_layers(source)

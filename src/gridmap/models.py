@@ -1070,3 +1070,59 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(Text)
+
+
+class TileCopy(Base):
+    """A generalised copy of a tiled layer (``tile_shape``): the layer version it was built from."""
+
+    __tablename__ = "tile_copy"
+
+    layer: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TileDirty(Base):
+    """A part of a tiled layer changed since its copy was built (a box in lon/lat; NULL: all of it),
+    written by the layer's triggers in the changing transaction."""
+
+    __tablename__ = "tile_dirty"
+    __table_args__ = (Index("tile_dirty_layer_idx", "layer"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(String(16))
+    west: Mapped[float | None] = mapped_column(Float)
+    south: Mapped[float | None] = mapped_column(Float)
+    east: Mapped[float | None] = mapped_column(Float)
+    north: Mapped[float | None] = mapped_column(Float)
+
+
+class TileShape(Base):
+    """One feature of a generalised copy at one zoom: a simplified grid or region, a building, or
+    the buildings of one pixel cell merged (``count`` of them); ``props``: its tile properties."""
+
+    __tablename__ = "tile_shape"
+    __table_args__ = (
+        CheckConstraint("count >= 1", name="tile_shape_count_positive"),
+        Index("tile_shape_geom_gist", "geom", postgresql_using="gist"),
+        Index("tile_shape_cell_idx", "layer", "zoom", "cell"),
+        # One spatial index per building copy: a tile's box then finds only its zoom's features.
+        *(
+            Index(
+                f"tile_shape_buildings_{z}_gist",
+                "geom",
+                postgresql_using="gist",
+                postgresql_where=text(f"layer = 'buildings' AND zoom = {z}"),
+            )
+            for z in (12, 13, 14)
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    layer: Mapped[str] = mapped_column(String(16))
+    zoom: Mapped[int] = mapped_column(Integer)
+    # The pixel cell of the feature's centre at ``zoom`` (column * cells per row + row).
+    cell: Mapped[int | None] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer, server_default="1")
+    props: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    geom: Mapped[Any] = mapped_column(_geom("GEOMETRY"))

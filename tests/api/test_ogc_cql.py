@@ -332,6 +332,9 @@ BAD = [
     ),
     ("S_INTERSECTS(geometry, POINT(190 40))", "out of range"),
     ("S_INTERSECTS(geometry, BBOX(116.35, 40.0, 116.34, 40.01))", "west, south, east, north"),
+    ("INTERVAL('2020-01-01','..') IS NULL", "not an interval"),
+    ("T_AFTER(reported_at, TIMESTAMP('9999-12-31T23:59:59.999999Z'))", "out of range"),
+    ("T_AFTER(reported_at, DATE('9999-12-31'))", "out of range"),
 ]
 
 
@@ -357,6 +360,11 @@ def test_hostile_sizes_and_nesting_are_refused_not_crashed() -> None:
     assert "empty" in refusal("   ").message
     assert "filter-lang" in refusal("score = 1", "sql").message
     assert "filter-crs" in refusal("score = 1", filter_crs="EPSG:31467").message
+
+
+def test_a_nul_character_in_a_json_text_is_refused() -> None:
+    nul = '{"op": "=", "args": [{"property": "severity"}, "a\\u0000b"]}'
+    assert "NUL" in refusal(nul, "cql2-json").message
 
 
 def test_nan_and_infinity_are_refused() -> None:

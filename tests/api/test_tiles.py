@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import mapbox_vector_tile
 import pytest
@@ -108,25 +109,31 @@ def test_bad_tiles_are_refused(client: TestClient, path: str) -> None:
     assert "detail" in r.json()
 
 
-def test_buildings_smaller_than_a_pixel_are_left_out_at_low_zoom(
+def test_small_buildings_are_merged_with_their_count_at_low_zoom(
     client: TestClient, db: Session
 ) -> None:
     two_grids(db)
     # A 3 m shed and a 60 m block, side by side.
     db.execute(
         text(
-            "INSERT INTO building (code, households, geom) VALUES "
-            "('SHED-1', 0, ST_MakeEnvelope(116.34200, 40.00500, 116.34203, 40.00503, 4326)), "
-            "('BLOCK-1', 40, ST_MakeEnvelope(116.34300, 40.00500, 116.34370, 40.00555, 4326))"
+            "INSERT INTO building (code, households, floors, geom) VALUES "
+            "('SHED-1', 0, 1, ST_MakeEnvelope(116.34200, 40.00500, 116.34203, 40.00503, 4326)), "
+            "('BLOCK-1', 40, 6, ST_MakeEnvelope(116.34300, 40.00500, 116.34370, 40.00555, 4326))"
         )
     )
 
-    def codes(z: int) -> set[str]:
+    def features(z: int) -> list[dict[str, Any]]:
         x, y = _tile_of(116.3425, 40.0052, z)
         tile = mapbox_vector_tile.decode(client.get(f"/tiles/buildings/{z}/{x}/{y}.mvt").content)
-        return {
-            f["properties"]["code"] for f in tile.get("buildings", {"features": []})["features"]
-        }
+        found: list[dict[str, Any]] = tile.get("buildings", {"features": []})["features"]
+        return found
 
-    assert codes(13) == {"BLOCK-1"}
-    assert codes(15) == {"SHED-1", "BLOCK-1"}
+    # At z13 the shed is under a pixel: it is a merged box that counts it, without its code.
+    low = features(13)
+    assert sorted(str(f["properties"].get("code")) for f in low) == ["BLOCK-1", "None"]
+    shed = next(f for f in low if "code" not in f["properties"])
+    assert shed["properties"] == {"count": 1, "households": 0, "floors": 1}
+    block = next(f for f in low if f["properties"].get("code") == "BLOCK-1")
+    assert block["properties"]["count"] == 1 and block["properties"]["floors"] == 6
+    # From z15 on every building is itself.
+    assert {f["properties"]["code"] for f in features(15)} == {"SHED-1", "BLOCK-1"}

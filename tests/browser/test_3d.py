@@ -112,6 +112,9 @@ def test_the_view_opens_offline_on_gridmaps_own_tiles_and_glyphs(view: Watched) 
     # Grid codes are drawn as labels from those glyphs.
     labels = rendered(page, "grids-label")
     assert any(p["code"].startswith("110108010") for p in labels)
+    # Each grid is labelled once, however many tiles it spans.
+    codes = [p["code"] for p in labels]
+    assert len(codes) == len(set(codes)), sorted(c for c in codes if codes.count(c) > 1)
 
 
 def test_buildings_are_raised_by_their_floors(view: Watched, live: Live) -> None:
@@ -268,3 +271,15 @@ def test_the_language_switch_changes_every_word(view: Watched) -> None:
     page.get_by_role("button", name="中文").click()
     assert "图例" in page.inner_text("#legend")
     assert view.errors == []
+
+
+def test_the_flat_map_links_to_the_view(webgl_browser: Browser, live: Live) -> None:
+    context = webgl_browser.new_context(viewport={"width": 1200, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live.base + "/")
+    link = page.get_by_role("link", name="三维视图")
+    link.click()
+    page.wait_for_url("**/3d")
+    page.wait_for_selector("body[data-ready='true']", timeout=60_000)
+    assert page.inner_text("#region-title").startswith("学院路街道")
+    context.close()

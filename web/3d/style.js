@@ -81,7 +81,7 @@ export function style3d(origin, tiles, by) {
         },
       },
       {
-        id: "grids-label", type: "symbol", source: "grids", "source-layer": "grids",
+        id: "grids-label", type: "symbol", source: "grids", "source-layer": "grid_labels",
         minzoom: 13,
         layout: {
           "text-field": ["step", ["zoom"], ["get", "code"], 16, ["format", ["get", "name"], {}, "\n", {}, ["get", "code"], { "font-scale": 0.8 }]],

@@ -31,6 +31,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     409: {},
     412: {},
     428: {},
+    413: {},
 }
 _FEATURE_SCHEMA = {"$ref": "#/components/schemas/GridFeature"}
 FEATURE_BODY = {

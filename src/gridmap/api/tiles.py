@@ -1,4 +1,5 @@
-"""gridmap.api.tiles: vector tiles of buildings, grids and incidents, and their TileJSON."""
+"""gridmap.api.tiles: vector tiles of regions, grids, buildings, incidents and roads, one layer or
+all of them in one tile, and their TileJSON."""
 
 from __future__ import annotations
 
@@ -12,19 +13,22 @@ from gridmap.responses import MVTResponse
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 
-Layer = Literal["buildings", "grids", "incidents", "roads"]
+Layer = Literal["all", "regions", "grids", "buildings", "incidents", "roads"]
 
 
-@router.get("/{layer}.json", summary="TileJSON of a layer (its tile URL carries the version)")
+@router.get(
+    "/{layer}.json", summary="TileJSON of a layer, or of all (its tile URL carries the version)"
+)
 def tilejson(request: Request, session: SessionDep, layer: Layer) -> dict[str, Any]:
-    """TileJSON 3.0.0; fetch it again after an edit to get tile URLs of the new version."""
+    """TileJSON 3.0.0 with each layer's fields; fetch it again after an edit to get tile URLs of
+    the new version. ``all`` lists every layer, served together in one tile."""
     return q.tilejson(session, layer=layer, base_url=str(request.base_url))
 
 
 @router.get(
     "/{layer}/{z}/{x}/{y}.mvt",
     response_class=MVTResponse,
-    summary="One vector tile (ST_AsMVT)",
+    summary="One vector tile (ST_AsMVT); all: every layer in one tile",
 )
 def tile(
     session: SessionDep,
@@ -32,10 +36,15 @@ def tile(
     z: Annotated[int, Path(ge=0, le=q.MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
-    v: Annotated[int | None, Query(ge=0, description="the layer version of TileJSON")] = None,
+    v: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="the layer version of TileJSON")
+    ] = None,
 ) -> MVTResponse:
     """A tile of ``layer``; with the current ``v`` it may be cached for good, else not at all."""
-    data = q.tile(session, layer=layer, z=z, x=x, y=y)
-    current = v is not None and v == q.version(session, layer)
+    if layer == "all":
+        data = q.all_tile(session, z=z, x=x, y=y)
+    else:
+        data = q.tile(session, layer=layer, z=z, x=x, y=y)
+    current = v is not None and v == q.current_version(session, layer)
     cache = "public, max-age=31536000, immutable" if current else "no-cache"
     return MVTResponse(content=data, headers={"Cache-Control": cache})

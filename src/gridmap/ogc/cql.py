@@ -243,6 +243,11 @@ def compile_filter(
     except BadFilter as exc:
         exc.extra.setdefault("where", "filter")
         raise
+    except OverflowError:
+        # A time at the very end of the calendar, moved by a day or a microsecond.
+        raise BadFilter(
+            "a time in the filter is out of range (the last is 9999-12-30)", where="filter"
+        ) from None
     if value.kind != "boolean":
         raise BadFilter(
             "the filter is not a condition (true or false for each feature)", where="filter"
@@ -292,6 +297,8 @@ class _Compiler:
                 raise BadFilter("numbers in a filter must be finite (not NaN or infinity)")
             return _Value(sa.literal(node), "number", node, True)
         if isinstance(node, str):
+            if "\x00" in node:
+                raise BadFilter("a text in the filter holds a NUL character", where="filter")
             return _Value(sa.literal(node, sa.String), "string", node, True)
         if isinstance(node, list):
             raise BadFilter("a list stands only after IN", where="filter")
@@ -442,6 +449,8 @@ class _Compiler:
         if op in ("isnull", "isNull"):
             self.arity("IS NULL", args, 1)
             operand = self.value(args[0], depth + 1)
+            if operand.sql is None or operand.kind == "interval":
+                raise BadFilter("IS NULL asks about a property or a value, not an interval")
             return _Value(operand.sql.is_(None), "boolean")
         if op in COMPARISONS:
             self.arity(op, args, 2)

@@ -4,6 +4,9 @@ import { isGcj02 } from "../view.js";
 
 const ROAD_WIDTH = { primary: 3, secondary: 2.5, tertiary: 2, trunk: 3, motorway: 3.5, residential: 1.5 };
 const BUILDING = { weight: 0.5, color: "#8d6e63", fill: true, fillColor: "#d7ccc8", fillOpacity: 0.8 };
+// Below z15 buildings under a few pixels come as one box per pixel cell (count: how many).
+const MERGED = { weight: 0, fill: true, fillColor: "#bcaaa4", fillOpacity: 0.6 };
+const buildingStyle = (p) => (p.count > 1 ? MERGED : BUILDING);
 
 /** A VectorGrid layer of a tile set described by its TileJSON, styled per source layer. */
 function vectorTiles(meta, styles, extra) {
@@ -30,7 +33,7 @@ export function buildingTiles(map, onAdd) {
     const meta = await apiOr("/tiles/buildings.json", null);
     if (!meta || isGcj02()) return;
     if (layer) { layer.setUrl(meta.tiles[0]); return; }
-    layer = vectorTiles(meta, { buildings: BUILDING });
+    layer = vectorTiles(meta, { buildings: buildingStyle });
     onAdd(layer);
     layer.addTo(map);
   };
