@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -28,7 +29,18 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import psycopg
-from sqlalchemy import Float, Integer, String, bindparam, func, literal, make_url, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    make_url,
+    null,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.requests import Request
@@ -174,10 +186,12 @@ def page_sql(
     equal: tuple[tuple[str, str], ...],
     filter_: tuple[str, str, str | None] | None,
     datetime_: str | None,
+    counted: bool = True,
 ) -> tuple[str, dict[str, Any]]:
-    """The statement of a page (matched, returned, the features' text joined by commas) and
-    its fixed parameters; ``w s e n limit offset`` are given with each request. Raises
-    :class:`GridmapError` for what the route would refuse."""
+    """The statement of a page (matched — NULL unless ``counted`` —, returned, the features'
+    text joined by commas, the layer's change version and whether the statement's snapshot saw
+    no writer in progress) and its fixed parameters; ``w s e n limit offset`` are given with
+    each request. Raises :class:`GridmapError` for what the route would refuse."""
     layer = layers.LAYERS[layer_id]
     where: list[Any] = [_equals(layer.queryables[name], value) for name, value in equal]
     if filter_ is not None:
@@ -190,7 +204,9 @@ def page_sql(
     box: Any = None
     if boxed:
         box = tuple(bindparam(k, type_=Float) for k in ("w", "s", "e", "n"))
-    matched = layers.count(layer, ANONYMOUS, bbox=box, where=where).scalar_subquery()
+    matched: Any = null()
+    if counted:
+        matched = layers.count(layer, ANONYMOUS, bbox=box, where=where).scalar_subquery()
     chosen = (
         layers.rows(layer, ANONYMOUS, bbox=box, where=where)
         .limit(bindparam("limit", type_=Integer))
@@ -207,8 +223,23 @@ def page_sql(
             ),
             "",
         ),
+        _version(layer_id),
+        literal_column("cardinality(array(SELECT pg_snapshot_xip(pg_current_snapshot()))) = 0"),
     ).select_from(chosen)
     return _compile(stmt)
+
+
+# The sequences a statement-level trigger bumps at every write to a layer's table (the vector
+# tiles' versions, migrations 0006 and 0014).
+VERSIONS = {"buildings": "tiles_buildings_version", "regions": "tiles_regions_version"}
+
+
+def _version(layer_id: str) -> Any:
+    """SQL: the layer's change version now (NULL for a layer without one)."""
+    sequence = VERSIONS.get(layer_id)
+    if sequence is None:
+        return null()
+    return literal_column(f"(SELECT last_value * 2 + is_called::int FROM {sequence})")
 
 
 @lru_cache(maxsize=len(FAST) * 2)
@@ -229,6 +260,7 @@ class OgcFastPath:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.counts = Counts()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a plain items request of a fast layer, or pass the request on."""
@@ -360,16 +392,29 @@ class OgcFastPath:
         elif "bbox-crs" in params:
             ogc_crs.parse(params["bbox-crs"], base, what="bbox-crs")
         size, skip = _limit(params.get("limit")), _offset(params.get("offset"))
-        sql, fixed = page_sql(
-            layer_id, flip, box is not None, tuple(sorted(equal)), filter_, params.get("datetime")
-        )
+        shape = (layer_id, box is not None, tuple(sorted(equal)), filter_, params.get("datetime"))
+        key = (shape, box)
+        version = None
+        known = None
+        if layer_id in VERSIONS:
+            version = await pool.fetch(_VERSION_SQL[layer_id], {})
+            known = self.counts.get(key, version)
+        sql, fixed = page_sql(layer_id, flip, *shape[1:], counted=known is None)
         values = dict(fixed, limit=size, offset=skip)
         if box is not None:
             values.update(zip(("w", "s", "e", "n"), box, strict=True))
         row = await pool.fetch(sql, values)
         if row is None:
             return None
-        matched, returned, features = int(row[0]), int(row[1]), str(row[2])
+        returned, features = int(row[1]), str(row[2])
+        if known is None:
+            matched = int(row[0])
+            # Kept only when no write to the layer can be missing from this count: the version
+            # did not move while it was made and no writer was in progress when it began.
+            if version is not None and row[3] == version[0] and row[4]:
+                self.counts.put(key, version, matched)
+        else:
+            matched = known
         here = f"{base}/ogc/collections/{layer.id}/items"
         query = _Params(pairs)
         links = [_link(here, query, "self", skip)]
@@ -384,6 +429,38 @@ class OgcFastPath:
         )
         tail = '],"links":' + _dump(links) + "}"
         return [crs_header], head.encode() + features.encode() + tail.encode()
+
+
+_VERSION_SQL = {
+    layer_id: f"SELECT last_value * 2 + is_called::int FROM {sequence}"
+    for layer_id, sequence in VERSIONS.items()
+}
+
+
+class Counts:
+    """``numberMatched`` of recent queries, each with the version of its layer it was counted
+    at: a write to the layer's table bumps the version, and the count is made again."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._known: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+
+    def get(self, key: Any, version: Any) -> int | None:
+        """The count of ``key`` at ``version`` (a row of the version statement), if known."""
+        if version is None:
+            return None
+        found = self._known.get(key)
+        if found is None or found[0] != version[0]:
+            return None
+        self._known.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Any, version: Any, matched: int) -> None:
+        """Keep ``matched`` as the count of ``key`` at ``version``."""
+        self._known[key] = (version[0], matched)
+        self._known.move_to_end(key)
+        while len(self._known) > self.size:
+            self._known.popitem(last=False)
 
 
 class _Params:
