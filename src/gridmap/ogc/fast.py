@@ -6,10 +6,10 @@ unmasked (regions, buildings, service centres and circles, Party organisations),
 EPSG:4326 or EPSG:4490, are answered here: one prepared statement on an asynchronous connection
 counts the matches and has PostgreSQL write every feature as JSON text, which is sent as it
 comes, inside the page's envelope. A query's count is kept (:class:`Counts`) until a write to
-its layer's table bumps the layer's version, so paging through a filter counts it once. The statement is built from the same :mod:`gridmap.layers`
-selects and the same parameter readers as the route (:mod:`gridmap.api.ogc`), so the features,
-counts and links are the route's; only the work of routing, sessions and of parsing and
-re-writing JSON in Python is skipped.
+its layer's table bumps the layer's version, so paging through a filter counts it once. The
+statement is built from the same :mod:`gridmap.layers` selects and the same parameter readers
+as the route (:mod:`gridmap.api.ogc`), so the features, counts and links are the route's; only
+the work of routing, sessions and of parsing and re-writing JSON in Python is skipped.
 
 Anything else — another layer, a token this process does not hold, a parameter the route
 would refuse, an id that is not there, a database that does not answer — passes through to
