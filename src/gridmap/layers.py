@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import Label
 
-from gridmap.auth import Principal
+from gridmap.auth import ANONYMOUS, Principal
 from gridmap.errors import Forbidden, Unauthorized
 from gridmap.models import (
     Building,
@@ -154,6 +154,18 @@ class Layer:
     def queryables(self) -> dict[str, Field]:
         """The fields a caller may filter and sort on (never personal data)."""
         return {f.name: f for f in self.fields if not f.personal}
+
+    @property
+    def same_for_everyone(self) -> bool:
+        """Whether every caller who may read the layer sees the same features: readable by
+        everyone, no personal field, no scope, no mask, one version per feature."""
+        return (
+            self.readers is None
+            and self.masker is _no_mask
+            and not any(f.personal for f in self.fields)
+            and not self.versioned
+            and not self.scope(ANONYMOUS)
+        )
 
     @property
     def id_column(self) -> ColumnElement[Any]:

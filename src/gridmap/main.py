@@ -38,6 +38,8 @@ from gridmap.head import HeadAsGet
 from gridmap.live import LiveGrids
 from gridmap.middleware import BodyLimit
 from gridmap.ogc.errors import ogc_error
+from gridmap.ogc.fast import OgcFastPath
+from gridmap.ogc.fast import Pool as OgcPool
 from gridmap.scheduler import PoolWindow
 from gridmap.settings import Settings, get_settings
 
@@ -192,9 +194,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.pool_window = pool
         pool.start()
+        if settings.api.ogc_fast_path:
+            app.state.ogc_pool = OgcPool(url, size=settings.db.pool_size)
         try:
             yield
         finally:
+            if settings.api.ogc_fast_path:
+                await app.state.ogc_pool.close()
             # A run in progress ends within the connect timeout; the thread is a daemon anyway.
             pool.stop(timeout=10)
             live.stop()
@@ -215,7 +221,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: HEAD becomes GET, the body is capped, text inputs are checked, and only
     # then may the anonymous lookup be answered from memory. The guard runs before the fast path
     # so a control character gets the same 422 there as on every route (float() would take
-    # "116.3\x1f" as 116.3); on a lookup it costs one regex search of the query string.
+    # "116.3\x1f" as 116.3); on a lookup it costs one regex search of the query string. The
+    # OGC fast path sits innermost, behind the same guard.
+    if settings.api.ogc_fast_path:
+        app.add_middleware(OgcFastPath)
     if settings.api.live_lookup:
         app.add_middleware(LookupFastPath)
     app.add_middleware(InputGuard)

@@ -154,6 +154,8 @@ class ApiSettings(BaseSettings):
 
     # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
     live_lookup: bool = True
+    # Answer /ogc items of layers without personal data before FastAPI (gridmap.ogc.fast).
+    ogc_fast_path: bool = True
     # A server keeps the principal of each token it has seen this long, so a token costs a
     # request no database work: a token revoked elsewhere stops working within this time (0:
     # read every token from the database at each request).

@@ -63,7 +63,7 @@ def test_landing_and_conformance(ogc: TestClient) -> None:
     body = ogc.get("/ogc").json()
     rels = {link["rel"]: link["href"] for link in body["links"]}
     assert {"self", "service-desc", "service-doc", "conformance", "data"} <= set(rels)
-    assert rels["service-desc"].endswith("/openapi.json")
+    assert rels["service-desc"].endswith("/ogc/api")
     assert ogc.get(rels["service-desc"]).status_code == 200
     conf = ogc.get("/ogc/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
@@ -280,3 +280,26 @@ def test_filters_in_cql2_text_json_and_gdals_cql_text(ogc: TestClient) -> None:
         ).status_code
         == 400
     )
+
+
+def test_the_ogc_openapi_offers_filters_and_queryables_only(ogc: TestClient) -> None:
+    desc = next(x for x in ogc.get("/ogc").json()["links"] if x["rel"] == "service-desc")
+    answer = ogc.get(desc["href"])
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/vnd.oai.openapi+json")
+    doc = answer.json()
+    assert doc["openapi"].startswith("3.0")
+    assert doc["servers"][0]["url"].endswith("/ogc")
+    generic = doc["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
+    lang = next(p for p in generic if p.get("name") == "filter-lang")
+    assert {"cql-text", "cql2-text", "cql2-json"} <= set(lang["schema"]["enum"])
+    for layer in layers.LAYERS.values():
+        params = doc["paths"][f"/collections/{layer.id}/items"]["get"]["parameters"]
+        names = {p["name"] for p in params}
+        assert {"filter", "filter-lang", "bbox", "limit"} <= names
+        personal = {f.name for f in layer.fields if f.personal}
+        assert not personal & names, layer.id
+        assert {n for n, f in layer.queryables.items() if f.type != "json"} <= names
+    incidents = doc["paths"]["/collections/incidents/items"]["get"]["parameters"]
+    assert "reporter_phone" not in {p["name"] for p in incidents}
+    assert ogc.get("/ogc/api?f=xml").status_code == 400

@@ -157,7 +157,6 @@ def test_ogrinfo_where_is_sent_as_a_server_filter(served: Served) -> None:
         [
             "ogrinfo",
             "-ro",
-            "-q",
             "-so",
             f"OAPIF:{served.ogc}",
             "buildings",
@@ -165,6 +164,7 @@ def test_ogrinfo_where_is_sent_as_a_server_filter(served: Served) -> None:
             "floors >= 18",
         ]
     )
+    # (ogrinfo 3.6 prints the count only without -q.)
     assert f"Feature Count: {tall}" in out
     assert any("filter" in r.query for r in served.since(mark, "/collections/buildings/items"))
 

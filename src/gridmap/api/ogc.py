@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -15,6 +15,7 @@ from gridmap.auth import ANONYMOUS
 from gridmap.dependencies import PrincipalDep, SessionDep
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.ogc import crs as ogc_crs
+from gridmap.ogc import openapi as ogc_openapi
 from gridmap.ogc.cql import compile_filter
 from gridmap.queries import feature_collection
 from gridmap.queries.grids import EXACT
@@ -53,6 +54,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    # Part 4 on grids (POST, PUT, PATCH, DELETE; see gridmap.api.ogc_write).
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ]
 _CHINA = (73.0, 18.0, 135.1, 53.6)
 _TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
@@ -68,8 +73,8 @@ _ITEM_PARAMS = {
     "filter-lang",
     "filter-crs",
 }
-_FILTER_LANGS = ("cql2-text", "cql2-json", "cql-text")
-_FORMATS = ("json", "geojson")
+_FILTER_LANGS = ogc_openapi.FILTER_LANGS
+_FORMATS = ogc_openapi.FORMATS
 
 
 class SchemaResponse(JSONResponse):
@@ -98,7 +103,9 @@ def _check_format(f: str | None) -> None:
 
 
 CollectionPath = Annotated[str, Path(max_length=40, description="a collection id")]
-Format = Annotated[str | None, Query(max_length=20, description="json (the only format)")]
+Format = Annotated[
+    Literal["json", "geojson"] | None, Query(description="json or geojson (both GeoJSON)")
+]
 
 
 @router.get("", summary="OGC API – Features landing page")
@@ -113,10 +120,10 @@ def landing(request: Request, f: Format = None) -> dict[str, Any]:
         "links": [
             {"href": f"{base}/ogc", "rel": "self", "type": "application/json", "title": "this"},
             {
-                "href": f"{base}/openapi.json",
+                "href": f"{base}/ogc/api",
                 "rel": "service-desc",
-                "type": "application/vnd.oai.openapi+json;version=3.0",
-                "title": "the OpenAPI definition",
+                "type": ogc_openapi.OPENAPI_MEDIA_TYPE,
+                "title": "the OpenAPI definition of /ogc",
             },
             {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "docs"},
             {
@@ -133,6 +140,20 @@ def landing(request: Request, f: Format = None) -> dict[str, Any]:
             },
         ],
     }
+
+
+class OpenAPIResponse(JSONResponse):
+    """An OpenAPI 3.0 document."""
+
+    media_type = ogc_openapi.OPENAPI_MEDIA_TYPE
+
+
+@router.get("/api", response_class=OpenAPIResponse, summary="The OpenAPI definition of /ogc alone")
+def api_document(request: Request, f: Format = None) -> Any:
+    """The OGC API's own OpenAPI document: its paths relative to ``/ogc``, each collection's
+    items path with its queryables, and the filter languages (what GIS clients read)."""
+    _check_format(f)
+    return OpenAPIResponse(ogc_openapi.document(_base(request)))
 
 
 @router.get("/conformance", summary="The conformance classes gridmap implements")

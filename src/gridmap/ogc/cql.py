@@ -456,6 +456,7 @@ class _Compiler:
             self.arity(op, args, 2)
             lhs, rhs = (self.value(arg, depth + 1) for arg in args)
             lhs, rhs = self.comparable(op, lhs, rhs)
+            lhs, rhs = _whole(lhs, rhs), _whole(rhs, lhs)
             return _Value(_COMPARE[op](lhs.sql, rhs.sql), "boolean")
         if op == "like":
             self.arity("LIKE", args, 2)
@@ -693,6 +694,23 @@ def _hint(lhs: _Value, rhs: _Value) -> str:
     if "geometry" in kinds:
         return " (use S_INTERSECTS and the other spatial operators)"
     return ""
+
+
+def _whole(value: _Value, other: _Value) -> _Value:
+    """A whole-number literal compared with an integer column, bound as an integer: the same
+    comparison, without casting every row of the column to double precision."""
+    number = value.literal
+    if (
+        value.is_literal
+        and value.kind == "number"
+        and isinstance(number, float)
+        and number.is_integer()
+        and abs(number) < 2**63
+        and not other.is_literal
+        and isinstance(getattr(other.sql, "type", None), sa.Integer)
+    ):
+        return _Value(sa.literal(int(number), sa.BigInteger), "number", int(number), True)
+    return value
 
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
