@@ -526,7 +526,6 @@ _PATROLS = select(
     _p.c.ended_at,
     _p.c.points,
     _p.c.length_m,
-    _p.c.created_by,
     _TRACK.label("geom"),
 )
 
@@ -799,7 +798,7 @@ _LAYERS = (
         readers=STAFF,
         boxed=None,
         place=None,
-        personal=("person_id", "created_by"),
+        personal=("person_id",),
         types={"key": "string", "grid_codes": "json"},
         scope=_patrol_scope,
         masks_en="for tokens only: a worker's own patrols, a grid's for its team and offices",

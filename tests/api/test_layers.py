@@ -172,3 +172,12 @@ def test_bbox_narrows_rows(demo: Session) -> None:
     for f in features(demo, layer, ANONYMOUS, bbox=box, limit=20):
         xs = [p[0] for ring in f["geometry"]["coordinates"] for p in ring]
         assert min(xs) <= box[2] and max(xs) >= box[0]
+
+
+def test_patrols_carry_no_more_than_the_patrol_api() -> None:
+    # What GET /api/v1/patrols answers for a patrol (services/patrols.py), and nothing more:
+    # who recorded a patrol names a person.
+    api = {"key", "id", "person_id", "grid_codes", "started_at", "ended_at", "points", "length_m"}
+    api |= {"duration_s", "pieces"}
+    fields = {f.name for f in layers.LAYERS["patrols"].fields}
+    assert fields <= api, fields - api
