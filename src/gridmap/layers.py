@@ -865,6 +865,15 @@ def require_reader(layer: Layer, principal: Principal) -> None:
         )
 
 
+def may_read(layer: Layer, principal: Principal) -> bool:
+    """Whether ``principal`` may read ``layer`` at all."""
+    try:
+        require_reader(layer, principal)
+    except (Unauthorized, Forbidden):
+        return False
+    return True
+
+
 def when(
     layer: Layer, start: datetime | None, end: datetime | None, *, instant: bool = False
 ) -> list[ColumnElement[bool]]:

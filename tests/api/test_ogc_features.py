@@ -70,8 +70,17 @@ def test_landing_and_conformance(ogc: TestClient) -> None:
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in conf
 
 
-def test_collections_list_every_layer(ogc: TestClient) -> None:
-    body = ogc.get("/ogc/collections").json()
+def test_collections_list_every_layer_the_caller_may_read(
+    ogc: TestClient, tokens: dict[str, dict[str, str]]
+) -> None:
+    # Patrols and visits are for tokens of the offices and teams only: an anonymous GIS client
+    # is not shown layers it would be refused.
+    anonymous = [c["id"] for c in ogc.get("/ogc/collections").json()["collections"]]
+    assert anonymous == [i for i in layers.LAYERS if i not in ("patrols", "visits")]
+    viewer = ogc.get("/ogc/collections", headers=tokens["viewer"]).json()["collections"]
+    assert [c["id"] for c in viewer] == anonymous
+    assert ogc.get("/ogc/collections/visits/items").status_code == 401
+    body = ogc.get("/ogc/collections", headers=tokens["street"]).json()
     ids = [c["id"] for c in body["collections"]]
     assert ids == list(layers.LAYERS)
     for c in body["collections"]:

@@ -230,16 +230,23 @@ def _collection(session: SessionDep, request: Request, layer: layers.Layer) -> d
 
 
 @router.get("/collections", summary="Every layer as a collection")
-def collections(session: SessionDep, request: Request, f: Format = None) -> dict[str, Any]:
-    """The collections: regions, grids, buildings, households, service centres and circles,
-    list items, incidents, patrols, visits, Party organisations and resident units."""
+def collections(
+    session: SessionDep, request: Request, principal: PrincipalDep, f: Format = None
+) -> dict[str, Any]:
+    """The collections the caller may read: regions, grids, buildings, households, service
+    centres and circles, list items, incidents, Party organisations and resident units; patrols
+    and visits for the tokens that may read them (a GIS client opens every listed layer)."""
     _check_format(f)
     base = _base(request)
     return {
         "links": [
             {"href": f"{base}/ogc/collections", "rel": "self", "type": "application/json"},
         ],
-        "collections": [_collection(session, request, layer) for layer in layers.LAYERS.values()],
+        "collections": [
+            _collection(session, request, layer)
+            for layer in layers.LAYERS.values()
+            if layers.may_read(layer, principal)
+        ],
     }
 
 
