@@ -949,7 +949,10 @@ def rows(
     chosen = conditions(
         layer, principal, region=region, at=at, bbox=bbox, where=where, all_versions=all_versions
     )
-    return layer.base.where(*chosen).order_by(layer.id_column)
+    order = [layer.id_column]
+    if all_versions and layer.versioned:
+        order.append(layer.by_name["version"].column)
+    return layer.base.where(*chosen).order_by(*order)
 
 
 def count(

@@ -85,6 +85,16 @@ def test_create_replace_patch_delete_with_etags(
 
     # The same ETag the grid API gives.
     assert client.get(f"/api/v1/grids/{EAST_GRID}").headers["etag"] == r.headers["etag"]
+    # Every version over all time, each a feature of its own (code.vN) in version order; one
+    # version read back by that id.
+    every = client.get(f"{ITEMS}?datetime=../..&limit=1000").json()["features"]
+    ids = [f["id"] for f in every if f["properties"]["code"] == EAST_GRID]
+    assert ids == [f"{EAST_GRID}.v{n}" for n in (1, 2, 3)]
+    assert len({f["id"] for f in every}) == len(every)
+    first = client.get(f"{ITEMS}/{EAST_GRID}.v1")
+    assert first.status_code == 200 and first.json()["properties"]["version"] == 1
+    assert first.json()["id"] == f"{EAST_GRID}.v1" and first.headers["etag"] == f'"{EAST_GRID}.v1"'
+    assert client.get(f"{ITEMS}/{EAST_GRID}.v9").status_code == 404
     r = client.delete(f"{ITEMS}/{EAST_GRID}", headers={**auth, "If-Match": r.headers["etag"]})
     assert r.status_code == 204, r.text
     assert (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -409,7 +410,11 @@ def _features(
     principal: Any,
     page: Any,
     out_crs: ogc_crs.Crs,
+    *,
+    versions: bool = False,
 ) -> list[dict[str, Any]]:
+    """The features of ``page``, masked, in ``out_crs``; with ``versions`` (grid versions of an
+    interval) each is named by its code and version (``code.vN``), as a grid's ETag is."""
     digits = EXACT if layer.versioned else 7
     found = session.execute(
         feature_collection(page, order_by=layer.id_field, digits=digits)
@@ -420,12 +425,16 @@ def _features(
         features.append(
             {
                 "type": "Feature",
-                "id": props[layer.id_field],
+                "id": f"{props['code']}.v{props['version']}" if versions else props[layer.id_field],
                 "geometry": ogc_crs.reproject(f["geometry"], out_crs),
                 "properties": props,
             }
         )
     return features
+
+
+# A grid version's feature id: its code and version, as in its ETag.
+_VERSION_ID = re.compile(r"(?P<code>[0-9A-Za-z-]{1,40})\.v(?P<version>[0-9]{1,9})")
 
 
 def _content_crs(crs: ogc_crs.Crs) -> dict[str, str]:
@@ -510,7 +519,7 @@ def items(
     chosen: dict[str, Any] = {"at": at, "bbox": box, "where": where, "all_versions": every}
     matched = session.execute(layers.count(layer, principal, **chosen)).scalar_one()
     page = layers.rows(layer, principal, **chosen).limit(size).offset(skip)
-    features = _features(session, layer, principal, page, out_crs)
+    features = _features(session, layer, principal, page, out_crs, versions=every)
     here = f"{base}/ogc/collections/{layer.id}/items"
     links = [_link(here, params, "self", skip)]
     if skip + len(features) < matched:
@@ -587,14 +596,21 @@ def item(
     layer = _layer(collection_id)
     out_crs = ogc_crs.parse(crs, _base(request))
     id_field = layer.by_name[layer.id_field]
-    if id_field.type == "integer":
+    version = _VERSION_ID.fullmatch(feature_id) if layer.versioned else None
+    if version is not None:
+        # One version of a grid, as the items of an interval name it (code.vN).
+        chosen = [
+            id_field.column == version["code"],
+            layer.by_name["version"].column == int(version["version"]),
+        ]
+        page = layers.rows(layer, principal, where=chosen, all_versions=True).limit(1)
+    elif id_field.type == "integer":
         if not feature_id.isdigit() or len(feature_id) > 18:
             raise NotFound(f"no {layer.id} feature {feature_id[:64]!r}")
-        key: Any = int(feature_id)
+        page = layers.rows(layer, principal, where=[id_field.column == int(feature_id)]).limit(1)
     else:
-        key = feature_id
-    page = layers.rows(layer, principal, where=[id_field.column == key]).limit(1)
-    found = _features(session, layer, principal, page, out_crs)
+        page = layers.rows(layer, principal, where=[id_field.column == feature_id]).limit(1)
+    found = _features(session, layer, principal, page, out_crs, versions=version is not None)
     if not found:
         raise NotFound(f"no {layer.id} feature {feature_id[:64]!r}")
     feature = found[0]
