@@ -486,4 +486,3 @@ def status_for(exc: GridmapError) -> int:
 def error_body(exc: GridmapError) -> dict[str, Any]:
     """The JSON body of a domain error: ``detail``, ``code`` and any extra fields."""
     return {"detail": exc.message, "code": exc.code, **exc.extra}
-
