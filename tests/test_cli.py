@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.utils.fixtures import COMMUNITY, EAST_GRID, STREET, WEST_GRID, two_grids
 from typer.testing import CliRunner
 
-from gridmap import migrate
+from gridmap import layers, migrate
 from gridmap.auth import authenticate
 from gridmap.cli import app
 from gridmap.database import make_engine
@@ -410,3 +410,10 @@ def test_codes_are_never_cut_on_a_terminal(
         # Too narrow for the code and the other columns: it folds over lines, whole.
         column = "".join(line.split("│")[1].strip() for line in shown.splitlines() if "│" in line)
         assert COMMUNITY in column
+
+
+def test_export_help_names_every_layer() -> None:
+    result = CliRunner().invoke(app, ["export", "--help"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    listed = " ".join(result.output.split())
+    assert all(layer in listed for layer in layers.LAYERS), listed
