@@ -18,7 +18,9 @@ For each of three requests, with keep-alive from ``wrk -t2 -c4`` (installed by
 
 it prints req/s, p50 and p99 of each server and the ratio of throughputs (goal: gridmap ≥ 3×
 tipg). Before timing, one URL of each kind is sent to both and their ``numberMatched`` and
-feature ids are compared, so both are known to answer the same question.
+feature ids are compared, so both are known to answer the same question. Last, Debian's
+``ogr2ogr`` copies the whole layer from each server (``-oo PAGE_SIZE=10000``) into a
+GeoPackage, and the features it holds are counted against the database.
 """
 
 from __future__ import annotations
@@ -202,6 +204,27 @@ def run_wrk(script: Path, url: str, seconds: int, connections: int) -> dict[str,
     }
 
 
+COPY_PAGE = 10_000
+
+
+def whole_copy(root: str, layer: str, out: Path) -> tuple[float, int]:
+    """Debian's ogr2ogr copying every feature of ``layer`` over OAPIF, a page of COPY_PAGE at a
+    time: the seconds it took and the features the GeoPackage then holds."""
+    started = time.perf_counter()
+    subprocess.run(
+        ["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{root}", layer, "-nln", "copy"]
+        + ["-oo", f"PAGE_SIZE={COPY_PAGE}"],
+        check=True,
+        capture_output=True,
+    )
+    seconds = time.perf_counter() - started
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-so", str(out), "copy"], check=True, capture_output=True, text=True
+    ).stdout
+    found = re.search(r"Feature Count: (\d+)", info)
+    return seconds, int(found.group(1)) if found else -1
+
+
 def asyncpg_dsn(url: str) -> str:
     """The SQLAlchemy URL as a plain libpq URL asyncpg reads (a socket directory, quoted, as
     the host: asyncpg ignores ``?host=`` when the URL has a host, and tipg's settings need one)."""
@@ -270,11 +293,23 @@ def main() -> None:
                     results.setdefault(kind, {})[name] = run_wrk(
                         script, root, args.seconds, args.connections
                     )
+            copies = {
+                "gridmap": whole_copy(
+                    f"http://127.0.0.1:{GRIDMAP_PORT}/ogc", "buildings", Path(tmp) / "g.gpkg"
+                ),
+                "tipg": whole_copy(
+                    f"http://127.0.0.1:{TIPG_PORT}", f"public.{VIEW}", Path(tmp) / "t.gpkg"
+                ),
+            }
         finally:
             for proc in (gridmap, tipg):
                 proc.terminate()
                 proc.wait(timeout=20)
 
+    print(f"Debian's ogr2ogr -oo PAGE_SIZE={COPY_PAGE} copying the whole layer to a GeoPackage:")
+    for name, (seconds, copied) in copies.items():
+        state = "all" if copied == len(ids) else f"WRONG: {len(ids):,} in the database"
+        print(f"  {name:<9}{seconds:>7.1f} s  {copied:,} features ({state})")
     print(
         f"wrk -t{THREADS} -c{args.connections} -d{args.seconds}s, keep-alive, loopback, "
         f"uvicorn with {args.workers} worker(s) each"
