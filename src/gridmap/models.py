@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -1126,3 +1127,16 @@ class TileShape(Base):
     count: Mapped[int] = mapped_column(Integer, server_default="1")
     props: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     geom: Mapped[Any] = mapped_column(_geom("GEOMETRY"))
+
+
+class GridChange(Base):
+    """One changed grid, grid team or region (``code``; NULL after a TRUNCATE: everything), in
+    commit order (migration 0015): what a process reading a replica polls, and what a lookup index
+    patches instead of rebuilding."""
+
+    __tablename__ = "grid_change"
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    tbl: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(15))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
