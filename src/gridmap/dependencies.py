@@ -8,8 +8,11 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
@@ -21,10 +24,12 @@ from gridmap.auth import (
     cached_principal,
     note_use,
 )
+from gridmap.database import database_gone
 from gridmap.errors import InvalidInput, Unauthorized
 from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.crs import normalize_crs
 from gridmap.geo.rules import GridRules
+from gridmap.replica import ReadRouter, parse_lsn
 from gridmap.vocab import codes
 
 
@@ -41,18 +46,35 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await _end(session, commit=False)
         raise
-    await _end(session, commit=True)
+    await _end(session, commit=True, request=request)
 
 
-async def _end(session: Session, *, commit: bool) -> None:
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _end(session: Session, *, commit: bool, request: Request | None = None) -> None:
     if not session.in_transaction():
         session.close()  # never connected: nothing to send
         return
+    reads: ReadRouter | None = None
+    if request is not None and request.method not in _READ_METHODS:
+        reads = getattr(request.app.state, "reads", None)
 
     def finish() -> None:
         try:
             if commit:
+                wrote = reads is not None and reads.enabled and _wrote(session)
                 session.commit()
+                if wrote and reads is not None:
+                    # Where the write ended in the WAL: this caller reads the primary until the
+                    # standby has replayed it.
+                    lsn = parse_lsn(
+                        session.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar()
+                    )
+                    session.commit()
+                    if lsn is not None and request is not None:
+                        reads.remember(request.headers.get("authorization"), lsn)
+                        request.state.gridmap_lsn = lsn
             else:
                 session.rollback()
         finally:
@@ -61,12 +83,77 @@ async def _end(session: Session, *, commit: bool) -> None:
     await run_in_threadpool(finish)
 
 
+def _wrote(session: Session) -> bool:
+    """Whether the session's transaction changed anything (it has a transaction id)."""
+    return bool(session.execute(text("SELECT txid_current_if_assigned() IS NOT NULL")).scalar())
+
+
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """A session for a read-only request: on the read replica when there is one, it answers,
+    and it has replayed the caller's own last write; else on the primary (see gridmap.replica).
+    """
+    session = await _read_session(request)
+    try:
+        yield session
+    except BaseException:
+        await _end(session, commit=False)
+        raise
+    await _end(session, commit=False)
+
+
+async def _read_session(request: Request) -> Session:
+    state = request.app.state
+    reads: ReadRouter | None = getattr(state, "reads", None)
+    if reads is None or reads.sessionmaker is None or reads.down():
+        return _on_primary(state, reads)
+    required = reads.required(request.headers.raw)
+    if required is not None:
+        fresh, replay = reads.fresh_replay()
+        if not fresh:
+            replay = await run_in_threadpool(reads.replay_lsn)
+        if not reads.caught_up(required, replay):
+            return _on_primary(state, reads)
+    session = reads.sessionmaker()
+
+    def connect() -> None:
+        session.connection()
+
+    try:
+        # Connected here, so a standby that went away sends this request to the primary
+        # rather than failing it.
+        await run_in_threadpool(connect)
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        session.close()
+        if not database_gone(exc):
+            raise
+        reads.mark_down()
+        return _on_primary(state, reads)
+    session.info["replica"] = True
+    reads.on_replica += 1
+    return session
+
+
+def _on_primary(state: Any, reads: ReadRouter | None) -> Session:
+    if reads is not None:
+        reads.on_primary += 1
+    session: Session = state.sessionmaker()
+    return session
+
+
+def on_replica(session: Session) -> bool:
+    """Whether ``session`` reads the standby."""
+    return bool(session.info.get("replica"))
+
+
 # The transaction commits when the handler returns and before the answer is sent, so a client
 # that reads right after a write sees it, and a commit that fails is the answer, not a 200.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 # For an answer streamed from the database (a GeoJSON export), the session lives until the last
 # byte is sent; only reads use it.
 StreamSessionDep = Annotated[Session, Depends(get_session, scope="request")]
+# Read-only GET routes (lookup, tiles, /ogc, exports): the read replica when there is one.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+StreamReadSessionDep = Annotated[Session, Depends(get_read_session, scope="request")]
 
 
 CRSQuery = Annotated[
