@@ -93,6 +93,7 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
     and it has replayed the caller's own last write; else on the primary (see gridmap.replica).
     """
     session = await _read_session(request)
+    request.state.gridmap_read = "replica" if on_replica(session) else "primary"
     try:
         yield session
     except BaseException:

@@ -34,6 +34,7 @@ from gridmap.database import make_sessionmaker
 
 LSN_COOKIE = "gridmap_lsn"
 LSN_HEADER = "gridmap-lsn"
+READ_HEADER = b"gridmap-read"
 # How long a client keeps the cookie: far longer than any lag worth reading past.
 COOKIE_SECONDS = 600
 _LSN = re.compile(r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$")
@@ -215,21 +216,31 @@ class ReadRouter:
 
 
 class WrittenLsn:
-    """ASGI middleware: a response to a committed write carries its WAL position as the
-    ``Gridmap-LSN`` header and the ``gridmap_lsn`` cookie (see the module docstring)."""
+    """ASGI middleware, with a read replica only: a response to a committed write carries its
+    WAL position as the ``Gridmap-LSN`` header and the ``gridmap_lsn`` cookie (see the module
+    docstring); a route that read through a read session says from where (``Gridmap-Read:
+    replica`` or ``primary``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; add the header and cookie to a write's answer."""
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        reads = getattr(getattr(scope.get("app"), "state", None), "reads", None)
+        if scope["type"] != "http" or reads is None or not reads.enabled:
             await self.app(scope, receive, send)
             return
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                lsn = scope.get("state", {}).get("gridmap_lsn")
+                state = scope.get("state", {})
+                lsn = state.get("gridmap_lsn")
+                read = state.get("gridmap_read")
+                if read is not None:
+                    message = {
+                        **message,
+                        "headers": [*message.get("headers", []), (READ_HEADER, read.encode())],
+                    }
                 if lsn is not None:
                     value = format_lsn(lsn)
                     cookie = (
