@@ -88,12 +88,29 @@ def _wrote(session: Session) -> bool:
     return bool(session.execute(text("SELECT txid_current_if_assigned() IS NOT NULL")).scalar())
 
 
-async def get_read_session(request: Request) -> AsyncIterator[Session]:
+async def get_read_session(request: Request, primary: SessionDep) -> AsyncIterator[Session]:
     """A session for a read-only request: on the read replica when there is one, it answers,
-    and it has replayed the caller's own last write; else on the primary (see gridmap.replica).
-    """
+    and it has replayed the caller's own last write; else the request's primary session (see
+    gridmap.replica)."""
+    async for session in _reads(request, primary):
+        yield session
+
+
+async def get_stream_read_session(
+    request: Request, primary: StreamSessionDep
+) -> AsyncIterator[Session]:
+    """:func:`get_read_session` for an answer streamed from the database (an export)."""
+    async for session in _reads(request, primary):
+        yield session
+
+
+async def _reads(request: Request, primary: Session) -> AsyncIterator[Session]:
     session = await _read_session(request)
-    request.state.gridmap_read = "replica" if on_replica(session) else "primary"
+    if session is None:
+        request.state.gridmap_read = "primary"
+        yield primary
+        return
+    request.state.gridmap_read = "replica"
     try:
         yield session
     except BaseException:
@@ -102,18 +119,19 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
     await _end(session, commit=False)
 
 
-async def _read_session(request: Request) -> Session:
-    state = request.app.state
-    reads: ReadRouter | None = getattr(state, "reads", None)
+async def _read_session(request: Request) -> Session | None:
+    """A session on the standby, or None when the primary is to answer."""
+    reads: ReadRouter | None = getattr(request.app.state, "reads", None)
     if reads is None or reads.sessionmaker is None or reads.down():
-        return _on_primary(state, reads)
+        return None
     required = reads.required(request.headers.raw)
     if required is not None:
         fresh, replay = reads.fresh_replay()
         if not fresh:
             replay = await run_in_threadpool(reads.replay_lsn)
         if not reads.caught_up(required, replay):
-            return _on_primary(state, reads)
+            reads.on_primary += 1
+            return None
     session = reads.sessionmaker()
 
     def connect() -> None:
@@ -128,17 +146,16 @@ async def _read_session(request: Request) -> Session:
         if not database_gone(exc):
             raise
         reads.mark_down()
-        return _on_primary(state, reads)
+        reads.on_primary += 1
+        return None
     session.info["replica"] = True
     reads.on_replica += 1
     return session
 
 
-def _on_primary(state: Any, reads: ReadRouter | None) -> Session:
-    if reads is not None:
-        reads.on_primary += 1
-    session: Session = state.sessionmaker()
-    return session
+# Read-only GET routes (lookup, tiles, /ogc, exports): the read replica when there is one.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+StreamReadSessionDep = Annotated[Session, Depends(get_stream_read_session, scope="request")]
 
 
 def on_replica(session: Session) -> bool:
@@ -152,9 +169,6 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 # For an answer streamed from the database (a GeoJSON export), the session lives until the last
 # byte is sent; only reads use it.
 StreamSessionDep = Annotated[Session, Depends(get_session, scope="request")]
-# Read-only GET routes (lookup, tiles, /ogc, exports): the read replica when there is one.
-ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
-StreamReadSessionDep = Annotated[Session, Depends(get_read_session, scope="request")]
 
 
 CRSQuery = Annotated[
