@@ -19,7 +19,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from gridmap.database import database_url, embedded_cluster, ensure_database, make_engine
+from gridmap.database import (
+    database_url,
+    embedded_cluster,
+    embedded_replica,
+    ensure_database,
+    make_engine,
+)
 from gridmap.errors import GridmapError, InvalidInput, NotFound, RegionNotFound
 from gridmap.loader import LoadReport
 from gridmap.settings import Settings, get_settings
@@ -171,6 +177,88 @@ def db_status() -> None:
     console.print(f"embedded cluster {state}: {cluster.data_dir} (socket {cluster.socket_dir})")
     if state != "running":
         raise typer.Exit(code=3)
+
+
+replica_app = typer.Typer(
+    help="A hot standby of the embedded cluster, for GRIDMAP_READ_DATABASE_URL.",
+    no_args_is_help=True,
+)
+db_app.add_typer(replica_app, name="replica")
+
+
+def _embedded_or_exit(settings: Settings) -> None:
+    if settings.db.url is not None:
+        console.print(
+            "DATABASE_URL is set: make the standby of that server with its own tools and give "
+            "its URL as GRIDMAP_READ_DATABASE_URL"
+        )
+        raise typer.Exit(code=2)
+
+
+@replica_app.command("start")
+def replica_start() -> None:
+    """Make the standby (pg_basebackup from the running primary) on first use, and start it."""
+    from gridmap.embedded import make_replica
+
+    settings = get_settings()
+    _embedded_or_exit(settings)
+    primary = embedded_cluster(settings.db)
+    replica = embedded_replica(settings.db)
+    try:
+        primary.start()
+        made = make_replica(primary, replica)
+        started = replica.start()
+    except GridmapError as exc:
+        _fail(exc)
+    what = "made and started" if made else ("started" if started else "already running")
+    console.print(f"read replica {what}: {replica.data_dir} (socket {replica.socket_dir})")
+    typer.echo(f"GRIDMAP_READ_DATABASE_URL={replica.url(settings.db.embedded_db)}")
+
+
+@replica_app.command("stop")
+def replica_stop(
+    remove: Annotated[
+        bool, typer.Option(help="also delete it and free its slot (the primary keeps WAL for it)")
+    ] = False,
+) -> None:
+    """Stop the standby (and with --remove delete it)."""
+    from gridmap.embedded import drop_replica
+
+    settings = get_settings()
+    _embedded_or_exit(settings)
+    primary = embedded_cluster(settings.db)
+    replica = embedded_replica(settings.db)
+    if remove:
+        drop_replica(primary, replica)
+        console.print("read replica stopped and removed")
+        return
+    console.print("read replica stopped" if replica.stop() else "read replica not running")
+
+
+@replica_app.command("status")
+def replica_status() -> None:
+    """Whether the standby runs, and how far it is behind the primary."""
+    from gridmap.replica import ReadRouter
+
+    settings = get_settings()
+    _embedded_or_exit(settings)
+    replica = embedded_replica(settings.db)
+    if not replica.running():
+        state = "stopped" if replica.initialized() else "not made yet (gridmap db replica start)"
+        console.print(f"read replica {state}")
+        raise typer.Exit(code=3)
+    engine = make_engine(replica.url(settings.db.embedded_db), pool_size=1)
+    try:
+        with _session(settings) as session:
+            info = ReadRouter(engine).status(session)
+    finally:
+        engine.dispose()
+    assert info is not None
+    console.print(
+        f"read replica {info['state']}: {info['lag_bytes']} bytes, {info['lag_seconds']} s "
+        f"behind ({replica.data_dir}, socket {replica.socket_dir})"
+    )
+    typer.echo(f"GRIDMAP_READ_DATABASE_URL={replica.url(settings.db.embedded_db)}")
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridmap.embedded import Cluster
+from gridmap.embedded import Cluster, replica_of
 from gridmap.errors import DatabaseUnavailable
 from gridmap.settings import DatabaseSettings
 
@@ -33,6 +33,16 @@ def database_url(settings: DatabaseSettings, database: str | None = None) -> str
             return make_url(url).set(database=database).render_as_string(hide_password=False)
         return url
     return embedded_cluster(settings).url(database or settings.embedded_db)
+
+
+def read_database_url(settings: DatabaseSettings) -> str | None:
+    """The URL GET routes read from (``GRIDMAP_READ_DATABASE_URL``), or None: read the primary."""
+    return settings.read_url
+
+
+def embedded_replica(settings: DatabaseSettings) -> Cluster:
+    """The embedded hot standby of the embedded cluster these settings describe."""
+    return replica_of(embedded_cluster(settings))
 
 
 # A server that accepts the connection but never answers must not hold a request for long.

@@ -8,8 +8,11 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
@@ -21,10 +24,12 @@ from gridmap.auth import (
     cached_principal,
     note_use,
 )
+from gridmap.database import database_gone
 from gridmap.errors import InvalidInput, Unauthorized
 from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.crs import normalize_crs
 from gridmap.geo.rules import GridRules
+from gridmap.replica import ReadRouter, parse_lsn
 from gridmap.vocab import codes
 
 
@@ -41,24 +46,121 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await _end(session, commit=False)
         raise
-    await _end(session, commit=True)
+    await _end(session, commit=True, request=request)
 
 
-async def _end(session: Session, *, commit: bool) -> None:
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _end(session: Session, *, commit: bool, request: Request | None = None) -> None:
     if not session.in_transaction():
         session.close()  # never connected: nothing to send
         return
+    reads: ReadRouter | None = None
+    if request is not None and request.method not in _READ_METHODS:
+        reads = getattr(request.app.state, "reads", None)
 
     def finish() -> None:
         try:
             if commit:
+                wrote = reads is not None and reads.enabled and _wrote(session)
                 session.commit()
+                if wrote and reads is not None:
+                    # Where the write ended in the WAL: this caller reads the primary until the
+                    # standby has replayed it.
+                    lsn = parse_lsn(
+                        session.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar()
+                    )
+                    session.commit()
+                    if lsn is not None and request is not None:
+                        reads.remember(request.headers.get("authorization"), lsn)
+                        request.state.gridmap_lsn = lsn
             else:
                 session.rollback()
         finally:
             session.close()
 
     await run_in_threadpool(finish)
+
+
+def _wrote(session: Session) -> bool:
+    """Whether the session's transaction changed anything (it has a transaction id)."""
+    return bool(session.execute(text("SELECT txid_current_if_assigned() IS NOT NULL")).scalar())
+
+
+async def get_read_session(request: Request, primary: SessionDep) -> AsyncIterator[Session]:
+    """A session for a read-only request: on the read replica when there is one, it answers,
+    and it has replayed the caller's own last write; else the request's primary session (see
+    gridmap.replica)."""
+    async for session in _reads(request, primary):
+        yield session
+
+
+async def get_stream_read_session(
+    request: Request, primary: StreamSessionDep
+) -> AsyncIterator[Session]:
+    """:func:`get_read_session` for an answer streamed from the database (an export)."""
+    async for session in _reads(request, primary):
+        yield session
+
+
+async def _reads(request: Request, primary: Session) -> AsyncIterator[Session]:
+    session = await _read_session(request)
+    if session is None:
+        request.state.gridmap_read = "primary"
+        yield primary
+        return
+    request.state.gridmap_read = "replica"
+    try:
+        yield session
+    except BaseException:
+        await _end(session, commit=False)
+        raise
+    await _end(session, commit=False)
+
+
+async def _read_session(request: Request) -> Session | None:
+    """A session on the standby, or None when the primary is to answer."""
+    reads: ReadRouter | None = getattr(request.app.state, "reads", None)
+    if reads is None or reads.sessionmaker is None or reads.down():
+        return None
+    required = reads.required(request.headers.raw)
+    if required is not None:
+        fresh, replay = reads.fresh_replay()
+        if not fresh:
+            replay = await run_in_threadpool(reads.replay_lsn)
+        if not reads.caught_up(required, replay):
+            reads.on_primary += 1
+            return None
+    session = reads.sessionmaker()
+
+    def connect() -> None:
+        session.connection()
+
+    try:
+        # Connected here, so a standby that went away sends this request to the primary
+        # rather than failing it.
+        await run_in_threadpool(connect)
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        session.close()
+        if not database_gone(exc):
+            raise
+        reads.mark_down()
+        reads.on_primary += 1
+        return None
+    session.info["replica"] = True
+    reads.on_replica += 1
+    return session
+
+
+# Read-only GET routes (lookup, tiles, /ogc, exports): the read replica when there is one.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+StreamReadSessionDep = Annotated[Session, Depends(get_stream_read_session, scope="request")]
+
+
+def on_replica(session: Session) -> bool:
+    """Whether ``session`` reads the standby."""
+    return bool(session.info.get("replica"))
 
 
 # The transaction commits when the handler returns and before the answer is sent, so a client

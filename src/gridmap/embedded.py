@@ -254,3 +254,99 @@ class Cluster:
         """Stop the server and delete its data directory."""
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+# The primary keeps the WAL its standby still needs in this slot, so the standby never falls off.
+REPLICA_SLOT = "gridmap_replica"
+
+
+def replica_of(primary: Cluster) -> Cluster:
+    """The embedded hot standby of ``primary``: ``<home>/replica``, its own socket and port."""
+    return Cluster(home=primary.home / "replica", port=primary.port + 1)
+
+
+def make_replica(primary: Cluster, replica: Cluster, *, slot: str = REPLICA_SLOT) -> bool:
+    """Copy ``primary`` into ``replica`` as a streaming hot standby (``pg_basebackup -R -X
+    stream`` over the unix socket, through a physical replication slot); return whether it was
+    made (False: it exists already)."""
+    if replica.initialized():
+        return False
+    if not primary.running():
+        raise EmbeddedClusterError("the primary cluster is not running: gridmap db start")
+    bin_dir = find_pg_bin()
+    replica.base.mkdir(parents=True, exist_ok=True)
+    replica.base.chmod(0o755)
+    replica._own(replica.data_dir)
+    replica._own(replica.socket_dir)
+    result = subprocess.run(
+        replica._cmd(
+            str(bin_dir / "pg_basebackup"),
+            "-h",
+            str(primary.socket_dir),
+            "-p",
+            str(primary.port),
+            "-U",
+            SUPERUSER,
+            "-D",
+            str(replica.data_dir),
+            "-R",
+            "-X",
+            "stream",
+            "-C",
+            "-S",
+            slot,
+            "-c",
+            "fast",
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 and "already exists" in result.stderr:
+        # A slot left by an earlier standby: reuse it.
+        shutil.rmtree(replica.data_dir, ignore_errors=True)
+        replica._own(replica.data_dir)
+        result = subprocess.run(
+            [a for a in result.args if a != "-C"], capture_output=True, text=True, check=False
+        )
+    if result.returncode != 0:
+        shutil.rmtree(replica.data_dir, ignore_errors=True)
+        raise EmbeddedClusterError(
+            f"pg_basebackup failed: {result.stderr.strip() or result.stdout.strip()}"
+        )
+    conf = (
+        "\n# gridmap embedded hot standby\n"
+        "listen_addresses = ''\n"
+        f"unix_socket_directories = '{replica.socket_dir}'\n"
+        f"port = {replica.port}\n"
+        "hot_standby = on\n"
+        # Long reads (an export) are not cancelled by the cleanup the primary replays.
+        "hot_standby_feedback = on\n"
+    )
+    with (replica.data_dir / "postgresql.conf").open("a", encoding="utf-8") as fh:
+        fh.write(conf)
+    return True
+
+
+def drop_replica(primary: Cluster, replica: Cluster, *, slot: str = REPLICA_SLOT) -> None:
+    """Stop and delete the standby and free its slot on the primary (which keeps WAL for it)."""
+    replica.destroy()
+    if primary.running():
+        subprocess.run(
+            [
+                str(find_pg_bin() / "psql"),
+                "-h",
+                str(primary.socket_dir),
+                "-p",
+                str(primary.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+                "-qAtc",
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                f"WHERE slot_name = '{slot}' AND NOT active",
+            ],
+            capture_output=True,
+            check=False,
+        )

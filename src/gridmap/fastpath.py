@@ -66,6 +66,11 @@ class LookupFastPath:
         snap = live.fresh() if live is not None else None
         if snap is None:
             return None
+        reads = getattr(state, "reads", None)
+        if reads is not None and reads.pinned(scope.get("headers", ())):
+            # The caller's own write is not in the standby's grids yet: the route reads the
+            # primary.
+            return None
         principal = _principal(scope, state)
         if principal is None:
             return None

@@ -27,6 +27,7 @@ from gridmap.geo.metric import transformer, utm_epsg
 from gridmap.geo.pip import PointIndex
 from gridmap.models import Grid, GridStaff, Person, Region
 from gridmap.queries.lookup import staff_order
+from gridmap.replica import parse_lsn
 
 log = logging.getLogger("gridmap.live")
 CHANNEL = "gridmap_changed"
@@ -175,8 +176,14 @@ class Snapshot:
 class LiveGrids:
     """The snapshot, when it can be trusted, and the listener that keeps it so."""
 
-    def __init__(self, url: str | None) -> None:
+    def __init__(
+        self, url: str | None, *, poll_url: str | None = None, poll_seconds: float = 1.0
+    ) -> None:
         self._url = url
+        # Reading from a hot standby, which gets no NOTIFY: poll its grid_change instead.
+        self._poll_url = poll_url if url is not None else None
+        self._poll_seconds = poll_seconds
+        self._seen_lsn: int | None = None
         self._lock = threading.Lock()
         # One rebuild at a time: requests arriving meanwhile wait for it rather than each
         # reading every grid again.
@@ -192,6 +199,12 @@ class LiveGrids:
     def listening(self) -> bool:
         """Whether change notifications are arriving (else the snapshot is not used)."""
         return self._listening.is_set()
+
+    def seen_lsn(self) -> int | None:
+        """The standby's replay position at the last poll (every change up to it has been
+        heard); None when not polling a standby."""
+        with self._lock:
+            return self._seen_lsn
 
     @property
     def generation(self) -> int:
@@ -233,7 +246,10 @@ class LiveGrids:
         """Start listening for changes (a daemon thread with its own connection)."""
         if self._url is None or self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._listen, name="gridmap-listen", daemon=True)
+        if self._poll_url is not None:
+            self._thread = threading.Thread(target=self._poll, name="gridmap-poll", daemon=True)
+        else:
+            self._thread = threading.Thread(target=self._listen, name="gridmap-listen", daemon=True)
         self._thread.start()
         # Give the listener a moment, so the first requests can already use the snapshot.
         self._listening.wait(timeout=2.0)
@@ -243,7 +259,7 @@ class LiveGrids:
         self._stop.set()
         if self._thread is None:
             return
-        if self._listening.is_set():
+        if self._listening.is_set() and self._poll_url is None:
             try:
                 with psycopg.connect(self._conninfo(), autocommit=True) as conn:
                     conn.execute(f"NOTIFY {CHANNEL}, 'stop'")
@@ -282,3 +298,47 @@ class LiveGrids:
                 self._listening.clear()
             self._stop.wait(delay)
             delay = min(delay * 2, 30.0)
+
+    def _poll(self) -> None:
+        """Poll the standby's ``grid_change`` log: a higher ``max(seq)`` is a change."""
+        assert self._poll_url is not None
+        conninfo = (
+            make_url(self._poll_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
+        delay = 0.5
+        while not self._stop.is_set():
+            seen: int | None = -1
+            try:
+                with psycopg.connect(
+                    conninfo, autocommit=True, connect_timeout=5, application_name="gridmap-poll"
+                ) as conn:
+                    while not self._stop.is_set():
+                        # The position first: the log read after it holds every change up to it.
+                        lsn = conn.execute(_POSITION).fetchone()
+                        row = conn.execute("SELECT max(seq) FROM grid_change").fetchone()
+                        seq = row[0] if row else None
+                        if seq != seen:
+                            self.invalidate()
+                            seen = seq
+                        with self._lock:
+                            self._seen_lsn = parse_lsn(lsn[0] if lsn else None)
+                        self._listening.set()
+                        delay = 0.5
+                        self._stop.wait(self._poll_seconds)
+            except psycopg.Error as exc:
+                log.warning("change poller lost its connection (%s); retrying", exc)
+            finally:
+                self._listening.clear()
+                with self._lock:
+                    self._seen_lsn = None
+            self._stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+
+
+# Where the polled server is in the WAL: replayed (standby) or written (primary).
+_POSITION = (
+    "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+    "ELSE pg_current_wal_lsn() END::text"
+)

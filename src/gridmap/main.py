@@ -19,7 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gridmap import __version__, openapi
 from gridmap.api import api_router, root_router
 from gridmap.api.open311 import open311_errors
-from gridmap.database import database_gone, database_url, make_engine, make_sessionmaker
+from gridmap.database import (
+    database_gone,
+    database_url,
+    make_engine,
+    make_sessionmaker,
+    read_database_url,
+)
 from gridmap.errors import (
     RETRY_AFTER_SECONDS,
     DatabaseUnavailable,
@@ -40,6 +46,7 @@ from gridmap.middleware import BodyLimit
 from gridmap.ogc.errors import ogc_error
 from gridmap.ogc.fast import OgcFastPath
 from gridmap.ogc.fast import Pool as OgcPool
+from gridmap.replica import ReadRouter, WrittenLsn
 from gridmap.scheduler import PoolWindow
 from gridmap.settings import Settings, get_settings
 
@@ -180,7 +187,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(url, pool_size=settings.db.pool_size)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        live = LiveGrids(url if settings.api.live_lookup else None)
+        # Reads of GET routes go to the standby when there is one (gridmap.replica).
+        read_url = read_database_url(settings.db)
+        reads = ReadRouter(
+            make_engine(read_url, pool_size=settings.db.pool_size) if read_url else None
+        )
+        app.state.reads = reads
+        live = LiveGrids(
+            url if settings.api.live_lookup else None,
+            poll_url=read_url,
+            poll_seconds=settings.db.replica_poll_seconds,
+        )
+        if read_url:
+            reads.seen_lsn = live.seen_lsn
         app.state.live = live
         live.start()
         api = settings.api
@@ -195,7 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool_window = pool
         pool.start()
         if settings.api.ogc_fast_path:
-            app.state.ogc_pool = OgcPool(url, size=settings.db.pool_size)
+            app.state.ogc_pool = OgcPool(read_url or url, size=settings.db.pool_size)
         try:
             yield
         finally:
@@ -205,6 +224,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool.stop(timeout=10)
             live.stop()
             engine.dispose()
+            if reads.engine is not None:
+                reads.engine.dispose()
 
     app = FastAPI(
         title="gridmap",
@@ -234,6 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.api.max_upload_bytes,
     )
     app.add_middleware(HeadAsGet)
+    app.add_middleware(WrittenLsn)
 
     app.include_router(api_router)
     app.include_router(root_router)

@@ -42,8 +42,16 @@ class DatabaseSettings(BaseSettings):
     embedded_port: int = 5432
     embedded_db: str = "gridmap"
     pool_size: int = 5
+    # Read replica: GET routes of lookup, tiles, /ogc and exports read from this server (a hot
+    # standby of ``url``); a process reading from it learns of changed grids by polling
+    # ``grid_change`` this often (no NOTIFY reaches a standby). Unset: everything on ``url``.
+    read_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GRIDMAP_READ_DATABASE_URL", "READ_DATABASE_URL"),
+    )
+    replica_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
-    @field_validator("url", mode="before")
+    @field_validator("url", "read_url", mode="before")
     @classmethod
     def _psycopg3_driver(cls, value: object) -> object:
         # Users paste URLs as libpq writes them; SQLAlchemy needs the psycopg 3 driver named.

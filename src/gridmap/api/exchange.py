@@ -18,7 +18,7 @@ from gridmap.dependencies import (
     RegionQuery,
     RulesDep,
     SessionDep,
-    StreamSessionDep,
+    StreamReadSessionDep,
     TokenDep,
     grids_changed,
 )
@@ -45,7 +45,7 @@ def _region(community: str | None, region: str | None) -> str | None:
     responses={200: {"content": {t: {} for t in files.MEDIA_TYPES.values()}}, 401: {}, 403: {}},
 )
 def export_layer(
-    session: StreamSessionDep,
+    session: StreamReadSessionDep,
     principal: PrincipalDep,
     at: AtDep,
     crs: CRSDep,

@@ -17,13 +17,16 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     responses={503: {"description": "The database is not usable, and why"}},
-    summary="Database reachable, PostGIS version, data counts",
+    summary="Database reachable, PostGIS version, data counts, read replica lag",
 )
 def health(request: Request) -> Any:
     """``200`` with versions and counts, or ``503`` saying why the database is not usable."""
     try:
         with request.app.state.sessionmaker() as session:
             info = health_query(session)
+            reads = getattr(request.app.state, "reads", None)
+            # The read replica's state and lag (null without one); it never fails /health.
+            info["replica"] = reads.status(session) if reads is not None else None
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         return JSONResponse(

@@ -16,7 +16,9 @@ from gridmap.dependencies import (
     AuthorizationHeader,
     CRSQuery,
     PrincipalDep,
+    ReadSessionDep,
     SessionDep,
+    on_replica,
     parse_at,
     principal_for,
 )
@@ -35,15 +37,23 @@ router = APIRouter(prefix="/lookup", tags=["lookup"])
 
 def _snapshot(request: Request, session: Any, at: Any) -> Snapshot | None:
     live = getattr(request.app.state, "live", None)
-    if at is not None or live is None:
+    if at is not None or live is None or _pinned(request, session):
         return None
     return live.snapshot(session)  # type: ignore[no-any-return]
+
+
+def _pinned(request: Request, session: Any) -> bool:
+    """Whether a read replica is in use but this caller reads the primary (its own write is
+    not in the standby's grids yet): the grids in memory, loaded from the standby, may not
+    show it."""
+    reads = getattr(request.app.state, "reads", None)
+    return bool(reads is not None and reads.enabled and not on_replica(session))
 
 
 async def _snapshot_async(request: Request, session: Any, at: Any) -> Snapshot | None:
     """The snapshot without leaving the event loop when it is current (the common case)."""
     live: LiveGrids | None = getattr(request.app.state, "live", None)
-    if at is not None or live is None:
+    if at is not None or live is None or _pinned(request, session):
         return None
     snap = live.fresh()
     if snap is not None:
@@ -60,6 +70,7 @@ async def _snapshot_async(request: Request, session: Any, at: Any) -> Snapshot |
 async def lookup(
     request: Request,
     session: SessionDep,
+    reads: ReadSessionDep,
     lon: Annotated[float, Query(description="longitude (or x in EPSG:3857)")],
     lat: Annotated[float, Query(description="latitude (or y in EPSG:3857)")],
     crs: CRSQuery = None,
@@ -79,13 +90,13 @@ async def lookup(
     principal = await principal_for(request, session, authorization)
     wlon, wlat = to_wgs84(lon, lat, crs)
     # Answered in the event loop from memory (microseconds); PostGIS in the threadpool.
-    snap = await _snapshot_async(request, session, when)
+    snap = await _snapshot_async(request, reads, when)
     if snap is not None:
         answer = service.from_memory(snap, wlon, wlat, principal)
     else:
         answer = await run_in_threadpool(
             lambda: q.lookup_point(
-                session, lon=wlon, lat=wlat, at=when, show_personal=principal.sees_personal_data
+                reads, lon=wlon, lat=wlat, at=when, show_personal=principal.sees_personal_data
             )
         )
     # Plain JSON types already: skip FastAPI's encoder walk on the hot path.
@@ -101,7 +112,7 @@ async def lookup(
 )
 def lookup_many(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     at: AtDep,
     batch: LookupBatch,
@@ -166,7 +177,7 @@ def lookup_many(
     **documented(AddressAnswer),
 )
 def lookup_address(
-    session: SessionDep,
+    session: ReadSessionDep,
     q: Annotated[
         str,
         Query(min_length=1, max_length=200, pattern=ONE_LINE, description="an address, as typed"),

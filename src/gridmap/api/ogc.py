@@ -13,7 +13,7 @@ from sqlalchemy import func
 
 from gridmap import layers
 from gridmap.auth import ANONYMOUS
-from gridmap.dependencies import PrincipalDep, SessionDep
+from gridmap.dependencies import PrincipalDep, ReadSessionDep
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.ogc import crs as ogc_crs
 from gridmap.ogc import openapi as ogc_openapi
@@ -164,7 +164,7 @@ def conformance(f: Format = None) -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-def _extent(session: SessionDep, layer: layers.Layer) -> dict[str, Any]:
+def _extent(session: ReadSessionDep, layer: layers.Layer) -> dict[str, Any]:
     if layer.readers is not None:
         # A layer for tokens only: its extent would tell where its personal data lies.
         return {
@@ -200,7 +200,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _collection(session: SessionDep, request: Request, layer: layers.Layer) -> dict[str, Any]:
+def _collection(session: ReadSessionDep, request: Request, layer: layers.Layer) -> dict[str, Any]:
     base = _base(request)
     here = f"{base}/ogc/collections/{layer.id}"
     description = layer.title_en + (f"; {layer.masks_en}" if layer.masks_en else "")
@@ -232,7 +232,7 @@ def _collection(session: SessionDep, request: Request, layer: layers.Layer) -> d
 
 @router.get("/collections", summary="Every layer as a collection")
 def collections(
-    session: SessionDep, request: Request, principal: PrincipalDep, f: Format = None
+    session: ReadSessionDep, request: Request, principal: PrincipalDep, f: Format = None
 ) -> dict[str, Any]:
     """The collections the caller may read: regions, grids, buildings, households, service
     centres and circles, list items, incidents, Party organisations and resident units; patrols
@@ -253,7 +253,7 @@ def collections(
 
 @router.get("/collections/{collection_id}", summary="One collection")
 def collection(
-    session: SessionDep, request: Request, collection_id: CollectionPath, f: Format = None
+    session: ReadSessionDep, request: Request, collection_id: CollectionPath, f: Format = None
 ) -> dict[str, Any]:
     """One collection: its extent, CRSs and links."""
     _check_format(f)
@@ -405,7 +405,7 @@ def _offset(text: str | None) -> int:
 
 
 def _features(
-    session: SessionDep,
+    session: ReadSessionDep,
     layer: layers.Layer,
     principal: Any,
     page: Any,
@@ -454,7 +454,7 @@ def _query(params: Any, name: str) -> str | None:
     summary="The features of a collection, paged",
 )
 def items(
-    session: SessionDep,
+    session: ReadSessionDep,
     request: Request,
     principal: PrincipalDep,
     collection_id: CollectionPath,
@@ -583,7 +583,7 @@ def _equals(field: layers.Field, text: str) -> Any:
     summary="One feature",
 )
 def item(
-    session: SessionDep,
+    session: ReadSessionDep,
     request: Request,
     principal: PrincipalDep,
     collection_id: CollectionPath,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from gridmap.dependencies import SessionDep
+from gridmap.dependencies import ReadSessionDep, SessionDep, on_replica
 from gridmap.queries import tiles as q
 from gridmap.responses import MVTResponse
 
@@ -19,7 +19,7 @@ Layer = Literal["all", "regions", "grids", "buildings", "incidents", "roads"]
 @router.get(
     "/{layer}.json", summary="TileJSON of a layer, or of all (its tile URL carries the version)"
 )
-def tilejson(request: Request, session: SessionDep, layer: Layer) -> dict[str, Any]:
+def tilejson(request: Request, session: ReadSessionDep, layer: Layer) -> dict[str, Any]:
     """TileJSON 3.0.0 with each layer's fields; fetch it again after an edit to get tile URLs of
     the new version. ``all`` lists every layer, served together in one tile."""
     return q.tilejson(session, layer=layer, base_url=str(request.base_url))
@@ -31,7 +31,8 @@ def tilejson(request: Request, session: SessionDep, layer: Layer) -> dict[str, A
     summary="One vector tile (ST_AsMVT); all: every layer in one tile",
 )
 def tile(
-    session: SessionDep,
+    session: ReadSessionDep,
+    primary: SessionDep,
     layer: Layer,
     z: Annotated[int, Path(ge=0, le=q.MAX_ZOOM)],
     x: Annotated[int, Path(ge=0)],
@@ -40,7 +41,13 @@ def tile(
         int | None, Query(ge=0, le=2**63 - 1, description="the layer version of TileJSON")
     ] = None,
 ) -> MVTResponse:
-    """A tile of ``layer``; with the current ``v`` it may be cached for good, else not at all."""
+    """A tile of ``layer``; with the current ``v`` it may be cached for good, else not at all.
+
+    Read from the replica when there is one, except a tile whose generalised copy must first be
+    rebuilt, which the primary builds; its version is read from the same database as its data.
+    """
+    if on_replica(session) and q.needs_refresh(session, layer=layer, z=z):
+        session = primary
     if layer == "all":
         data = q.all_tile(session, z=z, x=x, y=y)
     else:

@@ -274,9 +274,16 @@ class OgcFastPath:
             return
         try:
             answer = await self.answer(scope, found.group(1), found.group(2))
+        except psycopg.OperationalError:
+            # The database away: a standby is left alone for a while (the route reads the
+            # primary); the route answers, canonically, from scratch.
+            reads = getattr(getattr(scope.get("app"), "state", None), "reads", None)
+            if reads is not None and reads.enabled:
+                reads.mark_down()
+            answer = None
         except Exception:
-            # Whatever the fast path cannot answer (a refusal, a database away) the route
-            # answers, canonically, from scratch.
+            # Whatever the fast path cannot answer (a refusal) the route answers, canonically,
+            # from scratch.
             answer = None
         if answer is None:
             await self.app(scope, receive, send)
@@ -303,6 +310,10 @@ class OgcFastPath:
         state = getattr(app, "state", None)
         pool: Pool | None = getattr(state, "ogc_pool", None)
         if pool is None or getattr(app, "dependency_overrides", None):
+            return None
+        reads = getattr(state, "reads", None)
+        if reads is not None and (reads.down() or reads.pinned(scope.get("headers", ()))):
+            # The standby (which the pool reads) is away or behind the caller's own write.
             return None
         if _principal(scope, state) is None:
             return None

@@ -314,6 +314,31 @@ def all_tile(session: Session, *, z: int, x: int, y: int) -> bytes:
 # ---- the generalised copies ----------------------------------------------------------------
 
 
+def stale(session: Session, layer: str) -> bool:
+    """Whether ``layer``'s generalised copy misses a change (or was never built)."""
+    # Kept as SQL: a look at the change log and the copy's row on every low-zoom tile.
+    return bool(
+        session.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM tile_dirty WHERE layer = :layer) "
+                "OR NOT EXISTS (SELECT 1 FROM tile_copy WHERE layer = :layer)"
+            ),
+            {"layer": layer},
+        ).scalar_one()
+    )
+
+
+def needs_refresh(session: Session, *, layer: str, z: int) -> bool:
+    """Whether a tile of ``layer`` (or ``all``) at ``z`` would first rebuild a copy (a write,
+    which a read replica cannot do)."""
+    for one in LAYERS if layer == "all" else (layer,):
+        if z < MIN_ZOOM[one] or (one == "incidents" and z < CLUSTER_BELOW):
+            continue
+        if _source(one, z) is not None and stale(session, one):
+            return True
+    return False
+
+
 def refresh(session: Session, layer: str) -> None:
     """Bring ``layer``'s copy up to date with the changes logged since it was built.
 
@@ -322,15 +347,7 @@ def refresh(session: Session, layer: str) -> None:
     commits. Concurrent readers wait on one lock; the second finds the log empty.
     """
     params = {"layer": layer}
-    # Kept as SQL: a look at the change log and the copy's row on every low-zoom tile.
-    stale = session.execute(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM tile_dirty WHERE layer = :layer) "
-            "OR NOT EXISTS (SELECT 1 FROM tile_copy WHERE layer = :layer)"
-        ),
-        params,
-    ).scalar_one()
-    if not stale:
+    if not stale(session, layer):
         return
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext('gridmap.tiles.' || :layer))"), params
