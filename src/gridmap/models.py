@@ -617,7 +617,7 @@ class Incident(Base):
         {"postgresql_partition_by": "RANGE (reported_at)"},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     category: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(16), server_default="general")

@@ -129,7 +129,7 @@ def detach(db: DB, *, table: str) -> None:
     """Detach ``table`` from ``incident`` (it stays as a table of its own)."""
     # Kept as SQL: DDL.
     db.execute(text(f'ALTER TABLE incident DETACH PARTITION "{table}"'))
-    _bump_tiles(db)
+    bump_tiles(db)
 
 
 def drop(db: DB, *, table: str) -> None:
@@ -200,17 +200,19 @@ def attach(db: DB, *, table: str, lo: Any, hi: Any) -> None:
         )
     )
     db.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{check}"'))
-    _bump_tiles(db)
+    bump_tiles(db)
 
 
-def _bump_tiles(db: DB) -> None:
-    # Attaching and detaching fire no statement trigger: the incident tiles' version moves here.
+def bump_tiles(db: DB) -> None:
+    """Move the incident tiles' version: attaching, detaching and writing into a partition
+    directly fire no statement trigger of ``incident``."""
     db.execute(select(func.nextval("tiles_incidents_version")))
 
 
-def keys_kept(db: DB) -> None:
-    """Tell ``incident``'s key triggers that this transaction writes ``incident_key`` itself."""
-    db.execute(select(func.set_config("gridmap.keys", "kept", True)))
+def keys_kept(db: DB, *, kept: bool = True) -> None:
+    """Tell ``incident``'s key triggers that this transaction writes ``incident_key`` itself
+    (``kept=False``: no longer, the triggers keep it again)."""
+    db.execute(select(func.set_config("gridmap.keys", "kept" if kept else "", True)))
 
 
 def archived(db: DB) -> list[Any]:
