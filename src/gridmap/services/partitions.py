@@ -72,6 +72,11 @@ def parse_month(value: str) -> date:
     raise InvalidInput(f"{value[:40]!r} is not a month: write it as YYYY-MM, e.g. 2026-05")
 
 
+def partition_name(month: date) -> str:
+    """The partition of ``month``: ``incident_pYYYYMM``."""
+    return q.name(month)
+
+
 def this_month(now: datetime | None = None) -> date:
     """The month it is now in China time."""
     return (now or datetime.now(CHINA)).astimezone(CHINA).date().replace(day=1)
@@ -239,21 +244,24 @@ def restore(session: Session, *, path: Path, progress: Progress = _quiet) -> Mon
         )
     progress("checking keys", 0, 1)
     _stage_keys(session, frame)
-    clashes = q.key_clashes(session, staged="_restore_key")
-    if clashes:
-        raise NotAnArchive(
-            f"{clashes} rows of {path.name} clash with stored incidents (the same id with "
-            "another key, or the same key with another id): not this database's archive",
-            clashes=clashes,
+    try:
+        clashes = q.key_clashes(session, staged="_restore_key")
+        if clashes:
+            raise NotAnArchive(
+                f"{clashes} rows of {path.name} clash with stored incidents (the same id with "
+                "another key, or the same key with another id): not this database's archive",
+                clashes=clashes,
+            )
+        session.execute(
+            # Kept as SQL: the scratch table has no model.
+            text(
+                "INSERT INTO incident_key (id, idempotency_key, reported_at) "
+                "SELECT id, idempotency_key, reported_at FROM _restore_key ON CONFLICT DO NOTHING"
+            )
         )
-    session.execute(
-        # Kept as SQL: the scratch table has no model.
-        text(
-            "INSERT INTO incident_key (id, idempotency_key, reported_at) "
-            "SELECT id, idempotency_key, reported_at FROM _restore_key ON CONFLICT DO NOTHING"
-        )
-    )
-    session.execute(text("DROP TABLE _restore_key"))
+    finally:
+        # Kept as SQL: DDL.
+        session.execute(text("DROP TABLE _restore_key"))
     q.create_standalone(session, table=table)
     progress("loading", 0, frame.num_rows)
     _copy(session, table, frame, columns)
