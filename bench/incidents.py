@@ -7,7 +7,8 @@ It loads the demo data set into a database of its own, writes a reproducible CSV
 extent, and times, on the same file and database:
 
 - gridmap: ``gridmap.services.incident_import`` — read, check every row, assign grids exactly
-  (border rule), COPY, insert with their ``import`` events;
+  (border rule), COPY each month into a table of its own, index it and attach it as that
+  month's partition of ``incident`` (the keys to ``incident_key``);
 - the usual pipeline: ``ogr2ogr`` loads the CSV into PostGIS (points from lon/lat), then one
   ``UPDATE … FROM grid … ST_Contains`` gives each row its grid (GiST-indexed); and, for the same
   end state as gridmap's, one ``INSERT … SELECT`` of those rows into an empty table indexed like

@@ -945,6 +945,90 @@ def patrols_streets(
     )
 
 
+# Incidents by month: gridmap.services.partitions.
+partitions_app = typer.Typer(
+    help="Incidents by month: the partitions, archived to GeoParquet and restored.",
+    no_args_is_help=True,
+)
+incidents_app.add_typer(partitions_app, name="partitions")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+@partitions_app.command("list")
+def partitions_list() -> None:
+    """Every month of incidents: its partition, rows and size, or the file it was archived to."""
+    from gridmap.services import partitions as p
+
+    try:
+        with _session() as session:
+            found = p.months(session)
+    except GridmapError as exc:
+        _fail(exc)
+    table = Table(title="incidents by month (China time)")
+    for col in ("month", "partition", "rows", "size", "archived to"):
+        table.add_column(col, justify="right" if col in ("rows", "size") else "left")
+    for m in found:
+        default = m.table == "incident_default"
+        table.add_row(
+            "(no month)" if default else f"{m.month:%Y-%m}",
+            m.table or "—",
+            f"{m.rows:,}",
+            _size(m.bytes) if m.table else "—",
+            m.archived_to or "",
+        )
+    _print_table(table)
+
+
+@partitions_app.command("archive")
+def partitions_archive(
+    month: Annotated[str, typer.Argument(help="the month, e.g. 2016-05")],
+    to: Annotated[Path, typer.Option("--to", help="the GeoParquet file to write")],
+) -> None:
+    """Detach a month of incidents, write it to a GeoParquet file and drop it (its keys,
+    events and tasks stay)."""
+    from gridmap.services import partitions as p
+
+    try:
+        first = p.parse_month(month)
+        with _session() as session, _progress() as bar:
+            task = bar.add_task("archiving", total=None)
+
+            def step(name: str, done: int, total: int) -> None:
+                bar.update(task, description=name, completed=done, total=total or None)
+
+            done = p.archive(session, month=first, path=to, progress=step)
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(f"{done.month:%Y-%m}: {done.rows:,} incidents archived to {to}")
+
+
+@partitions_app.command("restore")
+def partitions_restore(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="an archived month")],
+) -> None:
+    """Attach an archived month again from its GeoParquet file."""
+    from gridmap.services import partitions as p
+
+    try:
+        with _session() as session, _progress() as bar:
+            task = bar.add_task("restoring", total=None)
+
+            def step(name: str, done: int, total: int) -> None:
+                bar.update(task, description=name, completed=done, total=total or None)
+
+            done = p.restore(session, path=path, progress=step)
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(f"{done.month:%Y-%m}: {done.rows:,} incidents restored into {done.table}")
+
+
 @incidents_app.command("import")
 def incidents_import(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .geojson")],

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from tests.utils.fixtures import (
     COMMUNITY,
@@ -525,14 +524,12 @@ def test_how_a_street_came_to_own_it_is_recorded(
     assert r.json()["properties"]["owner_code"] == STREET
 
 
-def test_large_import_rebuilds_the_indexes_it_dropped(
+def test_import_keeps_the_indexes_and_one_key_to_one_incident(
     client: TestClient,
     db: Session,
     grids: dict[str, dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from gridmap.queries import incident_import
-
     shape = (
         "SELECT array_agg(pg_get_indexdef(indexrelid) ORDER BY pg_get_indexdef(indexrelid)) "
         "FROM pg_index "
@@ -544,7 +541,6 @@ def test_large_import_rebuilds_the_indexes_it_dropped(
     )
     indexes, constraints = db.execute(text(shape)).scalar(), db.execute(text(checks)).scalar()
     assert any("gist" in i for i in indexes) and any("FOREIGN KEY" in c for c in constraints)
-    monkeypatch.setattr(incident_import, "REBUILD_MIN_ROWS", 2)
     body = "lon,lat,category,idempotency_key,reporter_phone\n" + "".join(
         f"{x:.4f},40.005,市容环境/暴露垃圾,big-{i},010-1234567{i}\n"
         for i, x in enumerate(
@@ -565,17 +561,29 @@ def test_large_import_rebuilds_the_indexes_it_dropped(
     assert [r.grid_code for r in rows] == [WEST_GRID] * 5 + [EAST_GRID] * 5
     assert {(r.street_code, r.crs_in) for r in rows} == {(COMMUNITY[:9], "EPSG:4326")}
     assert rows[0].reporter_phone == "010-12345670" and rows[0].x == pytest.approx(116.3405)
-    # The unique index is back: the same keys cannot go in twice, by import or by hand.
+    # The keys are stored: the same keys cannot go in twice, by import or by hand (the key's
+    # trigger skips the row, as ON CONFLICT DO NOTHING did).
     again = _upload(client, grids["street"], "big.csv", body, commit="true").json()
     assert again["inserted"] == 0 and again["skipped_existing"] == 10
-    with pytest.raises(IntegrityError):
-        with db.begin_nested():
-            db.execute(
-                text(
-                    "INSERT INTO incident (idempotency_key, category, geom) VALUES ('big-1', "
-                    "'市容环境/暴露垃圾', ST_SetSRID(ST_MakePoint(116.341, 40.005), 4326))"
-                )
-            )
+    by_hand = db.execute(
+        text(
+            "INSERT INTO incident (idempotency_key, category, geom) VALUES ('big-1', "
+            "'市容环境/暴露垃圾', ST_SetSRID(ST_MakePoint(116.341, 40.005), 4326)) RETURNING id"
+        )
+    ).all()
+    assert by_hand == []
+    assert (
+        db.execute(
+            text("SELECT count(*) FROM incident WHERE idempotency_key = 'big-1'")
+        ).scalar_one()
+        == 1
+    )
+    assert (
+        db.execute(
+            text("SELECT count(*) FROM incident_key WHERE idempotency_key = 'big-1'")
+        ).scalar_one()
+        == 1
+    )
 
 
 def test_working_time_limits_skip_public_holidays(

@@ -15,6 +15,7 @@ const SHELL = [
   "/lib/text/lists_zh.js", "/lib/text/lists_en.js",
   "/lib/text/teams_zh.js", "/lib/text/teams_en.js", "/lib/text/org_zh.js", "/lib/text/org_en.js",
   "/lib/text/errors_org_zh.js", "/lib/text/errors_org_en.js",
+  "/lib/text/errors_partition_zh.js", "/lib/text/errors_partition_en.js",
   "/lib/text/errors_ogc_zh.js", "/lib/text/errors_ogc_en.js",
   "/lib/text/public_zh.js", "/lib/text/public_en.js",
   "/lib/text/view3d_zh.js", "/lib/text/view3d_en.js",

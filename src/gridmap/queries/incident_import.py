@@ -1,6 +1,7 @@
-"""gridmap.queries.incident_import: the SQL of bulk incident imports: one ``COPY`` straight
-into ``incident`` (a file as large as the table has the table's secondary indexes dropped
-before and built again after), the keys already stored, community shapes, and reassignment.
+"""gridmap.queries.incident_import: the SQL of bulk incident imports: the rows of each month
+by ``COPY`` (a month with no rows yet into a table of its own, indexed and attached as its
+partition), the keys in ``incident_key``, the keys already stored, community shapes, and
+reassignment.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from sqlalchemy import Table, bindparam, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from gridmap.geo.ewkb import point_hex_ewkb
-from gridmap.models import Incident, Region
+from gridmap.models import Incident, IncidentKey, Region
+from gridmap.queries import partitions
 
-# Imports at least this large, and at least as large as the table, rebuild its indexes.
-REBUILD_MIN_ROWS = 50_000
+# Memory for building a month's indexes.
 REBUILD_MEMORY = "512MB"
 COPY_ROWS = 50_000
 _i = cast(Table, Incident.__table__)
+_k = cast(Table, IncidentKey.__table__)
 _r = cast(Table, Region.__table__)
 
 COLUMNS = (
@@ -63,7 +65,7 @@ def _text(values: Any) -> pa.Array:
 
 def _existing_keys(session: Session, keys: pd.Series) -> set[str]:
     given = keys[keys != ""]
-    if given.empty or not session.execute(select(exists().select_from(_i))).scalar():
+    if given.empty or not session.execute(select(exists().select_from(_k))).scalar():
         return set()
     # Kept as SQL: a scratch table for the file's keys, filled by COPY and joined once.
     session.execute(text("CREATE TEMP TABLE _incident_key (k text) ON COMMIT DROP"))
@@ -71,8 +73,9 @@ def _existing_keys(session: Session, keys: pd.Series) -> set[str]:
         session, "COPY _incident_key FROM STDIN (FORMAT csv)", [pa.table({"k": _text(given)})]
     )
     found = session.execute(
-        # Kept as SQL: the scratch table has no model.
-        text("SELECT k FROM _incident_key JOIN incident ON idempotency_key = k")
+        # Kept as SQL: the scratch table has no model. incident_key holds the keys of every
+        # incident, of archived months too.
+        text("SELECT k FROM _incident_key JOIN incident_key ON idempotency_key = k")
     ).scalars()
     result = set(found)
     # Kept as SQL: DDL.
@@ -80,34 +83,15 @@ def _existing_keys(session: Session, keys: pd.Series) -> set[str]:
     return result
 
 
-def _secondary_indexes(session: Session) -> tuple[list[str], list[str]]:
-    """Statements that drop and re-create ``incident``'s indexes and checks, not its primary key.
-
-    Unique and foreign-key constraints go with them: their row-by-row checks cost as much as an
-    index, and adding them back checks every row at once.
-    """
-    drop, create = [], []
-    for name, definition in session.execute(
-        # Kept as SQL: the system catalogs, read to write DDL.
-        text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'incident'::regclass AND contype IN ('u', 'f') ORDER BY contype DESC"
-        )
-    ).all():
-        drop.append(f'ALTER TABLE incident DROP CONSTRAINT "{name}"')
-        create.append(f'ALTER TABLE incident ADD CONSTRAINT "{name}" {definition}')
-    for name, definition in session.execute(
-        # Kept as SQL: the system catalogs, read to write DDL.
-        text(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'incident'::regclass "
-            "AND NOT i.indisprimary AND NOT EXISTS "
-            "(SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
-        )
-    ).all():
-        drop.append(f'DROP INDEX "{name}"')
-        create.append(definition)
-    return drop, create
+def _reserve_ids(session: Session, n: int) -> int:
+    """The first of ``n`` consecutive incident ids taken from ``incident_id_seq`` at once (the
+    table lock held keeps single reports from taking one in between)."""
+    last: int = session.execute(
+        # Kept as SQL: a block of a sequence in one call.
+        text("SELECT setval('incident_id_seq', nextval('incident_id_seq') + :n - 1)"),
+        {"n": n},
+    ).scalar_one()
+    return last - n + 1
 
 
 def write(
@@ -124,32 +108,34 @@ def write(
     progress: Callable[[str, int, int], None],
     owner: np.ndarray | None = None,
 ) -> int:
-    """COPY the new rows straight into ``incident`` (``owner``: who holds each, "" for no
-    one); returns how many were written."""
+    """Write the new rows month by month (``owner``: who holds each, "" for no one); returns
+    how many were written.
+
+    A month with no partition yet is loaded as a table of its own (COPY, then its indexes,
+    then a CHECK of its bounds) and attached as that month's partition: no index is updated
+    row by row, no trigger runs per row and attaching scans nothing. A month that has a
+    partition gets the COPY into it. The keys go into ``incident_key`` in one COPY.
+    """
     n = len(frame)
     # Intake waits while a file goes in (reads do not): the keys checked below stay unused.
-    estimate = session.execute(
-        # Kept as SQL: the planner's row estimate from the system catalog.
-        text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'incident'::regclass")
-    ).scalar_one()
-    rebuild = n >= REBUILD_MIN_ROWS and n >= estimate
-    # A file as large as the table: dropping its indexes and building them again afterwards is
-    # several times faster than updating them row by row (PostgreSQL manual, "Populating a
-    # Database"); readers then wait for the import as well.
-    mode = "ACCESS EXCLUSIVE" if rebuild else "SHARE ROW EXCLUSIVE"
     # Kept as SQL: an explicit table lock (DDL-like; Core has no LOCK).
-    session.execute(text(f"LOCK TABLE incident IN {mode} MODE"))
+    session.execute(text("LOCK TABLE incident IN SHARE ROW EXCLUSIVE MODE"))
     existing = _existing_keys(session, keys)
     keep = ~keys.isin(existing).to_numpy() if existing else np.ones(n, dtype=bool)
     if not keep.any():
         return 0
-    # Rows near each other written together: the GiST and B-tree pages stay in cache.
-    order = np.lexsort((lon, community, grid_code))
-    order = order[keep[order]]
     reported = (
         when.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]").copy()
     )
     reported[np.isnat(reported)] = np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None), "us")
+    # The month in China time (UTC+8 all year) names the partition.
+    month = (reported + np.timedelta64(8, "h")).astype("datetime64[M]")
+    # By month, then rows near each other written together: the GiST and B-tree pages stay in
+    # cache.
+    order = np.lexsort((lon, community, grid_code, month))
+    order = order[keep[order]]
+    ids = np.empty(n, dtype=np.int64)
+    ids[order] = _reserve_ids(session, len(order)) + np.arange(len(order), dtype=np.int64)
     columns = {
         "idempotency_key": keys.to_numpy(),
         **{c: frame[c].to_numpy() for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
@@ -157,13 +143,31 @@ def write(
         "community_code": community,
         **({} if owner is None else {"owner_code": owner}),
     }
-
-    def parts() -> Iterator[pa.Table]:
-        for start in range(0, len(order), COPY_ROWS):
-            rows = order[start : start + COPY_ROWS]
-            hexes = point_hex_ewkb(lon[rows], lat[rows])
-            table = pa.table(
+    _copy_csv(
+        session,
+        "COPY incident_key (id, idempotency_key, reported_at) FROM STDIN (FORMAT csv)",
+        [
+            pa.table(
                 {
+                    "id": pa.array(ids[order]),
+                    "k": _text(columns["idempotency_key"][order]),
+                    "at": pa.array(reported[order], type=pa.timestamp("us", tz="UTC")),
+                }
+            )
+        ],
+    )
+    partitions.keys_kept(session)
+    written = 0
+    total = len(order)
+
+    def parts(rows_of_month: np.ndarray) -> Iterator[pa.Table]:
+        nonlocal written
+        for start in range(0, len(rows_of_month), COPY_ROWS):
+            rows = rows_of_month[start : start + COPY_ROWS]
+            hexes = point_hex_ewkb(lon[rows], lat[rows])
+            yield pa.table(
+                {
+                    "id": pa.array(ids[rows]),
                     **{name: _text(values[rows]) for name, values in columns.items()},
                     "street_code": pc.utf8_slice_codeunits(_text(community[rows]), 0, 9),
                     "reported_at": pa.array(reported[rows], type=pa.timestamp("us", tz="UTC")),
@@ -175,23 +179,31 @@ def write(
                     ),
                 }
             )
-            yield table
-            progress("writing", start + len(rows), len(order))
+            written += len(rows)
+            progress("writing", written, total)
 
-    names = [*columns, "street_code", "reported_at", "crs_in", "geom"]
-    drop, create = _secondary_indexes(session) if rebuild else ([], [])
-    for statement in drop:
-        # Kept as SQL: DDL read back from the catalogs.
-        session.execute(text(statement))
-    _copy_csv(session, f"COPY incident ({', '.join(names)}) FROM STDIN (FORMAT csv)", parts())
-    if create:
-        # Kept as SQL: a session setting for the index builds.
-        session.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'"))
-        for done, statement in enumerate(create, start=1):
-            progress("building indexes", done - 1, len(create))
-            # Kept as SQL: DDL read back from the catalogs.
-            session.execute(text(statement))
-        progress("building indexes", len(create), len(create))
+    names = ["id", *columns, "street_code", "reported_at", "crs_in", "geom"]
+    copy = f"({', '.join(names)}) FROM STDIN (FORMAT csv)"
+    # Kept as SQL: a session setting for the index builds.
+    session.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'"))
+    sorted_months = month[order]
+    for m in np.unique(sorted_months):
+        rows = order[sorted_months == m]
+        first = pd.Timestamp(m).date()
+        table = partitions.name(first)
+        if partitions.exists(session, table=table):
+            # Detaching (even an empty month) would lock readers out until the commit.
+            _copy_csv(session, f'COPY "{table}" {copy}', parts(rows))
+            continue
+        partitions.create_standalone(session, table=table)
+        _copy_csv(session, f'COPY "{table}" {copy}', parts(rows))
+        progress("building indexes", 0, 1)
+        partitions.index_standalone(session, table=table)
+        lo, hi = partitions.bounds(session, month=first)
+        partitions.attach(session, table=table, lo=lo, hi=hi)
+        progress("building indexes", 1, 1)
+    partitions.keys_kept(session, kept=False)
+    partitions.bump_tiles(session)
     return len(order)
 
 

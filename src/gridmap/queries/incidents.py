@@ -17,7 +17,9 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -25,15 +27,22 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from gridmap.models import CalendarDay, Incident, IncidentCategory, IncidentEvent, Region
+from gridmap.models import (
+    CalendarDay,
+    Incident,
+    IncidentCategory,
+    IncidentEvent,
+    IncidentKey,
+    Region,
+)
 from gridmap.queries import feature_collection, feature_page
 from gridmap.vocab.states import DONE, sql_list
 
 # Tables (not FromClauses) for the type checker: they are written to as well as read.
 _i = cast(Table, Incident.__table__)
+_k = cast(Table, IncidentKey.__table__)
 _e = cast(Table, IncidentEvent.__table__)
 _c = cast(Table, IncidentCategory.__table__)
 _region = cast(Table, Region.__table__)
@@ -125,10 +134,20 @@ def calendar(conn: Any) -> tuple[frozenset[date], frozenset[date]]:
     )
 
 
+def by_id(incident_id: int) -> ColumnElement[bool]:
+    """``incident.id = incident_id``, with its month read from ``incident_key``: the executor
+    then reads one month's partition instead of probing every month's index."""
+    return and_(
+        _i.c.id == incident_id,
+        _i.c.reported_at
+        == select(_k.c.reported_at).where(_k.c.id == incident_id).scalar_subquery(),
+    )
+
+
 def incident_feature(session: Session, *, incident_id: int) -> dict[str, Any] | None:
     """One incident as a GeoJSON Feature (unmasked), or None."""
     features = session.execute(
-        feature_collection(ROW.where(_i.c.id == incident_id), order_by="id")
+        feature_collection(ROW.where(by_id(incident_id)), order_by="id")
     ).scalar_one()
     return features[0] if features else None
 
@@ -170,15 +189,18 @@ def place(session: Session, *, lon: float, lat: float) -> Row[Any]:
 def insert_incident(
     session: Session, *, idempotency_key: str | None, lon: float, lat: float, **values: Any
 ) -> int | None:
-    """Insert an incident at a WGS84 point; None when ``idempotency_key`` is already used."""
+    """Insert an incident at a WGS84 point; None when ``idempotency_key`` is already used.
+
+    The key is unique in ``incident_key``, not in the partitioned ``incident``: its insert
+    trigger skips the row (no row returned) when the key names another incident.
+    """
     return session.execute(
-        pg_insert(_i)
+        insert(_i)
         .values(
             idempotency_key=idempotency_key,
             geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
             **values,
         )
-        .on_conflict_do_nothing(index_elements=[_i.c.idempotency_key])
         .returning(_i.c.id)
     ).scalar_one_or_none()
 
@@ -192,12 +214,18 @@ def try_lock_key(session: Session, *, idempotency_key: str) -> bool:
     return taken
 
 
-def id_by_key(session: Session, *, idempotency_key: str | None) -> int:
-    """The id of the incident reported with ``idempotency_key``."""
-    found: int = session.execute(
-        select(_i.c.id).where(_i.c.idempotency_key == idempotency_key)
-    ).scalar_one()
-    return found
+def id_by_key(session: Session, *, idempotency_key: str | None) -> Row[Any]:
+    """The incident reported with ``idempotency_key``, its month archived or not: ``id``,
+    ``reported_at`` and ``stored`` (False when its month is archived)."""
+    return session.execute(
+        select(
+            _k.c.id,
+            _k.c.reported_at,
+            exists()
+            .where(_i.c.id == _k.c.id, _i.c.reported_at == _k.c.reported_at)
+            .label("stored"),
+        ).where(_k.c.idempotency_key == idempotency_key)
+    ).one()
 
 
 def duplicates(
@@ -247,7 +275,7 @@ def lock_for_action(session: Session, *, incident_id: int) -> Any:
             _c.c.working_time,
         )
         .select_from(_i.outerjoin(_c, _c.c.code == _i.c.category))
-        .where(_i.c.id == incident_id)
+        .where(by_id(incident_id))
         .with_for_update(of=_i)
     ).one_or_none()
 
@@ -273,9 +301,7 @@ def apply_step(
         values["due_at"] = _i.c.due_at + push_due
     if returned:
         values["returned_count"] = _i.c.returned_count + 1
-    session.execute(
-        update(_i).where(_i.c.id == incident_id).values(**values, version=_i.c.version + 1)
-    )
+    session.execute(update(_i).where(by_id(incident_id)).values(**values, version=_i.c.version + 1))
 
 
 def lock_pair(session: Session, *, ids: tuple[int, int]) -> dict[int, Any]:

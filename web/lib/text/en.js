@@ -5,6 +5,7 @@ import { WORDS as LISTS } from "./lists_en.js";
 import { WORDS as TEAMS } from "./teams_en.js";
 import { WORDS as ORG } from "./org_en.js";
 import { WORDS as ORG_ERRORS } from "./errors_org_en.js";
+import { WORDS as PARTITION_ERRORS } from "./errors_partition_en.js";
 import { WORDS as PUBLIC } from "./public_en.js";
 import { WORDS as OGC_ERRORS } from "./errors_ogc_en.js";
 import { WORDS as VIEW3D } from "./view3d_en.js";
@@ -191,7 +192,7 @@ Object.assign(WORDS, {
 });
 
 // The phone page (/m/): its shell, sign-in, report and sync; its patrol, visits and tasks.
-Object.assign(WORDS, PHONE, FIELD, ORG_ERRORS);
+Object.assign(WORDS, PHONE, FIELD, ORG_ERRORS, PARTITION_ERRORS);
 // The three lists' flow, posts and the public need form.
 Object.assign(WORDS, LISTS);
 
