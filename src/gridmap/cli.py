@@ -891,10 +891,11 @@ def circles_rebuild(
     ] = None,
 ) -> None:
     """Compute the service circles of every centre again from the walking network."""
-    from gridmap.queries import circles
+    from gridmap.queries.circles import circle_rules
+    from gridmap.services import circles
 
     settings = get_settings()
-    rules = circles.circle_rules(settings.api, minutes)
+    rules = circle_rules(settings.api, minutes)
     try:
         with _session(settings) as session, _progress() as bar:
             if region is not None:
@@ -1162,8 +1163,9 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                     select(DataSet.name).where(DataSet.checksum == checksum(path))
                 ).scalar_one_or_none()
             if loaded is not None:
-                from gridmap.queries import circles
                 from gridmap.queries.address import refresh_address_keys
+                from gridmap.queries.circles import circle_rules
+                from gridmap.services.circles import ensure as ensure_circles
                 from gridmap.services.incidents import derive_times, working_hours
 
                 # Derived fields (address keys, incident times) may be missing after an
@@ -1179,7 +1181,7 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                             end=settings.api.working_day_end,
                         ),
                     )
-                    circles.ensure(conn, rules=circles.circle_rules(settings.api), everything=False)
+                    ensure_circles(conn, rules=circle_rules(settings.api), everything=False)
                 # Loading again would undo edits made in the app since (as new versions).
                 console.print(
                     f"data set {loaded} is loaded and unchanged; edits made since are kept "
