@@ -60,9 +60,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import numpy as np  # noqa: E402
-import shapely  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
+
+import shapely  # noqa: E402
 
 from gridmap import migrate  # noqa: E402
 from gridmap.auth import Principal, create_token  # noqa: E402
@@ -287,7 +288,8 @@ SELECT c.codes[1 + s.cn], (ARRAY['general', 'general', 'general', 'important', '
                + (1 - s.u) * s.v * g.dy), 4326),
        'scale-' || s.i, '模拟事件（bench/scale.py 生成）'
 FROM (
-    SELECT i, floor(random() * CAST(:grids AS int))::int AS gn, floor(random() * CAST(:cats AS int))::int AS cn,
+    SELECT i, floor(random() * CAST(:grids AS int))::int AS gn,
+           floor(random() * CAST(:cats AS int))::int AS cn,
            floor(random() * 5)::int AS sv, rep,
            CASE WHEN rep >= CAST(:open_from AS timestamptz) THEN
                     CASE WHEN x < 0.05 THEN 'reported' WHEN x < 0.10 THEN 'queued'
@@ -298,11 +300,11 @@ FROM (
                           WHEN x < 0.55 THEN 'closed' ELSE 'evaluated' END END AS state,
            random() AS r_hours, random() AS r_score, random() AS r_rework,
            0.05 + 0.9 * random() AS u, 0.05 + 0.9 * random() AS v
-    FROM (SELECT i, random() AS x,
-                 make_timestamptz(CAST(:year AS int), 1, 1, 0, 0, 0, 'Asia/Shanghai')
-                 + random() * (make_timestamptz(CAST(:year AS int) + 1, 1, 1, 0, 0, 0, 'Asia/Shanghai')
-                               - make_timestamptz(CAST(:year AS int), 1, 1, 0, 0, 0, 'Asia/Shanghai')) AS rep
-          FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i) r
+    FROM (SELECT i, random() AS x, y0 + random() * (y1 - y0) AS rep
+          FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) i,
+               (SELECT make_timestamptz(y, 1, 1, 0, 0, 0, 'Asia/Shanghai') AS y0,
+                       make_timestamptz(y + 1, 1, 1, 0, 0, 0, 'Asia/Shanghai') AS y1
+                FROM (SELECT CAST(:year AS int) AS y) yy) bounds) r
 ) s
 JOIN bench.grid g ON g.n = s.gn
 CROSS JOIN (SELECT array_agg(code ORDER BY code) AS codes FROM incident_category) c
@@ -771,7 +773,8 @@ def main() -> None:
     agree = ids(l_res) == ids(lf_res) == [r.id for r in lp_res]
     log(
         f"\n2. open (handling) incidents of grid {grid}, page 1 of 50: "
-        f"{l_res['numberReturned']} of {l_res['numberMatched']}{'' if agree else '  ANSWERS DIFFER'}"
+        f"{l_res['numberReturned']} of {l_res['numberMatched']}"
+        + ("" if agree else "  ANSWERS DIFFER")
     )
     log(f"   gridmap, partitioned  cold {fmt_ms(l_cold):>9}  warm {fmt_ms(l_warm):>9}")
     log(f"   gridmap, flat copy    cold {fmt_ms(lf_cold):>9}  warm {fmt_ms(lf_warm):>9}")
