@@ -28,6 +28,8 @@ TABLES = {
     "service_circle",
     "list_item",
     "incident",
+    "incident_key",
+    "incident_archive",
     "incident_event",
     "road_edge",
     "audit_log",
@@ -97,8 +99,11 @@ def test_every_table_has_a_model(engine: Engine) -> None:
                 )
             ).scalars()
         )
+        # Partitions are the months of their partitioned table, not tables of their own.
+        months = migrate.partitions(conn)
     assert owned == EXTENSION_TABLES
-    assert tables - owned == set(Base.metadata.tables)
+    assert {m for m in months if not m.startswith("incident_")} == set()
+    assert tables - owned - months == set(Base.metadata.tables)
 
 
 @pytest.mark.parametrize("missing", ["calendar_day", "audit_log", "grid_staff"])

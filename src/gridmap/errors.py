@@ -459,6 +459,33 @@ class DataSetError(GridmapError):
     code = "bad_data_set"
 
 
+# Incidents by month (gridmap.services.partitions).
+class IncidentArchived(Conflict):
+    """The incident of an Idempotency-Key sent again lies in an archived month: it is not
+    recorded a second time; ``incident_id`` and ``month`` say which."""
+
+    code = "incident_archived"
+
+
+class MonthNotFound(NotFound):
+    """A month of incidents with no partition (none made, or archived already)."""
+
+    code = "month_not_found"
+
+
+class MonthExists(Conflict):
+    """A month to restore whose partition exists: its rows would be there twice."""
+
+    code = "month_exists"
+
+
+class NotAnArchive(InvalidFile):
+    """A file that is not a month of incidents archived by gridmap (not Parquet, not ours, rows
+    outside its month, keys that clash with stored incidents)."""
+
+    code = "not_an_archive"
+
+
 DEFAULT_STATUS_CODES: dict[type[GridmapError], int] = {
     InvalidInput: 422,
     BadFilter: 400,

@@ -34,6 +34,7 @@ from gridmap.geo.chinacrs import CHINA_BOUNDS
 from gridmap.geo.isochrone import CircleRules
 from gridmap.geo.network import split_at_junctions
 from gridmap.models import DataSet, RoadEdge
+from gridmap.queries import partitions
 from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
 from gridmap.queries.circles import ensure as ensure_circles
@@ -239,7 +240,8 @@ def _upsert(
     select: str | None = None,
     insert_columns: list[str] | None = None,
 ) -> TableChange:
-    """Insert new rows, update rows whose columns differ, leave identical rows untouched."""
+    """Insert new rows, update rows whose columns differ, leave identical rows untouched (no
+    ``key``: the table's own trigger skips the rows it already holds)."""
     cols = insert_columns or key + columns
     source = select or f"SELECT {', '.join(cols)} FROM {staged}"
     differs = " OR ".join(
@@ -248,15 +250,21 @@ def _upsert(
         else f"ST_AsEWKB({table}.geom) IS DISTINCT FROM ST_AsEWKB(EXCLUDED.geom)"
         for c in columns
     )
-    sql = (
-        f"INSERT INTO {table} ({', '.join(cols)}) {source} "
+    conflict = (
         f"ON CONFLICT ({', '.join(key)}) DO "
         + (
             f"UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns)} WHERE {differs} "
             if columns
             else "NOTHING "
         )
-        + "RETURNING (xmax = 0) AS inserted"
+        if key
+        else ""
+    )
+    sql = (
+        f"INSERT INTO {table} ({', '.join(cols)}) {source} {conflict}"
+        # Without a conflict clause every row returned is new (and a partitioned table has no
+        # xmax to return).
+        + ("RETURNING (xmax = 0) AS inserted" if key else "RETURNING true AS inserted")
     )
     # Kept as SQL: a set-based upsert whose key and compared columns vary with the table.
     flags = [bool(r[0]) for r in conn.execute(text(sql))]
@@ -849,12 +857,15 @@ def _load_incidents(
             for p, g in incidents
         ],
     )
-    # Incidents are history: an existing one is never rewritten by a load.
+    # Each month of the incidents gets its partition first: the default one stays empty.
+    partitions.make_months_of(conn, staged="_incident_in", column="reported_at")
+    # Incidents are history: an existing one is never rewritten by a load. Their keys are
+    # unique in incident_key, whose insert trigger skips an incident already stored.
     incident_change = _upsert(
         conn,
         table="incident",
         staged="_incident_in",
-        key=["idempotency_key"],
+        key=[],
         columns=[],
         select="SELECT i.idempotency_key, i.category, i.severity, i.description, "
         "i.reporter_name, i.reporter_phone, i.status, i.reported_at, i.score, "
@@ -919,7 +930,7 @@ def _load_incidents(
         select="SELECT i.id, e.seq, e.action, "
         "lag(e.to_status) OVER (PARTITION BY e.incident_key ORDER BY e.seq), "
         "e.to_status, e.actor, e.at, e.note, m.id "
-        "FROM _event_in e JOIN incident i ON i.idempotency_key = e.incident_key "
+        "FROM _event_in e JOIN incident_key i ON i.idempotency_key = e.incident_key "
         "LEFT JOIN _task_map m ON m.task_key = e.task_key",
         insert_columns=[
             "incident_id",
@@ -973,7 +984,7 @@ def _load_tasks(conn: Connection, tasks: list[dict[str, str]]) -> TableChange:
         text(
             f"INSERT INTO incident_task (incident_id, answered_by_person, {columns}) "
             f"SELECT i.id, p.id, {', '.join('t.' + c for c in TASK_COLUMNS)} "
-            "FROM _task_in t JOIN incident i ON i.idempotency_key = t.incident_key "
+            "FROM _task_in t JOIN incident_key i ON i.idempotency_key = t.incident_key "
             "LEFT JOIN person p ON p.key = t.answered_by_person "
             "WHERE NOT EXISTS (SELECT 1 FROM incident_task x WHERE x.incident_id = i.id) "
             "ORDER BY t.ord"
@@ -986,7 +997,7 @@ def _load_tasks(conn: Connection, tasks: list[dict[str, str]]) -> TableChange:
             "SELECT f.task_key, d.id FROM "
             "(SELECT t.task_key, i.id AS incident_id, "
             " row_number() OVER (PARTITION BY t.incident_key ORDER BY t.ord) AS n "
-            " FROM _task_in t JOIN incident i ON i.idempotency_key = t.incident_key) f "
+            " FROM _task_in t JOIN incident_key i ON i.idempotency_key = t.incident_key) f "
             "JOIN (SELECT id, incident_id, "
             " row_number() OVER (PARTITION BY incident_id ORDER BY id) AS n "
             " FROM incident_task) d ON d.incident_id = f.incident_id AND d.n = f.n"
@@ -1019,7 +1030,7 @@ def _load_approvals(conn: Connection, approvals: list[dict[str, str]]) -> TableC
             f"INSERT INTO approval (incident_id, task_id, {columns}) "
             f"SELECT i.id, m.id, {', '.join('a.' + c for c in APPROVAL_COLUMNS[:-4])}, "
             "coalesce(a.decision, 'pending'), a.decided_by, a.decided_at, a.decision_note "
-            "FROM _approval_in a JOIN incident i ON i.idempotency_key = a.incident_key "
+            "FROM _approval_in a JOIN incident_key i ON i.idempotency_key = a.incident_key "
             "LEFT JOIN _task_map m ON m.task_key = a.task_key "
             "WHERE NOT EXISTS (SELECT 1 FROM approval x WHERE x.incident_id = i.id)"
         )

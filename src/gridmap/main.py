@@ -41,6 +41,7 @@ from gridmap.ogc.errors import ogc_error
 from gridmap.ogc.fast import OgcFastPath
 from gridmap.ogc.fast import Pool as OgcPool
 from gridmap.scheduler import PoolWindow
+from gridmap.services.partitions import ensure_months
 from gridmap.settings import Settings, get_settings
 
 log = logging.getLogger("gridmap")
@@ -170,6 +171,16 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
+def _ensure_months(sessions: Any) -> None:
+    # This month's incident partition and the next two exist before the first report; a
+    # database that is away now is answered for by /health, and the next start makes them.
+    try:
+        with sessions() as session, session.begin():
+            ensure_months(session)
+    except DBAPIError:
+        return
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gridmap app for ``settings`` (read from the environment when not given)."""
     settings = settings or get_settings()
@@ -180,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(url, pool_size=settings.db.pool_size)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        _ensure_months(app.state.sessionmaker)
         live = LiveGrids(url if settings.api.live_lookup else None)
         app.state.live = live
         live.start()

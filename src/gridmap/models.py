@@ -557,8 +557,38 @@ class PublicSubmission(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class IncidentKey(Base):
+    """The identity of every incident, its month archived or not: its id, the idempotency key
+    it was reported with and when (which month's partition holds it). Kept in step with
+    ``incident`` by its row triggers (migration 0016); events, tasks, requests and merges point
+    here, since a unique key of the partitioned ``incident`` must hold ``reported_at``."""
+
+    __tablename__ = "incident_key"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="incident_idempotency_key_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IncidentArchive(Base):
+    """A month of incidents detached and written to a GeoParquet file (its keys, events and
+    tasks stay; ``gridmap incidents partitions restore`` attaches it back)."""
+
+    __tablename__ = "incident_archive"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    archived_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 class Incident(Base):
-    """An incident (事件) with the grid, community and street it was reported in."""
+    """An incident (事件) with the grid, community and street it was reported in; partitioned
+    by the month it was reported in (China time): ``incident_pYYYYMM`` and ``incident_default``
+    (gridmap.services.partitions)."""
 
     __tablename__ = "incident"
     __table_args__ = (
@@ -584,10 +614,11 @@ class Incident(Base):
         Index("incident_owner_idx", "owner_code", "status"),
         Index("incident_change_seq_idx", "change_seq"),
         Index("incident_pool_until_idx", "pool_until", postgresql_where="status = 'pooled'"),
+        {"postgresql_partition_by": "RANGE (reported_at)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
     category: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(16), server_default="general")
     description: Mapped[str | None] = mapped_column(Text)
@@ -600,7 +631,7 @@ class Incident(Base):
     distance_to_grid_m: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), server_default="reported")
     reported_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        DateTime(timezone=True), primary_key=True, server_default=func.now()
     )
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -610,7 +641,9 @@ class Incident(Base):
     # How it was dispatched (派单 team, 抢单 claim, 分单 split, 联单 joint, 返单 escalate), to whom.
     dispatch_mode: Mapped[str | None] = mapped_column(String(16))
     assignees: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
-    merged_into: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"))
+    merged_into: Mapped[int | None] = mapped_column(
+        ForeignKey("incident_key.id", ondelete="SET NULL")
+    )
     returned_count: Mapped[int] = mapped_column(Integer, server_default="0")
     photos: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
     geom: Mapped[Any] = mapped_column(_geom("POINT"))
@@ -654,7 +687,7 @@ class IncidentEvent(Base):
     __table_args__ = (UniqueConstraint("incident_id", "seq", name="incident_event_seq_key"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident_key.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(16))
@@ -696,7 +729,7 @@ class IncidentTask(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     incident_id: Mapped[int] = mapped_column(
-        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+        ForeignKey("incident_key.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(8))
     assignee_kind: Mapped[str] = mapped_column(String(12))
@@ -754,7 +787,7 @@ class Approval(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     incident_id: Mapped[int] = mapped_column(
-        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+        ForeignKey("incident_key.id", ondelete="CASCADE"), index=True
     )
     task_id: Mapped[int | None] = mapped_column(ForeignKey("incident_task.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(8))

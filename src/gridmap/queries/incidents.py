@@ -17,7 +17,9 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -25,15 +27,22 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from gridmap.models import CalendarDay, Incident, IncidentCategory, IncidentEvent, Region
+from gridmap.models import (
+    CalendarDay,
+    Incident,
+    IncidentCategory,
+    IncidentEvent,
+    IncidentKey,
+    Region,
+)
 from gridmap.queries import feature_collection, feature_page
 from gridmap.vocab.states import DONE, sql_list
 
 # Tables (not FromClauses) for the type checker: they are written to as well as read.
 _i = cast(Table, Incident.__table__)
+_k = cast(Table, IncidentKey.__table__)
 _e = cast(Table, IncidentEvent.__table__)
 _c = cast(Table, IncidentCategory.__table__)
 _region = cast(Table, Region.__table__)
@@ -170,15 +179,18 @@ def place(session: Session, *, lon: float, lat: float) -> Row[Any]:
 def insert_incident(
     session: Session, *, idempotency_key: str | None, lon: float, lat: float, **values: Any
 ) -> int | None:
-    """Insert an incident at a WGS84 point; None when ``idempotency_key`` is already used."""
+    """Insert an incident at a WGS84 point; None when ``idempotency_key`` is already used.
+
+    The key is unique in ``incident_key``, not in the partitioned ``incident``: its insert
+    trigger skips the row (no row returned) when the key names another incident.
+    """
     return session.execute(
-        pg_insert(_i)
+        insert(_i)
         .values(
             idempotency_key=idempotency_key,
             geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
             **values,
         )
-        .on_conflict_do_nothing(index_elements=[_i.c.idempotency_key])
         .returning(_i.c.id)
     ).scalar_one_or_none()
 
@@ -192,12 +204,18 @@ def try_lock_key(session: Session, *, idempotency_key: str) -> bool:
     return taken
 
 
-def id_by_key(session: Session, *, idempotency_key: str | None) -> int:
-    """The id of the incident reported with ``idempotency_key``."""
-    found: int = session.execute(
-        select(_i.c.id).where(_i.c.idempotency_key == idempotency_key)
-    ).scalar_one()
-    return found
+def id_by_key(session: Session, *, idempotency_key: str | None) -> Row[Any]:
+    """The incident reported with ``idempotency_key``, its month archived or not: ``id``,
+    ``reported_at`` and ``stored`` (False when its month is archived)."""
+    return session.execute(
+        select(
+            _k.c.id,
+            _k.c.reported_at,
+            exists()
+            .where(_i.c.id == _k.c.id, _i.c.reported_at == _k.c.reported_at)
+            .label("stored"),
+        ).where(_k.c.idempotency_key == idempotency_key)
+    ).one()
 
 
 def duplicates(

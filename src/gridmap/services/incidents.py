@@ -6,11 +6,19 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from gridmap.auth import Principal
-from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TryAgain
+from gridmap.errors import (
+    Conflict,
+    Forbidden,
+    IncidentArchived,
+    InvalidInput,
+    NotFound,
+    TryAgain,
+)
 from gridmap.photos import clean_photo, refuse_too_large, sent_before, store_photo
 from gridmap.privacy import mask_actor, mask_name, mask_phone
 from gridmap.queries import approvals as q_approvals
@@ -23,6 +31,9 @@ from gridmap.services.access import require_role
 from gridmap.services.etags import incident_etag, lock_incident
 from gridmap.vocab.roles import COMMAND_CENTRES, HANDLERS
 from gridmap.vocab.states import INCIDENT_STATES
+
+# Months of incidents are China's months (the partitions' bounds).
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def working_hours(
@@ -154,7 +165,15 @@ def create_incident(
     )
     if incident_id is None:
         existing = q.id_by_key(session, idempotency_key=report.idempotency_key)
-        return get_incident(session, incident_id=existing, principal=principal), False
+        if not existing.stored:
+            month = existing.reported_at.astimezone(CHINA).strftime("%Y-%m")
+            raise IncidentArchived(
+                f"the report with Idempotency-Key {key} was recorded as incident {existing.id} "
+                f"of {month}, a month archived since: it is not recorded again",
+                incident_id=existing.id,
+                month=month,
+            )
+        return get_incident(session, incident_id=existing.id, principal=principal), False
     q_events.add_event(
         session,
         incident_id=incident_id,
