@@ -683,18 +683,20 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true", help="build even when the kept one fits")
     ap.add_argument("--drop", action="store_true", help="drop the bench database at the end")
     ap.add_argument("--skip-country", action="store_true")
+    ap.add_argument("--name", default=NAME, help="the bench database's name")
     args = ap.parse_args()
     total = int(args.incidents)
     settings = Settings()
+    name = args.name
     if settings.db.url is None:
         embedded_cluster(settings.db).start()
-    url = database_url(settings.db, NAME)
+    url = database_url(settings.db, name)
 
     def log(line: str) -> None:
         print(line, flush=True)
 
     engine, build_info = province(
-        settings, NAME, total=total, seed=args.seed, rebuild=args.rebuild, log=log
+        settings, name, total=total, seed=args.seed, rebuild=args.rebuild, log=log
     )
     with engine.connect() as conn:
         counts = conn.execute(
@@ -714,7 +716,7 @@ def main() -> None:
     disk = sizes(engine)
     free = shutil.disk_usage("/work").free
     log(
-        f"\n{NAME}: {counts[2]:,} grids, {counts[0]:,} incidents "
+        f"\n{name}: {counts[2]:,} grids, {counts[0]:,} incidents "
         f"({counts[3]} partitions{'' if counts[3] else ': not partitioned'}), "
         f"{counts[1]:,} sub-tasks; {float(inside or 0) * 100:.1f} % of sampled points inside "
         f"their grid"
@@ -809,9 +811,9 @@ def main() -> None:
     small, _ = province(
         settings, SMALL, total=DEMO_SIZE, seed=args.seed, rebuild=args.rebuild, log=log
     )
-    took = intake(settings, {NAME: engine, SMALL: small}, args.seed)
+    took = intake(settings, {name: engine, SMALL: small}, args.seed)
     small.dispose()
-    big_p50, big_p95 = quantiles(took[NAME])
+    big_p50, big_p95 = quantiles(took[name])
     small_p50, small_p95 = quantiles(took[SMALL])
     log(f"\n3. intake, {INTAKE_REQUESTS} sequential POST /api/v1/incidents over HTTP to each")
     log(f"   {counts[0]:>12,} incidents  p50 {fmt_ms(big_p50):>9}  p95 {fmt_ms(big_p95)}")
@@ -836,7 +838,7 @@ def main() -> None:
     flat_engine.dispose()
     engine.dispose()
     if args.drop:
-        drop_database(settings.db, NAME)
+        drop_database(settings.db, name)
         drop_database(settings.db, SMALL)
 
 
