@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -180,7 +181,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(url, pool_size=settings.db.pool_size)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        live = LiveGrids(url if settings.api.live_lookup else None)
+        index_dir = settings.api.index_dir
+        live = LiveGrids(
+            url if settings.api.live_lookup else None,
+            index_dir=index_dir / str(make_url(url).database) if index_dir else None,
+        )
         app.state.live = live
         live.start()
         api = settings.api

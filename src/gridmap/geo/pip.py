@@ -356,10 +356,17 @@ class PointIndex:
 
     # -- saving and opening -------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str], **meta: Any) -> None:
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        arrays: dict[str, NDArray[Any]] | None = None,
+        **meta: Any,
+    ) -> None:
         """Write the index to directory ``path`` (``.npy`` arrays and ``index.json``), atomically.
 
-        ``meta`` (JSON values) is kept in the header, e.g. the change sequence it is current at.
+        ``meta`` (JSON values) is kept in the header, e.g. the change sequence it is current at;
+        ``arrays`` are saved beside the index's own (``name.npy``), e.g. the polygons' records.
         The directory is written beside ``path`` and renamed into place, so a reader never sees
         half an index.
         """
@@ -370,6 +377,10 @@ class PointIndex:
             for name in _ARRAYS:
                 value = getattr(self, name)
                 arr = value.whole() if isinstance(value, _Grown) else np.asarray(value)
+                np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+            for name, arr in (arrays or {}).items():
+                if name in _ARRAYS or not name.isidentifier():
+                    raise ValueError(f"cannot save an array named {name!r}")
                 np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
             header = {
                 "format": _FORMAT,
@@ -585,6 +596,52 @@ class PointIndex:
         if c1 < self.nx - 1:
             out.append(rows * self.nx + c1 + 1)
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def near(self, x: float, y: float, *, rings: int = 256) -> NDArray[np.int64]:
+        """The polygons among which the one nearest to (x, y) lies: those met in the rings of
+        cells around the point, out to where no nearer one can lie (empty when none is within
+        ``rings`` cells; then every polygon with edges is returned)."""
+        if self.size == 0 or not (np.isfinite(x) and np.isfinite(y)):
+            return np.zeros(0, dtype=np.int64)
+        cx = int(np.clip((x - self.x0) // self.cell, 0, self.nx - 1))
+        cy = int(np.clip((y - self.y0) // self.cell, 0, self.ny - 1))
+        # Cells away from the raster: the clamped cell is this many cells off already.
+        off = max(
+            abs((x - self.x0) / self.cell - cx - 0.5), abs((y - self.y0) / self.cell - cy - 0.5)
+        )
+        edge = max(cx, self.nx - 1 - cx, cy, self.ny - 1 - cy)
+        r = 0
+        while True:
+            owners = self._owners(self._box(cx, cy, r))
+            if len(owners):
+                # A polygon met within r rings is at most r + 1 cells away (diagonally, by
+                # sqrt(2)); every nearer one lies within that many rings.
+                reach = int(np.ceil((r + 1 + off) * np.sqrt(2) + off)) + 1
+                return self._owners(self._box(cx, cy, reach)) if reach > r else owners
+            if r >= edge or r >= rings:
+                break
+            r = min(max(2 * r, 1), edge, rings)
+        if r >= edge:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.edge_hi > self.edge_lo).astype(np.int64)
+
+    def _box(self, cx: int, cy: int, r: int) -> NDArray[np.int64]:
+        """The cells within ``r`` rings of cell (cx, cy), on the raster."""
+        cols = np.arange(max(cx - r, 0), min(cx + r, self.nx - 1) + 1)
+        rows = np.arange(max(cy - r, 0), min(cy + r, self.ny - 1) + 1)
+        return (rows[:, None] * self.nx + cols).ravel()
+
+    def _owners(self, cells: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The polygons with an edge in, or labelled on, any of ``cells``."""
+        labels = self.labels[cells]
+        slots = self.cell_slot[cells[labels == -2]].astype(np.int64)
+        slots = slots[slots >= 0]
+        lo, hi = self.slot_lo[slots], self.slot_hi[slots]
+        per = hi - lo
+        edges = self.cell_edges[np.repeat(lo, per) + _ranks(per)]
+        owners = np.union1d(self.edge_owner[edges], labels[labels >= 0]).astype(np.int64)
+        alive = self.edge_hi[owners] > self.edge_lo[owners]
+        return owners[alive]
 
     # -- locating -----------------------------------------------------------------------------
 
