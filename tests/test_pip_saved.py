@@ -144,3 +144,13 @@ def test_demo_grids_saved_opened_patched(tmp_path: Path) -> None:
     after[0] = shapely.affinity.scale(polygons[0], 0.8, 0.8)
     assert opened.patch({0: after[0]})
     np.testing.assert_array_equal(opened.locate(x, y), reference(after, x, y))
+
+
+def test_removing_a_polygon_that_fills_its_window() -> None:
+    index = PointIndex([box(0, 0, 5, 10), box(7, 0, 10, 10)])
+    assert index.locate_one(8.0, 5.0) == 1
+    assert index.patch({1: None})
+    assert index.locate_one(8.0, 5.0) == -1
+    assert index.locate([8.0, 7.0, 2.0], [5.0, 5.0, 5.0]).tolist() == [-1, -1, 0]
+    assert index.patch({1: box(6, 0, 10, 10)})
+    assert index.locate([8.0, 6.0, 5.5], [5.0, 5.0, 5.0]).tolist() == [1, 1, -1]

@@ -548,7 +548,8 @@ class PointIndex:
         components = components.ravel()
         labels = np.full(len(win), -2, dtype=np.int32)
         if count:
-            firsts_c = np.unique(components, return_index=True)[1][1:]
+            ids, firsts_c = np.unique(components, return_index=True)
+            firsts_c = firsts_c[ids > 0]
             heads = win[firsts_c]
             owners = np.unique(self.edge_owner[edges]) if len(edges) else np.zeros(0, np.int64)
             # A polygon holding the whole window has no edge in it: the clean cells around.
