@@ -154,3 +154,22 @@ def test_removing_a_polygon_that_fills_its_window() -> None:
     assert index.locate([8.0, 7.0, 2.0], [5.0, 5.0, 5.0]).tolist() == [-1, -1, 0]
     assert index.patch({1: box(6, 0, 10, 10)})
     assert index.locate([8.0, 6.0, 5.5], [5.0, 5.0, 5.0]).tolist() == [1, 1, -1]
+
+
+@pytest.mark.parametrize("cell", [None, 0.25, 3.0])
+def test_single_points_answer_as_the_batch(cell: float | None) -> None:
+    # Unit squares (borders on raster lines when the cell is 0.25), and a raster so coarse that
+    # almost every cell is a boundary cell.
+    squares = [box(i, j, i + 1, j + 1) for j in range(6) for i in range(6)]
+    index = PointIndex(squares, cell=cell)
+    grid = np.linspace(-0.5, 6.5, 57)
+    gx, gy = (a.ravel() for a in np.meshgrid(grid, grid))
+    want = reference(squares, gx, gy)
+    got = [index.locate_one(float(a), float(b)) for a, b in zip(gx, gy, strict=True)]
+    np.testing.assert_array_equal(got, want)
+    polygons = city(150, 41)
+    index = PointIndex(polygons, cell=cell and cell * 40)
+    x, y = probes(polygons, 41)
+    sample = np.r_[0 : len(x) : 13]
+    got = [index.locate_one(float(x[k]), float(y[k])) for k in sample]
+    np.testing.assert_array_equal(got, reference(polygons, x[sample], y[sample]))

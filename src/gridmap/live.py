@@ -351,6 +351,9 @@ class Snapshot:
                     log.info("saved index at %s is too old to patch; rebuilding", index_dir)
         snap = cls._build(session, seq)
         snap.index.save(index_dir, arrays=snap.grids.arrays(), seq=seq, db=db)
+        # Serve from the saved copy, shared with the other workers, not from a private one.
+        snap.index = PointIndex.open(index_dir)
+        snap.grids = GridTable.open(index_dir)
         return snap
 
     @classmethod

@@ -183,10 +183,12 @@ class PointIndex:
         segs, owner = _segments(self._polygons)
         self._set_edges(segs, owner)
         n_edges = len(owner)
-        # The edges are walked in two halves at once: numpy lets go of the GIL on big arrays.
-        half = n_edges // 2
+        # The edges are walked in blocks whose temporaries stay in cache, two at once (numpy
+        # lets go of the GIL on big arrays).
+        block = 1 << 17
+        parts = [slice(k, min(k + block, n_edges)) for k in range(0, n_edges, block)]
         with ThreadPoolExecutor(2) as pool:
-            done = list(pool.map(self._cells_touched, [slice(0, half), slice(half, n_edges)]))
+            done = list(pool.map(self._cells_touched, parts or [slice(0, 0)]))
         cells = np.concatenate([d[0] for d in done])
         edges = np.concatenate([d[1] for d in done])
         # Sorted by (cell, edge) through one int64 key; numpy sorts those with SIMD.
@@ -675,10 +677,53 @@ class PointIndex:
         iy = (y - self.y0) / self.cell
         if not (0 <= ix < self.nx and 0 <= iy < self.ny):
             return -1
-        label = int(self.labels[int(iy) * self.nx + int(ix)])
+        cell = int(iy) * self.nx + int(ix)
+        label = int(self.labels[cell])
         if label != -2:
             return label
-        return int(self._locate(np.array([x]), np.array([y]))[0])
+        if self.overlapping:
+            return int(self._exact_tree(np.array([x]), np.array([y]))[0])
+        return self._in_owners(x, y, cell)
+
+    def _in_owners(self, x: float, y: float, cell: int) -> int:
+        """One point in a boundary cell: the first polygon with an edge in the cell that holds
+        it, by the crossings of a ray over all that polygon's edges (no walk along the cells,
+        which can be long where the raster is coarse). While no two polygons overlap, a polygon
+        holding a point of a boundary cell has an edge in it."""
+        slot = np.array([self.cell_slot[cell]], dtype=np.int64)
+        lo, hi = int(self.slot_lo[slot][0]), int(self.slot_hi[slot][0])
+        owners = np.unique(self.edge_owner[self.cell_edges[np.arange(lo, hi)]]).astype(np.int64)
+        first, last = self.edge_lo[owners], self.edge_hi[owners]
+        per = last - first
+        ids = np.repeat(first, per) + _ranks(per)
+        which = np.repeat(np.arange(len(owners)), per)
+        x1, y1, x2, y2 = self.ex1[ids], self.ey1[ids], self.ex2[ids], self.ey2[ids]
+        ax, ay, bx, by = x2 - x1, y2 - y1, x - x1, y - y1
+        det = ax * by - ay * bx
+        unsure = np.abs(det) <= _ORIENT_EPS * (np.abs(ax * by) + np.abs(ay * bx))
+        up = (y1 <= y) & (y < y2)
+        down = (y2 <= y) & (y < y1)
+        crossing = (up & (det > 0)) | (down & (det < 0))
+        near = unsure & (
+            up
+            | down
+            | (
+                (np.minimum(x1, x2) <= x)
+                & (x <= np.maximum(x1, x2))
+                & (np.minimum(y1, y2) <= y)
+                & (y <= np.maximum(y1, y2))
+            )
+        )
+        odd = np.bincount(which[crossing], minlength=len(owners)) % 2 == 1
+        doubt = np.bincount(which[near], minlength=len(owners)) > 0
+        for k in range(len(owners)):
+            if doubt[k]:
+                geom = self.polygon(int(owners[k]))
+                if geom is not None and shapely.intersects_xy(geom, x, y):
+                    return int(owners[k])
+            elif odd[k]:
+                return int(owners[k])
+        return -1
 
     def _locate(self, px: NDArray[np.float64], py: NDArray[np.float64]) -> NDArray[np.int64]:
         out = np.full(len(px), -1, dtype=np.int64)
