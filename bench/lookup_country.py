@@ -8,10 +8,11 @@ neighbours share every border vertex; 12 vertices each, seeded), and times:
 - ``PointIndex`` built from the polygons, saved to a directory and opened memory-mapped;
 - the same grids loaded into a bench database (1 district, its streets and communities), and the
   server's snapshot made from it (every grid read, indexed and saved) and then opened again;
-- ``gridmap serve --workers N`` on that database with ``GRIDMAP_INDEX_DIR`` set: one worker
-  builds and saves the index, the others open it; ``wrk`` runs ``GET /api/v1/lookup`` of random
-  points for ``--seconds`` and gives p50/p99; RSS, PSS and USS of every worker are read from
-  ``/proc/<pid>/smaps_rollup`` (PSS splits the shared pages among the processes mapping them);
+- ``gridmap serve --workers N`` on that database with ``GRIDMAP_INDEX_DIR`` where the snapshot
+  above was saved: every worker opens it (memory-mapped) and checks it is current; ``wrk`` runs
+  ``GET /api/v1/lookup`` of random points for ``--seconds`` and gives p50/p99; RSS, PSS and USS
+  of every server process are read from ``/proc/<pid>/smaps_rollup`` (PSS splits the shared
+  pages among the processes mapping them);
 - the alternative in the same run: PostGIS ``ST_Intersects`` on the GiST index of the same grid
   table, one point per query over one connection (no HTTP), p50/p99.
 """
@@ -120,6 +121,21 @@ def smaps(pid: int) -> dict[str, float]:
         "pss": fields["Pss"],
         "uss": fields["Private_Clean"] + fields["Private_Dirty"],
     }
+
+
+def index_pages(pid: int, directory: Path) -> dict[str, float]:
+    """RSS, PSS and the shared part (MiB) of the mappings of files in ``directory`` (the saved
+    index) in process ``pid``, from ``/proc/<pid>/smaps``."""
+    out = {"rss": 0.0, "pss": 0.0, "shared": 0.0}
+    inside = False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+            inside = len(head) >= 6 and head[5].startswith(str(directory))
+        elif inside and head and head[0] in ("Rss:", "Pss:", "Shared_Clean:", "Shared_Dirty:"):
+            key = {"Rss:": "rss", "Pss:": "pss"}.get(head[0], "shared")
+            out[key] += float(head[1]) / 1024
+    return out
 
 
 def children(pid: int) -> list[int]:
@@ -257,7 +273,9 @@ def main() -> None:
             print(f"database: {n:,} grids and {len(regions):,} regions loaded in {loaded:.1f} s")
             del polys
             engine = make_engine(url)
-            snap_dir = Path(tmp) / "snapshot"
+            # Where the server will look: GRIDMAP_INDEX_DIR / the database's name.
+            index_dir = Path(tmp) / "served"
+            snap_dir = index_dir / NAME
             with Session(engine) as session:
                 t = time.perf_counter()
                 snap = Snapshot.load(session, index_dir=snap_dir)
@@ -276,8 +294,8 @@ def main() -> None:
                 f"{figures['snapshot_open']:.1f} s (both include reading the grid-set hash)"
             )
 
+            saved_at = (snap_dir / "index.json").stat().st_mtime_ns
             pg50, pg99 = postgis_lookups(url, pts[:2000])
-            index_dir = Path(tmp) / "served"
             env = {**os.environ, "DATABASE_URL": url, "GRIDMAP_INDEX_DIR": str(index_dir)}
             server = subprocess.Popen(
                 [
@@ -292,7 +310,7 @@ def main() -> None:
                 ],
                 env=env,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
             try:
                 wrk_bench.wait_for_server(server)
@@ -304,15 +322,19 @@ def main() -> None:
                 script.write_text(wrk_bench.LUA % paths)
                 wrk_bench.run_wrk(script, 2, args.connections, [])
                 result = wrk_bench.run_wrk(script, args.seconds, args.connections, [])
-                workers = [
-                    p
-                    for p in children(server.pid)
-                    if "gridmap" in Path(f"/proc/{p}/cmdline").read_text(errors="ignore") or True
-                ]
-                memory = {p: smaps(p) for p in workers}
+                memory = {
+                    p: {
+                        **smaps(p),
+                        **{f"index_{k}": v for k, v in index_pages(p, snap_dir).items()},
+                        "cmd": Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ")[:40],
+                    }
+                    for p in [server.pid, *children(server.pid)]
+                }
+                rebuilt = (snap_dir / "index.json").stat().st_mtime_ns != saved_at
             finally:
                 server.terminate()
                 server.wait(timeout=30)
+                log = (server.stderr.read() if server.stderr else b"").decode(errors="replace")
     print(
         f"HTTP (wrk -t{wrk_bench.THREADS} -c{args.connections} -d{args.seconds}s, "
         f"{args.workers} workers, first answers after {warmed:.1f} s): "
@@ -324,9 +346,16 @@ def main() -> None:
         f"p50 {pg50:.2f} ms, p99 {pg99:.2f} ms"
     )
     print(f"ratio: PostGIS p50 / gridmap HTTP p50 = {pg50 / result['p50']:.1f}x")
-    print("memory per server process (MiB): pid, RSS, PSS, USS")
+    print(f"the workers opened the saved index (none rebuilt it): {'no' if rebuilt else 'yes'}")
+    if rebuilt:
+        print(log[-2000:])
+    print("memory per server process (MiB): pid, RSS, PSS, USS; of them the saved index's pages:")
+    print("  RSS, PSS, shared with another process")
     for pid, m in memory.items():
-        print(f"  {pid:>8} {m['rss']:9.0f} {m['pss']:9.0f} {m['uss']:9.0f}")
+        print(
+            f"  {pid:>8} {m['rss']:7.0f} {m['pss']:7.0f} {m['uss']:7.0f}   index "
+            f"{m['index_rss']:6.0f} {m['index_pss']:6.0f} {m['index_shared']:6.0f}  {m['cmd']!r}"
+        )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ and so is the snapshot in memory after a change.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import logging
@@ -229,6 +230,15 @@ class GridTable(Sequence[GridRecord]):
         return h.hexdigest()
 
 
+def _give_back_memory() -> None:
+    """Return the heap pages freed after a build to the system (glibc keeps them otherwise,
+    and the building worker would hold a private index's worth of memory)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def current_seq(session: Session) -> int:
     """The last change logged in ``grid_change`` (0 when none)."""
     return int(session.execute(select(func.coalesce(func.max(_change.c.seq), 0))).scalar_one())
@@ -346,14 +356,15 @@ class Snapshot:
                         snap = snap.updated(session)
                     if snap.grids.fingerprint() == grid_set_hash(session):
                         return snap
-                    log.info("saved index at %s differs from the grids; rebuilding", index_dir)
+                    log.warning("saved index at %s differs from the grids; rebuilding", index_dir)
                 except Stale:
-                    log.info("saved index at %s is too old to patch; rebuilding", index_dir)
+                    log.warning("saved index at %s is too old to patch; rebuilding", index_dir)
         snap = cls._build(session, seq)
         snap.index.save(index_dir, arrays=snap.grids.arrays(), seq=seq, db=db)
         # Serve from the saved copy, shared with the other workers, not from a private one.
         snap.index = PointIndex.open(index_dir)
         snap.grids = GridTable.open(index_dir)
+        _give_back_memory()
         return snap
 
     @classmethod
