@@ -219,15 +219,10 @@ class GridTable(Sequence[GridRecord]):
     def fingerprint(self) -> str:
         """A hash of the current grids' codes and versions (as :func:`grid_set_hash`)."""
         codes, versions = self.columns["code"], self.columns["version"]
-        h = hashlib.md5(usedforsecurity=False)
-        for i in range(len(codes)):
-            if i in self.changed:
-                record = self.changed[i]
-                if record is not None:
-                    h.update(f"{record.code}:{record.version},".encode())
-            else:
-                h.update(f"{codes[i]}:{versions[i]},".encode())
-        return h.hexdigest()
+        parts = [f"{c}:{v}," for c, v in zip(codes.tolist(), versions.tolist(), strict=True)]
+        for i, record in self.changed.items():
+            parts[i] = f"{record.code}:{record.version}," if record is not None else ""
+        return hashlib.md5("".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
 def _give_back_memory() -> None:
