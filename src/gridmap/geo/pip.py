@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -151,6 +152,8 @@ class PointIndex:
         self._polygons: NDArray[Any] | None = np.asarray(polygons, dtype=object)
         self._tree: shapely.STRtree | None = None
         self._rebuilt: dict[int, BaseGeometry | None] = {}
+        # A patch rewrites cells in place: lookups wait for it rather than read half of one.
+        self._lock = threading.Lock()
         self.meta = {}
         self.size = n = len(self._polygons)
         self.patches = 0
@@ -417,6 +420,7 @@ class PointIndex:
         source = Path(path)
         header = read_header(source)
         self = cls.__new__(cls)
+        self._lock = threading.Lock()
         self._polygons = None
         self._tree = None
         self._rebuilt = {}
@@ -441,6 +445,10 @@ class PointIndex:
         """Replace polygons by index (``None``: removed), re-rasterising only the cells of their
         old and new bounds. False (nothing changed) when a new shape leaves the raster; the
         caller then builds a new index."""
+        with self._lock:
+            return self._patch(changed)
+
+    def _patch(self, changed: dict[int, BaseGeometry | None]) -> bool:
         if not changed:
             return True
         if any(i < 0 or i >= self.size for i in changed):
@@ -661,13 +669,16 @@ class PointIndex:
         if len(px) != len(py):
             raise ValueError("x and y differ in length")
         chunk = 50_000
-        if len(px) <= chunk:
-            return self._locate(px, py)
-        # Chunks stay in cache; two threads overlap where numpy lets go of the GIL.
-        starts = range(0, len(px), chunk)
-        with ThreadPoolExecutor(max(1, threads)) as pool:
-            parts = pool.map(lambda i: self._locate(px[i : i + chunk], py[i : i + chunk]), starts)
-            return np.concatenate(list(parts))
+        with self._lock:
+            if len(px) <= chunk:
+                return self._locate(px, py)
+            # Chunks stay in cache; two threads overlap where numpy lets go of the GIL.
+            starts = range(0, len(px), chunk)
+            with ThreadPoolExecutor(max(1, threads)) as pool:
+                parts = pool.map(
+                    lambda i: self._locate(px[i : i + chunk], py[i : i + chunk]), starts
+                )
+                return np.concatenate(list(parts))
 
     def locate_one(self, x: float, y: float) -> int:
         """The index of the polygon holding one point, or -1 (no shapely on the common path)."""
@@ -678,12 +689,13 @@ class PointIndex:
         if not (0 <= ix < self.nx and 0 <= iy < self.ny):
             return -1
         cell = int(iy) * self.nx + int(ix)
-        label = int(self.labels[cell])
-        if label != -2:
-            return label
-        if self.overlapping:
-            return int(self._exact_tree(np.array([x]), np.array([y]))[0])
-        return self._in_owners(x, y, cell)
+        with self._lock:
+            label = int(self.labels[cell])
+            if label != -2:
+                return label
+            if self.overlapping:
+                return int(self._exact_tree(np.array([x]), np.array([y]))[0])
+            return self._in_owners(x, y, cell)
 
     def _in_owners(self, x: float, y: float, cell: int) -> int:
         """One point in a boundary cell: the first polygon with an edge in the cell that holds
