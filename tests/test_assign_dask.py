@@ -116,10 +116,10 @@ def write_csv_parts(frame: pd.DataFrame, folder: Path, n: int) -> None:
         frame.iloc[part].to_csv(folder / f"part-{i}.csv", index=False, encoding="utf-8")
 
 
-def single_process(frame: pd.DataFrame, tmp: Path) -> pd.DataFrame:
+def single_process(frame: pd.DataFrame, tmp: Path, *args: str) -> pd.DataFrame:
     src, out = tmp / "all.csv", tmp / "all-out.csv"
     frame.to_csv(src, index=False, encoding="utf-8")
-    run("assign", str(src), "-o", str(out))
+    run("assign", str(src), "-o", str(out), *args)
     with out.open(encoding="utf-8-sig", newline="") as f:
         return pd.DataFrame(list(csv.DictReader(f)))
 
@@ -184,31 +184,38 @@ def test_answers_follow_the_border_rule(demo_db: Engine, cluster: str, tmp_path:
 def test_geoparquet_parts_match_and_stay_geoparquet(
     demo_db: Engine, cluster: str, points: pd.DataFrame, tmp_path: Path
 ) -> None:
-    expected = single_process(points, tmp_path)
     x = pd.to_numeric(points["lon"], errors="coerce")
     y = pd.to_numeric(points["lat"], errors="coerce")
     geometry = [
         None if np.isnan(a) or np.isnan(b) else shapely.Point(a, b)
         for a, b in zip(x, y, strict=True)
     ]
-    gdf = gpd.GeoDataFrame(
+    wgs84 = gpd.GeoDataFrame(
         points[["id", "备注"]], geometry=gpd.GeoSeries(geometry, crs="EPSG:4326")
     )
-    # In EPSG:3857 (the parts say so; the points are converted back on the workers).
-    gdf = gdf.to_crs("EPSG:3857")
-    src = tmp_path / "gparts"
-    src.mkdir()
-    for i, part in enumerate(np.array_split(np.arange(len(gdf)), 5)):
-        gdf.iloc[part].to_parquet(src / f"part.{i}.parquet")
-    out = tmp_path / "gout"
-    said = run("assign", f"{src}/*.parquet", "-o", str(out), "--scheduler", cluster)
-    assert "5 part(s)" in said
-    back = pd.concat([gpd.read_parquet(f) for f in sorted(out.iterdir())], ignore_index=True)
-    assert back.crs.to_epsg() == 3857
-    assert back["id"].tolist() == points["id"].tolist()
-    assert back.geometry.equals(gdf.geometry.reset_index(drop=True))
-    for name in ADDED:
-        assert back[name].tolist() == expected[name].tolist(), name
+    # In EPSG:3857 too: the parts say so, the workers convert.
+    for gdf in (wgs84, wgs84.to_crs("EPSG:3857")):
+        epsg = gdf.crs.to_epsg()
+        flat = points.copy()
+        flat["lon"] = [repr(p.x) if p is not None else "" for p in gdf.geometry]
+        flat["lat"] = [repr(p.y) if p is not None else "" for p in gdf.geometry]
+        here = tmp_path / str(epsg)
+        here.mkdir()
+        expected = single_process(flat, here, "--crs", f"EPSG:{epsg}")
+        src = here / "gparts"
+        src.mkdir()
+        for i, part in enumerate(np.array_split(np.arange(len(gdf)), 5)):
+            gdf.iloc[part].to_parquet(src / f"part.{i}.parquet")
+        out = here / "gout"
+        said = run("assign", f"{src}/*.parquet", "-o", str(out), "--scheduler", cluster)
+        assert "5 part(s)" in said
+        back = pd.concat([gpd.read_parquet(f) for f in sorted(out.iterdir())], ignore_index=True)
+        assert back.crs.to_epsg() == epsg
+        assert list(back.columns) == ["id", "备注", "geometry", *ADDED]
+        assert back["id"].tolist() == points["id"].tolist()
+        assert back.geometry.equals(gdf.geometry.reset_index(drop=True))
+        for name in ADDED:
+            assert back[name].tolist() == expected[name].tolist(), (epsg, name)
 
 
 def test_many_partitions_keep_order_and_count(

@@ -290,7 +290,7 @@ def connect(
     if scheduler is not None:
         address = check_address(scheduler)
         try:
-            client = Client(address, timeout=timeout, set_as_default=False)
+            client = Client(address, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise InvalidInput(
                 f"no Dask scheduler answers at {address} (waited {timeout:g} s: "
@@ -309,7 +309,7 @@ def connect(
             dashboard_address=None,
             silence_logs=logging.ERROR,
         ) as cluster,
-        Client(cluster, set_as_default=False) as client,
+        Client(cluster) as client,
     ):
         yield client
 
