@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
@@ -393,6 +394,9 @@ def coordinates(
     """The points of one partition (NaN where a row has no usable point)."""
     if parts.geometry is not None:
         wkb = frame[parts.geometry].to_numpy(dtype=object)
+        fast = points_from_wkb(wkb)
+        if fast is not None:
+            return fast
         geoms = shapely.from_wkb(wkb, on_invalid="ignore")
         point = shapely.get_type_id(geoms) == 0
         x = np.where(point, shapely.get_x(geoms), np.nan)
@@ -402,6 +406,33 @@ def coordinates(
     x = pd.to_numeric(frame[parts.lon], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     y = pd.to_numeric(frame[parts.lat], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return x, y
+
+
+def points_from_wkb(
+    wkb: NDArray[np.object_],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """The coordinates of WKB points read straight from their bytes, when every value is a 2D
+    little-endian point (21 bytes, as GeoParquet writers write them); else None.
+
+    Examples
+    --------
+    >>> wkb = np.array([shapely.Point(116.3, 40.0).wkb, shapely.Point(1, 2).wkb], dtype=object)
+    >>> [a.tolist() for a in points_from_wkb(wkb)]
+    [[116.3, 1.0], [40.0, 2.0]]
+    >>> points_from_wkb(np.array([shapely.LineString([(0, 0), (1, 1)]).wkb], dtype=object))
+    """
+    n = len(wkb)
+    try:
+        raw = b"".join(wkb)
+    except TypeError:  # a missing geometry
+        return None
+    if n == 0 or len(raw) != 21 * n:
+        return None
+    rec = np.frombuffer(raw, dtype=np.uint8).reshape(n, 21)
+    if not ((rec[:, 0] == 1).all() and (rec[:, 1:5] == (1, 0, 0, 0)).all()):
+        return None
+    xy = rec[:, 5:21].copy().view("<f8")
+    return xy[:, 0].astype(float), xy[:, 1].astype(float)
 
 
 def with_codes(frame: pd.DataFrame, found: NDArray[np.int64], grids: GridSet) -> pd.DataFrame:
@@ -418,16 +449,27 @@ def assign_part(
     """Locate one partition's points and write it as one output part (runs on a worker)."""
     x, y = coordinates(frame, parts)
     found = grids.assign(x, y, crs=parts.crs)
-    result = with_codes(frame, found, grids)
     if parts.kind == "csv":
-        result.to_csv(
+        with_codes(frame, found, grids).to_csv(
             path,
             index=False,
             encoding="utf-8-sig" if bom else "utf-8",
             lineterminator="\r\n",
         )
     else:
-        table = pa.Table.from_pandas(result, preserve_index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        picks = pa.array(found, type=pa.int64())
+        for name, values in zip(
+            ADDED, (grids.codes, grids.communities, grids.streets), strict=True
+        ):
+            # Arrow takes the strings by index in C++: -1 picks the "" appended last.
+            column = pa.array(np.append(values, "").astype(object), type=pa.string()).take(
+                pc.if_else(pc.less(picks, 0), len(values), picks)
+            )
+            at = table.schema.get_field_index(name)
+            table = (
+                table.set_column(at, name, column) if at >= 0 else table.append_column(name, column)
+            )
         if parts.geo is not None:
             table = table.replace_schema_metadata(
                 {**(table.schema.metadata or {}), b"geo": parts.geo}
