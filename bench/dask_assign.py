@@ -74,8 +74,11 @@ def grid_codes(n: int) -> np.ndarray:
     return np.array([f"1101080{i:08d}" for i in range(n)], dtype=str)
 
 
-def gridmap_distributed(client: Client, polys: list[object], src: Path, out: Path) -> float:
-    """Seconds of :func:`gridmap.assign_dask.run`, the index built first."""
+def gridmap_distributed(
+    client: Client, polys: list[object], src: Path, out: Path, shared: Path | None
+) -> float:
+    """Seconds of :func:`gridmap.assign_dask.run`, the index built first (and saved in
+    ``shared`` for the workers to memory-map, else scattered)."""
     started = time.perf_counter()
     codes = grid_codes(len(polys))
     grids = GridSet(
@@ -85,7 +88,7 @@ def gridmap_distributed(client: Client, polys: list[object], src: Path, out: Pat
         index=PointIndex(polys),
     )
     parts = assign_dask.inspect(assign_dask.find_parts([src]))
-    assign_dask.run(client, parts, grids, out)
+    assign_dask.run(client, parts, grids, out, shared=shared)
     return time.perf_counter() - started
 
 
@@ -170,9 +173,13 @@ def main() -> None:
         ) as cluster,
         Client(cluster) as client,
     ):
+        (WORK / "index").mkdir()
         times = {
-            "gridmap on Dask (index + assign + write)": gridmap_distributed(
-                client, polys, src, WORK / "gridmap"
+            "gridmap on Dask, index memory-mapped": gridmap_distributed(
+                client, polys, src, WORK / "gridmap", WORK / "index"
+            ),
+            "gridmap on Dask, index scattered": gridmap_distributed(
+                client, polys, src, WORK / "scattered", None
             ),
             "dask-geopandas sjoin (+ border rule + write)": dask_geopandas_sjoin(
                 polys, src, WORK / "sjoin"
@@ -182,9 +189,15 @@ def main() -> None:
         polys, src, WORK / "single"
     )
     mine = answers(WORK / "gridmap", args.points)
+    scattered = answers(WORK / "scattered", args.points)
     theirs = answers(WORK / "sjoin", args.points)
     single = answers(WORK / "single", args.points)
-    agree = mine.equals(theirs) and mine.equals(single) and len(mine) == args.points
+    agree = (
+        mine.equals(theirs)
+        and mine.equals(single)
+        and mine.equals(scattered)
+        and len(mine) == args.points
+    )
     hits = int((mine["grid_code"] != "").sum())
     print(f"answers agree: {'yes' if agree else 'NO'} ({hits:,} of {len(mine):,} points in a grid)")
     base = times["dask-geopandas sjoin (+ border rule + write)"]

@@ -152,10 +152,27 @@ def test_csv_parts_match_the_single_process_path_row_for_row(
     assert (codes == "").sum() > 100 and codes.nunique() > 50
     assert got.loc[5, "grid_code"] == "" and got.loc[6, "grid_code"] == ""
     assert list(got.columns) == ["id", "lon", "lat", "备注", *ADDED]
-    # A shell-expanded glob (several paths) and a quoted one read the same parts.
+    # A quoted glob reads the same parts; the index saved in a folder the workers share and
+    # memory-mapped by them answers the same as the index sent to each of them.
+    shared = tmp_path / "shared"
+    shared.mkdir()
     again = tmp_path / "again"
-    run("assign", str(src / "part-*.csv"), "-o", str(again), "--scheduler", cluster)
-    assert read_csv_parts(again)[1].equals(got)
+    run(
+        "assign",
+        str(src / "part-*.csv"),
+        "-o",
+        str(again),
+        "--scheduler",
+        cluster,
+        "--shared-dir",
+        str(shared),
+    )
+    pd.testing.assert_frame_equal(read_csv_parts(again)[1], expected)
+    assert list(shared.iterdir()) == []  # the saved index is removed afterwards
+    # Shell-expanded (several paths).
+    third = tmp_path / "third"
+    run("assign", *map(str, sorted(src.iterdir())), "-o", str(third), "--scheduler", cluster)
+    pd.testing.assert_frame_equal(read_csv_parts(third)[1], expected)
 
 
 def test_answers_follow_the_border_rule(demo_db: Engine, cluster: str, tmp_path: Path) -> None:
@@ -279,6 +296,9 @@ def test_refusals_in_words(demo_db: Engine, points: pd.DataFrame, tmp_path: Path
     assert "--workers N" in refused(str(src), "-o", out)
     assert "no file or folder" in refused(str(tmp_path / "nope"), "-o", out, "--workers", "1")
     assert "no file matches" in refused(str(tmp_path / "*.csv"), "-o", out, "--workers", "1")
+    assert "no folder" in refused(
+        str(src), "-o", out, "--workers", "1", "--shared-dir", str(tmp_path / "nowhere")
+    )
     # Missing columns.
     nocols = tmp_path / "nocols"
     nocols.mkdir()

@@ -64,6 +64,41 @@ class Parts:
 
 
 @dataclass(frozen=True)
+class SavedGrids:
+    """The grids' codes and a saved :class:`~gridmap.geo.pip.PointIndex` in a directory every
+    worker can read: what is shipped instead of the index itself. Each worker process opens the
+    index once, memory-mapped, so the workers of one machine share one copy of it."""
+
+    codes: NDArray[np.str_]
+    communities: NDArray[np.str_]
+    streets: NDArray[np.str_]
+    path: str
+
+    @classmethod
+    def save(cls, grids: GridSet, directory: Path) -> SavedGrids:
+        """Save ``grids``' index under ``directory`` (a new subdirectory each run)."""
+        import uuid
+
+        path = directory / f"gridmap-index-{uuid.uuid4().hex}"
+        grids.index.save(path)
+        return cls(grids.codes, grids.communities, grids.streets, str(path))
+
+    def open(self) -> GridSet:
+        """The grids with the index memory-mapped (opened once per process)."""
+        opened = _OPENED.get(self.path)
+        if opened is None:
+            from gridmap.geo.pip import PointIndex
+
+            opened = GridSet(self.codes, self.communities, self.streets, PointIndex.open(self.path))
+            _OPENED.clear()  # one run's index at a time
+            _OPENED[self.path] = opened
+        return opened
+
+
+_OPENED: dict[str, GridSet] = {}
+
+
+@dataclass(frozen=True)
 class Written:
     """What one output part holds."""
 
@@ -354,10 +389,13 @@ def run(
     out: Path,
     *,
     bom: bool = True,
+    shared: Path | None = None,
     progress: Callable[[Written, int], None] | None = None,
 ) -> list[Written]:
     """Assign every part on the cluster and write the output parts; the parts written, in order.
 
+    With ``shared`` (a directory every worker reads, e.g. on the same machine) the index is
+    saved there and memory-mapped by the workers, else it is scattered to each of them.
     ``progress`` is called with each part as it is written and the number of parts.
     """
     import distributed
@@ -366,7 +404,8 @@ def run(
     as_completed: Any = distributed.as_completed
     cluster: Any = client
     out.mkdir(parents=True, exist_ok=True)
-    shipped = cluster.scatter(grids, broadcast=True)
+    saved = SavedGrids.save(grids, shared) if shared is not None else None
+    shipped = cluster.scatter(saved if saved is not None else grids, broadcast=True)
     pieces = partitions(parts)
     width = max(5, len(str(len(pieces))))
     tasks = [
@@ -385,6 +424,10 @@ def run(
                 progress(written, len(tasks))
     finally:
         cluster.cancel(futures)
+        if saved is not None:
+            import shutil
+
+            shutil.rmtree(saved.path, ignore_errors=True)
     return sorted(done, key=lambda w: w.number)
 
 
@@ -444,9 +487,16 @@ def with_codes(frame: pd.DataFrame, found: NDArray[np.int64], grids: GridSet) ->
 
 
 def assign_part(
-    frame: pd.DataFrame, grids: GridSet, parts: Parts, path: str, number: int, bom: bool
+    frame: pd.DataFrame,
+    grids: GridSet | SavedGrids,
+    parts: Parts,
+    path: str,
+    number: int,
+    bom: bool,
 ) -> Written:
     """Locate one partition's points and write it as one output part (runs on a worker)."""
+    if isinstance(grids, SavedGrids):
+        grids = grids.open()
     x, y = coordinates(frame, parts)
     found = grids.assign(x, y, crs=parts.crs)
     if parts.kind == "csv":

@@ -762,6 +762,15 @@ def assign(
     connect_timeout: Annotated[
         float, typer.Option(min=0.1, max=600, help="seconds to wait for --scheduler")
     ] = 10.0,
+    shared_dir: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="a folder every Dask worker reads (a shared disk): the grids' index is saved "
+            "there and memory-mapped by the workers (default with --workers: a temporary "
+            "folder; with --scheduler and none given, the index is sent to each worker)",
+        ),
+    ] = None,
 ) -> None:
     """Assign every point of a file to its grid, exactly (border rule: lowest code).
 
@@ -781,6 +790,7 @@ def assign(
             scheduler=scheduler,
             workers=workers,
             timeout=connect_timeout,
+            shared_dir=shared_dir,
         )
         return
     import time
@@ -834,8 +844,11 @@ def _assign_on_dask(
     scheduler: str | None,
     workers: int | None,
     timeout: float,
+    shared_dir: Path | None,
 ) -> None:
     """``gridmap assign --workers/--scheduler``: the parts on Dask, into a folder of parts."""
+    import shutil
+    import tempfile
     import time
 
     from gridmap import assign_dask
@@ -855,6 +868,9 @@ def _assign_on_dask(
         started = time.perf_counter()
         with _session(settings) as session, console.status("indexing the grids…"):
             grids = GridSet.load(session, at=when)
+        if shared_dir is not None and not shared_dir.is_dir():
+            raise InvalidInput(f"no folder {shared_dir} (--shared-dir)")
+        local = None if shared_dir is not None or workers is None else Path(tempfile.mkdtemp())
         with (
             console.status("connecting to Dask…"),
             assign_dask.connect(scheduler=scheduler, workers=workers, timeout=timeout) as client,
@@ -874,7 +890,19 @@ def _assign_on_dask(
                         description=f"assigned {seen[0]:,} points on {n_workers} worker(s)",
                     )
 
-                done = assign_dask.run(client, parts, grids, out, bom=bom, progress=advance)
+                try:
+                    done = assign_dask.run(
+                        client,
+                        parts,
+                        grids,
+                        out,
+                        bom=bom,
+                        shared=shared_dir or local,
+                        progress=advance,
+                    )
+                finally:
+                    if local is not None:
+                        shutil.rmtree(local, ignore_errors=True)
         elapsed = time.perf_counter() - started
     except GridmapError as exc:
         _fail(exc)
