@@ -173,6 +173,8 @@ def main() -> None:
         ) as cluster,
         Client(cluster) as client,
     ):
+        # Every worker imports what the methods use before anything is timed.
+        client.run(lambda: [__import__(m) for m in ("gridmap.assign_dask", "dask_geopandas")])
         (WORK / "index").mkdir()
         times = {
             "gridmap on Dask, index memory-mapped": gridmap_distributed(
