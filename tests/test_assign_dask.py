@@ -290,6 +290,14 @@ def test_refusals_in_words(demo_db: Engine, points: pd.DataFrame, tmp_path: Path
         str(src), "-o", out, "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1"
     )
     assert f"no Dask scheduler answers at tcp://127.0.0.1:{port}" in said
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, dashboard_address=None, silence_logs=logging.ERROR) as empty:
+        assert "has no workers" in refused(
+            str(src), "-o", out, "--scheduler", empty.scheduler_address
+        )
     for bad in ("localhost:8786", "http://x:1", "tcp://host", "tcp://h:99999", "'; DROP --"):
         assert "is not a Dask scheduler address" in refused(str(src), "-o", out, "--scheduler", bad)
     assert "not both" in refused(str(src), "-o", out, "--scheduler", "tcp://h:1", "--workers", "2")

@@ -876,6 +876,11 @@ def _assign_on_dask(
             assign_dask.connect(scheduler=scheduler, workers=workers, timeout=timeout) as client,
         ):
             n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+            if n_workers == 0:
+                raise InvalidInput(
+                    f"the Dask scheduler at {scheduler} has no workers: start some with "
+                    f"`dask worker {scheduler}`"
+                )
             with _progress() as bar:
                 task = bar.add_task(f"assigning {len(files)} part(s) on {n_workers} worker(s)")
 
