@@ -173,3 +173,15 @@ def test_single_points_answer_as_the_batch(cell: float | None) -> None:
     sample = np.r_[0 : len(x) : 13]
     got = [index.locate_one(float(x[k]), float(y[k])) for k in sample]
     np.testing.assert_array_equal(got, reference(polygons, x[sample], y[sample]))
+
+
+def test_an_index_travels_by_pickle_and_answers_alike() -> None:
+    """Dask sends the index to its workers by pickling it (the patch lock stays behind)."""
+    import pickle
+
+    index = PointIndex([box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    copy = pickle.loads(pickle.dumps(index))
+    xs, ys = [0.5, 1.0, 1.5, 3.0], [0.5, 0.5, 0.5, 0.5]
+    assert copy.locate(xs, ys).tolist() == index.locate(xs, ys).tolist() == [0, 0, 1, -1]
+    assert copy.patch({1: box(1, 0, 2, 0.5)})
+    assert copy.locate([1.5, 1.5], [0.25, 0.75]).tolist() == [1, -1]

@@ -410,6 +410,16 @@ class PointIndex:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling sends (to a Dask worker, say): everything but the patch lock."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> PointIndex:
         """An index saved by :meth:`save`, its arrays memory-mapped (copy-on-write).
