@@ -43,7 +43,13 @@ COLUMNS = (
 )
 
 
-def _copy_csv(session: Session, sql: str, tables: Iterable[pa.Table]) -> None:
+def _copy_csv(
+    session: Session,
+    sql: str,
+    tables: Iterable[pa.Table],
+    *,
+    done: Callable[[int], None] | None = None,
+) -> None:
     # Arrow writes strings quoted and nulls as nothing: COPY's CSV format reads those back as
     # text and NULL, with tabs, quotes and line breaks inside the text kept as they were. Each
     # part is handed to a sending thread, so the server parses one while the next is built.
@@ -55,11 +61,19 @@ def _copy_csv(session: Session, sql: str, tables: Iterable[pa.Table]) -> None:
             buf = io.BytesIO()
             pa_csv.write_csv(table, buf, options)
             cp.write(buf.getbuffer())
+            if done is not None:
+                done(table.num_rows)
 
 
-def _text(values: Any) -> pa.Array:
-    # Empty means "not given": NULL in the table.
-    arr = pa.array(np.asarray(values, dtype=object), type=pa.string())
+def _text(values: Any, order: np.ndarray | None = None) -> pa.Array:
+    # Empty means "not given": NULL in the table. A pandas column backed by Arrow is taken
+    # as it is (no Python strings made); ``order`` picks and orders the rows.
+    if isinstance(values, pd.Series):
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    else:
+        arr = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    if order is not None:
+        arr = arr.take(pa.array(order))
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
@@ -94,6 +108,12 @@ def _reserve_ids(session: Session, n: int) -> int:
     return last - n + 1
 
 
+def _parts(table: pa.Table) -> Iterator[pa.Table]:
+    """``table`` in slices of ``COPY_ROWS`` rows (zero-copy)."""
+    for start in range(0, table.num_rows, COPY_ROWS):
+        yield table.slice(start, COPY_ROWS)
+
+
 def write(
     session: Session,
     frame: pd.DataFrame,
@@ -111,10 +131,13 @@ def write(
     """Write the new rows month by month (``owner``: who holds each, "" for no one); returns
     how many were written.
 
-    A month with no partition yet is loaded as a table of its own (COPY, then its indexes,
-    then a CHECK of its bounds) and attached as that month's partition: no index is updated
-    row by row, no trigger runs per row and attaching scans nothing. A month that has a
-    partition gets the COPY into it. The keys go into ``incident_key`` in one COPY.
+    The rows are turned into one Arrow table once, in the order they are written (by month,
+    then place), and each month is a slice of it. A month with no partition yet is loaded as a
+    table of its own (``COPY … FREEZE``, then its indexes, then a CHECK of its bounds) and
+    attached as that month's partition: no index is updated row by row, no trigger runs per
+    row, attaching scans nothing and the rows need no later freezing. A month that has a
+    partition gets the COPY into it. The keys go into ``incident_key`` in one COPY, in key
+    order with the ids taken in that order, so both of its B-trees are filled from one end.
     """
     n = len(frame)
     # Intake waits while a file goes in (reads do not): the keys checked below stay unused.
@@ -130,81 +153,87 @@ def write(
     reported[np.isnat(reported)] = np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None), "us")
     # The month in China time (UTC+8 all year) names the partition.
     month = (reported + np.timedelta64(8, "h")).astype("datetime64[M]")
-    # By month, then rows near each other written together: the GiST and B-tree pages stay in
-    # cache.
+    # By month, then rows near each other written together: the indexes built on a month
+    # read their keys nearly in order.
     order = np.lexsort((lon, community, grid_code, month))
     order = order[keep[order]]
-    ids = np.empty(n, dtype=np.int64)
-    ids[order] = _reserve_ids(session, len(order)) + np.arange(len(order), dtype=np.int64)
+    total = len(order)
+    key = _text(keys, order)
+    at = pa.array(reported[order], type=pa.timestamp("us", tz="UTC"))
+    # Ids follow the keys' order (rows without a key last, as NULLs sort in the unique index).
+    by_key = pc.array_sort_indices(key, null_placement="at_end").to_numpy()
+    first = _reserve_ids(session, total)
+    ids = np.empty(total, dtype=np.int64)
+    ids[by_key] = first + np.arange(total, dtype=np.int64)
+    _copy_csv(
+        session,
+        "COPY incident_key (id, idempotency_key, reported_at) FROM STDIN (FORMAT csv)",
+        _parts(
+            pa.table(
+                {
+                    "id": pa.array(ids[by_key]),
+                    "k": key.take(pa.array(by_key)),
+                    "at": at.take(pa.array(by_key)),
+                }
+            )
+        ),
+    )
+    partitions.keys_kept(session)
     columns = {
-        "idempotency_key": keys.to_numpy(),
-        **{c: frame[c].to_numpy() for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
+        **{c: frame[c] for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
         "grid_code": grid_code,
         "community_code": community,
         **({} if owner is None else {"owner_code": owner}),
     }
-    _copy_csv(
-        session,
-        "COPY incident_key (id, idempotency_key, reported_at) FROM STDIN (FORMAT csv)",
-        [
-            pa.table(
-                {
-                    "id": pa.array(ids[order]),
-                    "k": _text(columns["idempotency_key"][order]),
-                    "at": pa.array(reported[order], type=pa.timestamp("us", tz="UTC")),
-                }
-            )
-        ],
+    place = _text(community, order)
+    hexes = point_hex_ewkb(lon[order], lat[order])
+    rows = pa.table(
+        {
+            "id": pa.array(ids),
+            "idempotency_key": key,
+            **{name: _text(values, order) for name, values in columns.items()},
+            "street_code": pc.utf8_slice_codeunits(place, 0, 9),
+            "reported_at": at,
+            "crs_in": pa.repeat(pa.scalar(crs), total),
+            "geom": pa.StringArray.from_buffers(
+                total,
+                pa.py_buffer(np.arange(0, 50 * (total + 1), 50, dtype=np.int32)),
+                pa.py_buffer(hexes),
+            ),
+        }
     )
-    partitions.keys_kept(session)
     written = 0
-    total = len(order)
 
-    def parts(rows_of_month: np.ndarray) -> Iterator[pa.Table]:
+    def sent(count: int) -> None:
         nonlocal written
-        for start in range(0, len(rows_of_month), COPY_ROWS):
-            rows = rows_of_month[start : start + COPY_ROWS]
-            hexes = point_hex_ewkb(lon[rows], lat[rows])
-            yield pa.table(
-                {
-                    "id": pa.array(ids[rows]),
-                    **{name: _text(values[rows]) for name, values in columns.items()},
-                    "street_code": pc.utf8_slice_codeunits(_text(community[rows]), 0, 9),
-                    "reported_at": pa.array(reported[rows], type=pa.timestamp("us", tz="UTC")),
-                    "crs_in": pa.repeat(pa.scalar(crs), len(rows)),
-                    "geom": pa.StringArray.from_buffers(
-                        len(rows),
-                        pa.py_buffer(np.arange(0, 50 * (len(rows) + 1), 50, dtype=np.int32)),
-                        pa.py_buffer(hexes),
-                    ),
-                }
-            )
-            written += len(rows)
-            progress("writing", written, total)
+        written += count
+        progress("writing", written, total)
 
-    names = ["id", *columns, "street_code", "reported_at", "crs_in", "geom"]
-    copy = f"({', '.join(names)}) FROM STDIN (FORMAT csv)"
+    copy = f"({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv"
     # Kept as SQL: a session setting for the index builds.
     session.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'"))
     sorted_months = month[order]
-    for m in np.unique(sorted_months):
-        rows = order[sorted_months == m]
-        first = pd.Timestamp(m).date()
-        table = partitions.name(first)
+    months, starts = np.unique(sorted_months, return_index=True)
+    ends = [*starts[1:], total]
+    for m, lo_row, hi_row in zip(months, starts, ends, strict=True):
+        part = _parts(rows.slice(int(lo_row), int(hi_row - lo_row)))
+        first_day = pd.Timestamp(m).date()
+        table = partitions.name(first_day)
         if partitions.exists(session, table=table):
             # Detaching (even an empty month) would lock readers out until the commit.
-            _copy_csv(session, f'COPY "{table}" {copy}', parts(rows))
+            _copy_csv(session, f'COPY "{table}" {copy})', part, done=sent)
             continue
         partitions.create_standalone(session, table=table)
-        _copy_csv(session, f'COPY "{table}" {copy}', parts(rows))
+        # Made in this transaction: its rows can be written frozen.
+        _copy_csv(session, f'COPY "{table}" {copy}, FREEZE)', part, done=sent)
         progress("building indexes", 0, 1)
         partitions.index_standalone(session, table=table)
-        lo, hi = partitions.bounds(session, month=first)
+        lo, hi = partitions.bounds(session, month=first_day)
         partitions.attach(session, table=table, lo=lo, hi=hi)
         progress("building indexes", 1, 1)
     partitions.keys_kept(session, kept=False)
     partitions.bump_tiles(session)
-    return len(order)
+    return total
 
 
 def community_shapes(session: Session) -> list[Any]:
