@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
 import numpy as np
@@ -27,6 +28,10 @@ from gridmap.queries import partitions
 # Memory for building a month's indexes.
 REBUILD_MEMORY = "512MB"
 COPY_ROWS = 50_000
+# A file of at least this many rows, and as many as the keys stored, builds the keys' unique
+# index again instead of adding to it.
+REBUILD_ROWS = 50_000
+KEY_UNIQUE = "incident_idempotency_key_key"
 _i = cast(Table, Incident.__table__)
 _k = cast(Table, IncidentKey.__table__)
 _r = cast(Table, Region.__table__)
@@ -43,26 +48,31 @@ COLUMNS = (
 )
 
 
+def _csv(table: pa.Table) -> tuple[int, memoryview]:
+    """``table`` as COPY's CSV: Arrow writes strings quoted and nulls as nothing, which COPY
+    reads back as text and NULL, with tabs, quotes and line breaks inside the text kept."""
+    buf = io.BytesIO()
+    pa_csv.write_csv(table, buf, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    return table.num_rows, buf.getbuffer()
+
+
 def _copy_csv(
     session: Session,
     sql: str,
-    tables: Iterable[pa.Table],
+    tables: Iterable[pa.Table | Future[tuple[int, memoryview]]],
     *,
     done: Callable[[int], None] | None = None,
 ) -> None:
-    # Arrow writes strings quoted and nulls as nothing: COPY's CSV format reads those back as
-    # text and NULL, with tabs, quotes and line breaks inside the text kept as they were. Each
-    # part is handed to a sending thread, so the server parses one while the next is built.
+    # Each part is handed to a sending thread, so the server parses one while the next is
+    # built; a part may be built already by another thread (a future).
     raw = session.connection().connection.dbapi_connection
     assert isinstance(raw, psycopg.Connection)
-    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
     with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as cp:
         for table in tables:
-            buf = io.BytesIO()
-            pa_csv.write_csv(table, buf, options)
-            cp.write(buf.getbuffer())
+            rows, data = table.result() if isinstance(table, Future) else _csv(table)
+            cp.write(data)
             if done is not None:
-                done(table.num_rows)
+                done(rows)
 
 
 def _text(values: Any, order: np.ndarray | None = None) -> pa.Array:
@@ -95,6 +105,18 @@ def _existing_keys(session: Session, keys: pd.Series) -> set[str]:
     # Kept as SQL: DDL.
     session.execute(text("DROP TABLE _incident_key"))
     return result
+
+
+def _keys_held(session: Session) -> int:
+    """About how many keys ``incident_key`` holds (the planner's count: no scan)."""
+    held: int = session.execute(
+        # Kept as SQL: the system catalogs.
+        text(
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class "
+            "WHERE oid = 'incident_key'::regclass"
+        )
+    ).scalar_one()
+    return held
 
 
 def _reserve_ids(session: Session, n: int) -> int:
@@ -165,6 +187,12 @@ def write(
     first = _reserve_ids(session, total)
     ids = np.empty(total, dtype=np.int64)
     ids[by_key] = first + np.arange(total, dtype=np.int64)
+    # A file at least as large as the keys stored: the unique index of the keys is built again
+    # after the COPY (from keys in order) instead of being updated key by key.
+    rebuild = total >= REBUILD_ROWS and total >= _keys_held(session)
+    if rebuild:
+        # Kept as SQL: DDL.
+        session.execute(text(f"ALTER TABLE incident_key DROP CONSTRAINT {KEY_UNIQUE}"))
     _copy_csv(
         session,
         "COPY incident_key (id, idempotency_key, reported_at) FROM STDIN (FORMAT csv)",
@@ -178,6 +206,11 @@ def write(
             )
         ),
     )
+    if rebuild:
+        # Kept as SQL: DDL, the constraint as migration 0016 made it.
+        session.execute(
+            text(f"ALTER TABLE incident_key ADD CONSTRAINT {KEY_UNIQUE} UNIQUE (idempotency_key)")
+        )
     partitions.keys_kept(session)
     columns = {
         **{c: frame[c] for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
@@ -215,8 +248,35 @@ def write(
     sorted_months = month[order]
     months, starts = np.unique(sorted_months, return_index=True)
     ends = [*starts[1:], total]
-    for m, lo_row, hi_row in zip(months, starts, ends, strict=True):
-        part = _parts(rows.slice(int(lo_row), int(hi_row - lo_row)))
+    # A thread writes every month's CSV ahead (Arrow lets go of the GIL), so the text of the
+    # next month is ready while the server builds this month's indexes.
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        texts = [
+            [pool.submit(_csv, t) for t in _parts(rows.slice(int(lo), int(hi - lo)))]
+            for lo, hi in zip(starts, ends, strict=True)
+        ]
+        _write_months(session, months=months, texts=texts, copy=copy, sent=sent, progress=progress)
+    finally:
+        # On a failure the parts not yet written are not written at all.
+        pool.shutdown(wait=True, cancel_futures=True)
+    partitions.keys_kept(session, kept=False)
+    partitions.bump_tiles(session)
+    return total
+
+
+def _write_months(
+    session: Session,
+    *,
+    months: np.ndarray,
+    texts: list[list[Future[tuple[int, memoryview]]]],
+    copy: str,
+    sent: Callable[[int], None],
+    progress: Callable[[str, int, int], None],
+) -> None:
+    """COPY each month's parts into its partition, or into a table of its own then indexed and
+    attached."""
+    for m, part in zip(months, texts, strict=True):
         first_day = pd.Timestamp(m).date()
         table = partitions.name(first_day)
         if partitions.exists(session, table=table):
@@ -231,9 +291,8 @@ def write(
         lo, hi = partitions.bounds(session, month=first_day)
         partitions.attach(session, table=table, lo=lo, hi=hi)
         progress("building indexes", 1, 1)
-    partitions.keys_kept(session, kept=False)
-    partitions.bump_tiles(session)
-    return total
+        # The month's text is sent: its memory goes.
+        part.clear()
 
 
 def community_shapes(session: Session) -> list[Any]:
