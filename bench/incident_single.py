@@ -160,7 +160,7 @@ def main() -> None:
     print("  the alternative, one unpartitioned table:")
     print(f"  GET's feature query by id                           {flat_read_ms:7.3f} ms median")
     print(f"  SELECT … FOR UPDATE + UPDATE by id                  {flat_step_ms:7.3f} ms median")
-    print(f"  ratio GET / unpartitioned SELECT                    {read / flat_read_ms:7.2f}x")
+    print(f"  ratio GET / unpartitioned feature query             {read / flat_read_ms:7.2f}x")
     print(f"  ratio step / unpartitioned lock + UPDATE            {write / flat_step_ms:7.2f}x")
 
 
