@@ -261,6 +261,71 @@ def replica_status() -> None:
     typer.echo(f"GRIDMAP_READ_DATABASE_URL={replica.url(settings.db.embedded_db)}")
 
 
+# Backups of the embedded cluster: a base backup plus the WAL archive, restored to a time.
+@db_app.command("backup")
+def db_backup(
+    to: Annotated[
+        Path | None, typer.Option(help="an empty folder (default: <home>/backups/<time>)")
+    ] = None,
+) -> None:
+    """Take a base backup of the embedded cluster (turning WAL archiving on first, with one
+    restart), so it can be restored to any later time the archive covers."""
+    from gridmap import backup
+
+    settings = get_settings()
+    if settings.db.url is not None:
+        console.print("DATABASE_URL is set: back that server up with its own tools")
+        raise typer.Exit(code=2)
+    try:
+        cluster = embedded_cluster(settings.db)
+        taken = backup.take_backup(cluster, to)
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(
+        f"backup {taken.path} ({taken.size / 1e6:.1f} MB, from {taken.start_lsn or 'start'}); "
+        f"WAL archived in {taken.wal_dir}"
+    )
+
+
+@db_app.command("restore")
+def db_restore(
+    backup_dir: Annotated[Path, typer.Argument(metavar="BACKUP", help="a backup's folder")],
+    to: Annotated[Path, typer.Option(help="a new folder for the restored cluster")],
+    until: Annotated[
+        str | None,
+        typer.Option(help="restore to this time (ISO 8601; local time zone when none given)"),
+    ] = None,
+    port: Annotated[int, typer.Option(help="the restored cluster's port (its socket name)")] = 5432,
+) -> None:
+    """Start a cluster restored from BACKUP in a new folder, replayed to --until (default: to
+    the end of the WAL archive); the running cluster is not touched."""
+    from zoneinfo import ZoneInfo
+
+    from gridmap import backup
+
+    settings = get_settings()
+    try:
+        taken = backup.read_backup(backup_dir)
+        target_time = None
+        if until is not None:
+            try:
+                target_time = datetime.fromisoformat(until)
+            except ValueError:
+                raise InvalidInput(
+                    f"--until {until!r} is not a time: give e.g. 2026-03-01T09:30:00+08:00",
+                    field="until",
+                ) from None
+            if target_time.tzinfo is None:
+                target_time = target_time.replace(tzinfo=ZoneInfo(settings.api.timezone))
+        restored = backup.restore(taken, to=to, until=target_time, port=port)
+    except GridmapError as exc:
+        _fail(exc)
+    console.print(
+        f"restored and running: {restored.data_dir} (socket {restored.socket_dir}, port "
+        f"{restored.port}); URL {restored.url(settings.db.embedded_db)}"
+    )
+
+
 @contextmanager
 def _session(settings: Settings | None = None) -> Iterator[Session]:
     """A session on the migrated database, committed when the block ends without error."""
@@ -798,9 +863,27 @@ def _print_import(result: dict[str, Any]) -> None:
 
 @app.command()
 def assign(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .geojson")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="where to write (.csv or .geojson)")],
-    crs: Annotated[str, typer.Option(help="the coordinates' CRS")] = "EPSG:4326",
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help=".csv or .geojson; with --workers or --scheduler also a folder of parts, a glob "
+            "or several parts (.csv, or GeoParquet / Parquet)",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="where to write (.csv or .geojson; on Dask: a new folder of parts)"
+        ),
+    ],
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            help="the coordinates' CRS (default EPSG:4326; a GeoParquet part's own CRS unless "
+            "given)"
+        ),
+    ] = None,
     lon: Annotated[str | None, typer.Option(help="the longitude column (CSV)")] = None,
     lat: Annotated[str | None, typer.Option(help="the latitude column (CSV)")] = None,
     at: Annotated[
@@ -821,8 +904,48 @@ def assign(
             "--bom; --no-bom for other programs)",
         ),
     ] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="run on the Dask scheduler at this address (tcp://host:port)"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="run on a local Dask cluster of this many processes"),
+    ] = None,
+    connect_timeout: Annotated[
+        float, typer.Option(min=0.1, max=600, help="seconds to wait for --scheduler")
+    ] = 10.0,
+    shared_dir: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="a folder every Dask worker reads (a shared disk): the grids' index is saved "
+            "there and memory-mapped by the workers (default with --workers: a temporary "
+            "folder; with --scheduler and none given, the index is sent to each worker)",
+        ),
+    ] = None,
 ) -> None:
-    """Assign every point of a file to its grid, exactly (border rule: lowest code)."""
+    """Assign every point of a file to its grid, exactly (border rule: lowest code).
+
+    With --workers N or --scheduler tcp://host:port the points may be bigger than memory: the
+    parts are read, located and written on Dask, each by one task, into a folder of parts.
+    """
+    if scheduler is not None or workers is not None:
+        _assign_on_dask(
+            paths,
+            out,
+            crs=crs,
+            lon=lon,
+            lat=lat,
+            at=at,
+            encoding=encoding,
+            bom=bom,
+            scheduler=scheduler,
+            workers=workers,
+            timeout=connect_timeout,
+            shared_dir=shared_dir,
+        )
+        return
     import time
 
     from gridmap.assign import GridSet, check_output, read_points, write_assigned
@@ -831,6 +954,14 @@ def assign(
 
     settings = get_settings()
     try:
+        if len(paths) != 1 or not paths[0].is_file():
+            raise InvalidInput(
+                f"no file {paths[0]}"
+                if len(paths) == 1 and not paths[0].is_dir()
+                else "several parts or a folder are assigned on Dask: add --workers N (a local "
+                "cluster) or --scheduler tcp://host:port"
+            )
+        path = paths[0]
         check_output(out)
         crs = normalize_crs(crs)
         when = parse_at(at, settings.api.timezone)
@@ -849,6 +980,95 @@ def assign(
     console.print(
         f"{hits:,} of {len(rows):,} points are in a grid ({len(grids.codes):,} grids); "
         f"{elapsed:.2f} s; wrote {out}",
+        soft_wrap=True,
+    )
+
+
+def _assign_on_dask(
+    paths: list[Path],
+    out: Path,
+    *,
+    crs: str | None,
+    lon: str | None,
+    lat: str | None,
+    at: str | None,
+    encoding: str | None,
+    bom: bool,
+    scheduler: str | None,
+    workers: int | None,
+    timeout: float,
+    shared_dir: Path | None,
+) -> None:
+    """``gridmap assign --workers/--scheduler``: the parts on Dask, into a folder of parts."""
+    import shutil
+    import tempfile
+    import time
+
+    from gridmap import assign_dask
+    from gridmap.assign import GridSet
+    from gridmap.dependencies import parse_at
+
+    settings = get_settings()
+    try:
+        if scheduler is not None and workers is not None:
+            raise InvalidInput("give either --scheduler tcp://host:port or --workers N, not both")
+        if scheduler is not None:
+            assign_dask.check_address(scheduler)
+        files = assign_dask.find_parts(paths)
+        parts = assign_dask.inspect(files, lon=lon, lat=lat, crs=crs, encoding=encoding)
+        assign_dask.check_out(out, parts.kind)
+        when = parse_at(at, settings.api.timezone)
+        started = time.perf_counter()
+        with _session(settings) as session, console.status("indexing the grids…"):
+            grids = GridSet.load(session, at=when)
+        if shared_dir is not None and not shared_dir.is_dir():
+            raise InvalidInput(f"no folder {shared_dir} (--shared-dir)")
+        local = None if shared_dir is not None or workers is None else Path(tempfile.mkdtemp())
+        with (
+            console.status("connecting to Dask…"),
+            assign_dask.connect(scheduler=scheduler, workers=workers, timeout=timeout) as client,
+        ):
+            n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+            if n_workers == 0:
+                raise InvalidInput(
+                    f"the Dask scheduler at {scheduler} has no workers: start some with "
+                    f"`dask worker {scheduler}`"
+                )
+            with _progress() as bar:
+                task = bar.add_task(f"assigning {len(files)} part(s) on {n_workers} worker(s)")
+
+                seen = [0]
+
+                def advance(written: assign_dask.Written, total: int) -> None:
+                    seen[0] += written.rows
+                    bar.update(
+                        task,
+                        total=total,
+                        advance=1,
+                        description=f"assigned {seen[0]:,} points on {n_workers} worker(s)",
+                    )
+
+                try:
+                    done = assign_dask.run(
+                        client,
+                        parts,
+                        grids,
+                        out,
+                        bom=bom,
+                        shared=shared_dir or local,
+                        progress=advance,
+                    )
+                finally:
+                    if local is not None:
+                        shutil.rmtree(local, ignore_errors=True)
+        elapsed = time.perf_counter() - started
+    except GridmapError as exc:
+        _fail(exc)
+    rows = sum(w.rows for w in done)
+    hits = sum(w.hits for w in done)
+    console.print(
+        f"{hits:,} of {rows:,} points are in a grid ({len(grids.codes):,} grids); "
+        f"{len(done)} part(s) on {n_workers} Dask worker(s); {elapsed:.2f} s; wrote {out}",
         soft_wrap=True,
     )
 
@@ -891,10 +1111,11 @@ def circles_rebuild(
     ] = None,
 ) -> None:
     """Compute the service circles of every centre again from the walking network."""
-    from gridmap.queries import circles
+    from gridmap.queries.circles import circle_rules
+    from gridmap.services import circles
 
     settings = get_settings()
-    rules = circles.circle_rules(settings.api, minutes)
+    rules = circle_rules(settings.api, minutes)
     try:
         with _session(settings) as session, _progress() as bar:
             if region is not None:
@@ -1162,8 +1383,9 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                     select(DataSet.name).where(DataSet.checksum == checksum(path))
                 ).scalar_one_or_none()
             if loaded is not None:
-                from gridmap.queries import circles
                 from gridmap.queries.address import refresh_address_keys
+                from gridmap.queries.circles import circle_rules
+                from gridmap.services.circles import ensure as ensure_circles
                 from gridmap.services.incidents import derive_times, working_hours
 
                 # Derived fields (address keys, incident times) may be missing after an
@@ -1179,7 +1401,7 @@ def _load(settings: Settings, path: Path, commit: bool, *, unless_loaded: bool =
                             end=settings.api.working_day_end,
                         ),
                     )
-                    circles.ensure(conn, rules=circles.circle_rules(settings.api), everything=False)
+                    ensure_circles(conn, rules=circle_rules(settings.api), everything=False)
                 # Loading again would undo edits made in the app since (as new versions).
                 console.print(
                     f"data set {loaded} is loaded and unchanged; edits made since are kept "

@@ -37,7 +37,7 @@ from gridmap.models import DataSet, RoadEdge
 from gridmap.queries import partitions
 from gridmap.queries.address import refresh_address_keys
 from gridmap.queries.assign import rederive_grids
-from gridmap.queries.circles import ensure as ensure_circles
+from gridmap.services.circles import ensure as ensure_circles
 from gridmap.services.incidents import derive_times, working_hours
 from gridmap.services.patrols import refresh_streets
 from gridmap.services.whistle import suggest

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -205,10 +206,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             make_engine(read_url, pool_size=settings.db.pool_size) if read_url else None
         )
         app.state.reads = reads
+        index_dir = settings.api.index_dir
         live = LiveGrids(
             url if settings.api.live_lookup else None,
             poll_url=read_url,
             poll_seconds=settings.db.replica_poll_seconds,
+            index_dir=index_dir / str(make_url(url).database) if index_dir else None,
         )
         if read_url:
             reads.seen_lsn = live.seen_lsn

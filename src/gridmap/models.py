@@ -1173,3 +1173,13 @@ class GridChange(Base):
     tbl: Mapped[str] = mapped_column(String(16))
     code: Mapped[str | None] = mapped_column(String(15))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TileVersion(Base):
+    """A tiled layer's data version (``tiles_<layer>_version``), bumped by a statement trigger at
+    every write to the layer's table (migration 0017): a row, so a replica reads it exactly."""
+
+    __tablename__ = "tile_version"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -7,12 +7,18 @@ own connection, so one server acts and the others skip that tick; the lock goes 
 transaction, so a server that dies mid-run holds nothing. It works the same on the embedded
 cluster and on an external ``DATABASE_URL``. A database that is away is logged and tried again
 at the next tick; the thread stops within a tick when the app shuts down.
+
+The same thread makes the incidents' months ahead (this month and the next two) once an hour,
+so a server running for months never writes into the default partition: PostgreSQL 15 can
+prune a default partition it should read (``x IS NOT NULL AND (x < a OR x >= b)`` loses its
+rows), so gridmap keeps it empty.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -21,12 +27,15 @@ from sqlalchemy.orm import Session
 
 from gridmap.database import database_gone, make_engine
 from gridmap.queries.incidents import clock as database_clock
+from gridmap.services.partitions import ensure_months
 from gridmap.services.pool import close_windows
 
 log = logging.getLogger("gridmap.scheduler")
 
 # The advisory lock every server's window job competes for: "gridpool" in ASCII.
 POOL_LOCK_KEY = 0x67726964706F6F6C
+# How often the months ahead are made sure of.
+MONTHS_SECONDS = 3600.0
 
 Clock = Callable[[], datetime]
 
@@ -86,9 +95,19 @@ class PoolWindow:
             log.info("pool window: %d incident(s) moved on", moved)
         return moved
 
+    def ensure_months(self) -> list[str]:
+        """Make this month's incident partition and the next two, if missing (they are made at
+        start too); returns their names."""
+        with Session(self.engine) as session, session.begin():
+            return ensure_months(session)
+
     def _loop(self) -> None:
+        months_at = time.monotonic()
         while not self._stop.wait(self.tick_seconds):
             try:
+                if time.monotonic() - months_at >= MONTHS_SECONDS:
+                    months_at = time.monotonic()
+                    self.ensure_months()
                 self.run_once()
             except Exception as exc:  # noqa: BLE001 (the job must outlive any one failed run)
                 self.failures += 1

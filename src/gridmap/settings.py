@@ -162,6 +162,9 @@ class ApiSettings(BaseSettings):
 
     # Keep the current grids in memory for lookups (kept current by PostgreSQL notifications).
     live_lookup: bool = True
+    # The lookup index at country size (gridmap.live): saved here, a directory per database, and
+    # memory-mapped by every worker process; unset keeps each process's index in memory only.
+    index_dir: Path | None = Field(default_factory=lambda: project_root() / ".gridmap" / "index")
     # Answer /ogc items of layers without personal data before FastAPI (gridmap.ogc.fast).
     ogc_fast_path: bool = True
     # A server keeps the principal of each token it has seen this long, so a token costs a

@@ -242,7 +242,11 @@ def test_dry_run_answers_and_writes_nothing(
 
 
 def _tile_version(db: Session) -> int:
-    return int(db.execute(text("SELECT last_value FROM tiles_grids_version")).scalar_one())
+    return int(
+        db.execute(
+            text("SELECT version FROM tile_version WHERE name = 'tiles_grids_version'")
+        ).scalar_one()
+    )
 
 
 def test_a_dry_run_leaves_the_tile_version_alone(

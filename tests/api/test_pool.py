@@ -305,3 +305,45 @@ def test_gridmap_pool_close_runs_the_job_once(
     with engine.connect() as conn:
         states = dict(conn.execute(text("SELECT id, status FROM incident")).all())
     assert states == {due: "dispatched", waiting: "pooled"}
+
+
+def test_the_window_job_makes_the_months_ahead(pool_db: tuple[str, Engine]) -> None:
+    """A server running for months keeps writing into month partitions, never the default one
+    (PostgreSQL 15 may prune a default partition it should read)."""
+    url, engine = pool_db
+    with engine.begin() as conn:
+        ahead = conn.execute(
+            text(
+                "SELECT to_char(date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai') "
+                "+ interval '2 months', 'YYYYMM')"
+            )
+        ).scalar_one()
+        conn.execute(text(f"DROP TABLE IF EXISTS incident_p{ahead}"))
+        # A row of a month without a partition, waiting in the default one.
+        conn.execute(
+            text(
+                "INSERT INTO incident (category, reported_at, geom) VALUES ('城市管理/占道经营', "
+                "TIMESTAMPTZ '2019-03-05 10:00+08', ST_SetSRID(ST_MakePoint(116.35, 40.0), 4326))"
+            )
+        )
+    job = PoolWindow(url, tick_seconds=1, auto_dispatch=False, clock=lambda: CLOSES)
+    try:
+        assert f"incident_p{ahead}" in job.ensure_months()
+    finally:
+        job.stop()
+    with engine.connect() as conn:
+        attached = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'incident'::regclass "
+                "AND inhrelid = CAST(:t AS regclass)"
+            ),
+            {"t": f"incident_p{ahead}"},
+        ).scalar_one()
+        assert attached == 1
+        assert conn.execute(text("SELECT count(*) FROM incident_default")).scalar_one() == 0
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM incident_p201903 WHERE category = '城市管理/占道经营'")
+            ).scalar_one()
+            == 1
+        )

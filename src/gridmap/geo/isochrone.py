@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -149,3 +151,67 @@ def point_buffer(point: Point, radius_m: float) -> MultiPolygon:
     3.14
     """
     return MultiPolygon([point.buffer(radius_m, quad_segs=32)])
+
+
+def walked_shares(
+    length: np.ndarray, from_source: np.ndarray, from_target: np.ndarray, budget: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The share of each edge walked from either end, given the cost of reaching its ends
+    (``inf`` where an end is not reached): the ``a`` and ``b`` of :func:`walked_pieces`.
+
+    Examples
+    --------
+    >>> a, b = walked_shares(np.array([100.0, 100.0]), np.array([950.0, np.inf]),
+    ...                      np.array([1100.0, 1000.0]), 1000.0)
+    >>> a.tolist(), b.tolist()
+    ([0.5, 0.0], [0.0, 0.0])
+    """
+    with np.errstate(invalid="ignore"):
+        a = np.where(np.isfinite(from_source), np.clip((budget - from_source) / length, 0, 1), 0.0)
+        b = np.where(np.isfinite(from_target), np.clip((budget - from_target) / length, 0, 1), 0.0)
+    return a, b
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What a walk covers: its pieces of street, their length, and the area along them (in
+    metres; ``None`` when the streets joined are shorter than one walk, a fragment of a map)."""
+
+    pieces: list[LineString]
+    walked_m: float
+    area: MultiPolygon | None
+
+
+def walk_area(
+    edges: Iterable[tuple[LineString, float, float]],
+    *,
+    street: LineString,
+    centre: Point,
+    snapped_m: float,
+    rules: CircleRules,
+) -> Walk:
+    """The circle of a walk from ``centre``, which joins the network on ``street`` ``snapped_m``
+    away: the walked parts of ``edges`` (as :func:`walked_pieces`), the way to the street and
+    along it both ways, widened by :func:`street_polygon`.
+
+    Examples
+    --------
+    >>> arm = LineString([(0, 0), (2000, 0)])
+    >>> w = walk_area([], street=arm, centre=Point(500, 0), snapped_m=0.0, rules=CircleRules())
+    >>> round(w.walked_m), round(w.area.area)
+    (1625, 356214)
+    """
+    budget = rules.budget_m
+    pieces = walked_pieces(edges)
+    foot = street.interpolate(street.project(centre))
+    if snapped_m > 0:
+        pieces.append(LineString([centre, foot]))
+    both_ways = around_point(street, foot, budget - snapped_m)
+    if both_ways is not None:
+        pieces.append(both_ways)
+    walked = sum(p.length for p in pieces)
+    if walked < budget:
+        return Walk(pieces, walked, None)
+    return Walk(
+        pieces, walked, street_polygon(pieces, street_m=rules.street_m, hole_m2=rules.hole_m2)
+    )

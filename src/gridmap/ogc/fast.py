@@ -230,8 +230,8 @@ def page_sql(
     return _compile(stmt)
 
 
-# The sequences a statement-level trigger bumps at every write to a layer's table (the vector
-# tiles' versions, migrations 0006 and 0014).
+# The rows a statement-level trigger bumps at every write to a layer's table (the vector tiles'
+# versions, migrations 0006, 0014 and 0017).
 VERSIONS = {"buildings": "tiles_buildings_version", "regions": "tiles_regions_version"}
 
 
@@ -240,7 +240,7 @@ def _version(layer_id: str) -> Any:
     sequence = VERSIONS.get(layer_id)
     if sequence is None:
         return null()
-    return literal_column(f"(SELECT last_value * 2 + is_called::int FROM {sequence})")
+    return literal_column(f"(SELECT version FROM tile_version WHERE name = '{sequence}')")
 
 
 @lru_cache(maxsize=len(FAST) * 2)
@@ -444,7 +444,7 @@ class OgcFastPath:
 
 
 _VERSION_SQL = {
-    layer_id: f"SELECT last_value * 2 + is_called::int FROM {sequence}"
+    layer_id: f"SELECT version FROM tile_version WHERE name = '{sequence}'"
     for layer_id, sequence in VERSIONS.items()
 }
 

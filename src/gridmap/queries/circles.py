@@ -1,17 +1,17 @@
 """gridmap.queries.circles: service centres and their 15-minute circles (pgRouting + shapely).
 
-A centre's circle is computed from the walking network in the database: the centre is joined to
-the nearest walkable street (a virtual start node with one edge to each end of that street), and
-``pgr_drivingDistance`` gives every junction within the walk with its cost. The polygon is drawn
+A centre joins the walking network at its nearest walkable street (a virtual start node with one
+edge to each end of that street). :mod:`gridmap.services.circles` walks from many centres at once
+over the network read from here; :func:`pgrouting_reach` draws one centre's circle with a
+``pgr_drivingDistance`` call of its own, the reference the walk is held to. The polygon is drawn
 by :mod:`gridmap.geo.isochrone`. A centre with no walkable street within ``snap_m`` gets a plain
-buffer, marked ``method = 'buffer'``. Circles are stored, with the method and parameters, and
-recomputed whenever their centre changes, the road network is reloaded, or on request.
+buffer, marked ``method = 'buffer'``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -34,17 +34,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 import shapely
-from shapely.geometry import LineString, MultiPolygon, Point
+from shapely.geometry import MultiPolygon, Point
 
 from gridmap.errors import NotFound
-from gridmap.geo.isochrone import (
-    NOT_WALKABLE,
-    CircleRules,
-    around_point,
-    point_buffer,
-    street_polygon,
-    walked_pieces,
-)
+from gridmap.geo.isochrone import NOT_WALKABLE, CircleRules, Walk, point_buffer, walk_area
 from gridmap.geo.metric import transformer, utm_epsg
 from gridmap.models import Region, ServiceCenter, ServiceCircle
 from gridmap.queries import feature_collection, feature_page, one_feature
@@ -52,6 +45,9 @@ from gridmap.queries import feature_collection, feature_page, one_feature
 _s = cast(Table, ServiceCenter.__table__)
 _c = cast(Table, ServiceCircle.__table__)
 _r = cast(Table, Region.__table__)
+
+
+Box = tuple[float, float, float, float]
 
 
 def walkable(alias: str = "") -> str:
@@ -141,57 +137,42 @@ def start_edges(
     return edges, nearest
 
 
-def reach(
-    conn: Connection | Session, *, lon: float, lat: float, rules: CircleRules
-) -> dict[str, Any]:
-    """The circle of a point: ``method``, ``params`` and ``geom`` (a lon/lat MultiPolygon)."""
-    budget = rules.budget_m
+def buffer_circle(rules: CircleRules, *, lon: float, lat: float, why: str) -> dict[str, Any]:
+    """The plain circle of ``rules.buffer_m`` around a point, saying ``why`` it is one."""
     epsg = utm_epsg(lon, lat)
-    there, back = transformer(4326, epsg), transformer(epsg, 4326)
-    centre_m = Point(there.transform(lon, lat))
+    centre_m = Point(transformer(4326, epsg).transform(lon, lat))
+    geom_m = point_buffer(centre_m, rules.buffer_m)
+    return {
+        "method": "buffer",
+        "params": {**rules.params("buffer"), "why": why},
+        "geom": _apply(transformer(epsg, 4326).transform, geom_m),
+    }
 
-    def buffer(why: str) -> dict[str, Any]:
-        geom_m = point_buffer(centre_m, rules.buffer_m)
-        return {
-            "method": "buffer",
-            "params": {**rules.params("buffer"), "why": why},
-            "geom": _apply(back.transform, geom_m),
-        }
 
-    start = start_edges(conn, lon=lon, lat=lat, snap_m=rules.snap_m, budget_m=budget)
-    if start is None:
-        return buffer(f"no walkable street within {rules.snap_m:g} m")
-    edges, nearest = start
-    if nearest.d >= budget:
-        return buffer(f"the nearest street is {nearest.d:.0f} m away, beyond the walk")
-    ex, ey = _degrees(budget, lat)
-    # Kept as SQL: pgr_drivingDistance over the edge query built above, joined back to the edges.
-    rows = conn.execute(
-        text(_REACHED),
-        {"edges": edges, "budget": budget, "lon": lon, "lat": lat, "ex": ex, "ey": ey},
-    ).all()
-    project = there.transform
-    lines = [
-        (_apply(project, shapely.from_wkb(bytes(r.wkb))), float(r.a), float(r.b)) for r in rows
-    ]
-    pieces = walked_pieces(lines)
-    street_m = _apply(project, shapely.from_wkb(bytes(nearest.wkb)))
-    # From the centre to the street, then both ways along it.
-    foot = street_m.interpolate(street_m.project(centre_m))
-    if nearest.d > 0:
-        pieces.append(LineString([centre_m, foot]))
-    both_ways = around_point(street_m, foot, budget - nearest.d)
-    if both_ways is not None:
-        pieces.append(both_ways)
-    walked = sum(p.length for p in pieces)
-    if walked < budget:
-        # Less street than one walk's length: the map holds a fragment here, not the network.
-        return buffer(
-            f"the nearest street ({nearest.d:.0f} m away) joins only {walked:.0f} m of "
-            "walkable streets"
+def why_no_walk(rules: CircleRules, *, nearest: Any) -> str | None:
+    """Why no walk starts from a point whose nearest street is ``nearest`` (none within
+    ``snap_m``, or beyond the walk); ``None`` when one does."""
+    if nearest is None or nearest.d > rules.snap_m:
+        return f"no walkable street within {rules.snap_m:g} m"
+    if nearest.d >= rules.budget_m:
+        return f"the nearest street is {nearest.d:.0f} m away, beyond the walk"
+    return None
+
+
+def finish(
+    rules: CircleRules, *, lon: float, lat: float, nearest: Any, walk: Walk
+) -> dict[str, Any]:
+    """The stored form of a walk's circle (``method``, ``params``, a lon/lat ``geom``), or the
+    buffer when the streets walked are a fragment of a map."""
+    if walk.area is None:
+        return buffer_circle(
+            rules,
+            lon=lon,
+            lat=lat,
+            why=f"the nearest street ({nearest.d:.0f} m away) joins only {walk.walked_m:.0f} m of "
+            "walkable streets",
         )
-    geom_m = street_polygon(pieces, street_m=rules.street_m, hole_m2=rules.hole_m2)
-    geom = _apply(back.transform, geom_m)
+    geom = _apply(transformer(utm_epsg(lon, lat), 4326).transform, walk.area)
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     if not isinstance(geom, MultiPolygon):
@@ -201,28 +182,156 @@ def reach(
         "params": {
             **rules.params("network"),
             "snapped_m": round(float(nearest.d), 1),
-            "edges_walked": len(pieces),
-            "walked_m": round(walked),
+            "edges_walked": len(walk.pieces),
+            "walked_m": round(walk.walked_m),
         },
         "geom": geom,
     }
 
 
-def store_circle(
-    conn: Connection | Session, *, center_id: int, rules: CircleRules
+def pgrouting_reach(
+    conn: Connection | Session, *, lon: float, lat: float, rules: CircleRules
 ) -> dict[str, Any]:
-    """Compute and store the circle of one centre (replacing one of the same minutes)."""
-    center = conn.execute(
-        select(func.ST_X(_s.c.geom).label("lon"), func.ST_Y(_s.c.geom).label("lat")).where(
-            _s.c.id == center_id
-        )
-    ).one_or_none()
-    if center is None:
-        raise NotFound(f"no service centre {center_id}")
-    circle = reach(conn, lon=center.lon, lat=center.lat, rules=rules)
+    """The circle of a point with one ``pgr_drivingDistance`` call of its own: the reference
+    the in-memory walk (:mod:`gridmap.services.circles`) is held to, and the way circles were
+    drawn before it."""
+    budget = rules.budget_m
+    start = start_edges(conn, lon=lon, lat=lat, snap_m=rules.snap_m, budget_m=budget)
+    why = why_no_walk(rules, nearest=None if start is None else start[1])
+    if start is None or why is not None:
+        return buffer_circle(rules, lon=lon, lat=lat, why=why or "")
+    edges, nearest = start
+    ex, ey = _degrees(budget, lat)
+    # Kept as SQL: pgr_drivingDistance over the edge query built above, joined back to the edges.
+    rows = conn.execute(
+        text(_REACHED),
+        {"edges": edges, "budget": budget, "lon": lon, "lat": lat, "ex": ex, "ey": ey},
+    ).all()
+    project = transformer(4326, utm_epsg(lon, lat)).transform
+    lines = [
+        (_apply(project, shapely.from_wkb(bytes(r.wkb))), float(r.a), float(r.b)) for r in rows
+    ]
+    walk = walk_area(
+        lines,
+        street=_apply(project, shapely.from_wkb(bytes(nearest.wkb))),
+        centre=Point(project(lon, lat)),
+        snapped_m=float(nearest.d),
+        rules=rules,
+    )
+    return finish(rules, lon=lon, lat=lat, nearest=nearest, walk=walk)
+
+
+def pgrouting_reached(
+    conn: Connection | Session, *, lon: float, lat: float, rules: CircleRules
+) -> dict[int, float]:
+    """The junctions ``pgr_drivingDistance`` reaches from a point, with their costs (empty
+    when the point gets a buffer)."""
+    start = start_edges(conn, lon=lon, lat=lat, snap_m=rules.snap_m, budget_m=rules.budget_m)
+    if start is None or start[1].d >= rules.budget_m:
+        return {}
+    rows = conn.execute(
+        text("SELECT node, agg_cost FROM pgr_drivingDistance(:edges, -1, :budget, false)"),
+        {"edges": start[0], "budget": rules.budget_m},
+    ).all()
+    return {int(r.node): float(r.agg_cost) for r in rows if r.node >= 0}
+
+
+# Up to 8 walkable streets nearest each point (KNN), with the point's distance to each.
+_NEAREST_MANY = f"""
+SELECT p.i, n.*
+FROM unnest(CAST(:i AS int[]), CAST(:lon AS float8[]), CAST(:lat AS float8[]),
+            CAST(:dx AS float8[]), CAST(:dy AS float8[])) AS p(i, lon, lat, dx, dy)
+CROSS JOIN LATERAL (
+  SELECT e.id, e.source, e.target, e.length_m, ST_AsBinary(e.geom) AS wkb,
+         ST_LineLocatePoint(e.geom, c.geom) AS f,
+         ST_Distance(e.geom::geography, c.geom::geography) AS d,
+         e.geom <-> c.geom AS knn
+  FROM road_edge e, (SELECT ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326) AS geom) c
+  WHERE {walkable("e")} AND e.length_m > 0 AND e.geom && ST_Expand(c.geom, p.dx, p.dy)
+  ORDER BY e.geom <-> c.geom
+  LIMIT 8
+) n
+"""
+
+
+def nearest_streets(
+    conn: Connection | Session, *, points: Sequence[tuple[float, float]], snap_m: float
+) -> list[Any]:
+    """For each (lon, lat) point, its nearest walkable street within ``snap_m`` x 1.5 (the row
+    :func:`start_edges` picks: ``id, source, target, length_m, wkb, f, d``), or ``None``."""
+    if not points:
+        return []
+    boxes = [_degrees(snap_m * 1.5, lat) for _lon, lat in points]
+    # Kept as SQL: one nearest-edges (KNN ``<->``) scan per point, in one statement.
+    rows = conn.execute(
+        text(_NEAREST_MANY),
+        {
+            "i": list(range(len(points))),
+            "lon": [float(p[0]) for p in points],
+            "lat": [float(p[1]) for p in points],
+            "dx": [b[0] for b in boxes],
+            "dy": [b[1] for b in boxes],
+        },
+    ).all()
+    best: list[Any] = [None] * len(points)
+    for r in sorted(rows, key=lambda r: (r.i, r.knn)):
+        if best[r.i] is None or r.d < best[r.i].d:
+            best[r.i] = r
+    return best
+
+
+def walk_box(lon: float, lat: float, budget_m: float) -> tuple[float, float, float, float]:
+    """The lon/lat box a walk of ``budget_m`` from a point stays in (west, south, east, north):
+    the box :func:`start_edges` gives pgRouting."""
+    ex, ey = _degrees(budget_m, lat)
+    return lon - ex, lat - ey, lon + ex, lat + ey
+
+
+def walk_edges(conn: Connection | Session, *, box: Box) -> Any:
+    """The walkable edges meeting a lon/lat box: ``source, target, length_m, wkb`` rows."""
+    # Kept as SQL: the same walkable filter and box test pgRouting's edge query uses.
+    return conn.execute(
+        text(
+            "SELECT source, target, length_m, ST_AsBinary(geom) AS wkb FROM road_edge "
+            f"WHERE {walkable()} AND length_m > 0 "
+            "AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326) ORDER BY id"
+        ),
+        {"w": box[0], "s": box[1], "e": box[2], "n": box[3]},
+    ).all()
+
+
+def center_points(
+    conn: Connection | Session, *, ids: Sequence[int] | None = None, region: str | None = None
+) -> list[Any]:
+    """``id, lon, lat`` of the centres ``ids`` (or of ``region``, or all), by id."""
+    chosen = select(
+        _s.c.id, func.ST_X(_s.c.geom).label("lon"), func.ST_Y(_s.c.geom).label("lat")
+    ).order_by(_s.c.id)
+    if ids is not None:
+        chosen = chosen.where(_s.c.id.in_(list(ids)))
+    if region is not None:
+        chosen = chosen.where(func.coalesce(_s.c.region_code, "").startswith(region))
+    return list(conn.execute(chosen).all())
+
+
+def centres_lacking(conn: Connection | Session, *, minutes: int) -> list[int]:
+    """The ids of centres with no circle of ``minutes``."""
+    return list(
+        conn.execute(
+            select(_s.c.id)
+            .where(~exists().where(_c.c.center_id == _s.c.id, _c.c.minutes == minutes))
+            .order_by(_s.c.id)
+        ).scalars()
+    )
+
+
+def write_circle(
+    conn: Connection | Session, *, center_id: int, minutes: int, circle: dict[str, Any]
+) -> None:
+    """Store a centre's circle (replacing one of the same minutes)."""
     row = pg_insert(_c).values(
         center_id=center_id,
-        minutes=rules.minutes,
+        minutes=minutes,
         method=circle["method"],
         params=circle["params"],
         computed_at=func.clock_timestamp(),
@@ -234,46 +343,6 @@ def store_circle(
             set_={k: row.excluded[k] for k in ("method", "params", "computed_at", "geom")},
         )
     )
-    return circle
-
-
-def rebuild(
-    conn: Connection | Session,
-    *,
-    rules: list[CircleRules],
-    region: str | None = None,
-    progress: Callable[[int, int], None] = lambda _done, _total: None,
-) -> dict[str, int]:
-    """Recompute the circles of every centre (of ``region``); returns counts by method."""
-    chosen = select(_s.c.id).order_by(_s.c.id)
-    if region is not None:
-        chosen = chosen.where(func.coalesce(_s.c.region_code, "").startswith(region))
-    ids = list(conn.execute(chosen).scalars())
-    counts = {"centres": len(ids), "network": 0, "buffer": 0}
-    for done, center_id in enumerate(ids, start=1):
-        for r in rules:
-            counts[store_circle(conn, center_id=center_id, rules=r)["method"]] += 1
-        progress(done, len(ids))
-    return counts
-
-
-def ensure(
-    conn: Connection | Session, *, rules: list[CircleRules], everything: bool
-) -> dict[str, int]:
-    """Compute the circles of every centre (``everything``) or only of centres lacking one."""
-    if everything:
-        return rebuild(conn, rules=rules)
-    counts = {"centres": 0, "network": 0, "buffer": 0}
-    for r in rules:
-        missing = conn.execute(
-            select(_s.c.id)
-            .where(~exists().where(_c.c.center_id == _s.c.id, _c.c.minutes == r.minutes))
-            .order_by(_s.c.id)
-        ).scalars()
-        for center_id in missing:
-            counts["centres"] += 1
-            counts[store_circle(conn, center_id=center_id, rules=r)["method"]] += 1
-    return counts
 
 
 # --- service centres -------------------------------------------------------------------------
@@ -312,9 +381,6 @@ CENTER_ROW = select(
 
 def _in_region(code: ColumnElement[Any], region: str) -> ColumnElement[bool]:
     return func.coalesce(code, "").startswith(region)
-
-
-Box = tuple[float, float, float, float]
 
 
 def _in_box(geom: ColumnElement[Any], bbox: Box) -> ColumnElement[bool]:

@@ -7,12 +7,13 @@ import re
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, text
+from sqlalchemy import Connection, Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gridmap.models import IncidentArchive
+from gridmap.models import IncidentArchive, TileVersion
 
 _a = cast(Table, IncidentArchive.__table__)
+_tile_version = cast(Table, TileVersion.__table__)
 
 # Partitions are named for their month: incident_p202605.
 NAME = re.compile(r"^incident_p(\d{4})(\d{2})$")
@@ -206,7 +207,11 @@ def attach(db: DB, *, table: str, lo: Any, hi: Any) -> None:
 def bump_tiles(db: DB) -> None:
     """Move the incident tiles' version: attaching, detaching and writing into a partition
     directly fire no statement trigger of ``incident``."""
-    db.execute(select(func.nextval("tiles_incidents_version")))
+    db.execute(
+        update(_tile_version)
+        .where(_tile_version.c.name == "tiles_incidents_version")
+        .values(version=_tile_version.c.version + 1)
+    )
 
 
 def keys_kept(db: DB, *, kept: bool = True) -> None:

@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 import shapely
 
 from gridmap.errors import InvalidInput
+from gridmap.models import TileVersion
 from gridmap.vocab.kinds import SEVERITIES
 from gridmap.vocab.states import DONE, sql_list
+
+_tile_version = cast(Table, TileVersion.__table__)
 
 MAX_ZOOM = 22
 # Below this zoom a layer's tiles are empty.
@@ -149,12 +152,10 @@ def _known(layer: str) -> None:
 def version(session: Session, layer: str) -> int:
     """The layer's current data version."""
     _known(layer)
-    value: int = session.execute(
-        # Kept as SQL: a sequence is read as a relation named after the layer (no model). A
-        # fresh sequence has last_value 1 before its first nextval: is_called tells them apart.
-        text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM tiles_{layer}_version")
-    ).scalar_one()
-    return value
+    value = session.execute(
+        select(_tile_version.c.version).where(_tile_version.c.name == f"tiles_{layer}_version")
+    ).scalar()
+    return int(value or 0)
 
 
 def pixel_metres(z: int) -> float:

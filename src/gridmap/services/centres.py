@@ -15,6 +15,7 @@ from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.geo.isochrone import CircleRules
 from gridmap.queries import circles as q
 from gridmap.services.access import require_role
+from gridmap.services.circles import store_circle
 from gridmap.vocab.roles import GRID_EDITORS
 
 
@@ -44,7 +45,7 @@ def save_center(
     else:
         q.update_center(session, center_id=center_id, changes=values, lon=lon, lat=lat)
     for r in rules:
-        q.store_circle(session, center_id=center_id, rules=r)
+        store_circle(session, center_id=center_id, rules=r)
     return int(center_id)
 
 

@@ -83,8 +83,13 @@ def this_month(now: datetime | None = None) -> date:
 
 
 def ensure_months(session: Session, *, now: datetime | None = None) -> list[str]:
-    """Make sure this month's partition and the next two exist; returns their names."""
-    return q.make_months(session, first=this_month(now), count=AHEAD)
+    """Make sure this month's partition and the next two exist, and that the default partition
+    holds no month's rows (they move into partitions of their own); returns the names of the
+    months ahead. The default partition is kept empty: PostgreSQL 15 can prune it from a query
+    it should answer (``x IS NOT NULL AND (x < a OR x >= b)`` loses its rows)."""
+    made = q.make_months(session, first=this_month(now), count=AHEAD)
+    q.make_months_of(session, staged="incident_default", column="reported_at")
+    return made
 
 
 def months(session: Session) -> list[Month]:
