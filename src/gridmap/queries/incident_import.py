@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
 import numpy as np
@@ -27,6 +28,10 @@ from gridmap.queries import partitions
 # Memory for building a month's indexes.
 REBUILD_MEMORY = "512MB"
 COPY_ROWS = 50_000
+# A file of at least this many rows, and as many as the keys stored, builds the keys' unique
+# index again instead of adding to it.
+REBUILD_ROWS = 50_000
+KEY_UNIQUE = "incident_idempotency_key_key"
 _i = cast(Table, Incident.__table__)
 _k = cast(Table, IncidentKey.__table__)
 _r = cast(Table, Region.__table__)
@@ -43,23 +48,42 @@ COLUMNS = (
 )
 
 
-def _copy_csv(session: Session, sql: str, tables: Iterable[pa.Table]) -> None:
-    # Arrow writes strings quoted and nulls as nothing: COPY's CSV format reads those back as
-    # text and NULL, with tabs, quotes and line breaks inside the text kept as they were. Each
-    # part is handed to a sending thread, so the server parses one while the next is built.
+def _csv(table: pa.Table) -> tuple[int, memoryview]:
+    """``table`` as COPY's CSV: Arrow writes strings quoted and nulls as nothing, which COPY
+    reads back as text and NULL, with tabs, quotes and line breaks inside the text kept."""
+    buf = io.BytesIO()
+    pa_csv.write_csv(table, buf, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    return table.num_rows, buf.getbuffer()
+
+
+def _copy_csv(
+    session: Session,
+    sql: str,
+    tables: Iterable[pa.Table | Future[tuple[int, memoryview]]],
+    *,
+    done: Callable[[int], None] | None = None,
+) -> None:
+    # Each part is handed to a sending thread, so the server parses one while the next is
+    # built; a part may be built already by another thread (a future).
     raw = session.connection().connection.dbapi_connection
     assert isinstance(raw, psycopg.Connection)
-    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
     with raw.cursor() as cur, cur.copy(sql, writer=QueuedLibpqWriter(cur)) as cp:
         for table in tables:
-            buf = io.BytesIO()
-            pa_csv.write_csv(table, buf, options)
-            cp.write(buf.getbuffer())
+            rows, data = table.result() if isinstance(table, Future) else _csv(table)
+            cp.write(data)
+            if done is not None:
+                done(rows)
 
 
-def _text(values: Any) -> pa.Array:
-    # Empty means "not given": NULL in the table.
-    arr = pa.array(np.asarray(values, dtype=object), type=pa.string())
+def _text(values: Any, order: np.ndarray | None = None) -> pa.Array:
+    # Empty means "not given": NULL in the table. A pandas column backed by Arrow is taken
+    # as it is (no Python strings made); ``order`` picks and orders the rows.
+    if isinstance(values, pd.Series):
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    else:
+        arr = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    if order is not None:
+        arr = arr.take(pa.array(order))
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
@@ -83,6 +107,18 @@ def _existing_keys(session: Session, keys: pd.Series) -> set[str]:
     return result
 
 
+def _keys_held(session: Session) -> int:
+    """About how many keys ``incident_key`` holds (the planner's count: no scan)."""
+    held: int = session.execute(
+        # Kept as SQL: the system catalogs.
+        text(
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class "
+            "WHERE oid = 'incident_key'::regclass"
+        )
+    ).scalar_one()
+    return held
+
+
 def _reserve_ids(session: Session, n: int) -> int:
     """The first of ``n`` consecutive incident ids taken from ``incident_id_seq`` at once (the
     table lock held keeps single reports from taking one in between)."""
@@ -92,6 +128,12 @@ def _reserve_ids(session: Session, n: int) -> int:
         {"n": n},
     ).scalar_one()
     return last - n + 1
+
+
+def _parts(table: pa.Table) -> Iterator[pa.Table]:
+    """``table`` in slices of ``COPY_ROWS`` rows (zero-copy)."""
+    for start in range(0, table.num_rows, COPY_ROWS):
+        yield table.slice(start, COPY_ROWS)
 
 
 def write(
@@ -111,10 +153,13 @@ def write(
     """Write the new rows month by month (``owner``: who holds each, "" for no one); returns
     how many were written.
 
-    A month with no partition yet is loaded as a table of its own (COPY, then its indexes,
-    then a CHECK of its bounds) and attached as that month's partition: no index is updated
-    row by row, no trigger runs per row and attaching scans nothing. A month that has a
-    partition gets the COPY into it. The keys go into ``incident_key`` in one COPY.
+    The rows are turned into one Arrow table once, in the order they are written (by month,
+    then place), and each month is a slice of it. A month with no partition yet is loaded as a
+    table of its own (``COPY … FREEZE``, then its indexes, then a CHECK of its bounds) and
+    attached as that month's partition: no index is updated row by row, no trigger runs per
+    row, attaching scans nothing and the rows need no later freezing. A month that has a
+    partition gets the COPY into it. The keys go into ``incident_key`` in one COPY, in key
+    order with the ids taken in that order, so both of its B-trees are filled from one end.
     """
     n = len(frame)
     # Intake waits while a file goes in (reads do not): the keys checked below stay unused.
@@ -130,81 +175,124 @@ def write(
     reported[np.isnat(reported)] = np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None), "us")
     # The month in China time (UTC+8 all year) names the partition.
     month = (reported + np.timedelta64(8, "h")).astype("datetime64[M]")
-    # By month, then rows near each other written together: the GiST and B-tree pages stay in
-    # cache.
+    # By month, then rows near each other written together: the indexes built on a month
+    # read their keys nearly in order.
     order = np.lexsort((lon, community, grid_code, month))
     order = order[keep[order]]
-    ids = np.empty(n, dtype=np.int64)
-    ids[order] = _reserve_ids(session, len(order)) + np.arange(len(order), dtype=np.int64)
+    total = len(order)
+    key = _text(keys, order)
+    at = pa.array(reported[order], type=pa.timestamp("us", tz="UTC"))
+    # Ids follow the keys' order (rows without a key last, as NULLs sort in the unique index).
+    by_key = pc.array_sort_indices(key, null_placement="at_end").to_numpy()
+    first = _reserve_ids(session, total)
+    ids = np.empty(total, dtype=np.int64)
+    ids[by_key] = first + np.arange(total, dtype=np.int64)
+    # A file at least as large as the keys stored: the unique index of the keys is built again
+    # after the COPY (from keys in order) instead of being updated key by key.
+    rebuild = total >= REBUILD_ROWS and total >= _keys_held(session)
+    if rebuild:
+        # Kept as SQL: DDL.
+        session.execute(text(f"ALTER TABLE incident_key DROP CONSTRAINT {KEY_UNIQUE}"))
+    _copy_csv(
+        session,
+        "COPY incident_key (id, idempotency_key, reported_at) FROM STDIN (FORMAT csv)",
+        _parts(
+            pa.table(
+                {
+                    "id": pa.array(ids[by_key]),
+                    "k": key.take(pa.array(by_key)),
+                    "at": at.take(pa.array(by_key)),
+                }
+            )
+        ),
+    )
+    if rebuild:
+        # Kept as SQL: DDL, the constraint as migration 0016 made it.
+        session.execute(
+            text(f"ALTER TABLE incident_key ADD CONSTRAINT {KEY_UNIQUE} UNIQUE (idempotency_key)")
+        )
+    partitions.keys_kept(session)
     columns = {
-        "idempotency_key": keys.to_numpy(),
-        **{c: frame[c].to_numpy() for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
+        **{c: frame[c] for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
         "grid_code": grid_code,
         "community_code": community,
         **({} if owner is None else {"owner_code": owner}),
     }
-    _copy_csv(
-        session,
-        "COPY incident_key (id, idempotency_key, reported_at) FROM STDIN (FORMAT csv)",
-        [
-            pa.table(
-                {
-                    "id": pa.array(ids[order]),
-                    "k": _text(columns["idempotency_key"][order]),
-                    "at": pa.array(reported[order], type=pa.timestamp("us", tz="UTC")),
-                }
-            )
-        ],
+    place = _text(community, order)
+    hexes = point_hex_ewkb(lon[order], lat[order])
+    rows = pa.table(
+        {
+            "id": pa.array(ids),
+            "idempotency_key": key,
+            **{name: _text(values, order) for name, values in columns.items()},
+            "street_code": pc.utf8_slice_codeunits(place, 0, 9),
+            "reported_at": at,
+            "crs_in": pa.repeat(pa.scalar(crs), total),
+            "geom": pa.StringArray.from_buffers(
+                total,
+                pa.py_buffer(np.arange(0, 50 * (total + 1), 50, dtype=np.int32)),
+                pa.py_buffer(hexes),
+            ),
+        }
     )
-    partitions.keys_kept(session)
     written = 0
-    total = len(order)
 
-    def parts(rows_of_month: np.ndarray) -> Iterator[pa.Table]:
+    def sent(count: int) -> None:
         nonlocal written
-        for start in range(0, len(rows_of_month), COPY_ROWS):
-            rows = rows_of_month[start : start + COPY_ROWS]
-            hexes = point_hex_ewkb(lon[rows], lat[rows])
-            yield pa.table(
-                {
-                    "id": pa.array(ids[rows]),
-                    **{name: _text(values[rows]) for name, values in columns.items()},
-                    "street_code": pc.utf8_slice_codeunits(_text(community[rows]), 0, 9),
-                    "reported_at": pa.array(reported[rows], type=pa.timestamp("us", tz="UTC")),
-                    "crs_in": pa.repeat(pa.scalar(crs), len(rows)),
-                    "geom": pa.StringArray.from_buffers(
-                        len(rows),
-                        pa.py_buffer(np.arange(0, 50 * (len(rows) + 1), 50, dtype=np.int32)),
-                        pa.py_buffer(hexes),
-                    ),
-                }
-            )
-            written += len(rows)
-            progress("writing", written, total)
+        written += count
+        progress("writing", written, total)
 
-    names = ["id", *columns, "street_code", "reported_at", "crs_in", "geom"]
-    copy = f"({', '.join(names)}) FROM STDIN (FORMAT csv)"
+    copy = f"({', '.join(rows.column_names)}) FROM STDIN (FORMAT csv"
     # Kept as SQL: a session setting for the index builds.
     session.execute(text(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'"))
     sorted_months = month[order]
-    for m in np.unique(sorted_months):
-        rows = order[sorted_months == m]
-        first = pd.Timestamp(m).date()
-        table = partitions.name(first)
-        if partitions.exists(session, table=table):
-            # Detaching (even an empty month) would lock readers out until the commit.
-            _copy_csv(session, f'COPY "{table}" {copy}', parts(rows))
-            continue
-        partitions.create_standalone(session, table=table)
-        _copy_csv(session, f'COPY "{table}" {copy}', parts(rows))
-        progress("building indexes", 0, 1)
-        partitions.index_standalone(session, table=table)
-        lo, hi = partitions.bounds(session, month=first)
-        partitions.attach(session, table=table, lo=lo, hi=hi)
-        progress("building indexes", 1, 1)
+    months, starts = np.unique(sorted_months, return_index=True)
+    ends = [*starts[1:], total]
+    # A thread writes every month's CSV ahead (Arrow lets go of the GIL), so the text of the
+    # next month is ready while the server builds this month's indexes.
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        texts = [
+            [pool.submit(_csv, t) for t in _parts(rows.slice(int(lo), int(hi - lo)))]
+            for lo, hi in zip(starts, ends, strict=True)
+        ]
+        _write_months(session, months=months, texts=texts, copy=copy, sent=sent, progress=progress)
+    finally:
+        # On a failure the parts not yet written are not written at all.
+        pool.shutdown(wait=True, cancel_futures=True)
     partitions.keys_kept(session, kept=False)
     partitions.bump_tiles(session)
-    return len(order)
+    return total
+
+
+def _write_months(
+    session: Session,
+    *,
+    months: np.ndarray,
+    texts: list[list[Future[tuple[int, memoryview]]]],
+    copy: str,
+    sent: Callable[[int], None],
+    progress: Callable[[str, int, int], None],
+) -> None:
+    """COPY each month's parts into its partition, or into a table of its own then indexed and
+    attached."""
+    for m, part in zip(months, texts, strict=True):
+        first_day = pd.Timestamp(m).date()
+        table = partitions.name(first_day)
+        if partitions.exists(session, table=table):
+            # Detaching (even an empty month) would lock readers out until the commit.
+            _copy_csv(session, f'COPY "{table}" {copy})', part, done=sent)
+            continue
+        partitions.create_standalone(session, table=table)
+        # Made in this transaction: its rows can be written frozen.
+        _copy_csv(session, f'COPY "{table}" {copy}, FREEZE)', part, done=sent)
+        progress("building indexes", 0, 1)
+        partitions.index_standalone(session, table=table)
+        lo, hi = partitions.bounds(session, month=first_day)
+        partitions.attach(session, table=table, lo=lo, hi=hi)
+        progress("building indexes", 1, 1)
+        # The month's text is sent: its memory goes.
+        part.clear()
 
 
 def community_shapes(session: Session) -> list[Any]:

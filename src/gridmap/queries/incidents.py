@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -134,20 +135,22 @@ def calendar(conn: Any) -> tuple[frozenset[date], frozenset[date]]:
     )
 
 
-def by_id(incident_id: int) -> ColumnElement[bool]:
-    """``incident.id = incident_id``, with its month read from ``incident_key``: the executor
-    then reads one month's partition instead of probing every month's index."""
-    return and_(
-        _i.c.id == incident_id,
-        _i.c.reported_at
-        == select(_k.c.reported_at).where(_k.c.id == incident_id).scalar_subquery(),
-    )
+def by_id(session: Session, incident_id: int) -> ColumnElement[bool]:
+    """``incident.id = incident_id`` and its ``reported_at``, read first from ``incident_key``
+    and sent as a value: the planner then plans one month's partition instead of all of them
+    (a subquery would be pruned only when the plan runs, after planning every month)."""
+    at = session.execute(
+        select(_k.c.reported_at).where(_k.c.id == incident_id)
+    ).scalar_one_or_none()
+    if at is None:
+        return false()
+    return and_(_i.c.id == incident_id, _i.c.reported_at == at)
 
 
 def incident_feature(session: Session, *, incident_id: int) -> dict[str, Any] | None:
     """One incident as a GeoJSON Feature (unmasked), or None."""
     features = session.execute(
-        feature_collection(ROW.where(by_id(incident_id)), order_by="id")
+        feature_collection(ROW.where(by_id(session, incident_id)), order_by="id")
     ).scalar_one()
     return features[0] if features else None
 
@@ -275,7 +278,7 @@ def lock_for_action(session: Session, *, incident_id: int) -> Any:
             _c.c.working_time,
         )
         .select_from(_i.outerjoin(_c, _c.c.code == _i.c.category))
-        .where(by_id(incident_id))
+        .where(by_id(session, incident_id))
         .with_for_update(of=_i)
     ).one_or_none()
 
@@ -301,7 +304,8 @@ def apply_step(
         values["due_at"] = _i.c.due_at + push_due
     if returned:
         values["returned_count"] = _i.c.returned_count + 1
-    session.execute(update(_i).where(by_id(incident_id)).values(**values, version=_i.c.version + 1))
+    where = by_id(session, incident_id)
+    session.execute(update(_i).where(where).values(**values, version=_i.c.version + 1))
 
 
 def lock_pair(session: Session, *, ids: tuple[int, int]) -> dict[int, Any]:
