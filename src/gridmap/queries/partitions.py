@@ -131,9 +131,8 @@ def detach(db: DB, *, table: str) -> None:
     # Kept as SQL: DDL.
     db.execute(text(f'ALTER TABLE incident DETACH PARTITION "{table}"'))
     # Kept as SQL: the detached month's table by name; its open incidents leave the open list.
-    db.execute(
-        text(f'DELETE FROM incident_open o WHERE EXISTS (SELECT FROM "{table}" t WHERE t.id = o.id)')
-    )
+    gone = f'SELECT FROM "{table}" t WHERE t.id = o.id'
+    db.execute(text(f"DELETE FROM incident_open o WHERE EXISTS ({gone})"))
     bump_tiles(db)
 
 
