@@ -187,31 +187,6 @@ def write(
     first = _reserve_ids(session, total)
     ids = np.empty(total, dtype=np.int64)
     ids[by_key] = first + np.arange(total, dtype=np.int64)
-    # A file at least as large as the keys stored: the unique index of the keys is built again
-    # after the COPY (from keys in order) instead of being updated key by key.
-    rebuild = total >= REBUILD_ROWS and total >= _keys_held(session)
-    if rebuild:
-        # Kept as SQL: DDL.
-        session.execute(text(f"ALTER TABLE incident_key DROP CONSTRAINT {KEY_UNIQUE}"))
-    _copy_csv(
-        session,
-        "COPY incident_key (id, idempotency_key, reported_at) FROM STDIN (FORMAT csv)",
-        _parts(
-            pa.table(
-                {
-                    "id": pa.array(ids[by_key]),
-                    "k": key.take(pa.array(by_key)),
-                    "at": at.take(pa.array(by_key)),
-                }
-            )
-        ),
-    )
-    if rebuild:
-        # Kept as SQL: DDL, the constraint as migration 0016 made it.
-        session.execute(
-            text(f"ALTER TABLE incident_key ADD CONSTRAINT {KEY_UNIQUE} UNIQUE (idempotency_key)")
-        )
-    partitions.keys_kept(session)
     columns = {
         **{c: frame[c] for c in COLUMNS if c not in ("idempotency_key", "reported_at")},
         "grid_code": grid_code,
@@ -249,13 +224,16 @@ def write(
     months, starts = np.unique(sorted_months, return_index=True)
     ends = [*starts[1:], total]
     # A thread writes every month's CSV ahead (Arrow lets go of the GIL), so the text of the
-    # next month is ready while the server builds this month's indexes.
+    # first month is made while the keys go in, and of the next month while the server builds
+    # this month's indexes.
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         texts = [
             [pool.submit(_csv, t) for t in _parts(rows.slice(int(lo), int(hi - lo)))]
             for lo, hi in zip(starts, ends, strict=True)
         ]
+        _write_keys(session, ids=ids, key=key, at=at, by_key=by_key)
+        partitions.keys_kept(session)
         _write_months(session, months=months, texts=texts, copy=copy, sent=sent, progress=progress)
     finally:
         # On a failure the parts not yet written are not written at all.
@@ -263,6 +241,37 @@ def write(
     partitions.keys_kept(session, kept=False)
     partitions.bump_tiles(session)
     return total
+
+
+def _write_keys(
+    session: Session, *, ids: np.ndarray, key: pa.Array, at: pa.Array, by_key: np.ndarray
+) -> None:
+    """COPY the keys into ``incident_key`` in key order (``by_key``)."""
+    total = len(ids)
+    # A file at least as large as the keys stored: the unique index of the keys is built again
+    # after the COPY (from keys in order) instead of being updated key by key.
+    rebuild = total >= REBUILD_ROWS and total >= _keys_held(session)
+    if rebuild:
+        # Kept as SQL: DDL.
+        session.execute(text(f"ALTER TABLE incident_key DROP CONSTRAINT {KEY_UNIQUE}"))
+    _copy_csv(
+        session,
+        "COPY incident_key (id, idempotency_key, reported_at) FROM STDIN (FORMAT csv)",
+        _parts(
+            pa.table(
+                {
+                    "id": pa.array(ids[by_key]),
+                    "k": key.take(pa.array(by_key)),
+                    "at": at.take(pa.array(by_key)),
+                }
+            )
+        ),
+    )
+    if rebuild:
+        # Kept as SQL: DDL, the constraint as migration 0016 made it.
+        session.execute(
+            text(f"ALTER TABLE incident_key ADD CONSTRAINT {KEY_UNIQUE} UNIQUE (idempotency_key)")
+        )
 
 
 def _write_months(
