@@ -130,6 +130,9 @@ def detach(db: DB, *, table: str) -> None:
     """Detach ``table`` from ``incident`` (it stays as a table of its own)."""
     # Kept as SQL: DDL.
     db.execute(text(f'ALTER TABLE incident DETACH PARTITION "{table}"'))
+    # Kept as SQL: the detached month's table by name; its open incidents leave the open list.
+    gone = f'SELECT FROM "{table}" t WHERE t.id = o.id'
+    db.execute(text(f"DELETE FROM incident_open o WHERE EXISTS ({gone})"))
     bump_tiles(db)
 
 
@@ -201,6 +204,8 @@ def attach(db: DB, *, table: str, lo: Any, hi: Any) -> None:
         )
     )
     db.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{check}"'))
+    # Its rows came in without incident's row triggers: its open incidents join the open list.
+    db.execute(select(func.gridmap_incident_open_sync(lo, hi)))
     bump_tiles(db)
 
 
