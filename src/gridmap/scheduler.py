@@ -8,10 +8,11 @@ transaction, so a server that dies mid-run holds nothing. It works the same on t
 cluster and on an external ``DATABASE_URL``. A database that is away is logged and tried again
 at the next tick; the thread stops within a tick when the app shuts down.
 
-The same thread makes the incidents' months ahead (this month and the next two) once an hour,
-so a server running for months never writes into the default partition: PostgreSQL 15 can
-prune a default partition it should read (``x IS NOT NULL AND (x < a OR x >= b)`` loses its
-rows), so gridmap keeps it empty.
+The same thread does the hourly upkeep: it makes the incidents' months ahead (this month and
+the next two), so a server running for months never writes into the default partition
+(PostgreSQL 15 can prune a default partition it should read: ``x IS NOT NULL AND (x < a OR x >=
+b)`` loses its rows, so gridmap keeps it empty), and it trims the ``grid_change`` log to a week
+(an index saved before that is rebuilt rather than patched).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gridmap.database import database_gone, make_engine
+from gridmap.live import trim_changes
 from gridmap.queries.incidents import clock as database_clock
 from gridmap.services.partitions import ensure_months
 from gridmap.services.pool import close_windows
@@ -101,13 +103,21 @@ class PoolWindow:
         with Session(self.engine) as session, session.begin():
             return ensure_months(session)
 
+    def upkeep(self) -> tuple[list[str], int]:
+        """The hourly upkeep: the months ahead, and the ``grid_change`` rows older than a week
+        deleted; returns the months' names and how many rows went."""
+        months = self.ensure_months()
+        with Session(self.engine) as session, session.begin():
+            trimmed = trim_changes(session)
+        return months, trimmed
+
     def _loop(self) -> None:
         months_at = time.monotonic()
         while not self._stop.wait(self.tick_seconds):
             try:
                 if time.monotonic() - months_at >= MONTHS_SECONDS:
                     months_at = time.monotonic()
-                    self.ensure_months()
+                    self.upkeep()
                 self.run_once()
             except Exception as exc:  # noqa: BLE001 (the job must outlive any one failed run)
                 self.failures += 1

@@ -307,7 +307,9 @@ def test_gridmap_pool_close_runs_the_job_once(
     assert states == {due: "dispatched", waiting: "pooled"}
 
 
-def test_the_window_job_makes_the_months_ahead(pool_db: tuple[str, Engine]) -> None:
+def test_the_hourly_upkeep_makes_the_months_ahead_and_trims_the_change_log(
+    pool_db: tuple[str, Engine],
+) -> None:
     """A server running for months keeps writing into month partitions, never the default one
     (PostgreSQL 15 may prune a default partition it should read)."""
     url, engine = pool_db
@@ -326,9 +328,19 @@ def test_the_window_job_makes_the_months_ahead(pool_db: tuple[str, Engine]) -> N
                 "TIMESTAMPTZ '2019-03-05 10:00+08', ST_SetSRID(ST_MakePoint(116.35, 40.0), 4326))"
             )
         )
+        # A grid change logged eight days ago, and one just now.
+        conn.execute(
+            text(
+                "INSERT INTO grid_change (tbl, code, at) VALUES "
+                "('grid', '110108010019001', now() - interval '8 days'), "
+                "('grid', '110108010019002', now())"
+            )
+        )
     job = PoolWindow(url, tick_seconds=1, auto_dispatch=False, clock=lambda: CLOSES)
     try:
-        assert f"incident_p{ahead}" in job.ensure_months()
+        months, trimmed = job.upkeep()
+        assert f"incident_p{ahead}" in months
+        assert trimmed >= 1
     finally:
         job.stop()
     with engine.connect() as conn:
@@ -341,6 +353,18 @@ def test_the_window_job_makes_the_months_ahead(pool_db: tuple[str, Engine]) -> N
         ).scalar_one()
         assert attached == 1
         assert conn.execute(text("SELECT count(*) FROM incident_default")).scalar_one() == 0
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM grid_change WHERE at < now() - interval '7 days'")
+            ).scalar_one()
+            == 0
+        )
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM grid_change WHERE code = '110108010019002'")
+            ).scalar_one()
+            >= 1
+        )
         assert (
             conn.execute(
                 text("SELECT count(*) FROM incident_p201903 WHERE category = '城市管理/占道经营'")
