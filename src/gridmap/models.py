@@ -683,7 +683,7 @@ class IncidentOpen(Base):
     category: Mapped[str] = mapped_column(Text)
     grid_code: Mapped[str | None] = mapped_column(String(15))
     community_code: Mapped[str | None] = mapped_column(String(12))
-    geom: Mapped[Any] = mapped_column(_geom("POINT"))
+    geom: Mapped[Any | None] = mapped_column(_geom("POINT"), nullable=True)
 
 
 class IncidentCategory(Base):
