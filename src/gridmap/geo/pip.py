@@ -201,8 +201,8 @@ class PointIndex:
         del done
         key.sort()
         # The edges from the low bits, then the cells in place: no more copies of the pairs.
-        edge_of = key.astype(np.int32 if shift < 32 else np.int64)
-        edge_of &= (1 << shift) - 1
+        edge_of: NDArray[np.int64] = key.astype(np.int32 if shift < 32 else np.int64)
+        np.bitwise_and(edge_of, (1 << shift) - 1, out=edge_of)
         key >>= shift
         self._set_cells(key, edge_of)
         self._label_clean()
