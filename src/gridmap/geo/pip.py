@@ -316,13 +316,12 @@ class PointIndex:
             row_heads = np.arange(self.ny, dtype=np.int64) * self.nx
             after = (boundary // self.nx) * self.nx + next_clean
             heads = np.concatenate([row_heads, after[next_clean < self.nx]])
-            ids = components[heads]
-            keep = ids > 0
-            heads, ids = heads[keep], ids[keep]
-            order = np.argsort(ids, kind="stable")
-            heads, ids = heads[order], ids[order]
-            first = np.r_[True, ids[1:] != ids[:-1]]
-            heads, ids = heads[first], ids[first]
+            # One head per component (any will do: a clean component lies wholly inside the
+            # same polygons), picked by assignment rather than by sorting the heads.
+            one = np.full(count + 1, -1, dtype=np.int64)
+            one[components[heads]] = heads
+            ids = np.flatnonzero(one[1:] >= 0) + 1
+            heads = one[ids]
             cx = self.x0 + (heads % self.nx + 0.5) * self.cell
             cy = self.y0 + (heads // self.nx + 0.5) * self.cell
             hit_pt, hit_poly = self.tree.query(shapely.points(cx, cy), predicate="intersects")
@@ -332,7 +331,8 @@ class PointIndex:
             # A clean cell inside two polygons: they overlap by more than a cell, and the ray
             # test below (which reads one polygon off a clean cell) would not be exact.
             self.overlapping = bool(np.bincount(hit_pt, minlength=len(ids)).max(initial=0) > 1)
-        self.labels = comp_label[components]
+        # In place: the component numbers are not needed once labelled.
+        self.labels = np.take(comp_label, components, out=components, mode="clip")
         self.next_clean = _Grown(next_clean.astype(np.int32))
         nxt = (boundary // self.nx) * self.nx + np.minimum(next_clean, self.nx - 1)
         self.next_label = _Grown(
