@@ -332,8 +332,7 @@ class PointIndex:
             # A clean cell inside two polygons: they overlap by more than a cell, and the ray
             # test below (which reads one polygon off a clean cell) would not be exact.
             self.overlapping = bool(np.bincount(hit_pt, minlength=len(ids)).max(initial=0) > 1)
-        # In place: the component numbers are not needed once labelled.
-        self.labels = np.take(comp_label, components, out=components, mode="clip")
+        self.labels = comp_label[components]
         self.next_clean = _Grown(next_clean.astype(np.int32))
         nxt = (boundary // self.nx) * self.nx + np.minimum(next_clean, self.nx - 1)
         self.next_label = _Grown(
