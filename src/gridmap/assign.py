@@ -44,8 +44,11 @@ class GridSet:
     index: PointIndex
 
     @classmethod
-    def load(cls, session: Session, *, at: datetime | None = None) -> GridSet:
-        """The current grids, or those valid ``at``."""
+    def load(
+        cls, session: Session, *, at: datetime | None = None, points: int | None = None
+    ) -> GridSet:
+        """The current grids, or those valid ``at``; ``points``, when known, is how many points
+        will be assigned (few points get a coarser index, quicker to build)."""
         grid = Grid.__table__.c
         valid = (
             [grid.valid_to.is_(None)]
@@ -62,7 +65,7 @@ class GridSet:
             codes=np.array([r.code for r in rows], dtype=str),
             communities=np.array([r.community_code for r in rows], dtype=str),
             streets=np.array([r.community_code[:9] for r in rows], dtype=str),
-            index=PointIndex(geoms),
+            index=PointIndex(geoms, points=points),
         )
 
     def assign(

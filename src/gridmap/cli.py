@@ -968,7 +968,7 @@ def assign(
         rows, xs, ys = read_points(path, lon=lon, lat=lat, encoding=encoding)
         started = time.perf_counter()
         with _session(settings) as session, console.status("indexing the grids…"):
-            grids = GridSet.load(session, at=when)
+            grids = GridSet.load(session, at=when, points=len(rows))
         with _progress() as bar:
             task = bar.add_task("assigning points", total=len(rows))
             found = grids.assign(xs, ys, crs=crs, progress=lambda k: bar.advance(task, k))
