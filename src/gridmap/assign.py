@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -88,10 +88,19 @@ class GridSet:
         return out
 
 
-def _column(names: list[str], wanted: str | None, choices: tuple[str, ...], what: str) -> str:
+def pick_column(
+    names: Sequence[str],
+    wanted: str | None,
+    choices: tuple[str, ...],
+    what: str,
+    *,
+    holder: str = "the file has",
+) -> str:
+    """The column holding ``what``: ``wanted`` when given (and present), else the first of
+    ``names`` that is one of ``choices``; refused in words otherwise."""
     if wanted is not None:
         if wanted not in names:
-            raise InvalidInput(f"no column {wanted!r}; the file has {', '.join(names)}")
+            raise InvalidInput(f"no column {wanted!r}; {holder} {', '.join(names)}")
         return wanted
     for name in names:
         if name.strip().lower() in choices:
@@ -186,8 +195,8 @@ def _read_csv(
         names = list(reader.fieldnames or [])
         if not names:
             raise InvalidInput(f"{path.name} is empty: it needs a header row and points")
-        lon_col = _column(names, lon, LON_NAMES, "longitude")
-        lat_col = _column(names, lat, LAT_NAMES, "latitude")
+        lon_col = pick_column(names, lon, LON_NAMES, "longitude")
+        lat_col = pick_column(names, lat, LAT_NAMES, "latitude")
         rows = []
         for row in reader:
             if None in row:

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 import shapely
 
-from gridmap.assign import LAT_NAMES, LON_NAMES, GridSet, detect_encoding
+from gridmap.assign import LAT_NAMES, LON_NAMES, GridSet, detect_encoding, pick_column
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs
 
@@ -147,20 +147,6 @@ def find_parts(sources: Sequence[str | Path]) -> list[Path]:
     return found
 
 
-def _pick(names: Sequence[str], wanted: str | None, choices: tuple[str, ...], what: str) -> str:
-    if wanted is not None:
-        if wanted not in names:
-            raise InvalidInput(f"no column {wanted!r}; the parts have {', '.join(names)}")
-        return wanted
-    for name in names:
-        if name.strip().lower() in choices:
-            return name
-    raise InvalidInput(
-        f"cannot tell which column holds the {what}; name it with --{what[:3]} "
-        f"(columns: {', '.join(names)})"
-    )
-
-
 def _crs_of(meta: dict[str, Any] | None, column: str) -> str:
     """The CRS of a GeoParquet geometry column, by its name in :mod:`gridmap.geo.crs`."""
     info = (meta or {}).get("columns", {}).get(column, {})
@@ -202,8 +188,8 @@ def inspect(
             files=tuple(files),
             columns=columns,
             crs=normalize_crs(crs),
-            lon=_pick(columns, lon, LON_NAMES, "longitude"),
-            lat=_pick(columns, lat, LAT_NAMES, "latitude"),
+            lon=pick_column(columns, lon, LON_NAMES, "longitude", holder="the parts have"),
+            lat=pick_column(columns, lat, LAT_NAMES, "latitude", holder="the parts have"),
             encoding=enc,
         )
     schemas = []
@@ -222,8 +208,8 @@ def inspect(
             files=tuple(files),
             columns=columns,
             crs=normalize_crs(crs),
-            lon=_pick(columns, lon, LON_NAMES, "longitude"),
-            lat=_pick(columns, lat, LAT_NAMES, "latitude"),
+            lon=pick_column(columns, lon, LON_NAMES, "longitude", holder="the parts have"),
+            lat=pick_column(columns, lat, LAT_NAMES, "latitude", holder="the parts have"),
             geo=geo_raw[0],
         )
     stated = [_crs_of(m, geometry) for m in metas]
