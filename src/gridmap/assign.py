@@ -148,7 +148,8 @@ def detect_encoding(path: Path) -> str:
     )
 
 
-def _encoding(path: Path, encoding: str | None) -> str:
+def file_encoding(path: Path, encoding: str | None) -> str:
+    """The encoding to read a CSV file with: ``encoding`` checked, or detected when None."""
     if encoding is None:
         return detect_encoding(path)
     try:
@@ -174,7 +175,7 @@ def read_points(
         raise InvalidInput(f"cannot read {path.name}: give a .csv or a .geojson of points")
     try:
         if suffix == ".csv":
-            return _read_csv(path, lon=lon, lat=lat, encoding=_encoding(path, encoding))
+            return _read_csv(path, lon=lon, lat=lat, encoding=file_encoding(path, encoding))
         return _read_geojson(path)
     except UnicodeDecodeError as exc:
         raise InvalidInput(

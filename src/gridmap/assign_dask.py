@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 import shapely
 
-from gridmap.assign import LAT_NAMES, LON_NAMES, GridSet, detect_encoding, pick_column
+from gridmap.assign import LAT_NAMES, LON_NAMES, GridSet, file_encoding, pick_column
 from gridmap.errors import InvalidInput
 from gridmap.geo.crs import normalize_crs
 
@@ -180,7 +180,7 @@ def inspect(
     """
     kind = SUFFIXES[files[0].suffix.lower()]
     if kind == "csv":
-        enc = _csv_encoding(files[0], encoding)
+        enc = file_encoding(files[0], encoding)
         headers = [(f, tuple(_csv_header(f, enc))) for f in files]
         columns = _same_columns(headers)
         return Parts(
@@ -245,20 +245,6 @@ def _same_columns(headers: Sequence[tuple[Path, tuple[str, ...]]]) -> tuple[str,
                 f"{first.name} ({', '.join(columns)}): give parts with the same columns"
             )
     return columns
-
-
-def _csv_encoding(path: Path, encoding: str | None) -> str:
-    import codecs
-
-    if encoding is None:
-        return detect_encoding(path)
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise InvalidInput(
-            f"unknown encoding {encoding!r}; use e.g. utf-8, gb18030 or gbk"
-        ) from None
-    return "utf-8-sig" if name == "utf-8" else name
 
 
 def _csv_header(path: Path, encoding: str) -> list[str]:
