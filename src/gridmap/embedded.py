@@ -127,15 +127,19 @@ class Cluster:
         """Whether ``initdb`` has run."""
         return (self.data_dir / "PG_VERSION").exists()
 
+    def _make_folders(self) -> None:
+        """The base, data and socket folders, owned by the account the server runs as."""
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.base.chmod(0o755)
+        self._own(self.data_dir)
+        self._own(self.socket_dir)
+
     def init(self) -> bool:
         """Create the cluster if it does not exist; return whether it was created."""
         if self.initialized():
             return False
         bin_dir = find_pg_bin()
-        self.base.mkdir(parents=True, exist_ok=True)
-        self.base.chmod(0o755)
-        self._own(self.data_dir)
-        self._own(self.socket_dir)
+        self._make_folders()
         result = subprocess.run(
             self._cmd(
                 str(bin_dir / "initdb"),
@@ -274,10 +278,7 @@ def make_replica(primary: Cluster, replica: Cluster, *, slot: str = REPLICA_SLOT
     if not primary.running():
         raise EmbeddedClusterError("the primary cluster is not running: gridmap db start")
     bin_dir = find_pg_bin()
-    replica.base.mkdir(parents=True, exist_ok=True)
-    replica.base.chmod(0o755)
-    replica._own(replica.data_dir)
-    replica._own(replica.socket_dir)
+    replica._make_folders()
     result = subprocess.run(
         replica._cmd(
             str(bin_dir / "pg_basebackup"),
