@@ -173,6 +173,38 @@ def test_csv_parts_match_the_single_process_path_row_for_row(
     third = tmp_path / "third"
     run("assign", *map(str, sorted(src.iterdir())), "-o", str(third), "--scheduler", cluster)
     pd.testing.assert_frame_equal(read_csv_parts(third)[1], expected)
+    # The parts were written beside their folders and moved in: nothing hidden is left over.
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_part_failing_on_a_worker_leaves_no_output(
+    demo_db: Engine, cluster: str, points: pd.DataFrame, tmp_path: Path
+) -> None:
+    src = tmp_path / "parts"
+    write_csv_parts(points.iloc[:600], src, 3)
+    # The third part has a line with a field too many: read on a worker, after two parts were
+    # written.
+    with (src / "part-2.csv").open("a", encoding="utf-8") as f:
+        f.write("p999999,116.35,40.0,备注,多余\n")
+    for out in (tmp_path / "assigned", tmp_path / "empty"):
+        if out.name == "empty":
+            out.mkdir()
+        said = run("assign", str(src), "-o", str(out), "--scheduler", cluster, code=2)
+        said = " ".join(said.split())
+        assert "error: part 3 of 3 failed on a Dask worker:" in said, said
+        assert "Expected 4 fields in line 202, saw 5" in said and f"Nothing was written to {out}" in said
+        assert "Traceback" not in said
+        # Nothing half-written: no output folder (or the empty one as it was), nothing hidden.
+        assert not out.exists() or list(out.iterdir()) == []
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            ["parts", *(["empty"] if out.name == "empty" else [])]
+        )
+    # Mended, the same command writes every part.
+    lines = (src / "part-2.csv").read_text(encoding="utf-8").splitlines()
+    (src / "part-2.csv").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    out = tmp_path / "assigned"
+    run("assign", str(src), "-o", str(out), "--scheduler", cluster)
+    assert len(read_csv_parts(out)[1]) == 600
 
 
 def test_answers_follow_the_border_rule(demo_db: Engine, cluster: str, tmp_path: Path) -> None:

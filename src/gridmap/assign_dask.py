@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 import shapely
 
 from gridmap.assign import LAT_NAMES, LON_NAMES, GridSet, file_encoding, pick_column
-from gridmap.errors import InvalidInput
+from gridmap.errors import GridmapError, InvalidFile, InvalidInput
 from gridmap.geo.crs import normalize_crs
 
 if TYPE_CHECKING:
@@ -369,38 +369,74 @@ def run(
     With ``shared`` (a directory every worker reads, e.g. on the same machine) the index is
     saved there and memory-mapped by the workers, else it is scattered to each of them.
     ``progress`` is called with each part as it is written and the number of parts.
+
+    The parts are written into a hidden folder beside ``out`` and moved into place when every
+    one is written, so a run that fails on a worker leaves no output at all, only its refusal.
     """
+    import shutil
+    import tempfile
+
     import distributed
     from dask.delayed import delayed
 
     as_completed: Any = distributed.as_completed
     cluster: Any = client
-    out.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     saved = SavedGrids.save(grids, shared) if shared is not None else None
-    shipped = cluster.scatter(saved if saved is not None else grids, broadcast=True)
-    pieces = partitions(parts)
-    width = max(5, len(str(len(pieces))))
-    tasks = [
-        delayed(assign_part)(
-            piece, shipped, parts, str(out / f"part.{i:0{width}d}.{parts.kind}"), i, bom
-        )
-        for i, piece in enumerate(pieces)
-    ]
-    futures = cluster.compute(tasks)
     done: list[Written] = []
+    futures: list[Any] = []
     try:
+        shipped = cluster.scatter(saved if saved is not None else grids, broadcast=True)
+        pieces = partitions(parts)
+        width = max(5, len(str(len(pieces))))
+        tasks = [
+            delayed(assign_part)(
+                piece, shipped, parts, str(work / f"part.{i:0{width}d}.{parts.kind}"), i, bom
+            )
+            for i, piece in enumerate(pieces)
+        ]
+        futures = cluster.compute(tasks)
+        numbers = {future.key: i for i, future in enumerate(futures)}
         for future in as_completed(futures):
-            written = future.result()
+            try:
+                written = future.result()
+            except Exception as exc:  # noqa: BLE001 (said in words, with the part it came from)
+                raise part_failed(exc, numbers[future.key], len(tasks), out) from exc
             done.append(written)
             if progress is not None:
                 progress(written, len(tasks))
+        try:
+            work.replace(out)
+        except OSError:
+            raise InvalidInput(
+                f"{out} was written to by something else during the run: nothing was written "
+                "there; give a new folder"
+            ) from None
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     finally:
         cluster.cancel(futures)
         if saved is not None:
-            import shutil
-
             shutil.rmtree(saved.path, ignore_errors=True)
     return sorted(done, key=lambda w: w.number)
+
+
+def part_failed(exc: BaseException, number: int, total: int, out: Path) -> GridmapError:
+    """A worker's failure in words: which part, what went wrong, and that nothing was written.
+
+    A part that cannot be read (a malformed line, a wrong encoding, a broken Parquet file) is
+    the input's fault; anything else (a worker that died, a full disk) is not.
+    """
+    what = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    message = (
+        f"part {number + 1} of {total} failed on a Dask worker: {what}. "
+        f"Nothing was written to {out}"
+    )
+    if isinstance(exc, ValueError | UnicodeError | pa.ArrowException):
+        return InvalidFile(message)
+    return GridmapError(message)
 
 
 def coordinates(
