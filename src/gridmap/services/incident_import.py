@@ -461,7 +461,7 @@ def _row(i: int, source: str) -> int:
 def _places(session: Session, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Grid and community codes of each point ("" for none): the grid holding it, else the
     community holding it, else the nearest community (the queue a single report goes to)."""
-    grids = GridSet.load(session)
+    grids = GridSet.load(session, points=len(lon))
     found = grids.assign(lon, lat)
     grid_code = np.where(found >= 0, grids.codes[np.maximum(found, 0)], "")
     community = np.where(found >= 0, grids.communities[np.maximum(found, 0)], "")
@@ -518,7 +518,7 @@ def reassign(session: Session, *, since: Any, principal: Principal, commit: bool
     """Re-attribute incidents reported since ``since`` to today's grids (only when asked)."""
     principal.require("reassign incidents to today's grids", roles=IMPORTERS, place=None)
     rows = q.points_since(session, since=since)
-    grids = GridSet.load(session)
+    grids = GridSet.load(session, points=len(rows))
     lon = np.array([r.lon for r in rows], dtype=float)
     lat = np.array([r.lat for r in rows], dtype=float)
     found = grids.assign(lon, lat) if rows else np.zeros(0, dtype=np.int64)
