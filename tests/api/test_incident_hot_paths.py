@@ -1,6 +1,7 @@
 """The hot paths over monthly partitions: a grid's open incidents are read from the open table
 and then only the page's months, with the same answer as the whole table gives; the open table
-follows reports, steps, archiving and restoring; the duplicate check plans only recent months;
+follows reports, steps, archiving and restoring; the duplicate check reads the open table and
+no month;
 deleting an incident finds the ones merged into it by an index."""
 
 from __future__ import annotations
@@ -178,15 +179,35 @@ def test_the_open_list_plans_only_the_months_on_its_page(
     assert all(len(parts) == 1 for parts in planned), planned
 
 
-def test_the_duplicate_check_plans_only_recent_months(
+def test_the_duplicate_check_reads_the_open_table_and_no_month(
     client: TestClient, db: Session, street: dict[str, str]
 ) -> None:
     _history(client, street)
     sent = _statements(db, lambda: client.post(INC, json=WEST, headers=street))
     checks = [(s, params) for s, params in sent if "ST_DWithin" in s]
     assert len(checks) == 1
-    parts = _partitions_planned(db, *checks[0])
-    assert parts and not {"incident_p201903", "incident_p201904", "incident_p201905"} & parts
+    statement, params = checks[0]
+    plan = "\n".join(
+        r[0] for r in db.connection().exec_driver_sql(f"EXPLAIN (COSTS OFF) {statement}", params)
+    )
+    assert "incident_open" in plan and not re.search(r"\bincident_(p\d{6}|default)\b", plan), plan
+    # The same answer as the months give: the two reported now (open, near, in the last hours);
+    # the open ones of 2019 at the very same point are too old to be the same incident.
+    answer = client.post(INC, json=WEST, headers=street)
+    assert answer.status_code == 201, answer.text
+    third = answer.json()
+    dup_ids = sorted(d["id"] for d in third["duplicates"])
+    from_months = db.execute(
+        text(
+            "SELECT id FROM incident WHERE category = :c AND id <> :id AND merged_into IS NULL "
+            "AND status NOT IN ('closed', 'evaluated', 'cancelled') "
+            "AND reported_at > now() - interval '24 hours' "
+            "AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, "
+            "50) ORDER BY id"
+        ),
+        {"c": WEST["category"], "id": third["properties"]["id"], "x": WEST["x"], "y": WEST["y"]},
+    ).scalars()
+    assert dup_ids == list(from_months) and len(dup_ids) == 3
 
 
 def test_deleting_an_incident_finds_those_merged_into_it_by_index(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -69,23 +69,23 @@ LEFT JOIN LATERAL (SELECT r.code FROM region r WHERE r.level = 'community' AND r
                    ORDER BY r.geom <-> pt.geom LIMIT 1) c_near ON true
 """)
 
-# Kept as SQL: a geography distance and ST_DWithin around a point, written so the GiST index on
-# incident.geom is used. ``:since`` (a little before ``now() - hours``, sent as a value) lets the
-# planner leave out the months before it; ``now()`` alone is known only when the plan runs. The box
-# ``&&`` (a little wider than ``metres``) reads the GiST index instead of every row of the month
-# (the geography test alone is costed so high that it was planned with parallel workers).
+# Kept as SQL: a geography distance and ST_DWithin around a point, written so the GiST index is
+# used. It reads ``incident_open`` (the unfinished incidents, one small table kept by triggers)
+# rather than the month partitions of ``incident``: a merged incident is cancelled, so none of
+# those rows is merged into another. The box ``&&`` (a little wider than ``metres``) reads the
+# GiST index (the geography test alone is costed so high that it was planned with parallel
+# workers).
 _DUPLICATES = text(f"""
-SELECT i.id, i.category, i.status, i.reported_at,
-       round(ST_Distance(i.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
+SELECT o.id, o.category, o.status, o.reported_at,
+       round(ST_Distance(o.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
              ::numeric, 1)::float8 AS distance_m
-FROM incident i
-WHERE i.category = :category AND i.id <> :id AND i.merged_into IS NULL
-  AND i.status NOT IN {sql_list(DONE)}
-  AND i.reported_at > now() - make_interval(secs => CAST(:hours AS float8) * 3600)
-  AND i.reported_at > :since
-  AND i.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :degrees)
-  AND ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :metres)
-ORDER BY distance_m, i.id
+FROM incident_open o
+WHERE o.category = :category AND o.id <> :id
+  AND o.status NOT IN {sql_list(DONE)}
+  AND o.reported_at > now() - make_interval(secs => CAST(:hours AS float8) * 3600)
+  AND o.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :degrees)
+  AND ST_DWithin(o.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :metres)
+ORDER BY distance_m, o.id
 LIMIT 10
 """)
 
@@ -143,22 +143,30 @@ def calendar(conn: Any) -> tuple[frozenset[date], frozenset[date]]:
     )
 
 
-def by_id(session: Session, incident_id: int) -> ColumnElement[bool]:
-    """``incident.id = incident_id`` and its ``reported_at``, read first from ``incident_key``
-    and sent as a value: the planner then plans one month's partition instead of all of them
-    (a subquery would be pruned only when the plan runs, after planning every month)."""
-    at = session.execute(
-        select(_k.c.reported_at).where(_k.c.id == incident_id)
-    ).scalar_one_or_none()
+def by_id(
+    session: Session, incident_id: int, reported_at: datetime | None = None
+) -> ColumnElement[bool]:
+    """``incident.id = incident_id`` and its ``reported_at`` (read first from ``incident_key``
+    unless the caller knows it) sent as a value: the planner then plans one month's partition
+    instead of all of them (a subquery would be pruned only when the plan runs, after planning
+    every month)."""
+    at = reported_at
+    if at is None:
+        at = session.execute(
+            select(_k.c.reported_at).where(_k.c.id == incident_id)
+        ).scalar_one_or_none()
     if at is None:
         return false()
     return and_(_i.c.id == incident_id, _i.c.reported_at == at)
 
 
-def incident_feature(session: Session, *, incident_id: int) -> dict[str, Any] | None:
-    """One incident as a GeoJSON Feature (unmasked), or None."""
+def incident_feature(
+    session: Session, *, incident_id: int, reported_at: datetime | None = None
+) -> dict[str, Any] | None:
+    """One incident as a GeoJSON Feature (unmasked), or None; ``reported_at``, when known,
+    spares reading it from ``incident_key``."""
     features = session.execute(
-        feature_collection(ROW.where(by_id(session, incident_id)), order_by="id")
+        feature_collection(ROW.where(by_id(session, incident_id, reported_at)), order_by="id")
     ).scalar_one()
     return features[0] if features else None
 
@@ -199,8 +207,9 @@ def place(session: Session, *, lon: float, lat: float) -> Row[Any]:
 
 def insert_incident(
     session: Session, *, idempotency_key: str | None, lon: float, lat: float, **values: Any
-) -> int | None:
-    """Insert an incident at a WGS84 point; None when ``idempotency_key`` is already used.
+) -> Row[Any] | None:
+    """Insert an incident at a WGS84 point: its ``id`` and ``reported_at``; None when
+    ``idempotency_key`` is already used.
 
     The key is unique in ``incident_key``, not in the partitioned ``incident``: its insert
     trigger skips the row (no row returned) when the key names another incident.
@@ -212,8 +221,8 @@ def insert_incident(
             geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
             **values,
         )
-        .returning(_i.c.id)
-    ).scalar_one_or_none()
+        .returning(_i.c.id, _i.c.reported_at)
+    ).one_or_none()
 
 
 def try_lock_key(session: Session, *, idempotency_key: str) -> bool:
@@ -250,13 +259,11 @@ def duplicates(
     metres: float,
 ) -> list[dict[str, Any]]:
     """Open incidents of ``category`` reported within ``hours`` and ``metres`` of a point."""
-    since = datetime.now(UTC) - timedelta(hours=min(hours, 1e6), minutes=10)
     # Degrees of longitude shrink with latitude: the box is as wide as the circle at ``lat``.
     degrees = 1.1 * metres / (111_000.0 * max(math.cos(math.radians(min(abs(lat), 89.0))), 0.01))
     rows = session.execute(
         _DUPLICATES,
         {
-            "since": since,
             "degrees": degrees,
             "lon": lon,
             "lat": lat,

@@ -70,12 +70,18 @@ def mask(feature: dict[str, Any], principal: Principal) -> dict[str, Any]:
 
 
 def get_incident(
-    session: Session, *, incident_id: int, principal: Principal, events: bool = True
+    session: Session,
+    *,
+    incident_id: int,
+    principal: Principal,
+    events: bool = True,
+    reported_at: datetime | None = None,
 ) -> dict[str, Any]:
     """One incident as a Feature: with its events, the steps ``principal`` may take now
     (``actions``), its sub-tasks (each with its own ``actions``) and its approvals (each with
-    whether ``principal`` may decide it)."""
-    found = q.incident_feature(session, incident_id=incident_id)
+    whether ``principal`` may decide it). ``reported_at``, when the caller knows it, names the
+    incident's month without reading it."""
+    found = q.incident_feature(session, incident_id=incident_id, reported_at=reported_at)
     if found is None:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
     feature = mask(found, principal)
@@ -155,7 +161,7 @@ def create_incident(
         raise InvalidInput(
             f"unknown category {category!r}", categories=q.active_categories(session)
         )
-    incident_id = q.insert_incident(
+    made = q.insert_incident(
         session,
         **asdict(report),
         grid_code=place.grid_code,
@@ -163,7 +169,7 @@ def create_incident(
         street_code=community[:9] if community else None,
         distance_to_grid_m=None if place.grid_code else place.distance_m,
     )
-    if incident_id is None:
+    if made is None:
         existing = q.id_by_key(session, idempotency_key=report.idempotency_key)
         if not existing.stored:
             month = existing.reported_at.astimezone(CHINA).strftime("%Y-%m")
@@ -174,6 +180,7 @@ def create_incident(
                 month=month,
             )
         return get_incident(session, incident_id=existing.id, principal=principal), False
+    incident_id = made.id
     q_events.add_event(
         session,
         incident_id=incident_id,
@@ -183,7 +190,9 @@ def create_incident(
         actor=principal.actor,
         note=None if place.grid_code else "in no grid: queued to the nearest community",
     )
-    feature = get_incident(session, incident_id=incident_id, principal=principal)
+    feature = get_incident(
+        session, incident_id=incident_id, principal=principal, reported_at=made.reported_at
+    )
     feature["duplicates"] = q.duplicates(
         session,
         incident_id=incident_id,
