@@ -76,11 +76,13 @@ def get_incident(
     principal: Principal,
     events: bool = True,
     reported_at: datetime | None = None,
+    new: bool = False,
 ) -> dict[str, Any]:
     """One incident as a Feature: with its events, the steps ``principal`` may take now
     (``actions``), its sub-tasks (each with its own ``actions``) and its approvals (each with
     whether ``principal`` may decide it). ``reported_at``, when the caller knows it, names the
-    incident's month without reading it."""
+    incident's month without reading it; a ``new`` incident (reported in this transaction) has
+    no sub-tasks and no approvals yet, so they are not read."""
     found = q.incident_feature(session, incident_id=incident_id, reported_at=reported_at)
     if found is None:
         raise NotFound(f"no incident {incident_id}", incident=incident_id)
@@ -90,11 +92,17 @@ def get_incident(
         view = tasks.incident_view(props)
         props["events"] = q.events(session, incident_id=incident_id)
         props["actions"] = wf.steps_now(principal, view)
-        props["tasks"] = tasks.public_tasks(
-            session, incident_id=incident_id, view=view, principal=principal
+        props["tasks"] = (
+            []
+            if new
+            else tasks.public_tasks(
+                session, incident_id=incident_id, view=view, principal=principal
+            )
         )
-        props["approvals"] = approvals.approvals_of(
-            session, incident_id=incident_id, principal=principal
+        props["approvals"] = (
+            []
+            if new
+            else approvals.approvals_of(session, incident_id=incident_id, principal=principal)
         )
         if not principal.sees_personal_data(view.place or ""):
             # Who acted is personal data when a person did (a grid worker): masked as the
@@ -191,7 +199,11 @@ def create_incident(
         note=None if place.grid_code else "in no grid: queued to the nearest community",
     )
     feature = get_incident(
-        session, incident_id=incident_id, principal=principal, reported_at=made.reported_at
+        session,
+        incident_id=incident_id,
+        principal=principal,
+        reported_at=made.reported_at,
+        new=True,
     )
     feature["duplicates"] = q.duplicates(
         session,
