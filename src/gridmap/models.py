@@ -667,14 +667,16 @@ class Incident(Base):
 
 
 class IncidentOpen(Base):
-    """An incident not finished yet (one row each, kept by ``incident``'s row triggers, migration
-    0018): the open lists read these few rows first, then their page by id and month."""
+    """An incident not finished yet (one row each, kept by ``incident``'s row triggers,
+    migrations 0018 and 0019): the open lists, the duplicate check and the board's queues read
+    these few rows first, then their page by id and month."""
 
     __tablename__ = "incident_open"
     __table_args__ = (
         Index("incident_open_grid_idx", "grid_code", "status"),
         Index("incident_open_community_idx", "community_code"),
         Index("incident_open_geom_gist", "geom", postgresql_using="gist"),
+        Index("incident_open_owner_idx", "owner_code", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -684,6 +686,11 @@ class IncidentOpen(Base):
     grid_code: Mapped[str | None] = mapped_column(String(15))
     community_code: Mapped[str | None] = mapped_column(String(12))
     geom: Mapped[Any | None] = mapped_column(_geom("POINT"), nullable=True)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    street_code: Mapped[str | None] = mapped_column(String(9))
+    owner_code: Mapped[str | None] = mapped_column(String(12))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pool_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class IncidentCategory(Base):

@@ -1,7 +1,7 @@
 """The hot paths over monthly partitions: a grid's open incidents are read from the open table
 and then only the page's months, with the same answer as the whole table gives; the open table
 follows reports, steps, archiving and restoring; the duplicate check reads the open table and
-no month;
+no month; the board counts there and reads only its page's months;
 deleting an incident finds the ones merged into it by an index."""
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from gridmap.services import partitions as p
 INC = "/api/v1/incidents"
 WEST = {"x": 116.342, "y": 40.005, "category": "市容环境/暴露垃圾"}
 OPEN_LIST = "SELECT id FROM incident WHERE grid_code = :g AND status = :s ORDER BY id DESC"
+# Every column incident_open mirrors (the point as text, to compare).
+MIRRORED = (
+    "id, reported_at, status, category, severity, grid_code, community_code, street_code, "
+    "owner_code, due_at, pool_until, ST_AsText(geom)"
+)
 
 
 @pytest.fixture
@@ -54,12 +59,7 @@ def _history(client: TestClient, street: dict[str, str]) -> None:
 
 
 def _open_rows(db: Session) -> list[tuple[Any, ...]]:
-    return [
-        tuple(r)
-        for r in db.execute(
-            text("SELECT id, reported_at, status, grid_code FROM incident_open ORDER BY id")
-        )
-    ]
+    return [tuple(r) for r in db.execute(text(f"SELECT {MIRRORED} FROM incident_open ORDER BY id"))]
 
 
 def _open_in_incident(db: Session) -> list[tuple[Any, ...]]:
@@ -67,7 +67,7 @@ def _open_in_incident(db: Session) -> list[tuple[Any, ...]]:
         tuple(r)
         for r in db.execute(
             text(
-                "SELECT id, reported_at, status, grid_code FROM incident "
+                f"SELECT {MIRRORED} FROM incident "
                 "WHERE status NOT IN ('closed', 'evaluated', 'cancelled') ORDER BY id"
             )
         )
@@ -208,6 +208,37 @@ def test_the_duplicate_check_reads_the_open_table_and_no_month(
         {"c": WEST["category"], "id": third["properties"]["id"], "x": WEST["x"], "y": WEST["y"]},
     ).scalars()
     assert dup_ids == list(from_months) and len(dup_ids) == 3
+
+
+def test_the_board_counts_in_the_open_table_and_reads_only_its_pages_months(
+    client: TestClient, db: Session, street: dict[str, str]
+) -> None:
+    _history(client, street)
+    assert len(p.months(db)) >= 6
+    asked = {"queue": "to_accept", "limit": 2}
+    sent = _statements(db, lambda: client.get("/api/v1/board", params=asked, headers=street))
+    answer = client.get("/api/v1/board", params=asked, headers=street).json()
+    # The whole table's answer: every reported incident of the street, due soonest, then oldest.
+    every = list(
+        db.execute(
+            text(
+                "SELECT id FROM incident WHERE status = 'reported' AND street_code = :s "
+                "ORDER BY due_at NULLS LAST, reported_at, id"
+            ),
+            {"s": STREET},
+        ).scalars()
+    )
+    assert answer["counts"]["to_accept"] == len(every) == 8
+    assert [r["id"] for r in answer["rows"]] == every[:2]
+    # Only the page's rows are read from the months (the change number excepted: one probe of
+    # each month's index end), and only the page's month is planned.
+    reading = [
+        (s, params)
+        for s, params in sent
+        if re.search(r"\bFROM incident\b", s) and "change_seq)" not in s
+    ]
+    assert len(reading) == 1, [s for s, _ in reading]
+    assert _partitions_planned(db, *reading[0]) == {"incident_p201903"}
 
 
 def test_deleting_an_incident_finds_those_merged_into_it_by_index(

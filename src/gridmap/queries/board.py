@@ -1,6 +1,12 @@
 """gridmap.queries.board: the SQL of the command centre's board: which incidents wait in which
 queue for a caller's scope, how many in each, and whether anything changed since last asked.
 
+Every queue but the approvals holds unfinished incidents only: they are counted and paged in
+``incident_open`` (one small table kept by triggers, migrations 0018 and 0019), and the page's
+rows are then read from ``incident`` by id and month, so only the page's months are planned and
+read, however many months there are. Approvals are requests, pending also on an incident
+finished since: they are read through ``approval``.
+
 Queries never check permissions: :mod:`gridmap.services.board` turns the caller into a
 :class:`Scope` and decides which queues it has.
 """
@@ -27,10 +33,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from gridmap.models import Approval, Grid, Incident, IncidentTask, Region
+from gridmap.models import Approval, Grid, Incident, IncidentOpen, IncidentTask, Region
 from gridmap.vocab.states import OPEN, TASK_OPEN
 
 _i = cast(Table, Incident.__table__)
+_o = cast(Table, IncidentOpen.__table__)
 _t = cast(Table, IncidentTask.__table__)
 _a = cast(Table, Approval.__table__)
 _g = cast(Table, Grid.__table__)
@@ -84,16 +91,16 @@ def _under(column: Any, scope: Scope) -> ColumnElement[bool]:
     return cast(ColumnElement[bool], column.startswith(scope.region, autoescape=True))
 
 
-def _open_task(kind: str | None = None) -> ColumnElement[bool]:
+def _open_task(t: Table, kind: str | None = None) -> ColumnElement[bool]:
     q: Select[Any] = select(literal_column("1")).where(
-        _t.c.incident_id == _i.c.id, _t.c.state.in_(TASK_OPEN)
+        _t.c.incident_id == t.c.id, _t.c.state.in_(TASK_OPEN)
     )
     if kind is not None:
         q = q.where(_t.c.kind == kind)
     return exists(q)
 
 
-def _mine(scope: Scope) -> ColumnElement[bool]:
+def _mine(t: Table, scope: Scope) -> ColumnElement[bool]:
     if scope.department is not None:
         who = and_(_t.c.assignee_kind == "department", _t.c.assignee_code == scope.department)
     elif scope.grids is not None:
@@ -108,16 +115,13 @@ def _mine(scope: Scope) -> ColumnElement[bool]:
         who = true()
     else:
         return false()
-    return exists(
-        select(literal_column("1")).where(
-            _t.c.incident_id == _i.c.id, _t.c.state.in_(TASK_OPEN), who
-        )
-    )
+    # The incidents of the scope's open sub-tasks (a few), not a probe per open incident.
+    return t.c.id.in_(select(_t.c.incident_id).where(_t.c.state.in_(TASK_OPEN), who))
 
 
-def _pending_approval(scope: Scope) -> ColumnElement[bool]:
+def _pending_approval(t: Table, scope: Scope) -> ColumnElement[bool]:
     q: Select[Any] = select(literal_column("1")).where(
-        _a.c.incident_id == _i.c.id, _a.c.decision == "pending"
+        _a.c.incident_id == t.c.id, _a.c.decision == "pending"
     )
     if not scope.everywhere:
         q = q.where(_a.c.decider_code == scope.region)
@@ -139,60 +143,63 @@ def open_tasks() -> Any:
     )
 
 
-def queue_predicates(scope: Scope, tasks: Any = None) -> dict[str, ColumnElement[bool]]:
-    """Each queue as a condition on ``incident`` for ``scope``; with ``tasks`` (the
-    :func:`open_tasks` joined in), sub-tasks are read from it rather than probed per row."""
+def queue_predicates(
+    scope: Scope, tasks: Any = None, t: Table = _o
+) -> dict[str, ColumnElement[bool]]:
+    """Each queue as a condition on ``t`` (``incident_open``, or ``incident``: the same names)
+    for ``scope``; with ``tasks`` (the :func:`open_tasks` joined in), sub-tasks are read from it
+    rather than probed per row."""
     if tasks is None:
-        split, whistle = _open_task("split"), _open_task("whistle")
+        split, whistle = _open_task(t, "split"), _open_task(t, "whistle")
     else:
         split, whistle = tasks.c.split.is_(True), tasks.c.whistle.is_(True)
-    place = func.coalesce(_i.c.grid_code, _i.c.community_code, _i.c.street_code)
-    owned = _under(_i.c.owner_code, scope)
+    place = func.coalesce(t.c.grid_code, t.c.community_code, t.c.street_code)
+    owned = _under(t.c.owner_code, scope)
     if scope.everywhere:
         own_exactly: ColumnElement[bool] = true()
     elif scope.region is None:
         own_exactly = false()
     else:
-        own_exactly = _i.c.owner_code == scope.region
+        own_exactly = t.c.owner_code == scope.region
     running = [s for s in OPEN if s != "parked"]
     return {
-        "to_accept": and_(_i.c.status == "reported", _under(place, scope)),
-        "pool": and_(_i.c.status == "pooled", owned),
-        "to_dispatch": and_(_i.c.status == "queued", owned),
+        "to_accept": and_(t.c.status == "reported", _under(place, scope)),
+        "pool": and_(t.c.status == "pooled", owned),
+        "to_dispatch": and_(t.c.status == "queued", owned),
         "dispatched": and_(
             owned,
             or_(
-                _i.c.status == "dispatched",
-                and_(_i.c.status == "handling", split),
+                t.c.status == "dispatched",
+                and_(t.c.status == "handling", split),
             ),
         ),
-        "whistled": and_(owned, _i.c.status == "handling", whistle),
-        "approvals": _pending_approval(scope),
+        "whistled": and_(owned, t.c.status == "handling", whistle),
+        "approvals": _pending_approval(t, scope),
         "overdue": and_(
             owned,
-            _i.c.status.in_(running),
-            _i.c.due_at.is_not(None),
-            _i.c.due_at < func.now(),
+            t.c.status.in_(running),
+            t.c.due_at.is_not(None),
+            t.c.due_at < func.now(),
         ),
-        "to_verify": and_(_i.c.status == "resolved", own_exactly),
-        "mine": _mine(scope),
+        "to_verify": and_(t.c.status == "resolved", own_exactly),
+        "mine": _mine(t, scope),
     }
 
 
-def _filtered(chosen: BoardFilter) -> list[ColumnElement[bool]]:
+def _filtered(chosen: BoardFilter, t: Table = _o) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if chosen.street is not None:
-        conditions.append(_i.c.street_code == chosen.street)
+        conditions.append(t.c.street_code == chosen.street)
     if chosen.category is not None:
-        conditions.append(_i.c.category == chosen.category)
+        conditions.append(t.c.category == chosen.category)
     if chosen.severity is not None:
-        conditions.append(_i.c.severity == chosen.severity)
+        conditions.append(t.c.severity == chosen.severity)
     if chosen.state is not None:
-        conditions.append(_i.c.status == chosen.state)
+        conditions.append(t.c.status == chosen.state)
     if chosen.start is not None:
-        conditions.append(_i.c.reported_at >= chosen.start)
+        conditions.append(t.c.reported_at >= chosen.start)
     if chosen.end is not None:
-        conditions.append(_i.c.reported_at < chosen.end)
+        conditions.append(t.c.reported_at < chosen.end)
     return conditions
 
 
@@ -206,21 +213,23 @@ def counts(
     columns: list[Any] = []
     for name in queues:
         if name == "approvals":
+            # The incident is read only to filter: a request needs no month otherwise.
+            filters = _filtered(chosen, _i)
             pending = (
                 select(func.count())
-                .select_from(_a.join(_i, _i.c.id == _a.c.incident_id))
-                .where(_a.c.decision == "pending", *_filtered(chosen))
+                .select_from(_a.join(_i, _i.c.id == _a.c.incident_id) if filters else _a)
+                .where(_a.c.decision == "pending", *filters)
             )
             if not scope.everywhere:
                 pending = pending.where(_a.c.decider_code == scope.region)
             columns.append(pending.scalar_subquery().label(name))
         else:
             columns.append(func.count().filter(preds[name]).label(name))
-    # Every queue holds open incidents only: one pass over them counts them all.
+    # Every other queue holds open incidents only: one pass over them counts them all.
     query = (
         select(*columns)
-        .select_from(_i.outerjoin(tasks, tasks.c.incident_id == _i.c.id))
-        .where(_i.c.status.in_(OPEN), *_filtered(chosen))
+        .select_from(_o.outerjoin(tasks, tasks.c.incident_id == _o.c.id))
+        .where(_o.c.status.in_(OPEN), *_filtered(chosen))
     )
     row = session.execute(query).one()
     return {name: int(row._mapping[name]) for name in queues}
@@ -236,16 +245,19 @@ def rows(
     offset: int,
 ) -> list[dict[str, Any]]:
     """The incidents of one queue, the most pressing first: due soonest, then reported first."""
-    order = (_i.c.due_at.asc().nulls_last(), _i.c.reported_at.asc(), _i.c.id.asc())
-    # The page is chosen first, so names and sub-tasks are read for its rows only.
-    page = (
-        select(_i.c.id)
-        .where(queue_predicates(scope)[queue], *_filtered(chosen))
-        .order_by(*order)
+    # The page is chosen first (its ids and months), so names and sub-tasks are read, and
+    # months planned, for its rows only.
+    t = _i if queue == "approvals" else _o
+    picked = session.execute(
+        select(t.c.id, t.c.reported_at)
+        .where(queue_predicates(scope, t=t)[queue], *_filtered(chosen, t))
+        .order_by(t.c.due_at.asc().nulls_last(), t.c.reported_at.asc(), t.c.id.asc())
         .limit(limit)
         .offset(offset)
-        .subquery("page")
-    )
+    ).all()
+    if not picked:
+        return []
+    order = (_i.c.due_at.asc().nulls_last(), _i.c.reported_at.asc(), _i.c.id.asc())
     street = _r.alias("street")
     community = _r.alias("community")
     grid_name = (
@@ -293,10 +305,14 @@ def rows(
             tasks.c.names.label("tasks_names"),
         )
         .select_from(
-            _i.join(page, page.c.id == _i.c.id)
-            .outerjoin(street, street.c.code == _i.c.street_code)
+            _i.outerjoin(street, street.c.code == _i.c.street_code)
             .outerjoin(community, community.c.code == _i.c.community_code)
             .join(tasks, true())
+        )
+        # The months as values: each is a constant at planning.
+        .where(
+            _i.c.id.in_([r.id for r in picked]),
+            _i.c.reported_at.in_(sorted({r.reported_at for r in picked})),
         )
         .order_by(*order)
     )
