@@ -85,6 +85,7 @@ def upgrade() -> None:
         "AND i.reported_at = o.reported_at"
     )
     op.execute("CREATE INDEX incident_open_owner_idx ON incident_open (owner_code, status)")
+    op.execute("CREATE INDEX incident_open_street_idx ON incident_open (street_code)")
     op.execute(_functions((*BEFORE, *ADDED)))
     op.execute("DROP TRIGGER incident_open_row ON incident")
     op.execute(_trigger((*BEFORE, *ADDED)))
@@ -95,5 +96,6 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER incident_open_row ON incident")
     op.execute(_functions(BEFORE))
     op.execute(_trigger(BEFORE))
+    op.execute("DROP INDEX incident_open_street_idx")
     op.execute("DROP INDEX incident_open_owner_idx")
     op.execute("ALTER TABLE incident_open " + ", ".join(f"DROP COLUMN {c}" for c in ADDED))

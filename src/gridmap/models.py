@@ -677,6 +677,7 @@ class IncidentOpen(Base):
         Index("incident_open_community_idx", "community_code"),
         Index("incident_open_geom_gist", "geom", postgresql_using="gist"),
         Index("incident_open_owner_idx", "owner_code", "status"),
+        Index("incident_open_street_idx", "street_code"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -91,6 +91,23 @@ def _under(column: Any, scope: Scope) -> ColumnElement[bool]:
     return cast(ColumnElement[bool], column.startswith(scope.region, autoescape=True))
 
 
+def _in_scope(t: Table, scope: Scope) -> list[ColumnElement[bool]]:
+    """For a command centre of a region: the rows any of its queues can hold (held, or placed,
+    under the region), as code ranges its indexes read; nothing to add otherwise."""
+    if scope.everywhere or scope.region is None:
+        return []
+    lo = scope.region
+    hi = lo[:-1] + chr(ord(lo[-1]) + 1)
+    return [
+        or_(
+            *(
+                and_(column >= lo, column < hi)
+                for column in (t.c.owner_code, t.c.grid_code, t.c.community_code, t.c.street_code)
+            )
+        )
+    ]
+
+
 def _open_task(t: Table, kind: str | None = None) -> ColumnElement[bool]:
     q: Select[Any] = select(literal_column("1")).where(
         _t.c.incident_id == t.c.id, _t.c.state.in_(TASK_OPEN)
@@ -225,11 +242,17 @@ def counts(
             columns.append(pending.scalar_subquery().label(name))
         else:
             columns.append(func.count().filter(preds[name]).label(name))
-    # Every other queue holds open incidents only: one pass over them counts them all.
+    # Every other queue holds open incidents only: one pass over them counts them all. A board
+    # of sub-tasks only (``mine``) starts from those sub-tasks instead of every open incident.
+    only_tasks = [preds[name] for name in queues if name in TASK_QUEUES]
     query = (
         select(*columns)
         .select_from(_o.outerjoin(tasks, tasks.c.incident_id == _o.c.id))
-        .where(_o.c.status.in_(OPEN), *_filtered(chosen))
+        .where(
+            _o.c.status.in_(OPEN),
+            *_filtered(chosen),
+            *(only_tasks if len(only_tasks) == len(queues) else _in_scope(_o, scope)),
+        )
     )
     row = session.execute(query).one()
     return {name: int(row._mapping[name]) for name in queues}
@@ -250,7 +273,11 @@ def rows(
     t = _i if queue == "approvals" else _o
     picked = session.execute(
         select(t.c.id, t.c.reported_at)
-        .where(queue_predicates(scope, t=t)[queue], *_filtered(chosen, t))
+        .where(
+            queue_predicates(scope, t=t)[queue],
+            *_filtered(chosen, t),
+            *([] if queue in ("approvals", *TASK_QUEUES) else _in_scope(t, scope)),
+        )
         .order_by(t.c.due_at.asc().nulls_last(), t.c.reported_at.asc(), t.c.id.asc())
         .limit(limit)
         .offset(offset)
