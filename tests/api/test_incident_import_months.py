@@ -1,6 +1,7 @@
 """Incident imports across months: a file spanning a month that has its partition and months
 that have none lands each row in its month with one key per incident (also when the keys'
-unique index is built again after the COPY), and a failure in the last month leaves no month
+unique index is built again after the COPY), the open ones in incident_open (its indexes too
+built again after a large file), and a failure in the last month leaves no month
 attached, no table made and no key behind."""
 
 from __future__ import annotations
@@ -105,6 +106,28 @@ def test_a_file_over_a_stored_month_and_new_months_lands_each_row_in_its_month(
         ).scalar_one()
         == 1
     )
+    # The open incidents are in incident_open, each as incident has it (added as its month was
+    # attached, or by the trigger in the stored month), with every index of incident_open
+    # there (built again after the COPY when the file brings as many open incidents as it held).
+    mirrored = (
+        "SELECT id, reported_at, status, category, severity, grid_code, community_code, "
+        "street_code, owner_code, due_at, pool_until, ST_AsText(geom) FROM {} "
+        "WHERE status NOT IN ('closed', 'evaluated', 'cancelled') ORDER BY id"
+    )
+    held = db.execute(text(mirrored.format("incident_open"))).all()
+    assert held == db.execute(text(mirrored.format("incident"))).all() and len(held) == 6
+    assert set(
+        db.execute(
+            text("SELECT indexname FROM pg_indexes WHERE tablename = 'incident_open'")
+        ).scalars()
+    ) == {
+        "incident_open_pkey",
+        "incident_open_grid_idx",
+        "incident_open_community_idx",
+        "incident_open_geom_gist",
+        "incident_open_owner_idx",
+        "incident_open_street_idx",
+    }
     # The same file again adds nothing: one key, one incident.
     again = _post(client, street, rows)
     assert again["inserted"] == 1  # the row without a key is a new report each time

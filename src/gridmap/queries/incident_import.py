@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from gridmap.geo.ewkb import point_hex_ewkb
 from gridmap.models import Incident, IncidentKey, Region
 from gridmap.queries import partitions
+from gridmap.vocab.states import DONE
 
 # Memory for building a month's indexes.
 REBUILD_MEMORY = "512MB"
@@ -234,13 +235,43 @@ def write(
         ]
         _write_keys(session, ids=ids, key=key, at=at, by_key=by_key)
         partitions.keys_kept(session)
+        # As many unfinished incidents as incident_open holds, or more: its indexes are built
+        # again after the months are written instead of being updated row by row.
+        status = frame["status"].to_numpy(dtype=str)[order]
+        opened = int(np.count_nonzero(~np.isin(status, DONE)))
+        rebuilt = (
+            _drop_open_indexes(session)
+            if opened >= REBUILD_ROWS and opened >= partitions.count(session, table="incident_open")
+            else []
+        )
         _write_months(session, months=months, texts=texts, copy=copy, sent=sent, progress=progress)
+        if rebuilt:
+            progress("building indexes", 0, 1)
+            for statement in rebuilt:
+                session.execute(text(statement))
+            progress("building indexes", 1, 1)
     finally:
         # On a failure the parts not yet written are not written at all.
         pool.shutdown(wait=True, cancel_futures=True)
     partitions.keys_kept(session, kept=False)
     partitions.bump_tiles(session)
     return total
+
+
+def _drop_open_indexes(session: Session) -> list[str]:
+    """Drop ``incident_open``'s indexes but its primary key; the statements that make them."""
+    # Kept as SQL: the system catalogs, read to write DDL.
+    made = session.execute(
+        text(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'incident_open'::regclass "
+            "AND NOT i.indisprimary ORDER BY c.relname"
+        )
+    ).all()
+    for name, _ in made:
+        # Kept as SQL: DDL.
+        session.execute(text(f'DROP INDEX "{name}"'))
+    return [definition for _, definition in made]
 
 
 def _write_keys(

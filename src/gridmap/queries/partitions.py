@@ -10,9 +10,11 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gridmap.models import IncidentArchive, TileVersion
+from gridmap.models import IncidentArchive, IncidentOpen, TileVersion
+from gridmap.vocab.states import DONE, sql_list
 
 _a = cast(Table, IncidentArchive.__table__)
+_open = cast(Table, IncidentOpen.__table__)
 _tile_version = cast(Table, TileVersion.__table__)
 
 # Partitions are named for their month: incident_p202605.
@@ -205,7 +207,16 @@ def attach(db: DB, *, table: str, lo: Any, hi: Any) -> None:
     )
     db.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{check}"'))
     # Its rows came in without incident's row triggers: its open incidents join the open list.
-    db.execute(select(func.gridmap_incident_open_sync(lo, hi)))
+    # No other row of the month can be there (attaching refuses a month the default partition
+    # holds rows of), so they are added, not synced.
+    columns = ", ".join(c.name for c in _open.columns)
+    db.execute(
+        # Kept as SQL: a partition by name has no model.
+        text(
+            f'INSERT INTO incident_open ({columns}) SELECT {columns} FROM "{table}" '
+            f"WHERE status NOT IN {sql_list(DONE)}"
+        )
+    )
     bump_tiles(db)
 
 
