@@ -276,8 +276,9 @@ def owners(status: np.ndarray, community: np.ndarray) -> np.ndarray:
     >>> owners(np.array(["reported", "queued", "dispatched"]), np.array(["110108010001"] * 3))
     array(['', '110108', '110108010'], dtype='<U9')
     """
-    street = np.array([c[:9] for c in community], dtype="<U9")
-    district = np.array([c[:6] for c in community], dtype="<U9")
+    # A cast to a shorter string type keeps each code's first characters.
+    street = community.astype("<U9")
+    district = community.astype("<U6").astype("<U9")
     return np.where(status == "reported", "", np.where(status == "queued", district, street))
 
 
