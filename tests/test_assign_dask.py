@@ -192,7 +192,10 @@ def test_a_part_failing_on_a_worker_leaves_no_output(
         said = run("assign", str(src), "-o", str(out), "--scheduler", cluster, code=2)
         said = " ".join(said.split())
         assert "error: part 3 of 3 failed on a Dask worker:" in said, said
-        assert "Expected 4 fields in line 202, saw 5" in said and f"Nothing was written to {out}" in said
+        assert (
+            "Expected 4 fields in line 202, saw 5" in said
+            and f"Nothing was written to {out}" in said
+        )
         assert "Traceback" not in said
         # Nothing half-written: no output folder (or the empty one as it was), nothing hidden.
         assert not out.exists() or list(out.iterdir()) == []
