@@ -531,7 +531,8 @@ def _open_need(page: Page, live: Live, org: Org) -> None:
     )
     button.wait_for(timeout=15_000)
     button.click()
-    page.locator(f".list-flow[data-list-id='{org.need_id}']").wait_for(timeout=10_000)
+    # The card waits on the item's read: a busy machine is given as long as the layers get.
+    page.locator(f".list-flow[data-list-id='{org.need_id}']").wait_for(timeout=30_000)
 
 
 def _item(live: Live, org: Org) -> tuple[str, str | None, int | None, float | None, str | None]:
